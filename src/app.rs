@@ -1,0 +1,94 @@
+//! Builds the running app from a `Config`: opens the store, binds the listener (port 0 works),
+//! wires the state, and on stop drains requests and closes the store cleanly.
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::http::{self, AppState, SetupLink};
+use crate::store::{users, Store, StoreError};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{middleware, web, App, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: Store,
+    setup_url: Option<String>,
+}
+
+impl Application {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Application, StartError> {
+        let data_dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
+            .await
+            .map_err(|e| StoreError::Internal(e.to_string()))??;
+        let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        let port = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?.port();
+
+        let (login_by_ip, login_by_account) = AppState::login_limiters();
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            config: Arc::new(config.clone()),
+            clock,
+            login_by_ip,
+            login_by_account,
+            setup: SetupLink::default(),
+        });
+        let setup_url = if store.read(users::any_admin).await? {
+            None
+        } else {
+            Some(format!("{}/setup?token={}", config.base_url, state.setup.issue()))
+        };
+
+        let max_json = config.max_json_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(
+                    middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "same-origin")),
+                )
+                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
+                .configure(|cfg| http::configure(cfg, max_json))
+        })
+        .shutdown_timeout(10)
+        .listen(listener)
+        .map_err(|source| StartError::Listen { addr: config.listen, source })?
+        .run();
+        Ok(Application { port, server, store, setup_url })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The one-time link that creates the first admin, while there is none.
+    pub fn setup_url(&self) -> Option<&str> {
+        self.setup_url.as_deref()
+    }
+
+    /// Stops the server (gracefully) from elsewhere, e.g. a test or a signal handler.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (SIGINT/SIGTERM or the handle), then closes the store: the WAL is
+    /// checkpointed into the database file and truncated.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let served = self.server.await;
+        if let Err(e) = self.store.close().await {
+            tracing::error!(error = %e, "closing the store failed");
+        }
+        served
+    }
+}

@@ -1,0 +1,53 @@
+//! `rapport admin create` and `rapport admin reset-password`: they open the database directly,
+//! beside a running server if there is one (WAL and a busy timeout make that safe).
+
+use crate::clock::{Clock, SystemClock};
+use crate::domain::{Email, Name, Password, Role, Secret};
+use crate::store::{users, Store};
+use std::io::BufRead;
+use std::path::Path;
+
+/// Reads one line from standard input as the password.
+pub fn read_password(input: impl BufRead) -> Result<Password, String> {
+    let line = input.lines().next().ok_or("no password on standard input")?.map_err(|e| e.to_string())?;
+    Password::parse(Secret::new(line.trim_end_matches(['\r', '\n']))).map_err(|e| e.message)
+}
+
+pub async fn create(data_dir: &Path, email: &str, name: &str, password: Password) -> Result<users::User, String> {
+    let email = Email::parse(email).map_err(|e| e.message)?.into_string();
+    let name = Name::parse(name).map_err(|e| e.message)?.into_string();
+    let hash = crate::password::hash(&password).await?;
+    let store = open(data_dir)?;
+    let now = SystemClock.now_ms();
+    let created = store
+        .write(move |c| users::insert(c, &email, &name, Role::Admin, Some(&hash), now))
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => "a user with this email already exists".to_owned(),
+            other => other.to_string(),
+        });
+    let _ = store.close().await;
+    created
+}
+
+pub async fn reset_password(data_dir: &Path, email: &str, password: Password) -> Result<(), String> {
+    let email = Email::parse(email).map_err(|e| e.message)?.into_string();
+    let hash = crate::password::hash(&password).await?;
+    let store = open(data_dir)?;
+    let done = store
+        .write(move |c| {
+            let user = users::by_email(c, &email)?;
+            users::set_password(c, user.id, &hash)
+        })
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::NotFound(_) => "no user has this email".to_owned(),
+            other => other.to_string(),
+        });
+    let _ = store.close().await;
+    done
+}
+
+fn open(data_dir: &Path) -> Result<Store, String> {
+    Store::open(data_dir).map_err(|e| format!("cannot open the database in {}: {e}", data_dir.display()))
+}

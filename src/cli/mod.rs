@@ -1,0 +1,5 @@
+//! The work of the subcommands other than `serve`.
+
+pub mod admin;
+pub mod backup;
+pub mod healthcheck;

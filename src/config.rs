@@ -1,0 +1,218 @@
+//! One `Config`, read once at start: defaults < TOML file < `RAPPORT_*` environment < flags.
+//! Every setting is parsed in one place and an invalid one names itself and where it came from.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Public URL without a trailing slash, used in links and emails and as the agents' origin.
+    pub base_url: String,
+    /// A `tracing` filter such as `info` or `rapport=debug`.
+    pub log: String,
+    pub max_upload_bytes: usize,
+    pub max_json_bytes: usize,
+    pub session_hours: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid setting `{key}` (from {origin}): {reason}")]
+    Invalid { key: String, origin: String, reason: String },
+    #[error("cannot read config file {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+/// The settings that may be given on the command line.
+#[derive(Debug, Default, Clone)]
+pub struct Flags {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<String>,
+    pub base_url: Option<String>,
+}
+
+/// (name, default). An empty default means "derived" (base_url from listen).
+const SETTINGS: &[(&str, &str)] = &[
+    ("listen", "127.0.0.1:8080"),
+    ("data_dir", "./rapport-data"),
+    ("base_url", ""),
+    ("log", "info"),
+    ("max_upload_bytes", "26214400"),
+    ("max_json_bytes", "262144"),
+    ("session_hours", "336"),
+];
+
+/// The environment variable of a setting: `data_dir` → `RAPPORT_DATA_DIR`.
+pub fn env_name(key: &str) -> String {
+    format!("RAPPORT_{}", key.to_ascii_uppercase())
+}
+
+struct Layers(BTreeMap<&'static str, (String, String)>);
+
+impl Layers {
+    fn set(&mut self, key: &'static str, value: String, origin: String) {
+        self.0.insert(key, (value, origin));
+    }
+
+    fn parse<T>(&self, key: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<T, ConfigError> {
+        let (value, origin) = &self.0[key];
+        parse(value).map_err(|reason| ConfigError::Invalid { key: key.into(), origin: origin.clone(), reason })
+    }
+}
+
+impl Config {
+    /// Reads the process environment and, if named, the config file.
+    pub fn load(flags: &Flags) -> Result<Config, ConfigError> {
+        Config::load_from(flags, |k| std::env::var(k).ok())
+    }
+
+    pub fn load_from(flags: &Flags, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut layers = Layers(BTreeMap::new());
+        for (key, default) in SETTINGS {
+            layers.set(key, (*default).into(), "default".into());
+        }
+        let file = flags.config.clone().or_else(|| env("RAPPORT_CONFIG").map(PathBuf::from));
+        if let Some(path) = file {
+            read_file(&path, &mut layers)?;
+        }
+        for (key, _) in SETTINGS {
+            let name = env_name(key);
+            if let Some(value) = env(&name) {
+                layers.set(key, value, format!("environment variable {name}"));
+            }
+        }
+        let flag_values = [
+            ("listen", &flags.listen),
+            ("data_dir", &flags.data_dir),
+            ("base_url", &flags.base_url),
+        ];
+        for (key, value) in flag_values {
+            if let Some(value) = value {
+                layers.set(key, value.clone(), format!("flag --{}", key.replace('_', "-")));
+            }
+        }
+        Config::validate(&layers)
+    }
+
+    fn validate(l: &Layers) -> Result<Config, ConfigError> {
+        let listen: SocketAddr = l.parse("listen", |v| {
+            v.parse().map_err(|_| format!("{v:?} is not an address such as 127.0.0.1:8080"))
+        })?;
+        let base_url = l.parse("base_url", |v| {
+            if v.is_empty() {
+                return Ok(format!("http://{listen}"));
+            }
+            let v = v.trim_end_matches('/');
+            let rest = v
+                .strip_prefix("https://")
+                .or_else(|| v.strip_prefix("http://"))
+                .ok_or_else(|| format!("{v:?} must start with http:// or https://"))?;
+            if rest.is_empty() || rest.contains(char::is_whitespace) {
+                return Err(format!("{v:?} has no host"));
+            }
+            Ok(v.to_owned())
+        })?;
+        Ok(Config {
+            listen,
+            data_dir: l.parse("data_dir", |v| {
+                if v.is_empty() { Err("must not be empty".into()) } else { Ok(PathBuf::from(v)) }
+            })?,
+            base_url,
+            log: l.parse("log", |v| Ok(v.to_owned()))?,
+            max_upload_bytes: l.parse("max_upload_bytes", |v| in_range(v, 1, 1 << 30))?,
+            max_json_bytes: l.parse("max_json_bytes", |v| in_range(v, 1024, 16 << 20))?,
+            session_hours: l.parse("session_hours", |v| in_range(v, 1, 24 * 366))? as u64,
+        })
+    }
+
+    /// Defaults for an in-process server: any free port, the given data dir.
+    pub fn for_tests(data_dir: PathBuf) -> Config {
+        let flags = Flags {
+            listen: Some("127.0.0.1:0".into()),
+            data_dir: Some(data_dir.to_string_lossy().into_owned()),
+            ..Flags::default()
+        };
+        Config::load_from(&flags, |_| None).expect("test defaults are valid")
+    }
+}
+
+fn in_range(v: &str, min: usize, max: usize) -> Result<usize, String> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("{v:?} must be a whole number from {min} to {max}")),
+    }
+}
+
+fn read_file(path: &std::path::Path, layers: &mut Layers) -> Result<(), ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::File { path: shown.clone(), reason: e.to_string() })?;
+    let table: toml::Table =
+        text.parse().map_err(|e: toml::de::Error| ConfigError::File { path: shown.clone(), reason: e.to_string() })?;
+    for (key, value) in table {
+        let Some((known, _)) = SETTINGS.iter().find(|(k, _)| *k == key) else {
+            return Err(ConfigError::Invalid {
+                key,
+                origin: format!("file {shown}"),
+                reason: "there is no such setting".into(),
+            });
+        };
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            _ => {
+                return Err(ConfigError::Invalid {
+                    key,
+                    origin: format!("file {shown}"),
+                    reason: "must be a string or a number".into(),
+                })
+            }
+        };
+        layers.set(known, value, format!("file {shown}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_layers_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rapport.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from-file\"\nlog = \"warn\"\n").unwrap();
+        let flags = Flags { config: Some(file), data_dir: Some("/from-flag".into()), ..Flags::default() };
+        let env = |k: &str| (k == "RAPPORT_LOG" || k == "RAPPORT_DATA_DIR").then(|| "debug".to_string());
+        let c = Config::load_from(&flags, env).unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.data_dir, PathBuf::from("/from-flag"));
+        assert_eq!(c.log, "debug");
+        assert_eq!(c.base_url, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn an_invalid_setting_names_itself_and_its_origin() {
+        let env = |k: &str| (k == "RAPPORT_LISTEN").then(|| "nowhere".to_string());
+        let err = Config::load_from(&Flags::default(), env).unwrap_err().to_string();
+        assert!(err.contains("`listen`") && err.contains("RAPPORT_LISTEN"), "{err}");
+        let flags = Flags { base_url: Some("ftp://x".into()), ..Flags::default() };
+        let err = Config::load_from(&flags, |_| None).unwrap_err().to_string();
+        assert!(err.contains("`base_url`") && err.contains("--base-url"), "{err}");
+    }
+
+    #[test]
+    fn unknown_file_settings_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rapport.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").unwrap();
+        let flags = Flags { config: Some(file), ..Flags::default() };
+        let err = Config::load_from(&flags, |_| None).unwrap_err().to_string();
+        assert!(err.contains("`lisen`"), "{err}");
+    }
+}

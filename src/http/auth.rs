@@ -1,0 +1,244 @@
+//! Who is calling: a session cookie (with a CSRF token for anything that changes state) or a
+//! personal API token. Also login, logout, "who am I" and the caller's preferences.
+
+use actix_web::{get,post,put};
+use super::{State, AppState};
+use crate::domain::{Email, Secret};
+use crate::error::ApiError;
+use crate::store::users::{self, Session};
+use crate::store::Viewer;
+use crate::{password, token};
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub const SESSION_COOKIE: &str = "rapport_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// An authenticated internal user.
+pub struct Agent {
+    pub user: users::User,
+    pub viewer: Viewer,
+}
+
+/// An authenticated admin.
+pub struct Admin(pub Agent);
+
+impl Agent {
+    fn from_session(s: Session) -> Agent {
+        Agent { viewer: Viewer::agent(s.user.id, s.user.role, s.see_all_projects), user: s.user }
+    }
+}
+
+fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr().map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Agent, ApiError> {
+    let state = req.app_data::<State>().ok_or_else(ApiError::internal)?.clone();
+    if let Some(header) = req.headers().get("authorization") {
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or_else(ApiError::unauthenticated)?;
+        let hash = token::hash(token.trim());
+        let session = state.store.read(move |c| users::by_token(c, &hash)).await?;
+        return session.map(Agent::from_session).ok_or_else(ApiError::unauthenticated);
+    }
+    let cookie = req.cookie(SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
+    let hash = token::hash(cookie.value());
+    let now = state.now();
+    let session = state
+        .store
+        .read(move |c| users::session(c, &hash, now))
+        .await?
+        .ok_or_else(ApiError::unauthenticated)?;
+    if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let expected = session.csrf_token.as_deref().unwrap_or("");
+        if !token::equal(sent, expected) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "csrf_token_invalid",
+                "send the csrf_token from login or /api/v1/me in the X-CSRF-Token header",
+            ));
+        }
+    }
+    Ok(Agent::from_session(session))
+}
+
+impl FromRequest for Agent {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Agent, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(authenticate(req.clone()))
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Admin, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let agent = authenticate(req).await?;
+            if agent.user.role != crate::domain::Role::Admin {
+                return Err(ApiError::forbidden("only admins may do this"));
+            }
+            Ok(Admin(agent))
+        })
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(login).service(logout).service(me).service(get_preferences).service(put_preferences);
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub user: users::User,
+    /// Present for cookie sessions: echo it in `X-CSRF-Token` on every state-changing request.
+    pub csrf_token: Option<String>,
+    pub preferences: users::Preferences,
+}
+
+const IP_ATTEMPTS: u32 = 20;
+const ACCOUNT_FAILURES: u32 = 5;
+const LOGIN_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+impl AppState {
+    pub fn login_limiters() -> (super::RateLimiter, super::RateLimiter) {
+        (
+            super::RateLimiter::new(IP_ATTEMPTS, LOGIN_WINDOW_MS),
+            super::RateLimiter::new(ACCOUNT_FAILURES, LOGIN_WINDOW_MS),
+        )
+    }
+}
+
+/// Starts a session; answers with the user, the CSRF token and a session cookie.
+/// At most 20 attempts per IP and 5 failures per account in 15 minutes.
+#[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
+    (status = 200, body = Me), (status = 401, body = crate::error::ErrorBody),
+    (status = 429, body = crate::error::ErrorBody)))]
+#[post("/api/v1/auth/login")]
+async fn login(state: State, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+    let now = state.now();
+    let ip = client_ip(&req);
+    let account = body.email.trim().to_lowercase();
+    for (limiter, key) in [(&state.login_by_ip, &ip), (&state.login_by_account, &account)] {
+        if let Some(secs) = limiter.blocked(key, now) {
+            return Err(ApiError::too_many("too_many_login_attempts", secs));
+        }
+    }
+    state.login_by_ip.hit(&ip, now);
+    let lookup = account.clone();
+    let found = state.store.read(move |c| users::for_login(c, &lookup)).await?;
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, None),
+    };
+    let ok = password::verify(body.password.expose().to_owned(), hash).await;
+    let Some(user) = user.filter(|_| ok) else {
+        state.login_by_account.hit(&account, now);
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
+    };
+    state.login_by_account.clear(&account);
+    let (cookie, csrf) = start_session(&state, user.id).await?;
+    let uid = user.id;
+    let preferences = state.store.read(move |c| users::preferences(c, uid)).await?;
+    Ok(HttpResponse::Ok().cookie(cookie).json(Me { user, csrf_token: Some(csrf), preferences }))
+}
+
+/// Creates a session row and the cookie that carries it.
+pub(super) async fn start_session(state: &AppState, user_id: i64) -> Result<(Cookie<'static>, String), ApiError> {
+    let secret = token::generate("");
+    let csrf = token::generate("");
+    let hash = token::hash(&secret);
+    let now = state.now();
+    let hours = state.config.session_hours;
+    let expires = now + (hours as i64) * 3_600_000;
+    let csrf_stored = csrf.clone();
+    state
+        .store
+        .write(move |c| users::insert_session(c, &hash, user_id, &csrf_stored, now, expires))
+        .await?;
+    let cookie = Cookie::build(SESSION_COOKIE, secret)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.config.base_url.starts_with("https://"))
+        .max_age(CookieDuration::hours(hours as i64))
+        .finish();
+    Ok((cookie, csrf))
+}
+
+/// Ends the current cookie session.
+#[utoipa::path(tag = "auth", responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+#[post("/api/v1/auth/logout")]
+async fn logout(state: State, req: HttpRequest, _agent: Agent) -> Result<HttpResponse, ApiError> {
+    if let Some(cookie) = req.cookie(SESSION_COOKIE) {
+        let hash = token::hash(cookie.value());
+        state.store.write(move |c| users::delete_session(c, &hash)).await?;
+    }
+    let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
+    gone.make_removal();
+    Ok(HttpResponse::NoContent().cookie(gone).finish())
+}
+
+/// The caller, their CSRF token (cookie sessions) and their preferences.
+#[utoipa::path(tag = "auth", responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
+#[get("/api/v1/me")]
+async fn me(state: State, req: HttpRequest, agent: Agent) -> Result<web::Json<Me>, ApiError> {
+    let uid = agent.user.id;
+    let preferences = state.store.read(move |c| users::preferences(c, uid)).await?;
+    let csrf_token = match req.cookie(SESSION_COOKIE) {
+        Some(cookie) if req.headers().get("authorization").is_none() => {
+            let hash = token::hash(cookie.value());
+            let now = state.now();
+            state.store.read(move |c| users::session(c, &hash, now)).await?.and_then(|s| s.csrf_token)
+        }
+        _ => None,
+    };
+    Ok(web::Json(Me { user: agent.user, csrf_token, preferences }))
+}
+
+#[utoipa::path(tag = "auth", responses((status = 200, body = users::Preferences)))]
+#[get("/api/v1/me/preferences")]
+async fn get_preferences(state: State, agent: Agent) -> Result<web::Json<users::Preferences>, ApiError> {
+    let uid = agent.user.id;
+    Ok(web::Json(state.store.read(move |c| users::preferences(c, uid)).await?))
+}
+
+/// Replaces the caller's preferences.
+#[utoipa::path(tag = "auth", request_body = users::Preferences, responses((status = 200, body = users::Preferences)))]
+#[put("/api/v1/me/preferences")]
+async fn put_preferences(
+    state: State,
+    agent: Agent,
+    body: web::Json<users::Preferences>,
+) -> Result<web::Json<users::Preferences>, ApiError> {
+    let uid = agent.user.id;
+    let prefs = body.into_inner();
+    let stored = prefs.clone();
+    state.store.write(move |c| users::set_preferences(c, uid, &stored)).await?;
+    Ok(web::Json(prefs))
+}
+
+/// Parses an email for lookups and creation; shared by the user and customer endpoints.
+pub(super) fn email(text: &str) -> Result<String, ApiError> {
+    Ok(Email::parse(text)?.into_string())
+}

@@ -1,0 +1,141 @@
+//! Items (tickets and tasks): create, list (including From customers → Unanswered items),
+//! get, change status, follow and unfollow.
+
+use actix_web::{delete,get,post,put};
+use super::{page, Agent, State};
+use crate::domain::{Channel, ItemKind, Status, Title};
+use crate::error::{ApiError, ErrorBody};
+use crate::store::items::{self, Item, ItemFilter, ItemView, NewItem};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list)
+        .service(create)
+        .service(get)
+        .service(set_status)
+        .service(follow)
+        .service(unfollow);
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ItemQuery {
+    /// `unanswered`: open items with no customer conversation yet. Default `all`.
+    pub view: Option<ItemView>,
+    pub status: Option<Status>,
+    pub project_id: Option<i64>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// Visible items, newest first.
+#[utoipa::path(tag = "items", params(ItemQuery), responses((status = 200, body = page::Paged<Item>)))]
+#[get("/api/v1/items")]
+async fn list(state: State, agent: Agent, q: web::Query<ItemQuery>) -> Result<web::Json<page::Paged<Item>>, ApiError> {
+    let filter = ItemFilter {
+        view: q.view.unwrap_or(ItemView::All),
+        status: q.status,
+        project_id: q.project_id,
+        after: page::decode(q.cursor.as_deref())?,
+        limit: page::limit(q.limit)?,
+    };
+    let viewer = agent.viewer;
+    let found = state.store.read(move |c| items::list(c, viewer, &filter)).await?;
+    let next_cursor = found.more.then(|| found.rows.last().map(|i| page::encode(i.created_at, i.id))).flatten();
+    Ok(web::Json(page::Paged { entries: found.rows, next_cursor }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateItem {
+    pub project_id: i64,
+    pub kind: ItemKind,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// The customer who asked; optional for tasks.
+    pub requester_id: Option<i64>,
+}
+
+/// Creates an item; the creator follows it.
+#[utoipa::path(tag = "items", request_body = CreateItem, responses(
+    (status = 201, body = Item), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/api/v1/items")]
+async fn create(state: State, agent: Agent, body: web::Json<CreateItem>) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let title = Title::parse(&body.title)?.into_string();
+    if body.description.chars().count() > crate::domain::MAX_BODY_CHARS {
+        return Err(crate::domain::Invalid::new("invalid_description", "description is too long").into());
+    }
+    let new = NewItem {
+        project_id: body.project_id,
+        kind: body.kind,
+        title,
+        description: body.description,
+        requester_id: body.requester_id,
+        channel: Channel::Api,
+        created_by: Some(agent.user.id),
+    };
+    let (viewer, now) = (agent.viewer, state.now());
+    let item = state.store.write(move |c| items::insert(c, viewer, new, now)).await?;
+    Ok(HttpResponse::Created().json(item))
+}
+
+#[utoipa::path(tag = "items", responses((status = 200, body = Item), (status = 404, body = ErrorBody)))]
+#[get("/api/v1/items/{id}")]
+async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Item>, ApiError> {
+    let (viewer, id) = (agent.viewer, id.into_inner());
+    Ok(web::Json(state.store.read(move |c| items::get(c, viewer, id)).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub status: Status,
+}
+
+#[utoipa::path(tag = "items", request_body = StatusChange, responses(
+    (status = 200, body = Item), (status = 404, body = ErrorBody)))]
+#[post("/api/v1/items/{id}/status")]
+async fn set_status(
+    state: State,
+    agent: Agent,
+    id: web::Path<i64>,
+    body: web::Json<StatusChange>,
+) -> Result<web::Json<Item>, ApiError> {
+    let (viewer, id, status, now) = (agent.viewer, id.into_inner(), body.status, state.now());
+    Ok(web::Json(state.store.write(move |c| items::set_status(c, viewer, id, status, now)).await?))
+}
+
+/// The caller follows the item (My conversations shows its conversations).
+#[utoipa::path(tag = "items", responses((status = 200, body = Item), (status = 404, body = ErrorBody)))]
+#[put("/api/v1/items/{id}/follow")]
+async fn follow(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Item>, ApiError> {
+    let (viewer, uid, id) = (agent.viewer, agent.user.id, id.into_inner());
+    let item = state
+        .store
+        .write(move |c| {
+            items::get(c, viewer, id)?;
+            items::follow(c, id, uid)?;
+            items::get(c, viewer, id)
+        })
+        .await?;
+    Ok(web::Json(item))
+}
+
+#[utoipa::path(tag = "items", responses((status = 200, body = Item), (status = 404, body = ErrorBody)))]
+#[delete("/api/v1/items/{id}/follow")]
+async fn unfollow(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Item>, ApiError> {
+    let (viewer, uid, id) = (agent.viewer, agent.user.id, id.into_inner());
+    let item = state
+        .store
+        .write(move |c| {
+            items::get(c, viewer, id)?;
+            items::unfollow(c, id, uid)?;
+            items::get(c, viewer, id)
+        })
+        .await?;
+    Ok(web::Json(item))
+}

@@ -1,0 +1,102 @@
+//! Thin handlers: extract, call the store, answer with a DTO. Routes, body limits and the
+//! mapping of extractor errors to stable codes live here.
+
+mod attachments;
+mod auth;
+mod conversations;
+mod customers;
+mod items;
+mod limiter;
+pub mod openapi;
+mod page;
+mod projects;
+mod setup;
+mod users;
+
+pub use auth::{Admin, Agent, SESSION_COOKIE};
+pub use limiter::RateLimiter;
+pub use setup::SetupLink;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::store::Store;
+use actix_web::http::StatusCode;
+use actix_web::{error, web, HttpRequest, HttpResponse};
+use std::sync::Arc;
+
+/// Everything a handler may need, passed explicitly (no globals).
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub login_by_ip: RateLimiter,
+    pub login_by_account: RateLimiter,
+    pub setup: SetupLink,
+}
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+pub type State = web::Data<AppState>;
+
+pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(max_json_bytes)
+            .error_handler(|e, _| json_error(e).into()),
+    )
+    .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource_not_found").into()))
+    .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request("invalid_query", e.to_string()).into()))
+    .app_data(web::FormConfig::default().limit(64 * 1024))
+    .route("/healthz", web::get().to(healthz))
+    .service(openapi::document)
+    .configure(auth::routes)
+    .configure(users::routes)
+    .configure(projects::routes)
+    .configure(customers::routes)
+    .configure(items::routes)
+    .configure(conversations::routes)
+    .configure(attachments::routes)
+    .configure(setup::routes)
+    .default_service(web::to(not_found));
+}
+
+fn json_error(e: error::JsonPayloadError) -> ApiError {
+    match e {
+        error::JsonPayloadError::OverflowKnownLength { .. } | error::JsonPayloadError::Overflow { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
+        }
+        error::JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send JSON with Content-Type: application/json",
+        ),
+        error::JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            e.to_string(),
+        ),
+        error::JsonPayloadError::Deserialize(e) => ApiError::bad_request("invalid_json", e.to_string()),
+        other => ApiError::bad_request("invalid_body", other.to_string()),
+    }
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    let e = ApiError::new(StatusCode::NOT_FOUND, "route_not_found", format!("no route for {} {}", req.method(), req.path()));
+    actix_web::ResponseError::error_response(&e)
+}
+
+#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "the server answers")))]
+async fn healthz(state: State) -> Result<HttpResponse, ApiError> {
+    state.store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))
+}
+
+/// The `{"id": ...}`-free acknowledgement of an action.
+pub(crate) fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}

@@ -1,0 +1,51 @@
+//! The OpenAPI 3 document, generated from the handlers' annotations so it cannot drift from
+//! what the server does.
+
+use actix_web::{get};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rapport API", description = "The REST API of Rapport, a self-hosted customer-support messenger. \
+        Authenticate with a session cookie (from /api/v1/auth/login; send X-CSRF-Token on state-changing requests) \
+        or a personal token (Authorization: Bearer ...). Errors are {\"error\": {\"code\", \"message\"}}; \
+        times are Unix milliseconds."),
+    paths(
+        super::healthz,
+        super::auth::login, super::auth::logout, super::auth::me,
+        super::auth::get_preferences, super::auth::put_preferences,
+        super::users::list_users, super::users::create_user, super::users::update_user,
+        super::users::list_tokens, super::users::create_token, super::users::delete_token,
+        super::projects::list, super::projects::create, super::projects::get, super::projects::members,
+        super::projects::add_member, super::projects::remove_member,
+        super::customers::list, super::customers::create, super::customers::get,
+        super::items::list, super::items::create, super::items::get, super::items::set_status,
+        super::items::follow, super::items::unfollow,
+        super::conversations::list, super::conversations::create, super::conversations::get,
+        super::conversations::close, super::conversations::reopen,
+        super::conversations::list_messages, super::conversations::post_message, super::conversations::mark_seen,
+        super::attachments::upload, super::attachments::download,
+    ),
+    modifiers(&Security),
+    security(("cookie" = []), ("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(super::SESSION_COOKIE))),
+        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+#[get("/api/openapi.json")]
+pub async fn document() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(ApiDoc::openapi())
+}

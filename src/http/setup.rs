@@ -1,0 +1,151 @@
+//! First run: while there is no admin, the server prints a one-time link; the page behind it
+//! lets the first admin choose a password in the browser.
+
+use super::{auth::start_session, State};
+use crate::domain::{Email, Name, Password, Role, Secret};
+use crate::error::ApiError;
+use crate::store::users;
+use crate::{password, token};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use std::sync::Mutex;
+
+/// The one-time setup secret, present only while no admin exists.
+#[derive(Default)]
+pub struct SetupLink(Mutex<Option<String>>);
+
+impl SetupLink {
+    /// Makes a new secret and returns it.
+    pub fn issue(&self) -> String {
+        let secret = token::generate("");
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(secret.clone());
+        secret
+    }
+
+    fn matches(&self, candidate: &str) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).as_deref().is_some_and(|s| token::equal(s, candidate))
+    }
+
+    fn spend(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/setup", web::get().to(form)).route("/setup", web::post().to(submit));
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// Escapes text for HTML: user text is never markup.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(format!(
+            "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width'>\
+             <title>{title} · Rapport</title><style>body{{font:16px system-ui;max-width:28rem;margin:4rem auto;padding:0 1rem;color:#1f2430}}\
+             label{{display:block;margin:.8rem 0 .2rem}}input{{width:100%;padding:.5rem;font:inherit;box-sizing:border-box}}\
+             button{{margin-top:1.2rem;padding:.6rem 1.2rem;font:inherit;background:#2b6cb0;color:#fff;border:0;border-radius:6px}}\
+             .err{{color:#b00020}}</style><h1>{title}</h1>{body}</html>"
+        ))
+}
+
+fn form_html(secret: &str, error: Option<&str>, name: &str, email: &str) -> String {
+    let error = error.map(|e| format!("<p class=err role=alert>{}</p>", escape(e))).unwrap_or_default();
+    format!(
+        "<p>Create the first admin account of this Rapport server.</p>{error}\
+         <form method=post action=/setup><input type=hidden name=token value='{}'>\
+         <label for=name>Your name</label><input id=name name=name required value='{}'>\
+         <label for=email>Email</label><input id=email name=email type=email required value='{}'>\
+         <label for=password>Password (8 characters or more)</label>\
+         <input id=password name=password type=password minlength=8 required>\
+         <button type=submit>Create admin</button></form>",
+        escape(secret),
+        escape(name),
+        escape(email)
+    )
+}
+
+fn gone() -> HttpResponse {
+    page(StatusCode::GONE, "Already set up", "<p>This server has an admin. Log in instead.</p>")
+}
+
+async fn form(state: State, q: web::Query<TokenQuery>) -> HttpResponse {
+    match q.token.as_deref() {
+        Some(t) if state.setup.matches(t) => page(StatusCode::OK, "Welcome to Rapport", &form_html(t, None, "", "")),
+        _ => gone(),
+    }
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    token: String,
+    name: String,
+    email: String,
+    password: String,
+}
+
+async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, ApiError> {
+    if !state.setup.matches(&f.token) {
+        return Ok(gone());
+    }
+    let parsed = (|| Ok::<_, crate::domain::Invalid>((
+        Name::parse(&f.name)?,
+        Email::parse(&f.email)?,
+        Password::parse(Secret::new(f.password.clone()))?,
+    )))();
+    let (name, email, password) = match parsed {
+        Ok(v) => v,
+        Err(e) => {
+            let html = form_html(&f.token, Some(&e.message), &f.name, &f.email);
+            return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, "Welcome to Rapport", &html));
+        }
+    };
+    let hash = password::hash(&password).await.map_err(|_| ApiError::internal())?;
+    let now = state.now();
+    let created = state
+        .store
+        .write(move |c| {
+            if users::any_admin(c)? {
+                return Ok(None);
+            }
+            users::insert(c, email.as_str(), name.as_str(), Role::Admin, Some(&hash), now).map(Some)
+        })
+        .await?;
+    state.setup.spend();
+    let Some(admin) = created else { return Ok(gone()) };
+    let (cookie, _) = start_session(&state, admin.id).await?;
+    let mut res = page(
+        StatusCode::OK,
+        "You are set up",
+        &format!(
+            "<p>Welcome, {}. Your admin account is ready and you are logged in.</p>\
+             <p>The API is described at <a href=/api/openapi.json>/api/openapi.json</a>.</p>",
+            escape(&admin.name)
+        ),
+    );
+    res.add_cookie(&cookie).map_err(|_| ApiError::internal())?;
+    Ok(res)
+}

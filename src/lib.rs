@@ -1,0 +1,13 @@
+//! Rapport: a self-hosted customer-support messenger in one binary. The crate is a library so
+//! that tests start the whole app in-process; `main.rs` only parses the command line.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod password;
+pub mod store;
+pub mod token;

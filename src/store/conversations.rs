@@ -1,0 +1,325 @@
+//! Conversations, their participants, messages and seen marks.
+
+use super::{attachments, visibility, Millis, Page, Result, StoreError, Viewer};
+use crate::domain::{Channel, ConversationKind, Party, PartyKind, Status};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Conversation {
+    pub id: i64,
+    pub project_id: Option<i64>,
+    pub item_id: Option<i64>,
+    pub kind: ConversationKind,
+    pub status: Status,
+    pub subject: String,
+    pub customer_id: Option<i64>,
+    pub channel: Channel,
+    /// The sequence number of the newest message (0 when there is none).
+    pub last_seq: i64,
+    pub last_activity_at: Millis,
+    pub created_at: Millis,
+    /// Messages after the caller's seen mark.
+    pub unread: i64,
+}
+
+/// The views of the agents' messenger (PRODUCT.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationView {
+    /// From customers → Open conversations.
+    Open,
+    /// From customers → Closed conversations.
+    Closed,
+    /// My conversations → Customer replies: open public conversations on followed items.
+    CustomerReplies,
+    /// My conversations → Internal messages: open internal conversations on followed items.
+    Internal,
+    /// My conversations → All closed.
+    AllClosed,
+}
+
+pub struct ConversationFilter {
+    pub view: ConversationView,
+    /// Keyset: rows strictly after this (last_activity_at, id) in most-recent-first order.
+    pub after: Option<(Millis, i64)>,
+    pub limit: usize,
+}
+
+pub struct NewConversation {
+    pub project_id: Option<i64>,
+    pub item_id: Option<i64>,
+    pub kind: ConversationKind,
+    pub subject: String,
+    pub customer_id: Option<i64>,
+    pub channel: Channel,
+    pub creator: Party,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Author {
+    pub kind: PartyKind,
+    pub id: Option<i64>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Message {
+    pub id: i64,
+    pub conversation_id: i64,
+    /// 1, 2, 3... within the conversation, without gaps.
+    pub seq: i64,
+    pub client_id: Option<String>,
+    pub author: Author,
+    pub body: String,
+    pub created_at: Millis,
+    pub attachments: Vec<attachments::AttachmentMeta>,
+}
+
+pub struct NewMessage {
+    pub client_id: Option<String>,
+    pub author: Party,
+    pub body: String,
+    pub attachment_ids: Vec<i64>,
+}
+
+/// The outcome of a post: a new message, or the one an earlier send with the same client id made.
+pub enum Posted {
+    Created(Message),
+    Replayed(Message),
+}
+
+pub enum MessagePage {
+    After(i64),
+    Before(i64),
+}
+
+fn reader(viewer: Viewer) -> (PartyKind, i64) {
+    match viewer {
+        Viewer::Agent { user_id, .. } => (PartyKind::User, user_id),
+        Viewer::Customer { customer_id } => (PartyKind::Customer, customer_id),
+    }
+}
+
+fn cols(viewer: Viewer) -> String {
+    let (kind, id) = reader(viewer);
+    format!(
+        "c.id, c.project_id, c.item_id, c.kind, c.status, c.subject, c.customer_id, c.channel,
+         c.last_seq, c.last_activity_at, c.created_at,
+         c.last_seq - COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
+             AND s.party_kind = '{}' AND s.party_id = {id}), 0)",
+        kind.as_str()
+    )
+}
+
+fn row(r: &Row) -> rusqlite::Result<Conversation> {
+    Ok(Conversation {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        item_id: r.get(2)?,
+        kind: r.get(3)?,
+        status: r.get(4)?,
+        subject: r.get(5)?,
+        customer_id: r.get(6)?,
+        channel: r.get(7)?,
+        last_seq: r.get(8)?,
+        last_activity_at: r.get(9)?,
+        created_at: r.get(10)?,
+        unread: r.get(11)?,
+    })
+}
+
+pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Conversation> {
+    let vis = visibility::conversation(viewer);
+    conn.query_row(
+        &format!("SELECT {} FROM conversations c WHERE c.id = ?1 AND {vis}", cols(viewer)),
+        [id],
+        row,
+    )
+    .optional()?
+    .ok_or(StoreError::NotFound("conversation_not_found"))
+}
+
+pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result<Page<Conversation>> {
+    let vis = visibility::conversation(viewer);
+    let followed = match viewer {
+        Viewer::Agent { user_id, .. } => {
+            format!("c.item_id IN (SELECT item_id FROM item_followers WHERE user_id = {user_id})")
+        }
+        Viewer::Customer { .. } => "0".into(),
+    };
+    let view = match f.view {
+        ConversationView::Open => "c.kind = 'public' AND c.status = 'open'".to_owned(),
+        ConversationView::Closed => "c.kind = 'public' AND c.status = 'closed'".to_owned(),
+        ConversationView::CustomerReplies => format!("c.kind = 'public' AND c.status = 'open' AND {followed}"),
+        ConversationView::Internal => format!("c.kind = 'internal' AND c.status = 'open' AND {followed}"),
+        ConversationView::AllClosed => format!("c.status = 'closed' AND {followed}"),
+    };
+    let (after_at, after_id) = f.after.unwrap_or((i64::MAX, i64::MAX));
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {} FROM conversations c
+         WHERE {vis} AND {view}
+           AND (c.last_activity_at < ?1 OR (c.last_activity_at = ?1 AND c.id < ?2))
+         ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3",
+        cols(viewer)
+    ))?;
+    let rows = stmt
+        .query_map(params![after_at, after_id, f.limit as i64 + 1], row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Page::from_overfetch(rows, f.limit))
+}
+
+/// Creates a conversation. On an item it takes the item's project; internal conversations
+/// never have a customer; the creator and the customer become participants.
+pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Millis) -> Result<Conversation> {
+    let project_id = match (new.item_id, new.project_id) {
+        (Some(item), _) => Some(super::items::get(conn, viewer, item)?.project_id),
+        (None, Some(project)) => Some(super::projects::get(conn, viewer, project)?.id),
+        (None, None) => None,
+    };
+    if new.kind == ConversationKind::Internal && new.customer_id.is_some() {
+        return Err(StoreError::Conflict("internal_conversation_has_no_customer"));
+    }
+    if let Some(customer) = new.customer_id {
+        super::customers::get(conn, customer)?;
+    }
+    conn.execute(
+        "INSERT INTO conversations (project_id, item_id, kind, subject, customer_id, channel,
+                                    last_activity_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        params![project_id, new.item_id, new.kind, new.subject, new.customer_id, new.channel, now],
+    )?;
+    let id = conn.last_insert_rowid();
+    join(conn, id, new.creator, now)?;
+    if let Some(customer) = new.customer_id {
+        join(conn, id, Party::Customer(customer), now)?;
+    }
+    get(conn, viewer, id)
+}
+
+fn join(conn: &Connection, conversation_id: i64, party: Party, now: Millis) -> Result<()> {
+    if let Some(id) = party.id() {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO participants (conversation_id, party_kind, party_id, joined_at)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![conversation_id, party.kind(), id, now])?;
+    }
+    Ok(())
+}
+
+pub fn set_status(conn: &Connection, viewer: Viewer, id: i64, status: Status) -> Result<Conversation> {
+    get(conn, viewer, id)?;
+    conn.execute("UPDATE conversations SET status = ?1 WHERE id = ?2", params![status, id])?;
+    get(conn, viewer, id)
+}
+
+const MESSAGE_COLS: &str = "m.id, m.conversation_id, m.seq, m.client_id, m.author_kind, m.author_id,
+    CASE m.author_kind WHEN 'user' THEN u.name WHEN 'customer' THEN cu.name END, m.body, m.created_at
+    FROM messages m
+    LEFT JOIN users u ON m.author_kind = 'user' AND u.id = m.author_id
+    LEFT JOIN customers cu ON m.author_kind = 'customer' AND cu.id = m.author_id";
+
+fn message_row(r: &Row) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: r.get(0)?,
+        conversation_id: r.get(1)?,
+        seq: r.get(2)?,
+        client_id: r.get(3)?,
+        author: Author { kind: r.get(4)?, id: r.get(5)?, name: r.get(6)? },
+        body: r.get(7)?,
+        created_at: r.get(8)?,
+        attachments: Vec::new(),
+    })
+}
+
+/// Posts a message in a conversation the viewer can see. The sequence number is taken in the
+/// same transaction as the insert, so numbers never skip or repeat. A resend with a client id
+/// already used in this conversation by the same author returns the original message.
+pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMessage, now: Millis) -> Result<Posted> {
+    get(conn, viewer, conversation_id)?;
+    if let Some(client_id) = &new.client_id {
+        let existing: Option<(i64, PartyKind, Option<i64>)> = conn
+            .query_row(
+                "SELECT id, author_kind, author_id FROM messages WHERE conversation_id = ?1 AND client_id = ?2",
+                params![conversation_id, client_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((id, kind, author)) = existing {
+            if kind != new.author.kind() || author != new.author.id() {
+                return Err(StoreError::Conflict("client_id_conflict"));
+            }
+            return Ok(Posted::Replayed(message(conn, id)?));
+        }
+    }
+    // A customer writing again reopens their conversation; agents reopen explicitly.
+    let reopen = matches!(new.author, Party::Customer(_));
+    let seq: i64 = conn.prepare_cached(
+        "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?1,
+             status = CASE WHEN ?2 THEN 'open' ELSE status END
+         WHERE id = ?3 RETURNING last_seq",
+    )?
+    .query_row(params![now, reopen, conversation_id], |r| r.get(0))?;
+    conn.prepare_cached(
+        "INSERT INTO messages (conversation_id, seq, client_id, author_kind, author_id, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![conversation_id, seq, new.client_id, new.author.kind(), new.author.id(), new.body, now])?;
+    let id = conn.last_insert_rowid();
+    for attachment in &new.attachment_ids {
+        attachments::attach(conn, *attachment, new.author, id)?;
+    }
+    join(conn, conversation_id, new.author, now)?;
+    mark_seen(conn, conversation_id, new.author, seq, now)?;
+    Ok(Posted::Created(message(conn, id)?))
+}
+
+fn message(conn: &Connection, id: i64) -> Result<Message> {
+    let mut m = conn
+        .query_row(&format!("SELECT {MESSAGE_COLS} WHERE m.id = ?1"), [id], message_row)?;
+    m.attachments = attachments::of_message(conn, id)?;
+    Ok(m)
+}
+
+/// Messages of a visible conversation, in sequence order: up to `limit` after a sequence
+/// number, or the last `limit` before one (scrolling back).
+pub fn messages(conn: &Connection, viewer: Viewer, conversation_id: i64, page: MessagePage, limit: usize) -> Result<Vec<Message>> {
+    get(conn, viewer, conversation_id)?;
+    let sql = match page {
+        MessagePage::After(_) => format!(
+            "SELECT {MESSAGE_COLS} WHERE m.conversation_id = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3"
+        ),
+        MessagePage::Before(_) => format!(
+            "SELECT * FROM (SELECT {MESSAGE_COLS} WHERE m.conversation_id = ?1 AND m.seq < ?2
+             ORDER BY m.seq DESC LIMIT ?3) ORDER BY 3"
+        ),
+    };
+    let (MessagePage::After(n) | MessagePage::Before(n)) = page;
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows: Vec<Message> = stmt
+        .query_map(params![conversation_id, n, limit as i64], message_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    for m in &mut rows {
+        m.attachments = attachments::of_message(conn, m.id)?;
+    }
+    Ok(rows)
+}
+
+/// Moves a reader's seen mark forward (never back), clamped to the last message.
+pub fn mark_seen(conn: &Connection, conversation_id: i64, party: Party, seq: i64, now: Millis) -> Result<i64> {
+    let Some(id) = party.id() else { return Ok(seq) };
+    conn.prepare_cached(
+        "INSERT INTO seen_marks (conversation_id, party_kind, party_id, seq, updated_at)
+         SELECT ?1, ?2, ?3, MIN(?4, c.last_seq), ?5 FROM conversations c WHERE c.id = ?1
+         ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE
+             SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at",
+    )?
+    .execute(params![conversation_id, party.kind(), id, seq, now])?;
+    Ok(conn.query_row(
+        "SELECT seq FROM seen_marks WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3",
+        params![conversation_id, party.kind(), id],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,161 @@
+//! Items (tickets and tasks) in projects, with their requester and followers.
+
+use super::{visibility, Millis, Page, Result, StoreError, Viewer};
+use crate::domain::{Channel, ItemKind, Status};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Item {
+    pub id: i64,
+    pub project_id: i64,
+    pub kind: ItemKind,
+    pub title: String,
+    pub description: String,
+    pub status: Status,
+    pub requester_id: Option<i64>,
+    pub channel: Channel,
+    pub created_by: Option<i64>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// User ids of the followers.
+    pub followers: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemView {
+    /// Every visible item.
+    All,
+    /// Open items with no customer conversation yet (From customers → Unanswered items).
+    Unanswered,
+}
+
+pub struct NewItem {
+    pub project_id: i64,
+    pub kind: ItemKind,
+    pub title: String,
+    pub description: String,
+    pub requester_id: Option<i64>,
+    pub channel: Channel,
+    pub created_by: Option<i64>,
+}
+
+pub struct ItemFilter {
+    pub view: ItemView,
+    pub status: Option<Status>,
+    pub project_id: Option<i64>,
+    /// Keyset: rows strictly after this (created_at, id) in newest-first order.
+    pub after: Option<(Millis, i64)>,
+    pub limit: usize,
+}
+
+const COLS: &str = "i.id, i.project_id, i.kind, i.title, i.description, i.status, i.requester_id,
+    i.channel, i.created_by, i.created_at, i.updated_at";
+
+fn row(r: &Row) -> rusqlite::Result<Item> {
+    Ok(Item {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        kind: r.get(2)?,
+        title: r.get(3)?,
+        description: r.get(4)?,
+        status: r.get(5)?,
+        requester_id: r.get(6)?,
+        channel: r.get(7)?,
+        created_by: r.get(8)?,
+        created_at: r.get(9)?,
+        updated_at: r.get(10)?,
+        followers: Vec::new(),
+    })
+}
+
+fn with_followers(conn: &Connection, mut item: Item) -> Result<Item> {
+    let mut stmt = conn.prepare_cached("SELECT user_id FROM item_followers WHERE item_id = ?1 ORDER BY user_id")?;
+    item.followers = stmt.query_map([item.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(item)
+}
+
+/// Creates an item in a project the viewer can see; its creator follows it.
+pub fn insert(conn: &Connection, viewer: Viewer, new: NewItem, now: Millis) -> Result<Item> {
+    super::projects::get(conn, viewer, new.project_id)?;
+    if let Some(customer) = new.requester_id {
+        super::customers::get(conn, customer)?;
+    }
+    conn.execute(
+        "INSERT INTO items (project_id, kind, title, description, requester_id, channel, created_by,
+                            created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        params![
+            new.project_id,
+            new.kind,
+            new.title,
+            new.description,
+            new.requester_id,
+            new.channel,
+            new.created_by,
+            now
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    if let Some(user) = new.created_by {
+        follow(conn, id, user)?;
+    }
+    get(conn, viewer, id)
+}
+
+pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Item> {
+    let vis = visibility::item(viewer);
+    let item = conn
+        .query_row(&format!("SELECT {COLS} FROM items i WHERE i.id = ?1 AND {vis}"), [id], row)
+        .optional()?
+        .ok_or(StoreError::NotFound("item_not_found"))?;
+    with_followers(conn, item)
+}
+
+pub fn list(conn: &Connection, viewer: Viewer, f: &ItemFilter) -> Result<Page<Item>> {
+    let vis = visibility::item(viewer);
+    let unanswered = match f.view {
+        ItemView::All => "1",
+        ItemView::Unanswered => {
+            "i.status = 'open' AND NOT EXISTS (SELECT 1 FROM conversations c
+                 WHERE c.item_id = i.id AND c.kind = 'public')"
+        }
+    };
+    let (after_at, after_id) = f.after.unwrap_or((i64::MAX, i64::MAX));
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLS} FROM items i
+         WHERE {vis} AND {unanswered}
+           AND (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR i.project_id = ?2)
+           AND (i.created_at < ?3 OR (i.created_at = ?3 AND i.id < ?4))
+         ORDER BY i.created_at DESC, i.id DESC LIMIT ?5"
+    ))?;
+    let rows: Vec<Item> = stmt
+        .query_map(params![f.status, f.project_id, after_at, after_id, f.limit as i64 + 1], row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let rows = rows.into_iter().map(|i| with_followers(conn, i)).collect::<Result<_>>()?;
+    Ok(Page::from_overfetch(rows, f.limit))
+}
+
+pub fn set_status(conn: &Connection, viewer: Viewer, id: i64, status: Status, now: Millis) -> Result<Item> {
+    get(conn, viewer, id)?;
+    conn.execute(
+        "UPDATE items SET status = ?1, updated_at = ?2 WHERE id = ?3 AND status <> ?1",
+        params![status, now, id],
+    )?;
+    get(conn, viewer, id)
+}
+
+pub fn follow(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO item_followers (item_id, user_id) VALUES (?1, ?2)",
+        params![item_id, user_id],
+    )?;
+    Ok(())
+}
+
+pub fn unfollow(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
+    conn.execute("DELETE FROM item_followers WHERE item_id = ?1 AND user_id = ?2", params![item_id, user_id])?;
+    Ok(())
+}

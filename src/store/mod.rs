@@ -1,0 +1,150 @@
+//! The store owns every line of SQL. Writes go through one writer thread that group-commits;
+//! reads go through a pool of read-only connections. Nothing here blocks the async executor.
+
+pub mod attachments;
+pub mod conversations;
+pub mod customers;
+pub mod items;
+mod migrate;
+pub mod projects;
+pub mod users;
+mod visibility;
+mod writer;
+
+pub use migrate::SCHEMA_VERSION;
+pub use visibility::Viewer;
+
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub type Pool = r2d2::Pool<r2d2_sqlite::SqliteConnectionManager>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing does not exist or the caller may not see it; the code names the thing.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// A rule of the data was broken; the code is stable and shown to clients.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("database is newer than this binary (schema {found}, this binary knows {known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("the store is shut down")]
+    Closed,
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("{0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database file inside a data dir.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("rapport.db")
+}
+
+/// Every connection gets these, the writer's and the readers'.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;",
+    )
+}
+
+#[derive(Clone)]
+pub struct Store {
+    writer: writer::Writer,
+    pool: Pool,
+    path: Arc<PathBuf>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir`, applies migrations and starts
+    /// the writer thread.
+    pub fn open(data_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
+        let path = db_path(data_dir);
+        let mut conn = Connection::open(&path)?;
+        configure(&conn)?;
+        migrate::run(&mut conn)?;
+        let manager = r2d2_sqlite::SqliteConnectionManager::file(&path).with_init(|c| {
+            configure(c)?;
+            c.execute_batch("PRAGMA query_only = ON;")
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)?;
+        Ok(Store {
+            writer: writer::Writer::start(conn),
+            pool,
+            path: Arc::new(path),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` inside the writer's current transaction. Resolves only after the transaction
+    /// that holds `f`'s changes has committed; if `f` fails, its changes alone are rolled back.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.writer.write(f).await
+    }
+
+    /// Runs `f` on a pooled read-only connection, off the async executor.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get()?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+    }
+
+    /// Stops the writer after the work already queued, checkpoints the WAL into the main file
+    /// and truncates it, so that after a clean stop the `.db` file alone is the whole state.
+    pub async fn close(&self) -> Result<()> {
+        self.writer.close().await
+    }
+}
+
+/// Milliseconds since the epoch as stored in every `*_at` column.
+pub type Millis = i64;
+
+pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+/// One page of a keyset-paginated list: `more` says whether another page follows the last row.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub more: bool,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from a query that fetched `limit + 1` rows.
+    fn from_overfetch(mut rows: Vec<T>, limit: usize) -> Page<T> {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        Page { rows, more }
+    }
+}

@@ -1,0 +1,67 @@
+//! Projects and who is a member of them.
+
+use super::{is_constraint, visibility, Millis, Result, StoreError, Viewer};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Project {
+    pub id: i64,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+fn row(r: &Row) -> rusqlite::Result<Project> {
+    Ok(Project { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? })
+}
+
+pub fn insert(conn: &Connection, name: &str, now: Millis) -> Result<Project> {
+    conn.execute("INSERT INTO projects (name, created_at) VALUES (?1, ?2)", params![name, now])
+        .map_err(|e| if is_constraint(&e) { StoreError::Conflict("project_name_taken") } else { e.into() })?;
+    Ok(Project { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now })
+}
+
+pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Project> {
+    let vis = visibility::project(viewer);
+    conn.query_row(
+        &format!("SELECT pr.id, pr.name, pr.created_at FROM projects pr WHERE pr.id = ?1 AND {vis}"),
+        [id],
+        row,
+    )
+    .optional()?
+    .ok_or(StoreError::NotFound("project_not_found"))
+}
+
+pub fn list(conn: &Connection, viewer: Viewer) -> Result<Vec<Project>> {
+    let vis = visibility::project(viewer);
+    let mut stmt = conn.prepare(&format!(
+        "SELECT pr.id, pr.name, pr.created_at FROM projects pr WHERE {vis} ORDER BY pr.name, pr.id"
+    ))?;
+    let rows = stmt.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn members(conn: &Connection, project_id: i64) -> Result<Vec<i64>> {
+    let mut stmt =
+        conn.prepare("SELECT user_id FROM project_members WHERE project_id = ?1 ORDER BY user_id")?;
+    let rows = stmt.query_map([project_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn add_member(conn: &Connection, project_id: i64, user_id: i64) -> Result<()> {
+    super::users::get(conn, user_id)?;
+    conn.execute(
+        "INSERT OR IGNORE INTO project_members (project_id, user_id) VALUES (?1, ?2)",
+        params![project_id, user_id],
+    )?;
+    Ok(())
+}
+
+pub fn remove_member(conn: &Connection, project_id: i64, user_id: i64) -> Result<()> {
+    conn.execute(
+        "DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2",
+        params![project_id, user_id],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! Internal users, their preferences, browser sessions and API tokens.
+
+use super::{is_constraint, Millis, Result, StoreError};
+use crate::domain::{NotifyReplies, Role};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: Millis,
+}
+
+const USER_COLS: &str = "u.id, u.email, u.name, u.role, u.active, u.created_at";
+
+fn user_row(r: &Row) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        role: r.get(3)?,
+        active: r.get(4)?,
+        created_at: r.get(5)?,
+    })
+}
+
+/// The per-user settings of PRODUCT.md.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    /// See conversations of every project, not only those the user is a member of.
+    pub see_all_projects: bool,
+    /// Hide the "From customers" section of the messenger.
+    pub hide_from_customers: bool,
+    /// Which new customer replies notify this user.
+    pub notify_customer_replies: NotifyReplies,
+    /// Notifications of internal messages.
+    pub notify_internal: bool,
+    pub sound: bool,
+    /// Email a notification that was not seen in time.
+    pub email_fallback: bool,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        Preferences {
+            see_all_projects: false,
+            hide_from_customers: false,
+            notify_customer_replies: NotifyReplies::Both,
+            notify_internal: true,
+            sound: true,
+            email_fallback: true,
+        }
+    }
+}
+
+/// A user as the auth layer sees them: who, and what they may see.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub see_all_projects: bool,
+    /// Present for cookie sessions; state-changing requests must echo it.
+    pub csrf_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+pub fn insert(
+    conn: &Connection,
+    email: &str,
+    name: &str,
+    role: Role,
+    password_hash: Option<&str>,
+    now: Millis,
+) -> Result<User> {
+    conn.execute(
+        "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![email, name, role, password_hash, now],
+    )
+    .map_err(|e| if is_constraint(&e) { StoreError::Conflict("email_taken") } else { e.into() })?;
+    get(conn, conn.last_insert_rowid())
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<User> {
+    conn.query_row(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"), [id], user_row)
+        .optional()?
+        .ok_or(StoreError::NotFound("user_not_found"))
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<User>> {
+    let mut stmt = conn.prepare(&format!("SELECT {USER_COLS} FROM users u ORDER BY u.name, u.id"))?;
+    let rows = stmt.query_map([], user_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// The user and password hash for a login attempt; inactive users are not found.
+pub fn for_login(conn: &Connection, email: &str) -> Result<Option<(User, Option<String>)>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.email = ?1 AND u.active = 1"),
+            [email],
+            |r| Ok((user_row(r)?, r.get(6)?)),
+        )
+        .optional()?)
+}
+
+pub fn by_email(conn: &Connection, email: &str) -> Result<User> {
+    conn.query_row(&format!("SELECT {USER_COLS} FROM users u WHERE u.email = ?1"), [email], user_row)
+        .optional()?
+        .ok_or(StoreError::NotFound("user_not_found"))
+}
+
+pub fn any_admin(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND active = 1)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Sets a new password and ends every session of the user.
+pub fn set_password(conn: &Connection, user_id: i64, hash: &str) -> Result<()> {
+    let n = conn.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![hash, user_id])?;
+    if n == 0 {
+        return Err(StoreError::NotFound("user_not_found"));
+    }
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+    Ok(())
+}
+
+/// Changes name, role or active flag. The last active admin can be neither demoted nor
+/// deactivated; a deactivated user's sessions and tokens stop working at once.
+pub fn update(
+    conn: &Connection,
+    id: i64,
+    name: Option<&str>,
+    role: Option<Role>,
+    active: Option<bool>,
+) -> Result<User> {
+    let before = get(conn, id)?;
+    if let Some(name) = name {
+        conn.execute("UPDATE users SET name = ?1 WHERE id = ?2", params![name, id])?;
+    }
+    if let Some(role) = role {
+        conn.execute("UPDATE users SET role = ?1 WHERE id = ?2", params![role, id])?;
+    }
+    if let Some(active) = active {
+        conn.execute("UPDATE users SET active = ?1 WHERE id = ?2", params![active, id])?;
+        if !active {
+            conn.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        }
+    }
+    if before.role == Role::Admin && before.active && !any_admin(conn)? {
+        return Err(StoreError::Conflict("last_admin"));
+    }
+    get(conn, id)
+}
+
+pub fn preferences(conn: &Connection, user_id: i64) -> Result<Preferences> {
+    Ok(conn
+        .query_row(
+            "SELECT see_all_projects, hide_from_customers, notify_customer_replies, notify_internal,
+                    sound, email_fallback
+             FROM user_preferences WHERE user_id = ?1",
+            [user_id],
+            |r| {
+                Ok(Preferences {
+                    see_all_projects: r.get(0)?,
+                    hide_from_customers: r.get(1)?,
+                    notify_customer_replies: r.get(2)?,
+                    notify_internal: r.get(3)?,
+                    sound: r.get(4)?,
+                    email_fallback: r.get(5)?,
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or_default())
+}
+
+pub fn set_preferences(conn: &Connection, user_id: i64, p: &Preferences) -> Result<()> {
+    conn.execute(
+        "INSERT INTO user_preferences (user_id, see_all_projects, hide_from_customers,
+             notify_customer_replies, notify_internal, sound, email_fallback)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (user_id) DO UPDATE SET
+             see_all_projects = excluded.see_all_projects,
+             hide_from_customers = excluded.hide_from_customers,
+             notify_customer_replies = excluded.notify_customer_replies,
+             notify_internal = excluded.notify_internal,
+             sound = excluded.sound,
+             email_fallback = excluded.email_fallback",
+        params![
+            user_id,
+            p.see_all_projects,
+            p.hide_from_customers,
+            p.notify_customer_replies,
+            p.notify_internal,
+            p.sound,
+            p.email_fallback
+        ],
+    )?;
+    Ok(())
+}
+
+const SESSION_COLS: &str =
+    "u.id, u.email, u.name, u.role, u.active, u.created_at, COALESCE(p.see_all_projects, 0)";
+
+pub fn insert_session(
+    conn: &Connection,
+    token_hash: &[u8],
+    user_id: i64,
+    csrf_token: &str,
+    now: Millis,
+    expires_at: Millis,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![token_hash, user_id, csrf_token, now, expires_at],
+    )?;
+    Ok(())
+}
+
+/// The live session with this token hash, if any.
+pub fn session(conn: &Connection, token_hash: &[u8], now: Millis) -> Result<Option<Session>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {SESSION_COLS}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id
+                 LEFT JOIN user_preferences p ON p.user_id = u.id
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.active = 1"
+            ),
+            params![token_hash, now],
+            |r| Ok(Session { user: user_row(r)?, see_all_projects: r.get(6)?, csrf_token: Some(r.get(7)?) }),
+        )
+        .optional()?)
+}
+
+pub fn delete_session(conn: &Connection, token_hash: &[u8]) -> Result<()> {
+    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+    Ok(())
+}
+
+pub fn delete_expired_sessions(conn: &Connection, now: Millis) -> Result<usize> {
+    Ok(conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?)
+}
+
+pub fn insert_token(conn: &Connection, user_id: i64, name: &str, hash: &[u8], now: Millis) -> Result<ApiToken> {
+    conn.execute(
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![user_id, name, hash, now],
+    )?;
+    Ok(ApiToken { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now })
+}
+
+pub fn by_token(conn: &Connection, hash: &[u8]) -> Result<Option<Session>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {SESSION_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
+                 LEFT JOIN user_preferences p ON p.user_id = u.id
+                 WHERE t.token_hash = ?1 AND u.active = 1"
+            ),
+            [hash],
+            |r| Ok(Session { user: user_row(r)?, see_all_projects: r.get(6)?, csrf_token: None }),
+        )
+        .optional()?)
+}
+
+pub fn tokens(conn: &Connection, user_id: i64) -> Result<Vec<ApiToken>> {
+    let mut stmt =
+        conn.prepare("SELECT id, name, created_at FROM api_tokens WHERE user_id = ?1 ORDER BY id")?;
+    let rows = stmt
+        .query_map([user_id], |r| Ok(ApiToken { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn delete_token(conn: &Connection, user_id: i64, id: i64) -> Result<()> {
+    let n = conn.execute("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2", params![id, user_id])?;
+    if n == 0 {
+        return Err(StoreError::NotFound("token_not_found"));
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! The one thread that owns the write connection. It takes every job that is waiting, runs
+//! them in one transaction (each inside its own savepoint, so one failure spoils only itself),
+//! commits once, and only then answers each caller: group commit, durable and fast at once.
+
+use super::{Result, StoreError};
+use rusqlite::Connection;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use tokio::sync::{mpsc, oneshot};
+
+/// Bounds both the queue and one transaction: enough to amortise an fsync over many writes,
+/// small enough that one batch never holds the lock for long.
+const MAX_BATCH: usize = 512;
+
+type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A job gets no connection when its transaction could not even begin.
+type Job = Box<dyn FnOnce(Option<&Connection>) -> Done + Send>;
+
+enum Command {
+    Job(Job),
+    Close(oneshot::Sender<Result<()>>),
+}
+
+#[derive(Clone)]
+pub(super) struct Writer {
+    tx: mpsc::Sender<Command>,
+}
+
+impl Writer {
+    pub(super) fn start(conn: Connection) -> Writer {
+        let (tx, rx) = mpsc::channel(MAX_BATCH);
+        std::thread::Builder::new()
+            .name("rapport-writer".into())
+            .spawn(move || run(conn, rx))
+            .expect("spawning the writer thread");
+        Writer { tx }
+    }
+
+    pub(super) async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let outcome = match conn {
+                Some(conn) => in_savepoint(conn, f),
+                None => Err(StoreError::Internal("could not begin a transaction".into())),
+            };
+            Box::new(move |committed: Result<(), String>| {
+                let result = match committed {
+                    Ok(()) => outcome,
+                    Err(e) => Err(StoreError::Internal(format!("commit failed: {e}"))),
+                };
+                let _ = reply.send(result);
+            })
+        });
+        self.tx
+            .send(Command::Job(job))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub(super) async fn close(&self) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        if self.tx.send(Command::Close(reply)).await.is_err() {
+            return Ok(()); // already closed
+        }
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    conn.execute_batch("SAVEPOINT job")?;
+    let outcome = catch_unwind(AssertUnwindSafe(|| f(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Internal("a write job panicked".into())));
+    match &outcome {
+        Ok(_) => conn.execute_batch("RELEASE job")?,
+        Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job")?,
+    }
+    outcome
+}
+
+fn run(conn: Connection, mut rx: mpsc::Receiver<Command>) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut jobs = Vec::new();
+        let mut close = None;
+        match first {
+            Command::Job(job) => jobs.push(job),
+            Command::Close(reply) => close = Some(reply),
+        }
+        while close.is_none() && jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Command::Job(job)) => jobs.push(job),
+                Ok(Command::Close(reply)) => close = Some(reply),
+                Err(_) => break,
+            }
+        }
+        if !jobs.is_empty() {
+            commit_batch(&conn, jobs);
+        }
+        if let Some(reply) = close {
+            rx.close();
+            // Anything that raced in behind the close still gets its answer.
+            while let Ok(Command::Job(job)) = rx.try_recv() {
+                commit_batch(&conn, vec![job]);
+            }
+            let checkpoint = conn
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .map_err(StoreError::from);
+            let closed = conn.close().map_err(|(_, e)| StoreError::from(e));
+            let _ = reply.send(checkpoint.and(closed));
+            return;
+        }
+    }
+}
+
+fn commit_batch(conn: &Connection, jobs: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "could not begin a write transaction");
+        for job in jobs {
+            job(None)(Err(e.to_string()));
+        }
+        return;
+    }
+    let done: Vec<Done> = jobs.into_iter().map(|job| job(Some(conn))).collect();
+    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    if let Err(e) = &committed {
+        tracing::error!(error = %e, "commit failed; the batch is rolled back");
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for d in done {
+        d(committed.clone());
+    }
+}
