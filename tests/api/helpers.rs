@@ -1,0 +1,211 @@
+//! Starts the real app in-process on port 0 with its own temporary data dir, and talks to it
+//! over HTTP like any client would.
+
+use rapport::app::Application;
+use rapport::clock::ManualClock;
+use rapport::config::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub clock: ManualClock,
+    pub data_dir: PathBuf,
+    handle: actix_web::dev::ServerHandle,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A logged-in (or anonymous) HTTP client with its own cookie jar.
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub csrf: Option<String>,
+    pub bearer: Option<String>,
+}
+
+/// A JSON answer: status and body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The stable error code, if this is an error.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert!(self.status.is_success(), "expected success, got {} {}", self.status, self.body);
+        self.body
+    }
+
+    #[track_caller]
+    pub fn expect(self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        self.body
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut app = spawn_app_at(dir.path()).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// Starts an app on an existing data dir (for restarts); the caller keeps the dir alive.
+pub async fn spawn_app_at(data_dir: &Path) -> TestApp {
+    spawn_with(Config::for_tests(data_dir.to_path_buf())).await
+}
+
+pub async fn spawn_with(config: Config) -> TestApp {
+    let clock = ManualClock::new(1_800_000_000_000);
+    let data_dir = config.data_dir.clone();
+    let app = Application::build(config, std::sync::Arc::new(clock.clone())).await.expect("app starts");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    let task = tokio::spawn(app.run_until_stopped());
+    TestApp { base, clock, data_dir, handle, task: Some(task), _dir: None }
+}
+
+impl TestApp {
+    pub fn client(&self) -> Client {
+        Client {
+            base: self.base.clone(),
+            http: reqwest::Client::builder().cookie_store(true).build().unwrap(),
+            csrf: None,
+            bearer: None,
+        }
+    }
+
+    /// Creates a user through the same code path as `rapport admin create`, or, for agents,
+    /// through the API as the admin.
+    pub async fn admin(&self) -> Client {
+        let existing = self.client().login(ADMIN_EMAIL, PASSWORD).await;
+        if existing.status.is_success() {
+            return self.logged_in(ADMIN_EMAIL).await;
+        }
+        let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
+        rapport::cli::admin::create(&self.data_dir, ADMIN_EMAIL, "Ada Admin", password).await.expect("admin created");
+        self.logged_in(ADMIN_EMAIL).await
+    }
+
+    /// A new agent, created by the admin, logged in.
+    pub async fn agent(&self, admin: &Client, email: &str) -> (Client, i64) {
+        let user = admin
+            .post("/api/v1/users", json!({"email": email, "name": email.split('@').next().unwrap(), "role": "agent", "password": PASSWORD}))
+            .await
+            .ok();
+        (self.logged_in(email).await, user["id"].as_i64().unwrap())
+    }
+
+    pub async fn logged_in(&self, email: &str) -> Client {
+        let mut client = self.client();
+        let me = client.login(email, PASSWORD).await.ok();
+        client.csrf = me["csrf_token"].as_str().map(str::to_owned);
+        client
+    }
+
+    /// Stops gracefully, as SIGTERM would, and waits until the store is closed.
+    pub async fn stop(mut self) {
+        self.handle.stop(true).await;
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server ran");
+        }
+    }
+
+    /// Opens the database file directly, for assertions about what was (not) written.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(rapport::store::db_path(&self.data_dir)).unwrap()
+    }
+
+    pub fn count(&self, table: &str) -> i64 {
+        self.db().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    }
+}
+
+impl Client {
+    pub async fn login(&self, email: &str, password: &str) -> Answer {
+        self.send(Method::POST, "/api/v1/auth/login", Some(json!({"email": email, "password": password}))).await
+    }
+
+    pub fn with_bearer(&self, token: &str) -> Client {
+        Client {
+            base: self.base.clone(),
+            http: reqwest::Client::new(),
+            csrf: None,
+            bearer: Some(token.to_owned()),
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(csrf) = &self.csrf {
+            req = req.header("X-CSRF-Token", csrf);
+        }
+        if let Some(token) = &self.bearer {
+            req = req.bearer_auth(token);
+        }
+        req
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        let mut req = self.request(method, path);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        answer(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(Method::GET, path, None).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send(Method::POST, path, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, body: Option<Value>) -> Answer {
+        self.send(Method::PUT, path, body).await
+    }
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    // Shortcuts for the things most tests need.
+
+    pub async fn project(&self, name: &str) -> i64 {
+        self.post("/api/v1/projects", json!({"name": name})).await.ok()["id"].as_i64().unwrap()
+    }
+    pub async fn customer(&self, email: &str) -> i64 {
+        self.post("/api/v1/customers", json!({"name": "Cus Tomer", "email": email})).await.ok()["id"].as_i64().unwrap()
+    }
+    pub async fn item(&self, project: i64, title: &str, requester: Option<i64>) -> i64 {
+        self.post("/api/v1/items", json!({"project_id": project, "kind": "ticket", "title": title, "requester_id": requester}))
+            .await
+            .ok()["id"]
+            .as_i64()
+            .unwrap()
+    }
+    /// A conversation with a first message; returns its id.
+    pub async fn conversation(&self, body: Value) -> i64 {
+        self.post("/api/v1/conversations", body).await.ok()["conversation"]["id"].as_i64().unwrap()
+    }
+    pub async fn say(&self, conversation: i64, text: &str) -> Answer {
+        self.post(&format!("/api/v1/conversations/{conversation}/messages"), json!({"body": text})).await
+    }
+}
+
+pub async fn answer(res: reqwest::Response) -> Answer {
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer { status, body }
+}

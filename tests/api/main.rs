@@ -1,0 +1,12 @@
+//! One integration-test crate: every test starts the app in-process (port 0, temp data dir).
+
+mod helpers;
+
+mod attachments;
+mod auth;
+mod backup_and_restart;
+mod binary;
+mod conversations;
+mod errors;
+mod items_and_projects;
+mod openapi;
