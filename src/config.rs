@@ -215,4 +215,12 @@ mod tests {
         let err = Config::load_from(&flags, |_| None).unwrap_err().to_string();
         assert!(err.contains("`lisen`"), "{err}");
     }
+
+    #[test]
+    fn the_example_config_in_packaging_is_valid_and_shows_the_defaults() {
+        let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("packaging/rapport.toml");
+        let from_file = Config::load_from(&Flags { config: Some(example), ..Flags::default() }, |_| None).unwrap();
+        let defaults = Config::load_from(&Flags::default(), |_| None).unwrap();
+        assert_eq!(format!("{from_file:?}"), format!("{defaults:?}"));
+    }
 }
