@@ -15,7 +15,10 @@ pub enum StartError {
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 pub struct Application {
@@ -31,8 +34,22 @@ impl Application {
         let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))??;
-        let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen { addr: config.listen, source })?;
-        let port = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?.port();
+        let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartError::Listen {
+                addr: config.listen,
+                source,
+            })?
+            .port();
+        let mut config = config;
+        if let Some(host) = config.base_url.strip_suffix(":0") {
+            // Derived from a listen address with port 0: link to the port really bound.
+            config.base_url = format!("{host}:{port}");
+        }
 
         let (login_by_ip, login_by_account) = AppState::login_limiters();
         let state = web::Data::new(AppState {
@@ -46,7 +63,11 @@ impl Application {
         let setup_url = if store.read(users::any_admin).await? {
             None
         } else {
-            Some(format!("{}/setup?token={}", config.base_url, state.setup.issue()))
+            Some(format!(
+                "{}/setup?token={}",
+                config.base_url,
+                state.setup.issue()
+            ))
         };
 
         let max_json = config.max_json_bytes;
@@ -58,14 +79,24 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Referrer-Policy", "same-origin")),
                 )
-                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").exclude("/healthz"))
+                .wrap(middleware::from_fn(http::preauthenticate))
+                // The path only: query strings may carry visitor tokens.
+                .wrap(middleware::Logger::new("%a \"%m %U\" %s %b %Dms").exclude("/healthz"))
                 .configure(|cfg| http::configure(cfg, max_json))
         })
         .shutdown_timeout(10)
         .listen(listener)
-        .map_err(|source| StartError::Listen { addr: config.listen, source })?
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?
         .run();
-        Ok(Application { port, server, store, setup_url })
+        Ok(Application {
+            port,
+            server,
+            store,
+            setup_url,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -1,14 +1,14 @@
 //! Conversations and their messages: create, list by the messenger's views, get, close,
 //! reopen; list messages after (or before) a sequence number, post idempotently, mark seen.
 
-use actix_web::{get,post};
 use super::{page, Agent, State};
 use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, Party, Status};
 use crate::error::{ApiError, ErrorBody};
 use crate::store::conversations::{
-    self, Conversation, ConversationFilter, ConversationView, Message, MessagePage, NewConversation, NewMessage,
-    Posted,
+    self, Conversation, ConversationFilter, ConversationView, Message, MessagePage,
+    NewConversation, NewMessage,
 };
+use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -37,19 +37,34 @@ pub struct ListQuery {
 #[utoipa::path(tag = "conversations", params(ListQuery), responses(
     (status = 200, body = page::Paged<Conversation>), (status = 400, body = ErrorBody)))]
 #[get("/api/v1/conversations")]
-async fn list(state: State, agent: Agent, q: web::Query<ListQuery>) -> Result<web::Json<page::Paged<Conversation>>, ApiError> {
+async fn list(
+    state: State,
+    agent: Agent,
+    q: web::Query<ListQuery>,
+) -> Result<web::Json<page::Paged<Conversation>>, ApiError> {
     let filter = ConversationFilter {
         view: q.view,
         after: page::decode(q.cursor.as_deref())?,
         limit: page::limit(q.limit)?,
     };
     let viewer = agent.viewer;
-    let found = state.store.read(move |c| conversations::list(c, viewer, &filter)).await?;
+    let found = state
+        .store
+        .read(move |c| conversations::list(c, viewer, &filter))
+        .await?;
     let next_cursor = found
         .more
-        .then(|| found.rows.last().map(|c| page::encode(c.last_activity_at, c.id)))
+        .then(|| {
+            found
+                .rows
+                .last()
+                .map(|c| page::encode(c.last_activity_at, c.id))
+        })
         .flatten();
-    Ok(web::Json(page::Paged { entries: found.rows, next_cursor }))
+    Ok(web::Json(page::Paged {
+        entries: found.rows,
+        next_cursor,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -90,13 +105,22 @@ const MAX_ATTACHMENTS: usize = 10;
 
 fn new_message(author: Party, m: NewMessageBody) -> Result<NewMessage, ApiError> {
     if m.attachment_ids.len() > MAX_ATTACHMENTS {
-        return Err(Invalid::new("too_many_attachments", format!("at most {MAX_ATTACHMENTS} attachments per message")).into());
+        return Err(Invalid::new(
+            "too_many_attachments",
+            format!("at most {MAX_ATTACHMENTS} attachments per message"),
+        )
+        .into());
     }
     let mut ids = m.attachment_ids;
     ids.sort_unstable();
     ids.dedup();
     Ok(NewMessage {
-        client_id: m.client_id.as_deref().map(ClientId::parse).transpose()?.map(ClientId::into_string),
+        client_id: m
+            .client_id
+            .as_deref()
+            .map(ClientId::parse)
+            .transpose()?
+            .map(ClientId::into_string),
         body: Body::parse(&m.body, !ids.is_empty())?.into_string(),
         author,
         attachment_ids: ids,
@@ -107,13 +131,23 @@ fn new_message(author: Party, m: NewMessageBody) -> Result<NewMessage, ApiError>
 #[utoipa::path(tag = "conversations", request_body = CreateConversation, responses(
     (status = 201, body = CreatedConversation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/api/v1/conversations")]
-async fn create(state: State, agent: Agent, body: web::Json<CreateConversation>) -> Result<HttpResponse, ApiError> {
+async fn create(
+    state: State,
+    agent: Agent,
+    body: web::Json<CreateConversation>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.kind == ConversationKind::Internal && body.customer_id.is_some() {
-        return Err(Invalid::new("internal_conversation_has_no_customer", "an internal conversation cannot have a customer").into());
+        return Err(Invalid::new(
+            "internal_conversation_has_no_customer",
+            "an internal conversation cannot have a customer",
+        )
+        .into());
     }
     if body.subject.chars().count() > 500 {
-        return Err(Invalid::new("invalid_subject", "subject must be at most 500 characters").into());
+        return Err(
+            Invalid::new("invalid_subject", "subject must be at most 500 characters").into(),
+        );
     }
     let author = Party::User(agent.user.id);
     let first = body.message.map(|m| new_message(author, m)).transpose()?;
@@ -126,44 +160,63 @@ async fn create(state: State, agent: Agent, body: web::Json<CreateConversation>)
         channel: Channel::Api,
         creator: author,
     };
-    let (viewer, now) = (agent.viewer, state.now());
-    let created = state
+    let (conversation, message) = state
         .store
-        .write(move |c| {
-            let conversation = conversations::insert(c, viewer, new, now)?;
-            let message = match first {
-                Some(m) => match conversations::post(c, viewer, conversation.id, m, now)? {
-                    Posted::Created(m) | Posted::Replayed(m) => Some(m),
-                },
-                None => None,
-            };
-            Ok(CreatedConversation { conversation: conversations::get(c, viewer, conversation.id)?, message })
-        })
+        .create_conversation(agent.viewer, new, first, state.now())
         .await?;
-    Ok(HttpResponse::Created().json(created))
+    Ok(HttpResponse::Created().json(CreatedConversation {
+        conversation,
+        message,
+    }))
 }
 
 #[utoipa::path(tag = "conversations", responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
 #[get("/api/v1/conversations/{id}")]
-async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Conversation>, ApiError> {
+async fn get(
+    state: State,
+    agent: Agent,
+    id: web::Path<i64>,
+) -> Result<web::Json<Conversation>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    Ok(web::Json(state.store.read(move |c| conversations::get(c, viewer, id)).await?))
+    Ok(web::Json(
+        state
+            .store
+            .read(move |c| conversations::get(c, viewer, id))
+            .await?,
+    ))
 }
 
-async fn set_status(state: State, agent: Agent, id: i64, status: Status) -> Result<web::Json<Conversation>, ApiError> {
-    let viewer = agent.viewer;
-    Ok(web::Json(state.store.write(move |c| conversations::set_status(c, viewer, id, status)).await?))
+async fn set_status(
+    state: State,
+    agent: Agent,
+    id: i64,
+    status: Status,
+) -> Result<web::Json<Conversation>, ApiError> {
+    Ok(web::Json(
+        state
+            .store
+            .set_conversation_status(agent.viewer, id, status)
+            .await?,
+    ))
 }
 
 #[utoipa::path(tag = "conversations", responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
 #[post("/api/v1/conversations/{id}/close")]
-async fn close(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Conversation>, ApiError> {
+async fn close(
+    state: State,
+    agent: Agent,
+    id: web::Path<i64>,
+) -> Result<web::Json<Conversation>, ApiError> {
     set_status(state, agent, id.into_inner(), Status::Closed).await
 }
 
 #[utoipa::path(tag = "conversations", responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
 #[post("/api/v1/conversations/{id}/reopen")]
-async fn reopen(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Conversation>, ApiError> {
+async fn reopen(
+    state: State,
+    agent: Agent,
+    id: web::Path<i64>,
+) -> Result<web::Json<Conversation>, ApiError> {
     set_status(state, agent, id.into_inner(), Status::Open).await
 }
 
@@ -189,12 +242,22 @@ async fn list_messages(
     q: web::Query<MessageQuery>,
 ) -> Result<web::Json<Vec<Message>>, ApiError> {
     let which = match (q.after, q.before) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("invalid_query", "give after or before, not both")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "give after or before, not both",
+            ))
+        }
         (_, Some(before)) => MessagePage::Before(before),
         (after, None) => MessagePage::After(after.unwrap_or(0)),
     };
     let (viewer, id, limit) = (agent.viewer, id.into_inner(), page::limit(q.limit)?);
-    Ok(web::Json(state.store.read(move |c| conversations::messages(c, viewer, id, which, limit)).await?))
+    Ok(web::Json(
+        state
+            .store
+            .read(move |c| conversations::messages(c, viewer, id, which, limit))
+            .await?,
+    ))
 }
 
 /// Posts a message. Answers 201 once it is committed; a resend with the same `client_id`
@@ -210,10 +273,16 @@ async fn post_message(
     body: web::Json<NewMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     let new = new_message(Party::User(agent.user.id), body.into_inner())?;
-    let (viewer, id, now) = (agent.viewer, id.into_inner(), state.now());
-    match state.store.write(move |c| conversations::post(c, viewer, id, new, now)).await? {
-        Posted::Created(m) => Ok(HttpResponse::Created().json(m)),
-        Posted::Replayed(m) => Ok(HttpResponse::Ok().insert_header(("Idempotent-Replayed", "true")).json(m)),
+    let posted = state
+        .store
+        .post_message(agent.viewer, id.into_inner(), new, state.now())
+        .await?;
+    if posted.replayed {
+        Ok(HttpResponse::Ok()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(posted.message))
+    } else {
+        Ok(HttpResponse::Created().json(posted.message))
     }
 }
 
@@ -227,17 +296,19 @@ pub struct Seen {
 /// Records that the caller has seen the conversation up to `seq`. Marks only move forward.
 #[utoipa::path(tag = "messages", request_body = Seen, responses((status = 200, body = Seen), (status = 404, body = ErrorBody)))]
 #[post("/api/v1/conversations/{id}/seen")]
-async fn mark_seen(state: State, agent: Agent, id: web::Path<i64>, body: web::Json<Seen>) -> Result<web::Json<Seen>, ApiError> {
+async fn mark_seen(
+    state: State,
+    agent: Agent,
+    id: web::Path<i64>,
+    body: web::Json<Seen>,
+) -> Result<web::Json<Seen>, ApiError> {
     if body.seq < 0 {
         return Err(Invalid::new("invalid_seq", "seq must not be negative").into());
     }
-    let (viewer, party, id, seq, now) = (agent.viewer, Party::User(agent.user.id), id.into_inner(), body.seq, state.now());
+    let party = Party::User(agent.user.id);
     let seq = state
         .store
-        .write(move |c| {
-            conversations::get(c, viewer, id)?;
-            conversations::mark_seen(c, id, party, seq, now)
-        })
+        .mark_seen(agent.viewer, party, id.into_inner(), body.seq, state.now())
         .await?;
     Ok(web::Json(Seen { seq }))
 }

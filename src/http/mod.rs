@@ -13,7 +13,7 @@ mod projects;
 mod setup;
 mod users;
 
-pub use auth::{Admin, Agent, SESSION_COOKIE};
+pub use auth::{preauthenticate, Admin, Agent, SESSION_COOKIE};
 pub use limiter::RateLimiter;
 pub use setup::SetupLink;
 
@@ -49,8 +49,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .limit(max_json_bytes)
             .error_handler(|e, _| json_error(e).into()),
     )
-    .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource_not_found").into()))
-    .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request("invalid_query", e.to_string()).into()))
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|_, _| ApiError::not_found("resource_not_found").into()),
+    )
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::bad_request("invalid_query", e.to_string()).into()),
+    )
     .app_data(web::FormConfig::default().limit(64 * 1024))
     .route("/healthz", web::get().to(healthz))
     .service(openapi::document)
@@ -67,9 +73,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
 
 fn json_error(e: error::JsonPayloadError) -> ApiError {
     match e {
-        error::JsonPayloadError::OverflowKnownLength { .. } | error::JsonPayloadError::Overflow { .. } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
-        }
+        error::JsonPayloadError::OverflowKnownLength { .. }
+        | error::JsonPayloadError::Overflow { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        ),
         error::JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -80,19 +89,28 @@ fn json_error(e: error::JsonPayloadError) -> ApiError {
             "invalid_field",
             e.to_string(),
         ),
-        error::JsonPayloadError::Deserialize(e) => ApiError::bad_request("invalid_json", e.to_string()),
+        error::JsonPayloadError::Deserialize(e) => {
+            ApiError::bad_request("invalid_json", e.to_string())
+        }
         other => ApiError::bad_request("invalid_body", other.to_string()),
     }
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    let e = ApiError::new(StatusCode::NOT_FOUND, "route_not_found", format!("no route for {} {}", req.method(), req.path()));
+    let e = ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        format!("no route for {} {}", req.method(), req.path()),
+    );
     actix_web::ResponseError::error_response(&e)
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "the server answers")))]
 async fn healthz(state: State) -> Result<HttpResponse, ApiError> {
-    state.store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await?;
+    state
+        .store
+        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+        .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))
 }
 

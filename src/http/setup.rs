@@ -24,7 +24,11 @@ impl SetupLink {
     }
 
     fn matches(&self, candidate: &str) -> bool {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).as_deref().is_some_and(|s| token::equal(s, candidate))
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+            .is_some_and(|s| token::equal(s, candidate))
     }
 
     fn spend(&self) {
@@ -33,7 +37,8 @@ impl SetupLink {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/setup", web::get().to(form)).route("/setup", web::post().to(submit));
+    cfg.route("/setup", web::get().to(form))
+        .route("/setup", web::post().to(submit));
 }
 
 #[derive(Deserialize)]
@@ -73,7 +78,9 @@ fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
 }
 
 fn form_html(secret: &str, error: Option<&str>, name: &str, email: &str) -> String {
-    let error = error.map(|e| format!("<p class=err role=alert>{}</p>", escape(e))).unwrap_or_default();
+    let error = error
+        .map(|e| format!("<p class=err role=alert>{}</p>", escape(e)))
+        .unwrap_or_default();
     format!(
         "<p>Create the first admin account of this Rapport server.</p>{error}\
          <form method=post action=/setup><input type=hidden name=token value='{}'>\
@@ -89,12 +96,20 @@ fn form_html(secret: &str, error: Option<&str>, name: &str, email: &str) -> Stri
 }
 
 fn gone() -> HttpResponse {
-    page(StatusCode::GONE, "Already set up", "<p>This server has an admin. Log in instead.</p>")
+    page(
+        StatusCode::GONE,
+        "Already set up",
+        "<p>This server has an admin. Log in instead.</p>",
+    )
 }
 
 async fn form(state: State, q: web::Query<TokenQuery>) -> HttpResponse {
     match q.token.as_deref() {
-        Some(t) if state.setup.matches(t) => page(StatusCode::OK, "Welcome to Rapport", &form_html(t, None, "", "")),
+        Some(t) if state.setup.matches(t) => page(
+            StatusCode::OK,
+            "Welcome to Rapport",
+            &form_html(t, None, "", ""),
+        ),
         _ => gone(),
     }
 }
@@ -111,19 +126,27 @@ async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, A
     if !state.setup.matches(&f.token) {
         return Ok(gone());
     }
-    let parsed = (|| Ok::<_, crate::domain::Invalid>((
-        Name::parse(&f.name)?,
-        Email::parse(&f.email)?,
-        Password::parse(Secret::new(f.password.clone()))?,
-    )))();
+    let parsed = (|| {
+        Ok::<_, crate::domain::Invalid>((
+            Name::parse(&f.name)?,
+            Email::parse(&f.email)?,
+            Password::parse(Secret::new(f.password.clone()))?,
+        ))
+    })();
     let (name, email, password) = match parsed {
         Ok(v) => v,
         Err(e) => {
             let html = form_html(&f.token, Some(&e.message), &f.name, &f.email);
-            return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, "Welcome to Rapport", &html));
+            return Ok(page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Welcome to Rapport",
+                &html,
+            ));
         }
     };
-    let hash = password::hash(&password).await.map_err(|_| ApiError::internal())?;
+    let hash = password::hash(&password)
+        .await
+        .map_err(|_| ApiError::internal())?;
     let now = state.now();
     let created = state
         .store
@@ -131,11 +154,21 @@ async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, A
             if users::any_admin(c)? {
                 return Ok(None);
             }
-            users::insert(c, email.as_str(), name.as_str(), Role::Admin, Some(&hash), now).map(Some)
+            users::insert(
+                c,
+                email.as_str(),
+                name.as_str(),
+                Role::Admin,
+                Some(&hash),
+                now,
+            )
+            .map(Some)
         })
         .await?;
     state.setup.spend();
-    let Some(admin) = created else { return Ok(gone()) };
+    let Some(admin) = created else {
+        return Ok(gone());
+    };
     let (cookie, _) = start_session(&state, admin.id).await?;
     let mut res = page(
         StatusCode::OK,

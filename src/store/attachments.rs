@@ -40,7 +40,10 @@ fn row(r: &Row) -> rusqlite::Result<AttachmentMeta> {
 }
 
 pub fn insert(conn: &Connection, new: &NewAttachment, now: Millis) -> Result<AttachmentMeta> {
-    let uploader = new.uploader.id().ok_or(StoreError::Internal("the bot uploads nothing".into()))?;
+    let uploader = new
+        .uploader
+        .id()
+        .ok_or(StoreError::Internal("the bot uploads nothing".into()))?;
     conn.execute(
         "INSERT INTO attachments (uploader_kind, uploader_id, filename, content_type, size, sha256, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -55,7 +58,9 @@ pub fn insert(conn: &Connection, new: &NewAttachment, now: Millis) -> Result<Att
         ],
     )?;
     let id = conn.last_insert_rowid();
-    let mut stmt = conn.prepare_cached("INSERT INTO attachment_chunks (attachment_id, idx, data) VALUES (?1, ?2, ?3)")?;
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO attachment_chunks (attachment_id, idx, data) VALUES (?1, ?2, ?3)",
+    )?;
     for (idx, chunk) in new.data.chunks(CHUNK_SIZE).enumerate() {
         stmt.execute(params![id, idx as i64, chunk])?;
     }
@@ -70,11 +75,12 @@ pub fn insert(conn: &Connection, new: &NewAttachment, now: Millis) -> Result<Att
 
 /// Binds an uploaded, not yet sent attachment of `uploader` to a message.
 pub(super) fn attach(conn: &Connection, id: i64, uploader: Party, message_id: i64) -> Result<()> {
-    let n = conn.prepare_cached(
-        "UPDATE attachments SET message_id = ?1
+    let n = conn
+        .prepare_cached(
+            "UPDATE attachments SET message_id = ?1
          WHERE id = ?2 AND uploader_kind = ?3 AND uploader_id = ?4 AND message_id IS NULL",
-    )?
-    .execute(params![message_id, id, uploader.kind(), uploader.id()])?;
+        )?
+        .execute(params![message_id, id, uploader.kind(), uploader.id()])?;
     if n == 0 {
         return Err(StoreError::NotFound("attachment_not_found"));
     }
@@ -82,8 +88,12 @@ pub(super) fn attach(conn: &Connection, id: i64, uploader: Party, message_id: i6
 }
 
 pub(super) fn of_message(conn: &Connection, message_id: i64) -> Result<Vec<AttachmentMeta>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM attachments a WHERE a.message_id = ?1 ORDER BY a.id"))?;
-    let rows = stmt.query_map([message_id], row)?.collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM attachments a WHERE a.message_id = ?1 ORDER BY a.id"
+    ))?;
+    let rows = stmt
+        .query_map([message_id], row)?
+        .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 

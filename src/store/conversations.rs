@@ -1,6 +1,6 @@
 //! Conversations, their participants, messages and seen marks.
 
-use super::{attachments, visibility, Millis, Page, Result, StoreError, Viewer};
+use super::{attachments, visibility, Event, Millis, Page, Result, Store, StoreError, Viewer};
 use crate::domain::{Channel, ConversationKind, Party, PartyKind, Status};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -84,10 +84,12 @@ pub struct NewMessage {
     pub attachment_ids: Vec<i64>,
 }
 
-/// The outcome of a post: a new message, or the one an earlier send with the same client id made.
-pub enum Posted {
-    Created(Message),
-    Replayed(Message),
+/// The outcome of a post: a new message, or (`replayed`) the one an earlier send with the same
+/// client id made.
+pub struct Posted {
+    pub message: Message,
+    pub conversation: Conversation,
+    pub replayed: bool,
 }
 
 pub enum MessagePage {
@@ -133,7 +135,10 @@ fn row(r: &Row) -> rusqlite::Result<Conversation> {
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Conversation> {
     let vis = visibility::conversation(viewer);
     conn.query_row(
-        &format!("SELECT {} FROM conversations c WHERE c.id = ?1 AND {vis}", cols(viewer)),
+        &format!(
+            "SELECT {} FROM conversations c WHERE c.id = ?1 AND {vis}",
+            cols(viewer)
+        ),
         [id],
         row,
     )
@@ -141,7 +146,11 @@ pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Conversation> {
     .ok_or(StoreError::NotFound("conversation_not_found"))
 }
 
-pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result<Page<Conversation>> {
+pub fn list(
+    conn: &Connection,
+    viewer: Viewer,
+    f: &ConversationFilter,
+) -> Result<Page<Conversation>> {
     let vis = visibility::conversation(viewer);
     let followed = match viewer {
         Viewer::Agent { user_id, .. } => {
@@ -152,8 +161,12 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result
     let view = match f.view {
         ConversationView::Open => "c.kind = 'public' AND c.status = 'open'".to_owned(),
         ConversationView::Closed => "c.kind = 'public' AND c.status = 'closed'".to_owned(),
-        ConversationView::CustomerReplies => format!("c.kind = 'public' AND c.status = 'open' AND {followed}"),
-        ConversationView::Internal => format!("c.kind = 'internal' AND c.status = 'open' AND {followed}"),
+        ConversationView::CustomerReplies => {
+            format!("c.kind = 'public' AND c.status = 'open' AND {followed}")
+        }
+        ConversationView::Internal => {
+            format!("c.kind = 'internal' AND c.status = 'open' AND {followed}")
+        }
         ConversationView::AllClosed => format!("c.status = 'closed' AND {followed}"),
     };
     let (after_at, after_id) = f.after.unwrap_or((i64::MAX, i64::MAX));
@@ -172,14 +185,21 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result
 
 /// Creates a conversation. On an item it takes the item's project; internal conversations
 /// never have a customer; the creator and the customer become participants.
-pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Millis) -> Result<Conversation> {
+pub fn insert(
+    conn: &Connection,
+    viewer: Viewer,
+    new: NewConversation,
+    now: Millis,
+) -> Result<Conversation> {
     let project_id = match (new.item_id, new.project_id) {
         (Some(item), _) => Some(super::items::get(conn, viewer, item)?.project_id),
         (None, Some(project)) => Some(super::projects::get(conn, viewer, project)?.id),
         (None, None) => None,
     };
     if new.kind == ConversationKind::Internal && new.customer_id.is_some() {
-        return Err(StoreError::Conflict("internal_conversation_has_no_customer"));
+        return Err(StoreError::Conflict(
+            "internal_conversation_has_no_customer",
+        ));
     }
     if let Some(customer) = new.customer_id {
         super::customers::get(conn, customer)?;
@@ -188,7 +208,15 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Mill
         "INSERT INTO conversations (project_id, item_id, kind, subject, customer_id, channel,
                                     last_activity_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-        params![project_id, new.item_id, new.kind, new.subject, new.customer_id, new.channel, now],
+        params![
+            project_id,
+            new.item_id,
+            new.kind,
+            new.subject,
+            new.customer_id,
+            new.channel,
+            now
+        ],
     )?;
     let id = conn.last_insert_rowid();
     join(conn, id, new.creator, now)?;
@@ -209,9 +237,17 @@ fn join(conn: &Connection, conversation_id: i64, party: Party, now: Millis) -> R
     Ok(())
 }
 
-pub fn set_status(conn: &Connection, viewer: Viewer, id: i64, status: Status) -> Result<Conversation> {
+pub fn set_status(
+    conn: &Connection,
+    viewer: Viewer,
+    id: i64,
+    status: Status,
+) -> Result<Conversation> {
     get(conn, viewer, id)?;
-    conn.execute("UPDATE conversations SET status = ?1 WHERE id = ?2", params![status, id])?;
+    conn.execute(
+        "UPDATE conversations SET status = ?1 WHERE id = ?2",
+        params![status, id],
+    )?;
     get(conn, viewer, id)
 }
 
@@ -227,7 +263,11 @@ fn message_row(r: &Row) -> rusqlite::Result<Message> {
         conversation_id: r.get(1)?,
         seq: r.get(2)?,
         client_id: r.get(3)?,
-        author: Author { kind: r.get(4)?, id: r.get(5)?, name: r.get(6)? },
+        author: Author {
+            kind: r.get(4)?,
+            id: r.get(5)?,
+            name: r.get(6)?,
+        },
         body: r.get(7)?,
         created_at: r.get(8)?,
         attachments: Vec::new(),
@@ -237,7 +277,13 @@ fn message_row(r: &Row) -> rusqlite::Result<Message> {
 /// Posts a message in a conversation the viewer can see. The sequence number is taken in the
 /// same transaction as the insert, so numbers never skip or repeat. A resend with a client id
 /// already used in this conversation by the same author returns the original message.
-pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMessage, now: Millis) -> Result<Posted> {
+pub fn post(
+    conn: &Connection,
+    viewer: Viewer,
+    conversation_id: i64,
+    new: NewMessage,
+    now: Millis,
+) -> Result<Posted> {
     get(conn, viewer, conversation_id)?;
     if let Some(client_id) = &new.client_id {
         let existing: Option<(i64, PartyKind, Option<i64>)> = conn
@@ -251,17 +297,23 @@ pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMes
             if kind != new.author.kind() || author != new.author.id() {
                 return Err(StoreError::Conflict("client_id_conflict"));
             }
-            return Ok(Posted::Replayed(message(conn, id)?));
+            let conversation = get(conn, viewer, conversation_id)?;
+            return Ok(Posted {
+                message: message(conn, id)?,
+                conversation,
+                replayed: true,
+            });
         }
     }
     // A customer writing again reopens their conversation; agents reopen explicitly.
     let reopen = matches!(new.author, Party::Customer(_));
-    let seq: i64 = conn.prepare_cached(
-        "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?1,
+    let seq: i64 = conn
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?1,
              status = CASE WHEN ?2 THEN 'open' ELSE status END
          WHERE id = ?3 RETURNING last_seq",
-    )?
-    .query_row(params![now, reopen, conversation_id], |r| r.get(0))?;
+        )?
+        .query_row(params![now, reopen, conversation_id], |r| r.get(0))?;
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, seq, client_id, author_kind, author_id, body, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -273,19 +325,33 @@ pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMes
     }
     join(conn, conversation_id, new.author, now)?;
     mark_seen(conn, conversation_id, new.author, seq, now)?;
-    Ok(Posted::Created(message(conn, id)?))
+    let conversation = get(conn, viewer, conversation_id)?;
+    Ok(Posted {
+        message: message(conn, id)?,
+        conversation,
+        replayed: false,
+    })
 }
 
 fn message(conn: &Connection, id: i64) -> Result<Message> {
-    let mut m = conn
-        .query_row(&format!("SELECT {MESSAGE_COLS} WHERE m.id = ?1"), [id], message_row)?;
+    let mut m = conn.query_row(
+        &format!("SELECT {MESSAGE_COLS} WHERE m.id = ?1"),
+        [id],
+        message_row,
+    )?;
     m.attachments = attachments::of_message(conn, id)?;
     Ok(m)
 }
 
 /// Messages of a visible conversation, in sequence order: up to `limit` after a sequence
 /// number, or the last `limit` before one (scrolling back).
-pub fn messages(conn: &Connection, viewer: Viewer, conversation_id: i64, page: MessagePage, limit: usize) -> Result<Vec<Message>> {
+pub fn messages(
+    conn: &Connection,
+    viewer: Viewer,
+    conversation_id: i64,
+    page: MessagePage,
+    limit: usize,
+) -> Result<Vec<Message>> {
     get(conn, viewer, conversation_id)?;
     let sql = match page {
         MessagePage::After(_) => format!(
@@ -308,7 +374,13 @@ pub fn messages(conn: &Connection, viewer: Viewer, conversation_id: i64, page: M
 }
 
 /// Moves a reader's seen mark forward (never back), clamped to the last message.
-pub fn mark_seen(conn: &Connection, conversation_id: i64, party: Party, seq: i64, now: Millis) -> Result<i64> {
+pub fn mark_seen(
+    conn: &Connection,
+    conversation_id: i64,
+    party: Party,
+    seq: i64,
+    now: Millis,
+) -> Result<i64> {
     let Some(id) = party.id() else { return Ok(seq) };
     conn.prepare_cached(
         "INSERT INTO seen_marks (conversation_id, party_kind, party_id, seq, updated_at)
@@ -322,4 +394,118 @@ pub fn mark_seen(conn: &Connection, conversation_id: i64, party: Party, seq: i64
         params![conversation_id, party.kind(), id],
         |r| r.get(0),
     )?)
+}
+
+/// The writes that live clients hear about: each commits, then announces itself.
+impl Store {
+    pub async fn create_conversation(
+        &self,
+        viewer: Viewer,
+        new: NewConversation,
+        first: Option<NewMessage>,
+        now: Millis,
+    ) -> Result<(Conversation, Option<Message>)> {
+        self.write_announcing(
+            move |c| {
+                let conversation = insert(c, viewer, new, now)?;
+                match first {
+                    Some(m) => {
+                        let posted = post(c, viewer, conversation.id, m, now)?;
+                        Ok((posted.conversation, Some(posted.message)))
+                    }
+                    None => Ok((conversation, None)),
+                }
+            },
+            |(conversation, message)| {
+                let mut events = vec![Event::Conversation(conversation.clone())];
+                if let Some(m) = message {
+                    events.push(Event::Message {
+                        conversation: conversation.clone(),
+                        message: m.clone(),
+                    });
+                }
+                events
+            },
+        )
+        .await
+    }
+
+    pub async fn post_message(
+        &self,
+        viewer: Viewer,
+        conversation_id: i64,
+        new: NewMessage,
+        now: Millis,
+    ) -> Result<Posted> {
+        self.write_announcing(
+            move |c| post(c, viewer, conversation_id, new, now),
+            |p: &Posted| {
+                if p.replayed {
+                    Vec::new()
+                } else {
+                    vec![Event::Message {
+                        conversation: p.conversation.clone(),
+                        message: p.message.clone(),
+                    }]
+                }
+            },
+        )
+        .await
+    }
+
+    pub async fn set_conversation_status(
+        &self,
+        viewer: Viewer,
+        id: i64,
+        status: Status,
+    ) -> Result<Conversation> {
+        self.write_announcing(
+            move |c| {
+                let before = get(c, viewer, id)?;
+                let after = set_status(c, viewer, id, status)?;
+                Ok((before.status != after.status, after))
+            },
+            |(changed, conversation)| {
+                if *changed {
+                    vec![Event::Conversation(conversation.clone())]
+                } else {
+                    Vec::new()
+                }
+            },
+        )
+        .await
+        .map(|(_, conversation)| conversation)
+    }
+
+    /// Moves `party`'s seen mark in a conversation `viewer` can see; announces a real move.
+    pub async fn mark_seen(
+        &self,
+        viewer: Viewer,
+        party: Party,
+        id: i64,
+        seq: i64,
+        now: Millis,
+    ) -> Result<i64> {
+        self.write_announcing(
+            move |c| {
+                let before = get(c, viewer, id)?;
+                let seen = mark_seen(c, id, party, seq, now)?;
+                let previous = before.last_seq - before.unread;
+                Ok((before, seen, seen > previous))
+            },
+            move |(conversation, seen, moved)| {
+                if *moved {
+                    vec![Event::Seen {
+                        conversation: conversation.clone(),
+                        party,
+                        seq: *seen,
+                    }]
+                } else {
+                    Vec::new()
+                }
+            },
+        )
+        .await
+        .map(|(_, seen, _)| seen)
+    }
 }

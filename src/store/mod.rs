@@ -4,13 +4,16 @@
 pub mod attachments;
 pub mod conversations;
 pub mod customers;
+mod events;
 pub mod items;
 mod migrate;
 pub mod projects;
+pub mod settings;
 pub mod users;
 mod visibility;
 mod writer;
 
+pub use events::Event;
 pub use migrate::SCHEMA_VERSION;
 pub use visibility::Viewer;
 
@@ -67,10 +70,18 @@ pub struct Store {
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir`, applies migrations and starts
-    /// the writer thread.
+    /// the writer thread. Committed changes are announced on `events`, if given.
     pub fn open(data_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
+        Store::open_with_events(data_dir, None)
+    }
+
+    pub fn open_with_events(
+        data_dir: &Path,
+        events: Option<tokio::sync::mpsc::Sender<Event>>,
+    ) -> Result<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Internal(format!("cannot create {}: {e}", data_dir.display()))
+        })?;
         let path = db_path(data_dir);
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
@@ -84,7 +95,7 @@ impl Store {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
         Ok(Store {
-            writer: writer::Writer::start(conn),
+            writer: writer::Writer::start(conn, events),
             pool,
             path: Arc::new(path),
         })
@@ -101,7 +112,18 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        self.writer.write(f).await
+        self.writer.write(f, |_| Vec::new()).await
+    }
+
+    /// Like `write`, and once committed, announces the events `announce` derives from the
+    /// result, in commit order.
+    pub async fn write_announcing<T, F, A>(&self, f: F, announce: A) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        A: FnOnce(&T) -> Vec<Event> + Send + 'static,
+    {
+        self.writer.write(f, announce).await
     }
 
     /// Runs `f` on a pooled read-only connection, off the async executor.

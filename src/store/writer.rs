@@ -2,7 +2,7 @@
 //! them in one transaction (each inside its own savepoint, so one failure spoils only itself),
 //! commits once, and only then answers each caller: group commit, durable and fast at once.
 
-use super::{Result, StoreError};
+use super::{Event, Result, StoreError};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use tokio::sync::{mpsc, oneshot};
@@ -11,7 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 /// small enough that one batch never holds the lock for long.
 const MAX_BATCH: usize = 512;
 
-type Done = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// Runs after the commit (or its failure): answers the caller and publishes what happened.
+type Done = Box<dyn FnOnce(Result<(), String>, &Events) + Send>;
 /// A job gets no connection when its transaction could not even begin.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> Done + Send>;
 
@@ -25,20 +26,41 @@ pub(super) struct Writer {
     tx: mpsc::Sender<Command>,
 }
 
+/// Where committed changes are announced, in commit order (the realtime hub listens).
+pub(super) struct Events(Option<mpsc::Sender<Event>>);
+
+impl Events {
+    fn publish(&self, events: Vec<Event>) {
+        if let Some(tx) = &self.0 {
+            for event in events {
+                // Blocking here pushes back on writers when the listener falls behind; a
+                // listener that is gone (CLI use, shutdown) just drops them.
+                if tx.blocking_send(event).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
 impl Writer {
-    pub(super) fn start(conn: Connection) -> Writer {
+    pub(super) fn start(conn: Connection, events: Option<mpsc::Sender<Event>>) -> Writer {
         let (tx, rx) = mpsc::channel(MAX_BATCH);
+        let events = Events(events);
         std::thread::Builder::new()
             .name("rapport-writer".into())
-            .spawn(move || run(conn, rx))
+            .spawn(move || run(conn, rx, events))
             .expect("spawning the writer thread");
         Writer { tx }
     }
 
-    pub(super) async fn write<T, F>(&self, f: F) -> Result<T>
+    /// Runs `f` in the next transaction; after it commits, `announce` turns the result into
+    /// events, published from this thread so that they leave in commit order.
+    pub(super) async fn write<T, F, A>(&self, f: F, announce: A) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        A: FnOnce(&T) -> Vec<Event> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
@@ -46,11 +68,14 @@ impl Writer {
                 Some(conn) => in_savepoint(conn, f),
                 None => Err(StoreError::Internal("could not begin a transaction".into())),
             };
-            Box::new(move |committed: Result<(), String>| {
+            Box::new(move |committed: Result<(), String>, events: &Events| {
                 let result = match committed {
                     Ok(()) => outcome,
                     Err(e) => Err(StoreError::Internal(format!("commit failed: {e}"))),
                 };
+                if let Ok(value) = &result {
+                    events.publish(announce(value));
+                }
                 let _ = reply.send(result);
             })
         });
@@ -81,7 +106,7 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
     outcome
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Command>) {
+fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = Vec::new();
         let mut close = None;
@@ -97,13 +122,13 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>) {
             }
         }
         if !jobs.is_empty() {
-            commit_batch(&conn, jobs);
+            commit_batch(&conn, jobs, &events);
         }
         if let Some(reply) = close {
             rx.close();
             // Anything that raced in behind the close still gets its answer.
             while let Ok(Command::Job(job)) = rx.try_recv() {
-                commit_batch(&conn, vec![job]);
+                commit_batch(&conn, vec![job], &events);
             }
             let checkpoint = conn
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
@@ -115,11 +140,11 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>) {
     }
 }
 
-fn commit_batch(conn: &Connection, jobs: Vec<Job>) {
+fn commit_batch(conn: &Connection, jobs: Vec<Job>, events: &Events) {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "could not begin a write transaction");
         for job in jobs {
-            job(None)(Err(e.to_string()));
+            job(None)(Err(e.to_string()), events);
         }
         return;
     }
@@ -130,6 +155,6 @@ fn commit_batch(conn: &Connection, jobs: Vec<Job>) {
         let _ = conn.execute_batch("ROLLBACK");
     }
     for d in done {
-        d(committed.clone());
+        d(committed.clone(), events);
     }
 }

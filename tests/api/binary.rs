@@ -1,1 +1,557 @@
-use crate::helpers::*;
+//! Smoke tests of the real `rapport` binary: serve, healthcheck, admin commands beside a
+//! running server, a clean stop on SIGTERM, configuration errors.
+
+use crate::helpers::{Client, PASSWORD};
+use serde_json::json;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rapport");
+const EMAIL: &str = "owner@example.com";
+const NEW_PASSWORD: &str = "a much better passphrase";
+
+/// The binary with no `RAPPORT_*` setting inherited from whoever runs the tests.
+fn rapport() -> Command {
+    let mut cmd = Command::new(BIN);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("RAPPORT_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("RAPPORT_LOG", "info").stdin(Stdio::null());
+    cmd
+}
+
+/// Runs to completion (killing it after `limit`), feeding `stdin`.
+fn run(mut cmd: Command, stdin: Option<&str>, limit: Duration) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    if stdin.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    let mut child = cmd.spawn().expect("the binary starts");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        let _ = pipe.write_all(input.as_bytes());
+        drop(pipe);
+    }
+    let (out, out_reader) = drain(child.stdout.take().unwrap());
+    let (err, err_reader) = drain(child.stderr.take().unwrap());
+    let status = wait_for(&mut child, limit).unwrap_or_else(|| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "{cmd:?} did not finish within {limit:?}; stderr: {}",
+            text(&err)
+        )
+    });
+    // The pipes reach end-of-file once the process has exited.
+    out_reader.join().unwrap();
+    err_reader.join().unwrap();
+    let stdout = out.lock().unwrap().clone();
+    let stderr = err.lock().unwrap().clone();
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+/// Copies a pipe into a shared buffer on a thread, so the child never blocks on a full pipe.
+fn drain(mut pipe: impl Read + Send + 'static) -> (Arc<Mutex<Vec<u8>>>, JoinHandle<()>) {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let sink = buf.clone();
+    let reader = std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    (buf, reader)
+}
+
+fn text(buf: &Arc<Mutex<Vec<u8>>>) -> String {
+    String::from_utf8_lossy(&buf.lock().unwrap()).into_owned()
+}
+
+fn wait_for(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Some(status);
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn healthcheck(port: u16) -> Output {
+    let mut cmd = rapport();
+    cmd.args([
+        "healthcheck",
+        "--url",
+        &format!("http://127.0.0.1:{port}/healthz"),
+    ]);
+    run(cmd, None, Duration::from_secs(10))
+}
+
+/// A `rapport serve` process, killed if a test fails before stopping it.
+struct Server {
+    child: Child,
+    port: u16,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts on a free port and waits until `rapport healthcheck` passes. The port is free
+    /// when picked but may be taken before the server binds it: then it tries another.
+    fn start(data_dir: &Path) -> Server {
+        for _attempt in 0..3 {
+            let port = free_port();
+            let mut cmd = rapport();
+            cmd.args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+            let mut child = cmd.spawn().expect("rapport serve starts");
+            let (stdout, out_reader) = drain(child.stdout.take().unwrap());
+            let (stderr, err_reader) = drain(child.stderr.take().unwrap());
+            let mut server = Server {
+                child,
+                port,
+                stdout,
+                stderr,
+                readers: vec![out_reader, err_reader],
+            };
+            let start = Instant::now();
+            loop {
+                if let Some(status) = server.child.try_wait().unwrap() {
+                    let stderr = text(&server.stderr);
+                    if stderr.contains("cannot listen") {
+                        break; // the port was taken meanwhile: another one
+                    }
+                    panic!("rapport serve exited early with {status}; stderr: {stderr}");
+                }
+                // Healthy, and still running (so it was this process that answered).
+                if healthcheck(port).status.success() && server.child.try_wait().unwrap().is_none()
+                {
+                    return server;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "not healthy within 10 s; stderr: {}",
+                    text(&server.stderr)
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        panic!("could not find a free port in 3 attempts");
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn client(&self) -> Client {
+        Client {
+            base: self.base(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            csrf: None,
+            bearer: None,
+        }
+    }
+
+    async fn logged_in(&self, password: &str) -> Client {
+        let mut client = self.client();
+        let me = client.login(EMAIL, password).await.ok();
+        client.csrf = me["csrf_token"].as_str().map(str::to_owned);
+        client
+    }
+
+    /// Waits up to `limit` for `needle` on standard output.
+    fn wait_stdout(&self, needle: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let out = text(&self.stdout);
+            if out.contains(needle) || start.elapsed() > limit {
+                return out;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// SIGTERM, then the exit status, stdout and stderr.
+    fn terminate(mut self) -> (ExitStatus, String, String) {
+        let pid = self.child.id().to_string();
+        let kill = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(kill.success());
+        let status = wait_for(&mut self.child, Duration::from_secs(15)).unwrap_or_else(|| {
+            panic!(
+                "no exit within 15 s of SIGTERM; stderr: {}",
+                text(&self.stderr)
+            )
+        });
+        for reader in self.readers.drain(..) {
+            reader.join().unwrap();
+        }
+        (status, text(&self.stdout), text(&self.stderr))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn admin_command(sub: &str, data_dir: &Path, password: &str) -> Output {
+    let mut cmd = rapport();
+    cmd.args([
+        "admin",
+        sub,
+        "--email",
+        EMAIL,
+        "--password-stdin",
+        "--data-dir",
+    ])
+    .arg(data_dir);
+    if sub == "create" {
+        cmd.args(["--name", "Olive Owner"]);
+    }
+    run(cmd, Some(&format!("{password}\n")), Duration::from_secs(20))
+}
+
+fn wal_len(data_dir: &Path) -> u64 {
+    std::fs::metadata(data_dir.join("rapport.db-wal"))
+        .map(|m| m.len())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_admin_commands_sigterm_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    // First start: no admin yet, so the one-time setup link is printed.
+    let server = Server::start(&data);
+    let out = server.wait_stdout("/setup?token=", Duration::from_secs(5));
+    assert!(
+        out.contains(&format!("{}/setup?token=", server.base())),
+        "stdout: {out}"
+    );
+
+    // The admin commands work beside the running server.
+    let created = admin_command("create", &data, PASSWORD);
+    assert!(
+        created.status.success(),
+        "admin create failed: {}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(String::from_utf8_lossy(&created.stdout).contains(EMAIL));
+    let admin = server.logged_in(PASSWORD).await;
+    let me = admin.get("/api/v1/me").await.ok();
+    assert_eq!(me["user"]["email"], EMAIL);
+    assert_eq!(me["user"]["role"], "admin");
+
+    // A second create with the same email is refused.
+    let again = admin_command("create", &data, PASSWORD);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    let reset = admin_command("reset-password", &data, NEW_PASSWORD);
+    assert!(
+        reset.status.success(),
+        "reset failed: {}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+    // The reset ends every session ...
+    let after_reset = admin.get("/api/v1/me").await;
+    assert_eq!(
+        after_reset.status.as_u16(),
+        401,
+        "the old session still works: {}",
+        after_reset.body
+    );
+    // ... the old password fails and the new one works.
+    server
+        .client()
+        .login(EMAIL, PASSWORD)
+        .await
+        .expect(401, "invalid_credentials");
+    let admin = server.logged_in(NEW_PASSWORD).await;
+
+    // Resetting an unknown account fails.
+    let mut cmd = rapport();
+    cmd.args([
+        "admin",
+        "reset-password",
+        "--email",
+        "nobody@example.com",
+        "--password-stdin",
+        "--data-dir",
+    ])
+    .arg(&data);
+    let unknown = run(cmd, Some("whatever-long-enough\n"), Duration::from_secs(20));
+    assert!(!unknown.status.success());
+
+    // Some data, so the WAL has something in it.
+    let project = admin.project("Binary").await;
+    let created = admin
+        .post(
+            "/api/v1/conversations",
+            json!({"kind": "internal", "project_id": project, "subject": "Smoke",
+            "message": {"body": "first"}}),
+        )
+        .await
+        .ok();
+    let conversation = created["conversation"]["id"].as_i64().unwrap();
+    for i in 2..=5 {
+        admin.say(conversation, &format!("message {i}")).await.ok();
+    }
+    assert!(
+        wal_len(&data) > 0,
+        "writes are expected to go through the WAL while serving"
+    );
+
+    // SIGTERM: a clean exit, and the WAL folded into the database file.
+    let (status, _, stderr) = server.terminate();
+    assert!(
+        status.success(),
+        "exit after SIGTERM: {status}; stderr: {stderr}"
+    );
+    assert_eq!(
+        wal_len(&data),
+        0,
+        "the WAL is not empty after a clean stop; stderr: {stderr}"
+    );
+    assert!(data.join("rapport.db").is_file());
+
+    // Restart on the same dir: everything is there, and there is no setup link any more.
+    let server = Server::start(&data);
+    server
+        .client()
+        .login(EMAIL, PASSWORD)
+        .await
+        .expect(401, "invalid_credentials");
+    let admin = server.logged_in(NEW_PASSWORD).await;
+    let got = admin.get(&format!("/api/v1/projects/{project}")).await.ok();
+    assert_eq!(got["name"], "Binary");
+    let messages = admin
+        .get(&format!("/api/v1/conversations/{conversation}/messages"))
+        .await
+        .ok();
+    let messages: Vec<(i64, String)> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["seq"].as_i64().unwrap(),
+                m["body"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected: Vec<(i64, String)> = (1..=5)
+        .map(|i| {
+            (
+                i,
+                if i == 1 {
+                    "first".to_owned()
+                } else {
+                    format!("message {i}")
+                },
+            )
+        })
+        .collect();
+    assert_eq!(messages, expected);
+
+    let (status, stdout, stderr) = server.terminate();
+    assert!(
+        status.success(),
+        "exit after SIGTERM: {status}; stderr: {stderr}"
+    );
+    assert!(
+        !stdout.contains("/setup?token="),
+        "a setup link was printed although an admin exists: {stdout}"
+    );
+    assert_eq!(wal_len(&data), 0);
+}
+
+#[test]
+fn healthcheck_fails_when_nothing_listens() {
+    let out = healthcheck(free_port());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot connect"), "stderr: {stderr}");
+}
+
+#[test]
+fn version_prints_the_version() {
+    let mut cmd = rapport();
+    cmd.arg("--version");
+    let out = run(cmd, None, Duration::from_secs(10));
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(env!("CARGO_PKG_VERSION")),
+        "stdout: {stdout}"
+    );
+    assert!(stdout.starts_with("rapport "), "stdout: {stdout}");
+}
+
+#[test]
+fn an_invalid_setting_stops_start_up_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+
+    let mut cmd = rapport();
+    cmd.env("RAPPORT_LISTEN", "nowhere")
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(&data);
+    let out = run(cmd, None, Duration::from_secs(10));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`listen`") && stderr.contains("RAPPORT_LISTEN"),
+        "stderr: {stderr}"
+    );
+
+    let mut cmd = rapport();
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--base-url",
+        "ftp://x",
+        "--data-dir",
+    ])
+    .arg(&data);
+    let out = run(cmd, None, Duration::from_secs(10));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`base_url`") && stderr.contains("--base-url"),
+        "stderr: {stderr}"
+    );
+
+    // A bad setting from a config file is named too, with its file.
+    let file = dir.path().join("rapport.toml");
+    std::fs::write(&file, "session_hours = 0\n").unwrap();
+    let mut cmd = rapport();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&file)
+        .arg("--data-dir")
+        .arg(&data);
+    let out = run(cmd, None, Duration::from_secs(10));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`session_hours`") && stderr.contains("rapport.toml"),
+        "stderr: {stderr}"
+    );
+
+    // Nothing was started, so nothing was created.
+    assert!(
+        !data.exists(),
+        "an invalid configuration still created the data dir"
+    );
+}
+
+#[test]
+fn admin_create_with_a_short_password_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = admin_command("create", &data, "short");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at least 8"), "stderr: {stderr}");
+    assert!(
+        !data.join("rapport.db").exists(),
+        "a refused admin create still created a database"
+    );
+
+    // Also on an existing database: no user appears.
+    let ok = admin_command("create", &data, PASSWORD);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let mut cmd = rapport();
+    cmd.args([
+        "admin",
+        "create",
+        "--email",
+        "second@example.com",
+        "--name",
+        "Second",
+        "--password-stdin",
+        "--data-dir",
+    ])
+    .arg(&data);
+    let out = run(cmd, Some("1234567\n"), Duration::from_secs(20));
+    assert!(!out.status.success());
+    let db = rusqlite::Connection::open(data.join("rapport.db")).unwrap();
+    let users: Vec<String> = db
+        .prepare("SELECT email FROM users ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(users, [EMAIL]);
+
+    // No password on standard input at all is refused as well.
+    let mut cmd = rapport();
+    cmd.args([
+        "admin",
+        "create",
+        "--email",
+        "third@example.com",
+        "--name",
+        "Third",
+        "--password-stdin",
+        "--data-dir",
+    ])
+    .arg(&data);
+    let out = run(cmd, Some(""), Duration::from_secs(20));
+    assert!(!out.status.success());
+    let count: i64 = db
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 1);
+}

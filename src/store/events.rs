@@ -1,0 +1,31 @@
+//! What a committed write announces to the live parts of the app.
+
+use super::conversations::{Conversation, Message};
+use crate::domain::Party;
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A new message (never a replayed one).
+    Message {
+        conversation: Conversation,
+        message: Message,
+    },
+    /// A conversation was created or changed status.
+    Conversation(Conversation),
+    /// Someone has seen a conversation up to `seq`.
+    Seen {
+        conversation: Conversation,
+        party: Party,
+        seq: i64,
+    },
+}
+
+impl Event {
+    pub fn conversation(&self) -> &Conversation {
+        match self {
+            Event::Message { conversation, .. }
+            | Event::Conversation(conversation)
+            | Event::Seen { conversation, .. } => conversation,
+        }
+    }
+}
