@@ -15,10 +15,7 @@ pub enum StartError {
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: std::net::SocketAddr,
-        source: std::io::Error,
-    },
+    Listen { addr: std::net::SocketAddr, source: std::io::Error },
 }
 
 pub struct Application {
@@ -31,20 +28,13 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Application, StartError> {
         let data_dir = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || Store::open(&data_dir))
+        let (events, events_rx) = tokio::sync::mpsc::channel(crate::realtime::EVENT_QUEUE);
+        let store = tokio::task::spawn_blocking(move || Store::open_with_events(&data_dir, Some(events)))
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))??;
-        let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
-            addr: config.listen,
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartError::Listen {
-                addr: config.listen,
-                source,
-            })?
-            .port();
+        let listener =
+            TcpListener::bind(config.listen).map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        let port = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?.port();
         let mut config = config;
         if let Some(host) = config.base_url.strip_suffix(":0") {
             // Derived from a listen address with port 0: link to the port really bound.
@@ -54,20 +44,18 @@ impl Application {
         let (login_by_ip, login_by_account) = AppState::login_limiters();
         let state = web::Data::new(AppState {
             store: store.clone(),
+            hub: crate::realtime::Hub::start(events_rx),
             config: Arc::new(config.clone()),
             clock,
             login_by_ip,
             login_by_account,
             setup: SetupLink::default(),
+            new_visitors: http::RateLimiter::new(30, 10 * 60 * 1000),
         });
         let setup_url = if store.read(users::any_admin).await? {
             None
         } else {
-            Some(format!(
-                "{}/setup?token={}",
-                config.base_url,
-                state.setup.issue()
-            ))
+            Some(format!("{}/setup?token={}", config.base_url, state.setup.issue()))
         };
 
         let max_json = config.max_json_bytes;
@@ -86,17 +74,9 @@ impl Application {
         })
         .shutdown_timeout(10)
         .listen(listener)
-        .map_err(|source| StartError::Listen {
-            addr: config.listen,
-            source,
-        })?
+        .map_err(|source| StartError::Listen { addr: config.listen, source })?
         .run();
-        Ok(Application {
-            port,
-            server,
-            store,
-            setup_url,
-        })
+        Ok(Application { port, server, store, setup_url })
     }
 
     pub fn port(&self) -> u16 {

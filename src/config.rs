@@ -21,11 +21,7 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid setting `{key}` (from {origin}): {reason}")]
-    Invalid {
-        key: String,
-        origin: String,
-        reason: String,
-    },
+    Invalid { key: String, origin: String, reason: String },
     #[error("cannot read config file {path}: {reason}")]
     File { path: String, reason: String },
 }
@@ -62,17 +58,9 @@ impl Layers {
         self.0.insert(key, (value, origin));
     }
 
-    fn parse<T>(
-        &self,
-        key: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Result<T, ConfigError> {
+    fn parse<T>(&self, key: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<T, ConfigError> {
         let (value, origin) = &self.0[key];
-        parse(value).map_err(|reason| ConfigError::Invalid {
-            key: key.into(),
-            origin: origin.clone(),
-            reason,
-        })
+        parse(value).map_err(|reason| ConfigError::Invalid { key: key.into(), origin: origin.clone(), reason })
     }
 }
 
@@ -82,18 +70,12 @@ impl Config {
         Config::load_from(flags, |k| std::env::var(k).ok())
     }
 
-    pub fn load_from(
-        flags: &Flags,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
+    pub fn load_from(flags: &Flags, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut layers = Layers(BTreeMap::new());
         for (key, default) in SETTINGS {
             layers.set(key, (*default).into(), "default".into());
         }
-        let file = flags
-            .config
-            .clone()
-            .or_else(|| env("RAPPORT_CONFIG").map(PathBuf::from));
+        let file = flags.config.clone().or_else(|| env("RAPPORT_CONFIG").map(PathBuf::from));
         if let Some(path) = file {
             read_file(&path, &mut layers)?;
         }
@@ -103,28 +85,18 @@ impl Config {
                 layers.set(key, value, format!("environment variable {name}"));
             }
         }
-        let flag_values = [
-            ("listen", &flags.listen),
-            ("data_dir", &flags.data_dir),
-            ("base_url", &flags.base_url),
-        ];
+        let flag_values = [("listen", &flags.listen), ("data_dir", &flags.data_dir), ("base_url", &flags.base_url)];
         for (key, value) in flag_values {
             if let Some(value) = value {
-                layers.set(
-                    key,
-                    value.clone(),
-                    format!("flag --{}", key.replace('_', "-")),
-                );
+                layers.set(key, value.clone(), format!("flag --{}", key.replace('_', "-")));
             }
         }
         Config::validate(&layers)
     }
 
     fn validate(l: &Layers) -> Result<Config, ConfigError> {
-        let listen: SocketAddr = l.parse("listen", |v| {
-            v.parse()
-                .map_err(|_| format!("{v:?} is not an address such as 127.0.0.1:8080"))
-        })?;
+        let listen: SocketAddr =
+            l.parse("listen", |v| v.parse().map_err(|_| format!("{v:?} is not an address such as 127.0.0.1:8080")))?;
         let base_url = l.parse("base_url", |v| {
             if v.is_empty() {
                 return Ok(format!("http://{listen}"));
@@ -176,16 +148,10 @@ fn in_range(v: &str, min: usize, max: usize) -> Result<usize, String> {
 
 fn read_file(path: &std::path::Path, layers: &mut Layers) -> Result<(), ConfigError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-        path: shown.clone(),
-        reason: e.to_string(),
-    })?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| ConfigError::File {
-            path: shown.clone(),
-            reason: e.to_string(),
-        })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| ConfigError::File { path: shown.clone(), reason: e.to_string() })?;
+    let table: toml::Table =
+        text.parse().map_err(|e: toml::de::Error| ConfigError::File { path: shown.clone(), reason: e.to_string() })?;
     for (key, value) in table {
         let Some((known, _)) = SETTINGS.iter().find(|(k, _)| *k == key) else {
             return Err(ConfigError::Invalid {
@@ -219,18 +185,9 @@ mod tests {
     fn later_layers_win() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("rapport.toml");
-        std::fs::write(
-            &file,
-            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from-file\"\nlog = \"warn\"\n",
-        )
-        .unwrap();
-        let flags = Flags {
-            config: Some(file),
-            data_dir: Some("/from-flag".into()),
-            ..Flags::default()
-        };
-        let env =
-            |k: &str| (k == "RAPPORT_LOG" || k == "RAPPORT_DATA_DIR").then(|| "debug".to_string());
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/from-file\"\nlog = \"warn\"\n").unwrap();
+        let flags = Flags { config: Some(file), data_dir: Some("/from-flag".into()), ..Flags::default() };
+        let env = |k: &str| (k == "RAPPORT_LOG" || k == "RAPPORT_DATA_DIR").then(|| "debug".to_string());
         let c = Config::load_from(&flags, env).unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.data_dir, PathBuf::from("/from-flag"));
@@ -241,22 +198,11 @@ mod tests {
     #[test]
     fn an_invalid_setting_names_itself_and_its_origin() {
         let env = |k: &str| (k == "RAPPORT_LISTEN").then(|| "nowhere".to_string());
-        let err = Config::load_from(&Flags::default(), env)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("`listen`") && err.contains("RAPPORT_LISTEN"),
-            "{err}"
-        );
-        let flags = Flags {
-            base_url: Some("ftp://x".into()),
-            ..Flags::default()
-        };
+        let err = Config::load_from(&Flags::default(), env).unwrap_err().to_string();
+        assert!(err.contains("`listen`") && err.contains("RAPPORT_LISTEN"), "{err}");
+        let flags = Flags { base_url: Some("ftp://x".into()), ..Flags::default() };
         let err = Config::load_from(&flags, |_| None).unwrap_err().to_string();
-        assert!(
-            err.contains("`base_url`") && err.contains("--base-url"),
-            "{err}"
-        );
+        assert!(err.contains("`base_url`") && err.contains("--base-url"), "{err}");
     }
 
     #[test]
@@ -264,10 +210,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("rapport.toml");
         std::fs::write(&file, "lisen = \"x\"\n").unwrap();
-        let flags = Flags {
-            config: Some(file),
-            ..Flags::default()
-        };
+        let flags = Flags { config: Some(file), ..Flags::default() };
         let err = Config::load_from(&flags, |_| None).unwrap_err().to_string();
         assert!(err.contains("`lisen`"), "{err}");
     }
@@ -275,14 +218,7 @@ mod tests {
     #[test]
     fn the_example_config_in_packaging_is_valid_and_shows_the_defaults() {
         let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("packaging/rapport.toml");
-        let from_file = Config::load_from(
-            &Flags {
-                config: Some(example),
-                ..Flags::default()
-            },
-            |_| None,
-        )
-        .unwrap();
+        let from_file = Config::load_from(&Flags { config: Some(example), ..Flags::default() }, |_| None).unwrap();
         let defaults = Config::load_from(&Flags::default(), |_| None).unwrap();
         assert_eq!(format!("{from_file:?}"), format!("{defaults:?}"));
     }

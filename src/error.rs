@@ -33,12 +33,7 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
+        ApiError { status, code, message: message.into(), retry_after: None }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, message)
@@ -47,18 +42,11 @@ impl ApiError {
         ApiError::new(
             StatusCode::NOT_FOUND,
             code,
-            format!(
-                "{} does not exist",
-                code.trim_end_matches("_not_found").replace('_', " ")
-            ),
+            format!("{} does not exist", code.trim_end_matches("_not_found").replace('_', " ")),
         )
     }
     pub fn unauthenticated() -> ApiError {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "log in or send a valid API token",
-        )
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "log in or send a valid API token")
     }
     pub fn forbidden(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
@@ -84,13 +72,7 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status.as_u16(),
-            self.code,
-            self.message
-        )
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
     }
 }
 
@@ -104,12 +86,7 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after {
             res.insert_header(("Retry-After", secs.to_string()));
         }
-        res.json(ErrorBody {
-            error: ErrorDetail {
-                code: self.code.into(),
-                message: self.message.clone(),
-            },
-        })
+        res.json(ErrorBody { error: ErrorDetail { code: self.code.into(), message: self.message.clone() } })
     }
 }
 
@@ -123,14 +100,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::NotFound(code) => ApiError::not_found(code),
-            StoreError::Conflict(code) => {
-                ApiError::new(StatusCode::CONFLICT, code, conflict_message(code))
+            StoreError::Conflict(code) => ApiError::new(StatusCode::CONFLICT, code, conflict_message(code)),
+            StoreError::Closed => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down")
             }
-            StoreError::Closed => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shutting_down",
-                "the server is shutting down",
-            ),
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::internal()
@@ -145,12 +118,8 @@ fn conflict_message(code: &str) -> &'static str {
         "customer_email_taken" => "a customer with this email already exists",
         "project_name_taken" => "a project with this name already exists",
         "last_admin" => "the last active admin cannot be demoted or deactivated",
-        "client_id_conflict" => {
-            "this client_id was already used by someone else in this conversation"
-        }
-        "internal_conversation_has_no_customer" => {
-            "an internal conversation cannot have a customer"
-        }
+        "client_id_conflict" => "this client_id was already used by someone else in this conversation",
+        "internal_conversation_has_no_customer" => "an internal conversation cannot have a customer",
         _ => "the request conflicts with the current state",
     }
 }

@@ -9,5 +9,6 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod password;
+pub mod realtime;
 pub mod store;
 pub mod token;

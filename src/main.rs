@@ -10,11 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(
-    name = "rapport",
-    version,
-    about = "A self-hosted customer-support messenger in one binary"
-)]
+#[command(name = "rapport", version, about = "A self-hosted customer-support messenger in one binary")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -91,11 +87,7 @@ struct AdminArgs {
 
 impl Place {
     fn flags(&self) -> Flags {
-        Flags {
-            config: self.config.clone(),
-            data_dir: self.data_dir.clone(),
-            ..Flags::default()
-        }
+        Flags { config: self.config.clone(), data_dir: self.data_dir.clone(), ..Flags::default() }
     }
 }
 
@@ -111,10 +103,7 @@ fn main() -> ExitCode {
         Some(Command::Admin(cmd)) => admin(cmd),
         Some(Command::Backup { place, file }) => backup(&place, &file),
         Some(Command::Healthcheck { url, config }) => {
-            let flags = Flags {
-                config,
-                ..Flags::default()
-            };
+            let flags = Flags { config, ..Flags::default() };
             let url = match url {
                 Some(url) => Ok(url),
                 None => load(&flags).map(|c| cli::healthcheck::default_url(c.listen)),
@@ -144,14 +133,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log)
-                .map_err(|e| format!("invalid setting `log`: {e}"))?,
+            tracing_subscriber::EnvFilter::try_new(&config.log).map_err(|e| format!("invalid setting `log`: {e}"))?,
         )
         .init();
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(config.clone(), Arc::new(SystemClock))
-            .await
-            .map_err(|e| e.to_string())?;
+        let app = Application::build(config.clone(), Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
         tracing::info!(
             listen = %config.listen, port = app.port(), data_dir = %config.data_dir.display(),
             version = env!("CARGO_PKG_VERSION"), "rapport is serving"
@@ -179,10 +165,7 @@ fn admin(cmd: AdminCommand) -> Result<(), String> {
             println!("created admin {} <{}>", user.name, user.email);
         } else {
             cli::admin::reset_password(&config.data_dir, &args.email, password).await?;
-            println!(
-                "password changed for {}; their sessions have ended",
-                args.email
-            );
+            println!("password changed for {}; their sessions have ended", args.email);
         }
         Ok(())
     })
@@ -190,13 +173,7 @@ fn admin(cmd: AdminCommand) -> Result<(), String> {
 
 fn backup(place: &Place, file: &std::path::Path) -> Result<(), String> {
     let config = load(&place.flags())?;
-    let report = cli::backup::run(&config.data_dir, file, &mut |step| {
-        eprintln!("backup: {step}")
-    })?;
-    println!(
-        "backup written to {} ({} bytes)",
-        report.path.display(),
-        report.bytes
-    );
+    let report = cli::backup::run(&config.data_dir, file, &mut |step| eprintln!("backup: {step}"))?;
+    println!("backup written to {} ({} bytes)", report.path.display(), report.bytes);
     Ok(())
 }

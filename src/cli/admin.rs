@@ -9,43 +9,27 @@ use std::path::Path;
 
 /// Reads one line from standard input as the password.
 pub fn read_password(input: impl BufRead) -> Result<Password, String> {
-    let line = input
-        .lines()
-        .next()
-        .ok_or("no password on standard input")?
-        .map_err(|e| e.to_string())?;
+    let line = input.lines().next().ok_or("no password on standard input")?.map_err(|e| e.to_string())?;
     Password::parse(Secret::new(line.trim_end_matches(['\r', '\n']))).map_err(|e| e.message)
 }
 
-pub async fn create(
-    data_dir: &Path,
-    email: &str,
-    name: &str,
-    password: Password,
-) -> Result<users::User, String> {
+pub async fn create(data_dir: &Path, email: &str, name: &str, password: Password) -> Result<users::User, String> {
     let email = Email::parse(email).map_err(|e| e.message)?.into_string();
     let name = Name::parse(name).map_err(|e| e.message)?.into_string();
     let hash = crate::password::hash(&password).await?;
     let store = open(data_dir)?;
     let now = SystemClock.now_ms();
-    let created = store
-        .write(move |c| users::insert(c, &email, &name, Role::Admin, Some(&hash), now))
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => {
-                "a user with this email already exists".to_owned()
-            }
+    let created = store.write(move |c| users::insert(c, &email, &name, Role::Admin, Some(&hash), now)).await.map_err(
+        |e| match e {
+            crate::store::StoreError::Conflict(_) => "a user with this email already exists".to_owned(),
             other => other.to_string(),
-        });
+        },
+    );
     let _ = store.close().await;
     created
 }
 
-pub async fn reset_password(
-    data_dir: &Path,
-    email: &str,
-    password: Password,
-) -> Result<(), String> {
+pub async fn reset_password(data_dir: &Path, email: &str, password: Password) -> Result<(), String> {
     let email = Email::parse(email).map_err(|e| e.message)?.into_string();
     let hash = crate::password::hash(&password).await?;
     let store = open(data_dir)?;
@@ -64,6 +48,5 @@ pub async fn reset_password(
 }
 
 fn open(data_dir: &Path) -> Result<Store, String> {
-    Store::open(data_dir)
-        .map_err(|e| format!("cannot open the database in {}: {e}", data_dir.display()))
+    Store::open(data_dir).map_err(|e| format!("cannot open the database in {}: {e}", data_dir.display()))
 }

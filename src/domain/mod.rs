@@ -2,9 +2,7 @@
 
 mod values;
 
-pub use values::{
-    Body, ClientId, ContentType, Email, Filename, Name, Password, Secret, Title, MAX_BODY_CHARS,
-};
+pub use values::{Body, ClientId, ContentType, Email, Filename, Name, Password, Secret, Title, MAX_BODY_CHARS};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,10 +17,7 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(code: &'static str, message: impl Into<String>) -> Invalid {
-        Invalid {
-            code,
-            message: message.into(),
-        }
+        Invalid { code, message: message.into() }
     }
 }
 

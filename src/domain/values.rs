@@ -56,29 +56,16 @@ text_value!(ClientId);
 text_value!(Filename);
 text_value!(ContentType);
 
-fn bounded(
-    text: &str,
-    max: usize,
-    field: &'static str,
-    code: &'static str,
-) -> Result<String, Invalid> {
+fn bounded(text: &str, max: usize, field: &'static str, code: &'static str) -> Result<String, Invalid> {
     let t = text.trim();
     if t.is_empty() {
         return Err(Invalid::new(code, format!("{field} must not be empty")));
     }
     if t.chars().count() > max {
-        return Err(Invalid::new(
-            code,
-            format!("{field} must be at most {max} characters"),
-        ));
+        return Err(Invalid::new(code, format!("{field} must be at most {max} characters")));
     }
-    if t.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
-        return Err(Invalid::new(
-            code,
-            format!("{field} must not contain control characters"),
-        ));
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        return Err(Invalid::new(code, format!("{field} must not contain control characters")));
     }
     Ok(t.to_owned())
 }
@@ -87,15 +74,11 @@ impl Email {
     pub fn parse(text: &str) -> Result<Email, Invalid> {
         let t = text.trim();
         let bad = || Invalid::new("invalid_email", "email must look like name@example.com");
-        if t.len() > 254
-            || t.chars()
-                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
-        {
+        if t.len() > 254 || t.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>') {
             return Err(bad());
         }
         let (local, domain) = t.rsplit_once('@').ok_or_else(bad)?;
-        if local.is_empty() || domain.is_empty() || domain.starts_with('.') || domain.ends_with('.')
-        {
+        if local.is_empty() || domain.is_empty() || domain.starts_with('.') || domain.ends_with('.') {
             return Err(bad());
         }
         if local.contains('@') {
@@ -139,16 +122,11 @@ impl ClientId {
     pub fn parse(text: &str) -> Result<ClientId, Invalid> {
         let ok = !text.is_empty()
             && text.len() <= 64
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b));
         if ok {
             Ok(ClientId(text.to_owned()))
         } else {
-            Err(Invalid::new(
-                "invalid_client_id",
-                "client_id must be 1-64 characters of A-Z a-z 0-9 _ . : -",
-            ))
+            Err(Invalid::new("invalid_client_id", "client_id must be 1-64 characters of A-Z a-z 0-9 _ . : -"))
         }
     }
 }
@@ -159,29 +137,16 @@ impl Filename {
         let last = text.rsplit(['/', '\\']).next().unwrap_or("");
         let clean: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
         let clean = clean.trim().trim_start_matches('.').to_owned();
-        Filename(if clean.is_empty() {
-            "file".to_owned()
-        } else {
-            clean
-        })
+        Filename(if clean.is_empty() { "file".to_owned() } else { clean })
     }
 }
 
 impl ContentType {
     /// `type/subtype` in lower case, parameters dropped; anything else is octet-stream.
     pub fn sanitize(header: Option<&str>) -> ContentType {
-        let essence = header
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        let token = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
-        };
+        let essence = header.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let token =
+            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
         match essence.split_once('/') {
             Some((t, s)) if token(t) && token(s) && essence.len() <= 100 => ContentType(essence),
             _ => ContentType("application/octet-stream".to_owned()),
@@ -215,16 +180,10 @@ impl Password {
     pub fn parse(secret: Secret) -> Result<Password, Invalid> {
         let n = secret.expose().chars().count();
         if n < 8 {
-            return Err(Invalid::new(
-                "weak_password",
-                "password must be at least 8 characters",
-            ));
+            return Err(Invalid::new("weak_password", "password must be at least 8 characters"));
         }
         if secret.expose().len() > 1024 {
-            return Err(Invalid::new(
-                "invalid_password",
-                "password must be at most 1024 bytes",
-            ));
+            return Err(Invalid::new("invalid_password", "password must be at most 1024 bytes"));
         }
         Ok(Password(secret))
     }
@@ -256,14 +215,8 @@ mod tests {
 
     #[test]
     fn content_types() {
-        assert_eq!(
-            ContentType::sanitize(Some("Image/PNG; x=y")).as_str(),
-            "image/png"
-        );
-        assert_eq!(
-            ContentType::sanitize(Some("nonsense")).as_str(),
-            "application/octet-stream"
-        );
+        assert_eq!(ContentType::sanitize(Some("Image/PNG; x=y")).as_str(), "image/png");
+        assert_eq!(ContentType::sanitize(Some("nonsense")).as_str(), "application/octet-stream");
         assert!(!ContentType::sanitize(Some("text/html")).is_inline_safe());
         assert!(!ContentType::sanitize(Some("image/svg+xml")).is_inline_safe());
     }

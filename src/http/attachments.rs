@@ -6,9 +6,7 @@ use super::{Agent, State};
 use crate::domain::{ContentType, Filename, Invalid, Party};
 use crate::error::{ApiError, ErrorBody};
 use crate::store::attachments::{self, AttachmentMeta, NewAttachment};
-use actix_web::http::header::{
-    Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
-};
+use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
 use actix_web::http::StatusCode;
 use actix_web::{get, post};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -57,11 +55,7 @@ async fn upload(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let max = state.config.max_upload_bytes;
-    if let Some(len) = req
-        .headers()
-        .get("content-length")
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-    {
+    if let Some(len) = req.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) {
         if len > max {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -77,20 +71,13 @@ async fn upload(
     let new = NewAttachment {
         uploader: Party::User(agent.user.id),
         filename: Filename::sanitize(&q.filename).into_string(),
-        content_type: ContentType::sanitize(
-            req.headers()
-                .get("content-type")
-                .and_then(|v| v.to_str().ok()),
-        )
-        .into_string(),
+        content_type: ContentType::sanitize(req.headers().get("content-type").and_then(|v| v.to_str().ok()))
+            .into_string(),
         sha256: Sha256::digest(&data).to_vec(),
         data,
     };
     let now = state.now();
-    let meta = state
-        .store
-        .write(move |c| attachments::insert(c, &new, now))
-        .await?;
+    let meta = state.store.write(move |c| attachments::insert(c, &new, now)).await?;
     Ok(HttpResponse::Created().json(meta))
 }
 
@@ -99,16 +86,9 @@ async fn upload(
     (status = 200, description = "the file", content_type = "application/octet-stream"),
     (status = 404, body = ErrorBody)))]
 #[get("/api/v1/attachments/{id}")]
-async fn download(
-    state: State,
-    agent: Agent,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+async fn download(state: State, agent: Agent, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    let meta = state
-        .store
-        .read(move |c| attachments::get(c, viewer, id))
-        .await?;
+    let meta = state.store.read(move |c| attachments::get(c, viewer, id)).await?;
     Ok(file_response(&state, meta))
 }
 
@@ -116,18 +96,9 @@ async fn download(
 pub(crate) fn file_response(state: &State, meta: AttachmentMeta) -> HttpResponse {
     let content_type = ContentType::sanitize(Some(&meta.content_type));
     let disposition = ContentDisposition {
-        disposition: if content_type.is_inline_safe() {
-            DispositionType::Inline
-        } else {
-            DispositionType::Attachment
-        },
+        disposition: if content_type.is_inline_safe() { DispositionType::Inline } else { DispositionType::Attachment },
         parameters: vec![
-            DispositionParam::Filename(
-                meta.filename
-                    .chars()
-                    .map(|c| if c.is_ascii() { c } else { '_' })
-                    .collect(),
-            ),
+            DispositionParam::Filename(meta.filename.chars().map(|c| if c.is_ascii() { c } else { '_' }).collect()),
             DispositionParam::FilenameExt(ExtendedValue {
                 charset: Charset::Ext("UTF-8".into()),
                 language_tag: None,
@@ -145,10 +116,7 @@ pub(crate) fn file_response(state: &State, meta: AttachmentMeta) -> HttpResponse
                 Ok(None) => None,
                 Err(e) => {
                     tracing::error!(error = %e, attachment = id, "reading an attachment failed");
-                    Some((
-                        Err(actix_web::error::ErrorInternalServerError("read failed")),
-                        i64::MAX,
-                    ))
+                    Some((Err(actix_web::error::ErrorInternalServerError("read failed")), i64::MAX))
                 }
             }
         }

@@ -30,54 +30,33 @@ pub struct Admin(pub Agent);
 
 impl Agent {
     fn from_session(s: Session) -> Agent {
-        Agent {
-            viewer: Viewer::agent(s.user.id, s.user.role, s.see_all_projects),
-            user: s.user,
-        }
+        Agent { viewer: Viewer::agent(s.user.id, s.user.role, s.see_all_projects), user: s.user }
     }
 }
 
-fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+pub(super) fn client_ip(req: &HttpRequest) -> String {
+    req.peer_addr().map_or_else(|| "unknown".into(), |a| a.ip().to_string())
 }
 
 async fn authenticate(req: HttpRequest) -> Result<Agent, ApiError> {
-    let state = req
-        .app_data::<State>()
-        .ok_or_else(ApiError::internal)?
-        .clone();
+    let state = req.app_data::<State>().ok_or_else(ApiError::internal)?.clone();
     if req.headers().get("authorization").is_none() && req.cookie(SESSION_COOKIE).is_none() {
         return Err(ApiError::unauthenticated());
     }
     if let Some(header) = req.headers().get("authorization") {
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(ApiError::unauthenticated)?;
+        let token =
+            header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).ok_or_else(ApiError::unauthenticated)?;
         let hash = token::hash(token.trim());
         let session = state.store.read(move |c| users::by_token(c, &hash)).await?;
-        return session
-            .map(Agent::from_session)
-            .ok_or_else(ApiError::unauthenticated);
+        return session.map(Agent::from_session).ok_or_else(ApiError::unauthenticated);
     }
-    let cookie = req
-        .cookie(SESSION_COOKIE)
-        .ok_or_else(ApiError::unauthenticated)?;
+    let cookie = req.cookie(SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
     let hash = token::hash(cookie.value());
     let now = state.now();
-    let session = state
-        .store
-        .read(move |c| users::session(c, &hash, now))
-        .await?
-        .ok_or_else(ApiError::unauthenticated)?;
+    let session =
+        state.store.read(move |c| users::session(c, &hash, now)).await?.ok_or_else(ApiError::unauthenticated)?;
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        let sent = req
-            .headers()
-            .get(CSRF_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
         let expected = session.csrf_token.as_deref().unwrap_or("");
         if !token::equal(sent, expected) {
             return Err(ApiError::new(
@@ -145,11 +124,7 @@ impl FromRequest for Admin {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(login)
-        .service(logout)
-        .service(me)
-        .service(get_preferences)
-        .service(put_preferences);
+    cfg.service(login).service(logout).service(me).service(get_preferences).service(put_preferences);
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -187,28 +162,18 @@ impl AppState {
     (status = 200, body = Me), (status = 401, body = crate::error::ErrorBody),
     (status = 429, body = crate::error::ErrorBody)))]
 #[post("/api/v1/auth/login")]
-async fn login(
-    state: State,
-    req: HttpRequest,
-    body: web::Json<LoginRequest>,
-) -> Result<HttpResponse, ApiError> {
+async fn login(state: State, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
     let now = state.now();
     let ip = client_ip(&req);
     let account = body.email.trim().to_lowercase();
-    for (limiter, key) in [
-        (&state.login_by_ip, &ip),
-        (&state.login_by_account, &account),
-    ] {
+    for (limiter, key) in [(&state.login_by_ip, &ip), (&state.login_by_account, &account)] {
         if let Some(secs) = limiter.blocked(key, now) {
             return Err(ApiError::too_many("too_many_login_attempts", secs));
         }
     }
     state.login_by_ip.hit(&ip, now);
     let lookup = account.clone();
-    let found = state
-        .store
-        .read(move |c| users::for_login(c, &lookup))
-        .await?;
+    let found = state.store.read(move |c| users::for_login(c, &lookup)).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
@@ -216,31 +181,17 @@ async fn login(
     let ok = password::verify(body.password.expose().to_owned(), hash).await;
     let Some(user) = user.filter(|_| ok) else {
         state.login_by_account.hit(&account, now);
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "invalid_credentials",
-            "wrong email or password",
-        ));
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
     };
     state.login_by_account.clear(&account);
     let (cookie, csrf) = start_session(&state, user.id).await?;
     let uid = user.id;
-    let preferences = state
-        .store
-        .read(move |c| users::preferences(c, uid))
-        .await?;
-    Ok(HttpResponse::Ok().cookie(cookie).json(Me {
-        user,
-        csrf_token: Some(csrf),
-        preferences,
-    }))
+    let preferences = state.store.read(move |c| users::preferences(c, uid)).await?;
+    Ok(HttpResponse::Ok().cookie(cookie).json(Me { user, csrf_token: Some(csrf), preferences }))
 }
 
 /// Creates a session row and the cookie that carries it.
-pub(super) async fn start_session(
-    state: &AppState,
-    user_id: i64,
-) -> Result<(Cookie<'static>, String), ApiError> {
+pub(super) async fn start_session(state: &AppState, user_id: i64) -> Result<(Cookie<'static>, String), ApiError> {
     let secret = token::generate("");
     let csrf = token::generate("");
     let hash = token::hash(&secret);
@@ -248,10 +199,7 @@ pub(super) async fn start_session(
     let hours = state.config.session_hours;
     let expires = now + (hours as i64) * 3_600_000;
     let csrf_stored = csrf.clone();
-    state
-        .store
-        .write(move |c| users::insert_session(c, &hash, user_id, &csrf_stored, now, expires))
-        .await?;
+    state.store.write(move |c| users::insert_session(c, &hash, user_id, &csrf_stored, now, expires)).await?;
     let cookie = Cookie::build(SESSION_COOKIE, secret)
         .path("/")
         .http_only(true)
@@ -268,10 +216,7 @@ pub(super) async fn start_session(
 async fn logout(state: State, req: HttpRequest, _agent: Agent) -> Result<HttpResponse, ApiError> {
     if let Some(cookie) = req.cookie(SESSION_COOKIE) {
         let hash = token::hash(cookie.value());
-        state
-            .store
-            .write(move |c| users::delete_session(c, &hash))
-            .await?;
+        state.store.write(move |c| users::delete_session(c, &hash)).await?;
     }
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();
@@ -283,42 +228,23 @@ async fn logout(state: State, req: HttpRequest, _agent: Agent) -> Result<HttpRes
 #[get("/api/v1/me")]
 async fn me(state: State, req: HttpRequest, agent: Agent) -> Result<web::Json<Me>, ApiError> {
     let uid = agent.user.id;
-    let preferences = state
-        .store
-        .read(move |c| users::preferences(c, uid))
-        .await?;
+    let preferences = state.store.read(move |c| users::preferences(c, uid)).await?;
     let csrf_token = match req.cookie(SESSION_COOKIE) {
         Some(cookie) if req.headers().get("authorization").is_none() => {
             let hash = token::hash(cookie.value());
             let now = state.now();
-            state
-                .store
-                .read(move |c| users::session(c, &hash, now))
-                .await?
-                .and_then(|s| s.csrf_token)
+            state.store.read(move |c| users::session(c, &hash, now)).await?.and_then(|s| s.csrf_token)
         }
         _ => None,
     };
-    Ok(web::Json(Me {
-        user: agent.user,
-        csrf_token,
-        preferences,
-    }))
+    Ok(web::Json(Me { user: agent.user, csrf_token, preferences }))
 }
 
 #[utoipa::path(tag = "auth", responses((status = 200, body = users::Preferences)))]
 #[get("/api/v1/me/preferences")]
-async fn get_preferences(
-    state: State,
-    agent: Agent,
-) -> Result<web::Json<users::Preferences>, ApiError> {
+async fn get_preferences(state: State, agent: Agent) -> Result<web::Json<users::Preferences>, ApiError> {
     let uid = agent.user.id;
-    Ok(web::Json(
-        state
-            .store
-            .read(move |c| users::preferences(c, uid))
-            .await?,
-    ))
+    Ok(web::Json(state.store.read(move |c| users::preferences(c, uid)).await?))
 }
 
 /// Replaces the caller's preferences.
@@ -332,10 +258,7 @@ async fn put_preferences(
     let uid = agent.user.id;
     let prefs = body.into_inner();
     let stored = prefs.clone();
-    state
-        .store
-        .write(move |c| users::set_preferences(c, uid, &stored))
-        .await?;
+    state.store.write(move |c| users::set_preferences(c, uid, &stored)).await?;
     Ok(web::Json(prefs))
 }
 

@@ -5,8 +5,7 @@ use super::{page, Agent, State};
 use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, Party, Status};
 use crate::error::{ApiError, ErrorBody};
 use crate::store::conversations::{
-    self, Conversation, ConversationFilter, ConversationView, Message, MessagePage,
-    NewConversation, NewMessage,
+    self, Conversation, ConversationFilter, ConversationView, Message, MessagePage, NewConversation, NewMessage,
 };
 use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
@@ -42,29 +41,12 @@ async fn list(
     agent: Agent,
     q: web::Query<ListQuery>,
 ) -> Result<web::Json<page::Paged<Conversation>>, ApiError> {
-    let filter = ConversationFilter {
-        view: q.view,
-        after: page::decode(q.cursor.as_deref())?,
-        limit: page::limit(q.limit)?,
-    };
+    let filter =
+        ConversationFilter { view: q.view, after: page::decode(q.cursor.as_deref())?, limit: page::limit(q.limit)? };
     let viewer = agent.viewer;
-    let found = state
-        .store
-        .read(move |c| conversations::list(c, viewer, &filter))
-        .await?;
-    let next_cursor = found
-        .more
-        .then(|| {
-            found
-                .rows
-                .last()
-                .map(|c| page::encode(c.last_activity_at, c.id))
-        })
-        .flatten();
-    Ok(web::Json(page::Paged {
-        entries: found.rows,
-        next_cursor,
-    }))
+    let found = state.store.read(move |c| conversations::list(c, viewer, &filter)).await?;
+    let next_cursor = found.more.then(|| found.rows.last().map(|c| page::encode(c.last_activity_at, c.id))).flatten();
+    Ok(web::Json(page::Paged { entries: found.rows, next_cursor }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -77,6 +59,13 @@ pub struct NewMessageBody {
     /// Uploaded with `POST /api/v1/attachments` and not yet sent.
     #[serde(default)]
     pub attachment_ids: Vec<i64>,
+}
+
+/// What a customer sends to start a conversation.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConversationBody {
+    pub message: Option<NewMessageBody>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -103,24 +92,17 @@ pub struct CreatedConversation {
 
 const MAX_ATTACHMENTS: usize = 10;
 
-fn new_message(author: Party, m: NewMessageBody) -> Result<NewMessage, ApiError> {
+pub(super) fn new_message(author: Party, m: NewMessageBody) -> Result<NewMessage, ApiError> {
     if m.attachment_ids.len() > MAX_ATTACHMENTS {
-        return Err(Invalid::new(
-            "too_many_attachments",
-            format!("at most {MAX_ATTACHMENTS} attachments per message"),
-        )
-        .into());
+        return Err(
+            Invalid::new("too_many_attachments", format!("at most {MAX_ATTACHMENTS} attachments per message")).into()
+        );
     }
     let mut ids = m.attachment_ids;
     ids.sort_unstable();
     ids.dedup();
     Ok(NewMessage {
-        client_id: m
-            .client_id
-            .as_deref()
-            .map(ClientId::parse)
-            .transpose()?
-            .map(ClientId::into_string),
+        client_id: m.client_id.as_deref().map(ClientId::parse).transpose()?.map(ClientId::into_string),
         body: Body::parse(&m.body, !ids.is_empty())?.into_string(),
         author,
         attachment_ids: ids,
@@ -131,11 +113,7 @@ fn new_message(author: Party, m: NewMessageBody) -> Result<NewMessage, ApiError>
 #[utoipa::path(tag = "conversations", request_body = CreateConversation, responses(
     (status = 201, body = CreatedConversation), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/api/v1/conversations")]
-async fn create(
-    state: State,
-    agent: Agent,
-    body: web::Json<CreateConversation>,
-) -> Result<HttpResponse, ApiError> {
+async fn create(state: State, agent: Agent, body: web::Json<CreateConversation>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.kind == ConversationKind::Internal && body.customer_id.is_some() {
         return Err(Invalid::new(
@@ -145,9 +123,7 @@ async fn create(
         .into());
     }
     if body.subject.chars().count() > 500 {
-        return Err(
-            Invalid::new("invalid_subject", "subject must be at most 500 characters").into(),
-        );
+        return Err(Invalid::new("invalid_subject", "subject must be at most 500 characters").into());
     }
     let author = Party::User(agent.user.id);
     let first = body.message.map(|m| new_message(author, m)).transpose()?;
@@ -160,63 +136,30 @@ async fn create(
         channel: Channel::Api,
         creator: author,
     };
-    let (conversation, message) = state
-        .store
-        .create_conversation(agent.viewer, new, first, state.now())
-        .await?;
-    Ok(HttpResponse::Created().json(CreatedConversation {
-        conversation,
-        message,
-    }))
+    let (conversation, message) = state.store.create_conversation(agent.viewer, new, first, state.now()).await?;
+    Ok(HttpResponse::Created().json(CreatedConversation { conversation, message }))
 }
 
 #[utoipa::path(tag = "conversations", responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
 #[get("/api/v1/conversations/{id}")]
-async fn get(
-    state: State,
-    agent: Agent,
-    id: web::Path<i64>,
-) -> Result<web::Json<Conversation>, ApiError> {
+async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Conversation>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    Ok(web::Json(
-        state
-            .store
-            .read(move |c| conversations::get(c, viewer, id))
-            .await?,
-    ))
+    Ok(web::Json(state.store.read(move |c| conversations::get(c, viewer, id)).await?))
 }
 
-async fn set_status(
-    state: State,
-    agent: Agent,
-    id: i64,
-    status: Status,
-) -> Result<web::Json<Conversation>, ApiError> {
-    Ok(web::Json(
-        state
-            .store
-            .set_conversation_status(agent.viewer, id, status)
-            .await?,
-    ))
+async fn set_status(state: State, agent: Agent, id: i64, status: Status) -> Result<web::Json<Conversation>, ApiError> {
+    Ok(web::Json(state.store.set_conversation_status(agent.viewer, id, status).await?))
 }
 
 #[utoipa::path(tag = "conversations", responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
 #[post("/api/v1/conversations/{id}/close")]
-async fn close(
-    state: State,
-    agent: Agent,
-    id: web::Path<i64>,
-) -> Result<web::Json<Conversation>, ApiError> {
+async fn close(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Conversation>, ApiError> {
     set_status(state, agent, id.into_inner(), Status::Closed).await
 }
 
 #[utoipa::path(tag = "conversations", responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]
 #[post("/api/v1/conversations/{id}/reopen")]
-async fn reopen(
-    state: State,
-    agent: Agent,
-    id: web::Path<i64>,
-) -> Result<web::Json<Conversation>, ApiError> {
+async fn reopen(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Conversation>, ApiError> {
     set_status(state, agent, id.into_inner(), Status::Open).await
 }
 
@@ -231,6 +174,17 @@ pub struct MessageQuery {
     pub limit: Option<usize>,
 }
 
+impl MessageQuery {
+    pub(super) fn page(&self) -> Result<(MessagePage, usize), ApiError> {
+        let which = match (self.after, self.before) {
+            (Some(_), Some(_)) => return Err(ApiError::bad_request("invalid_query", "give after or before, not both")),
+            (_, Some(before)) => MessagePage::Before(before),
+            (after, None) => MessagePage::After(after.unwrap_or(0)),
+        };
+        Ok((which, page::limit(self.limit)?))
+    }
+}
+
 /// Messages in sequence order.
 #[utoipa::path(tag = "messages", params(MessageQuery), responses(
     (status = 200, body = Vec<Message>), (status = 404, body = ErrorBody)))]
@@ -242,22 +196,12 @@ async fn list_messages(
     q: web::Query<MessageQuery>,
 ) -> Result<web::Json<Vec<Message>>, ApiError> {
     let which = match (q.after, q.before) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                "give after or before, not both",
-            ))
-        }
+        (Some(_), Some(_)) => return Err(ApiError::bad_request("invalid_query", "give after or before, not both")),
         (_, Some(before)) => MessagePage::Before(before),
         (after, None) => MessagePage::After(after.unwrap_or(0)),
     };
     let (viewer, id, limit) = (agent.viewer, id.into_inner(), page::limit(q.limit)?);
-    Ok(web::Json(
-        state
-            .store
-            .read(move |c| conversations::messages(c, viewer, id, which, limit))
-            .await?,
-    ))
+    Ok(web::Json(state.store.read(move |c| conversations::messages(c, viewer, id, which, limit)).await?))
 }
 
 /// Posts a message. Answers 201 once it is committed; a resend with the same `client_id`
@@ -273,16 +217,16 @@ async fn post_message(
     body: web::Json<NewMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     let new = new_message(Party::User(agent.user.id), body.into_inner())?;
-    let posted = state
-        .store
-        .post_message(agent.viewer, id.into_inner(), new, state.now())
-        .await?;
+    let posted = state.store.post_message(agent.viewer, id.into_inner(), new, state.now()).await?;
+    Ok(posted_response(posted))
+}
+
+/// 201 with a new message; 200 with the original one for a replayed resend.
+pub(super) fn posted_response(posted: conversations::Posted) -> HttpResponse {
     if posted.replayed {
-        Ok(HttpResponse::Ok()
-            .insert_header(("Idempotent-Replayed", "true"))
-            .json(posted.message))
+        HttpResponse::Ok().insert_header(("Idempotent-Replayed", "true")).json(posted.message)
     } else {
-        Ok(HttpResponse::Created().json(posted.message))
+        HttpResponse::Created().json(posted.message)
     }
 }
 
@@ -306,9 +250,6 @@ async fn mark_seen(
         return Err(Invalid::new("invalid_seq", "seq must not be negative").into());
     }
     let party = Party::User(agent.user.id);
-    let seq = state
-        .store
-        .mark_seen(agent.viewer, party, id.into_inner(), body.seq, state.now())
-        .await?;
+    let seq = state.store.mark_seen(agent.viewer, party, id.into_inner(), body.seq, state.now()).await?;
     Ok(web::Json(Seen { seq }))
 }

@@ -33,18 +33,9 @@ async fn list(
     let limit = page::limit(q.limit)?;
     let before = page::decode(q.cursor.as_deref())?.map(|(_, id)| id);
     let query = q.q.clone().filter(|s| !s.trim().is_empty());
-    let found = state
-        .store
-        .read(move |c| customers::list(c, query.as_deref(), before, limit))
-        .await?;
-    let next_cursor = found
-        .more
-        .then(|| found.rows.last().map(|c| page::encode(0, c.id)))
-        .flatten();
-    Ok(web::Json(page::Paged {
-        entries: found.rows,
-        next_cursor,
-    }))
+    let found = state.store.read(move |c| customers::list(c, query.as_deref(), before, limit)).await?;
+    let next_cursor = found.more.then(|| found.rows.last().map(|c| page::encode(0, c.id))).flatten();
+    Ok(web::Json(page::Paged { entries: found.rows, next_cursor }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -57,41 +48,20 @@ pub struct NewCustomer {
 #[utoipa::path(tag = "customers", request_body = NewCustomer, responses(
     (status = 201, body = Customer), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/api/v1/customers")]
-async fn create(
-    state: State,
-    _agent: Agent,
-    body: web::Json<NewCustomer>,
-) -> Result<HttpResponse, ApiError> {
-    let name = body
-        .name
-        .as_deref()
-        .map(Name::parse)
-        .transpose()?
-        .map(Name::into_string);
+async fn create(state: State, _agent: Agent, body: web::Json<NewCustomer>) -> Result<HttpResponse, ApiError> {
+    let name = body.name.as_deref().map(Name::parse).transpose()?.map(Name::into_string);
     let email = body.email.as_deref().map(email).transpose()?;
     if name.is_none() && email.is_none() {
-        return Err(ApiError::from(crate::domain::Invalid::new(
-            "invalid_customer",
-            "give a name, an email or both",
-        )));
+        return Err(ApiError::from(crate::domain::Invalid::new("invalid_customer", "give a name, an email or both")));
     }
     let now = state.now();
-    let customer = state
-        .store
-        .write(move |c| customers::insert(c, name.as_deref(), email.as_deref(), now))
-        .await?;
+    let customer = state.store.write(move |c| customers::insert(c, name.as_deref(), email.as_deref(), now)).await?;
     Ok(HttpResponse::Created().json(customer))
 }
 
 #[utoipa::path(tag = "customers", responses((status = 200, body = Customer), (status = 404, body = ErrorBody)))]
 #[get("/api/v1/customers/{id}")]
-async fn get(
-    state: State,
-    _agent: Agent,
-    id: web::Path<i64>,
-) -> Result<web::Json<Customer>, ApiError> {
+async fn get(state: State, _agent: Agent, id: web::Path<i64>) -> Result<web::Json<Customer>, ApiError> {
     let id = id.into_inner();
-    Ok(web::Json(
-        state.store.read(move |c| customers::get(c, id)).await?,
-    ))
+    Ok(web::Json(state.store.read(move |c| customers::get(c, id)).await?))
 }

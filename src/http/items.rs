@@ -11,12 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list)
-        .service(create)
-        .service(get)
-        .service(set_status)
-        .service(follow)
-        .service(unfollow);
+    cfg.service(list).service(create).service(get).service(set_status).service(follow).service(unfollow);
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -33,11 +28,7 @@ pub struct ItemQuery {
 /// Visible items, newest first.
 #[utoipa::path(tag = "items", params(ItemQuery), responses((status = 200, body = page::Paged<Item>)))]
 #[get("/api/v1/items")]
-async fn list(
-    state: State,
-    agent: Agent,
-    q: web::Query<ItemQuery>,
-) -> Result<web::Json<page::Paged<Item>>, ApiError> {
+async fn list(state: State, agent: Agent, q: web::Query<ItemQuery>) -> Result<web::Json<page::Paged<Item>>, ApiError> {
     let filter = ItemFilter {
         view: q.view.unwrap_or(ItemView::All),
         status: q.status,
@@ -46,18 +37,9 @@ async fn list(
         limit: page::limit(q.limit)?,
     };
     let viewer = agent.viewer;
-    let found = state
-        .store
-        .read(move |c| items::list(c, viewer, &filter))
-        .await?;
-    let next_cursor = found
-        .more
-        .then(|| found.rows.last().map(|i| page::encode(i.created_at, i.id)))
-        .flatten();
-    Ok(web::Json(page::Paged {
-        entries: found.rows,
-        next_cursor,
-    }))
+    let found = state.store.read(move |c| items::list(c, viewer, &filter)).await?;
+    let next_cursor = found.more.then(|| found.rows.last().map(|i| page::encode(i.created_at, i.id))).flatten();
+    Ok(web::Json(page::Paged { entries: found.rows, next_cursor }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -76,17 +58,11 @@ pub struct CreateItem {
 #[utoipa::path(tag = "items", request_body = CreateItem, responses(
     (status = 201, body = Item), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/api/v1/items")]
-async fn create(
-    state: State,
-    agent: Agent,
-    body: web::Json<CreateItem>,
-) -> Result<HttpResponse, ApiError> {
+async fn create(state: State, agent: Agent, body: web::Json<CreateItem>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let title = Title::parse(&body.title)?.into_string();
     if body.description.chars().count() > crate::domain::MAX_BODY_CHARS {
-        return Err(
-            crate::domain::Invalid::new("invalid_description", "description is too long").into(),
-        );
+        return Err(crate::domain::Invalid::new("invalid_description", "description is too long").into());
     }
     let new = NewItem {
         project_id: body.project_id,
@@ -98,10 +74,7 @@ async fn create(
         created_by: Some(agent.user.id),
     };
     let (viewer, now) = (agent.viewer, state.now());
-    let item = state
-        .store
-        .write(move |c| items::insert(c, viewer, new, now))
-        .await?;
+    let item = state.store.write(move |c| items::insert(c, viewer, new, now)).await?;
     Ok(HttpResponse::Created().json(item))
 }
 
@@ -109,9 +82,7 @@ async fn create(
 #[get("/api/v1/items/{id}")]
 async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Item>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    Ok(web::Json(
-        state.store.read(move |c| items::get(c, viewer, id)).await?,
-    ))
+    Ok(web::Json(state.store.read(move |c| items::get(c, viewer, id)).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -130,22 +101,13 @@ async fn set_status(
     body: web::Json<StatusChange>,
 ) -> Result<web::Json<Item>, ApiError> {
     let (viewer, id, status, now) = (agent.viewer, id.into_inner(), body.status, state.now());
-    Ok(web::Json(
-        state
-            .store
-            .write(move |c| items::set_status(c, viewer, id, status, now))
-            .await?,
-    ))
+    Ok(web::Json(state.store.write(move |c| items::set_status(c, viewer, id, status, now)).await?))
 }
 
 /// The caller follows the item (My conversations shows its conversations).
 #[utoipa::path(tag = "items", responses((status = 200, body = Item), (status = 404, body = ErrorBody)))]
 #[put("/api/v1/items/{id}/follow")]
-async fn follow(
-    state: State,
-    agent: Agent,
-    id: web::Path<i64>,
-) -> Result<web::Json<Item>, ApiError> {
+async fn follow(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Item>, ApiError> {
     let (viewer, uid, id) = (agent.viewer, agent.user.id, id.into_inner());
     let item = state
         .store
@@ -160,11 +122,7 @@ async fn follow(
 
 #[utoipa::path(tag = "items", responses((status = 200, body = Item), (status = 404, body = ErrorBody)))]
 #[delete("/api/v1/items/{id}/follow")]
-async fn unfollow(
-    state: State,
-    agent: Agent,
-    id: web::Path<i64>,
-) -> Result<web::Json<Item>, ApiError> {
+async fn unfollow(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Item>, ApiError> {
     let (viewer, uid, id) = (agent.viewer, agent.user.id, id.into_inner());
     let item = state
         .store

@@ -15,22 +15,16 @@ const SWEEP_AT: usize = 10_000;
 
 impl RateLimiter {
     pub fn new(max: u32, window_ms: i64) -> RateLimiter {
-        RateLimiter {
-            max,
-            window_ms,
-            windows: Mutex::new(HashMap::new()),
-        }
+        RateLimiter { max, window_ms, windows: Mutex::new(HashMap::new()) }
     }
 
     /// Seconds until `key` may try again, or `None` if it may now.
     pub fn blocked(&self, key: &str, now: i64) -> Option<u64> {
         let windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         match windows.get(key) {
-            Some(&(start, count)) if now - start < self.window_ms && count >= self.max => Some(
-                ((start + self.window_ms - now) as u64)
-                    .div_ceil(1000)
-                    .max(1),
-            ),
+            Some(&(start, count)) if now - start < self.window_ms && count >= self.max => {
+                Some(((start + self.window_ms - now) as u64).div_ceil(1000).max(1))
+            }
             _ => None,
         }
     }
@@ -51,9 +45,6 @@ impl RateLimiter {
 
     /// Forgets `key` (after a successful login).
     pub fn clear(&self, key: &str) {
-        self.windows
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        self.windows.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 }

@@ -11,8 +11,11 @@ pub mod openapi;
 mod page;
 mod projects;
 mod setup;
+mod socket;
 mod users;
+mod widget;
 
+use auth::client_ip;
 pub use auth::{preauthenticate, Admin, Agent, SESSION_COOKIE};
 pub use limiter::RateLimiter;
 pub use setup::SetupLink;
@@ -28,11 +31,13 @@ use std::sync::Arc;
 /// Everything a handler may need, passed explicitly (no globals).
 pub struct AppState {
     pub store: Store,
+    pub hub: crate::realtime::Hub,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub login_by_ip: RateLimiter,
     pub login_by_account: RateLimiter,
     pub setup: SetupLink,
+    pub new_visitors: RateLimiter,
 }
 
 impl AppState {
@@ -44,54 +49,42 @@ impl AppState {
 pub type State = web::Data<AppState>;
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(max_json_bytes)
-            .error_handler(|e, _| json_error(e).into()),
-    )
-    .app_data(
-        web::PathConfig::default()
-            .error_handler(|_, _| ApiError::not_found("resource_not_found").into()),
-    )
-    .app_data(
-        web::QueryConfig::default()
-            .error_handler(|e, _| ApiError::bad_request("invalid_query", e.to_string()).into()),
-    )
-    .app_data(web::FormConfig::default().limit(64 * 1024))
-    .route("/healthz", web::get().to(healthz))
-    .service(openapi::document)
-    .configure(auth::routes)
-    .configure(users::routes)
-    .configure(projects::routes)
-    .configure(customers::routes)
-    .configure(items::routes)
-    .configure(conversations::routes)
-    .configure(attachments::routes)
-    .configure(setup::routes)
-    .default_service(web::to(not_found));
+    cfg.app_data(web::JsonConfig::default().limit(max_json_bytes).error_handler(|e, _| json_error(e).into()))
+        .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource_not_found").into()))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|e, _| ApiError::bad_request("invalid_query", e.to_string()).into()),
+        )
+        .app_data(web::FormConfig::default().limit(64 * 1024))
+        .route("/healthz", web::get().to(healthz))
+        .service(openapi::document)
+        .configure(auth::routes)
+        .configure(users::routes)
+        .configure(projects::routes)
+        .configure(customers::routes)
+        .configure(items::routes)
+        .configure(conversations::routes)
+        .configure(attachments::routes)
+        .configure(setup::routes)
+        .configure(socket::routes)
+        .configure(widget::routes)
+        .default_service(web::to(not_found));
 }
 
 fn json_error(e: error::JsonPayloadError) -> ApiError {
     match e {
-        error::JsonPayloadError::OverflowKnownLength { .. }
-        | error::JsonPayloadError::Overflow { .. } => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the request body is too large",
-        ),
+        error::JsonPayloadError::OverflowKnownLength { .. } | error::JsonPayloadError::Overflow { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
+        }
         error::JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send JSON with Content-Type: application/json",
         ),
-        error::JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_field",
-            e.to_string(),
-        ),
-        error::JsonPayloadError::Deserialize(e) => {
-            ApiError::bad_request("invalid_json", e.to_string())
+        error::JsonPayloadError::Deserialize(e) if e.is_data() => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string())
         }
+        error::JsonPayloadError::Deserialize(e) => ApiError::bad_request("invalid_json", e.to_string()),
         other => ApiError::bad_request("invalid_body", other.to_string()),
     }
 }
@@ -107,10 +100,7 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 
 #[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "the server answers")))]
 async fn healthz(state: State) -> Result<HttpResponse, ApiError> {
-    state
-        .store
-        .read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-        .await?;
+    state.store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))
 }
 

@@ -26,6 +26,8 @@ use utoipa::{Modify, OpenApi};
         super::conversations::close, super::conversations::reopen,
         super::conversations::list_messages, super::conversations::post_message, super::conversations::mark_seen,
         super::attachments::upload, super::attachments::download,
+        super::widget::new_visitor, super::widget::my_conversations, super::widget::start_conversation,
+        super::widget::messages, super::widget::post_message, super::widget::get_settings, super::widget::put_settings,
     ),
     modifiers(&Security),
     security(("cookie" = []), ("bearer" = []))

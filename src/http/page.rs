@@ -21,19 +21,13 @@ pub fn decode(cursor: Option<&str>) -> Result<Option<(i64, i64)>, ApiError> {
     let text = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(text).map_err(|_| bad())?;
     let (a, b) = text.split_once(':').ok_or_else(bad)?;
-    Ok(Some((
-        a.parse().map_err(|_| bad())?,
-        b.parse().map_err(|_| bad())?,
-    )))
+    Ok(Some((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?)))
 }
 
 pub fn limit(requested: Option<usize>) -> Result<usize, ApiError> {
     match requested.unwrap_or(DEFAULT_LIMIT) {
         n @ 1..=MAX_LIMIT => Ok(n),
-        _ => Err(ApiError::bad_request(
-            "invalid_limit",
-            format!("limit must be from 1 to {MAX_LIMIT}"),
-        )),
+        _ => Err(ApiError::bad_request("invalid_limit", format!("limit must be from 1 to {MAX_LIMIT}"))),
     }
 }
 

@@ -10,21 +10,14 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list)
-        .service(create)
-        .service(get)
-        .service(members)
-        .service(add_member)
-        .service(remove_member);
+    cfg.service(list).service(create).service(get).service(members).service(add_member).service(remove_member);
 }
 
 #[utoipa::path(tag = "projects", responses((status = 200, body = Vec<Project>)))]
 #[get("/api/v1/projects")]
 async fn list(state: State, agent: Agent) -> Result<web::Json<Vec<Project>>, ApiError> {
     let viewer = agent.viewer;
-    Ok(web::Json(
-        state.store.read(move |c| projects::list(c, viewer)).await?,
-    ))
+    Ok(web::Json(state.store.read(move |c| projects::list(c, viewer)).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -36,44 +29,24 @@ pub struct NewProject {
 #[utoipa::path(tag = "projects", request_body = NewProject, responses(
     (status = 201, body = Project), (status = 409, body = ErrorBody)))]
 #[post("/api/v1/projects")]
-async fn create(
-    state: State,
-    _admin: Admin,
-    body: web::Json<NewProject>,
-) -> Result<HttpResponse, ApiError> {
+async fn create(state: State, _admin: Admin, body: web::Json<NewProject>) -> Result<HttpResponse, ApiError> {
     let name = Name::parse(&body.name)?.into_string();
     let now = state.now();
-    let project = state
-        .store
-        .write(move |c| projects::insert(c, &name, now))
-        .await?;
+    let project = state.store.write(move |c| projects::insert(c, &name, now)).await?;
     Ok(HttpResponse::Created().json(project))
 }
 
 #[utoipa::path(tag = "projects", responses((status = 200, body = Project), (status = 404, body = ErrorBody)))]
 #[get("/api/v1/projects/{id}")]
-async fn get(
-    state: State,
-    agent: Agent,
-    id: web::Path<i64>,
-) -> Result<web::Json<Project>, ApiError> {
+async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Project>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    Ok(web::Json(
-        state
-            .store
-            .read(move |c| projects::get(c, viewer, id))
-            .await?,
-    ))
+    Ok(web::Json(state.store.read(move |c| projects::get(c, viewer, id)).await?))
 }
 
 /// User ids of the project's members.
 #[utoipa::path(tag = "projects", responses((status = 200, body = Vec<i64>), (status = 404, body = ErrorBody)))]
 #[get("/api/v1/projects/{id}/members")]
-async fn members(
-    state: State,
-    agent: Agent,
-    id: web::Path<i64>,
-) -> Result<web::Json<Vec<i64>>, ApiError> {
+async fn members(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Vec<i64>>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
     let members = state
         .store
@@ -87,11 +60,7 @@ async fn members(
 
 #[utoipa::path(tag = "projects", responses((status = 204), (status = 404, body = ErrorBody)))]
 #[put("/api/v1/projects/{id}/members/{user_id}")]
-async fn add_member(
-    state: State,
-    admin: Admin,
-    path: web::Path<(i64, i64)>,
-) -> Result<HttpResponse, ApiError> {
+async fn add_member(state: State, admin: Admin, path: web::Path<(i64, i64)>) -> Result<HttpResponse, ApiError> {
     let ((id, user), viewer) = (path.into_inner(), admin.0.viewer);
     state
         .store
@@ -105,11 +74,7 @@ async fn add_member(
 
 #[utoipa::path(tag = "projects", responses((status = 204), (status = 404, body = ErrorBody)))]
 #[delete("/api/v1/projects/{id}/members/{user_id}")]
-async fn remove_member(
-    state: State,
-    admin: Admin,
-    path: web::Path<(i64, i64)>,
-) -> Result<HttpResponse, ApiError> {
+async fn remove_member(state: State, admin: Admin, path: web::Path<(i64, i64)>) -> Result<HttpResponse, ApiError> {
     let ((id, user), viewer) = (path.into_inner(), admin.0.viewer);
     state
         .store

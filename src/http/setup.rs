@@ -24,11 +24,7 @@ impl SetupLink {
     }
 
     fn matches(&self, candidate: &str) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-            .is_some_and(|s| token::equal(s, candidate))
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).as_deref().is_some_and(|s| token::equal(s, candidate))
     }
 
     fn spend(&self) {
@@ -37,8 +33,7 @@ impl SetupLink {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/setup", web::get().to(form))
-        .route("/setup", web::post().to(submit));
+    cfg.route("/setup", web::get().to(form)).route("/setup", web::post().to(submit));
 }
 
 #[derive(Deserialize)]
@@ -78,9 +73,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
 }
 
 fn form_html(secret: &str, error: Option<&str>, name: &str, email: &str) -> String {
-    let error = error
-        .map(|e| format!("<p class=err role=alert>{}</p>", escape(e)))
-        .unwrap_or_default();
+    let error = error.map(|e| format!("<p class=err role=alert>{}</p>", escape(e))).unwrap_or_default();
     format!(
         "<p>Create the first admin account of this Rapport server.</p>{error}\
          <form method=post action=/setup><input type=hidden name=token value='{}'>\
@@ -96,20 +89,12 @@ fn form_html(secret: &str, error: Option<&str>, name: &str, email: &str) -> Stri
 }
 
 fn gone() -> HttpResponse {
-    page(
-        StatusCode::GONE,
-        "Already set up",
-        "<p>This server has an admin. Log in instead.</p>",
-    )
+    page(StatusCode::GONE, "Already set up", "<p>This server has an admin. Log in instead.</p>")
 }
 
 async fn form(state: State, q: web::Query<TokenQuery>) -> HttpResponse {
     match q.token.as_deref() {
-        Some(t) if state.setup.matches(t) => page(
-            StatusCode::OK,
-            "Welcome to Rapport",
-            &form_html(t, None, "", ""),
-        ),
+        Some(t) if state.setup.matches(t) => page(StatusCode::OK, "Welcome to Rapport", &form_html(t, None, "", "")),
         _ => gone(),
     }
 }
@@ -137,16 +122,10 @@ async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, A
         Ok(v) => v,
         Err(e) => {
             let html = form_html(&f.token, Some(&e.message), &f.name, &f.email);
-            return Ok(page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Welcome to Rapport",
-                &html,
-            ));
+            return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, "Welcome to Rapport", &html));
         }
     };
-    let hash = password::hash(&password)
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let hash = password::hash(&password).await.map_err(|_| ApiError::internal())?;
     let now = state.now();
     let created = state
         .store
@@ -154,15 +133,7 @@ async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, A
             if users::any_admin(c)? {
                 return Ok(None);
             }
-            users::insert(
-                c,
-                email.as_str(),
-                name.as_str(),
-                Role::Admin,
-                Some(&hash),
-                now,
-            )
-            .map(Some)
+            users::insert(c, email.as_str(), name.as_str(), Role::Admin, Some(&hash), now).map(Some)
         })
         .await?;
     state.setup.spend();

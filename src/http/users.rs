@@ -40,22 +40,13 @@ pub struct NewUser {
     (status = 201, body = User), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
     (status = 422, body = ErrorBody)))]
 #[post("/api/v1/users")]
-async fn create_user(
-    state: State,
-    _admin: Admin,
-    body: web::Json<NewUser>,
-) -> Result<HttpResponse, ApiError> {
+async fn create_user(state: State, _admin: Admin, body: web::Json<NewUser>) -> Result<HttpResponse, ApiError> {
     let email = email(&body.email)?;
     let name = Name::parse(&body.name)?.into_string();
     let password = Password::parse(body.password.clone())?;
-    let hash = password::hash(&password)
-        .await
-        .map_err(|_| ApiError::internal())?;
+    let hash = password::hash(&password).await.map_err(|_| ApiError::internal())?;
     let (role, now) = (body.role, state.now());
-    let user = state
-        .store
-        .write(move |c| users::insert(c, &email, &name, role, Some(&hash), now))
-        .await?;
+    let user = state.store.write(move |c| users::insert(c, &email, &name, role, Some(&hash), now)).await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -78,17 +69,9 @@ async fn update_user(
     id: web::Path<i64>,
     body: web::Json<UserChange>,
 ) -> Result<web::Json<User>, ApiError> {
-    let name = body
-        .name
-        .as_deref()
-        .map(Name::parse)
-        .transpose()?
-        .map(Name::into_string);
+    let name = body.name.as_deref().map(Name::parse).transpose()?.map(Name::into_string);
     let (id, role, active) = (id.into_inner(), body.role, body.active);
-    let user = state
-        .store
-        .write(move |c| users::update(c, id, name.as_deref(), role, active))
-        .await?;
+    let user = state.store.write(move |c| users::update(c, id, name.as_deref(), role, active)).await?;
     Ok(web::Json(user))
 }
 
@@ -96,9 +79,7 @@ async fn update_user(
 #[get("/api/v1/tokens")]
 async fn list_tokens(state: State, agent: Agent) -> Result<web::Json<Vec<ApiToken>>, ApiError> {
     let uid = agent.user.id;
-    Ok(web::Json(
-        state.store.read(move |c| users::tokens(c, uid)).await?,
-    ))
+    Ok(web::Json(state.store.read(move |c| users::tokens(c, uid)).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -118,34 +99,20 @@ pub struct CreatedToken {
 /// Creates a personal API token for the caller.
 #[utoipa::path(tag = "tokens", request_body = NewToken, responses((status = 201, body = CreatedToken)))]
 #[post("/api/v1/tokens")]
-async fn create_token(
-    state: State,
-    agent: Agent,
-    body: web::Json<NewToken>,
-) -> Result<HttpResponse, ApiError> {
+async fn create_token(state: State, agent: Agent, body: web::Json<NewToken>) -> Result<HttpResponse, ApiError> {
     let name = Name::parse(&body.name)?.into_string();
     let secret = token::generate("rpt_");
     let hash = token::hash(&secret);
     let (uid, now) = (agent.user.id, state.now());
-    let token = state
-        .store
-        .write(move |c| users::insert_token(c, uid, &name, &hash, now))
-        .await?;
+    let token = state.store.write(move |c| users::insert_token(c, uid, &name, &hash, now)).await?;
     Ok(HttpResponse::Created().json(CreatedToken { token, secret }))
 }
 
 /// Revokes one of the caller's tokens.
 #[utoipa::path(tag = "tokens", responses((status = 204), (status = 404, body = ErrorBody)))]
 #[delete("/api/v1/tokens/{id}")]
-async fn delete_token(
-    state: State,
-    agent: Agent,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
+async fn delete_token(state: State, agent: Agent, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let (uid, id) = (agent.user.id, id.into_inner());
-    state
-        .store
-        .write(move |c| users::delete_token(c, uid, id))
-        .await?;
+    state.store.write(move |c| users::delete_token(c, uid, id)).await?;
     Ok(no_content())
 }

@@ -40,27 +40,15 @@ fn row(r: &Row) -> rusqlite::Result<AttachmentMeta> {
 }
 
 pub fn insert(conn: &Connection, new: &NewAttachment, now: Millis) -> Result<AttachmentMeta> {
-    let uploader = new
-        .uploader
-        .id()
-        .ok_or(StoreError::Internal("the bot uploads nothing".into()))?;
+    let uploader = new.uploader.id().ok_or(StoreError::Internal("the bot uploads nothing".into()))?;
     conn.execute(
         "INSERT INTO attachments (uploader_kind, uploader_id, filename, content_type, size, sha256, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            new.uploader.kind(),
-            uploader,
-            new.filename,
-            new.content_type,
-            new.data.len() as i64,
-            new.sha256,
-            now
-        ],
+        params![new.uploader.kind(), uploader, new.filename, new.content_type, new.data.len() as i64, new.sha256, now],
     )?;
     let id = conn.last_insert_rowid();
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO attachment_chunks (attachment_id, idx, data) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("INSERT INTO attachment_chunks (attachment_id, idx, data) VALUES (?1, ?2, ?3)")?;
     for (idx, chunk) in new.data.chunks(CHUNK_SIZE).enumerate() {
         stmt.execute(params![id, idx as i64, chunk])?;
     }
@@ -88,12 +76,9 @@ pub(super) fn attach(conn: &Connection, id: i64, uploader: Party, message_id: i6
 }
 
 pub(super) fn of_message(conn: &Connection, message_id: i64) -> Result<Vec<AttachmentMeta>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLS} FROM attachments a WHERE a.message_id = ?1 ORDER BY a.id"
-    ))?;
-    let rows = stmt
-        .query_map([message_id], row)?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLS} FROM attachments a WHERE a.message_id = ?1 ORDER BY a.id"))?;
+    let rows = stmt.query_map([message_id], row)?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 

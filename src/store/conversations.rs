@@ -134,23 +134,12 @@ fn row(r: &Row) -> rusqlite::Result<Conversation> {
 
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Conversation> {
     let vis = visibility::conversation(viewer);
-    conn.query_row(
-        &format!(
-            "SELECT {} FROM conversations c WHERE c.id = ?1 AND {vis}",
-            cols(viewer)
-        ),
-        [id],
-        row,
-    )
-    .optional()?
-    .ok_or(StoreError::NotFound("conversation_not_found"))
+    conn.query_row(&format!("SELECT {} FROM conversations c WHERE c.id = ?1 AND {vis}", cols(viewer)), [id], row)
+        .optional()?
+        .ok_or(StoreError::NotFound("conversation_not_found"))
 }
 
-pub fn list(
-    conn: &Connection,
-    viewer: Viewer,
-    f: &ConversationFilter,
-) -> Result<Page<Conversation>> {
+pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result<Page<Conversation>> {
     let vis = visibility::conversation(viewer);
     let followed = match viewer {
         Viewer::Agent { user_id, .. } => {
@@ -177,29 +166,21 @@ pub fn list(
          ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3",
         cols(viewer)
     ))?;
-    let rows = stmt
-        .query_map(params![after_at, after_id, f.limit as i64 + 1], row)?
-        .collect::<rusqlite::Result<_>>()?;
+    let rows =
+        stmt.query_map(params![after_at, after_id, f.limit as i64 + 1], row)?.collect::<rusqlite::Result<_>>()?;
     Ok(Page::from_overfetch(rows, f.limit))
 }
 
 /// Creates a conversation. On an item it takes the item's project; internal conversations
 /// never have a customer; the creator and the customer become participants.
-pub fn insert(
-    conn: &Connection,
-    viewer: Viewer,
-    new: NewConversation,
-    now: Millis,
-) -> Result<Conversation> {
+pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Millis) -> Result<Conversation> {
     let project_id = match (new.item_id, new.project_id) {
         (Some(item), _) => Some(super::items::get(conn, viewer, item)?.project_id),
         (None, Some(project)) => Some(super::projects::get(conn, viewer, project)?.id),
         (None, None) => None,
     };
     if new.kind == ConversationKind::Internal && new.customer_id.is_some() {
-        return Err(StoreError::Conflict(
-            "internal_conversation_has_no_customer",
-        ));
+        return Err(StoreError::Conflict("internal_conversation_has_no_customer"));
     }
     if let Some(customer) = new.customer_id {
         super::customers::get(conn, customer)?;
@@ -208,15 +189,7 @@ pub fn insert(
         "INSERT INTO conversations (project_id, item_id, kind, subject, customer_id, channel,
                                     last_activity_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-        params![
-            project_id,
-            new.item_id,
-            new.kind,
-            new.subject,
-            new.customer_id,
-            new.channel,
-            now
-        ],
+        params![project_id, new.item_id, new.kind, new.subject, new.customer_id, new.channel, now],
     )?;
     let id = conn.last_insert_rowid();
     join(conn, id, new.creator, now)?;
@@ -237,17 +210,9 @@ fn join(conn: &Connection, conversation_id: i64, party: Party, now: Millis) -> R
     Ok(())
 }
 
-pub fn set_status(
-    conn: &Connection,
-    viewer: Viewer,
-    id: i64,
-    status: Status,
-) -> Result<Conversation> {
+pub fn set_status(conn: &Connection, viewer: Viewer, id: i64, status: Status) -> Result<Conversation> {
     get(conn, viewer, id)?;
-    conn.execute(
-        "UPDATE conversations SET status = ?1 WHERE id = ?2",
-        params![status, id],
-    )?;
+    conn.execute("UPDATE conversations SET status = ?1 WHERE id = ?2", params![status, id])?;
     get(conn, viewer, id)
 }
 
@@ -263,11 +228,7 @@ fn message_row(r: &Row) -> rusqlite::Result<Message> {
         conversation_id: r.get(1)?,
         seq: r.get(2)?,
         client_id: r.get(3)?,
-        author: Author {
-            kind: r.get(4)?,
-            id: r.get(5)?,
-            name: r.get(6)?,
-        },
+        author: Author { kind: r.get(4)?, id: r.get(5)?, name: r.get(6)? },
         body: r.get(7)?,
         created_at: r.get(8)?,
         attachments: Vec::new(),
@@ -277,13 +238,7 @@ fn message_row(r: &Row) -> rusqlite::Result<Message> {
 /// Posts a message in a conversation the viewer can see. The sequence number is taken in the
 /// same transaction as the insert, so numbers never skip or repeat. A resend with a client id
 /// already used in this conversation by the same author returns the original message.
-pub fn post(
-    conn: &Connection,
-    viewer: Viewer,
-    conversation_id: i64,
-    new: NewMessage,
-    now: Millis,
-) -> Result<Posted> {
+pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMessage, now: Millis) -> Result<Posted> {
     get(conn, viewer, conversation_id)?;
     if let Some(client_id) = &new.client_id {
         let existing: Option<(i64, PartyKind, Option<i64>)> = conn
@@ -298,11 +253,7 @@ pub fn post(
                 return Err(StoreError::Conflict("client_id_conflict"));
             }
             let conversation = get(conn, viewer, conversation_id)?;
-            return Ok(Posted {
-                message: message(conn, id)?,
-                conversation,
-                replayed: true,
-            });
+            return Ok(Posted { message: message(conn, id)?, conversation, replayed: true });
         }
     }
     // A customer writing again reopens their conversation; agents reopen explicitly.
@@ -326,19 +277,11 @@ pub fn post(
     join(conn, conversation_id, new.author, now)?;
     mark_seen(conn, conversation_id, new.author, seq, now)?;
     let conversation = get(conn, viewer, conversation_id)?;
-    Ok(Posted {
-        message: message(conn, id)?,
-        conversation,
-        replayed: false,
-    })
+    Ok(Posted { message: message(conn, id)?, conversation, replayed: false })
 }
 
 fn message(conn: &Connection, id: i64) -> Result<Message> {
-    let mut m = conn.query_row(
-        &format!("SELECT {MESSAGE_COLS} WHERE m.id = ?1"),
-        [id],
-        message_row,
-    )?;
+    let mut m = conn.query_row(&format!("SELECT {MESSAGE_COLS} WHERE m.id = ?1"), [id], message_row)?;
     m.attachments = attachments::of_message(conn, id)?;
     Ok(m)
 }
@@ -354,9 +297,9 @@ pub fn messages(
 ) -> Result<Vec<Message>> {
     get(conn, viewer, conversation_id)?;
     let sql = match page {
-        MessagePage::After(_) => format!(
-            "SELECT {MESSAGE_COLS} WHERE m.conversation_id = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3"
-        ),
+        MessagePage::After(_) => {
+            format!("SELECT {MESSAGE_COLS} WHERE m.conversation_id = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3")
+        }
         MessagePage::Before(_) => format!(
             "SELECT * FROM (SELECT {MESSAGE_COLS} WHERE m.conversation_id = ?1 AND m.seq < ?2
              ORDER BY m.seq DESC LIMIT ?3) ORDER BY 3"
@@ -364,9 +307,8 @@ pub fn messages(
     };
     let (MessagePage::After(n) | MessagePage::Before(n)) = page;
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows: Vec<Message> = stmt
-        .query_map(params![conversation_id, n, limit as i64], message_row)?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut rows: Vec<Message> =
+        stmt.query_map(params![conversation_id, n, limit as i64], message_row)?.collect::<rusqlite::Result<_>>()?;
     for m in &mut rows {
         m.attachments = attachments::of_message(conn, m.id)?;
     }
@@ -374,13 +316,7 @@ pub fn messages(
 }
 
 /// Moves a reader's seen mark forward (never back), clamped to the last message.
-pub fn mark_seen(
-    conn: &Connection,
-    conversation_id: i64,
-    party: Party,
-    seq: i64,
-    now: Millis,
-) -> Result<i64> {
+pub fn mark_seen(conn: &Connection, conversation_id: i64, party: Party, seq: i64, now: Millis) -> Result<i64> {
     let Some(id) = party.id() else { return Ok(seq) };
     conn.prepare_cached(
         "INSERT INTO seen_marks (conversation_id, party_kind, party_id, seq, updated_at)
@@ -419,10 +355,7 @@ impl Store {
             |(conversation, message)| {
                 let mut events = vec![Event::Conversation(conversation.clone())];
                 if let Some(m) = message {
-                    events.push(Event::Message {
-                        conversation: conversation.clone(),
-                        message: m.clone(),
-                    });
+                    events.push(Event::Message { conversation: conversation.clone(), message: m.clone() });
                 }
                 events
             },
@@ -443,22 +376,14 @@ impl Store {
                 if p.replayed {
                     Vec::new()
                 } else {
-                    vec![Event::Message {
-                        conversation: p.conversation.clone(),
-                        message: p.message.clone(),
-                    }]
+                    vec![Event::Message { conversation: p.conversation.clone(), message: p.message.clone() }]
                 }
             },
         )
         .await
     }
 
-    pub async fn set_conversation_status(
-        &self,
-        viewer: Viewer,
-        id: i64,
-        status: Status,
-    ) -> Result<Conversation> {
+    pub async fn set_conversation_status(&self, viewer: Viewer, id: i64, status: Status) -> Result<Conversation> {
         self.write_announcing(
             move |c| {
                 let before = get(c, viewer, id)?;
@@ -478,14 +403,7 @@ impl Store {
     }
 
     /// Moves `party`'s seen mark in a conversation `viewer` can see; announces a real move.
-    pub async fn mark_seen(
-        &self,
-        viewer: Viewer,
-        party: Party,
-        id: i64,
-        seq: i64,
-        now: Millis,
-    ) -> Result<i64> {
+    pub async fn mark_seen(&self, viewer: Viewer, party: Party, id: i64, seq: i64, now: Millis) -> Result<i64> {
         self.write_announcing(
             move |c| {
                 let before = get(c, viewer, id)?;
@@ -495,11 +413,7 @@ impl Store {
             },
             move |(conversation, seen, moved)| {
                 if *moved {
-                    vec![Event::Seen {
-                        conversation: conversation.clone(),
-                        party,
-                        seq: *seen,
-                    }]
+                    vec![Event::Seen { conversation: conversation.clone(), party, seq: *seen }]
                 } else {
                     Vec::new()
                 }
@@ -508,4 +422,16 @@ impl Store {
         .await
         .map(|(_, seen, _)| seen)
     }
+}
+
+/// A customer's own conversations, most recently active first.
+pub fn of_customer(conn: &Connection, customer_id: i64, limit: usize) -> Result<Vec<Conversation>> {
+    let viewer = Viewer::Customer { customer_id };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {} FROM conversations c WHERE {} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?1",
+        cols(viewer),
+        visibility::conversation(viewer)
+    ))?;
+    let rows = stmt.query_map([limit as i64], row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }

@@ -24,53 +24,23 @@ fn row(r: &Row) -> rusqlite::Result<Customer> {
     let email: Option<String> = r.get(2)?;
     let external_id: Option<String> = r.get(3)?;
     let known = name.is_some() || email.is_some() || external_id.is_some();
-    Ok(Customer {
-        id: r.get(0)?,
-        name,
-        email,
-        external_id,
-        known,
-        created_at: r.get(4)?,
-    })
+    Ok(Customer { id: r.get(0)?, name, email, external_id, known, created_at: r.get(4)? })
 }
 
-pub fn insert(
-    conn: &Connection,
-    name: Option<&str>,
-    email: Option<&str>,
-    now: Millis,
-) -> Result<Customer> {
-    conn.execute(
-        "INSERT INTO customers (name, email, created_at) VALUES (?1, ?2, ?3)",
-        params![name, email, now],
-    )
-    .map_err(|e| {
-        if is_constraint(&e) {
-            StoreError::Conflict("customer_email_taken")
-        } else {
-            e.into()
-        }
-    })?;
+pub fn insert(conn: &Connection, name: Option<&str>, email: Option<&str>, now: Millis) -> Result<Customer> {
+    conn.execute("INSERT INTO customers (name, email, created_at) VALUES (?1, ?2, ?3)", params![name, email, now])
+        .map_err(|e| if is_constraint(&e) { StoreError::Conflict("customer_email_taken") } else { e.into() })?;
     get(conn, conn.last_insert_rowid())
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Customer> {
-    conn.query_row(
-        &format!("SELECT {COLS} FROM customers WHERE id = ?1"),
-        [id],
-        row,
-    )
-    .optional()?
-    .ok_or(StoreError::NotFound("customer_not_found"))
+    conn.query_row(&format!("SELECT {COLS} FROM customers WHERE id = ?1"), [id], row)
+        .optional()?
+        .ok_or(StoreError::NotFound("customer_not_found"))
 }
 
 /// Newest first; `query` matches the start of a name or email.
-pub fn list(
-    conn: &Connection,
-    query: Option<&str>,
-    before_id: Option<i64>,
-    limit: usize,
-) -> Result<Page<Customer>> {
+pub fn list(conn: &Connection, query: Option<&str>, before_id: Option<i64>, limit: usize) -> Result<Page<Customer>> {
     let pattern = query.map(|q| format!("{}%", q.replace(['%', '_', '\\'], "")));
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLS} FROM customers
@@ -78,29 +48,19 @@ pub fn list(
          ORDER BY id DESC LIMIT ?3"
     ))?;
     let rows = stmt
-        .query_map(
-            params![pattern, before_id.unwrap_or(i64::MAX), limit as i64 + 1],
-            row,
-        )?
+        .query_map(params![pattern, before_id.unwrap_or(i64::MAX), limit as i64 + 1], row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(Page::from_overfetch(rows, limit))
 }
 
 /// A new anonymous customer, known only by the hash of their visitor token.
 pub fn insert_visitor(conn: &Connection, token_hash: &[u8], now: Millis) -> Result<Customer> {
-    conn.execute(
-        "INSERT INTO customers (visitor_token_hash, created_at) VALUES (?1, ?2)",
-        params![token_hash, now],
-    )?;
+    conn.execute("INSERT INTO customers (visitor_token_hash, created_at) VALUES (?1, ?2)", params![token_hash, now])?;
     get(conn, conn.last_insert_rowid())
 }
 
 pub fn by_visitor_token(conn: &Connection, token_hash: &[u8]) -> Result<Option<Customer>> {
     Ok(conn
-        .query_row(
-            &format!("SELECT {COLS} FROM customers WHERE visitor_token_hash = ?1"),
-            [token_hash],
-            row,
-        )
+        .query_row(&format!("SELECT {COLS} FROM customers WHERE visitor_token_hash = ?1"), [token_hash], row)
         .optional()?)
 }

@@ -6,18 +6,11 @@ use crate::domain::Party;
 #[derive(Debug, Clone)]
 pub enum Event {
     /// A new message (never a replayed one).
-    Message {
-        conversation: Conversation,
-        message: Message,
-    },
+    Message { conversation: Conversation, message: Message },
     /// A conversation was created or changed status.
     Conversation(Conversation),
     /// Someone has seen a conversation up to `seq`.
-    Seen {
-        conversation: Conversation,
-        party: Party,
-        seq: i64,
-    },
+    Seen { conversation: Conversation, party: Party, seq: i64 },
 }
 
 impl Event {

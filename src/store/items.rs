@@ -72,11 +72,8 @@ fn row(r: &Row) -> rusqlite::Result<Item> {
 }
 
 fn with_followers(conn: &Connection, mut item: Item) -> Result<Item> {
-    let mut stmt = conn
-        .prepare_cached("SELECT user_id FROM item_followers WHERE item_id = ?1 ORDER BY user_id")?;
-    item.followers = stmt
-        .query_map([item.id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare_cached("SELECT user_id FROM item_followers WHERE item_id = ?1 ORDER BY user_id")?;
+    item.followers = stmt.query_map([item.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     Ok(item)
 }
 
@@ -111,11 +108,7 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewItem, now: Millis) -> R
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Item> {
     let vis = visibility::item(viewer);
     let item = conn
-        .query_row(
-            &format!("SELECT {COLS} FROM items i WHERE i.id = ?1 AND {vis}"),
-            [id],
-            row,
-        )
+        .query_row(&format!("SELECT {COLS} FROM items i WHERE i.id = ?1 AND {vis}"), [id], row)
         .optional()?
         .ok_or(StoreError::NotFound("item_not_found"))?;
     with_followers(conn, item)
@@ -139,31 +132,13 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ItemFilter) -> Result<Page<It
          ORDER BY i.created_at DESC, i.id DESC LIMIT ?5"
     ))?;
     let rows: Vec<Item> = stmt
-        .query_map(
-            params![
-                f.status,
-                f.project_id,
-                after_at,
-                after_id,
-                f.limit as i64 + 1
-            ],
-            row,
-        )?
+        .query_map(params![f.status, f.project_id, after_at, after_id, f.limit as i64 + 1], row)?
         .collect::<rusqlite::Result<_>>()?;
-    let rows = rows
-        .into_iter()
-        .map(|i| with_followers(conn, i))
-        .collect::<Result<_>>()?;
+    let rows = rows.into_iter().map(|i| with_followers(conn, i)).collect::<Result<_>>()?;
     Ok(Page::from_overfetch(rows, f.limit))
 }
 
-pub fn set_status(
-    conn: &Connection,
-    viewer: Viewer,
-    id: i64,
-    status: Status,
-    now: Millis,
-) -> Result<Item> {
+pub fn set_status(conn: &Connection, viewer: Viewer, id: i64, status: Status, now: Millis) -> Result<Item> {
     get(conn, viewer, id)?;
     conn.execute(
         "UPDATE items SET status = ?1, updated_at = ?2 WHERE id = ?3 AND status <> ?1",
@@ -173,17 +148,11 @@ pub fn set_status(
 }
 
 pub fn follow(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
-    conn.execute(
-        "INSERT OR IGNORE INTO item_followers (item_id, user_id) VALUES (?1, ?2)",
-        params![item_id, user_id],
-    )?;
+    conn.execute("INSERT OR IGNORE INTO item_followers (item_id, user_id) VALUES (?1, ?2)", params![item_id, user_id])?;
     Ok(())
 }
 
 pub fn unfollow(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
-    conn.execute(
-        "DELETE FROM item_followers WHERE item_id = ?1 AND user_id = ?2",
-        params![item_id, user_id],
-    )?;
+    conn.execute("DELETE FROM item_followers WHERE item_id = ?1 AND user_id = ?2", params![item_id, user_id])?;
     Ok(())
 }

@@ -75,13 +75,9 @@ impl Store {
         Store::open_with_events(data_dir, None)
     }
 
-    pub fn open_with_events(
-        data_dir: &Path,
-        events: Option<tokio::sync::mpsc::Sender<Event>>,
-    ) -> Result<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Internal(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
+    pub fn open_with_events(data_dir: &Path, events: Option<tokio::sync::mpsc::Sender<Event>>) -> Result<Store> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
         let path = db_path(data_dir);
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
@@ -90,15 +86,8 @@ impl Store {
             configure(c)?;
             c.execute_batch("PRAGMA query_only = ON;")
         });
-        let pool = r2d2::Pool::builder()
-            .max_size(8)
-            .connection_timeout(Duration::from_secs(10))
-            .build(manager)?;
-        Ok(Store {
-            writer: writer::Writer::start(conn, events),
-            pool,
-            path: Arc::new(path),
-        })
+        let pool = r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).build(manager)?;
+        Ok(Store { writer: writer::Writer::start(conn, events), pool, path: Arc::new(path) })
     }
 
     pub fn path(&self) -> &Path {

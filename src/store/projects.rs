@@ -13,38 +13,24 @@ pub struct Project {
 }
 
 fn row(r: &Row) -> rusqlite::Result<Project> {
-    Ok(Project {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        created_at: r.get(2)?,
-    })
+    Ok(Project { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? })
 }
 
 pub fn insert(conn: &Connection, name: &str, now: Millis) -> Result<Project> {
-    conn.execute(
-        "INSERT INTO projects (name, created_at) VALUES (?1, ?2)",
-        params![name, now],
-    )
-    .map_err(|e| {
+    conn.execute("INSERT INTO projects (name, created_at) VALUES (?1, ?2)", params![name, now]).map_err(|e| {
         if is_constraint(&e) {
             StoreError::Conflict("project_name_taken")
         } else {
             e.into()
         }
     })?;
-    Ok(Project {
-        id: conn.last_insert_rowid(),
-        name: name.to_owned(),
-        created_at: now,
-    })
+    Ok(Project { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now })
 }
 
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Project> {
     let vis = visibility::project(viewer);
     conn.query_row(
-        &format!(
-            "SELECT pr.id, pr.name, pr.created_at FROM projects pr WHERE pr.id = ?1 AND {vis}"
-        ),
+        &format!("SELECT pr.id, pr.name, pr.created_at FROM projects pr WHERE pr.id = ?1 AND {vis}"),
         [id],
         row,
     )
@@ -62,11 +48,8 @@ pub fn list(conn: &Connection, viewer: Viewer) -> Result<Vec<Project>> {
 }
 
 pub fn members(conn: &Connection, project_id: i64) -> Result<Vec<i64>> {
-    let mut stmt =
-        conn.prepare("SELECT user_id FROM project_members WHERE project_id = ?1 ORDER BY user_id")?;
-    let rows = stmt
-        .query_map([project_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare("SELECT user_id FROM project_members WHERE project_id = ?1 ORDER BY user_id")?;
+    let rows = stmt.query_map([project_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
@@ -80,9 +63,13 @@ pub fn add_member(conn: &Connection, project_id: i64, user_id: i64) -> Result<()
 }
 
 pub fn remove_member(conn: &Connection, project_id: i64, user_id: i64) -> Result<()> {
-    conn.execute(
-        "DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2",
-        params![project_id, user_id],
-    )?;
+    conn.execute("DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2", params![project_id, user_id])?;
     Ok(())
+}
+
+/// The projects a user is a member of.
+pub fn member_of(conn: &Connection, user_id: i64) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare("SELECT project_id FROM project_members WHERE user_id = ?1")?;
+    let rows = stmt.query_map([user_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }

@@ -18,19 +18,13 @@ pub struct WidgetSettings {
 const WIDGET: &str = "widget";
 
 fn load<T: DeserializeOwned + Default>(conn: &Connection, key: &str) -> Result<T> {
-    let text: Option<String> = conn
-        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(text
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default())
+    let text: Option<String> =
+        conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
 }
 
 fn save<T: Serialize>(conn: &Connection, key: &str, value: &T) -> Result<()> {
-    let text =
-        serde_json::to_string(value).map_err(|e| super::StoreError::Internal(e.to_string()))?;
+    let text = serde_json::to_string(value).map_err(|e| super::StoreError::Internal(e.to_string()))?;
     conn.execute(
         "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         params![key, text],

@@ -92,22 +92,14 @@ pub fn insert(
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<User> {
-    conn.query_row(
-        &format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"),
-        [id],
-        user_row,
-    )
-    .optional()?
-    .ok_or(StoreError::NotFound("user_not_found"))
+    conn.query_row(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"), [id], user_row)
+        .optional()?
+        .ok_or(StoreError::NotFound("user_not_found"))
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<User>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {USER_COLS} FROM users u ORDER BY u.name, u.id"
-    ))?;
-    let rows = stmt
-        .query_map([], user_row)?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(&format!("SELECT {USER_COLS} FROM users u ORDER BY u.name, u.id"))?;
+    let rows = stmt.query_map([], user_row)?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
@@ -123,29 +115,18 @@ pub fn for_login(conn: &Connection, email: &str) -> Result<Option<(User, Option<
 }
 
 pub fn by_email(conn: &Connection, email: &str) -> Result<User> {
-    conn.query_row(
-        &format!("SELECT {USER_COLS} FROM users u WHERE u.email = ?1"),
-        [email],
-        user_row,
-    )
-    .optional()?
-    .ok_or(StoreError::NotFound("user_not_found"))
+    conn.query_row(&format!("SELECT {USER_COLS} FROM users u WHERE u.email = ?1"), [email], user_row)
+        .optional()?
+        .ok_or(StoreError::NotFound("user_not_found"))
 }
 
 pub fn any_admin(conn: &Connection) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND active = 1)",
-        [],
-        |r| r.get(0),
-    )?)
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND active = 1)", [], |r| r.get(0))?)
 }
 
 /// Sets a new password and ends every session of the user.
 pub fn set_password(conn: &Connection, user_id: i64, hash: &str) -> Result<()> {
-    let n = conn.execute(
-        "UPDATE users SET password_hash = ?1 WHERE id = ?2",
-        params![hash, user_id],
-    )?;
+    let n = conn.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![hash, user_id])?;
     if n == 0 {
         return Err(StoreError::NotFound("user_not_found"));
     }
@@ -164,22 +145,13 @@ pub fn update(
 ) -> Result<User> {
     let before = get(conn, id)?;
     if let Some(name) = name {
-        conn.execute(
-            "UPDATE users SET name = ?1 WHERE id = ?2",
-            params![name, id],
-        )?;
+        conn.execute("UPDATE users SET name = ?1 WHERE id = ?2", params![name, id])?;
     }
     if let Some(role) = role {
-        conn.execute(
-            "UPDATE users SET role = ?1 WHERE id = ?2",
-            params![role, id],
-        )?;
+        conn.execute("UPDATE users SET role = ?1 WHERE id = ?2", params![role, id])?;
     }
     if let Some(active) = active {
-        conn.execute(
-            "UPDATE users SET active = ?1 WHERE id = ?2",
-            params![active, id],
-        )?;
+        conn.execute("UPDATE users SET active = ?1 WHERE id = ?2", params![active, id])?;
         if !active {
             conn.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
         }
@@ -237,8 +209,7 @@ pub fn set_preferences(conn: &Connection, user_id: i64, p: &Preferences) -> Resu
     Ok(())
 }
 
-const SESSION_COLS: &str =
-    "u.id, u.email, u.name, u.role, u.active, u.created_at, COALESCE(p.see_all_projects, 0)";
+const SESSION_COLS: &str = "u.id, u.email, u.name, u.role, u.active, u.created_at, COALESCE(p.see_all_projects, 0)";
 
 pub fn insert_session(
     conn: &Connection,
@@ -280,22 +251,12 @@ pub fn delete_expired_sessions(conn: &Connection, now: Millis) -> Result<usize> 
     Ok(conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?)
 }
 
-pub fn insert_token(
-    conn: &Connection,
-    user_id: i64,
-    name: &str,
-    hash: &[u8],
-    now: Millis,
-) -> Result<ApiToken> {
+pub fn insert_token(conn: &Connection, user_id: i64, name: &str, hash: &[u8], now: Millis) -> Result<ApiToken> {
     conn.execute(
         "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![user_id, name, hash, now],
     )?;
-    Ok(ApiToken {
-        id: conn.last_insert_rowid(),
-        name: name.to_owned(),
-        created_at: now,
-    })
+    Ok(ApiToken { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now })
 }
 
 pub fn by_token(conn: &Connection, hash: &[u8]) -> Result<Option<Session>> {
@@ -307,37 +268,21 @@ pub fn by_token(conn: &Connection, hash: &[u8]) -> Result<Option<Session>> {
                  WHERE t.token_hash = ?1 AND u.active = 1"
             ),
             [hash],
-            |r| {
-                Ok(Session {
-                    user: user_row(r)?,
-                    see_all_projects: r.get(6)?,
-                    csrf_token: None,
-                })
-            },
+            |r| Ok(Session { user: user_row(r)?, see_all_projects: r.get(6)?, csrf_token: None }),
         )
         .optional()?)
 }
 
 pub fn tokens(conn: &Connection, user_id: i64) -> Result<Vec<ApiToken>> {
-    let mut stmt =
-        conn.prepare("SELECT id, name, created_at FROM api_tokens WHERE user_id = ?1 ORDER BY id")?;
+    let mut stmt = conn.prepare("SELECT id, name, created_at FROM api_tokens WHERE user_id = ?1 ORDER BY id")?;
     let rows = stmt
-        .query_map([user_id], |r| {
-            Ok(ApiToken {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                created_at: r.get(2)?,
-            })
-        })?
+        .query_map([user_id], |r| Ok(ApiToken { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
 
 pub fn delete_token(conn: &Connection, user_id: i64, id: i64) -> Result<()> {
-    let n = conn.execute(
-        "DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2",
-        params![id, user_id],
-    )?;
+    let n = conn.execute("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2", params![id, user_id])?;
     if n == 0 {
         return Err(StoreError::NotFound("token_not_found"));
     }

@@ -15,10 +15,7 @@ pub enum Viewer {
 
 impl Viewer {
     pub fn agent(user_id: i64, role: Role, see_all_projects: bool) -> Viewer {
-        Viewer::Agent {
-            user_id,
-            all_projects: role == Role::Admin || see_all_projects,
-        }
+        Viewer::Agent { user_id, all_projects: role == Role::Admin || see_all_projects }
     }
 }
 
@@ -56,13 +53,8 @@ pub(super) fn item(v: Viewer) -> String {
 /// Project `pr` is visible.
 pub(super) fn project(v: Viewer) -> String {
     match v {
-        Viewer::Agent {
-            all_projects: true, ..
-        } => "1".into(),
-        Viewer::Agent {
-            user_id,
-            all_projects: false,
-        } => {
+        Viewer::Agent { all_projects: true, .. } => "1".into(),
+        Viewer::Agent { user_id, all_projects: false } => {
             format!("(pr.id IN (SELECT project_id FROM project_members WHERE user_id = {user_id}))")
         }
         Viewer::Customer { .. } => "0".into(),

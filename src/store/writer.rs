@@ -79,10 +79,7 @@ impl Writer {
                 let _ = reply.send(result);
             })
         });
-        self.tx
-            .send(Command::Job(job))
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        self.tx.send(Command::Job(job)).await.map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -130,9 +127,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events) {
             while let Ok(Command::Job(job)) = rx.try_recv() {
                 commit_batch(&conn, vec![job], &events);
             }
-            let checkpoint = conn
-                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-                .map_err(StoreError::from);
+            let checkpoint = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(StoreError::from);
             let closed = conn.close().map_err(|(_, e)| StoreError::from(e));
             let _ = reply.send(checkpoint.and(closed));
             return;

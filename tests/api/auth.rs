@@ -42,24 +42,16 @@ fn assert_too_many(res: &reqwest::Response) {
         .unwrap()
         .parse()
         .expect("Retry-After is a number of seconds");
-    assert!(
-        (1..=15 * 60).contains(&secs),
-        "Retry-After {secs} s is within the 15 minute window"
-    );
+    assert!((1..=15 * 60).contains(&secs), "Retry-After {secs} s is within the 15 minute window");
 }
 
 async fn admin_without_logging_in(app: &TestApp) {
-    let password =
-        rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
-    rapport::cli::admin::create(&app.data_dir, ADMIN_EMAIL, "Ada Admin", password)
-        .await
-        .expect("admin created");
+    let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
+    rapport::cli::admin::create(&app.data_dir, ADMIN_EMAIL, "Ada Admin", password).await.expect("admin created");
 }
 
 async fn my_id(client: &Client) -> i64 {
-    client.get("/api/v1/me").await.ok()["user"]["id"]
-        .as_i64()
-        .unwrap()
+    client.get("/api/v1/me").await.ok()["user"]["id"].as_i64().unwrap()
 }
 
 #[tokio::test]
@@ -70,24 +62,15 @@ async fn a_user_logs_in_and_me_returns_the_user_and_a_csrf_token() {
     let login = client.login(ADMIN_EMAIL, PASSWORD).await.ok();
     assert_eq!(login["user"]["email"], ADMIN_EMAIL);
     assert_eq!(login["user"]["role"], "admin");
-    assert!(
-        login["csrf_token"].as_str().is_some_and(|t| t.len() >= 32),
-        "{login}"
-    );
+    assert!(login["csrf_token"].as_str().is_some_and(|t| t.len() >= 32), "{login}");
     assert!(login["preferences"].is_object(), "{login}");
-    assert!(
-        login["user"].get("password_hash").is_none(),
-        "no hash leaks: {login}"
-    );
+    assert!(login["user"].get("password_hash").is_none(), "no hash leaks: {login}");
 
     let me = client.get("/api/v1/me").await.ok();
     assert_eq!(me["user"]["email"], ADMIN_EMAIL);
     assert_eq!(me["user"]["name"], "Ada Admin");
     assert_eq!(me["user"]["active"], true);
-    assert_eq!(
-        me["csrf_token"], login["csrf_token"],
-        "the token is the session's"
-    );
+    assert_eq!(me["csrf_token"], login["csrf_token"], "the token is the session's");
     // Each session has its own CSRF token.
     assert_ne!(me["csrf_token"].as_str(), admin.csrf.as_deref());
 }
@@ -116,34 +99,17 @@ async fn a_wrong_password_is_refused_with_invalid_credentials() {
     let app = spawn_app().await;
     app.admin().await;
     let client = app.client();
-    client
-        .login(ADMIN_EMAIL, "not the password")
-        .await
-        .expect(401, "invalid_credentials");
-    client
-        .get("/api/v1/me")
-        .await
-        .expect(401, "unauthenticated");
+    client.login(ADMIN_EMAIL, "not the password").await.expect(401, "invalid_credentials");
+    client.get("/api/v1/me").await.expect(401, "unauthenticated");
 }
 
 #[tokio::test]
 async fn an_unknown_email_gets_the_same_answer_as_a_wrong_password() {
     let app = spawn_app().await;
     app.admin().await;
-    let wrong_password = app
-        .client()
-        .login(ADMIN_EMAIL, "not the password")
-        .await
-        .expect(401, "invalid_credentials");
-    let unknown = app
-        .client()
-        .login("nobody@example.com", PASSWORD)
-        .await
-        .expect(401, "invalid_credentials");
-    assert_eq!(
-        wrong_password, unknown,
-        "the answer does not tell who has an account"
-    );
+    let wrong_password = app.client().login(ADMIN_EMAIL, "not the password").await.expect(401, "invalid_credentials");
+    let unknown = app.client().login("nobody@example.com", PASSWORD).await.expect(401, "invalid_credentials");
+    assert_eq!(wrong_password, unknown, "the answer does not tell who has an account");
 }
 
 #[tokio::test]
@@ -152,15 +118,9 @@ async fn logout_ends_the_session_on_the_server() {
     app.admin().await;
     let res = raw_login(&app, ADMIN_EMAIL, PASSWORD).await;
     let cookie = session_cookie(&res).expect("a session cookie");
-    let csrf = answer(res).await.ok()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let csrf = answer(res).await.ok()["csrf_token"].as_str().unwrap().to_owned();
     let http = reqwest::Client::new();
-    let me = || {
-        http.get(format!("{}/api/v1/me", app.base))
-            .header(COOKIE, format!("rapport_session={cookie}"))
-    };
+    let me = || http.get(format!("{}/api/v1/me", app.base)).header(COOKIE, format!("rapport_session={cookie}"));
     assert_eq!(me().send().await.unwrap().status(), StatusCode::OK);
 
     let out = http
@@ -171,20 +131,10 @@ async fn logout_ends_the_session_on_the_server() {
         .await
         .unwrap();
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
-    let removal = out
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .any(|v| v.to_str().unwrap().starts_with("rapport_session="));
-    assert!(
-        removal && session_cookie(&out).is_none(),
-        "the cookie is removed: {:?}",
-        out.headers()
-    );
+    let removal = out.headers().get_all(SET_COOKIE).iter().any(|v| v.to_str().unwrap().starts_with("rapport_session="));
+    assert!(removal && session_cookie(&out).is_none(), "the cookie is removed: {:?}", out.headers());
     // Replaying the old cookie does not work: the session is gone on the server, not only in the jar.
-    answer(me().send().await.unwrap())
-        .await
-        .expect(401, "unauthenticated");
+    answer(me().send().await.unwrap()).await.expect(401, "unauthenticated");
 }
 
 #[tokio::test]
@@ -202,55 +152,34 @@ async fn a_cookie_session_without_the_csrf_header_cannot_change_anything() {
     let app = spawn_app().await;
     let mut admin = app.admin().await;
     let csrf = admin.csrf.take().unwrap();
-    let (projects, customers, tokens) = (
-        app.count("projects"),
-        app.count("customers"),
-        app.count("api_tokens"),
-    );
+    let (projects, customers, tokens) = (app.count("projects"), app.count("customers"), app.count("api_tokens"));
 
+    admin.post("/api/v1/projects", json!({"name": "Sneaky"})).await.expect(403, "csrf_token_invalid");
+    admin.post("/api/v1/customers", json!({"name": "Sneaky"})).await.expect(403, "csrf_token_invalid");
+    admin.post("/api/v1/tokens", json!({"name": "sneaky"})).await.expect(403, "csrf_token_invalid");
     admin
-        .post("/api/v1/projects", json!({"name": "Sneaky"}))
-        .await
-        .expect(403, "csrf_token_invalid");
-    admin
-        .post("/api/v1/customers", json!({"name": "Sneaky"}))
-        .await
-        .expect(403, "csrf_token_invalid");
-    admin
-        .post("/api/v1/tokens", json!({"name": "sneaky"}))
-        .await
-        .expect(403, "csrf_token_invalid");
-    admin
-        .send(Method::PUT, "/api/v1/me/preferences", Some(json!({"see_all_projects": true, "hide_from_customers": true,
-            "notify_customer_replies": "none", "notify_internal": false, "sound": false, "email_fallback": false})))
+        .send(
+            Method::PUT,
+            "/api/v1/me/preferences",
+            Some(json!({"see_all_projects": true, "hide_from_customers": true,
+            "notify_customer_replies": "none", "notify_internal": false, "sound": false, "email_fallback": false})),
+        )
         .await
         .expect(403, "csrf_token_invalid");
     // A wrong token is as good as none.
     admin.csrf = Some(format!("{}x", &csrf[..csrf.len() - 1]));
-    admin
-        .post("/api/v1/projects", json!({"name": "Sneaky"}))
-        .await
-        .expect(403, "csrf_token_invalid");
+    admin.post("/api/v1/projects", json!({"name": "Sneaky"})).await.expect(403, "csrf_token_invalid");
     // Logging out is a state change too.
-    admin
-        .send(Method::POST, "/api/v1/auth/logout", None)
-        .await
-        .expect(403, "csrf_token_invalid");
+    admin.send(Method::POST, "/api/v1/auth/logout", None).await.expect(403, "csrf_token_invalid");
 
     assert_eq!(app.count("projects"), projects);
     assert_eq!(app.count("customers"), customers);
     assert_eq!(app.count("api_tokens"), tokens);
     // Reading needs no token, and the session is still alive.
     admin.csrf = None;
-    assert_eq!(
-        admin.get("/api/v1/me").await.ok()["preferences"]["sound"],
-        true
-    );
+    assert_eq!(admin.get("/api/v1/me").await.ok()["preferences"]["sound"], true);
     admin.csrf = Some(csrf);
-    admin
-        .post("/api/v1/projects", json!({"name": "Fine"}))
-        .await
-        .ok();
+    admin.post("/api/v1/projects", json!({"name": "Fine"})).await.ok();
     assert_eq!(app.count("projects"), projects + 1);
 }
 
@@ -265,10 +194,7 @@ async fn a_refused_caller_gets_the_403_even_with_an_invalid_body() {
     let mut no_csrf = app.logged_in(ADMIN_EMAIL).await;
     no_csrf.csrf = None;
     let mut wrong = Vec::new();
-    for (who, client, code) in [
-        ("no csrf", &no_csrf, "csrf_token_invalid"),
-        ("agent", &agent, "forbidden"),
-    ] {
+    for (who, client, code) in [("no csrf", &no_csrf, "csrf_token_invalid"), ("agent", &agent, "forbidden")] {
         for (path, body) in [
             ("/api/v1/projects", json!({"nom": "x"})),
             ("/api/v1/projects", json!({"name": 5})),
@@ -276,11 +202,7 @@ async fn a_refused_caller_gets_the_403_even_with_an_invalid_body() {
         ] {
             let got = client.post(path, body.clone()).await;
             if got.status != StatusCode::FORBIDDEN || got.code() != code {
-                wrong.push(format!(
-                    "{who}: POST {path} {body} -> {} {}",
-                    got.status.as_u16(),
-                    got.body
-                ));
+                wrong.push(format!("{who}: POST {path} {body} -> {} {}", got.status.as_u16(), got.body));
             }
         }
     }
@@ -294,10 +216,7 @@ async fn five_wrong_passwords_lock_the_account_until_the_window_passes() {
     let admin = app.admin().await;
     let (_agent, _) = app.agent(&admin, "b@example.com").await;
     for _ in 0..5 {
-        app.client()
-            .login(ADMIN_EMAIL, "not the password")
-            .await
-            .expect(401, "invalid_credentials");
+        app.client().login(ADMIN_EMAIL, "not the password").await.expect(401, "invalid_credentials");
     }
     // Even the right password is refused now, with a hint when to come back.
     let res = raw_login(&app, ADMIN_EMAIL, PASSWORD).await;
@@ -305,10 +224,7 @@ async fn five_wrong_passwords_lock_the_account_until_the_window_passes() {
     assert!(session_cookie(&res).is_none(), "no session while locked");
     answer(res).await.expect(429, "too_many_login_attempts");
     // Changing the case of the email does not get around it.
-    app.client()
-        .login("Admin@Example.COM", PASSWORD)
-        .await
-        .expect(429, "too_many_login_attempts");
+    app.client().login("Admin@Example.COM", PASSWORD).await.expect(429, "too_many_login_attempts");
     // The lock is per account: another user on the same IP logs in fine.
     app.client().login("b@example.com", PASSWORD).await.ok();
     // Sessions that already existed keep working.
@@ -325,17 +241,11 @@ async fn a_successful_login_resets_the_failure_count_of_the_account() {
     let app = spawn_app().await;
     app.admin().await;
     for _ in 0..4 {
-        app.client()
-            .login(ADMIN_EMAIL, "not the password")
-            .await
-            .expect(401, "invalid_credentials");
+        app.client().login(ADMIN_EMAIL, "not the password").await.expect(401, "invalid_credentials");
     }
     app.client().login(ADMIN_EMAIL, PASSWORD).await.ok();
     for _ in 0..4 {
-        app.client()
-            .login(ADMIN_EMAIL, "not the password")
-            .await
-            .expect(401, "invalid_credentials");
+        app.client().login(ADMIN_EMAIL, "not the password").await.expect(401, "invalid_credentials");
     }
     app.client().login(ADMIN_EMAIL, PASSWORD).await.ok();
 }
@@ -347,11 +257,7 @@ async fn twenty_attempts_from_one_ip_block_further_logins_from_it() {
     // Twenty attempts spread over different accounts, so no single account is locked.
     let attempts = (0..20).map(|i| {
         let client = app.client();
-        async move {
-            client
-                .login(&format!("guess{i}@example.com"), "not the password")
-                .await
-        }
+        async move { client.login(&format!("guess{i}@example.com"), "not the password").await }
     });
     for answer in futures_util::future::join_all(attempts).await {
         answer.expect(401, "invalid_credentials");
@@ -359,18 +265,12 @@ async fn twenty_attempts_from_one_ip_block_further_logins_from_it() {
     let res = raw_login(&app, ADMIN_EMAIL, PASSWORD).await;
     assert_too_many(&res);
     answer(res).await.expect(429, "too_many_login_attempts");
-    app.client()
-        .login("guess0@example.com", "not the password")
-        .await
-        .expect(429, "too_many_login_attempts");
+    app.client().login("guess0@example.com", "not the password").await.expect(429, "too_many_login_attempts");
 
     app.clock.advance_ms(FIFTEEN_MINUTES_AND_A_BIT);
     let client = app.client();
     client.login(ADMIN_EMAIL, PASSWORD).await.ok();
-    assert_eq!(
-        client.get("/api/v1/me").await.ok()["user"]["email"],
-        ADMIN_EMAIL
-    );
+    assert_eq!(client.get("/api/v1/me").await.ok()["user"]["email"], ADMIN_EMAIL);
 }
 
 #[tokio::test]
@@ -380,10 +280,7 @@ async fn an_api_token_works_without_csrf_until_it_is_revoked() {
     let created = admin.post("/api/v1/tokens", json!({"name": "CI"})).await;
     assert_eq!(created.status, StatusCode::CREATED);
     let created = created.body;
-    let secret = created["secret"]
-        .as_str()
-        .expect("the secret is shown once")
-        .to_owned();
+    let secret = created["secret"].as_str().expect("the secret is shown once").to_owned();
     let id = created["id"].as_i64().unwrap();
     assert!(secret.starts_with("rpt_"), "{secret}");
     assert_eq!(created["name"], "CI");
@@ -397,29 +294,19 @@ async fn an_api_token_works_without_csrf_until_it_is_revoked() {
     let bot = admin.with_bearer(&secret);
     let me = bot.get("/api/v1/me").await.ok();
     assert_eq!(me["user"]["email"], ADMIN_EMAIL);
-    assert!(
-        me["csrf_token"].is_null(),
-        "a token caller has no CSRF token: {me}"
-    );
+    assert!(me["csrf_token"].is_null(), "a token caller has no CSRF token: {me}");
     // A state change with a bearer token needs no CSRF header.
-    let project = bot
-        .post("/api/v1/projects", json!({"name": "Via token"}))
-        .await;
+    let project = bot.post("/api/v1/projects", json!({"name": "Via token"})).await;
     assert_eq!(project.status, StatusCode::CREATED, "{}", project.body);
     assert_eq!(app.count("projects"), 1);
 
     let revoked = admin.delete(&format!("/api/v1/tokens/{id}")).await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT);
     bot.get("/api/v1/me").await.expect(401, "unauthenticated");
-    bot.post("/api/v1/projects", json!({"name": "After revoke"}))
-        .await
-        .expect(401, "unauthenticated");
+    bot.post("/api/v1/projects", json!({"name": "After revoke"})).await.expect(401, "unauthenticated");
     assert_eq!(app.count("projects"), 1);
     // Revoking twice, or someone else's token, is a 404.
-    admin
-        .delete(&format!("/api/v1/tokens/{id}"))
-        .await
-        .expect(404, "token_not_found");
+    admin.delete(&format!("/api/v1/tokens/{id}")).await.expect(404, "token_not_found");
 }
 
 #[tokio::test]
@@ -427,27 +314,11 @@ async fn an_agent_cannot_revoke_someone_elses_token() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (agent, _) = app.agent(&admin, "b@example.com").await;
-    let created = admin
-        .post("/api/v1/tokens", json!({"name": "CI"}))
-        .await
-        .ok();
+    let created = admin.post("/api/v1/tokens", json!({"name": "CI"})).await.ok();
     let id = created["id"].as_i64().unwrap();
-    agent
-        .delete(&format!("/api/v1/tokens/{id}"))
-        .await
-        .expect(404, "token_not_found");
-    assert!(agent
-        .get("/api/v1/tokens")
-        .await
-        .ok()
-        .as_array()
-        .unwrap()
-        .is_empty());
-    admin
-        .with_bearer(created["secret"].as_str().unwrap())
-        .get("/api/v1/me")
-        .await
-        .ok();
+    agent.delete(&format!("/api/v1/tokens/{id}")).await.expect(404, "token_not_found");
+    assert!(agent.get("/api/v1/tokens").await.ok().as_array().unwrap().is_empty());
+    admin.with_bearer(created["secret"].as_str().unwrap()).get("/api/v1/me").await.ok();
 }
 
 #[tokio::test]
@@ -455,53 +326,26 @@ async fn a_deactivated_agent_is_locked_out_of_cookie_and_token_access() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (agent, agent_id) = app.agent(&admin, "b@example.com").await;
-    let secret = agent
-        .post("/api/v1/tokens", json!({"name": "laptop"}))
-        .await
-        .ok()["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let secret =
+        agent.post("/api/v1/tokens", json!({"name": "laptop"})).await.ok()["secret"].as_str().unwrap().to_owned();
     let bot = agent.with_bearer(&secret);
     agent.get("/api/v1/me").await.ok();
     bot.get("/api/v1/me").await.ok();
 
-    let changed = admin
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/users/{agent_id}"),
-            Some(json!({"active": false})),
-        )
-        .await
-        .ok();
+    let changed =
+        admin.send(Method::PATCH, &format!("/api/v1/users/{agent_id}"), Some(json!({"active": false}))).await.ok();
     assert_eq!(changed["active"], false);
 
     agent.get("/api/v1/me").await.expect(401, "unauthenticated");
     bot.get("/api/v1/me").await.expect(401, "unauthenticated");
-    bot.post("/api/v1/customers", json!({"name": "Late"}))
-        .await
-        .expect(401, "unauthenticated");
+    bot.post("/api/v1/customers", json!({"name": "Late"})).await.expect(401, "unauthenticated");
     assert_eq!(app.count("customers"), 0);
-    app.client()
-        .login("b@example.com", PASSWORD)
-        .await
-        .expect(401, "invalid_credentials");
+    app.client().login("b@example.com", PASSWORD).await.expect(401, "invalid_credentials");
 
     // Reactivated, the agent can log in again (old sessions stay ended).
-    admin
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/users/{agent_id}"),
-            Some(json!({"active": true})),
-        )
-        .await
-        .ok();
+    admin.send(Method::PATCH, &format!("/api/v1/users/{agent_id}"), Some(json!({"active": true}))).await.ok();
     agent.get("/api/v1/me").await.expect(401, "unauthenticated");
-    app.logged_in("b@example.com")
-        .await
-        .get("/api/v1/me")
-        .await
-        .ok();
+    app.logged_in("b@example.com").await.get("/api/v1/me").await.ok();
 }
 
 #[tokio::test]
@@ -513,50 +357,27 @@ async fn an_agent_cannot_create_users_or_projects_or_change_users() {
     let (users, projects) = (app.count("users"), app.count("projects"));
 
     agent
-        .post(
-            "/api/v1/users",
-            json!({"email": "c@example.com", "name": "C", "role": "admin", "password": PASSWORD}),
-        )
+        .post("/api/v1/users", json!({"email": "c@example.com", "name": "C", "role": "admin", "password": PASSWORD}))
+        .await
+        .expect(403, "forbidden");
+    agent.post("/api/v1/projects", json!({"name": "Mine"})).await.expect(403, "forbidden");
+    agent
+        .send(Method::PATCH, &format!("/api/v1/users/{agent_id}"), Some(json!({"role": "admin"})))
         .await
         .expect(403, "forbidden");
     agent
-        .post("/api/v1/projects", json!({"name": "Mine"}))
-        .await
-        .expect(403, "forbidden");
-    agent
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/users/{agent_id}"),
-            Some(json!({"role": "admin"})),
-        )
-        .await
-        .expect(403, "forbidden");
-    agent
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/users/{admin_id}"),
-            Some(json!({"active": false})),
-        )
+        .send(Method::PATCH, &format!("/api/v1/users/{admin_id}"), Some(json!({"active": false})))
         .await
         .expect(403, "forbidden");
     let project = admin.project("Support").await;
-    agent
-        .put(
-            &format!("/api/v1/projects/{project}/members/{agent_id}"),
-            None,
-        )
-        .await
-        .expect(403, "forbidden");
+    agent.put(&format!("/api/v1/projects/{project}/members/{agent_id}"), None).await.expect(403, "forbidden");
 
     assert_eq!(app.count("users"), users);
     assert_eq!(app.count("projects"), projects + 1);
     assert_eq!(app.count("project_members"), 0);
     assert_eq!(agent.get("/api/v1/me").await.ok()["user"]["role"], "agent");
     // Agents may still do agent things.
-    agent
-        .post("/api/v1/customers", json!({"name": "Cus Tomer"}))
-        .await
-        .ok();
+    agent.post("/api/v1/customers", json!({"name": "Cus Tomer"})).await.ok();
 }
 
 #[tokio::test]
@@ -565,19 +386,11 @@ async fn the_last_admin_cannot_deactivate_or_demote_themselves() {
     let admin = app.admin().await;
     let id = my_id(&admin).await;
     admin
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/users/{id}"),
-            Some(json!({"active": false})),
-        )
+        .send(Method::PATCH, &format!("/api/v1/users/{id}"), Some(json!({"active": false})))
         .await
         .expect(409, "last_admin");
     admin
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/users/{id}"),
-            Some(json!({"role": "agent"})),
-        )
+        .send(Method::PATCH, &format!("/api/v1/users/{id}"), Some(json!({"role": "agent"})))
         .await
         .expect(409, "last_admin");
     // Nothing changed, and the admin is still logged in.
@@ -588,17 +401,13 @@ async fn the_last_admin_cannot_deactivate_or_demote_themselves() {
 
     // With a second admin, the first may step down.
     admin
-        .post("/api/v1/users", json!({"email": "second@example.com", "name": "Second", "role": "admin", "password": PASSWORD}))
-        .await
-        .ok();
-    let changed = admin
-        .send(
-            Method::PATCH,
-            &format!("/api/v1/users/{id}"),
-            Some(json!({"role": "agent"})),
+        .post(
+            "/api/v1/users",
+            json!({"email": "second@example.com", "name": "Second", "role": "admin", "password": PASSWORD}),
         )
         .await
         .ok();
+    let changed = admin.send(Method::PATCH, &format!("/api/v1/users/{id}"), Some(json!({"role": "agent"}))).await.ok();
     assert_eq!(changed["role"], "agent");
 }
 
@@ -612,31 +421,16 @@ struct FirstRun {
 }
 
 async fn first_run(dir: &std::path::Path) -> (FirstRun, Option<String>) {
-    let app = Application::build(
-        Config::for_tests(dir.to_path_buf()),
-        Arc::new(ManualClock::new(1_800_000_000_000)),
-    )
-    .await
-    .expect("app starts");
+    let app = Application::build(Config::for_tests(dir.to_path_buf()), Arc::new(ManualClock::new(1_800_000_000_000)))
+        .await
+        .expect("app starts");
     let setup_url = app.setup_url().map(str::to_owned);
-    let token = setup_url
-        .as_deref()
-        .and_then(|u| u.split_once("/setup?token="))
-        .map(|(_, t)| t.to_owned())
-        .unwrap_or_default();
+    let token =
+        setup_url.as_deref().and_then(|u| u.split_once("/setup?token=")).map(|(_, t)| t.to_owned()).unwrap_or_default();
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     let task = tokio::spawn(app.run_until_stopped());
-    (
-        FirstRun {
-            base,
-            token,
-            data_dir: dir.to_path_buf(),
-            handle,
-            task,
-        },
-        setup_url,
-    )
+    (FirstRun { base, token, data_dir: dir.to_path_buf(), handle, task }, setup_url)
 }
 
 impl FirstRun {
@@ -655,11 +449,7 @@ impl FirstRun {
 
 async fn text(res: reqwest::Response) -> (StatusCode, String, String) {
     let status = res.status();
-    let ctype = res
-        .headers()
-        .get(CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let ctype = res.headers().get(CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     (status, ctype, res.text().await.unwrap())
 }
 
@@ -670,45 +460,20 @@ async fn the_first_run_setup_link_creates_the_first_admin_once() {
     let setup_url = setup_url.expect("a fresh server offers a setup link");
     assert!(setup_url.contains("/setup?token="), "{setup_url}");
     assert!(app.token.len() >= 32, "{setup_url}");
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let browser = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let setup = format!("{}/setup", app.base);
 
     // The link shows a form that carries the token.
-    let (status, ctype, html) = text(
-        browser
-            .get(&setup)
-            .query(&[("token", &app.token)])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, ctype, html) = text(browser.get(&setup).query(&[("token", &app.token)]).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert!(ctype.starts_with("text/html"), "{ctype}");
-    assert!(
-        html.contains("<form") && html.contains("name=password") && html.contains(&app.token),
-        "{html}"
-    );
+    assert!(html.contains("<form") && html.contains("name=password") && html.contains(&app.token), "{html}");
 
     // A wrong or missing token shows nothing useful.
-    let (status, _, html) = text(
-        browser
-            .get(&setup)
-            .query(&[("token", "wrong")])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, html) = text(browser.get(&setup).query(&[("token", "wrong")]).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::GONE);
     assert!(!html.contains("<form"), "{html}");
-    assert_eq!(
-        browser.get(&setup).send().await.unwrap().status(),
-        StatusCode::GONE
-    );
+    assert_eq!(browser.get(&setup).send().await.unwrap().status(), StatusCode::GONE);
     let (status, _, _) = text(
         browser
             .post(&setup)
@@ -743,18 +508,9 @@ async fn the_first_run_setup_link_creates_the_first_admin_once() {
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(ctype.starts_with("text/html"), "{ctype}");
-    assert!(
-        html.contains("<form") && html.contains("8 characters"),
-        "{html}"
-    );
-    assert!(
-        html.contains("ada@example.com") && html.contains("Ada &lt;b&gt;Admin&lt;/b&gt;"),
-        "{html}"
-    );
-    assert!(
-        !html.contains("<b>Admin"),
-        "user text is never markup: {html}"
-    );
+    assert!(html.contains("<form") && html.contains("8 characters"), "{html}");
+    assert!(html.contains("ada@example.com") && html.contains("Ada &lt;b&gt;Admin&lt;/b&gt;"), "{html}");
+    assert!(!html.contains("<b>Admin"), "user text is never markup: {html}");
     assert_eq!(app.users(), 0);
 
     // The real thing: an admin, and a logged-in browser.
@@ -775,38 +531,16 @@ async fn the_first_run_setup_link_creates_the_first_admin_once() {
     assert!(ctype.starts_with("text/html"), "{ctype}");
     assert!(html.contains("Ada Admin"), "{html}");
     assert_eq!(app.users(), 1);
-    let me = answer(
-        browser
-            .get(format!("{}/api/v1/me", app.base))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .ok();
+    let me = answer(browser.get(format!("{}/api/v1/me", app.base)).send().await.unwrap()).await.ok();
     assert_eq!(me["user"]["email"], "ada@example.com");
     assert_eq!(me["user"]["role"], "admin");
     assert!(me["csrf_token"].is_string(), "{me}");
 
     // The link is spent.
-    assert_eq!(
-        browser
-            .get(&setup)
-            .query(&[("token", &app.token)])
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::GONE
-    );
+    assert_eq!(browser.get(&setup).query(&[("token", &app.token)]).send().await.unwrap().status(), StatusCode::GONE);
     let again = browser
         .post(&setup)
-        .form(&[
-            ("token", app.token.as_str()),
-            ("name", "Eve"),
-            ("email", "eve@example.com"),
-            ("password", PASSWORD),
-        ])
+        .form(&[("token", app.token.as_str()), ("name", "Eve"), ("email", "eve@example.com"), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -819,10 +553,7 @@ async fn the_first_run_setup_link_creates_the_first_admin_once() {
     let (app, setup_url) = first_run(dir.path()).await;
     assert_eq!(setup_url, None);
     assert_eq!(
-        reqwest::get(format!("{}/setup?token={}", app.base, app.token))
-            .await
-            .unwrap()
-            .status(),
+        reqwest::get(format!("{}/setup?token={}", app.base, app.token)).await.unwrap().status(),
         StatusCode::GONE
     );
     app.stop().await;
@@ -851,45 +582,20 @@ async fn preferences_round_trip_and_unknown_fields_are_refused() {
     );
     let wanted = json!({"see_all_projects": true, "hide_from_customers": true, "notify_customer_replies": "customers",
                         "notify_internal": false, "sound": false, "email_fallback": false});
-    assert_eq!(
-        admin
-            .put("/api/v1/me/preferences", Some(wanted.clone()))
-            .await
-            .ok(),
-        wanted
-    );
+    assert_eq!(admin.put("/api/v1/me/preferences", Some(wanted.clone())).await.ok(), wanted);
     assert_eq!(admin.get("/api/v1/me/preferences").await.ok(), wanted);
     assert_eq!(admin.get("/api/v1/me").await.ok()["preferences"], wanted);
 
     let mut unknown = wanted.clone();
     unknown["dark_mode"] = json!(true);
     unknown["sound"] = json!(true);
-    let refused = admin
-        .put("/api/v1/me/preferences", Some(unknown))
-        .await
-        .expect(422, "invalid_field");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("dark_mode"),
-        "{refused}"
-    );
-    admin
-        .put("/api/v1/me/preferences", Some(json!({"sound": true})))
-        .await
-        .expect(422, "invalid_field");
+    let refused = admin.put("/api/v1/me/preferences", Some(unknown)).await.expect(422, "invalid_field");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("dark_mode"), "{refused}");
+    admin.put("/api/v1/me/preferences", Some(json!({"sound": true}))).await.expect(422, "invalid_field");
     let mut bad_word = wanted.clone();
     bad_word["notify_customer_replies"] = json!("sometimes");
-    admin
-        .put("/api/v1/me/preferences", Some(bad_word))
-        .await
-        .expect(422, "invalid_field");
-    assert_eq!(
-        admin.get("/api/v1/me/preferences").await.ok(),
-        wanted,
-        "failed updates change nothing"
-    );
+    admin.put("/api/v1/me/preferences", Some(bad_word)).await.expect(422, "invalid_field");
+    assert_eq!(admin.get("/api/v1/me/preferences").await.ok(), wanted, "failed updates change nothing");
 
     // Preferences are per user.
     let (agent, _) = app.agent(&admin, "b@example.com").await;

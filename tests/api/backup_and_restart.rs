@@ -15,12 +15,8 @@ async fn all_messages(client: &Client, conversation: i64) -> Vec<Value> {
     let mut all = Vec::new();
     let mut after = 0;
     loop {
-        let page = client
-            .get(&format!(
-                "/api/v1/conversations/{conversation}/messages?after={after}&limit=200"
-            ))
-            .await
-            .ok();
+        let page =
+            client.get(&format!("/api/v1/conversations/{conversation}/messages?after={after}&limit=200")).await.ok();
         let page = page.as_array().unwrap().clone();
         let Some(last) = page.last() else { break };
         after = last["seq"].as_i64().unwrap();
@@ -35,10 +31,8 @@ fn ids(messages: &[Value]) -> BTreeSet<i64> {
 
 /// Files in a directory, by name.
 fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     names
 }
@@ -51,11 +45,7 @@ fn backup_binary(data_dir: &Path, dest: &Path) -> std::process::Output {
             cmd.env_remove(key);
         }
     }
-    cmd.arg("backup")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg(dest)
-        .stdin(std::process::Stdio::null());
+    cmd.arg("backup").arg("--data-dir").arg(data_dir).arg(dest).stdin(std::process::Stdio::null());
     cmd.output().expect("rapport backup runs")
 }
 
@@ -73,11 +63,8 @@ async fn a_restart_keeps_everything() {
         .await;
     admin.say(conversation, "two").await.ok();
 
-    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n"
-        .iter()
-        .copied()
-        .chain((0..200_000u32).map(|i| (i * 7 % 251) as u8))
-        .collect();
+    let png: Vec<u8> =
+        b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..200_000u32).map(|i| (i * 7 % 251) as u8)).collect();
     let uploaded = admin
         .request(Method::POST, "/api/v1/attachments?filename=a.png")
         .header("content-type", "image/png")
@@ -111,9 +98,7 @@ async fn a_restart_keeps_everything() {
     let users_before = admin.get("/api/v1/users").await.ok();
 
     app.stop().await;
-    let wal = std::fs::metadata(dir.path().join("rapport.db-wal"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let wal = std::fs::metadata(dir.path().join("rapport.db-wal")).map(|m| m.len()).unwrap_or(0);
     assert_eq!(wal, 0, "the WAL is not empty after a clean stop");
 
     let app = spawn_app_at(dir.path()).await;
@@ -123,35 +108,19 @@ async fn a_restart_keeps_everything() {
         assert_eq!(&now, was, "{path} changed across the restart");
     }
     assert_eq!(admin.get("/api/v1/users").await.ok(), users_before);
-    let seqs: Vec<i64> = before[4]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["seq"].as_i64().unwrap())
-        .collect();
+    let seqs: Vec<i64> = before[4].as_array().unwrap().iter().map(|m| m["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, [1, 2, 3]);
 
-    let download = admin
-        .request(Method::GET, &format!("/api/v1/attachments/{attachment}"))
-        .send()
-        .await
-        .unwrap();
+    let download = admin.request(Method::GET, &format!("/api/v1/attachments/{attachment}")).send().await.unwrap();
     assert_eq!(download.status().as_u16(), 200);
     assert_eq!(download.headers()["content-type"], "image/png");
-    assert_eq!(
-        download.bytes().await.unwrap().as_ref(),
-        png.as_slice(),
-        "the attachment changed across the restart"
-    );
+    assert_eq!(download.bytes().await.unwrap().as_ref(), png.as_slice(), "the attachment changed across the restart");
 
     // Numbering and idempotency carry on where they left off.
     let next = admin.say(conversation, "four").await.ok();
     assert_eq!(next["seq"], 4);
     let replay = admin
-        .post(
-            &format!("/api/v1/conversations/{conversation}/messages"),
-            json!({"body": "one", "client_id": "c-1"}),
-        )
+        .post(&format!("/api/v1/conversations/{conversation}/messages"), json!({"body": "one", "client_id": "c-1"}))
         .await;
     assert_eq!(replay.status.as_u16(), 200, "{}", replay.body);
     assert_eq!(replay.body["seq"], 1);
@@ -179,26 +148,17 @@ async fn backup_during_a_write_load_holds_every_acknowledged_message() {
     let failures = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut load = Vec::new();
     for task in 0..8 {
-        let (admin, stop, acked, failures) =
-            (admin.clone(), stop.clone(), acked.clone(), failures.clone());
+        let (admin, stop, acked, failures) = (admin.clone(), stop.clone(), acked.clone(), failures.clone());
         let conversation = conversations[task % 2];
         load.push(tokio::spawn(async move {
             let mut i = 0;
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
-                let answer = admin
-                    .say(conversation, &format!("task {task} message {i}"))
-                    .await;
+                let answer = admin.say(conversation, &format!("task {task} message {i}")).await;
                 if answer.status.is_success() {
-                    acked
-                        .lock()
-                        .unwrap()
-                        .push(answer.body["id"].as_i64().unwrap());
+                    acked.lock().unwrap().push(answer.body["id"].as_i64().unwrap());
                 } else {
-                    failures
-                        .lock()
-                        .unwrap()
-                        .push(format!("{} {}", answer.status, answer.body));
+                    failures.lock().unwrap().push(format!("{} {}", answer.status, answer.body));
                 }
             }
         }));
@@ -206,10 +166,7 @@ async fn backup_during_a_write_load_holds_every_acknowledged_message() {
 
     let start = Instant::now();
     while acked.lock().unwrap().len() < 100 {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the load is too slow"
-        );
+        assert!(start.elapsed() < Duration::from_secs(10), "the load is too slow");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let before_backup: BTreeSet<i64> = acked.lock().unwrap().iter().copied().collect();
@@ -235,24 +192,13 @@ async fn backup_during_a_write_load_holds_every_acknowledged_message() {
         task.await.unwrap();
     }
     let failures = failures.lock().unwrap().clone();
-    assert!(
-        failures.is_empty(),
-        "posts failed during the backup: {:?}",
-        &failures[..failures.len().min(5)]
-    );
-    assert!(
-        acked_during_backup > 0,
-        "the load did not keep going during the backup"
-    );
+    assert!(failures.is_empty(), "posts failed during the backup: {:?}", &failures[..failures.len().min(5)]);
+    assert!(acked_during_backup > 0, "the load did not keep going during the backup");
 
     let (path, bytes) = library.expect("library backup");
     assert_eq!(path, lib_dest);
     assert_eq!(bytes, std::fs::metadata(&lib_dest).unwrap().len());
-    assert!(
-        binary.status.success(),
-        "rapport backup failed: {}",
-        String::from_utf8_lossy(&binary.stderr)
-    );
+    assert!(binary.status.success(), "rapport backup failed: {}", String::from_utf8_lossy(&binary.stderr));
     assert!(
         String::from_utf8_lossy(&binary.stdout).contains("binary.db"),
         "{}",
@@ -264,13 +210,7 @@ async fn backup_during_a_write_load_holds_every_acknowledged_message() {
         "something else (a .partial?) was left beside the backups"
     );
 
-    let all_acked: BTreeSet<i64> = acked
-        .lock()
-        .unwrap()
-        .iter()
-        .copied()
-        .chain(initial.iter().copied())
-        .collect();
+    let all_acked: BTreeSet<i64> = acked.lock().unwrap().iter().copied().chain(initial.iter().copied()).collect();
     for dest in [&lib_dest, &bin_dest] {
         check_backup(dest, &before_backup, &initial, &all_acked);
     }
@@ -284,40 +224,21 @@ async fn backup_during_a_write_load_holds_every_acknowledged_message() {
     let mut served = BTreeSet::new();
     for &c in &conversations {
         let messages = all_messages(&admin, c).await;
-        let seqs: Vec<i64> = messages
-            .iter()
-            .map(|m| m["seq"].as_i64().unwrap())
-            .collect();
-        assert_eq!(
-            seqs,
-            (1..=seqs.len() as i64).collect::<Vec<_>>(),
-            "gaps in the restored conversation {c}"
-        );
+        let seqs: Vec<i64> = messages.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "gaps in the restored conversation {c}");
         served.extend(ids(&messages));
     }
     let missing: Vec<_> = before_backup.difference(&served).collect();
-    assert!(
-        missing.is_empty(),
-        "acknowledged before the backup, not served from it: {missing:?}"
-    );
+    assert!(missing.is_empty(), "acknowledged before the backup, not served from it: {missing:?}");
     assert!(initial.is_subset(&served));
     copy.stop().await;
 }
 
 /// The copy is sound, holds everything acknowledged before the backup began, and nothing that
 /// was never acknowledged; each conversation's messages are a gap-free 1..=last_seq.
-fn check_backup(
-    dest: &PathBuf,
-    before_backup: &BTreeSet<i64>,
-    initial: &BTreeSet<i64>,
-    all_acked: &BTreeSet<i64>,
-) {
-    let db =
-        rusqlite::Connection::open_with_flags(dest, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .unwrap();
-    let integrity: String = db
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
+fn check_backup(dest: &PathBuf, before_backup: &BTreeSet<i64>, initial: &BTreeSet<i64>, all_acked: &BTreeSet<i64>) {
+    let db = rusqlite::Connection::open_with_flags(dest, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(integrity, "ok", "{}", dest.display());
     let in_backup: BTreeSet<i64> = db
         .prepare("SELECT id FROM messages")
@@ -326,21 +247,10 @@ fn check_backup(
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let missing: Vec<_> = before_backup
-        .union(initial)
-        .filter(|id| !in_backup.contains(id))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "{}: acknowledged before the backup but missing: {missing:?}",
-        dest.display()
-    );
+    let missing: Vec<_> = before_backup.union(initial).filter(|id| !in_backup.contains(id)).collect();
+    assert!(missing.is_empty(), "{}: acknowledged before the backup but missing: {missing:?}", dest.display());
     let unknown: Vec<_> = in_backup.difference(all_acked).collect();
-    assert!(
-        unknown.is_empty(),
-        "{}: messages nobody was told about: {unknown:?}",
-        dest.display()
-    );
+    assert!(unknown.is_empty(), "{}: messages nobody was told about: {unknown:?}", dest.display());
     let conversations: Vec<(i64, i64, i64, i64)> = db
         .prepare(
             "SELECT c.id, c.last_seq, count(m.id), coalesce(max(m.seq), 0)
@@ -353,12 +263,7 @@ fn check_backup(
         .unwrap();
     assert_eq!(conversations.len(), 2);
     for (id, last_seq, count, max_seq) in conversations {
-        assert_eq!(
-            (count, max_seq),
-            (last_seq, last_seq),
-            "{}: conversation {id} is not consistent",
-            dest.display()
-        );
+        assert_eq!((count, max_seq), (last_seq, last_seq), "{}: conversation {id} is not consistent", dest.display());
     }
 }
 
@@ -369,9 +274,7 @@ fn assert_clear_missing_dir_error(err: &str, dest: &Path) {
     let dir = dest.parent().unwrap().display().to_string();
     let lower = err.to_lowercase();
     assert!(
-        err.contains(&dir)
-            && (lower.contains("exist") || lower.contains("no such"))
-            && !err.contains(".partial"),
+        err.contains(&dir) && (lower.contains("exist") || lower.contains("no such")) && !err.contains(".partial"),
         "not a clear error for a missing directory {dir}: {err}"
     );
 }
@@ -396,19 +299,13 @@ async fn backup_into_a_missing_directory_fails_and_leaves_nothing() {
 
     let data_dir = app.data_dir.clone();
     let target = dest.clone();
-    let binary = tokio::task::spawn_blocking(move || backup_binary(&data_dir, &target))
-        .await
-        .unwrap();
+    let binary = tokio::task::spawn_blocking(move || backup_binary(&data_dir, &target)).await.unwrap();
     assert!(!binary.status.success());
     let stderr = String::from_utf8_lossy(&binary.stderr);
     let last = stderr.lines().last().unwrap_or("").to_owned();
     assert!(last.starts_with("rapport: "), "stderr: {stderr}");
 
-    assert!(
-        listing(out.path()).is_empty(),
-        "left behind: {:?}",
-        listing(out.path())
-    );
+    assert!(listing(out.path()).is_empty(), "left behind: {:?}", listing(out.path()));
     assert_eq!(listing(&app.data_dir), data_before, "the data dir changed");
 
     // A missing database is refused too, and creates nothing.
@@ -430,9 +327,7 @@ async fn backup_into_a_missing_directory_fails_and_leaves_nothing() {
 async fn concurrent_posts_get_gap_free_sequence_numbers() {
     let app = spawn_app().await;
     let admin = Arc::new(app.admin().await);
-    let conversation = admin
-        .conversation(json!({"kind": "internal", "subject": "Race"}))
-        .await;
+    let conversation = admin.conversation(json!({"kind": "internal", "subject": "Race"})).await;
     let answered = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for task in 0..20 {
@@ -454,28 +349,12 @@ async fn concurrent_posts_get_gap_free_sequence_numbers() {
     assert_eq!(answered.load(Ordering::Relaxed), 200);
     acknowledged.sort_unstable();
     let seqs: Vec<i64> = acknowledged.iter().map(|(s, _)| *s).collect();
-    assert_eq!(
-        seqs,
-        (1..=200).collect::<Vec<_>>(),
-        "the acknowledged sequence numbers have gaps or duplicates"
-    );
+    assert_eq!(seqs, (1..=200).collect::<Vec<_>>(), "the acknowledged sequence numbers have gaps or duplicates");
 
-    let listed = admin
-        .get(&format!(
-            "/api/v1/conversations/{conversation}/messages?limit=200"
-        ))
-        .await
-        .ok();
-    let listed: Vec<(i64, i64)> = listed
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| (m["seq"].as_i64().unwrap(), m["id"].as_i64().unwrap()))
-        .collect();
-    assert_eq!(
-        listed, acknowledged,
-        "the listing differs from what the posts were told"
-    );
+    let listed = admin.get(&format!("/api/v1/conversations/{conversation}/messages?limit=200")).await.ok();
+    let listed: Vec<(i64, i64)> =
+        listed.as_array().unwrap().iter().map(|m| (m["seq"].as_i64().unwrap(), m["id"].as_i64().unwrap())).collect();
+    assert_eq!(listed, acknowledged, "the listing differs from what the posts were told");
     app.stop().await;
 }
 
@@ -487,9 +366,8 @@ async fn backup_onto_the_live_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app_at(dir.path()).await;
     let admin = app.admin().await;
-    let conversation = admin
-        .conversation(json!({"kind": "internal", "subject": "Precious", "message": {"body": "1"}}))
-        .await;
+    let conversation =
+        admin.conversation(json!({"kind": "internal", "subject": "Precious", "message": {"body": "1"}})).await;
 
     let live = rapport::store::db_path(dir.path());
     let roundabout = dir.path().join(".").join("rapport.db");
@@ -500,10 +378,7 @@ async fn backup_onto_the_live_database_is_refused() {
         })
         .await
         .unwrap();
-        assert!(
-            result.is_err(),
-            "a backup over the live database was written ({result:?})"
-        );
+        assert!(result.is_err(), "a backup over the live database was written ({result:?})");
     }
 
     // Whatever happened, what the server acknowledges from now on must survive a restart.
@@ -513,15 +388,8 @@ async fn backup_onto_the_live_database_is_refused() {
     app.stop().await;
     let app = spawn_app_at(dir.path()).await;
     let admin = app.admin().await;
-    let bodies: Vec<String> = all_messages(&admin, conversation)
-        .await
-        .iter()
-        .map(|m| m["body"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(
-        bodies,
-        ["1", "2", "3", "4", "5"],
-        "acknowledged messages were lost"
-    );
+    let bodies: Vec<String> =
+        all_messages(&admin, conversation).await.iter().map(|m| m["body"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(bodies, ["1", "2", "3", "4", "5"], "acknowledged messages were lost");
     app.stop().await;
 }

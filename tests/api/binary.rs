@@ -43,21 +43,14 @@ fn run(mut cmd: Command, stdin: Option<&str>, limit: Duration) -> Output {
     let status = wait_for(&mut child, limit).unwrap_or_else(|| {
         let _ = child.kill();
         let _ = child.wait();
-        panic!(
-            "{cmd:?} did not finish within {limit:?}; stderr: {}",
-            text(&err)
-        )
+        panic!("{cmd:?} did not finish within {limit:?}; stderr: {}", text(&err))
     });
     // The pipes reach end-of-file once the process has exited.
     out_reader.join().unwrap();
     err_reader.join().unwrap();
     let stdout = out.lock().unwrap().clone();
     let stderr = err.lock().unwrap().clone();
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
+    Output { status, stdout, stderr }
 }
 
 /// Copies a pipe into a shared buffer on a thread, so the child never blocks on a full pipe.
@@ -100,11 +93,7 @@ fn free_port() -> u16 {
 
 fn healthcheck(port: u16) -> Output {
     let mut cmd = rapport();
-    cmd.args([
-        "healthcheck",
-        "--url",
-        &format!("http://127.0.0.1:{port}/healthz"),
-    ]);
+    cmd.args(["healthcheck", "--url", &format!("http://127.0.0.1:{port}/healthz")]);
     run(cmd, None, Duration::from_secs(10))
 }
 
@@ -124,25 +113,14 @@ impl Server {
         for _attempt in 0..3 {
             let port = free_port();
             let mut cmd = rapport();
-            cmd.args([
-                "serve",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+                .arg(data_dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
             let mut child = cmd.spawn().expect("rapport serve starts");
             let (stdout, out_reader) = drain(child.stdout.take().unwrap());
             let (stderr, err_reader) = drain(child.stderr.take().unwrap());
-            let mut server = Server {
-                child,
-                port,
-                stdout,
-                stderr,
-                readers: vec![out_reader, err_reader],
-            };
+            let mut server = Server { child, port, stdout, stderr, readers: vec![out_reader, err_reader] };
             let start = Instant::now();
             loop {
                 if let Some(status) = server.child.try_wait().unwrap() {
@@ -153,8 +131,7 @@ impl Server {
                     panic!("rapport serve exited early with {status}; stderr: {stderr}");
                 }
                 // Healthy, and still running (so it was this process that answered).
-                if healthcheck(port).status.success() && server.child.try_wait().unwrap().is_none()
-                {
+                if healthcheck(port).status.success() && server.child.try_wait().unwrap().is_none() {
                     return server;
                 }
                 assert!(
@@ -175,10 +152,7 @@ impl Server {
     fn client(&self) -> Client {
         Client {
             base: self.base(),
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .build()
-                .unwrap(),
+            http: reqwest::Client::builder().cookie_store(true).build().unwrap(),
             csrf: None,
             bearer: None,
         }
@@ -206,17 +180,10 @@ impl Server {
     /// SIGTERM, then the exit status, stdout and stderr.
     fn terminate(mut self) -> (ExitStatus, String, String) {
         let pid = self.child.id().to_string();
-        let kill = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
+        let kill = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
         assert!(kill.success());
-        let status = wait_for(&mut self.child, Duration::from_secs(15)).unwrap_or_else(|| {
-            panic!(
-                "no exit within 15 s of SIGTERM; stderr: {}",
-                text(&self.stderr)
-            )
-        });
+        let status = wait_for(&mut self.child, Duration::from_secs(15))
+            .unwrap_or_else(|| panic!("no exit within 15 s of SIGTERM; stderr: {}", text(&self.stderr)));
         for reader in self.readers.drain(..) {
             reader.join().unwrap();
         }
@@ -235,15 +202,7 @@ impl Drop for Server {
 
 fn admin_command(sub: &str, data_dir: &Path, password: &str) -> Output {
     let mut cmd = rapport();
-    cmd.args([
-        "admin",
-        sub,
-        "--email",
-        EMAIL,
-        "--password-stdin",
-        "--data-dir",
-    ])
-    .arg(data_dir);
+    cmd.args(["admin", sub, "--email", EMAIL, "--password-stdin", "--data-dir"]).arg(data_dir);
     if sub == "create" {
         cmd.args(["--name", "Olive Owner"]);
     }
@@ -251,9 +210,7 @@ fn admin_command(sub: &str, data_dir: &Path, password: &str) -> Output {
 }
 
 fn wal_len(data_dir: &Path) -> u64 {
-    std::fs::metadata(data_dir.join("rapport.db-wal"))
-        .map(|m| m.len())
-        .unwrap_or(0)
+    std::fs::metadata(data_dir.join("rapport.db-wal")).map(|m| m.len()).unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,18 +221,11 @@ async fn serve_admin_commands_sigterm_and_restart() {
     // First start: no admin yet, so the one-time setup link is printed.
     let server = Server::start(&data);
     let out = server.wait_stdout("/setup?token=", Duration::from_secs(5));
-    assert!(
-        out.contains(&format!("{}/setup?token=", server.base())),
-        "stdout: {out}"
-    );
+    assert!(out.contains(&format!("{}/setup?token=", server.base())), "stdout: {out}");
 
     // The admin commands work beside the running server.
     let created = admin_command("create", &data, PASSWORD);
-    assert!(
-        created.status.success(),
-        "admin create failed: {}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    assert!(created.status.success(), "admin create failed: {}", String::from_utf8_lossy(&created.stderr));
     assert!(String::from_utf8_lossy(&created.stdout).contains(EMAIL));
     let admin = server.logged_in(PASSWORD).await;
     let me = admin.get("/api/v1/me").await.ok();
@@ -292,38 +242,17 @@ async fn serve_admin_commands_sigterm_and_restart() {
     );
 
     let reset = admin_command("reset-password", &data, NEW_PASSWORD);
-    assert!(
-        reset.status.success(),
-        "reset failed: {}",
-        String::from_utf8_lossy(&reset.stderr)
-    );
+    assert!(reset.status.success(), "reset failed: {}", String::from_utf8_lossy(&reset.stderr));
     // The reset ends every session ...
     let after_reset = admin.get("/api/v1/me").await;
-    assert_eq!(
-        after_reset.status.as_u16(),
-        401,
-        "the old session still works: {}",
-        after_reset.body
-    );
+    assert_eq!(after_reset.status.as_u16(), 401, "the old session still works: {}", after_reset.body);
     // ... the old password fails and the new one works.
-    server
-        .client()
-        .login(EMAIL, PASSWORD)
-        .await
-        .expect(401, "invalid_credentials");
+    server.client().login(EMAIL, PASSWORD).await.expect(401, "invalid_credentials");
     let admin = server.logged_in(NEW_PASSWORD).await;
 
     // Resetting an unknown account fails.
     let mut cmd = rapport();
-    cmd.args([
-        "admin",
-        "reset-password",
-        "--email",
-        "nobody@example.com",
-        "--password-stdin",
-        "--data-dir",
-    ])
-    .arg(&data);
+    cmd.args(["admin", "reset-password", "--email", "nobody@example.com", "--password-stdin", "--data-dir"]).arg(&data);
     let unknown = run(cmd, Some("whatever-long-enough\n"), Duration::from_secs(20));
     assert!(!unknown.status.success());
 
@@ -341,72 +270,34 @@ async fn serve_admin_commands_sigterm_and_restart() {
     for i in 2..=5 {
         admin.say(conversation, &format!("message {i}")).await.ok();
     }
-    assert!(
-        wal_len(&data) > 0,
-        "writes are expected to go through the WAL while serving"
-    );
+    assert!(wal_len(&data) > 0, "writes are expected to go through the WAL while serving");
 
     // SIGTERM: a clean exit, and the WAL folded into the database file.
     let (status, _, stderr) = server.terminate();
-    assert!(
-        status.success(),
-        "exit after SIGTERM: {status}; stderr: {stderr}"
-    );
-    assert_eq!(
-        wal_len(&data),
-        0,
-        "the WAL is not empty after a clean stop; stderr: {stderr}"
-    );
+    assert!(status.success(), "exit after SIGTERM: {status}; stderr: {stderr}");
+    assert_eq!(wal_len(&data), 0, "the WAL is not empty after a clean stop; stderr: {stderr}");
     assert!(data.join("rapport.db").is_file());
 
     // Restart on the same dir: everything is there, and there is no setup link any more.
     let server = Server::start(&data);
-    server
-        .client()
-        .login(EMAIL, PASSWORD)
-        .await
-        .expect(401, "invalid_credentials");
+    server.client().login(EMAIL, PASSWORD).await.expect(401, "invalid_credentials");
     let admin = server.logged_in(NEW_PASSWORD).await;
     let got = admin.get(&format!("/api/v1/projects/{project}")).await.ok();
     assert_eq!(got["name"], "Binary");
-    let messages = admin
-        .get(&format!("/api/v1/conversations/{conversation}/messages"))
-        .await
-        .ok();
+    let messages = admin.get(&format!("/api/v1/conversations/{conversation}/messages")).await.ok();
     let messages: Vec<(i64, String)> = messages
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| {
-            (
-                m["seq"].as_i64().unwrap(),
-                m["body"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|m| (m["seq"].as_i64().unwrap(), m["body"].as_str().unwrap().to_owned()))
         .collect();
-    let expected: Vec<(i64, String)> = (1..=5)
-        .map(|i| {
-            (
-                i,
-                if i == 1 {
-                    "first".to_owned()
-                } else {
-                    format!("message {i}")
-                },
-            )
-        })
-        .collect();
+    let expected: Vec<(i64, String)> =
+        (1..=5).map(|i| (i, if i == 1 { "first".to_owned() } else { format!("message {i}") })).collect();
     assert_eq!(messages, expected);
 
     let (status, stdout, stderr) = server.terminate();
-    assert!(
-        status.success(),
-        "exit after SIGTERM: {status}; stderr: {stderr}"
-    );
-    assert!(
-        !stdout.contains("/setup?token="),
-        "a setup link was printed although an admin exists: {stdout}"
-    );
+    assert!(status.success(), "exit after SIGTERM: {status}; stderr: {stderr}");
+    assert!(!stdout.contains("/setup?token="), "a setup link was printed although an admin exists: {stdout}");
     assert_eq!(wal_len(&data), 0);
 }
 
@@ -425,10 +316,7 @@ fn version_prints_the_version() {
     let out = run(cmd, None, Duration::from_secs(10));
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(env!("CARGO_PKG_VERSION")),
-        "stdout: {stdout}"
-    );
+    assert!(stdout.contains(env!("CARGO_PKG_VERSION")), "stdout: {stdout}");
     assert!(stdout.starts_with("rapport "), "stdout: {stdout}");
 }
 
@@ -438,57 +326,31 @@ fn an_invalid_setting_stops_start_up_naming_the_setting() {
     let data = dir.path().join("data");
 
     let mut cmd = rapport();
-    cmd.env("RAPPORT_LISTEN", "nowhere")
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(&data);
+    cmd.env("RAPPORT_LISTEN", "nowhere").arg("serve").arg("--data-dir").arg(&data);
     let out = run(cmd, None, Duration::from_secs(10));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("`listen`") && stderr.contains("RAPPORT_LISTEN"),
-        "stderr: {stderr}"
-    );
+    assert!(stderr.contains("`listen`") && stderr.contains("RAPPORT_LISTEN"), "stderr: {stderr}");
 
     let mut cmd = rapport();
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--base-url",
-        "ftp://x",
-        "--data-dir",
-    ])
-    .arg(&data);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--base-url", "ftp://x", "--data-dir"]).arg(&data);
     let out = run(cmd, None, Duration::from_secs(10));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("`base_url`") && stderr.contains("--base-url"),
-        "stderr: {stderr}"
-    );
+    assert!(stderr.contains("`base_url`") && stderr.contains("--base-url"), "stderr: {stderr}");
 
     // A bad setting from a config file is named too, with its file.
     let file = dir.path().join("rapport.toml");
     std::fs::write(&file, "session_hours = 0\n").unwrap();
     let mut cmd = rapport();
-    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(&data);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"]).arg(&file).arg("--data-dir").arg(&data);
     let out = run(cmd, None, Duration::from_secs(10));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("`session_hours`") && stderr.contains("rapport.toml"),
-        "stderr: {stderr}"
-    );
+    assert!(stderr.contains("`session_hours`") && stderr.contains("rapport.toml"), "stderr: {stderr}");
 
     // Nothing was started, so nothing was created.
-    assert!(
-        !data.exists(),
-        "an invalid configuration still created the data dir"
-    );
+    assert!(!data.exists(), "an invalid configuration still created the data dir");
 }
 
 #[test]
@@ -499,18 +361,11 @@ fn admin_create_with_a_short_password_creates_nothing() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("at least 8"), "stderr: {stderr}");
-    assert!(
-        !data.join("rapport.db").exists(),
-        "a refused admin create still created a database"
-    );
+    assert!(!data.join("rapport.db").exists(), "a refused admin create still created a database");
 
     // Also on an existing database: no user appears.
     let ok = admin_command("create", &data, PASSWORD);
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let mut cmd = rapport();
     cmd.args([
         "admin",
@@ -537,21 +392,10 @@ fn admin_create_with_a_short_password_creates_nothing() {
 
     // No password on standard input at all is refused as well.
     let mut cmd = rapport();
-    cmd.args([
-        "admin",
-        "create",
-        "--email",
-        "third@example.com",
-        "--name",
-        "Third",
-        "--password-stdin",
-        "--data-dir",
-    ])
-    .arg(&data);
+    cmd.args(["admin", "create", "--email", "third@example.com", "--name", "Third", "--password-stdin", "--data-dir"])
+        .arg(&data);
     let out = run(cmd, Some(""), Duration::from_secs(20));
     assert!(!out.status.success());
-    let count: i64 = db
-        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
-        .unwrap();
+    let count: i64 = db.query_row("SELECT count(*) FROM users", [], |r| r.get(0)).unwrap();
     assert_eq!(count, 1);
 }

@@ -23,21 +23,10 @@ async fn an_agent_starts_a_conversation_on_an_item_and_the_customer_thread_grows
     assert_eq!(created["message"]["seq"], 1);
     assert_eq!(created["message"]["author"]["name"], "Ada Admin");
     admin.say(id, "Second").await.ok();
-    let messages = admin
-        .get(&format!("/api/v1/conversations/{id}/messages"))
-        .await
-        .ok();
-    let bodies: Vec<_> = messages
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["body"].as_str().unwrap().to_owned())
-        .collect();
+    let messages = admin.get(&format!("/api/v1/conversations/{id}/messages")).await.ok();
+    let bodies: Vec<_> = messages.as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap().to_owned()).collect();
     assert_eq!(bodies, ["Hello, we are on it", "Second"]);
-    let after = admin
-        .get(&format!("/api/v1/conversations/{id}/messages?after=1"))
-        .await
-        .ok();
+    let after = admin.get(&format!("/api/v1/conversations/{id}/messages?after=1")).await.ok();
     assert_eq!(after.as_array().unwrap().len(), 1);
     assert_eq!(after[0]["seq"], 2);
 }
@@ -48,23 +37,16 @@ async fn a_resend_with_the_same_client_id_returns_the_first_message_and_creates_
     let admin = app.admin().await;
     let id = admin.conversation(json!({"kind": "internal"})).await;
     let path = format!("/api/v1/conversations/{id}/messages");
-    let first = admin
-        .post(&path, json!({"body": "once", "client_id": "c-1"}))
-        .await;
+    let first = admin.post(&path, json!({"body": "once", "client_id": "c-1"})).await;
     assert_eq!(first.status, 201);
-    let again = admin
-        .post(&path, json!({"body": "once", "client_id": "c-1"}))
-        .await;
+    let again = admin.post(&path, json!({"body": "once", "client_id": "c-1"})).await;
     assert_eq!(again.status, 200);
     assert_eq!(again.body["id"], first.body["id"]);
     assert_eq!(again.body["seq"], 1);
     assert_eq!(app.count("messages"), 1);
     // Someone else reusing the id is a conflict, not a silent merge.
     let (other, _) = app.agent(&admin, "other@example.com").await;
-    other
-        .post(&path, json!({"body": "mine", "client_id": "c-1"}))
-        .await
-        .expect(409, "client_id_conflict");
+    other.post(&path, json!({"body": "mine", "client_id": "c-1"})).await.expect(409, "client_id_conflict");
     assert_eq!(app.count("messages"), 1);
 }
 
@@ -76,35 +58,21 @@ async fn the_messenger_views_sort_by_activity_and_page_by_cursor() {
     let mut ids = Vec::new();
     for n in 0..5 {
         app.clock.advance_ms(1000);
-        ids.push(admin.conversation(json!({"kind": "public", "customer_id": customer, "message": {"body": format!("m{n}")}})).await);
+        ids.push(
+            admin
+                .conversation(json!({"kind": "public", "customer_id": customer, "message": {"body": format!("m{n}")}}))
+                .await,
+        );
     }
     // Activity on the oldest brings it to the top.
     app.clock.advance_ms(1000);
     admin.say(ids[0], "bump").await.ok();
-    let page1 = admin
-        .get("/api/v1/conversations?view=open&limit=3")
-        .await
-        .ok();
-    let got: Vec<i64> = page1["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect();
+    let page1 = admin.get("/api/v1/conversations?view=open&limit=3").await.ok();
+    let got: Vec<i64> = page1["entries"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
     assert_eq!(got, [ids[0], ids[4], ids[3]]);
     let cursor = page1["next_cursor"].as_str().unwrap();
-    let page2 = admin
-        .get(&format!(
-            "/api/v1/conversations?view=open&limit=3&cursor={cursor}"
-        ))
-        .await
-        .ok();
-    let got: Vec<i64> = page2["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect();
+    let page2 = admin.get(&format!("/api/v1/conversations?view=open&limit=3&cursor={cursor}")).await.ok();
+    let got: Vec<i64> = page2["entries"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
     assert_eq!(got, [ids[2], ids[1]]);
     assert!(page2["next_cursor"].is_null());
 }
@@ -116,53 +84,19 @@ async fn closing_moves_a_conversation_to_closed_and_reopening_brings_it_back() {
     let project = admin.project("P").await;
     let customer = admin.customer("c@example.com").await;
     let item = admin.item(project, "T", Some(customer)).await;
-    let id = admin
-        .conversation(json!({"kind": "public", "item_id": item, "customer_id": customer}))
-        .await;
+    let id = admin.conversation(json!({"kind": "public", "item_id": item, "customer_id": customer})).await;
     let ids = |v: &serde_json::Value| -> Vec<i64> {
-        v["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_i64().unwrap())
-            .collect()
+        v["entries"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
     };
-    assert_eq!(
-        ids(&admin.get("/api/v1/conversations?view=open").await.ok()),
-        [id]
-    );
-    assert_eq!(
-        ids(&admin
-            .get("/api/v1/conversations?view=customer_replies")
-            .await
-            .ok()),
-        [id]
-    );
-    let closed = admin
-        .post(&format!("/api/v1/conversations/{id}/close"), json!({}))
-        .await
-        .ok();
+    assert_eq!(ids(&admin.get("/api/v1/conversations?view=open").await.ok()), [id]);
+    assert_eq!(ids(&admin.get("/api/v1/conversations?view=customer_replies").await.ok()), [id]);
+    let closed = admin.post(&format!("/api/v1/conversations/{id}/close"), json!({})).await.ok();
     assert_eq!(closed["status"], "closed");
     assert!(ids(&admin.get("/api/v1/conversations?view=open").await.ok()).is_empty());
-    assert_eq!(
-        ids(&admin.get("/api/v1/conversations?view=closed").await.ok()),
-        [id]
-    );
-    assert_eq!(
-        ids(&admin
-            .get("/api/v1/conversations?view=all_closed")
-            .await
-            .ok()),
-        [id]
-    );
-    admin
-        .post(&format!("/api/v1/conversations/{id}/reopen"), json!({}))
-        .await
-        .ok();
-    assert_eq!(
-        ids(&admin.get("/api/v1/conversations?view=open").await.ok()),
-        [id]
-    );
+    assert_eq!(ids(&admin.get("/api/v1/conversations?view=closed").await.ok()), [id]);
+    assert_eq!(ids(&admin.get("/api/v1/conversations?view=all_closed").await.ok()), [id]);
+    admin.post(&format!("/api/v1/conversations/{id}/reopen"), json!({})).await.ok();
+    assert_eq!(ids(&admin.get("/api/v1/conversations?view=open").await.ok()), [id]);
     assert!(ids(&admin.get("/api/v1/conversations?view=closed").await.ok()).is_empty());
 }
 
@@ -172,45 +106,21 @@ async fn internal_messages_show_under_my_conversations_for_followers_only() {
     let admin = app.admin().await;
     let project = admin.project("P").await;
     let (agent, agent_id) = app.agent(&admin, "b@example.com").await;
-    admin
-        .put(
-            &format!("/api/v1/projects/{project}/members/{agent_id}"),
-            None,
-        )
-        .await
-        .ok();
+    admin.put(&format!("/api/v1/projects/{project}/members/{agent_id}"), None).await.ok();
     let item = admin.item(project, "Internal work", None).await;
-    let id = admin
-        .conversation(
-            json!({"kind": "internal", "item_id": item, "message": {"body": "team only"}}),
-        )
-        .await;
+    let id = admin.conversation(json!({"kind": "internal", "item_id": item, "message": {"body": "team only"}})).await;
     let ids = |v: serde_json::Value| -> Vec<i64> {
-        v["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_i64().unwrap())
-            .collect()
+        v["entries"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
     };
-    assert_eq!(
-        ids(admin.get("/api/v1/conversations?view=internal").await.ok()),
-        [id]
-    );
+    assert_eq!(ids(admin.get("/api/v1/conversations?view=internal").await.ok()), [id]);
     // Internal conversations are not "From customers".
     assert!(ids(admin.get("/api/v1/conversations?view=open").await.ok()).is_empty());
     assert!(ids(agent.get("/api/v1/conversations?view=internal").await.ok()).is_empty());
-    agent
-        .put(&format!("/api/v1/items/{item}/follow"), None)
-        .await
-        .ok();
+    agent.put(&format!("/api/v1/items/{item}/follow"), None).await.ok();
     let listed = agent.get("/api/v1/conversations?view=internal").await.ok();
     assert_eq!(listed["entries"][0]["unread"], 1);
     assert_eq!(ids(listed), [id]);
-    agent
-        .delete(&format!("/api/v1/items/{item}/follow"))
-        .await
-        .ok();
+    agent.delete(&format!("/api/v1/items/{item}/follow")).await.ok();
     assert!(ids(agent.get("/api/v1/conversations?view=internal").await.ok()).is_empty());
 }
 
@@ -219,40 +129,17 @@ async fn seen_marks_move_forward_only_and_clear_the_unread_count() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (agent, _) = app.agent(&admin, "b@example.com").await;
-    let id = admin
-        .conversation(json!({"kind": "public", "message": {"body": "1"}}))
-        .await;
+    let id = admin.conversation(json!({"kind": "public", "message": {"body": "1"}})).await;
     admin.say(id, "2").await.ok();
     admin.say(id, "3").await.ok();
     let conv = agent.get(&format!("/api/v1/conversations/{id}")).await.ok();
     assert_eq!(conv["unread"], 3);
-    let seen = agent
-        .post(
-            &format!("/api/v1/conversations/{id}/seen"),
-            json!({"seq": 2}),
-        )
-        .await
-        .ok();
+    let seen = agent.post(&format!("/api/v1/conversations/{id}/seen"), json!({"seq": 2})).await.ok();
     assert_eq!(seen["seq"], 2);
-    assert_eq!(
-        agent.get(&format!("/api/v1/conversations/{id}")).await.ok()["unread"],
-        1
-    );
-    let back = agent
-        .post(
-            &format!("/api/v1/conversations/{id}/seen"),
-            json!({"seq": 1}),
-        )
-        .await
-        .ok();
+    assert_eq!(agent.get(&format!("/api/v1/conversations/{id}")).await.ok()["unread"], 1);
+    let back = agent.post(&format!("/api/v1/conversations/{id}/seen"), json!({"seq": 1})).await.ok();
     assert_eq!(back["seq"], 2, "a seen mark never moves back");
-    let beyond = agent
-        .post(
-            &format!("/api/v1/conversations/{id}/seen"),
-            json!({"seq": 99}),
-        )
-        .await
-        .ok();
+    let beyond = agent.post(&format!("/api/v1/conversations/{id}/seen"), json!({"seq": 99})).await.ok();
     assert_eq!(beyond["seq"], 3, "a seen mark stops at the last message");
 }
 
@@ -264,17 +151,7 @@ async fn scrolling_back_returns_the_messages_before_a_sequence_number_in_order()
     for n in 1..=10 {
         admin.say(id, &format!("m{n}")).await.ok();
     }
-    let page = admin
-        .get(&format!(
-            "/api/v1/conversations/{id}/messages?before=8&limit=3"
-        ))
-        .await
-        .ok();
-    let seqs: Vec<i64> = page
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["seq"].as_i64().unwrap())
-        .collect();
+    let page = admin.get(&format!("/api/v1/conversations/{id}/messages?before=8&limit=3")).await.ok();
+    let seqs: Vec<i64> = page.as_array().unwrap().iter().map(|m| m["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, [5, 6, 7]);
 }

@@ -30,11 +30,7 @@ async fn chunked_post(base: &str, path: &str, bearer: &str, body: &[u8]) -> (u16
     let mut out = Vec::new();
     let _ = stream.read_to_end(&mut out).await;
     let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     (status, text)
 }
 
@@ -64,20 +60,11 @@ fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
 #[track_caller]
 fn refused(answer: Answer, status: u16, code: &str) -> Value {
     let body = answer.expect(status, code);
-    let outer = body
-        .as_object()
-        .unwrap_or_else(|| panic!("an object: {body}"));
+    let outer = body.as_object().unwrap_or_else(|| panic!("an object: {body}"));
     assert_eq!(outer.len(), 1, "only `error` at the top: {body}");
-    let error = body["error"]
-        .as_object()
-        .unwrap_or_else(|| panic!("an error object: {body}"));
+    let error = body["error"].as_object().unwrap_or_else(|| panic!("an error object: {body}"));
     assert_eq!(error.len(), 2, "only code and message: {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "a message: {body}"
-    );
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "a message: {body}");
     body
 }
 
@@ -115,14 +102,7 @@ async fn world() -> World {
     let conversation = admin
         .conversation(json!({"kind": "public", "item_id": item, "customer_id": customer, "message": {"body": "Hello"}}))
         .await;
-    World {
-        app,
-        admin,
-        project,
-        customer,
-        item,
-        conversation,
-    }
+    World { app, admin, project, customer, item, conversation }
 }
 
 const UNKNOWN: i64 = 987_654;
@@ -133,30 +113,14 @@ async fn malformed_json_is_a_400_invalid_json_and_writes_nothing() {
     let before = counts(&w.app);
     let c = w.conversation;
     for (path, text) in [
-        (
-            format!("/api/v1/conversations/{c}/messages"),
-            r#"{"body": "unterminated"#,
-        ),
-        (
-            format!("/api/v1/conversations/{c}/messages"),
-            "not json at all",
-        ),
+        (format!("/api/v1/conversations/{c}/messages"), r#"{"body": "unterminated"#),
+        (format!("/api/v1/conversations/{c}/messages"), "not json at all"),
         ("/api/v1/projects".to_owned(), r#"{"name": "A",}"#),
         ("/api/v1/items".to_owned(), "{"),
-        (
-            "/api/v1/conversations".to_owned(),
-            r#"{"kind": "public" "subject": "x"}"#,
-        ),
+        ("/api/v1/conversations".to_owned(), r#"{"kind": "public" "subject": "x"}"#),
         ("/api/v1/customers".to_owned(), ""),
     ] {
-        let got = raw(
-            &w.admin,
-            Method::POST,
-            &path,
-            Some("application/json"),
-            text,
-        )
-        .await;
+        let got = raw(&w.admin, Method::POST, &path, Some("application/json"), text).await;
         assert_eq!(got.status.as_u16(), 400, "{path} {text:?}: {}", got.body);
         refused(got, 400, "invalid_json");
     }
@@ -168,74 +132,25 @@ async fn fields_of_the_wrong_type_or_unknown_fields_are_a_422_invalid_field() {
     let w = world().await;
     let before = counts(&w.app);
     let messages = format!("/api/v1/conversations/{}/messages", w.conversation);
+    refused(w.admin.post(&messages, json!({"body": 5})).await, 422, "invalid_field");
+    refused(w.admin.post(&messages, json!({"body": "hi", "attachment_ids": "7"})).await, 422, "invalid_field");
+    refused(w.admin.post(&messages, json!({"body": "hi", "bdoy": "typo"})).await, 422, "invalid_field");
+    refused(w.admin.post(&messages, json!(["hi"])).await, 422, "invalid_field");
+    refused(w.admin.post("/api/v1/projects", json!({"name": 5})).await, 422, "invalid_field");
+    refused(w.admin.post("/api/v1/projects", json!({})).await, 422, "invalid_field");
     refused(
-        w.admin.post(&messages, json!({"body": 5})).await,
+        w.admin.post("/api/v1/items", json!({"project_id": "one", "kind": "ticket", "title": "T"})).await,
         422,
         "invalid_field",
     );
     refused(
-        w.admin
-            .post(&messages, json!({"body": "hi", "attachment_ids": "7"}))
-            .await,
+        w.admin.post("/api/v1/items", json!({"project_id": w.project, "kind": "bug", "title": "T"})).await,
         422,
         "invalid_field",
     );
+    refused(w.admin.post("/api/v1/conversations", json!({"kind": "secret"})).await, 422, "invalid_field");
     refused(
-        w.admin
-            .post(&messages, json!({"body": "hi", "bdoy": "typo"}))
-            .await,
-        422,
-        "invalid_field",
-    );
-    refused(
-        w.admin.post(&messages, json!(["hi"])).await,
-        422,
-        "invalid_field",
-    );
-    refused(
-        w.admin.post("/api/v1/projects", json!({"name": 5})).await,
-        422,
-        "invalid_field",
-    );
-    refused(
-        w.admin.post("/api/v1/projects", json!({})).await,
-        422,
-        "invalid_field",
-    );
-    refused(
-        w.admin
-            .post(
-                "/api/v1/items",
-                json!({"project_id": "one", "kind": "ticket", "title": "T"}),
-            )
-            .await,
-        422,
-        "invalid_field",
-    );
-    refused(
-        w.admin
-            .post(
-                "/api/v1/items",
-                json!({"project_id": w.project, "kind": "bug", "title": "T"}),
-            )
-            .await,
-        422,
-        "invalid_field",
-    );
-    refused(
-        w.admin
-            .post("/api/v1/conversations", json!({"kind": "secret"}))
-            .await,
-        422,
-        "invalid_field",
-    );
-    refused(
-        w.admin
-            .post(
-                &format!("/api/v1/conversations/{}/seen", w.conversation),
-                json!({"seq": "1"}),
-            )
-            .await,
+        w.admin.post(&format!("/api/v1/conversations/{}/seen", w.conversation), json!({"seq": "1"})).await,
         422,
         "invalid_field",
     );
@@ -245,45 +160,21 @@ async fn fields_of_the_wrong_type_or_unknown_fields_are_a_422_invalid_field() {
 #[tokio::test]
 async fn a_json_body_over_the_limit_is_a_413_and_writes_nothing() {
     let w = world().await;
-    let token = w
-        .admin
-        .post("/api/v1/tokens", json!({"name": "raw"}))
-        .await
-        .ok()["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token =
+        w.admin.post("/api/v1/tokens", json!({"name": "raw"})).await.ok()["secret"].as_str().unwrap().to_owned();
     let before = counts(&w.app);
     let big = json!({"body": "x".repeat(300 * 1024)}).to_string();
     let path = format!("/api/v1/conversations/{}/messages", w.conversation);
-    refused(
-        raw(
-            &w.admin,
-            Method::POST,
-            &path,
-            Some("application/json"),
-            big.clone(),
-        )
-        .await,
-        413,
-        "payload_too_large",
-    );
+    refused(raw(&w.admin, Method::POST, &path, Some("application/json"), big.clone()).await, 413, "payload_too_large");
     // Also when the length is not announced up front (a chunked body).
     let (status, text) = chunked_post(&w.app.base, &path, &token, big.as_bytes()).await;
     assert_eq!(status, 413, "{text}");
     assert!(text.contains("payload_too_large"), "{text}");
     // Under the byte limit but over the longest message body: a 422.
-    refused(
-        w.admin.say(w.conversation, &"y".repeat(20_001)).await,
-        422,
-        "invalid_body",
-    );
+    refused(w.admin.say(w.conversation, &"y".repeat(20_001)).await, 422, "invalid_body");
     assert_eq!(counts(&w.app), before);
     // The connection and the app are fine afterwards.
-    assert_eq!(
-        w.admin.say(w.conversation, "still here").await.ok()["seq"],
-        2
-    );
+    assert_eq!(w.admin.say(w.conversation, "still here").await.ok()["seq"], 2);
 }
 
 #[tokio::test]
@@ -292,38 +183,21 @@ async fn a_body_that_is_not_declared_json_is_a_415() {
     let before = counts(&w.app);
     let path = format!("/api/v1/conversations/{}/messages", w.conversation);
     let body = r#"{"body": "hi"}"#;
-    for ct in [
-        Some("text/plain"),
-        Some("application/x-www-form-urlencoded"),
-        Some("multipart/form-data; boundary=x"),
-        None,
-    ] {
+    for ct in
+        [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), None]
+    {
         let got = raw(&w.admin, Method::POST, &path, ct, body).await;
         assert_eq!(got.status.as_u16(), 415, "{ct:?}: {}", got.body);
         refused(got, 415, "unsupported_media_type");
     }
     refused(
-        raw(
-            &w.admin,
-            Method::POST,
-            "/api/v1/projects",
-            Some("text/json-ish"),
-            r#"{"name":"P"}"#,
-        )
-        .await,
+        raw(&w.admin, Method::POST, "/api/v1/projects", Some("text/json-ish"), r#"{"name":"P"}"#).await,
         415,
         "unsupported_media_type",
     );
     assert_eq!(counts(&w.app), before);
     // A charset parameter is fine.
-    let ok = raw(
-        &w.admin,
-        Method::POST,
-        &path,
-        Some("application/json; charset=utf-8"),
-        body,
-    )
-    .await;
+    let ok = raw(&w.admin, Method::POST, &path, Some("application/json; charset=utf-8"), body).await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
 }
 
@@ -346,29 +220,12 @@ async fn a_non_numeric_id_in_a_path_is_a_404() {
         refused(got, 404, "resource_not_found");
     }
     refused(
-        w.admin
-            .post(
-                "/api/v1/conversations/abc/messages",
-                json!({"body": "hello"}),
-            )
-            .await,
+        w.admin.post("/api/v1/conversations/abc/messages", json!({"body": "hello"})).await,
         404,
         "resource_not_found",
     );
-    refused(
-        w.admin
-            .post("/api/v1/conversations/x/close", json!({}))
-            .await,
-        404,
-        "resource_not_found",
-    );
-    refused(
-        w.admin
-            .put(&format!("/api/v1/projects/{}/members/me", w.project), None)
-            .await,
-        404,
-        "resource_not_found",
-    );
+    refused(w.admin.post("/api/v1/conversations/x/close", json!({})).await, 404, "resource_not_found");
+    refused(w.admin.put(&format!("/api/v1/projects/{}/members/me", w.project), None).await, 404, "resource_not_found");
     assert_eq!(counts(&w.app), before);
 }
 
@@ -377,138 +234,66 @@ async fn unknown_ids_are_a_404_naming_what_was_not_found() {
     let w = world().await;
     let before = counts(&w.app);
     let a = &w.admin;
-    refused(
-        a.get(&format!("/api/v1/conversations/{UNKNOWN}")).await,
-        404,
-        "conversation_not_found",
-    );
-    refused(
-        a.get(&format!("/api/v1/conversations/{UNKNOWN}/messages"))
-            .await,
-        404,
-        "conversation_not_found",
-    );
-    refused(
-        a.get(&format!("/api/v1/items/{UNKNOWN}")).await,
-        404,
-        "item_not_found",
-    );
-    refused(
-        a.get(&format!("/api/v1/projects/{UNKNOWN}")).await,
-        404,
-        "project_not_found",
-    );
-    refused(
-        a.get(&format!("/api/v1/projects/{UNKNOWN}/members")).await,
-        404,
-        "project_not_found",
-    );
-    refused(
-        a.get(&format!("/api/v1/customers/{UNKNOWN}")).await,
-        404,
-        "customer_not_found",
-    );
-    refused(
-        a.get(&format!("/api/v1/attachments/{UNKNOWN}")).await,
-        404,
-        "attachment_not_found",
-    );
+    refused(a.get(&format!("/api/v1/conversations/{UNKNOWN}")).await, 404, "conversation_not_found");
+    refused(a.get(&format!("/api/v1/conversations/{UNKNOWN}/messages")).await, 404, "conversation_not_found");
+    refused(a.get(&format!("/api/v1/items/{UNKNOWN}")).await, 404, "item_not_found");
+    refused(a.get(&format!("/api/v1/projects/{UNKNOWN}")).await, 404, "project_not_found");
+    refused(a.get(&format!("/api/v1/projects/{UNKNOWN}/members")).await, 404, "project_not_found");
+    refused(a.get(&format!("/api/v1/customers/{UNKNOWN}")).await, 404, "customer_not_found");
+    refused(a.get(&format!("/api/v1/attachments/{UNKNOWN}")).await, 404, "attachment_not_found");
 
     // Writes that refer to something unknown.
     refused(a.say(UNKNOWN, "hello").await, 404, "conversation_not_found");
+    refused(a.post(&format!("/api/v1/conversations/{UNKNOWN}/close"), json!({})).await, 404, "conversation_not_found");
     refused(
-        a.post(&format!("/api/v1/conversations/{UNKNOWN}/close"), json!({}))
-            .await,
+        a.post(&format!("/api/v1/conversations/{UNKNOWN}/seen"), json!({"seq": 1})).await,
         404,
         "conversation_not_found",
     );
     refused(
-        a.post(
-            &format!("/api/v1/conversations/{UNKNOWN}/seen"),
-            json!({"seq": 1}),
-        )
-        .await,
-        404,
-        "conversation_not_found",
-    );
-    refused(
-        a.post(
-            &format!("/api/v1/items/{UNKNOWN}/status"),
-            json!({"status": "closed"}),
-        )
-        .await,
+        a.post(&format!("/api/v1/items/{UNKNOWN}/status"), json!({"status": "closed"})).await,
         404,
         "item_not_found",
     );
+    refused(a.put(&format!("/api/v1/items/{UNKNOWN}/follow"), None).await, 404, "item_not_found");
     refused(
-        a.put(&format!("/api/v1/items/{UNKNOWN}/follow"), None)
-            .await,
+        a.post("/api/v1/items", json!({"project_id": UNKNOWN, "kind": "ticket", "title": "T"})).await,
         404,
-        "item_not_found",
+        "project_not_found",
     );
     refused(
         a.post(
             "/api/v1/items",
-            json!({"project_id": UNKNOWN, "kind": "ticket", "title": "T"}),
+            json!({"project_id": w.project, "kind": "ticket", "title": "T", "requester_id": UNKNOWN}),
         )
         .await,
-        404,
-        "project_not_found",
-    );
-    refused(
-        a.post("/api/v1/items", json!({"project_id": w.project, "kind": "ticket", "title": "T", "requester_id": UNKNOWN}))
-            .await,
         404,
         "customer_not_found",
     );
     refused(
-        a.post(
-            "/api/v1/conversations",
-            json!({"kind": "public", "item_id": UNKNOWN, "message": {"body": "hi"}}),
-        )
-        .await,
+        a.post("/api/v1/conversations", json!({"kind": "public", "item_id": UNKNOWN, "message": {"body": "hi"}})).await,
         404,
         "item_not_found",
     );
     refused(
-        a.post(
-            "/api/v1/conversations",
-            json!({"kind": "public", "project_id": UNKNOWN, "message": {"body": "hi"}}),
-        )
-        .await,
-        404,
-        "project_not_found",
-    );
-    refused(
-        a.post(
-            "/api/v1/conversations",
-            json!({"kind": "public", "customer_id": UNKNOWN, "message": {"body": "hi"}}),
-        )
-        .await,
-        404,
-        "customer_not_found",
-    );
-    refused(
-        a.put(&format!("/api/v1/projects/{UNKNOWN}/members/1"), None)
+        a.post("/api/v1/conversations", json!({"kind": "public", "project_id": UNKNOWN, "message": {"body": "hi"}}))
             .await,
         404,
         "project_not_found",
     );
     refused(
-        a.send(
-            Method::PATCH,
-            &format!("/api/v1/users/{UNKNOWN}"),
-            Some(json!({"name": "X"})),
-        )
-        .await,
+        a.post("/api/v1/conversations", json!({"kind": "public", "customer_id": UNKNOWN, "message": {"body": "hi"}}))
+            .await,
+        404,
+        "customer_not_found",
+    );
+    refused(a.put(&format!("/api/v1/projects/{UNKNOWN}/members/1"), None).await, 404, "project_not_found");
+    refused(
+        a.send(Method::PATCH, &format!("/api/v1/users/{UNKNOWN}"), Some(json!({"name": "X"}))).await,
         404,
         "user_not_found",
     );
-    refused(
-        a.delete(&format!("/api/v1/tokens/{UNKNOWN}")).await,
-        404,
-        "token_not_found",
-    );
+    refused(a.delete(&format!("/api/v1/tokens/{UNKNOWN}")).await, 404, "token_not_found");
     assert_eq!(counts(&w.app), before);
 }
 
@@ -534,10 +319,7 @@ async fn a_message_with_an_unknown_attachment_is_refused_whole() {
 /// Uploads a small file and returns its id.
 async fn upload(client: &Client, name: &str) -> i64 {
     let res = client
-        .request(
-            Method::POST,
-            &format!("/api/v1/attachments?filename={name}"),
-        )
+        .request(Method::POST, &format!("/api/v1/attachments?filename={name}"))
         .header(CONTENT_TYPE, "text/plain")
         .body("secret contents")
         .send()
@@ -568,10 +350,7 @@ async fn an_agent_outside_a_project_gets_the_same_404_as_for_nothing_at_all() {
     let same = |foreign: Answer, missing: Answer, code: &str| {
         let foreign = refused(foreign, 404, code);
         let missing = refused(missing, 404, code);
-        assert_eq!(
-            foreign, missing,
-            "a foreign id answers exactly like an unknown one"
-        );
+        assert_eq!(foreign, missing, "a foreign id answers exactly like an unknown one");
     };
     same(
         agent.get(&format!("/api/v1/items/{i}")).await,
@@ -584,12 +363,8 @@ async fn an_agent_outside_a_project_gets_the_same_404_as_for_nothing_at_all() {
         "conversation_not_found",
     );
     same(
-        agent
-            .get(&format!("/api/v1/conversations/{c}/messages"))
-            .await,
-        agent
-            .get(&format!("/api/v1/conversations/{UNKNOWN}/messages"))
-            .await,
+        agent.get(&format!("/api/v1/conversations/{c}/messages")).await,
+        agent.get(&format!("/api/v1/conversations/{UNKNOWN}/messages")).await,
         "conversation_not_found",
     );
     same(
@@ -609,122 +384,55 @@ async fn an_agent_outside_a_project_gets_the_same_404_as_for_nothing_at_all() {
     );
     same(
         agent.get(&format!("/api/v1/projects/{p}/members")).await,
-        agent
-            .get(&format!("/api/v1/projects/{UNKNOWN}/members"))
-            .await,
+        agent.get(&format!("/api/v1/projects/{UNKNOWN}/members")).await,
         "project_not_found",
     );
     // Writes into P are refused the same way.
+    same(agent.say(c, "let me in").await, agent.say(UNKNOWN, "let me in").await, "conversation_not_found");
     same(
-        agent.say(c, "let me in").await,
-        agent.say(UNKNOWN, "let me in").await,
+        agent.post(&format!("/api/v1/conversations/{c}/close"), json!({})).await,
+        agent.post(&format!("/api/v1/conversations/{UNKNOWN}/close"), json!({})).await,
         "conversation_not_found",
     );
     same(
-        agent
-            .post(&format!("/api/v1/conversations/{c}/close"), json!({}))
-            .await,
-        agent
-            .post(&format!("/api/v1/conversations/{UNKNOWN}/close"), json!({}))
-            .await,
+        agent.post(&format!("/api/v1/conversations/{c}/seen"), json!({"seq": 1})).await,
+        agent.post(&format!("/api/v1/conversations/{UNKNOWN}/seen"), json!({"seq": 1})).await,
         "conversation_not_found",
     );
     same(
-        agent
-            .post(
-                &format!("/api/v1/conversations/{c}/seen"),
-                json!({"seq": 1}),
-            )
-            .await,
-        agent
-            .post(
-                &format!("/api/v1/conversations/{UNKNOWN}/seen"),
-                json!({"seq": 1}),
-            )
-            .await,
-        "conversation_not_found",
-    );
-    same(
-        agent
-            .post(
-                &format!("/api/v1/items/{i}/status"),
-                json!({"status": "closed"}),
-            )
-            .await,
-        agent
-            .post(
-                &format!("/api/v1/items/{UNKNOWN}/status"),
-                json!({"status": "closed"}),
-            )
-            .await,
+        agent.post(&format!("/api/v1/items/{i}/status"), json!({"status": "closed"})).await,
+        agent.post(&format!("/api/v1/items/{UNKNOWN}/status"), json!({"status": "closed"})).await,
         "item_not_found",
     );
     same(
         agent.put(&format!("/api/v1/items/{i}/follow"), None).await,
-        agent
-            .put(&format!("/api/v1/items/{UNKNOWN}/follow"), None)
-            .await,
+        agent.put(&format!("/api/v1/items/{UNKNOWN}/follow"), None).await,
         "item_not_found",
     );
     same(
-        agent
-            .post(
-                "/api/v1/items",
-                json!({"project_id": p, "kind": "ticket", "title": "T"}),
-            )
-            .await,
-        agent
-            .post(
-                "/api/v1/items",
-                json!({"project_id": UNKNOWN, "kind": "ticket", "title": "T"}),
-            )
-            .await,
+        agent.post("/api/v1/items", json!({"project_id": p, "kind": "ticket", "title": "T"})).await,
+        agent.post("/api/v1/items", json!({"project_id": UNKNOWN, "kind": "ticket", "title": "T"})).await,
         "project_not_found",
     );
     same(
-        agent
-            .post(
-                "/api/v1/conversations",
-                json!({"kind": "internal", "item_id": i}),
-            )
-            .await,
-        agent
-            .post(
-                "/api/v1/conversations",
-                json!({"kind": "internal", "item_id": UNKNOWN}),
-            )
-            .await,
+        agent.post("/api/v1/conversations", json!({"kind": "internal", "item_id": i})).await,
+        agent.post("/api/v1/conversations", json!({"kind": "internal", "item_id": UNKNOWN})).await,
         "item_not_found",
     );
     same(
-        agent
-            .post(
-                "/api/v1/conversations",
-                json!({"kind": "internal", "project_id": p}),
-            )
-            .await,
-        agent
-            .post(
-                "/api/v1/conversations",
-                json!({"kind": "internal", "project_id": UNKNOWN}),
-            )
-            .await,
+        agent.post("/api/v1/conversations", json!({"kind": "internal", "project_id": p})).await,
+        agent.post("/api/v1/conversations", json!({"kind": "internal", "project_id": UNKNOWN})).await,
         "project_not_found",
     );
     assert_eq!(counts(&w.app), before);
 
     // The agent's own project-less conversation cannot carry the admin's files either.
-    let own = agent
-        .conversation(json!({"kind": "internal", "message": {"body": "mine"}}))
-        .await;
+    let own = agent.conversation(json!({"kind": "internal", "message": {"body": "mine"}})).await;
     let before = counts(&w.app);
     for file in [sent, unsent, UNKNOWN] {
         refused(
             agent
-                .post(
-                    &format!("/api/v1/conversations/{own}/messages"),
-                    json!({"body": "x", "attachment_ids": [file]}),
-                )
+                .post(&format!("/api/v1/conversations/{own}/messages"), json!({"body": "x", "attachment_ids": [file]}))
                 .await,
             404,
             "attachment_not_found",
@@ -733,104 +441,41 @@ async fn an_agent_outside_a_project_gets_the_same_404_as_for_nothing_at_all() {
     assert_eq!(counts(&w.app), before);
 
     // Lists do not show P's things either.
-    assert!(agent
-        .get("/api/v1/projects")
-        .await
-        .ok()
+    assert!(agent.get("/api/v1/projects").await.ok().as_array().unwrap().is_empty());
+    assert!(agent.get("/api/v1/items").await.ok()["entries"].as_array().unwrap().is_empty());
+    assert!(agent.get("/api/v1/conversations?view=open").await.ok()["entries"]
         .as_array()
         .unwrap()
-        .is_empty());
-    assert!(agent.get("/api/v1/items").await.ok()["entries"]
-        .as_array()
-        .unwrap()
-        .is_empty());
-    assert!(
-        agent.get("/api/v1/conversations?view=open").await.ok()["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["id"] != c)
-    );
+        .iter()
+        .all(|e| e["id"] != c));
 
     // The admin sees all of it.
     w.admin.get(&format!("/api/v1/items/{i}")).await.ok();
-    w.admin
-        .get(&format!("/api/v1/conversations/{c}"))
-        .await
-        .ok();
-    assert_eq!(
-        w.admin
-            .get(&format!("/api/v1/conversations/{c}/messages"))
-            .await
-            .ok()
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-    let file = w
-        .admin
-        .request(Method::GET, &format!("/api/v1/attachments/{sent}"))
-        .send()
-        .await
-        .unwrap();
+    w.admin.get(&format!("/api/v1/conversations/{c}")).await.ok();
+    assert_eq!(w.admin.get(&format!("/api/v1/conversations/{c}/messages")).await.ok().as_array().unwrap().len(), 2);
+    let file = w.admin.request(Method::GET, &format!("/api/v1/attachments/{sent}")).send().await.unwrap();
     assert_eq!(file.status(), StatusCode::OK);
     assert_eq!(file.text().await.unwrap(), "secret contents");
 
     // Once a member, the agent sees P's item, conversation and sent file (the draft stays private).
-    let added = w
-        .admin
-        .put(&format!("/api/v1/projects/{p}/members/{agent_id}"), None)
-        .await;
+    let added = w.admin.put(&format!("/api/v1/projects/{p}/members/{agent_id}"), None).await;
     assert_eq!(added.status, StatusCode::NO_CONTENT, "{}", added.body);
     assert_eq!(agent.get(&format!("/api/v1/items/{i}")).await.ok()["id"], i);
-    assert_eq!(
-        agent.get(&format!("/api/v1/conversations/{c}")).await.ok()["id"],
-        c
-    );
-    assert_eq!(
-        agent
-            .get(&format!("/api/v1/conversations/{c}/messages"))
-            .await
-            .ok()
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-    let file = agent
-        .request(Method::GET, &format!("/api/v1/attachments/{sent}"))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(agent.get(&format!("/api/v1/conversations/{c}")).await.ok()["id"], c);
+    assert_eq!(agent.get(&format!("/api/v1/conversations/{c}/messages")).await.ok().as_array().unwrap().len(), 2);
+    let file = agent.request(Method::GET, &format!("/api/v1/attachments/{sent}")).send().await.unwrap();
     assert_eq!(file.status(), StatusCode::OK);
-    refused(
-        agent.get(&format!("/api/v1/attachments/{unsent}")).await,
-        404,
-        "attachment_not_found",
-    );
+    refused(agent.get(&format!("/api/v1/attachments/{unsent}")).await, 404, "attachment_not_found");
 }
 
 /// Ways of calling without valid credentials.
-fn bad_credentials() -> Vec<(
-    &'static str,
-    Option<(reqwest::header::HeaderName, &'static str)>,
-)> {
+fn bad_credentials() -> Vec<(&'static str, Option<(reqwest::header::HeaderName, &'static str)>)> {
     vec![
         ("none", None),
-        (
-            "garbage bearer",
-            Some((AUTHORIZATION, "Bearer rpt_not-a-real-token")),
-        ),
+        ("garbage bearer", Some((AUTHORIZATION, "Bearer rpt_not-a-real-token"))),
         ("empty bearer", Some((AUTHORIZATION, "Bearer "))),
-        (
-            "basic auth",
-            Some((AUTHORIZATION, "Basic YWRtaW46cGFzcw==")),
-        ),
-        (
-            "bearer without a space",
-            Some((AUTHORIZATION, "Bearerrpt_x")),
-        ),
+        ("basic auth", Some((AUTHORIZATION, "Basic YWRtaW46cGFzcw=="))),
+        ("bearer without a space", Some((AUTHORIZATION, "Bearerrpt_x"))),
         ("garbage cookie", Some((COOKIE, "rapport_session=garbage"))),
         ("empty cookie", Some((COOKIE, "rapport_session="))),
         ("other cookie", Some((COOKIE, "session=whatever"))),
@@ -851,21 +496,13 @@ async fn assert_all_unauthenticated(w: &World, requests: &[(Method, String, Valu
             }
             let got = answer(req.send().await.unwrap()).await;
             if got.status.as_u16() != 401 || got.code() != "unauthenticated" {
-                wrong.push(format!(
-                    "{what}: {method} {path} {body} -> {} {}",
-                    got.status.as_u16(),
-                    got.body
-                ));
+                wrong.push(format!("{what}: {method} {path} {body} -> {} {}", got.status.as_u16(), got.body));
             } else {
                 refused(got, 401, "unauthenticated");
             }
         }
     }
-    assert!(
-        wrong.is_empty(),
-        "expected 401 unauthenticated for:\n{}",
-        wrong.join("\n")
-    );
+    assert!(wrong.is_empty(), "expected 401 unauthenticated for:\n{}", wrong.join("\n"));
 }
 
 #[tokio::test]
@@ -875,36 +512,12 @@ async fn missing_or_garbage_credentials_are_a_401_unauthenticated() {
     let c = w.conversation;
     let requests = [
         (Method::GET, "/api/v1/me".to_owned(), Value::Null),
-        (
-            Method::GET,
-            format!("/api/v1/conversations/{c}"),
-            Value::Null,
-        ),
-        (
-            Method::GET,
-            "/api/v1/conversations?view=open".to_owned(),
-            Value::Null,
-        ),
-        (
-            Method::GET,
-            format!("/api/v1/attachments/{UNKNOWN}"),
-            Value::Null,
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/conversations/{c}/messages"),
-            json!({"body": "x"}),
-        ),
-        (
-            Method::POST,
-            "/api/v1/projects".to_owned(),
-            json!({"name": "x"}),
-        ),
-        (
-            Method::POST,
-            "/api/v1/tokens".to_owned(),
-            json!({"name": "x"}),
-        ),
+        (Method::GET, format!("/api/v1/conversations/{c}"), Value::Null),
+        (Method::GET, "/api/v1/conversations?view=open".to_owned(), Value::Null),
+        (Method::GET, format!("/api/v1/attachments/{UNKNOWN}"), Value::Null),
+        (Method::POST, format!("/api/v1/conversations/{c}/messages"), json!({"body": "x"})),
+        (Method::POST, "/api/v1/projects".to_owned(), json!({"name": "x"})),
+        (Method::POST, "/api/v1/tokens".to_owned(), json!({"name": "x"})),
         (Method::POST, "/api/v1/auth/logout".to_owned(), json!({})),
     ];
     assert_all_unauthenticated(&w, &requests).await;
@@ -919,21 +532,9 @@ async fn an_invalid_body_without_valid_credentials_is_still_a_401() {
     let before = counts(&w.app);
     let c = w.conversation;
     let requests = [
-        (
-            Method::POST,
-            format!("/api/v1/conversations/{c}/messages"),
-            json!({"body": 5}),
-        ),
-        (
-            Method::POST,
-            format!("/api/v1/conversations/{c}/messages"),
-            json!({"body": "x", "name": "x"}),
-        ),
-        (
-            Method::POST,
-            "/api/v1/projects".to_owned(),
-            json!({"nom": "x"}),
-        ),
+        (Method::POST, format!("/api/v1/conversations/{c}/messages"), json!({"body": 5})),
+        (Method::POST, format!("/api/v1/conversations/{c}/messages"), json!({"body": "x", "name": "x"})),
+        (Method::POST, "/api/v1/projects".to_owned(), json!({"nom": "x"})),
         (Method::POST, "/api/v1/tokens".to_owned(), json!({})),
     ];
     assert_all_unauthenticated(&w, &requests).await;
@@ -997,10 +598,7 @@ async fn a_limit_outside_1_to_200_is_a_400_invalid_limit() {
         refused(got, 400, "invalid_limit");
     }
     w.admin.get("/api/v1/items?limit=200").await.ok();
-    w.admin
-        .get("/api/v1/conversations?view=open&limit=1")
-        .await
-        .ok();
+    w.admin.get("/api/v1/conversations?view=open&limit=1").await.ok();
 }
 
 #[tokio::test]
@@ -1009,24 +607,13 @@ async fn an_empty_message_is_a_422_invalid_body_and_writes_nothing() {
     let before = counts(&w.app);
     let path = format!("/api/v1/conversations/{}/messages", w.conversation);
     refused(w.admin.say(w.conversation, "").await, 422, "invalid_body");
-    refused(
-        w.admin.say(w.conversation, "  \n\t ").await,
-        422,
-        "invalid_body",
-    );
+    refused(w.admin.say(w.conversation, "  \n\t ").await, 422, "invalid_body");
     refused(w.admin.post(&path, json!({})).await, 422, "invalid_body");
-    refused(
-        w.admin.say(w.conversation, "bell \u{7}").await,
-        422,
-        "invalid_body",
-    );
+    refused(w.admin.say(w.conversation, "bell \u{7}").await, 422, "invalid_body");
     // A new conversation with an empty first message is not created at all.
     refused(
         w.admin
-            .post(
-                "/api/v1/conversations",
-                json!({"kind": "public", "item_id": w.item, "message": {"body": " "}}),
-            )
+            .post("/api/v1/conversations", json!({"kind": "public", "item_id": w.item, "message": {"body": " "}}))
             .await,
         422,
         "invalid_body",
@@ -1050,12 +637,7 @@ async fn an_internal_conversation_with_a_customer_is_a_422() {
         "internal_conversation_has_no_customer",
     );
     refused(
-        w.admin
-            .post(
-                "/api/v1/conversations",
-                json!({"kind": "internal", "customer_id": w.customer}),
-            )
-            .await,
+        w.admin.post("/api/v1/conversations", json!({"kind": "internal", "customer_id": w.customer})).await,
         422,
         "internal_conversation_has_no_customer",
     );
@@ -1067,34 +649,21 @@ async fn a_client_id_with_spaces_is_a_422_invalid_client_id() {
     let w = world().await;
     let before = counts(&w.app);
     let path = format!("/api/v1/conversations/{}/messages", w.conversation);
-    for bad in [
-        "has spaces",
-        "",
-        " x",
-        "x".repeat(65).as_str(),
-        "ünïcode",
-        "semi;colon",
-    ] {
-        refused(
-            w.admin
-                .post(&path, json!({"body": "hi", "client_id": bad}))
-                .await,
-            422,
-            "invalid_client_id",
-        );
+    for bad in ["has spaces", "", " x", "x".repeat(65).as_str(), "ünïcode", "semi;colon"] {
+        refused(w.admin.post(&path, json!({"body": "hi", "client_id": bad})).await, 422, "invalid_client_id");
     }
     refused(
         w.admin
-            .post("/api/v1/conversations", json!({"kind": "public", "item_id": w.item, "message": {"body": "hi", "client_id": "a b"}}))
+            .post(
+                "/api/v1/conversations",
+                json!({"kind": "public", "item_id": w.item, "message": {"body": "hi", "client_id": "a b"}}),
+            )
             .await,
         422,
         "invalid_client_id",
     );
     assert_eq!(counts(&w.app), before);
-    let ok = w
-        .admin
-        .post(&path, json!({"body": "hi", "client_id": "Ok_1.2:3-x"}))
-        .await;
+    let ok = w.admin.post(&path, json!({"body": "hi", "client_id": "Ok_1.2:3-x"})).await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
 }
 
@@ -1113,10 +682,6 @@ async fn an_unknown_route_is_a_404_route_not_found() {
         refused(got, 404, "route_not_found");
     }
     // Without credentials too: the route is unknown before anyone is asked who they are.
-    refused(
-        w.app.client().get("/api/v1/nope").await,
-        404,
-        "route_not_found",
-    );
+    refused(w.app.client().get("/api/v1/nope").await, 404, "route_not_found");
     assert_eq!(counts(&w.app), before);
 }

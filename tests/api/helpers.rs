@@ -43,12 +43,7 @@ impl Answer {
 
     #[track_caller]
     pub fn ok(self) -> Value {
-        assert!(
-            self.status.is_success(),
-            "expected success, got {} {}",
-            self.status,
-            self.body
-        );
+        assert!(self.status.is_success(), "expected success, got {} {}", self.status, self.body);
         self.body
     }
 
@@ -75,30 +70,18 @@ pub async fn spawn_app_at(data_dir: &Path) -> TestApp {
 pub async fn spawn_with(config: Config) -> TestApp {
     let clock = ManualClock::new(1_800_000_000_000);
     let data_dir = config.data_dir.clone();
-    let app = Application::build(config, std::sync::Arc::new(clock.clone()))
-        .await
-        .expect("app starts");
+    let app = Application::build(config, std::sync::Arc::new(clock.clone())).await.expect("app starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     let task = tokio::spawn(app.run_until_stopped());
-    TestApp {
-        base,
-        clock,
-        data_dir,
-        handle,
-        task: Some(task),
-        _dir: None,
-    }
+    TestApp { base, clock, data_dir, handle, task: Some(task), _dir: None }
 }
 
 impl TestApp {
     pub fn client(&self) -> Client {
         Client {
             base: self.base.clone(),
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .build()
-                .unwrap(),
+            http: reqwest::Client::builder().cookie_store(true).build().unwrap(),
             csrf: None,
             bearer: None,
         }
@@ -111,11 +94,8 @@ impl TestApp {
         if existing.status.is_success() {
             return self.logged_in(ADMIN_EMAIL).await;
         }
-        let password =
-            rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
-        rapport::cli::admin::create(&self.data_dir, ADMIN_EMAIL, "Ada Admin", password)
-            .await
-            .expect("admin created");
+        let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
+        rapport::cli::admin::create(&self.data_dir, ADMIN_EMAIL, "Ada Admin", password).await.expect("admin created");
         self.logged_in(ADMIN_EMAIL).await
     }
 
@@ -149,29 +129,17 @@ impl TestApp {
     }
 
     pub fn count(&self, table: &str) -> i64 {
-        self.db()
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
+        self.db().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
     }
 }
 
 impl Client {
     pub async fn login(&self, email: &str, password: &str) -> Answer {
-        self.send(
-            Method::POST,
-            "/api/v1/auth/login",
-            Some(json!({"email": email, "password": password})),
-        )
-        .await
+        self.send(Method::POST, "/api/v1/auth/login", Some(json!({"email": email, "password": password}))).await
     }
 
     pub fn with_bearer(&self, token: &str) -> Client {
-        Client {
-            base: self.base.clone(),
-            http: reqwest::Client::new(),
-            csrf: None,
-            bearer: Some(token.to_owned()),
-        }
+        Client { base: self.base.clone(), http: reqwest::Client::new(), csrf: None, bearer: Some(token.to_owned()) }
     }
 
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -209,41 +177,27 @@ impl Client {
     // Shortcuts for the things most tests need.
 
     pub async fn project(&self, name: &str) -> i64 {
-        self.post("/api/v1/projects", json!({"name": name}))
-            .await
-            .ok()["id"]
-            .as_i64()
-            .unwrap()
+        self.post("/api/v1/projects", json!({"name": name})).await.ok()["id"].as_i64().unwrap()
     }
     pub async fn customer(&self, email: &str) -> i64 {
+        self.post("/api/v1/customers", json!({"name": "Cus Tomer", "email": email})).await.ok()["id"].as_i64().unwrap()
+    }
+    pub async fn item(&self, project: i64, title: &str, requester: Option<i64>) -> i64 {
         self.post(
-            "/api/v1/customers",
-            json!({"name": "Cus Tomer", "email": email}),
+            "/api/v1/items",
+            json!({"project_id": project, "kind": "ticket", "title": title, "requester_id": requester}),
         )
         .await
         .ok()["id"]
             .as_i64()
             .unwrap()
     }
-    pub async fn item(&self, project: i64, title: &str, requester: Option<i64>) -> i64 {
-        self.post("/api/v1/items", json!({"project_id": project, "kind": "ticket", "title": title, "requester_id": requester}))
-            .await
-            .ok()["id"]
-            .as_i64()
-            .unwrap()
-    }
     /// A conversation with a first message; returns its id.
     pub async fn conversation(&self, body: Value) -> i64 {
-        self.post("/api/v1/conversations", body).await.ok()["conversation"]["id"]
-            .as_i64()
-            .unwrap()
+        self.post("/api/v1/conversations", body).await.ok()["conversation"]["id"].as_i64().unwrap()
     }
     pub async fn say(&self, conversation: i64, text: &str) -> Answer {
-        self.post(
-            &format!("/api/v1/conversations/{conversation}/messages"),
-            json!({"body": text}),
-        )
-        .await
+        self.post(&format!("/api/v1/conversations/{conversation}/messages"), json!({"body": text})).await
     }
 }
 

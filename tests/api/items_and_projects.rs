@@ -4,12 +4,7 @@ use crate::helpers::*;
 use serde_json::json;
 
 fn ids(v: &serde_json::Value) -> Vec<i64> {
-    v["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_i64().unwrap())
-        .collect()
+    v["entries"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect()
 }
 
 #[tokio::test]
@@ -19,24 +14,15 @@ async fn an_item_waits_in_unanswered_until_a_customer_conversation_starts() {
     let project = admin.project("Support").await;
     let customer = admin.customer("c@example.com").await;
     let item = admin.item(project, "Cannot log in", Some(customer)).await;
-    assert_eq!(
-        ids(&admin.get("/api/v1/items?view=unanswered").await.ok()),
-        [item]
-    );
+    assert_eq!(ids(&admin.get("/api/v1/items?view=unanswered").await.ok()), [item]);
     // An internal discussion does not answer the customer.
-    admin
-        .conversation(json!({"kind": "internal", "item_id": item}))
+    admin.conversation(json!({"kind": "internal", "item_id": item})).await;
+    assert_eq!(ids(&admin.get("/api/v1/items?view=unanswered").await.ok()), [item]);
+    let conv = admin
+        .conversation(json!({"kind": "public", "item_id": item, "customer_id": customer, "message": {"body": "On it"}}))
         .await;
-    assert_eq!(
-        ids(&admin.get("/api/v1/items?view=unanswered").await.ok()),
-        [item]
-    );
-    let conv = admin.conversation(json!({"kind": "public", "item_id": item, "customer_id": customer, "message": {"body": "On it"}})).await;
     assert!(ids(&admin.get("/api/v1/items?view=unanswered").await.ok()).is_empty());
-    assert_eq!(
-        ids(&admin.get("/api/v1/conversations?view=open").await.ok()),
-        [conv]
-    );
+    assert_eq!(ids(&admin.get("/api/v1/conversations?view=open").await.ok()), [conv]);
 }
 
 #[tokio::test]
@@ -45,7 +31,10 @@ async fn items_are_created_followed_closed_and_listed() {
     let admin = app.admin().await;
     let project = admin.project("Ops").await;
     let created = admin
-        .post("/api/v1/items", json!({"project_id": project, "kind": "task", "title": "  Rotate keys  ", "description": "yearly"}))
+        .post(
+            "/api/v1/items",
+            json!({"project_id": project, "kind": "task", "title": "  Rotate keys  ", "description": "yearly"}),
+        )
         .await;
     assert_eq!(created.status, 201);
     let item = created.body;
@@ -53,47 +42,19 @@ async fn items_are_created_followed_closed_and_listed() {
     assert_eq!(item["title"], "Rotate keys");
     assert_eq!(item["kind"], "task");
     assert_eq!(item["status"], "open");
-    assert_eq!(
-        item["followers"],
-        json!([1]),
-        "the creator follows what they create"
-    );
+    assert_eq!(item["followers"], json!([1]), "the creator follows what they create");
     let got = admin.get(&format!("/api/v1/items/{id}")).await.ok();
     assert_eq!(got["description"], "yearly");
-    let unfollowed = admin
-        .delete(&format!("/api/v1/items/{id}/follow"))
-        .await
-        .ok();
+    let unfollowed = admin.delete(&format!("/api/v1/items/{id}/follow")).await.ok();
     assert_eq!(unfollowed["followers"], json!([]));
-    let followed = admin
-        .put(&format!("/api/v1/items/{id}/follow"), None)
-        .await
-        .ok();
+    let followed = admin.put(&format!("/api/v1/items/{id}/follow"), None).await.ok();
     assert_eq!(followed["followers"], json!([1]));
-    let closed = admin
-        .post(
-            &format!("/api/v1/items/{id}/status"),
-            json!({"status": "closed"}),
-        )
-        .await
-        .ok();
+    let closed = admin.post(&format!("/api/v1/items/{id}/status"), json!({"status": "closed"})).await.ok();
     assert_eq!(closed["status"], "closed");
-    assert_eq!(
-        ids(&admin.get("/api/v1/items?status=closed").await.ok()),
-        [id]
-    );
+    assert_eq!(ids(&admin.get("/api/v1/items?status=closed").await.ok()), [id]);
     assert!(ids(&admin.get("/api/v1/items?status=open").await.ok()).is_empty());
-    assert!(
-        ids(&admin.get("/api/v1/items?view=unanswered").await.ok()).is_empty(),
-        "closed items are not waiting"
-    );
-    admin
-        .post(
-            &format!("/api/v1/items/{id}/status"),
-            json!({"status": "pending"}),
-        )
-        .await
-        .expect(422, "invalid_field");
+    assert!(ids(&admin.get("/api/v1/items?view=unanswered").await.ok()).is_empty(), "closed items are not waiting");
+    admin.post(&format!("/api/v1/items/{id}/status"), json!({"status": "pending"})).await.expect(422, "invalid_field");
 }
 
 #[tokio::test]
@@ -103,10 +64,7 @@ async fn agents_see_only_their_projects_unless_they_ask_to_see_all() {
     let mine = admin.project("Mine").await;
     let theirs = admin.project("Theirs").await;
     let (agent, agent_id) = app.agent(&admin, "b@example.com").await;
-    admin
-        .put(&format!("/api/v1/projects/{mine}/members/{agent_id}"), None)
-        .await
-        .ok();
+    admin.put(&format!("/api/v1/projects/{mine}/members/{agent_id}"), None).await.ok();
     let visible = admin.item(mine, "visible", None).await;
     let hidden = admin.item(theirs, "hidden", None).await;
     let projects: Vec<i64> = agent
@@ -120,41 +78,17 @@ async fn agents_see_only_their_projects_unless_they_ask_to_see_all() {
         .collect();
     assert_eq!(projects, [mine]);
     assert_eq!(ids(&agent.get("/api/v1/items").await.ok()), [visible]);
-    agent
-        .get(&format!("/api/v1/items/{hidden}"))
-        .await
-        .expect(404, "item_not_found");
-    agent
-        .get(&format!("/api/v1/projects/{theirs}"))
-        .await
-        .expect(404, "project_not_found");
-    assert_eq!(
-        admin
-            .get(&format!("/api/v1/projects/{mine}/members"))
-            .await
-            .ok(),
-        json!([agent_id])
-    );
+    agent.get(&format!("/api/v1/items/{hidden}")).await.expect(404, "item_not_found");
+    agent.get(&format!("/api/v1/projects/{theirs}")).await.expect(404, "project_not_found");
+    assert_eq!(admin.get(&format!("/api/v1/projects/{mine}/members")).await.ok(), json!([agent_id]));
 
     let mut prefs = agent.get("/api/v1/me/preferences").await.ok();
     prefs["see_all_projects"] = json!(true);
     agent.put("/api/v1/me/preferences", Some(prefs)).await.ok();
-    assert_eq!(
-        ids(&agent.get("/api/v1/items").await.ok()),
-        [hidden, visible]
-    );
+    assert_eq!(ids(&agent.get("/api/v1/items").await.ok()), [hidden, visible]);
 
-    admin
-        .delete(&format!("/api/v1/projects/{mine}/members/{agent_id}"))
-        .await
-        .ok();
-    assert_eq!(
-        admin
-            .get(&format!("/api/v1/projects/{mine}/members"))
-            .await
-            .ok(),
-        json!([])
-    );
+    admin.delete(&format!("/api/v1/projects/{mine}/members/{agent_id}")).await.ok();
+    assert_eq!(admin.get(&format!("/api/v1/projects/{mine}/members")).await.ok(), json!([]));
 }
 
 #[tokio::test]
@@ -162,33 +96,19 @@ async fn project_names_are_unique_and_customers_are_searchable() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     admin.project("Support").await;
-    admin
-        .post("/api/v1/projects", json!({"name": "support"}))
-        .await
-        .expect(409, "project_name_taken");
+    admin.post("/api/v1/projects", json!({"name": "support"})).await.expect(409, "project_name_taken");
     let ann = admin.customer("ann@example.com").await;
     admin.customer("bob@example.com").await;
-    admin
-        .post("/api/v1/customers", json!({"email": "ANN@example.com"}))
-        .await
-        .expect(409, "customer_email_taken");
-    admin
-        .post("/api/v1/customers", json!({}))
-        .await
-        .expect(422, "invalid_customer");
+    admin.post("/api/v1/customers", json!({"email": "ANN@example.com"})).await.expect(409, "customer_email_taken");
+    admin.post("/api/v1/customers", json!({})).await.expect(422, "invalid_customer");
     let found = admin.get("/api/v1/customers?q=ann").await.ok();
     assert_eq!(ids(&found), [ann]);
     let one = admin.get(&format!("/api/v1/customers/{ann}")).await.ok();
     assert_eq!(one["known"], true);
     let paged = admin.get("/api/v1/customers?limit=1").await.ok();
     assert_eq!(paged["entries"].as_array().unwrap().len(), 1);
-    let next = admin
-        .get(&format!(
-            "/api/v1/customers?limit=1&cursor={}",
-            paged["next_cursor"].as_str().unwrap()
-        ))
-        .await
-        .ok();
+    let next =
+        admin.get(&format!("/api/v1/customers?limit=1&cursor={}", paged["next_cursor"].as_str().unwrap())).await.ok();
     assert_eq!(ids(&next), [ann]);
 }
 
@@ -198,25 +118,15 @@ async fn admins_manage_agents() {
     let admin = app.admin().await;
     let (_, id) = app.agent(&admin, "b@example.com").await;
     admin
-        .post(
-            "/api/v1/users",
-            json!({"email": "b@example.com", "name": "B", "role": "agent", "password": PASSWORD}),
-        )
+        .post("/api/v1/users", json!({"email": "b@example.com", "name": "B", "role": "agent", "password": PASSWORD}))
         .await
         .expect(409, "email_taken");
     admin
-        .post(
-            "/api/v1/users",
-            json!({"email": "c@example.com", "name": "C", "role": "agent", "password": "short"}),
-        )
+        .post("/api/v1/users", json!({"email": "c@example.com", "name": "C", "role": "agent", "password": "short"}))
         .await
         .expect(422, "weak_password");
     let promoted = admin
-        .send(
-            reqwest::Method::PATCH,
-            &format!("/api/v1/users/{id}"),
-            Some(json!({"role": "admin", "name": "Bea"})),
-        )
+        .send(reqwest::Method::PATCH, &format!("/api/v1/users/{id}"), Some(json!({"role": "admin", "name": "Bea"})))
         .await
         .ok();
     assert_eq!(promoted["role"], "admin");

@@ -1,0 +1,263 @@
+//! The hub: finds or starts the room of a conversation, fans each committed change out to its
+//! room and to the agents watching their inbox, and keeps the agents' presence.
+
+use super::protocol::{PresenceStatus, PublicConversation, ServerFrame, Who};
+use super::room::{self, Listener, RoomCmd, Rooms};
+use super::{Audience, Outbound};
+use crate::domain::{ConversationKind, Party};
+use crate::store::conversations::{Author, Conversation};
+use crate::store::{Event, Viewer};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// How many committed changes may wait for the hub before writers wait for it.
+pub const EVENT_QUEUE: usize = 16 * 1024;
+
+#[derive(Clone)]
+pub struct Hub(Arc<Inner>);
+
+struct Inner {
+    rooms: Rooms,
+    inboxes: Mutex<HashMap<u64, Inbox>>,
+    presence: Mutex<HashMap<i64, Presence>>,
+    next_id: AtomicU64,
+}
+
+/// An agent socket that watches every conversation it may see.
+struct Inbox {
+    tx: mpsc::Sender<Arc<Outbound>>,
+    kick: CancellationToken,
+    scope: Scope,
+}
+
+/// Which conversations an inbox hears about, decided in memory (no query per event).
+#[derive(Clone)]
+pub struct Scope {
+    pub all_projects: bool,
+    pub projects: HashSet<i64>,
+}
+
+impl Scope {
+    fn admits(&self, c: &Conversation) -> bool {
+        self.all_projects || c.project_id.is_none_or(|p| self.projects.contains(&p))
+    }
+}
+
+struct Presence {
+    name: String,
+    sockets: HashMap<u64, PresenceStatus>,
+}
+
+impl Presence {
+    fn status(&self) -> PresenceStatus {
+        let mut statuses = self.sockets.values();
+        if statuses.clone().any(|s| *s == PresenceStatus::Online) {
+            PresenceStatus::Online
+        } else if statuses.next().is_some() {
+            PresenceStatus::Away
+        } else {
+            PresenceStatus::Offline
+        }
+    }
+}
+
+impl Hub {
+    /// Starts the hub's dispatcher on the store's event feed.
+    pub fn start(events: mpsc::Receiver<Event>) -> Hub {
+        let hub = Hub(Arc::new(Inner {
+            rooms: Arc::default(),
+            inboxes: Mutex::default(),
+            presence: Mutex::default(),
+            next_id: AtomicU64::new(1),
+        }));
+        tokio::spawn(hub.clone().dispatch(events));
+        hub
+    }
+
+    pub(super) fn next_id(&self) -> u64 {
+        self.0.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Number of conversations with a live room.
+    pub fn rooms(&self) -> usize {
+        lock(&self.0.rooms).len()
+    }
+
+    /// Whether any agent is connected and not away (for the widget's away message).
+    pub fn team_online(&self) -> bool {
+        lock(&self.0.presence).values().any(|p| p.status() == PresenceStatus::Online)
+    }
+
+    async fn dispatch(self, mut events: mpsc::Receiver<Event>) {
+        while let Some(event) = events.recv().await {
+            let conversation = event.conversation().clone();
+            let room = lock(&self.0.rooms).get(&conversation.id).cloned();
+            if let Some(room) = room {
+                for frame in frames(&event) {
+                    // A room that stopped meanwhile had nobody left to tell.
+                    let _ = room.send(RoomCmd::Deliver(frame)).await;
+                }
+            }
+            self.tell_inboxes(&event);
+        }
+    }
+
+    fn tell_inboxes(&self, event: &Event) {
+        let (conversation, message) = match event {
+            Event::Message { conversation, message } => (conversation, Some(message)),
+            Event::Conversation(conversation) => (conversation, None),
+            Event::Seen { .. } => return,
+        };
+        let mut inboxes = lock(&self.0.inboxes);
+        if inboxes.is_empty() {
+            return;
+        }
+        let json: Arc<str> = ServerFrame::Inbox { conversation, message }.to_json().into();
+        let frame =
+            Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: conversation.id, seq: None });
+        inboxes.retain(|_, inbox| {
+            if !inbox.scope.admits(conversation) {
+                return true;
+            }
+            let kept = inbox.tx.try_send(frame.clone()).is_ok();
+            if !kept {
+                inbox.kick.cancel();
+            }
+            kept
+        });
+    }
+
+    /// Adds a listener to a conversation's room, starting the room if needed. Resolves once
+    /// the room has it: from then on every committed change reaches the listener.
+    pub(super) async fn join(&self, conversation: &Conversation, listener: Listener) {
+        let audience = Audience::of(conversation);
+        let mut listener = Some(listener);
+        loop {
+            let room = lock(&self.0.rooms)
+                .entry(conversation.id)
+                .or_insert_with(|| room::start(conversation.id, audience, self.0.rooms.clone()))
+                .clone();
+            let (joined, done) = tokio::sync::oneshot::channel();
+            let Some(l) = listener.take() else { return };
+            match room.send(RoomCmd::Join(l, joined)).await {
+                Ok(()) => {
+                    let _ = done.await;
+                    return;
+                }
+                // The room stopped between lookup and send: forget it and start another.
+                Err(mpsc::error::SendError(RoomCmd::Join(l, _))) => {
+                    let mut rooms = lock(&self.0.rooms);
+                    if rooms.get(&conversation.id).is_some_and(|r| r.same_channel(&room)) {
+                        rooms.remove(&conversation.id);
+                    }
+                    listener = Some(l);
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    pub(super) fn leave(&self, conversation_id: i64, listener: u64) {
+        if let Some(room) = lock(&self.0.rooms).get(&conversation_id) {
+            // Full mailbox: the room drops us when our queue overflows anyway.
+            let _ = room.try_send(RoomCmd::Leave(listener));
+        }
+    }
+
+    pub(super) async fn typing(&self, conversation_id: i64, from: u64, party: Party, author: Author) {
+        let room = lock(&self.0.rooms).get(&conversation_id).cloned();
+        if let Some(room) = room {
+            let _ = room.send(RoomCmd::Typing { from, party, author }).await;
+        }
+    }
+
+    pub(super) fn watch_inbox(&self, id: u64, tx: mpsc::Sender<Arc<Outbound>>, kick: CancellationToken, scope: Scope) {
+        lock(&self.0.inboxes).insert(id, Inbox { tx, kick, scope });
+    }
+
+    pub(super) fn unwatch_inbox(&self, id: u64) {
+        lock(&self.0.inboxes).remove(&id);
+    }
+
+    /// Records an agent socket's presence and tells the watching agents when the agent's
+    /// overall status changes. `None` removes the socket.
+    pub(super) fn set_presence(&self, user_id: i64, name: &str, socket: u64, status: Option<PresenceStatus>) {
+        let changed = {
+            let mut presence = lock(&self.0.presence);
+            let entry =
+                presence.entry(user_id).or_insert_with(|| Presence { name: name.to_owned(), sockets: HashMap::new() });
+            let before = entry.status();
+            match status {
+                Some(s) => entry.sockets.insert(socket, s),
+                None => entry.sockets.remove(&socket),
+            };
+            let after = entry.status();
+            if entry.sockets.is_empty() {
+                presence.remove(&user_id);
+            }
+            (before != after).then_some(after)
+        };
+        if let Some(status) = changed {
+            let json: Arc<str> = ServerFrame::Presence { user_id, name, status }.to_json().into();
+            let frame = Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: 0, seq: None });
+            for inbox in lock(&self.0.inboxes).values() {
+                if inbox.tx.try_send(frame.clone()).is_err() {
+                    inbox.kick.cancel();
+                }
+            }
+        }
+    }
+
+    /// The presence of every connected agent, for a newly connected agent.
+    pub(super) fn presence(&self) -> Vec<(i64, String, PresenceStatus)> {
+        lock(&self.0.presence).iter().map(|(id, p)| (*id, p.name.clone(), p.status())).collect()
+    }
+}
+
+/// The frames a committed change becomes, each for its audience.
+fn frames(event: &Event) -> Vec<Arc<Outbound>> {
+    let c = event.conversation();
+    let audience = Audience::of(c);
+    let frame =
+        |json: String, audience, seq| Arc::new(Outbound { json: json.into(), audience, conversation_id: c.id, seq });
+    match event {
+        Event::Message { message, .. } => {
+            let json = ServerFrame::Message { conversation_id: c.id, message }.to_json();
+            vec![frame(json, audience, Some(message.seq))]
+        }
+        Event::Seen { party, seq, .. } => {
+            let reader = Who { kind: party.kind(), id: party.id(), name: None };
+            vec![frame(
+                ServerFrame::Seen { conversation_id: c.id, reader: &reader, seq: *seq }.to_json(),
+                audience,
+                None,
+            )]
+        }
+        Event::Conversation(conversation) => {
+            let full = serde_json::to_value(conversation).unwrap_or_default();
+            let mut out =
+                vec![frame(ServerFrame::Conversation { conversation: full }.to_json(), Audience::Agents, None)];
+            if let (ConversationKind::Public, Some(customer)) = (c.kind, c.customer_id) {
+                let public = PublicConversation { id: c.id, status: c.status, last_seq: c.last_seq };
+                let json = ServerFrame::Conversation { conversation: serde_json::to_value(public).unwrap_or_default() };
+                out.push(frame(json.to_json(), Audience::Customer(customer), None));
+            }
+            out
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What an agent's inbox may show, for `Viewer`s that are agents.
+pub fn scope_of(viewer: Viewer, member_of: Vec<i64>) -> Scope {
+    match viewer {
+        Viewer::Agent { all_projects, .. } => Scope { all_projects, projects: member_of.into_iter().collect() },
+        Viewer::Customer { .. } => Scope { all_projects: false, projects: HashSet::new() },
+    }
+}

@@ -1,0 +1,52 @@
+//! Live conversations: one room task per conversation with listeners, a hub that finds or
+//! starts rooms and fans committed changes out to them, and one task per websocket.
+
+mod hub;
+pub mod protocol;
+mod room;
+mod session;
+
+pub use hub::{Hub, EVENT_QUEUE};
+pub use session::{run as run_session, Peer};
+
+use std::sync::Arc;
+
+/// Who may receive a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Internal users only.
+    Agents,
+    /// Agents and the conversation's customer (public conversations).
+    Everyone { customer: Option<i64> },
+    /// That customer only (a customer-shaped copy of an agents' frame).
+    Customer(i64),
+}
+
+/// A frame serialised once and shared by every socket that gets it.
+#[derive(Debug)]
+pub struct Outbound {
+    pub json: Arc<str>,
+    pub audience: Audience,
+    pub conversation_id: i64,
+    /// For message frames: lets a socket drop what it already sent from the backlog.
+    pub seq: Option<i64>,
+}
+
+impl Audience {
+    /// The visibility filter every frame passes before it reaches a socket.
+    pub fn admits(self, agent: bool, customer_id: Option<i64>) -> bool {
+        match self {
+            Audience::Agents => agent,
+            Audience::Everyone { customer } => agent || (customer.is_some() && customer == customer_id),
+            Audience::Customer(c) => !agent && customer_id == Some(c),
+        }
+    }
+
+    /// Who hears about a conversation's goings-on.
+    pub fn of(conversation: &crate::store::conversations::Conversation) -> Audience {
+        match conversation.kind {
+            crate::domain::ConversationKind::Public => Audience::Everyone { customer: conversation.customer_id },
+            crate::domain::ConversationKind::Internal => Audience::Agents,
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! One task per websocket: reads the client's frames, answers them through the store and the
+//! hub, and writes what its rooms deliver, after the visibility filter. It keeps its peer alive
+//! with pings, and closes with a code that says what to do when anything goes wrong.
+
+use super::hub::{scope_of, Hub};
+use super::protocol::{close, ClientFrame, PresenceStatus, ServerFrame, Who, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use super::room::Listener;
+use super::Outbound;
+use crate::clock::Clock;
+use crate::domain::{Body, ClientId, Party, PartyKind};
+use crate::error::ApiError;
+use crate::store::conversations::{self, Author, MessagePage, NewMessage};
+use crate::store::{projects, Store, Viewer};
+use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Frames waiting for one socket; beyond this the socket is cut off and must resume.
+const QUEUE: usize = 512;
+const HEARTBEAT: Duration = Duration::from_secs(15);
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(45);
+/// A write that cannot go out in this time means the peer stopped reading.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+const BACKLOG_PAGE: usize = 200;
+/// Frames a client may send per second, on average over a burst of `FRAME_BURST`.
+const FRAMES_PER_SEC: f64 = 50.0;
+const FRAME_BURST: f64 = 200.0;
+
+/// Who is connected.
+pub enum Peer {
+    Agent { user_id: i64, name: String, viewer: Viewer },
+    Customer { customer_id: i64, name: Option<String> },
+}
+
+impl Peer {
+    fn party(&self) -> Party {
+        match self {
+            Peer::Agent { user_id, .. } => Party::User(*user_id),
+            Peer::Customer { customer_id, .. } => Party::Customer(*customer_id),
+        }
+    }
+    fn viewer(&self) -> Viewer {
+        match self {
+            Peer::Agent { viewer, .. } => *viewer,
+            Peer::Customer { customer_id, .. } => Viewer::Customer { customer_id: *customer_id },
+        }
+    }
+    fn who(&self) -> Who {
+        match self {
+            Peer::Agent { user_id, name, .. } => {
+                Who { kind: PartyKind::User, id: Some(*user_id), name: Some(name.clone()) }
+            }
+            Peer::Customer { customer_id, name } => {
+                Who { kind: PartyKind::Customer, id: Some(*customer_id), name: name.clone() }
+            }
+        }
+    }
+}
+
+struct Session {
+    id: u64,
+    peer: Peer,
+    hub: Hub,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    ws: actix_ws::Session,
+    tx: mpsc::Sender<Arc<Outbound>>,
+    kick: CancellationToken,
+    /// Subscribed conversations and the last message seq written to this socket.
+    subscribed: HashMap<i64, i64>,
+    watching_inbox: bool,
+}
+
+/// Undoes every registration when the session ends, however it ends.
+impl Drop for Session {
+    fn drop(&mut self) {
+        for conversation in self.subscribed.keys() {
+            self.hub.leave(*conversation, self.id);
+        }
+        if self.watching_inbox {
+            self.hub.unwatch_inbox(self.id);
+        }
+        if let Peer::Agent { user_id, name, .. } = &self.peer {
+            self.hub.set_presence(*user_id, name, self.id, None);
+        }
+    }
+}
+
+enum Flow {
+    Continue,
+    Close(u16, &'static str),
+}
+
+pub async fn run(
+    peer: Peer,
+    hub: Hub,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    ws: actix_ws::Session,
+    stream: actix_ws::MessageStream,
+) {
+    let (tx, mut rx) = mpsc::channel(QUEUE);
+    let mut s = Session {
+        id: hub.next_id(),
+        peer,
+        hub,
+        store,
+        clock,
+        ws,
+        tx,
+        kick: CancellationToken::new(),
+        subscribed: HashMap::new(),
+        watching_inbox: false,
+    };
+    let mut stream = stream.max_frame_size(MAX_FRAME_BYTES);
+    let outcome = s.serve(&mut rx, &mut stream).await;
+    let (code, reason) = match outcome {
+        Flow::Close(code, reason) => (code, reason),
+        Flow::Continue => (1000, "bye"),
+    };
+    let reason = CloseReason { code: CloseCode::from(code), description: Some(reason.into()) };
+    let ws = s.ws.clone();
+    drop(s);
+    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(reason))).await;
+}
+
+impl Session {
+    async fn serve(&mut self, rx: &mut mpsc::Receiver<Arc<Outbound>>, stream: &mut actix_ws::MessageStream) -> Flow {
+        let who = self.peer.who();
+        let hello = ServerFrame::Hello { protocol: PROTOCOL_VERSION, you: &who, heartbeat_secs: HEARTBEAT.as_secs() };
+        if let Flow::Close(c, r) = self.write(&hello.to_json()).await {
+            return Flow::Close(c, r);
+        }
+        if let Peer::Agent { user_id, name, .. } = &self.peer {
+            self.hub.set_presence(*user_id, name, self.id, Some(PresenceStatus::Online));
+        }
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        let mut last_heard = Instant::now();
+        let mut allowance = FRAME_BURST;
+        let mut last_frame = Instant::now();
+        loop {
+            let flow = tokio::select! {
+                _ = self.kick.cancelled() => Flow::Close(close::RESUME, "too far behind: reconnect and resubscribe"),
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > CLIENT_TIMEOUT {
+                        Flow::Close(close::HEARTBEAT_TIMEOUT, "no pong")
+                    } else {
+                        self.guarded(self.ws.clone().ping(b"")).await
+                    }
+                }
+                Some(frame) = rx.recv() => self.forward(&frame).await,
+                incoming = stream.recv() => {
+                    last_heard = Instant::now();
+                    match incoming {
+                        None => return Flow::Continue,
+                        Some(Ok(Message::Text(text))) => {
+                            // Token bucket: a flood is cut off, a burst is fine.
+                            let now = Instant::now();
+                            allowance = (allowance + (now - last_frame).as_secs_f64() * FRAMES_PER_SEC).min(FRAME_BURST) - 1.0;
+                            last_frame = now;
+                            if allowance < 0.0 {
+                                Flow::Close(close::RATE_LIMITED, "too many frames")
+                            } else {
+                                match serde_json::from_str::<ClientFrame>(&text) {
+                                    Ok(frame) => self.handle(frame).await,
+                                    Err(_) => Flow::Close(close::INVALID_FRAME, "invalid_frame: not a protocol frame"),
+                                }
+                            }
+                        }
+                        Some(Ok(Message::Ping(bytes))) => self.guarded(self.ws.clone().pong(&bytes)).await,
+                        Some(Ok(Message::Pong(_))) => Flow::Continue,
+                        Some(Ok(Message::Close(_))) => return Flow::Continue,
+                        Some(Ok(Message::Binary(_) | Message::Continuation(_))) => {
+                            Flow::Close(close::INVALID_FRAME, "invalid_frame: text frames only")
+                        }
+                        Some(Ok(Message::Nop)) => Flow::Continue,
+                        Some(Err(ProtocolError::Overflow)) => Flow::Close(close::TOO_BIG, "frame_too_large"),
+                        Some(Err(_)) => Flow::Close(close::INVALID_FRAME, "invalid_frame: protocol error"),
+                    }
+                }
+            };
+            if let Flow::Close(code, reason) = flow {
+                return Flow::Close(code, reason);
+            }
+        }
+    }
+
+    /// A write that gives up when the peer stops reading or the session is cut off.
+    async fn guarded(&self, write: impl std::future::Future<Output = Result<(), actix_ws::Closed>>) -> Flow {
+        tokio::select! {
+            written = tokio::time::timeout(WRITE_TIMEOUT, write) => match written {
+                Ok(Ok(())) => Flow::Continue,
+                Ok(Err(_)) => Flow::Close(1000, "closed"),
+                Err(_) => Flow::Close(close::RESUME, "not reading: reconnect and resubscribe"),
+            },
+            _ = self.kick.cancelled() => Flow::Close(close::RESUME, "too far behind: reconnect and resubscribe"),
+        }
+    }
+
+    async fn write(&self, json: &str) -> Flow {
+        self.guarded(self.ws.clone().text(json.to_owned())).await
+    }
+
+    /// The visibility filter and the exactly-once rule, then the socket.
+    async fn forward(&mut self, frame: &Outbound) -> Flow {
+        let (agent, customer) = match &self.peer {
+            Peer::Agent { .. } => (true, None),
+            Peer::Customer { customer_id, .. } => (false, Some(*customer_id)),
+        };
+        if !frame.audience.admits(agent, customer) {
+            return Flow::Continue;
+        }
+        if let Some(seq) = frame.seq {
+            match self.subscribed.get_mut(&frame.conversation_id) {
+                Some(last) if seq > *last => *last = seq,
+                _ => return Flow::Continue, // already sent from the backlog, or unsubscribed
+            }
+        }
+        self.guarded(self.ws.clone().text(frame.json.to_string())).await
+    }
+
+    async fn error(&self, code: &str, message: &str, conversation_id: Option<i64>, client_id: Option<&str>) -> Flow {
+        self.write(&ServerFrame::Error { code, message, conversation_id, client_id }.to_json()).await
+    }
+
+    async fn handle(&mut self, frame: ClientFrame) -> Flow {
+        match frame {
+            ClientFrame::Ping {} => self.write(&ServerFrame::Pong {}.to_json()).await,
+            ClientFrame::Subscribe { conversation_id, after_seq } => self.subscribe(conversation_id, after_seq).await,
+            ClientFrame::Unsubscribe { conversation_id } => {
+                if self.subscribed.remove(&conversation_id).is_some() {
+                    self.hub.leave(conversation_id, self.id);
+                }
+                self.write(&ServerFrame::Unsubscribed { conversation_id }.to_json()).await
+            }
+            ClientFrame::Send { conversation_id, client_id, body, attachment_ids } => {
+                self.send(conversation_id, client_id, body, attachment_ids).await
+            }
+            ClientFrame::Typing { conversation_id } => {
+                if !self.subscribed.contains_key(&conversation_id) {
+                    return self.error("not_subscribed", "subscribe before typing", Some(conversation_id), None).await;
+                }
+                let who = self.peer.who();
+                let author = Author { kind: who.kind, id: who.id, name: who.name };
+                self.hub.typing(conversation_id, self.id, self.peer.party(), author).await;
+                Flow::Continue
+            }
+            ClientFrame::Seen { conversation_id, seq } => {
+                let now = self.clock.now_ms();
+                match self
+                    .store
+                    .mark_seen(self.peer.viewer(), self.peer.party(), conversation_id, seq.max(0), now)
+                    .await
+                {
+                    Ok(_) => Flow::Continue,
+                    Err(e) => self.api_error(e.into(), Some(conversation_id), None).await,
+                }
+            }
+            ClientFrame::Presence { status } => match &self.peer {
+                Peer::Agent { user_id, name, .. } => {
+                    let status = if status == PresenceStatus::Offline { PresenceStatus::Away } else { status };
+                    self.hub.set_presence(*user_id, name, self.id, Some(status));
+                    Flow::Continue
+                }
+                Peer::Customer { .. } => self.error("forbidden", "customers have no presence", None, None).await,
+            },
+            ClientFrame::WatchInbox {} => self.watch_inbox().await,
+        }
+    }
+
+    async fn api_error(&self, e: ApiError, conversation_id: Option<i64>, client_id: Option<&str>) -> Flow {
+        self.error(e.code, &e.message, conversation_id, client_id).await
+    }
+
+    async fn subscribe(&mut self, conversation_id: i64, after_seq: i64) -> Flow {
+        let viewer = self.peer.viewer();
+        let conversation = match self.store.read(move |c| conversations::get(c, viewer, conversation_id)).await {
+            Ok(c) => c,
+            Err(e) => return self.api_error(e.into(), Some(conversation_id), None).await,
+        };
+        let mut last = after_seq.max(0);
+        // Join first, then read the backlog: whatever commits in between arrives live and
+        // the seq check in `forward` drops what the backlog already sent.
+        self.subscribed.insert(conversation_id, i64::MAX);
+        let listener = Listener { id: self.id, tx: self.tx.clone(), kick: self.kick.clone() };
+        self.hub.join(&conversation, listener).await;
+        loop {
+            let page = MessagePage::After(last);
+            let batch = match self
+                .store
+                .read(move |c| conversations::messages(c, viewer, conversation_id, page, BACKLOG_PAGE))
+                .await
+            {
+                Ok(batch) => batch,
+                Err(e) => return self.api_error(e.into(), Some(conversation_id), None).await,
+            };
+            for message in &batch {
+                if let Flow::Close(c, r) =
+                    self.write(&ServerFrame::Message { conversation_id, message }.to_json()).await
+                {
+                    return Flow::Close(c, r);
+                }
+                last = message.seq;
+            }
+            if batch.len() < BACKLOG_PAGE {
+                break;
+            }
+        }
+        self.subscribed.insert(conversation_id, last);
+        self.write(&ServerFrame::Subscribed { conversation_id, last_seq: last }.to_json()).await
+    }
+
+    async fn send(
+        &mut self,
+        conversation_id: i64,
+        client_id: String,
+        body: String,
+        mut attachment_ids: Vec<i64>,
+    ) -> Flow {
+        let parsed = ClientId::parse(&client_id).and_then(|id| {
+            attachment_ids.sort_unstable();
+            attachment_ids.dedup();
+            Ok((id, Body::parse(&body, !attachment_ids.is_empty())?))
+        });
+        let (id, body) = match parsed {
+            Ok(v) => v,
+            Err(e) => return self.error(e.code, &e.message, Some(conversation_id), Some(&client_id)).await,
+        };
+        let new = NewMessage {
+            client_id: Some(id.into_string()),
+            author: self.peer.party(),
+            body: body.into_string(),
+            attachment_ids,
+        };
+        let now = self.clock.now_ms();
+        match self.store.post_message(self.peer.viewer(), conversation_id, new, now).await {
+            Ok(posted) => {
+                let ack = ServerFrame::Ack {
+                    client_id: &client_id,
+                    conversation_id,
+                    message_id: posted.message.id,
+                    seq: posted.message.seq,
+                    replayed: posted.replayed,
+                };
+                self.write(&ack.to_json()).await
+            }
+            Err(e) => self.api_error(e.into(), Some(conversation_id), Some(&client_id)).await,
+        }
+    }
+
+    async fn watch_inbox(&mut self) -> Flow {
+        let Peer::Agent { user_id, viewer, .. } = &self.peer else {
+            return self.error("forbidden", "only agents have an inbox", None, None).await;
+        };
+        let (user_id, viewer) = (*user_id, *viewer);
+        let member_of = match self.store.read(move |c| projects::member_of(c, user_id)).await {
+            Ok(p) => p,
+            Err(e) => return self.api_error(e.into(), None, None).await,
+        };
+        self.hub.watch_inbox(self.id, self.tx.clone(), self.kick.clone(), scope_of(viewer, member_of));
+        self.watching_inbox = true;
+        for (user_id, name, status) in self.hub.presence() {
+            if let Flow::Close(c, r) =
+                self.write(&ServerFrame::Presence { user_id, name: &name, status }.to_json()).await
+            {
+                return Flow::Close(c, r);
+            }
+        }
+        Flow::Continue
+    }
+}
