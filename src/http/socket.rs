@@ -63,7 +63,7 @@ async fn customer_socket(
     if let Some(origin) = req.headers().get("origin") {
         let origin = origin.to_str().unwrap_or("").to_owned();
         let own = origin == origin_of(&state.config.base_url);
-        let allowed = own || state.store.read(settings::widget).await?.allowed_origins.iter().any(|o| *o == origin);
+        let allowed = own || state.store.read(settings::widget).await?.allowed_origins.contains(&origin);
         if !allowed {
             return Err(forbidden_origin());
         }
