@@ -50,8 +50,10 @@ impl Application {
             login_by_ip,
             login_by_account,
             setup: SetupLink::default(),
-            new_visitors: http::RateLimiter::new(30, 10 * 60 * 1000),
+            new_visitors: http::RateLimiter::new(config.visitor_limit, 10 * 60 * 1000),
         });
+        let now = state.now();
+        store.write(move |c| users::delete_expired_sessions(c, now)).await?;
         let setup_url = if store.read(users::any_admin).await? {
             None
         } else {
@@ -73,6 +75,9 @@ impl Application {
                 .configure(|cfg| http::configure(cfg, max_json))
         })
         .shutdown_timeout(10)
+        // Idle chat sockets are cheap; the open-file limit is the real bound.
+        .max_connections(250_000)
+        .backlog(4096)
         .listen(listener)
         .map_err(|source| StartError::Listen { addr: config.listen, source })?
         .run();

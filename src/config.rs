@@ -16,6 +16,8 @@ pub struct Config {
     pub max_upload_bytes: usize,
     pub max_json_bytes: usize,
     pub session_hours: u64,
+    /// New widget visitors one IP may start in 10 minutes.
+    pub visitor_limit: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("max_upload_bytes", "26214400"),
     ("max_json_bytes", "262144"),
     ("session_hours", "336"),
+    ("visitor_limit", "30"),
 ];
 
 /// The environment variable of a setting: `data_dir` → `RAPPORT_DATA_DIR`.
@@ -125,6 +128,7 @@ impl Config {
             max_upload_bytes: l.parse("max_upload_bytes", |v| in_range(v, 1, 1 << 30))?,
             max_json_bytes: l.parse("max_json_bytes", |v| in_range(v, 1024, 16 << 20))?,
             session_hours: l.parse("session_hours", |v| in_range(v, 1, 24 * 366))? as u64,
+            visitor_limit: l.parse("visitor_limit", |v| in_range(v, 1, 1 << 30))? as u32,
         })
     }
 

@@ -157,11 +157,12 @@ impl Session {
                     match incoming {
                         None => return Flow::Continue,
                         Some(Ok(Message::Text(text))) => {
-                            // Token bucket: a flood is cut off, a burst is fine.
+                            // Token bucket for anonymous customers: a flood is cut off, a
+                            // burst is fine. Agents are authenticated staff and integrations.
                             let now = Instant::now();
                             allowance = (allowance + (now - last_frame).as_secs_f64() * FRAMES_PER_SEC).min(FRAME_BURST) - 1.0;
                             last_frame = now;
-                            if allowance < 0.0 {
+                            if allowance < 0.0 && matches!(self.peer, Peer::Customer { .. }) {
                                 Flow::Close(close::RATE_LIMITED, "too many frames")
                             } else {
                                 match serde_json::from_str::<ClientFrame>(&text) {

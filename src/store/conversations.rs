@@ -134,7 +134,8 @@ fn row(r: &Row) -> rusqlite::Result<Conversation> {
 
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Conversation> {
     let vis = visibility::conversation(viewer);
-    conn.query_row(&format!("SELECT {} FROM conversations c WHERE c.id = ?1 AND {vis}", cols(viewer)), [id], row)
+    conn.prepare_cached(&format!("SELECT {} FROM conversations c WHERE c.id = ?1 AND {vis}", cols(viewer)))?
+        .query_row([id], row)
         .optional()?
         .ok_or(StoreError::NotFound("conversation_not_found"))
 }
@@ -281,7 +282,7 @@ pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMes
 }
 
 fn message(conn: &Connection, id: i64) -> Result<Message> {
-    let mut m = conn.query_row(&format!("SELECT {MESSAGE_COLS} WHERE m.id = ?1"), [id], message_row)?;
+    let mut m = conn.prepare_cached(&format!("SELECT {MESSAGE_COLS} WHERE m.id = ?1"))?.query_row([id], message_row)?;
     m.attachments = attachments::of_message(conn, id)?;
     Ok(m)
 }

@@ -34,7 +34,8 @@ pub fn insert(conn: &Connection, name: Option<&str>, email: Option<&str>, now: M
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Customer> {
-    conn.query_row(&format!("SELECT {COLS} FROM customers WHERE id = ?1"), [id], row)
+    conn.prepare_cached(&format!("SELECT {COLS} FROM customers WHERE id = ?1"))?
+        .query_row([id], row)
         .optional()?
         .ok_or(StoreError::NotFound("customer_not_found"))
 }

@@ -54,6 +54,8 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
 /// Every connection gets these, the writer's and the readers'.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
+    // Visibility predicates make per-viewer SQL: keep many prepared statements.
+    conn.set_prepared_statement_cache_capacity(256);
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
@@ -157,5 +159,27 @@ impl<T> Page<T> {
         let more = rows.len() > limit;
         rows.truncate(limit);
         Page { rows, more }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_connection_is_durable_wal_with_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let pragmas = |c: &Connection| -> Result<(i64, String, i64)> {
+            Ok((
+                c.query_row("PRAGMA synchronous", [], |r| r.get(0))?,
+                c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?,
+            ))
+        };
+        let full = (2, "wal".to_owned(), 1);
+        assert_eq!(store.write(pragmas).await.unwrap(), full);
+        assert_eq!(store.read(pragmas).await.unwrap(), full);
+        store.close().await.unwrap();
     }
 }

@@ -92,7 +92,8 @@ pub fn insert(
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<User> {
-    conn.query_row(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"), [id], user_row)
+    conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"))?
+        .query_row([id], user_row)
         .optional()?
         .ok_or(StoreError::NotFound("user_not_found"))
 }
@@ -115,7 +116,8 @@ pub fn for_login(conn: &Connection, email: &str) -> Result<Option<(User, Option<
 }
 
 pub fn by_email(conn: &Connection, email: &str) -> Result<User> {
-    conn.query_row(&format!("SELECT {USER_COLS} FROM users u WHERE u.email = ?1"), [email], user_row)
+    conn.prepare_cached(&format!("SELECT {USER_COLS} FROM users u WHERE u.email = ?1"))?
+        .query_row([email], user_row)
         .optional()?
         .ok_or(StoreError::NotFound("user_not_found"))
 }

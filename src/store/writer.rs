@@ -93,11 +93,11 @@ impl Writer {
 }
 
 fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.execute_batch("SAVEPOINT job")?;
+    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     let outcome = catch_unwind(AssertUnwindSafe(|| f(conn)))
         .unwrap_or_else(|_| Err(StoreError::Internal("a write job panicked".into())));
     match &outcome {
-        Ok(_) => conn.execute_batch("RELEASE job")?,
+        Ok(_) => conn.prepare_cached("RELEASE job")?.execute([]).map(drop)?,
         Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job")?,
     }
     outcome

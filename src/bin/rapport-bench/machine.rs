@@ -1,0 +1,97 @@
+//! The machine's own limits, measured on the same disk in the same run as the benchmark.
+
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// 4 KiB overwrites of an allocated file, each followed by fdatasync, per second (what a
+    /// WAL commit costs once the WAL file has grown).
+    pub fsync_per_s: f64,
+    /// Rows per second into SQLite (WAL, synchronous=FULL), committed in batches of 1,000.
+    pub raw_insert_per_s: f64,
+}
+
+impl Limits {
+    pub fn measure(dir: &Path, each: Duration) -> Result<Limits, String> {
+        Ok(Limits { fsync_per_s: fsync_rate(dir, each)?, raw_insert_per_s: insert_rate(dir, each)? })
+    }
+}
+
+fn fsync_rate(dir: &Path, each: Duration) -> Result<f64, String> {
+    let path = dir.join("fsync-probe");
+    let mut file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+    let block = [7u8; 4096];
+    const BLOCKS: u64 = 1024;
+    for _ in 0..BLOCKS {
+        file.write_all(&block).map_err(|e| e.to_string())?;
+    }
+    file.sync_all().map_err(|e| e.to_string())?;
+    let (start, mut n) = (Instant::now(), 0u64);
+    while start.elapsed() < each {
+        file.seek(SeekFrom::Start((n % BLOCKS) * 4096)).map_err(|e| e.to_string())?;
+        file.write_all(&block).map_err(|e| e.to_string())?;
+        file.sync_data().map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    let _ = std::fs::remove_file(path);
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+fn insert_rate(dir: &Path, each: Duration) -> Result<f64, String> {
+    let path = dir.join("insert-probe.db");
+    let conn = rusqlite::Connection::open(&path).map_err(|e| e.to_string())?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE m (id INTEGER PRIMARY KEY, conversation INTEGER, seq INTEGER, body TEXT, at INTEGER);",
+    )
+    .map_err(|e| e.to_string())?;
+    let (start, mut n) = (Instant::now(), 0i64);
+    while start.elapsed() < each {
+        conn.execute_batch("BEGIN").map_err(|e| e.to_string())?;
+        {
+            let mut stmt = conn
+                .prepare_cached("INSERT INTO m (conversation, seq, body, at) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(|e| e.to_string())?;
+            for _ in 0..1000 {
+                n += 1;
+                stmt.execute(rusqlite::params![n % 100, n, "a benchmark message of about this length", n])
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        conn.execute_batch("COMMIT").map_err(|e| e.to_string())?;
+    }
+    drop(conn);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Raises the open-file limit as far as the system allows; returns the new soft limit.
+pub fn raise_open_files() -> u64 {
+    let want = 400_000;
+    let (_, hard) = rlimit::Resource::NOFILE.get().unwrap_or((1024, 1024));
+    // As root the hard limit can go up too; otherwise settle for it.
+    if rlimit::Resource::NOFILE.set(want, want.max(hard)).is_err() {
+        let _ = rlimit::Resource::NOFILE.set(hard, hard);
+    }
+    rlimit::Resource::NOFILE.get().map_or(0, |(soft, _)| soft)
+}
+
+/// Median and 99th percentile of latencies in milliseconds.
+pub fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
+    if samples.is_empty() {
+        return (0.0, 0.0);
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+/// The server's resident memory in KiB (Linux).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}

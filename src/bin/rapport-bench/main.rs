@@ -1,0 +1,75 @@
+//! `rapport-bench SCENARIO [--seconds N] [--url URL --token TOKEN]`: measures Rapport and,
+//! in the same run, the machine's own limits (the disk's fsync rate, a raw SQLite batched
+//! insert rate), and prints one JSON object per line with both and their ratio.
+
+mod client;
+mod machine;
+mod scenarios;
+mod server;
+
+use clap::{Parser, ValueEnum};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "rapport-bench", about = "Benchmarks a Rapport server against this machine's own limits")]
+struct Args {
+    scenario: Scenario,
+    /// Seconds of load per measurement.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// A running server to measure instead of one started here (then --token is needed).
+    #[arg(long, requires = "token")]
+    url: Option<String>,
+    /// An admin's API token for --url.
+    #[arg(long)]
+    token: Option<String>,
+    /// For `connections`: how many sockets to open.
+    #[arg(long, default_value_t = 100_000)]
+    sockets: usize,
+    /// For `delivery`: conversations (each with 1 customer and 2 agents).
+    #[arg(long, default_value_t = 10_000)]
+    conversations: usize,
+    /// For `delivery`: messages per second to send.
+    #[arg(long, default_value_t = 2_000)]
+    rate: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Scenario {
+    Durable,
+    Delivery,
+    Connections,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let raised = machine::raise_open_files();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(args, raised)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rapport-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args, open_files: u64) -> Result<(), String> {
+    let duration = Duration::from_secs(args.seconds.max(1));
+    let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let server = match (&args.url, &args.token) {
+        (Some(url), Some(token)) => server::Server::remote(url, token),
+        _ => server::Server::start(scratch.path(), args.sockets + 1000).await?,
+    };
+    eprintln!("measuring this machine's limits in {} ...", scratch.path().display());
+    let limits = machine::Limits::measure(scratch.path(), Duration::from_secs(2))?;
+    eprintln!(
+        "fsync/s {:.0}, raw sqlite inserts/s {:.0}, open files {open_files}",
+        limits.fsync_per_s, limits.raw_insert_per_s
+    );
+    match args.scenario {
+        Scenario::Durable => scenarios::durable(&server, &limits, duration).await,
+        Scenario::Delivery => scenarios::delivery(&server, &limits, duration, args.conversations, args.rate).await,
+        Scenario::Connections => scenarios::connections(&server, &limits, args.sockets).await,
+    }
+}

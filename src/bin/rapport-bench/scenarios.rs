@@ -1,0 +1,293 @@
+//! The scenarios. Each prints JSON lines: its figures beside the machine's limits and targets.
+
+use crate::client::{self, source, Ws};
+use crate::machine::{percentiles, rss_kib, Limits};
+use crate::server::Server;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+fn print(line: Value) {
+    println!("{line}");
+}
+
+/// Senders over sockets, each waiting for the ack (sent only after the commit) before sending
+/// again: throughput and ack latency at 1, 16 and 256 concurrent senders.
+pub async fn durable(server: &Server, limits: &Limits, duration: Duration) -> Result<(), String> {
+    for senders in [1usize, 16, 256] {
+        let mut tasks = Vec::new();
+        let deadline = Instant::now() + duration;
+        for i in 0..senders {
+            let created = server.post("/api/v1/conversations", json!({"kind": "internal"}), None).await?;
+            let conversation = created["conversation"]["id"].as_i64().ok_or("no conversation id")?;
+            let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(&server.token), source(i)).await?;
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    n += 1;
+                    let client_id = format!("s{i}-{n}");
+                    let frame = json!({"type": "send", "conversation_id": conversation, "client_id": client_id,
+                        "body": "a benchmark message of about this length"});
+                    let sent = Instant::now();
+                    client::send(&mut ws, &frame).await?;
+                    loop {
+                        let f = client::until(&mut ws, "ack").await?;
+                        if f["client_id"] == client_id.as_str() {
+                            break;
+                        }
+                    }
+                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                }
+                Ok::<_, String>(latencies)
+            }));
+        }
+        let started = Instant::now();
+        let mut all = Vec::new();
+        for task in tasks {
+            all.extend(task.await.map_err(|e| e.to_string())??);
+        }
+        let elapsed = started.elapsed().as_secs_f64().max(duration.as_secs_f64());
+        let rate = all.len() as f64 / elapsed;
+        let (p50, p99) = percentiles(all);
+        let target = if senders == 1 {
+            json!({"msgs_per_s_vs_fsync": ">= 0.9"})
+        } else if senders == 256 {
+            json!({"msgs_per_s": ">= 50000", "p99_ms": "<= 5"})
+        } else {
+            json!(null)
+        };
+        print(json!({
+            "scenario": "durable", "senders": senders, "msgs_per_s": rate.round(), "p50_ms": round(p50), "p99_ms": round(p99),
+            "fsync_per_s": limits.fsync_per_s.round(), "raw_insert_per_s": limits.raw_insert_per_s.round(),
+            "msgs_per_s_vs_fsync": round(rate / limits.fsync_per_s), "msgs_per_s_vs_raw_insert": round(rate / limits.raw_insert_per_s),
+            "target": target,
+        }));
+    }
+    Ok(())
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+type Samples = Arc<Mutex<Vec<f64>>>;
+
+/// Reads a socket until told to stop, recording send→receive latency of every message frame
+/// (the send time is in the body) while `recording` is on.
+fn receive(
+    mut stream: SplitStream<Ws>,
+    epoch: Instant,
+    samples: Samples,
+    recording: Arc<AtomicBool>,
+    received: Arc<AtomicU64>,
+) {
+    tokio::spawn(async move {
+        while let Some(Ok(msg)) = stream.next().await {
+            let Message::Text(text) = msg else { continue };
+            if !recording.load(Ordering::Relaxed) {
+                continue;
+            }
+            let Ok(frame) = serde_json::from_str::<Value>(&text) else { continue };
+            let body = match frame["type"].as_str() {
+                Some("message") | Some("inbox") => frame["message"]["body"].as_str().unwrap_or(""),
+                _ => continue,
+            };
+            if let Some(sent) = body.strip_prefix("t=").and_then(|t| t.parse::<u64>().ok()) {
+                let now = epoch.elapsed().as_micros() as u64;
+                samples.lock().unwrap_or_else(|p| p.into_inner()).push(now.saturating_sub(sent) as f64 / 1000.0);
+                received.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+}
+
+/// Conversations × (1 customer + 2 agents) and supervisors watching every conversation;
+/// customers send at a fixed rate; every subscriber's delivery latency is measured.
+pub async fn delivery(
+    server: &Server,
+    limits: &Limits,
+    duration: Duration,
+    conversations: usize,
+    rate: u64,
+) -> Result<(), String> {
+    let agents = [server.agent("agent-a@example.com").await?, server.agent("agent-b@example.com").await?];
+    let epoch = Instant::now();
+    let samples: Samples = Arc::default();
+    let recording = Arc::new(AtomicBool::new(false));
+    let received = Arc::new(AtomicU64::new(0));
+    let mut senders: Vec<(i64, SplitSink<Ws, Message>)> = Vec::with_capacity(conversations);
+    eprintln!("opening {} sockets ...", conversations * 3 + 20);
+    let mut socket_no = 0;
+    for i in 0..conversations {
+        let visitor = server.post("/api/v1/widget/visitors", json!({}), None).await?;
+        let token = visitor["token"].as_str().ok_or("no visitor token")?.to_owned();
+        let created = server.post("/api/v1/widget/conversations", json!({}), Some(&token)).await?;
+        let conversation = created["conversation"]["id"].as_i64().ok_or("no conversation")?;
+        let subscribe = json!({"type": "subscribe", "conversation_id": conversation});
+        let customer_url = server.ws_url(&format!("/api/v1/widget/socket?token={token}"));
+        let mut ws = client::connect(&customer_url, None, source(socket_no)).await?;
+        socket_no += 1;
+        client::send(&mut ws, &subscribe).await?;
+        client::until(&mut ws, "subscribed").await?;
+        let (sink, stream) = ws.split();
+        receive(stream, epoch, samples.clone(), recording.clone(), received.clone());
+        senders.push((conversation, sink));
+        for agent in &agents {
+            let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(agent), source(socket_no)).await?;
+            socket_no += 1;
+            client::send(&mut ws, &subscribe).await?;
+            client::until(&mut ws, "subscribed").await?;
+            let (sink, stream) = ws.split();
+            std::mem::forget(sink); // kept open for the run; the process ends after it
+            receive(stream, epoch, samples.clone(), recording.clone(), received.clone());
+        }
+        if i % 1000 == 999 {
+            eprintln!("  {} conversations ready", i + 1);
+        }
+    }
+    const SUPERVISORS: usize = 20;
+    for _ in 0..SUPERVISORS {
+        let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(&server.token), source(socket_no)).await?;
+        socket_no += 1;
+        client::send(&mut ws, &json!({"type": "watch_inbox"})).await?;
+        let (sink, stream) = ws.split();
+        std::mem::forget(sink);
+        receive(stream, epoch, samples.clone(), recording.clone(), received.clone());
+    }
+    let per_message = 4 + SUPERVISORS as u64; // customer echo, 2 agents, supervisors (inbox)
+    let mut max_rate = 0;
+    let mut step = rate;
+    loop {
+        samples.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        received.store(0, Ordering::Relaxed);
+        recording.store(true, Ordering::Relaxed);
+        let sent = send_at(&mut senders, step, duration, epoch).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await; // let the last deliveries land
+        recording.store(false, Ordering::Relaxed);
+        let all = std::mem::take(&mut *samples.lock().unwrap_or_else(|p| p.into_inner()));
+        let delivered = all.len();
+        let (p50, p99) = percentiles(all);
+        let expected = sent * (per_message - 1);
+        print(json!({
+            "scenario": "delivery", "conversations": conversations, "sockets": socket_no, "rate": step,
+            "msgs_sent": sent, "deliveries": delivered, "deliveries_expected": expected,
+            "p50_ms": round(p50), "p99_ms": round(p99),
+            "fsync_per_s": limits.fsync_per_s.round(), "raw_insert_per_s": limits.raw_insert_per_s.round(),
+            "target": {"p99_ms": "<= 10 at 2000 msgs/s"},
+        }));
+        if p99 > 50.0 || (delivered as u64) < expected * 99 / 100 || step >= 64_000 {
+            break;
+        }
+        max_rate = step;
+        step *= 2;
+    }
+    print(
+        json!({"scenario": "delivery", "max_rate": max_rate, "max_rate_rule": "highest rate tried whose p99 stayed under 50 ms"}),
+    );
+    Ok(())
+}
+
+/// Sends `rate` messages a second for `duration`, round-robin over the customers' sockets.
+async fn send_at(
+    senders: &mut [(i64, SplitSink<Ws, Message>)],
+    rate: u64,
+    duration: Duration,
+    epoch: Instant,
+) -> Result<u64, String> {
+    let tick = Duration::from_millis(10);
+    let mut interval = tokio::time::interval(tick);
+    let start = Instant::now();
+    let (mut sent, mut next) = (0u64, 0usize);
+    while start.elapsed() < duration {
+        interval.tick().await;
+        let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+        while sent < due {
+            let (conversation, sink) = &mut senders[next % senders.len()];
+            next += 1;
+            sent += 1;
+            let frame = json!({"type": "send", "conversation_id": *conversation, "client_id": format!("d{sent}"),
+                "body": format!("t={}", epoch.elapsed().as_micros())});
+            sink.send(Message::text(frame.to_string())).await.map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(sent)
+}
+
+/// Idle authenticated sockets, each subscribed to a conversation and answering pings: how
+/// many, and the server's memory per socket.
+pub async fn connections(server: &Server, limits: &Limits, sockets: usize) -> Result<(), String> {
+    let pid = server.pid().ok_or("connections measures the server's memory: run it without --url")?;
+    let mut conversations = Vec::new();
+    for _ in 0..100 {
+        let created = server.post("/api/v1/conversations", json!({"kind": "internal"}), None).await?;
+        conversations.push(created["conversation"]["id"].as_i64().ok_or("no id")?);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib(pid).ok_or("cannot read the server's memory")?;
+    let open = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(Mutex::new(None::<String>));
+    let gate = Arc::new(tokio::sync::Semaphore::new(256));
+    let url = server.ws_url("/api/v1/socket");
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(sockets);
+    for n in 0..sockets {
+        let (gate, counter, failed, url, token) =
+            (gate.clone(), open.clone(), failed.clone(), url.clone(), server.token.clone());
+        let conversation = conversations[n % conversations.len()];
+        tasks.push(tokio::spawn(async move {
+            let permit = gate.acquire_owned().await;
+            let connected = async {
+                let mut ws = client::connect(&url, Some(&token), source(n)).await?;
+                client::send(&mut ws, &json!({"type": "subscribe", "conversation_id": conversation})).await?;
+                client::until(&mut ws, "subscribed").await?;
+                Ok::<_, String>(ws)
+            }
+            .await;
+            drop(permit);
+            match connected {
+                Ok(mut ws) => {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    // Idle, but reading: tungstenite answers the server's pings.
+                    while let Some(Ok(_)) = ws.next().await {}
+                    counter.fetch_sub(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                }
+            }
+        }));
+        if n % 10_000 == 9_999 {
+            eprintln!("  {} sockets requested, {} open", n + 1, open.load(Ordering::Relaxed));
+        }
+    }
+    // Wait until every socket is open or has failed.
+    while (open.load(Ordering::Relaxed) as usize) < sockets
+        && failed.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    {
+        if start.elapsed() > Duration::from_secs(600) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let reached = open.load(Ordering::Relaxed);
+    let after = rss_kib(pid).unwrap_or(before);
+    let per_socket = if reached > 0 { (after.saturating_sub(before)) as f64 / reached as f64 } else { 0.0 };
+    print(json!({
+        "scenario": "connections", "sockets": reached, "requested": sockets,
+        "server_kib_per_socket": round(per_socket), "server_rss_kib_before": before, "server_rss_kib_after": after,
+        "seconds_to_open": round(start.elapsed().as_secs_f64()),
+        "first_error": *failed.lock().unwrap_or_else(|p| p.into_inner()),
+        "fsync_per_s": limits.fsync_per_s.round(), "raw_insert_per_s": limits.raw_insert_per_s.round(),
+        "target": {"sockets": ">= 100000", "server_kib_per_socket": "<= 16"},
+    }));
+    for task in tasks {
+        task.abort();
+    }
+    Ok(())
+}

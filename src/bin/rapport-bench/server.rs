@@ -1,0 +1,146 @@
+//! The server under test: the real `rapport` binary started here on a temporary data dir, or
+//! one already running (`--url`, `--token`).
+
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    pub base: String,
+    pub token: String,
+    pub http: reqwest::Client,
+    child: Option<Child>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+impl Server {
+    pub fn remote(url: &str, token: &str) -> Server {
+        Server {
+            base: url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            http: reqwest::Client::new(),
+            child: None,
+        }
+    }
+
+    /// Starts `rapport serve` (the binary beside this one) and an admin with an API token.
+    pub async fn start(dir: &Path, _expected_sockets: usize) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("rapport");
+        let data = dir.join("data");
+        let port = free_port()?;
+        let child = Command::new(&exe)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(&data)
+            .env("RAPPORT_LOG", "warn")
+            .env("RAPPORT_VISITOR_LIMIT", "1000000000")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let mut server = Server { base, token: String::new(), http, child: Some(child) };
+        let start = Instant::now();
+        while server.http.get(format!("{}/healthz", server.base)).send().await.is_err() {
+            if start.elapsed() > Duration::from_secs(20) {
+                return Err("the server did not start".into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut admin = Command::new(&exe)
+            .args([
+                "admin",
+                "create",
+                "--email",
+                "bench@example.com",
+                "--name",
+                "Bench",
+                "--password-stdin",
+                "--data-dir",
+            ])
+            .arg(&data)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        use std::io::Write;
+        admin.stdin.take().ok_or("no stdin")?.write_all(b"bench password\n").map_err(|e| e.to_string())?;
+        admin.wait().map_err(|e| e.to_string())?;
+        server.token = server.token_for("bench@example.com").await?;
+        Ok(server)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base.replacen("http", "ws", 1))
+    }
+
+    /// Logs a user in (password "bench password") and makes an API token.
+    pub async fn token_for(&self, email: &str) -> Result<String, String> {
+        let jar = reqwest::Client::builder().cookie_store(true).build().map_err(|e| e.to_string())?;
+        let me: Value = jar
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"email": email, "password": "bench password"}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let csrf = me["csrf_token"].as_str().ok_or_else(|| format!("login failed: {me}"))?;
+        let token: Value = jar
+            .post(format!("{}/api/v1/tokens", self.base))
+            .header("X-CSRF-Token", csrf)
+            .json(&json!({"name": "bench"}))
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        token["secret"].as_str().map(str::to_owned).ok_or_else(|| format!("no token: {token}"))
+    }
+
+    /// POSTs as the admin (or as a visitor) and returns the JSON answer.
+    pub async fn post(&self, path: &str, body: Value, visitor: Option<&str>) -> Result<Value, String> {
+        let req = self.http.post(format!("{}{path}", self.base)).json(&body);
+        let req = match visitor {
+            Some(v) => req.header("X-Rapport-Visitor", v),
+            None => req.bearer_auth(&self.token),
+        };
+        let res = req.send().await.map_err(|e| e.to_string())?;
+        let status = res.status();
+        let value: Value = res.json().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("POST {path}: {status} {value}"));
+        }
+        Ok(value)
+    }
+
+    /// An agent with its own API token.
+    pub async fn agent(&self, email: &str) -> Result<String, String> {
+        self.post(
+            "/api/v1/users",
+            json!({"email": email, "name": email, "role": "agent", "password": "bench password"}),
+            None,
+        )
+        .await?;
+        self.token_for(email).await
+    }
+}
