@@ -10,3 +10,4 @@ mod conversations;
 mod errors;
 mod items_and_projects;
 mod openapi;
+mod realtime;

@@ -1,0 +1,741 @@
+//! The live protocol (docs/protocol.md) over real websockets: agents and widget visitors
+//! chatting, resuming after a cut, idempotent sends, the customers' visibility filter, Origin
+//! checks, bad frames, slow consumers and heartbeats.
+
+use crate::helpers::*;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+/// How long any single expected frame may take.
+const WAIT: Duration = Duration::from_secs(5);
+/// How long "nothing more arrives" is watched for.
+const QUIET: Duration = Duration::from_millis(150);
+
+type Ws = WebSocketStream<TcpStream>;
+
+fn port(app: &TestApp) -> u16 {
+    app.base.rsplit(':').next().and_then(|p| p.parse().ok()).expect("base url has a port")
+}
+
+/// Opens a websocket to `path` with extra request headers; `recv_buffer` shrinks the client's
+/// kernel receive buffer (set before connecting, so the window stays small).
+async fn open(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&'static str, String)],
+    recv_buffer: Option<u32>,
+) -> Result<Ws, WsError> {
+    let port = port(app);
+    let mut request = format!("ws://127.0.0.1:{port}{path}").into_client_request().expect("valid url");
+    for (name, value) in headers {
+        request.headers_mut().insert(*name, HeaderValue::from_str(value).expect("valid header"));
+    }
+    let socket = TcpSocket::new_v4().expect("socket");
+    if let Some(size) = recv_buffer {
+        socket.set_recv_buffer_size(size).expect("recv buffer size");
+    }
+    let stream = socket.connect(([127, 0, 0, 1], port).into()).await.expect("tcp connect");
+    tokio_tungstenite::client_async(request, stream).await.map(|(ws, _)| ws)
+}
+
+/// The status of a refused upgrade, and the error code in its body.
+fn refusal(result: Result<Ws, WsError>) -> (u16, String) {
+    match result {
+        Err(WsError::Http(response)) => {
+            let body: Value =
+                response.body().as_deref().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+            (response.status().as_u16(), body["error"]["code"].as_str().unwrap_or("").to_owned())
+        }
+        Err(e) => panic!("expected an HTTP refusal, got {e}"),
+        Ok(_) => panic!("expected an HTTP refusal, the socket opened"),
+    }
+}
+
+/// A personal API token of the logged-in user.
+async fn api_token(client: &Client) -> String {
+    client.post("/api/v1/tokens", json!({"name": "t"})).await.ok()["secret"].as_str().unwrap().to_owned()
+}
+
+/// A new widget visitor: its token and customer id.
+async fn visitor(app: &TestApp) -> (String, i64) {
+    let created = app.client().post("/api/v1/widget/visitors", json!({})).await.ok();
+    (created["token"].as_str().unwrap().to_owned(), created["customer"]["id"].as_i64().unwrap())
+}
+
+/// An HTTP client that speaks as a widget visitor.
+fn visitor_client(app: &TestApp, token: &str) -> Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-rapport-visitor", token.parse().unwrap());
+    Client {
+        base: app.base.clone(),
+        http: reqwest::Client::builder().default_headers(headers).build().unwrap(),
+        csrf: None,
+        bearer: None,
+    }
+}
+
+async fn connect_agent(app: &TestApp, token: &str) -> Live {
+    let ws = open(app, "/api/v1/socket", &[("authorization", format!("Bearer {token}"))], None)
+        .await
+        .expect("agent socket opens");
+    Live::greeted(ws).await
+}
+
+async fn connect_customer(app: &TestApp, token: &str) -> Live {
+    let ws =
+        open(app, &format!("/api/v1/widget/socket?token={token}"), &[], None).await.expect("customer socket opens");
+    Live::greeted(ws).await
+}
+
+/// One client socket.
+struct Live {
+    ws: Ws,
+}
+
+impl Live {
+    /// Wraps a fresh socket and checks the server's first frame.
+    async fn greeted(ws: Ws) -> Live {
+        let mut live = Live { ws };
+        let hello = live.next_any().await;
+        assert_eq!(hello["type"], "hello", "first frame: {hello}");
+        assert_eq!(hello["protocol"], 1);
+        live
+    }
+
+    async fn send(&mut self, frame: Value) {
+        self.ws.send(Message::text(frame.to_string())).await.expect("frame sent");
+    }
+
+    /// The next text frame, whatever it is.
+    async fn next_any(&mut self) -> Value {
+        loop {
+            let message = timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame within the wait")
+                .expect("socket still open")
+                .expect("socket readable");
+            match message {
+                Message::Text(text) => return serde_json::from_str(&text).expect("a JSON frame"),
+                Message::Close(frame) => panic!("socket closed: {frame:?}"),
+                Message::Binary(_) => panic!("the server sent a binary frame"),
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+            }
+        }
+    }
+
+    /// The next frame that is not noise (hello, presence, pong).
+    async fn next(&mut self) -> Value {
+        loop {
+            let frame = self.next_any().await;
+            if !matches!(frame["type"].as_str(), Some("hello" | "presence" | "pong")) {
+                return frame;
+            }
+        }
+    }
+
+    /// Reads until a frame of type `kind`; returns it and the frames before it. An unexpected
+    /// `error` frame fails the test at once.
+    async fn until(&mut self, kind: &str) -> (Value, Vec<Value>) {
+        let mut before = Vec::new();
+        loop {
+            let frame = self.next_any().await;
+            if frame["type"] == kind {
+                return (frame, before);
+            }
+            assert_ne!(frame["type"], "error", "while waiting for {kind}");
+            before.push(frame);
+        }
+    }
+
+    async fn expect(&mut self, kind: &str) -> Value {
+        self.until(kind).await.0
+    }
+
+    /// Subscribes and returns the replayed messages (the backlog), checking `subscribed`.
+    async fn subscribe(&mut self, conversation: i64, after_seq: i64) -> Vec<Value> {
+        self.send(json!({"type": "subscribe", "conversation_id": conversation, "after_seq": after_seq})).await;
+        let (subscribed, before) = self.until("subscribed").await;
+        assert_eq!(subscribed["conversation_id"], conversation);
+        let backlog: Vec<Value> = before.into_iter().filter(|f| f["type"] == "message").collect();
+        let expected_last = backlog.last().map_or(after_seq, |f| f["message"]["seq"].as_i64().unwrap());
+        assert_eq!(subscribed["last_seq"], expected_last, "subscribed after the backlog");
+        backlog
+    }
+
+    /// A `send`, answered by its `ack`; returns the ack.
+    async fn post(&mut self, conversation: i64, client_id: &str, body: &str) -> Value {
+        self.send(json!({"type": "send", "conversation_id": conversation, "client_id": client_id, "body": body})).await;
+        loop {
+            let (ack, _) = self.until("ack").await;
+            if ack["client_id"] == client_id {
+                assert_eq!(ack["conversation_id"], conversation);
+                return ack;
+            }
+        }
+    }
+
+    /// Everything that arrives until the answer to a `ping`, and for a short while after.
+    async fn settle(&mut self) -> Vec<Value> {
+        self.send(json!({"type": "ping"})).await;
+        let (_, mut frames) = self.until("pong").await;
+        frames.extend(self.quiet().await);
+        frames
+    }
+
+    /// The frames that arrive within `QUIET` (expected: none that matter).
+    async fn quiet(&mut self) -> Vec<Value> {
+        let mut frames = Vec::new();
+        let deadline = tokio::time::Instant::now() + QUIET;
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, self.ws.next()).await {
+            match message {
+                Message::Text(text) => frames.push(serde_json::from_str(&text).expect("a JSON frame")),
+                Message::Close(frame) => panic!("socket closed: {frame:?}"),
+                _ => {}
+            }
+        }
+        frames
+    }
+
+    /// Reads until the server closes: the close code, or `None` if the connection ended
+    /// without a close frame.
+    async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            match timeout(WAIT, self.ws.next()).await.expect("the server closes within the wait") {
+                Some(Ok(Message::Close(Some(frame)))) => return Some(frame.code.into()),
+                Some(Ok(Message::Close(None))) => return Some(1005),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}
+
+fn seq_of(frame: &Value) -> i64 {
+    frame["message"]["seq"].as_i64().unwrap_or_else(|| panic!("not a message frame: {frame}"))
+}
+
+#[tokio::test]
+async fn an_agent_and_a_customer_chat_live() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mut agent = connect_agent(&app, &api_token(&admin).await).await;
+    let (visitor_token, customer_id) = visitor(&app).await;
+    let started = visitor_client(&app, &visitor_token)
+        .post("/api/v1/widget/conversations", json!({"message": {"body": "Hello?", "client_id": "w-1"}}))
+        .await
+        .ok();
+    let id = started["conversation"]["id"].as_i64().unwrap();
+    let mut customer = connect_customer(&app, &visitor_token).await;
+
+    let backlog = customer.subscribe(id, 0).await;
+    assert_eq!(backlog.len(), 1);
+    assert_eq!(backlog[0]["message"]["body"], "Hello?");
+    assert_eq!(agent.subscribe(id, 0).await.len(), 1);
+
+    // The customer writes: the ack comes once the message is stored.
+    let ack = customer.post(id, "w-2", "My printer is on fire").await;
+    assert_eq!(ack["seq"], 2);
+    assert_eq!(ack["replayed"], false);
+    assert_eq!(app.count("messages"), 2, "acked means committed");
+    let stored: i64 = app
+        .db()
+        .query_row("SELECT id FROM messages WHERE conversation_id = ?1 AND client_id = 'w-2'", [id], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ack["message_id"], stored);
+    let heard = agent.expect("message").await;
+    assert_eq!(heard["conversation_id"], id);
+    assert_eq!(heard["message"]["seq"], 2);
+    assert_eq!(heard["message"]["body"], "My printer is on fire");
+    assert_eq!(heard["message"]["author"]["kind"], "customer");
+    assert_eq!(heard["message"]["author"]["id"], customer_id);
+
+    // The agent answers, under their name.
+    let ack = agent.post(id, "a-1", "Step away from the printer").await;
+    assert_eq!(ack["seq"], 3);
+    let mut answer = customer.expect("message").await;
+    while answer["message"]["seq"] != 3 {
+        answer = customer.expect("message").await;
+    }
+    assert_eq!(answer["message"]["body"], "Step away from the printer");
+    assert_eq!(answer["message"]["author"]["kind"], "user");
+    assert_eq!(answer["message"]["author"]["name"], "Ada Admin");
+
+    // Typing reaches the other side, not the typist.
+    agent.send(json!({"type": "typing", "conversation_id": id})).await;
+    let typing = customer.expect("typing").await;
+    assert_eq!(typing["conversation_id"], id);
+    assert_eq!(typing["author"]["kind"], "user");
+    assert_eq!(typing["author"]["name"], "Ada Admin");
+    let echoed = agent.settle().await;
+    assert!(echoed.iter().all(|f| f["type"] != "typing"), "the typist heard their own typing: {echoed:?}");
+
+    // Seen is relayed and stored.
+    customer.send(json!({"type": "seen", "conversation_id": id, "seq": 3})).await;
+    let seen = agent.expect("seen").await;
+    assert_eq!(seen["conversation_id"], id);
+    assert_eq!(seen["reader"]["kind"], "customer");
+    assert_eq!(seen["reader"]["id"], customer_id);
+    assert_eq!(seen["seq"], 3);
+    let mark: i64 = app
+        .db()
+        .query_row(
+            "SELECT seq FROM seen_marks WHERE conversation_id = ?1 AND party_kind = 'customer' AND party_id = ?2",
+            [id, customer_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(mark, 3);
+}
+
+#[tokio::test]
+async fn a_message_posted_through_the_rest_api_reaches_socket_subscribers() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (visitor_token, customer_id) = visitor(&app).await;
+    let id = admin.conversation(json!({"kind": "public", "customer_id": customer_id})).await;
+    let mut agent = connect_agent(&app, &api_token(&admin).await).await;
+    let mut customer = connect_customer(&app, &visitor_token).await;
+    assert!(agent.subscribe(id, 0).await.is_empty());
+    assert!(customer.subscribe(id, 0).await.is_empty());
+
+    let from_agent = admin.say(id, "Posted over REST").await.ok();
+    let from_customer = visitor_client(&app, &visitor_token)
+        .post(&format!("/api/v1/widget/conversations/{id}/messages"), json!({"body": "Me too, over REST"}))
+        .await
+        .ok();
+    for posted in [&from_agent, &from_customer] {
+        for socket in [&mut agent, &mut customer] {
+            let frame = socket.expect("message").await;
+            assert_eq!(frame["conversation_id"], id);
+            assert_eq!(&frame["message"], posted, "the socket shows the message as the REST API does");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reconnect_in_the_middle_of_a_burst_resumes_with_no_gap_and_no_duplicate() {
+    const N: i64 = 600;
+    const POSTERS: i64 = 3;
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = api_token(&admin).await;
+    let id = admin.conversation(json!({"kind": "internal"})).await;
+
+    // A witness stays subscribed throughout; it also tells how far the burst has got.
+    let mut witness = connect_agent(&app, &token).await;
+    witness.subscribe(id, 0).await;
+    let (progress, mut burst_at) = tokio::sync::watch::channel(0);
+    let witness = tokio::spawn(async move {
+        let mut seqs = Vec::new();
+        while (seqs.len() as i64) < N {
+            let seq = seq_of(&witness.expect("message").await);
+            seqs.push(seq);
+            progress.send_replace(seq);
+        }
+        seqs
+    });
+    let posters: Vec<_> = (0..POSTERS)
+        .map(|p| {
+            let sender = admin.with_bearer(&token);
+            tokio::spawn(async move {
+                for n in (p..N).step_by(POSTERS as usize) {
+                    sender.say(id, &format!("burst {n}")).await.ok();
+                }
+            })
+        })
+        .collect();
+
+    let mut seqs: Vec<i64> = Vec::new();
+    let read = |frame: Value, seqs: &mut Vec<i64>| match frame["type"].as_str() {
+        Some("message") => seqs.push(seq_of(&frame)),
+        Some("subscribed") => {}
+        _ => panic!("unexpected frame {frame}"),
+    };
+    // Cut the connection after each of these many messages; resume from the last seq once
+    // the burst has moved on, so that the resume replays a backlog while the burst goes on.
+    for cut_after in [60, 150, 250, 350, 450] {
+        let mut socket = connect_agent(&app, &token).await;
+        let after = seqs.last().copied().unwrap_or(0);
+        socket.send(json!({"type": "subscribe", "conversation_id": id, "after_seq": after})).await;
+        while (seqs.len() as i64) < cut_after {
+            read(socket.next().await, &mut seqs);
+        }
+        drop(socket); // no close handshake: the connection is just cut
+        let ahead = (*seqs.last().unwrap() + 80).min(N);
+        timeout(WAIT, burst_at.wait_for(|seq| *seq >= ahead)).await.expect("the burst goes on").unwrap();
+    }
+    let mut socket = connect_agent(&app, &token).await;
+    let after = *seqs.last().unwrap();
+    socket.send(json!({"type": "subscribe", "conversation_id": id, "after_seq": after})).await;
+    while *seqs.last().unwrap() < N {
+        read(socket.next().await, &mut seqs);
+    }
+    for poster in posters {
+        timeout(WAIT, poster).await.expect("the burst ends").expect("poster");
+    }
+    let everything: Vec<i64> = (1..=N).collect();
+    assert_eq!(seqs, everything, "every seq once, in order, across the reconnects");
+    assert_eq!(timeout(WAIT, witness).await.expect("witness").unwrap(), everything, "the witness too");
+    assert!(socket.settle().await.iter().all(|f| f["type"] != "message"), "nothing after the last message");
+}
+
+#[tokio::test]
+async fn a_resend_after_the_connection_is_cut_before_the_ack_creates_exactly_one_message() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = api_token(&admin).await;
+    let id = admin.conversation(json!({"kind": "internal"})).await;
+    let mut witness = connect_agent(&app, &token).await;
+    witness.subscribe(id, 0).await;
+    let frame = |client_id: &str| json!({"type": "send", "conversation_id": id, "client_id": client_id, "body": "Did this arrive?"});
+
+    // The message is committed (the witness hears it), the ack is never read.
+    let mut first = connect_agent(&app, &token).await;
+    first.send(frame("lost-ack")).await;
+    let committed = witness.expect("message").await;
+    assert_eq!(committed["message"]["client_id"], "lost-ack");
+    drop(first);
+    let mut second = connect_agent(&app, &token).await;
+    second.send(frame("lost-ack")).await;
+    let ack = second.expect("ack").await;
+    assert_eq!(ack["client_id"], "lost-ack");
+    assert_eq!(ack["replayed"], true);
+    assert_eq!(ack["message_id"], committed["message"]["id"]);
+    assert_eq!(ack["seq"], 1);
+
+    // Cut right after the send: the first copy may or may not have arrived.
+    let mut third = connect_agent(&app, &token).await;
+    third.send(frame("cut-early")).await;
+    drop(third);
+    let mut fourth = connect_agent(&app, &token).await;
+    fourth.send(frame("cut-early")).await;
+    let ack = fourth.expect("ack").await;
+    assert_eq!(ack["seq"], 2);
+    // Once more is certainly a replay.
+    fourth.send(frame("cut-early")).await;
+    let again = fourth.expect("ack").await;
+    assert_eq!(again["replayed"], true);
+    assert_eq!(again["message_id"], ack["message_id"]);
+    assert_eq!(again["seq"], 2);
+
+    for client_id in ["lost-ack", "cut-early"] {
+        let copies: i64 = app
+            .db()
+            .query_row("SELECT count(*) FROM messages WHERE client_id = ?1", [client_id], |r| r.get(0))
+            .unwrap();
+        assert_eq!(copies, 1, "{client_id}");
+    }
+    assert_eq!(app.count("messages"), 2);
+    let heard: Vec<i64> = witness.settle().await.iter().filter(|f| f["type"] == "message").map(seq_of).collect();
+    assert_eq!(heard, [2], "the witness heard each message once");
+}
+
+#[tokio::test]
+async fn a_customer_socket_never_receives_a_frame_about_an_internal_conversation_on_the_same_item() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (visitor_token, customer_id) = visitor(&app).await;
+    let project = admin.project("Support").await;
+    let item = admin.item(project, "Printer on fire", Some(customer_id)).await;
+    let canary = format!("canary-{:016x}", rand::random::<u64>());
+    let public = admin
+        .conversation(json!({"kind": "public", "item_id": item, "customer_id": customer_id,
+            "subject": format!("team notes {canary}")}))
+        .await;
+    let internal =
+        admin.conversation(json!({"kind": "internal", "item_id": item, "subject": format!("about {canary}")})).await;
+
+    let mut customer = connect_customer(&app, &visitor_token).await;
+    assert!(customer.subscribe(public, 0).await.is_empty());
+    customer.send(json!({"type": "subscribe", "conversation_id": internal})).await;
+    let refused = customer.next().await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(refused["code"], "conversation_not_found");
+    assert_eq!(refused["conversation_id"], internal);
+    assert!(!refused.to_string().contains("Printer"), "the refusal leaks nothing: {refused}");
+
+    let mut agent = connect_agent(&app, &api_token(&admin).await).await;
+    agent.send(json!({"type": "watch_inbox"})).await;
+    agent.subscribe(public, 0).await;
+    agent.subscribe(internal, 0).await;
+    // Everything an agent can do in the internal conversation, over the socket and over REST.
+    let ack = agent.post(internal, "secret-1", &format!("socket {canary}")).await;
+    admin.say(internal, &format!("rest {canary}")).await.ok();
+    admin.post(&format!("/api/v1/conversations/{internal}/close"), json!({})).await.ok();
+    admin.post(&format!("/api/v1/conversations/{internal}/reopen"), json!({})).await.ok();
+    agent.send(json!({"type": "typing", "conversation_id": internal})).await;
+    agent.send(json!({"type": "seen", "conversation_id": internal, "seq": ack["seq"].as_i64().unwrap() + 1})).await;
+    admin.post(&format!("/api/v1/conversations/{internal}/seen"), json!({"seq": 2})).await.ok();
+    // The customer does hear about their own conversation, in the customers' shape.
+    admin.post(&format!("/api/v1/conversations/{public}/close"), json!({})).await.ok();
+    admin.post(&format!("/api/v1/conversations/{public}/reopen"), json!({})).await.ok();
+    // Then a public message, the last thing the customer should hear.
+    let marker = admin.say(public, "public marker").await.ok();
+
+    let mut frames = Vec::new();
+    loop {
+        let frame = customer.next_any().await;
+        frames.push(frame.clone());
+        if frame["type"] == "message" && frame["message"]["id"] == marker["id"] {
+            break;
+        }
+    }
+    frames.extend(customer.settle().await);
+    for frame in &frames {
+        let text = frame.to_string();
+        assert!(!text.contains(&canary), "the customer received the canary: {text}");
+        assert_ne!(frame["conversation_id"], internal, "the customer heard of the internal conversation: {text}");
+        assert_ne!(frame["conversation"]["id"], internal, "the customer heard of the internal conversation: {text}");
+        if frame["type"] == "conversation" {
+            let mut keys: Vec<&str> = frame["conversation"].as_object().unwrap().keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(keys, ["id", "last_seq", "status"], "customers get the short form: {text}");
+        }
+    }
+    let statuses: Vec<&Value> =
+        frames.iter().filter(|f| f["type"] == "conversation").map(|f| &f["conversation"]["status"]).collect();
+    assert_eq!(statuses, ["closed", "open"], "the customer heard their conversation close and reopen");
+    // The agent did hear all of it (the test would prove nothing otherwise).
+    let mut heard = Vec::new();
+    loop {
+        let frame = agent.next().await;
+        let done = frame["type"] == "message" && frame["message"]["id"] == marker["id"];
+        heard.push(frame);
+        if done {
+            break;
+        }
+    }
+    let canaries = heard.iter().filter(|f| f["type"] == "message" && f.to_string().contains(&canary)).count();
+    assert_eq!(canaries, 2, "the agent hears the internal messages: {heard:?}");
+    assert!(heard.iter().any(|f| f["type"] == "conversation" && f["conversation"]["id"] == internal));
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = api_token(&admin).await;
+    let bearer = ("authorization", format!("Bearer {token}"));
+    let evil = "https://evil.example".to_owned();
+
+    // Agents: only the app's own origin.
+    let refused = open(&app, "/api/v1/socket", &[bearer.clone(), ("origin", evil.clone())], None).await;
+    assert_eq!(refusal(refused), (403, "origin_not_allowed".to_owned()));
+    let own = open(&app, "/api/v1/socket", &[bearer.clone(), ("origin", app.base.clone())], None).await;
+    let mut own = Live::greeted(own.expect("the app's own origin may connect")).await;
+    own.send(json!({"type": "ping"})).await;
+    own.expect("pong").await;
+
+    // A session cookie without an Origin is not enough (only a token is).
+    let login = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success());
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("rapport_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let refused = open(&app, "/api/v1/socket", &[("cookie", cookie.clone())], None).await;
+    assert_eq!(refusal(refused), (403, "origin_not_allowed".to_owned()));
+    let refused = open(&app, "/api/v1/socket", &[("cookie", cookie.clone()), ("origin", evil.clone())], None).await;
+    assert_eq!(refusal(refused), (403, "origin_not_allowed".to_owned()));
+    let with_origin = open(&app, "/api/v1/socket", &[("cookie", cookie), ("origin", app.base.clone())], None).await;
+    Live::greeted(with_origin.expect("a cookie from the app's own page may connect")).await;
+
+    // Customers: the widget's own origin, or an allowed one.
+    let (visitor_token, _) = visitor(&app).await;
+    let path = format!("/api/v1/widget/socket?token={visitor_token}");
+    let shop = "https://shop.example".to_owned();
+    assert_eq!(
+        refusal(open(&app, &path, &[("origin", shop.clone())], None).await),
+        (403, "origin_not_allowed".to_owned())
+    );
+    Live::greeted(open(&app, &path, &[("origin", app.base.clone())], None).await.expect("the widget's own origin"))
+        .await;
+    admin.put("/api/v1/settings/widget", Some(json!({"allowed_origins": [shop.clone()]}))).await.ok();
+    let allowed = open(&app, &path, &[("origin", shop)], None).await;
+    let mut allowed = Live::greeted(allowed.expect("an allowed origin may connect")).await;
+    allowed.send(json!({"type": "ping"})).await;
+    allowed.expect("pong").await;
+    assert_eq!(refusal(open(&app, &path, &[("origin", evil)], None).await), (403, "origin_not_allowed".to_owned()));
+}
+
+#[tokio::test]
+async fn bad_frames_close_only_the_socket_that_sent_them() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = api_token(&admin).await;
+    let id = admin.conversation(json!({"kind": "internal"})).await;
+    let mut bystander = connect_agent(&app, &token).await;
+    bystander.subscribe(id, 0).await;
+
+    let oversized = json!({"type": "send", "conversation_id": id, "client_id": "big", "body": "x".repeat(65 * 1024)});
+    let cases: Vec<(&str, Message, u16)> = vec![
+        ("a frame over 64 KiB", Message::text(oversized.to_string()), 1009),
+        ("not JSON", Message::text("hello there"), 4400),
+        ("an unknown frame type", Message::text(r#"{"type":"dance"}"#), 4400),
+        ("an unknown field", Message::text(r#"{"type":"ping","extra":1}"#), 4400),
+        ("a binary frame", Message::binary(b"{\"type\":\"ping\"}".to_vec()), 4400),
+    ];
+    for (n, (what, message, code)) in cases.into_iter().enumerate() {
+        let mut bad = connect_agent(&app, &token).await;
+        bad.ws.send(message).await.expect("frame sent");
+        assert_eq!(bad.close_code().await, Some(code), "{what}");
+        // The other socket carries on.
+        let ack = bystander.post(id, &format!("ok-{n}"), "still here").await;
+        assert_eq!(ack["replayed"], false, "{what}");
+    }
+    assert_eq!(app.count("messages"), 5, "nothing from the bad frames was stored");
+}
+
+#[tokio::test]
+async fn a_consumer_that_stops_reading_is_cut_off_while_the_others_get_everything() {
+    const N: i64 = 2000;
+    const POSTERS: i64 = 6;
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = api_token(&admin).await;
+    let (visitor_token, customer_id) = visitor(&app).await;
+    let id = admin.conversation(json!({"kind": "public", "customer_id": customer_id})).await;
+
+    // The stalled one: subscribed, a tiny receive buffer, and then never read.
+    let stalled = open(&app, "/api/v1/socket", &[("authorization", format!("Bearer {token}"))], Some(4096))
+        .await
+        .expect("stalled socket opens");
+    let mut stalled = Live::greeted(stalled).await;
+    stalled.subscribe(id, 0).await;
+
+    let mut customer = connect_customer(&app, &visitor_token).await;
+    customer.subscribe(id, 0).await;
+    let watcher = tokio::spawn(async move {
+        let mut seqs = Vec::new();
+        while (seqs.len() as i64) < N {
+            let frame = customer.expect("message").await;
+            seqs.push(seq_of(&frame));
+        }
+        seqs
+    });
+
+    let run = async {
+        let body = "y".repeat(12 * 1024);
+        let posters: Vec<_> = (0..POSTERS)
+            .map(|p| {
+                let client = admin.with_bearer(&token);
+                let body = body.clone();
+                tokio::spawn(async move {
+                    for n in (p..N).step_by(POSTERS as usize) {
+                        client.say(id, &format!("{n} {body}")).await.ok();
+                    }
+                })
+            })
+            .collect();
+        for poster in posters {
+            poster.await.expect("poster");
+        }
+        watcher.await.expect("watcher")
+    };
+    let seqs = timeout(Duration::from_secs(20), run).await.expect("the burst is delivered within 20 s");
+    assert_eq!(seqs, (1..=N).collect::<Vec<_>>(), "the reading subscriber got every message, in order");
+
+    // Now drain the stalled socket: some frames, then it was cut off.
+    let mut delivered = Vec::new();
+    let ending = loop {
+        match timeout(Duration::from_secs(3), stalled.ws.next()).await {
+            Err(_) => panic!("the stalled socket was never cut off ({} messages buffered)", delivered.len()),
+            Ok(Some(Ok(Message::Text(text)))) => {
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                if frame["type"] == "message" {
+                    delivered.push(seq_of(&frame));
+                }
+            }
+            Ok(Some(Ok(Message::Close(frame)))) => break frame.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) => break None, // reset without a close frame: also a cut
+        }
+    };
+    assert!(ending.is_none() || ending == Some(4409), "closed with {ending:?}");
+    assert!((delivered.len() as i64) < N, "the stalled socket was not cut off");
+    let prefix: Vec<i64> = (1..=delivered.len() as i64).collect();
+    assert_eq!(delivered, prefix, "what did reach the stalled socket is a clean prefix to resume from");
+
+    // The server is still fine.
+    let mut fresh = connect_agent(&app, &token).await;
+    let ack = fresh.post(id, "after-the-storm", "still responsive").await;
+    assert_eq!(ack["seq"], N + 1);
+}
+
+#[tokio::test]
+async fn heartbeat_a_ping_frame_gets_a_pong() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mut agent = connect_agent(&app, &api_token(&admin).await).await;
+    agent.send(json!({"type": "ping"})).await;
+    assert_eq!(agent.next_any().await, json!({"type": "pong"}));
+
+    let (visitor_token, _) = visitor(&app).await;
+    let mut customer = connect_customer(&app, &visitor_token).await;
+    customer.send(json!({"type": "ping"})).await;
+    assert_eq!(customer.next_any().await, json!({"type": "pong"}));
+    // A websocket-level ping is answered too.
+    customer.ws.send(Message::Ping(b"are you there".to_vec().into())).await.unwrap();
+    let pong = loop {
+        match timeout(WAIT, customer.ws.next()).await.expect("a pong").expect("open").expect("readable") {
+            Message::Pong(payload) => break payload,
+            other => assert!(!matches!(other, Message::Close(_)), "closed: {other:?}"),
+        }
+    };
+    assert_eq!(&pong[..], b"are you there");
+}
+
+#[tokio::test]
+async fn unsubscribe_stops_delivery_and_an_invisible_conversation_answers_not_found() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (agent_client, _) = app.agent(&admin, "bob@example.com").await;
+    let token = api_token(&agent_client).await;
+    let project = admin.project("Secret project").await;
+    let hidden = admin.conversation(json!({"kind": "internal", "project_id": project})).await;
+    let open_one = admin.conversation(json!({"kind": "internal"})).await;
+
+    let mut bob = connect_agent(&app, &token).await;
+    for id in [hidden, 999_999] {
+        bob.send(json!({"type": "subscribe", "conversation_id": id})).await;
+        let error = bob.next().await;
+        assert_eq!(error["type"], "error", "{error}");
+        assert_eq!(error["code"], "conversation_not_found");
+        assert_eq!(error["conversation_id"], id);
+    }
+    // Still open and usable.
+    assert!(bob.subscribe(open_one, 0).await.is_empty());
+    admin.say(hidden, "not for bob").await.ok();
+    admin.say(open_one, "first").await.ok();
+    assert_eq!(bob.expect("message").await["message"]["body"], "first");
+
+    let mut witness = connect_agent(&app, &api_token(&admin).await).await;
+    witness.subscribe(open_one, 1).await;
+    bob.send(json!({"type": "unsubscribe", "conversation_id": open_one})).await;
+    assert_eq!(bob.next().await, json!({"type": "unsubscribed", "conversation_id": open_one}));
+    admin.say(open_one, "second").await.ok();
+    assert_eq!(witness.expect("message").await["message"]["body"], "second");
+    let after = bob.settle().await;
+    assert!(after.iter().all(|f| f["type"] != "message"), "delivered after unsubscribe: {after:?}");
+    // Subscribing again replays what was missed.
+    let missed = bob.subscribe(open_one, 1).await;
+    assert_eq!(missed.len(), 1);
+    assert_eq!(missed[0]["message"]["body"], "second");
+}
