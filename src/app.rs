@@ -51,6 +51,7 @@ impl Application {
             login_by_account,
             setup: SetupLink::default(),
             new_visitors: http::RateLimiter::new(config.visitor_limit, 10 * 60 * 1000),
+            widget_writes: http::RateLimiter::new(config.visitor_limit * 4, 10 * 60 * 1000),
         });
         let now = state.now();
         store.write(move |c| users::delete_expired_sessions(c, now)).await?;

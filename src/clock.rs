@@ -27,6 +27,9 @@ impl ManualClock {
     pub fn advance_ms(&self, ms: i64) {
         self.0.fetch_add(ms, Ordering::SeqCst);
     }
+    pub fn now_secs(&self) -> i64 {
+        self.now_ms() / 1000
+    }
 }
 
 impl Clock for ManualClock {

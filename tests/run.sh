@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
-# Runs every test Rapport has: formatting, lints, unit and integration tests.
-# Installs whatever the tests need first, when it is missing.
+# Runs every test Rapport has: formatting, lints, unit and integration tests, and the browser
+# tests in real Chromium. Installs what the tests need first, when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v cargo >/dev/null 2>&1; then
+need() { command -v "$1" >/dev/null 2>&1; }
+apt_install() {
+    if need apt-get && [ "$(id -u)" = 0 ]; then
+        [ -n "${APT_UPDATED:-}" ] || { apt-get update -qq; APT_UPDATED=1; }
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    else
+        echo "tests/run.sh: please install: $*" >&2
+        exit 1
+    fi
+}
+
+if ! need cargo; then
     echo "tests/run.sh: cargo is not installed; install Rust from https://rustup.rs" >&2
     exit 1
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+need chromium || apt_install chromium
+need node || apt_install nodejs npm
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked --all-targets
+# The browser tests drive the real binary that the tests above built.
+(cd tests/browser && node --test --test-concurrency=1)

@@ -1,5 +1,6 @@
 //! The words of the product and values that are valid by construction. No actix, no SQL.
 
+pub mod identity;
 mod values;
 
 pub use values::{Body, ClientId, ContentType, Email, Filename, Name, Password, Secret, Title, MAX_BODY_CHARS};

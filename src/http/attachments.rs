@@ -54,23 +54,36 @@ async fn upload(
     q: web::Query<UploadQuery>,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    store_upload(&state, &req, &q.filename, body, Party::User(agent.user.id)).await
+}
+
+/// Reads, checks and stores one uploaded file for `uploader`; answers 201 with its metadata.
+pub(super) async fn store_upload(
+    state: &State,
+    req: &HttpRequest,
+    filename: &str,
+    body: web::Payload,
+    uploader: Party,
+) -> Result<HttpResponse, ApiError> {
     let max = state.config.max_upload_bytes;
-    if let Some(len) = req.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok()) {
-        if len > max {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "attachment_too_large",
-                format!("files may be at most {max} bytes"),
-            ));
-        }
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "attachment_too_large",
+            format!("files may be at most {max} bytes"),
+        )
+    };
+    if req.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok()).is_some_and(|n| n > max)
+    {
+        return Err(too_large());
     }
     let data = read_limited(body, max).await?;
     if data.is_empty() {
         return Err(Invalid::new("empty_attachment", "the file is empty").into());
     }
     let new = NewAttachment {
-        uploader: Party::User(agent.user.id),
-        filename: Filename::sanitize(&q.filename).into_string(),
+        uploader,
+        filename: Filename::sanitize(filename).into_string(),
         content_type: ContentType::sanitize(req.headers().get("content-type").and_then(|v| v.to_str().ok()))
             .into_string(),
         sha256: Sha256::digest(&data).to_vec(),

@@ -66,6 +66,8 @@ pub struct NewMessageBody {
 #[serde(deny_unknown_fields)]
 pub struct CreateConversationBody {
     pub message: Option<NewMessageBody>,
+    /// The page the customer is on (shown to agents).
+    pub page_url: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -134,6 +136,7 @@ async fn create(state: State, agent: Agent, body: web::Json<CreateConversation>)
         subject: body.subject.trim().to_owned(),
         customer_id: body.customer_id,
         channel: Channel::Api,
+        page_url: None,
         creator: author,
     };
     let (conversation, message) = state.store.create_conversation(agent.viewer, new, first, state.now()).await?;

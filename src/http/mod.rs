@@ -1,6 +1,7 @@
 //! Thin handlers: extract, call the store, answer with a DTO. Routes, body limits and the
 //! mapping of extractor errors to stable codes live here.
 
+mod assets;
 mod attachments;
 mod auth;
 mod conversations;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub login_by_account: RateLimiter,
     pub setup: SetupLink,
     pub new_visitors: RateLimiter,
+    /// Anonymous writes (new conversations, uploads) per IP.
+    pub widget_writes: RateLimiter,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
         .configure(setup::routes)
         .configure(socket::routes)
         .configure(widget::routes)
+        .configure(assets::routes)
         .default_service(web::to(not_found));
 }
 

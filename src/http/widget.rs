@@ -3,7 +3,8 @@
 
 use super::conversations::{new_message, CreateConversationBody, MessageQuery, NewMessageBody};
 use super::{client_ip, Admin, State};
-use crate::domain::{Channel, ConversationKind, Party};
+use crate::domain::identity::SiteIdentity;
+use crate::domain::{Channel, ConversationKind, Email, Name, Party};
 use crate::error::{ApiError, ErrorBody};
 use crate::store::conversations::{self, Conversation, Message, NewConversation};
 use crate::store::customers::{self, Customer};
@@ -12,19 +13,118 @@ use crate::store::Viewer;
 use crate::token;
 use actix_web::{dev::Payload, get, post, put, web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub const VISITOR_HEADER: &str = "x-rapport-visitor";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(new_visitor)
+        .service(config)
+        .service(identify)
         .service(my_conversations)
         .service(start_conversation)
         .service(messages)
         .service(post_message)
+        .service(mark_seen)
+        .service(upload)
+        .service(download)
         .service(get_settings)
-        .service(put_settings);
+        .service(put_settings)
+        .service(rotate_secret);
+}
+
+/// Counts one anonymous write (a conversation, an upload) against the caller's IP.
+fn limit_writes(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
+    let (ip, now) = (client_ip(req), state.now());
+    if let Some(secs) = state.widget_writes.blocked(&ip, now) {
+        return Err(ApiError::too_many("too_many_requests", secs));
+    }
+    state.widget_writes.hit(&ip, now);
+    Ok(())
+}
+
+/// What the widget shows before anyone types: public settings and whether the team is online.
+#[derive(Serialize, ToSchema)]
+pub struct WidgetConfig {
+    pub team_name: String,
+    pub color: String,
+    pub greeting: String,
+    pub away_message: String,
+    pub position: String,
+    pub team_online: bool,
+    pub require_verification: bool,
+    pub max_upload_bytes: usize,
+}
+
+#[utoipa::path(tag = "widget", security(()), responses((status = 200, body = WidgetConfig)))]
+#[get("/api/v1/widget/config")]
+async fn config(state: State) -> Result<web::Json<WidgetConfig>, ApiError> {
+    let s = state.store.read(settings::widget).await?;
+    Ok(web::Json(WidgetConfig {
+        team_name: s.team_name,
+        color: s.color,
+        greeting: s.greeting,
+        away_message: s.away_message,
+        position: s.position,
+        team_online: state.hub.team_online(),
+        require_verification: s.require_verification,
+        max_upload_bytes: state.config.max_upload_bytes,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Identify {
+    /// What the visitor typed about themselves; not verified.
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// What the team's site knows about its logged-in user, signed on its server.
+    pub user: Option<SiteIdentity>,
+}
+
+/// The visitor says who they are, or the site vouches for them with a signed identity. A
+/// verified identity joins this browser to that customer (with what it wrote so far); an
+/// unverified name or email is only contact information.
+#[utoipa::path(tag = "widget", security(("visitor" = [])), request_body = Identify,
+    responses((status = 200, body = Customer), (status = 422, body = ErrorBody)))]
+#[post("/api/v1/widget/identify")]
+async fn identify(
+    state: State,
+    visitor: Visitor,
+    req: HttpRequest,
+    body: web::Json<Identify>,
+) -> Result<web::Json<Customer>, ApiError> {
+    let body = body.into_inner();
+    let name = body.name.as_deref().map(Name::parse).transpose()?.map(Name::into_string);
+    let email = body.email.as_deref().map(Email::parse).transpose()?.map(Email::into_string);
+    let now = state.now();
+    let customer = match body.user {
+        Some(user) if user.signature.is_some() || state.store.read(settings::widget).await?.require_verification => {
+            let secret = state.store.write(settings::widget_with_secret).await?.identity_secret;
+            user.verify(&secret, now / 1000)?;
+            let email = user.email.as_deref().map(Email::parse).transpose()?.map(Email::into_string);
+            let site_name = user.name.as_deref().map(Name::parse).transpose()?.map(Name::into_string);
+            let hash = token::hash(&visitor_token(&req).unwrap_or_default());
+            state
+                .store
+                .write(move |c| {
+                    let customer =
+                        customers::identify(c, &hash, &user.id, email.as_deref(), site_name.as_deref(), now)?;
+                    customers::set_contact(c, customer.id, name.as_deref(), None)
+                })
+                .await?
+        }
+        unsigned => {
+            // Without verification, what the site passes is contact information like any other.
+            let name = name.or(unsigned.as_ref().and_then(|u| u.name.clone()));
+            let email =
+                email.or(unsigned.and_then(|u| u.email).map(|e| Email::parse(&e)).transpose()?.map(Email::into_string));
+            let id = visitor.0.id;
+            state.store.write(move |c| customers::set_contact(c, id, name.as_deref(), email.as_deref())).await?
+        }
+    };
+    Ok(web::Json(customer))
 }
 
 /// A widget visitor, identified by the token in `X-Rapport-Visitor` (or `?token=` on sockets).
@@ -36,7 +136,7 @@ impl Visitor {
     }
 }
 
-fn visitor_token(req: &HttpRequest) -> Option<String> {
+pub(super) fn visitor_token(req: &HttpRequest) -> Option<String> {
     if let Some(h) = req.headers().get(VISITOR_HEADER) {
         return h.to_str().ok().map(str::to_owned);
     }
@@ -100,10 +200,13 @@ async fn my_conversations(state: State, visitor: Visitor) -> Result<web::Json<Ve
 async fn start_conversation(
     state: State,
     visitor: Visitor,
+    req: HttpRequest,
     body: web::Json<CreateConversationBody>,
 ) -> Result<HttpResponse, ApiError> {
+    limit_writes(&state, &req)?;
     let author = Party::Customer(visitor.0.id);
     let body = body.into_inner();
+    let page_url = body.page_url.filter(|u| (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 2000);
     let first = body.message.map(|m| new_message(author, m)).transpose()?;
     let new = NewConversation {
         project_id: None,
@@ -112,6 +215,7 @@ async fn start_conversation(
         subject: String::new(),
         customer_id: Some(visitor.0.id),
         channel: Channel::Chat,
+        page_url,
         creator: author,
     };
     let (conversation, message) = state.store.create_conversation(visitor.viewer(), new, first, state.now()).await?;
@@ -146,10 +250,68 @@ async fn post_message(
     Ok(super::conversations::posted_response(posted))
 }
 
+/// Records what the visitor has seen; agents see it as a seen mark.
+#[utoipa::path(tag = "widget", security(("visitor" = [])), request_body = super::conversations::Seen,
+    responses((status = 200, body = super::conversations::Seen), (status = 404, body = ErrorBody)))]
+#[post("/api/v1/widget/conversations/{id}/seen")]
+async fn mark_seen(
+    state: State,
+    visitor: Visitor,
+    id: web::Path<i64>,
+    body: web::Json<super::conversations::Seen>,
+) -> Result<web::Json<super::conversations::Seen>, ApiError> {
+    let party = Party::Customer(visitor.0.id);
+    let seq = state.store.mark_seen(visitor.viewer(), party, id.into_inner(), body.seq.max(0), state.now()).await?;
+    Ok(web::Json(super::conversations::Seen { seq }))
+}
+
+/// Uploads a file for the visitor's next message (limited per IP).
+#[utoipa::path(tag = "widget", security(("visitor" = [])), params(super::attachments::UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = crate::store::attachments::AttachmentMeta), (status = 413, body = ErrorBody)))]
+#[post("/api/v1/widget/attachments")]
+async fn upload(
+    state: State,
+    visitor: Visitor,
+    req: HttpRequest,
+    q: web::Query<super::attachments::UploadQuery>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    limit_writes(&state, &req)?;
+    super::attachments::store_upload(&state, &req, &q.filename, body, Party::Customer(visitor.0.id)).await
+}
+
+/// Downloads a file of the visitor's own conversations.
+#[utoipa::path(tag = "widget", security(("visitor" = [])), responses(
+    (status = 200, description = "the file", content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
+#[get("/api/v1/widget/attachments/{id}")]
+async fn download(state: State, visitor: Visitor, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let (viewer, id) = (visitor.viewer(), id.into_inner());
+    let meta = state.store.read(move |c| crate::store::attachments::get(c, viewer, id)).await?;
+    Ok(super::attachments::file_response(&state, meta))
+}
+
+/// The widget settings, with the identity secret the team's site signs with.
 #[utoipa::path(tag = "widget", responses((status = 200, body = WidgetSettings)))]
 #[get("/api/v1/settings/widget")]
 async fn get_settings(state: State, _admin: Admin) -> Result<web::Json<WidgetSettings>, ApiError> {
-    Ok(web::Json(state.store.read(settings::widget).await?))
+    Ok(web::Json(state.store.write(settings::widget_with_secret).await?))
+}
+
+/// Makes a new identity secret: identities signed with the old one stop working.
+#[utoipa::path(tag = "widget", responses((status = 200, body = WidgetSettings)))]
+#[post("/api/v1/settings/widget/rotate-secret")]
+async fn rotate_secret(state: State, _admin: Admin) -> Result<web::Json<WidgetSettings>, ApiError> {
+    let settings = state
+        .store
+        .write(|c| {
+            let mut s = settings::widget(c)?;
+            s.identity_secret = token::generate("");
+            settings::set_widget(c, &s)?;
+            Ok(s)
+        })
+        .await?;
+    Ok(web::Json(settings))
 }
 
 /// Replaces the widget settings (admins only).
@@ -161,6 +323,28 @@ async fn put_settings(
     body: web::Json<WidgetSettings>,
 ) -> Result<web::Json<WidgetSettings>, ApiError> {
     let mut value = body.into_inner();
+    let invalid = |code, message: &str| -> ApiError { crate::domain::Invalid::new(code, message).into() };
+    let hex = value.color.len() == 7
+        && value.color.starts_with('#')
+        && value.color[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex {
+        return Err(invalid("invalid_color", "color must look like #2b6cb0"));
+    }
+    if value.position != "right" && value.position != "left" {
+        return Err(invalid("invalid_position", "position must be right or left"));
+    }
+    value.team_name = Name::parse(&value.team_name)?.into_string();
+    for text in [&value.greeting, &value.away_message] {
+        if text.chars().count() > 500 {
+            return Err(invalid("invalid_text", "greeting and away message must be at most 500 characters"));
+        }
+    }
+    let current = state.store.write(settings::widget_with_secret).await?;
+    if value.identity_secret.is_empty() {
+        value.identity_secret = current.identity_secret;
+    } else if value.identity_secret.len() < 16 {
+        return Err(invalid("invalid_secret", "an identity secret must be at least 16 characters"));
+    }
     for origin in &mut value.allowed_origins {
         let trimmed = origin.trim().trim_end_matches('/').to_owned();
         let valid = (trimmed.starts_with("https://") || trimmed.starts_with("http://"))

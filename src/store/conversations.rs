@@ -16,6 +16,8 @@ pub struct Conversation {
     pub subject: String,
     pub customer_id: Option<i64>,
     pub channel: Channel,
+    /// The page the customer wrote from, when the widget reported it.
+    pub page_url: Option<String>,
     /// The sequence number of the newest message (0 when there is none).
     pub last_seq: i64,
     pub last_activity_at: Millis,
@@ -54,6 +56,7 @@ pub struct NewConversation {
     pub subject: String,
     pub customer_id: Option<i64>,
     pub channel: Channel,
+    pub page_url: Option<String>,
     pub creator: Party,
 }
 
@@ -107,7 +110,7 @@ fn reader(viewer: Viewer) -> (PartyKind, i64) {
 fn cols(viewer: Viewer) -> String {
     let (kind, id) = reader(viewer);
     format!(
-        "c.id, c.project_id, c.item_id, c.kind, c.status, c.subject, c.customer_id, c.channel,
+        "c.id, c.project_id, c.item_id, c.kind, c.status, c.subject, c.customer_id, c.channel, c.page_url,
          c.last_seq, c.last_activity_at, c.created_at,
          c.last_seq - COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
              AND s.party_kind = '{}' AND s.party_id = {id}), 0)",
@@ -125,10 +128,11 @@ fn row(r: &Row) -> rusqlite::Result<Conversation> {
         subject: r.get(5)?,
         customer_id: r.get(6)?,
         channel: r.get(7)?,
-        last_seq: r.get(8)?,
-        last_activity_at: r.get(9)?,
-        created_at: r.get(10)?,
-        unread: r.get(11)?,
+        page_url: r.get(8)?,
+        last_seq: r.get(9)?,
+        last_activity_at: r.get(10)?,
+        created_at: r.get(11)?,
+        unread: r.get(12)?,
     })
 }
 
@@ -187,10 +191,10 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Mill
         super::customers::get(conn, customer)?;
     }
     conn.execute(
-        "INSERT INTO conversations (project_id, item_id, kind, subject, customer_id, channel,
+        "INSERT INTO conversations (project_id, item_id, kind, subject, customer_id, channel, page_url,
                                     last_activity_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-        params![project_id, new.item_id, new.kind, new.subject, new.customer_id, new.channel, now],
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        params![project_id, new.item_id, new.kind, new.subject, new.customer_id, new.channel, new.page_url, now],
     )?;
     let id = conn.last_insert_rowid();
     join(conn, id, new.creator, now)?;

@@ -12,19 +12,22 @@ pub struct Customer {
     pub name: Option<String>,
     pub email: Option<String>,
     pub external_id: Option<String>,
+    /// An email the customer gave themselves (not verified, so it identifies nobody).
+    pub contact_email: Option<String>,
     /// Known customers gave a name or email, or were identified by the team's site.
     pub known: bool,
     pub created_at: Millis,
 }
 
-const COLS: &str = "id, name, email, external_id, created_at";
+const COLS: &str = "id, name, email, external_id, created_at, contact_email";
 
 fn row(r: &Row) -> rusqlite::Result<Customer> {
     let name: Option<String> = r.get(1)?;
     let email: Option<String> = r.get(2)?;
     let external_id: Option<String> = r.get(3)?;
-    let known = name.is_some() || email.is_some() || external_id.is_some();
-    Ok(Customer { id: r.get(0)?, name, email, external_id, known, created_at: r.get(4)? })
+    let contact_email: Option<String> = r.get(5)?;
+    let known = name.is_some() || email.is_some() || external_id.is_some() || contact_email.is_some();
+    Ok(Customer { id: r.get(0)?, name, email, external_id, contact_email, known, created_at: r.get(4)? })
 }
 
 pub fn insert(conn: &Connection, name: Option<&str>, email: Option<&str>, now: Millis) -> Result<Customer> {
@@ -56,12 +59,97 @@ pub fn list(conn: &Connection, query: Option<&str>, before_id: Option<i64>, limi
 
 /// A new anonymous customer, known only by the hash of their visitor token.
 pub fn insert_visitor(conn: &Connection, token_hash: &[u8], now: Millis) -> Result<Customer> {
-    conn.execute("INSERT INTO customers (visitor_token_hash, created_at) VALUES (?1, ?2)", params![token_hash, now])?;
-    get(conn, conn.last_insert_rowid())
+    conn.execute("INSERT INTO customers (created_at) VALUES (?1)", params![now])?;
+    let id = conn.last_insert_rowid();
+    conn.execute(
+        "INSERT INTO visitor_tokens (token_hash, customer_id, created_at) VALUES (?1, ?2, ?3)",
+        params![token_hash, id, now],
+    )?;
+    get(conn, id)
 }
 
 pub fn by_visitor_token(conn: &Connection, token_hash: &[u8]) -> Result<Option<Customer>> {
     Ok(conn
-        .query_row(&format!("SELECT {COLS} FROM customers WHERE visitor_token_hash = ?1"), [token_hash], row)
+        .prepare_cached(&format!(
+            "SELECT {} FROM visitor_tokens t JOIN customers c ON c.id = t.customer_id WHERE t.token_hash = ?1",
+            COLS.split(", ").map(|c| format!("c.{c}")).collect::<Vec<_>>().join(", ")
+        ))?
+        .query_row([token_hash], row)
         .optional()?)
+}
+
+/// What a visitor says about themselves: a name and a contact email, neither verified.
+pub fn set_contact(conn: &Connection, id: i64, name: Option<&str>, contact_email: Option<&str>) -> Result<Customer> {
+    conn.execute(
+        "UPDATE customers SET name = COALESCE(?1, name), contact_email = COALESCE(?2, contact_email) WHERE id = ?3",
+        params![name, contact_email, id],
+    )?;
+    get(conn, id)
+}
+
+/// A verified identity from the team's site (signed with the widget secret): the customer with
+/// that external id (or, failing that, that email) becomes the owner of this visitor token, and
+/// what the anonymous visitor had written so far moves over to them.
+pub fn identify(
+    conn: &Connection,
+    token_hash: &[u8],
+    external_id: &str,
+    email: Option<&str>,
+    name: Option<&str>,
+    now: Millis,
+) -> Result<Customer> {
+    let visitor = by_visitor_token(conn, token_hash)?.ok_or(StoreError::NotFound("visitor_not_found"))?;
+    let existing: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM customers WHERE external_id = ?1 OR (?2 IS NOT NULL AND email = ?2)
+             ORDER BY external_id = ?1 DESC LIMIT 1",
+            params![external_id, email],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let target = match existing {
+        Some(id) => id,
+        None if visitor.external_id.is_none() && visitor.email.is_none() => visitor.id,
+        None => {
+            conn.execute("INSERT INTO customers (created_at) VALUES (?1)", [now])?;
+            conn.last_insert_rowid()
+        }
+    };
+    conn.execute(
+        "UPDATE customers SET external_id = ?1, email = COALESCE(?2, email), name = COALESCE(?3, name) WHERE id = ?4",
+        params![external_id, email, name, target],
+    )
+    .map_err(|e| if is_constraint(&e) { StoreError::Conflict("customer_email_taken") } else { e.into() })?;
+    conn.execute("UPDATE visitor_tokens SET customer_id = ?1 WHERE token_hash = ?2", params![target, token_hash])?;
+    if target != visitor.id && visitor.external_id.is_none() && visitor.email.is_none() {
+        merge(conn, visitor.id, target)?;
+    }
+    get(conn, target)
+}
+
+/// Moves everything of an anonymous customer to another and removes the anonymous one.
+fn merge(conn: &Connection, from: i64, to: i64) -> Result<()> {
+    conn.execute("UPDATE conversations SET customer_id = ?2 WHERE customer_id = ?1", params![from, to])?;
+    conn.execute("UPDATE items SET requester_id = ?2 WHERE requester_id = ?1", params![from, to])?;
+    conn.execute(
+        "UPDATE messages SET author_id = ?2 WHERE author_kind = 'customer' AND author_id = ?1",
+        params![from, to],
+    )?;
+    conn.execute(
+        "UPDATE attachments SET uploader_id = ?2 WHERE uploader_kind = 'customer' AND uploader_id = ?1",
+        params![from, to],
+    )?;
+    for table in ["participants", "seen_marks"] {
+        conn.execute(
+            &format!("UPDATE OR IGNORE {table} SET party_id = ?2 WHERE party_kind = 'customer' AND party_id = ?1"),
+            params![from, to],
+        )?;
+        conn.execute(&format!("DELETE FROM {table} WHERE party_kind = 'customer' AND party_id = ?1"), [from])?;
+    }
+    let tokens: i64 =
+        conn.query_row("SELECT count(*) FROM visitor_tokens WHERE customer_id = ?1", [from], |r| r.get(0))?;
+    if tokens == 0 {
+        conn.execute("DELETE FROM customers WHERE id = ?1", [from])?;
+    }
+    Ok(())
 }

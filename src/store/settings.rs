@@ -6,13 +6,40 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The customer widget's settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct WidgetSettings {
     /// Sites that may embed the widget, as origins (`https://www.example.com`). The widget's
     /// own pages are always allowed.
-    #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Shown in the panel's header.
+    pub team_name: String,
+    /// `#rrggbb`.
+    pub color: String,
+    pub greeting: String,
+    /// Shown when no agent is online.
+    pub away_message: String,
+    /// `right` or `left`.
+    pub position: String,
+    /// Refuse identities the site did not sign.
+    pub require_verification: bool,
+    /// The key the site signs identities with. Never shown to visitors.
+    pub identity_secret: String,
+}
+
+impl Default for WidgetSettings {
+    fn default() -> Self {
+        WidgetSettings {
+            allowed_origins: Vec::new(),
+            team_name: "Support".into(),
+            color: "#2b6cb0".into(),
+            greeting: "Hi! How can we help?".into(),
+            away_message: "We are away right now. Leave a message and we will answer as soon as we are back.".into(),
+            position: "right".into(),
+            require_verification: false,
+            identity_secret: String::new(),
+        }
+    }
 }
 
 const WIDGET: &str = "widget";
@@ -38,4 +65,14 @@ pub fn widget(conn: &Connection) -> Result<WidgetSettings> {
 
 pub fn set_widget(conn: &Connection, value: &WidgetSettings) -> Result<()> {
     save(conn, WIDGET, value)
+}
+
+/// The widget settings, with an identity secret made on first use.
+pub fn widget_with_secret(conn: &Connection) -> Result<WidgetSettings> {
+    let mut value = widget(conn)?;
+    if value.identity_secret.is_empty() {
+        value.identity_secret = crate::token::generate("");
+        set_widget(conn, &value)?;
+    }
+    Ok(value)
 }

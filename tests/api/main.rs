@@ -11,3 +11,4 @@ mod errors;
 mod items_and_projects;
 mod openapi;
 mod realtime;
+mod widget;

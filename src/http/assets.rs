@@ -1,0 +1,105 @@
+//! The web assets embedded in the binary: the widget's loader (`/widget.js`), its panel page,
+//! and `/assets/...`. Served gzipped when asked, with ETags; files requested with the current
+//! version (`?v=`) are cached for a year.
+
+use super::State;
+use crate::store::settings;
+use actix_web::http::header::{self, EntityTag};
+use actix_web::{middleware::Compress, web, HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
+use std::sync::LazyLock;
+
+#[derive(rust_embed::Embed)]
+#[folder = "assets/"]
+struct Assets;
+
+/// One hash over every asset: changes whenever any file does.
+pub static VERSION: LazyLock<String> = LazyLock::new(|| {
+    let mut hasher = Sha256::new();
+    let mut names: Vec<_> = Assets::iter().collect();
+    names.sort();
+    for name in names {
+        if let Some(file) = Assets::get(&name) {
+            hasher.update(name.as_bytes());
+            hasher.update(file.metadata.sha256_hash());
+        }
+    }
+    hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
+});
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/widget.js").wrap(Compress::default()).route(web::get().to(loader)))
+        .service(web::resource("/widget/frame").wrap(Compress::default()).route(web::get().to(frame)))
+        .service(web::resource("/assets/{path:.*}").wrap(Compress::default()).route(web::get().to(asset)));
+}
+
+fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or("") {
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "html" => "text/html; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "json" => "application/json",
+        "mp3" => "audio/mpeg",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+/// An embedded file with its ETag; 304 when the client has it already.
+fn serve(req: &HttpRequest, path: &str, cache: &str) -> HttpResponse {
+    let Some(file) = Assets::get(path) else {
+        return actix_web::ResponseError::error_response(&crate::error::ApiError::not_found("asset_not_found"));
+    };
+    let tag = EntityTag::new_strong(file.metadata.sha256_hash().iter().take(12).map(|b| format!("{b:02x}")).collect());
+    let quoted = tag.to_string();
+    let known = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if known.split(',').any(|t| t.trim().trim_start_matches("W/") == quoted) {
+        return HttpResponse::NotModified()
+            .insert_header(header::ETag(tag))
+            .insert_header(("Cache-Control", cache.to_owned()))
+            .finish();
+    }
+    HttpResponse::Ok()
+        .content_type(content_type(path))
+        .insert_header(header::ETag(tag))
+        .insert_header(("Cache-Control", cache.to_owned()))
+        .body(file.data.into_owned())
+}
+
+async fn loader(req: HttpRequest) -> HttpResponse {
+    // Sites embed this URL unversioned: cache briefly, revalidate by ETag.
+    let mut res = serve(&req, "widget/loader.js", "public, max-age=300");
+    res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, header::HeaderValue::from_static("*"));
+    res
+}
+
+async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let versioned = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .is_ok_and(|q| q.get("v") == Some(&*VERSION));
+    let cache = if versioned { "public, max-age=31536000, immutable" } else { "no-cache" };
+    serve(&req, &path, cache)
+}
+
+/// The panel page, framed by the sites the admin allowed (any site until they name some).
+async fn frame(state: State) -> HttpResponse {
+    let Some(file) = Assets::get("widget/frame.html") else { return HttpResponse::NotFound().finish() };
+    let html = String::from_utf8_lossy(&file.data).replace("{{version}}", &VERSION);
+    let allowed = state.store.read(settings::widget).await.map(|s| s.allowed_origins).unwrap_or_default();
+    let ancestors = if allowed.is_empty() { "*".to_owned() } else { allowed.join(" ") };
+    let own = super::socket::origin_of(&state.config.base_url);
+    let socket = own.replacen("http", "ws", 1);
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header((
+            "Content-Security-Policy",
+            format!(
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+                 connect-src 'self' {socket}; frame-ancestors {ancestors}; base-uri 'none'; form-action 'none'"
+            ),
+        ))
+        .body(html)
+}

@@ -1,0 +1,210 @@
+//! The customer widget's server side: visitors, verified identities, isolation between
+//! visitors, and the size budget of what a site's visitors download.
+
+use crate::helpers::*;
+use rapport::domain::identity::{sign, SiteIdentity};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn visitor(app: &TestApp) -> (String, i64) {
+    let v = app.client().post("/api/v1/widget/visitors", json!({})).await.ok();
+    (v["token"].as_str().unwrap().to_owned(), v["customer"]["id"].as_i64().unwrap())
+}
+
+async fn as_visitor(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> Answer {
+    let mut req = app.client().request(method, path).header("X-Rapport-Visitor", token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    answer(req.send().await.unwrap()).await
+}
+
+fn signed(secret: &str, id: &str, email: &str, expires: i64) -> Value {
+    let mut identity = SiteIdentity {
+        id: id.into(),
+        email: Some(email.into()),
+        name: Some("Ann Site".into()),
+        expires: Some(expires),
+        signature: None,
+    };
+    identity.signature = Some(sign(secret, &identity));
+    serde_json::to_value(json!({"id": identity.id, "email": identity.email, "name": identity.name,
+        "expires": identity.expires, "signature": identity.signature}))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn one_visitor_cannot_read_or_write_another_visitors_conversation() {
+    let app = spawn_app().await;
+    let (ann, _) = visitor(&app).await;
+    let (eve, _) = visitor(&app).await;
+    let created = as_visitor(
+        &app,
+        &ann,
+        Method::POST,
+        "/api/v1/widget/conversations",
+        Some(json!({"message": {"body": "private"}})),
+    )
+    .await
+    .ok();
+    let id = created["conversation"]["id"].as_i64().unwrap();
+    let mine =
+        as_visitor(&app, &ann, Method::GET, &format!("/api/v1/widget/conversations/{id}/messages"), None).await.ok();
+    assert_eq!(mine[0]["body"], "private");
+    as_visitor(&app, &eve, Method::GET, &format!("/api/v1/widget/conversations/{id}/messages"), None)
+        .await
+        .expect(404, "conversation_not_found");
+    as_visitor(
+        &app,
+        &eve,
+        Method::POST,
+        &format!("/api/v1/widget/conversations/{id}/messages"),
+        Some(json!({"body": "x"})),
+    )
+    .await
+    .expect(404, "conversation_not_found");
+    assert!(as_visitor(&app, &eve, Method::GET, "/api/v1/widget/conversations", None)
+        .await
+        .ok()
+        .as_array()
+        .unwrap()
+        .is_empty());
+    as_visitor(&app, "rpv_forged", Method::GET, "/api/v1/widget/conversations", None)
+        .await
+        .expect(401, "unauthenticated");
+}
+
+#[tokio::test]
+async fn a_signed_identity_joins_the_visitor_to_the_customer_and_forged_altered_or_expired_ones_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let secret = admin.get("/api/v1/settings/widget").await.ok()["identity_secret"].as_str().unwrap().to_owned();
+    let now = app.clock.now_secs();
+    let (token, anonymous) = visitor(&app).await;
+    as_visitor(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/widget/conversations",
+        Some(json!({"message": {"body": "before login"}})),
+    )
+    .await
+    .ok();
+
+    let forged = signed("not-the-secret-at-all", "42", "ann@example.com", now + 600);
+    as_visitor(&app, &token, Method::POST, "/api/v1/widget/identify", Some(json!({"user": forged})))
+        .await
+        .expect(422, "identity_signature_invalid");
+    let mut altered = signed(&secret, "42", "ann@example.com", now + 600);
+    altered["id"] = json!("43");
+    as_visitor(&app, &token, Method::POST, "/api/v1/widget/identify", Some(json!({"user": altered})))
+        .await
+        .expect(422, "identity_signature_invalid");
+    let expired = signed(&secret, "42", "ann@example.com", now - 1);
+    as_visitor(&app, &token, Method::POST, "/api/v1/widget/identify", Some(json!({"user": expired})))
+        .await
+        .expect(422, "identity_expired");
+    assert_eq!(app.count("customers WHERE external_id IS NOT NULL"), 0, "nothing was identified");
+
+    let good = signed(&secret, "42", "ann@example.com", now + 600);
+    let customer =
+        as_visitor(&app, &token, Method::POST, "/api/v1/widget/identify", Some(json!({"user": good}))).await.ok();
+    assert_eq!(customer["external_id"], "42");
+    assert_eq!(customer["email"], "ann@example.com");
+    // A second browser identified as the same user sees the same history.
+    let (other_browser, _) = visitor(&app).await;
+    let again = signed(&secret, "42", "ann@example.com", now + 600);
+    let same = as_visitor(&app, &other_browser, Method::POST, "/api/v1/widget/identify", Some(json!({"user": again})))
+        .await
+        .ok();
+    assert_eq!(same["id"], customer["id"]);
+    let conversations = as_visitor(&app, &other_browser, Method::GET, "/api/v1/widget/conversations", None).await.ok();
+    assert_eq!(conversations.as_array().unwrap().len(), 1);
+    let _ = anonymous;
+}
+
+#[tokio::test]
+async fn with_verification_on_an_unsigned_identity_is_refused_but_contact_details_are_kept() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let mut settings = admin.get("/api/v1/settings/widget").await.ok();
+    settings["require_verification"] = json!(true);
+    admin.put("/api/v1/settings/widget", Some(settings)).await.ok();
+    let (token, _) = visitor(&app).await;
+    let unsigned = json!({"id": "42", "email": "ann@example.com", "name": "Ann"});
+    as_visitor(&app, &token, Method::POST, "/api/v1/widget/identify", Some(json!({"user": unsigned})))
+        .await
+        .expect(422, "identity_unsigned");
+    // What a visitor types about themselves is contact information, never an identity.
+    let me = as_visitor(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/widget/identify",
+        Some(json!({"name": "Ann", "email": "ann@example.com"})),
+    )
+    .await
+    .ok();
+    assert_eq!(me["contact_email"], "ann@example.com");
+    assert!(me["email"].is_null());
+    assert_eq!(me["known"], true);
+}
+
+#[tokio::test]
+async fn the_widget_stays_within_its_size_budget() {
+    let app = spawn_app().await;
+    let gz = |path: &'static str| {
+        let client = app.client();
+        async move {
+            let res = client.request(Method::GET, path).header("accept-encoding", "gzip").send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            assert_eq!(res.headers()["content-encoding"], "gzip", "{path} is served compressed");
+            res.bytes().await.unwrap().len()
+        }
+    };
+    let loader = gz("/widget.js").await;
+    assert!(loader <= 3 * 1024, "widget.js is {loader} bytes gzipped; the budget is 3 KB");
+    let frame_html = app.client().get("/widget/frame").await.body.as_str().unwrap().to_owned();
+    let mut panel = loader + gz("/widget/frame").await;
+    for asset in ["panel.js", "panel.css"] {
+        let path: &'static str = Box::leak(format!("/assets/widget/{asset}").into_boxed_str());
+        assert!(frame_html.contains(path), "the frame loads {path}");
+        panel += gz(path).await;
+    }
+    let config =
+        app.client().request(Method::GET, "/api/v1/widget/config").send().await.unwrap().bytes().await.unwrap().len();
+    panel += config;
+    assert!(panel <= 30 * 1024, "the panel loads {panel} bytes gzipped before the customer types; the budget is 30 KB");
+}
+
+#[tokio::test]
+async fn versioned_assets_are_cached_for_a_year_and_revalidate_by_etag() {
+    let app = spawn_app().await;
+    let html = app.client().get("/widget/frame").await.body.as_str().unwrap().to_owned();
+    let start = html.find("/assets/widget/panel.js?v=").unwrap();
+    let url = &html[start..html[start..].find('"').unwrap() + start];
+    let res = app.client().request(Method::GET, url).send().await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable");
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app.client().request(Method::GET, "/widget.js").send().await.unwrap();
+    assert_eq!(again.headers()["cache-control"], "public, max-age=300");
+    let tag = again.headers()["etag"].to_str().unwrap().to_owned();
+    let not_modified =
+        app.client().request(Method::GET, "/widget.js").header("if-none-match", tag).send().await.unwrap();
+    assert_eq!(not_modified.status(), 304);
+    assert_ne!(etag, "");
+}
+
+#[tokio::test]
+async fn anonymous_endpoints_are_rate_limited_per_ip() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    config.visitor_limit = 3;
+    let app = spawn_with(config).await;
+    for _ in 0..3 {
+        app.client().post("/api/v1/widget/visitors", json!({})).await.ok();
+    }
+    app.client().post("/api/v1/widget/visitors", json!({})).await.expect(429, "too_many_visitors");
+    app.clock.advance_ms(11 * 60 * 1000);
+    app.client().post("/api/v1/widget/visitors", json!({})).await.ok();
+}
