@@ -108,29 +108,16 @@ async fn set_status(
 #[utoipa::path(tag = "items", responses((status = 200, body = Item), (status = 404, body = ErrorBody)))]
 #[put("/api/v1/items/{id}/follow")]
 async fn follow(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Item>, ApiError> {
-    let (viewer, uid, id) = (agent.viewer, agent.user.id, id.into_inner());
-    let item = state
-        .store
-        .write(move |c| {
-            items::get(c, viewer, id)?;
-            items::follow(c, id, uid)?;
-            items::get(c, viewer, id)
-        })
-        .await?;
-    Ok(web::Json(item))
+    set_following(state, agent, id.into_inner(), true).await
 }
 
 #[utoipa::path(tag = "items", responses((status = 200, body = Item), (status = 404, body = ErrorBody)))]
 #[delete("/api/v1/items/{id}/follow")]
 async fn unfollow(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Item>, ApiError> {
-    let (viewer, uid, id) = (agent.viewer, agent.user.id, id.into_inner());
-    let item = state
-        .store
-        .write(move |c| {
-            items::get(c, viewer, id)?;
-            items::unfollow(c, id, uid)?;
-            items::get(c, viewer, id)
-        })
-        .await?;
-    Ok(web::Json(item))
+    set_following(state, agent, id.into_inner(), false).await
+}
+
+async fn set_following(state: State, agent: Agent, id: i64, following: bool) -> Result<web::Json<Item>, ApiError> {
+    let (viewer, uid) = (agent.viewer, agent.user.id);
+    Ok(web::Json(state.store.write(move |c| items::set_following(c, viewer, id, uid, following)).await?))
 }

@@ -61,27 +61,22 @@ async fn members(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::
 #[utoipa::path(tag = "projects", responses((status = 204), (status = 404, body = ErrorBody)))]
 #[put("/api/v1/projects/{id}/members/{user_id}")]
 async fn add_member(state: State, admin: Admin, path: web::Path<(i64, i64)>) -> Result<HttpResponse, ApiError> {
-    let ((id, user), viewer) = (path.into_inner(), admin.0.viewer);
-    state
-        .store
-        .write(move |c| {
-            projects::get(c, viewer, id)?;
-            projects::add_member(c, id, user)
-        })
-        .await?;
-    Ok(no_content())
+    set_member(state, admin, path.into_inner(), true).await
 }
 
 #[utoipa::path(tag = "projects", responses((status = 204), (status = 404, body = ErrorBody)))]
 #[delete("/api/v1/projects/{id}/members/{user_id}")]
 async fn remove_member(state: State, admin: Admin, path: web::Path<(i64, i64)>) -> Result<HttpResponse, ApiError> {
-    let ((id, user), viewer) = (path.into_inner(), admin.0.viewer);
-    state
-        .store
-        .write(move |c| {
-            projects::get(c, viewer, id)?;
-            projects::remove_member(c, id, user)
-        })
-        .await?;
+    set_member(state, admin, path.into_inner(), false).await
+}
+
+async fn set_member(
+    state: State,
+    admin: Admin,
+    (id, user): (i64, i64),
+    member: bool,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = admin.0.viewer;
+    state.store.write(move |c| projects::set_member(c, viewer, id, user, member)).await?;
     Ok(no_content())
 }

@@ -152,7 +152,13 @@ pub fn follow(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
     Ok(())
 }
 
-pub fn unfollow(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
-    conn.execute("DELETE FROM item_followers WHERE item_id = ?1 AND user_id = ?2", params![item_id, user_id])?;
-    Ok(())
+/// Makes `user_id` follow (or stop following) an item the viewer can see.
+pub fn set_following(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, following: bool) -> Result<Item> {
+    get(conn, viewer, id)?;
+    if following {
+        follow(conn, id, user_id)?;
+    } else {
+        conn.execute("DELETE FROM item_followers WHERE item_id = ?1 AND user_id = ?2", params![id, user_id])?;
+    }
+    get(conn, viewer, id)
 }

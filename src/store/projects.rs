@@ -53,17 +53,21 @@ pub fn members(conn: &Connection, project_id: i64) -> Result<Vec<i64>> {
     Ok(rows)
 }
 
-pub fn add_member(conn: &Connection, project_id: i64, user_id: i64) -> Result<()> {
-    super::users::get(conn, user_id)?;
-    conn.execute(
-        "INSERT OR IGNORE INTO project_members (project_id, user_id) VALUES (?1, ?2)",
-        params![project_id, user_id],
-    )?;
-    Ok(())
-}
-
-pub fn remove_member(conn: &Connection, project_id: i64, user_id: i64) -> Result<()> {
-    conn.execute("DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2", params![project_id, user_id])?;
+/// Adds or removes a member of a project the viewer can see.
+pub fn set_member(conn: &Connection, viewer: Viewer, project_id: i64, user_id: i64, member: bool) -> Result<()> {
+    get(conn, viewer, project_id)?;
+    if member {
+        super::users::get(conn, user_id)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO project_members (project_id, user_id) VALUES (?1, ?2)",
+            params![project_id, user_id],
+        )?;
+    } else {
+        conn.execute(
+            "DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2",
+            params![project_id, user_id],
+        )?;
+    }
     Ok(())
 }
 

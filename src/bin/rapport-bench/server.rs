@@ -94,26 +94,16 @@ impl Server {
     /// Logs a user in (password "bench password") and makes an API token.
     pub async fn token_for(&self, email: &str) -> Result<String, String> {
         let jar = reqwest::Client::builder().cookie_store(true).build().map_err(|e| e.to_string())?;
-        let me: Value = jar
+        let login = jar
             .post(format!("{}/api/v1/auth/login", self.base))
-            .json(&json!({"email": email, "password": "bench password"}))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+            .json(&json!({"email": email, "password": "bench password"}));
+        let me = json_of(login).await?;
         let csrf = me["csrf_token"].as_str().ok_or_else(|| format!("login failed: {me}"))?;
-        let token: Value = jar
+        let create = jar
             .post(format!("{}/api/v1/tokens", self.base))
             .header("X-CSRF-Token", csrf)
-            .json(&json!({"name": "bench"}))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+            .json(&json!({"name": "bench"}));
+        let token = json_of(create).await?;
         token["secret"].as_str().map(str::to_owned).ok_or_else(|| format!("no token: {token}"))
     }
 
@@ -124,13 +114,7 @@ impl Server {
             Some(v) => req.header("X-Rapport-Visitor", v),
             None => req.bearer_auth(&self.token),
         };
-        let res = req.send().await.map_err(|e| e.to_string())?;
-        let status = res.status();
-        let value: Value = res.json().await.map_err(|e| e.to_string())?;
-        if !status.is_success() {
-            return Err(format!("POST {path}: {status} {value}"));
-        }
-        Ok(value)
+        json_of(req).await.map_err(|e| format!("POST {path}: {e}"))
     }
 
     /// An agent with its own API token.
@@ -143,4 +127,15 @@ impl Server {
         .await?;
         self.token_for(email).await
     }
+}
+
+/// Sends a request and returns its JSON answer, or the error with the answer's body.
+async fn json_of(req: reqwest::RequestBuilder) -> Result<Value, String> {
+    let res = req.send().await.map_err(|e| e.to_string())?;
+    let status = res.status();
+    let value: Value = res.json().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("{status} {value}"));
+    }
+    Ok(value)
 }
