@@ -244,20 +244,16 @@ fn message_row(r: &Row) -> rusqlite::Result<Message> {
 /// same transaction as the insert, so numbers never skip or repeat. A resend with a client id
 /// already used in this conversation by the same author returns the original message.
 pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMessage, now: Millis) -> Result<Posted> {
-    get(conn, viewer, conversation_id)?;
+    let mut conversation = get(conn, viewer, conversation_id)?;
     if let Some(client_id) = &new.client_id {
         let existing: Option<(i64, PartyKind, Option<i64>)> = conn
-            .query_row(
-                "SELECT id, author_kind, author_id FROM messages WHERE conversation_id = ?1 AND client_id = ?2",
-                params![conversation_id, client_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
+            .prepare_cached("SELECT id, author_kind, author_id FROM messages WHERE conversation_id = ?1 AND client_id = ?2")?
+            .query_row(params![conversation_id, client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         if let Some((id, kind, author)) = existing {
             if kind != new.author.kind() || author != new.author.id() {
                 return Err(StoreError::Conflict("client_id_conflict"));
             }
-            let conversation = get(conn, viewer, conversation_id)?;
             return Ok(Posted { message: message(conn, id)?, conversation, replayed: true });
         }
     }
@@ -280,8 +276,22 @@ pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMes
         attachments::attach(conn, *attachment, new.author, id)?;
     }
     join(conn, conversation_id, new.author, now)?;
-    mark_seen(conn, conversation_id, new.author, seq, now)?;
-    let conversation = get(conn, viewer, conversation_id)?;
+    // The author has seen their own message; the mark only moves forward, so no read-back.
+    if let Some(author) = new.author.id() {
+        conn.prepare_cached(
+            "INSERT INTO seen_marks (conversation_id, party_kind, party_id, seq, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE
+                 SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at",
+        )?
+        .execute(params![conversation_id, new.author.kind(), author, seq, now])?;
+    }
+    // What the UPDATE above did, without reading the row again.
+    conversation.last_seq = seq;
+    conversation.last_activity_at = now;
+    conversation.unread = 0;
+    if reopen {
+        conversation.status = Status::Open;
+    }
     Ok(Posted { message: message(conn, id)?, conversation, replayed: false })
 }
 
