@@ -182,4 +182,17 @@ mod tests {
         assert_eq!(store.read(pragmas).await.unwrap(), full);
         store.close().await.unwrap();
     }
+
+    #[test]
+    fn a_database_from_a_newer_rapport_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(db_path(dir.path())).unwrap();
+        conn.pragma_update(None, "user_version", 9_999).unwrap();
+        drop(conn);
+        let err = Store::open(dir.path()).err().expect("refused");
+        assert!(err.to_string().contains("newer than this binary"), "{err}");
+        let conn = Connection::open(db_path(dir.path())).unwrap();
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
+        assert_eq!(tables, 0, "nothing was migrated");
+    }
 }
