@@ -7,13 +7,17 @@ use crate::error::{ApiError, ErrorBody};
 use crate::store::conversations::{
     self, Conversation, ConversationFilter, ConversationView, Message, MessagePage, NewConversation, NewMessage,
 };
+use crate::store::search as fts;
 use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // `counts` before `{id}`: a path that does not parse as an id is otherwise a 404.
     cfg.service(list)
+        .service(counts)
+        .service(search)
         .service(create)
         .service(get)
         .service(close)
@@ -47,6 +51,59 @@ async fn list(
     let found = state.store.read(move |c| conversations::list(c, viewer, &filter)).await?;
     let next_cursor = found.more.then(|| found.rows.last().map(|c| page::encode(c.last_activity_at, c.id))).flatten();
     Ok(web::Json(page::Paged { entries: found.rows, next_cursor }))
+}
+
+/// The size of each view of the messenger, for its badges.
+#[derive(Serialize, ToSchema)]
+pub struct Counts {
+    pub open: conversations::ViewCount,
+    pub closed: conversations::ViewCount,
+    pub customer_replies: conversations::ViewCount,
+    pub internal: conversations::ViewCount,
+    pub all_closed: conversations::ViewCount,
+    /// From customers → Unanswered items.
+    pub unanswered_items: i64,
+}
+
+#[utoipa::path(tag = "conversations", responses((status = 200, body = Counts)))]
+#[get("/api/v1/conversations/counts")]
+async fn counts(state: State, agent: Agent) -> Result<web::Json<Counts>, ApiError> {
+    let v = agent.viewer;
+    let counts = state
+        .store
+        .read(move |c| {
+            Ok(Counts {
+                open: conversations::count(c, v, ConversationView::Open)?,
+                closed: conversations::count(c, v, ConversationView::Closed)?,
+                customer_replies: conversations::count(c, v, ConversationView::CustomerReplies)?,
+                internal: conversations::count(c, v, ConversationView::Internal)?,
+                all_closed: conversations::count(c, v, ConversationView::AllClosed)?,
+                unanswered_items: crate::store::items::count_unanswered(c, v)?,
+            })
+        })
+        .await?;
+    Ok(web::Json(counts))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    /// Words to find (each as a prefix) in messages and in items' titles and descriptions.
+    pub q: String,
+    pub limit: Option<usize>,
+}
+
+/// Searches what the caller may see: messages of visible conversations (internal ones only
+/// for those who may see them) and visible items.
+#[utoipa::path(tag = "conversations", params(SearchQuery), responses((status = 200, body = fts::SearchResults)))]
+#[get("/api/v1/search")]
+async fn search(
+    state: State,
+    agent: Agent,
+    q: web::Query<SearchQuery>,
+) -> Result<web::Json<fts::SearchResults>, ApiError> {
+    let (viewer, limit, text) = (agent.viewer, page::limit(q.limit)?, q.q.clone());
+    Ok(web::Json(state.store.read(move |c| fts::search(c, viewer, &text, limit)).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -6,11 +6,11 @@ use crate::error::{ApiError, ErrorBody};
 use crate::store::customers::{self, Customer};
 use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list).service(create).service(get);
+    cfg.service(list).service(create).service(get).service(activity);
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -64,4 +64,29 @@ async fn create(state: State, _agent: Agent, body: web::Json<NewCustomer>) -> Re
 async fn get(state: State, _agent: Agent, id: web::Path<i64>) -> Result<web::Json<Customer>, ApiError> {
     let id = id.into_inner();
     Ok(web::Json(state.store.read(move |c| customers::get(c, id)).await?))
+}
+
+/// Who the customer is and what else they wrote about: the details panel of the messenger.
+#[derive(Serialize, ToSchema)]
+pub struct Activity {
+    pub customer: Customer,
+    pub conversations: Vec<crate::store::conversations::Conversation>,
+    pub items: Vec<crate::store::items::Item>,
+}
+
+#[utoipa::path(tag = "customers", responses((status = 200, body = Activity), (status = 404, body = ErrorBody)))]
+#[get("/api/v1/customers/{id}/activity")]
+async fn activity(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Activity>, ApiError> {
+    let (viewer, id) = (agent.viewer, id.into_inner());
+    let activity = state
+        .store
+        .read(move |c| {
+            Ok(Activity {
+                customer: customers::get(c, id)?,
+                conversations: crate::store::conversations::of_customer(c, viewer, id, 50)?,
+                items: crate::store::items::of_requester(c, viewer, id, 50)?,
+            })
+        })
+        .await?;
+    Ok(web::Json(activity))
 }

@@ -190,7 +190,8 @@ async fn new_visitor(state: State, req: HttpRequest) -> Result<HttpResponse, Api
 #[get("/api/v1/widget/conversations")]
 async fn my_conversations(state: State, visitor: Visitor) -> Result<web::Json<Vec<Conversation>>, ApiError> {
     let id = visitor.0.id;
-    Ok(web::Json(state.store.read(move |c| conversations::of_customer(c, id, 100)).await?))
+    let viewer = visitor.viewer();
+    Ok(web::Json(state.store.read(move |c| conversations::of_customer(c, viewer, id, 100)).await?))
 }
 
 /// Starts a conversation with the team.

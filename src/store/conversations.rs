@@ -144,29 +144,49 @@ pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Conversation> {
         .ok_or(StoreError::NotFound("conversation_not_found"))
 }
 
-pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result<Page<Conversation>> {
-    let vis = visibility::conversation(viewer);
+/// Which visible conversations belong to a view.
+fn view_clause(viewer: Viewer, view: ConversationView) -> String {
     let followed = match viewer {
         Viewer::Agent { user_id, .. } => {
             format!("c.item_id IN (SELECT item_id FROM item_followers WHERE user_id = {user_id})")
         }
         Viewer::Customer { .. } => "0".into(),
     };
-    let view = match f.view {
+    let view = match view {
         ConversationView::Open => "c.kind = 'public' AND c.status = 'open'".to_owned(),
         ConversationView::Closed => "c.kind = 'public' AND c.status = 'closed'".to_owned(),
-        ConversationView::CustomerReplies => {
-            format!("c.kind = 'public' AND c.status = 'open' AND {followed}")
-        }
-        ConversationView::Internal => {
-            format!("c.kind = 'internal' AND c.status = 'open' AND {followed}")
-        }
+        ConversationView::CustomerReplies => format!("c.kind = 'public' AND c.status = 'open' AND {followed}"),
+        ConversationView::Internal => format!("c.kind = 'internal' AND c.status = 'open' AND {followed}"),
         ConversationView::AllClosed => format!("c.status = 'closed' AND {followed}"),
     };
+    format!("{} AND {view}", visibility::conversation(viewer))
+}
+
+/// How many conversations each view holds, and how many of them have unread messages.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct ViewCount {
+    pub total: i64,
+    pub unread: i64,
+}
+
+pub fn count(conn: &Connection, viewer: Viewer, view: ConversationView) -> Result<ViewCount> {
+    let (kind, id) = reader(viewer);
+    let sql = format!(
+        "SELECT count(*), COALESCE(sum(c.last_seq > COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
+             AND s.party_kind = '{}' AND s.party_id = {id}), 0)), 0)
+         FROM conversations c WHERE {}",
+        kind.as_str(),
+        view_clause(viewer, view)
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row([], |r| Ok(ViewCount { total: r.get(0)?, unread: r.get(1)? }))?)
+}
+
+pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result<Page<Conversation>> {
+    let view = view_clause(viewer, f.view);
     let (after_at, after_id) = f.after.unwrap_or((i64::MAX, i64::MAX));
     let mut stmt = conn.prepare(&format!(
         "SELECT {} FROM conversations c
-         WHERE {vis} AND {view}
+         WHERE {view}
            AND (c.last_activity_at < ?1 OR (c.last_activity_at = ?1 AND c.id < ?2))
          ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3",
         cols(viewer)
@@ -247,7 +267,9 @@ pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMes
     let mut conversation = get(conn, viewer, conversation_id)?;
     if let Some(client_id) = &new.client_id {
         let existing: Option<(i64, PartyKind, Option<i64>)> = conn
-            .prepare_cached("SELECT id, author_kind, author_id FROM messages WHERE conversation_id = ?1 AND client_id = ?2")?
+            .prepare_cached(
+                "SELECT id, author_kind, author_id FROM messages WHERE conversation_id = ?1 AND client_id = ?2",
+            )?
             .query_row(params![conversation_id, client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         if let Some((id, kind, author)) = existing {
@@ -295,7 +317,7 @@ pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMes
     Ok(Posted { message: message(conn, id)?, conversation, replayed: false })
 }
 
-fn message(conn: &Connection, id: i64) -> Result<Message> {
+pub(super) fn message(conn: &Connection, id: i64) -> Result<Message> {
     let mut m = conn.prepare_cached(&format!("SELECT {MESSAGE_COLS} WHERE m.id = ?1"))?.query_row([id], message_row)?;
     m.attachments = attachments::of_message(conn, id)?;
     Ok(m)
@@ -439,14 +461,14 @@ impl Store {
     }
 }
 
-/// A customer's own conversations, most recently active first.
-pub fn of_customer(conn: &Connection, customer_id: i64, limit: usize) -> Result<Vec<Conversation>> {
-    let viewer = Viewer::Customer { customer_id };
+/// A customer's conversations that the viewer may see, most recently active first.
+pub fn of_customer(conn: &Connection, viewer: Viewer, customer_id: i64, limit: usize) -> Result<Vec<Conversation>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM conversations c WHERE {} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?1",
+        "SELECT {} FROM conversations c WHERE {} AND c.customer_id = ?1
+         ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?2",
         cols(viewer),
         visibility::conversation(viewer)
     ))?;
-    let rows = stmt.query_map([limit as i64], row)?.collect::<rusqlite::Result<_>>()?;
+    let rows = stmt.query_map(params![customer_id, limit as i64], row)?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }

@@ -51,6 +51,10 @@ pub struct ItemFilter {
     pub limit: usize,
 }
 
+/// From customers → Unanswered items: open, and no customer conversation yet.
+const UNANSWERED: &str =
+    "i.status = 'open' AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.item_id = i.id AND c.kind = 'public')";
+
 const COLS: &str = "i.id, i.project_id, i.kind, i.title, i.description, i.status, i.requester_id,
     i.channel, i.created_by, i.created_at, i.updated_at";
 
@@ -118,10 +122,7 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ItemFilter) -> Result<Page<It
     let vis = visibility::item(viewer);
     let unanswered = match f.view {
         ItemView::All => "1",
-        ItemView::Unanswered => {
-            "i.status = 'open' AND NOT EXISTS (SELECT 1 FROM conversations c
-                 WHERE c.item_id = i.id AND c.kind = 'public')"
-        }
+        ItemView::Unanswered => UNANSWERED,
     };
     let (after_at, after_id) = f.after.unwrap_or((i64::MAX, i64::MAX));
     let mut stmt = conn.prepare(&format!(
@@ -161,4 +162,22 @@ pub fn set_following(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, f
         conn.execute("DELETE FROM item_followers WHERE item_id = ?1 AND user_id = ?2", params![id, user_id])?;
     }
     get(conn, viewer, id)
+}
+
+/// Open items with no customer conversation yet that the viewer can see.
+pub fn count_unanswered(conn: &Connection, viewer: Viewer) -> Result<i64> {
+    let vis = visibility::item(viewer);
+    Ok(conn
+        .prepare_cached(&format!("SELECT count(*) FROM items i WHERE {vis} AND {UNANSWERED}"))?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Items a customer asked for that the viewer can see, newest first.
+pub fn of_requester(conn: &Connection, viewer: Viewer, customer_id: i64, limit: usize) -> Result<Vec<Item>> {
+    let vis = visibility::item(viewer);
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLS} FROM items i WHERE {vis} AND i.requester_id = ?1 ORDER BY i.created_at DESC, i.id DESC LIMIT ?2"
+    ))?;
+    let rows: Vec<Item> = stmt.query_map(params![customer_id, limit as i64], row)?.collect::<rusqlite::Result<_>>()?;
+    rows.into_iter().map(|i| with_followers(conn, i)).collect()
 }

@@ -8,6 +8,7 @@ mod events;
 pub mod items;
 mod migrate;
 pub mod projects;
+pub mod search;
 pub mod settings;
 pub mod users;
 mod visibility;

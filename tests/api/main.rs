@@ -11,4 +11,5 @@ mod errors;
 mod items_and_projects;
 mod openapi;
 mod realtime;
+mod search_and_counts;
 mod widget;
