@@ -30,7 +30,33 @@ pub static VERSION: LazyLock<String> = LazyLock::new(|| {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/widget.js").wrap(Compress::default()).route(web::get().to(loader)))
         .service(web::resource("/widget/frame").wrap(Compress::default()).route(web::get().to(frame)))
-        .service(web::resource("/assets/{path:.*}").wrap(Compress::default()).route(web::get().to(asset)));
+        .service(web::resource("/assets/{path:.*}").wrap(Compress::default()).route(web::get().to(asset)))
+        .service(web::resource("/app/").wrap(Compress::default()).route(web::get().to(agents_app)))
+        .route("/app", web::get().to(|| async { redirect("/app/") }))
+        .route("/", web::get().to(|| async { redirect("/app/") }));
+}
+
+fn redirect(to: &'static str) -> HttpResponse {
+    HttpResponse::Found().insert_header((header::LOCATION, to)).finish()
+}
+
+/// The agents' app: one page; everything else comes from the API.
+async fn agents_app(state: State) -> HttpResponse {
+    let Some(file) = Assets::get("app/index.html") else { return HttpResponse::NotFound().finish() };
+    let html = String::from_utf8_lossy(&file.data).replace("{{version}}", &VERSION);
+    let socket = super::socket::origin_of(&state.config.base_url).replacen("http", "ws", 1);
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .insert_header((
+            "Content-Security-Policy",
+            format!(
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+                 connect-src 'self' {socket}; media-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+            ),
+        ))
+        .body(html)
 }
 
 fn content_type(path: &str) -> &'static str {

@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(get)
         .service(close)
         .service(reopen)
+        .service(make_ticket)
         .service(list_messages)
         .service(post_message)
         .service(mark_seen);
@@ -221,6 +222,42 @@ async fn close(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Js
 #[post("/api/v1/conversations/{id}/reopen")]
 async fn reopen(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Conversation>, ApiError> {
     set_status(state, agent, id.into_inner(), Status::Open).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicket {
+    pub project_id: i64,
+    pub title: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Ticketed {
+    pub conversation: Conversation,
+    pub item: crate::store::items::Item,
+}
+
+/// Makes a ticket of a standalone conversation; the conversation moves onto it.
+#[utoipa::path(tag = "conversations", request_body = NewTicket, responses(
+    (status = 201, body = Ticketed), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[post("/api/v1/conversations/{id}/ticket")]
+async fn make_ticket(
+    state: State,
+    agent: Agent,
+    id: web::Path<i64>,
+    body: web::Json<NewTicket>,
+) -> Result<HttpResponse, ApiError> {
+    let title = crate::domain::Title::parse(&body.title)?.into_string();
+    let (viewer, creator, id, project, now) =
+        (agent.viewer, agent.user.id, id.into_inner(), body.project_id, state.now());
+    let (conversation, item) = state
+        .store
+        .write_announcing(
+            move |c| conversations::make_ticket(c, viewer, id, project, &title, creator, now),
+            |(conversation, _)| vec![crate::store::Event::Conversation(conversation.clone())],
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(Ticketed { conversation, item }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -11,7 +11,13 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list).service(create).service(get).service(set_status).service(follow).service(unfollow);
+    cfg.service(list)
+        .service(create)
+        .service(get)
+        .service(conversations_of)
+        .service(set_status)
+        .service(follow)
+        .service(unfollow);
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -120,4 +126,23 @@ async fn unfollow(state: State, agent: Agent, id: web::Path<i64>) -> Result<web:
 async fn set_following(state: State, agent: Agent, id: i64, following: bool) -> Result<web::Json<Item>, ApiError> {
     let (viewer, uid) = (agent.viewer, agent.user.id);
     Ok(web::Json(state.store.write(move |c| items::set_following(c, viewer, id, uid, following)).await?))
+}
+
+/// The item's conversations: its customer replies and its internal messages.
+#[utoipa::path(tag = "items", responses((status = 200, body = Vec<crate::store::conversations::Conversation>), (status = 404, body = ErrorBody)))]
+#[get("/api/v1/items/{id}/conversations")]
+async fn conversations_of(
+    state: State,
+    agent: Agent,
+    id: web::Path<i64>,
+) -> Result<web::Json<Vec<crate::store::conversations::Conversation>>, ApiError> {
+    let (viewer, id) = (agent.viewer, id.into_inner());
+    let found = state
+        .store
+        .read(move |c| {
+            items::get(c, viewer, id)?;
+            crate::store::conversations::of_item(c, viewer, id)
+        })
+        .await?;
+    Ok(web::Json(found))
 }

@@ -146,7 +146,8 @@ async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, A
         "You are set up",
         &format!(
             "<p>Welcome, {}. Your admin account is ready and you are logged in.</p>\
-             <p>The API is described at <a href=/api/openapi.json>/api/openapi.json</a>.</p>",
+             <p><a href=/app/>Open the messenger</a>. The API is described at \
+             <a href=/api/openapi.json>/api/openapi.json</a>.</p>",
             escape(&admin.name)
         ),
     );

@@ -24,6 +24,9 @@ pub struct Conversation {
     pub created_at: Millis,
     /// Messages after the caller's seen mark.
     pub unread: i64,
+    /// The start of the newest message, in lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
 }
 
 /// The views of the agents' messenger (PRODUCT.md).
@@ -133,6 +136,7 @@ fn row(r: &Row) -> rusqlite::Result<Conversation> {
         last_activity_at: r.get(10)?,
         created_at: r.get(11)?,
         unread: r.get(12)?,
+        preview: None,
     })
 }
 
@@ -191,9 +195,20 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result
          ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3",
         cols(viewer)
     ))?;
-    let rows =
+    let mut rows: Vec<Conversation> =
         stmt.query_map(params![after_at, after_id, f.limit as i64 + 1], row)?.collect::<rusqlite::Result<_>>()?;
+    with_previews(conn, &mut rows)?;
     Ok(Page::from_overfetch(rows, f.limit))
+}
+
+fn with_previews(conn: &Connection, rows: &mut [Conversation]) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT substr(body, 1, 140) FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT 1",
+    )?;
+    for c in rows {
+        c.preview = stmt.query_row([c.id], |r| r.get(0)).optional()?;
+    }
+    Ok(())
 }
 
 /// Creates a conversation. On an item it takes the item's project; internal conversations
@@ -369,6 +384,42 @@ pub fn mark_seen(conn: &Connection, conversation_id: i64, party: Party, seq: i64
     )?)
 }
 
+/// Turns a standalone customer conversation into a ticket in a project: the conversation then
+/// hangs off the new item, which can also hold internal messages.
+pub fn make_ticket(
+    conn: &Connection,
+    viewer: Viewer,
+    id: i64,
+    project_id: i64,
+    title: &str,
+    creator: i64,
+    now: Millis,
+) -> Result<(Conversation, super::items::Item)> {
+    let conversation = get(conn, viewer, id)?;
+    if conversation.item_id.is_some() {
+        return Err(StoreError::Conflict("conversation_has_item"));
+    }
+    let item = super::items::insert(
+        conn,
+        viewer,
+        super::items::NewItem {
+            project_id,
+            kind: crate::domain::ItemKind::Ticket,
+            title: title.to_owned(),
+            description: String::new(),
+            requester_id: conversation.customer_id,
+            channel: conversation.channel,
+            created_by: Some(creator),
+        },
+        now,
+    )?;
+    conn.execute(
+        "UPDATE conversations SET item_id = ?1, project_id = ?2 WHERE id = ?3",
+        params![item.id, project_id, id],
+    )?;
+    Ok((get(conn, viewer, id)?, item))
+}
+
 /// The writes that live clients hear about: each commits, then announces itself.
 impl Store {
     pub async fn create_conversation(
@@ -459,6 +510,17 @@ impl Store {
         .await
         .map(|(_, seen, _)| seen)
     }
+}
+
+/// The conversations on an item that the viewer may see, oldest first.
+pub fn of_item(conn: &Connection, viewer: Viewer, item_id: i64) -> Result<Vec<Conversation>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {} FROM conversations c WHERE {} AND c.item_id = ?1 ORDER BY c.id",
+        cols(viewer),
+        visibility::conversation(viewer)
+    ))?;
+    let rows = stmt.query_map([item_id], row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }
 
 /// A customer's conversations that the viewer may see, most recently active first.

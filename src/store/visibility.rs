@@ -29,6 +29,7 @@ pub(super) fn conversation(v: Viewer) -> String {
         Viewer::Agent { user_id, all_projects: false } => format!(
             "(c.project_id IS NULL \
               OR c.project_id IN (SELECT project_id FROM project_members WHERE user_id = {user_id}) \
+              OR c.item_id IN (SELECT item_id FROM item_followers WHERE user_id = {user_id}) \
               OR EXISTS (SELECT 1 FROM participants p WHERE p.conversation_id = c.id \
                          AND p.party_kind = 'user' AND p.party_id = {user_id}))"
         ),

@@ -1,0 +1,58 @@
+// The server: JSON over fetch (with the CSRF token) and the live socket, which resumes every
+// subscription from the last sequence number seen after a reconnect.
+
+let csrf = null;
+export const setCsrf = (token) => { csrf = token; };
+
+export class ApiError extends Error {
+  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+}
+
+export async function api(path, { method = "GET", json, body, headers = {} } = {}) {
+  if (csrf && method !== "GET") headers["X-CSRF-Token"] = csrf;
+  if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
+  const res = await fetch(path, { method, headers, body, credentials: "same-origin" });
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data?.error?.code || "error", data?.error?.message || res.statusText);
+  return data;
+}
+
+export class Live {
+  constructor(onFrame) {
+    this.onFrame = onFrame;
+    this.subscriptions = new Map(); // conversation id -> last seq seen
+    this.retry = 0;
+    this.connect();
+  }
+  connect() {
+    const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/api/v1/socket`);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.retry = 0;
+      this.send({ type: "watch_inbox" });
+      for (const [id, seq] of this.subscriptions) this.send({ type: "subscribe", conversation_id: id, after_seq: seq });
+    };
+    ws.onmessage = (e) => {
+      const frame = JSON.parse(e.data);
+      if (frame.type === "message" && this.subscriptions.has(frame.conversation_id)) {
+        this.subscriptions.set(frame.conversation_id, Math.max(this.subscriptions.get(frame.conversation_id), frame.message.seq));
+      }
+      this.onFrame(frame);
+    };
+    ws.onclose = () => {
+      this.retry = Math.min(this.retry + 1, 5);
+      setTimeout(() => this.connect(), 400 * 2 ** this.retry);
+    };
+  }
+  send(frame) {
+    if (this.ws.readyState === WebSocket.OPEN) { this.ws.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+  subscribe(id, afterSeq) {
+    this.subscriptions.set(id, afterSeq);
+    this.send({ type: "subscribe", conversation_id: id, after_seq: afterSeq });
+  }
+  unsubscribe(id) {
+    if (this.subscriptions.delete(id)) this.send({ type: "unsubscribe", conversation_id: id });
+  }
+}

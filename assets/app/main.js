@@ -1,0 +1,449 @@
+// The agents' messenger: the views of PRODUCT.md, a conversation pane with customer replies
+// and internal messages kept apart, live updates, notifications and search.
+
+import { api, setCsrf, Live, ApiError } from "./api.js";
+import { h, $, when, avatar } from "./dom.js";
+import { alert as notifyAgent } from "./notify.js";
+import { openAdmin } from "./admin.js";
+
+const TITLES = {
+  open: "Open conversations", unanswered: "Unanswered items", closed: "Closed conversations",
+  customer_replies: "Customer replies", internal: "Internal messages", all_closed: "All closed",
+};
+const state = {
+  me: null, prefs: null, view: "open", entries: [], cursor: null, selected: null,
+  item: null, threads: {}, mode: "public", files: [], customers: new Map(), live: null, firstSeq: 0, lastSeq: 0,
+};
+const app = $("#app");
+
+// ---- login -------------------------------------------------------------------------------
+
+async function boot() {
+  try {
+    const me = await api("/api/v1/me");
+    start(me);
+  } catch (e) {
+    if (e.status !== 401) throw e;
+    $("#login").hidden = false;
+  }
+}
+
+$("#login").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = new FormData(e.target);
+  try {
+    start(await api("/api/v1/auth/login", { method: "POST", json: { email: form.get("email"), password: form.get("password") } }));
+  } catch (err) {
+    $("#login .error").textContent = err.message;
+  }
+});
+
+function start(me) {
+  state.me = me.user;
+  state.prefs = { ...me.preferences, browser_notifications: localStorage.getItem("rapport.browserNotifications") === "1" };
+  setCsrf(me.csrf_token);
+  $("#login").hidden = true;
+  app.hidden = false;
+  $("#me").textContent = `${me.user.name} · ${me.user.role}`;
+  $("#open-admin").hidden = me.user.role !== "admin";
+  applyPrefs();
+  state.live = new Live(onFrame);
+  showView(state.prefs.hide_from_customers ? "customer_replies" : "open");
+}
+
+$("#logout").addEventListener("click", async () => {
+  await api("/api/v1/auth/logout", { method: "POST" }).catch(() => {});
+  location.reload();
+});
+
+// ---- views and counts ----------------------------------------------------------------------
+
+function applyPrefs() {
+  $("#from-customers").hidden = state.prefs.hide_from_customers;
+  refreshCounts();
+}
+
+function badgeOn(view) {
+  const p = state.prefs;
+  if (view === "internal") return p.notify_internal;
+  return p.notify_customer_replies !== "none";
+}
+
+let countsTimer;
+function refreshCounts() {
+  clearTimeout(countsTimer);
+  countsTimer = setTimeout(async () => {
+    const c = await api("/api/v1/conversations/counts");
+    for (const el of document.querySelectorAll("[data-count]")) {
+      const view = el.dataset.count;
+      if (view === "unanswered") { el.textContent = c.unanswered_items || ""; el.className = c.unanswered_items && badgeOn(view) ? "unread" : ""; continue; }
+      const { total, unread } = c[view];
+      const bubble = unread > 0 && badgeOn(view) && view !== "closed" && view !== "all_closed";
+      el.textContent = bubble ? String(unread) : total ? String(total) : "";
+      el.className = bubble ? "unread" : "";
+    }
+  }, 150);
+}
+
+for (const b of document.querySelectorAll("[data-view]")) b.addEventListener("click", () => showView(b.dataset.view));
+
+async function showView(view, more = false) {
+  state.view = view;
+  for (const b of document.querySelectorAll("[data-view]")) b.setAttribute("aria-current", String(b.dataset.view === view));
+  $("#list-title").textContent = TITLES[view];
+  const path = view === "unanswered" ? "/api/v1/items?view=unanswered" : `/api/v1/conversations?view=${view}`;
+  const cursor = more && state.cursor ? `&cursor=${encodeURIComponent(state.cursor)}` : "";
+  const page = await api(path + cursor);
+  state.entries = more ? state.entries.concat(page.entries) : page.entries;
+  state.cursor = page.next_cursor;
+  $("#more").hidden = !page.next_cursor;
+  drawList();
+  app.classList.remove("show-nav");
+}
+$("#more").addEventListener("click", () => showView(state.view, true));
+
+async function customer(id) {
+  if (!id) return null;
+  if (!state.customers.has(id)) state.customers.set(id, api(`/api/v1/customers/${id}`).catch(() => null));
+  return state.customers.get(id);
+}
+
+function entryTitle(e, c) {
+  if (state.view === "unanswered") return e.title;
+  return e.subject || c?.name || c?.email || c?.contact_email || (e.customer_id ? `Visitor #${e.customer_id}` : `Conversation #${e.id}`);
+}
+
+function drawList() {
+  const list = $("#entries");
+  list.replaceChildren();
+  for (const e of state.entries) {
+    const title = h("span", { class: "title" });
+    const button = h("button", { type: "button", "aria-current": String(isSelected(e)), "data-id": e.id, onclick: () => select(e) },
+      title, h("span", { class: "when", text: when(e.last_activity_at || e.created_at) }),
+      h("span", { class: "preview", text: state.view === "unanswered" ? e.description || "No conversation yet" : e.preview || "" }),
+      e.unread > 0 ? h("span", { class: "bubble-count", text: String(e.unread), "aria-label": `${e.unread} unread` }) : null);
+    list.append(h("li", { class: `kind-${e.kind}` }, button));
+    customer(e.customer_id ?? e.requester_id).then((c) => { title.textContent = entryTitle(e, c); });
+  }
+  if (!state.entries.length) list.append(h("li", { class: "empty" }, h("p", { class: "preview", text: "Nothing here." })));
+}
+
+const isSelected = (e) => state.view === "unanswered" ? state.item?.id === e.id && !state.selected : state.selected?.id === e.id;
+
+// ---- the conversation pane -----------------------------------------------------------------
+
+async function select(entry, asItem = state.view === "unanswered") {
+  app.classList.add("show-pane");
+  if (state.selected) state.live.unsubscribe(state.selected.id);
+  if (asItem) {
+    state.selected = null;
+    state.item = await api(`/api/v1/items/${entry.id}`);
+    state.threads = {};
+  } else {
+    state.selected = entry;
+    state.item = entry.item_id ? await api(`/api/v1/items/${entry.item_id}`) : null;
+    state.threads = { [entry.kind]: entry };
+    if (state.item) for (const c of await api(`/api/v1/items/${state.item.id}/conversations`)) state.threads[c.kind] ??= c;
+  }
+  state.mode = state.selected?.kind || "public";
+  drawPane();
+  drawList();
+  drawDetails();
+}
+
+function drawPane() {
+  const pane = $("#pane");
+  const c = state.selected;
+  const item = state.item;
+  const title = h("h1", { text: item ? item.title : c ? `Conversation #${c.id}` : "" });
+  customer(c?.customer_id ?? item?.requester_id).then((cu) => { if (!item && cu) title.textContent = cu.name || cu.email || cu.contact_email || title.textContent; });
+  const tools = [];
+  if (c) tools.push(h("button", { class: "tool", id: "toggle-status", onclick: toggleStatus, text: c.status === "open" ? "Close" : "Reopen" }));
+  if (item) {
+    const following = item.followers.includes(state.me.id);
+    tools.push(h("button", { class: "tool", id: "toggle-follow", onclick: toggleFollow, text: following ? "Unfollow" : "Follow" }));
+  }
+  const header = h("header", {}, h("button", { class: "icon back", "aria-label": "Back to the list", onclick: () => app.classList.remove("show-pane") }, "←"),
+    title, c ? h("span", { class: `badge ${c.kind}`, text: c.kind === "internal" ? "Internal" : c.status }) : null, ...tools);
+  const thread = h("div", { id: "thread", role: "log", "aria-live": "polite" });
+  thread.addEventListener("scroll", () => { if (thread.scrollTop === 0) loadOlder(); });
+  pane.replaceChildren(header, thread, h("p", { id: "typing" }), composer());
+  state.firstSeq = 0;
+  state.lastSeq = 0;
+  if (item && !c) thread.append(h("div", { class: "msg" }, avatar("?"), h("div", {}, h("div", { class: "bubble", text: item.description || item.title }),
+    h("div", { class: "meta", text: `Ticket opened ${when(item.created_at)} · no conversation yet` }))));
+  if (c) loadThread(c);
+}
+
+async function loadThread(c) {
+  const messages = await api(`/api/v1/conversations/${c.id}/messages?before=${Number.MAX_SAFE_INTEGER}&limit=50`);
+  for (const m of messages) render(m);
+  state.live.subscribe(c.id, state.lastSeq);
+  markSeen();
+}
+
+async function loadOlder() {
+  const c = state.selected;
+  if (!c || state.firstSeq <= 1) return;
+  const thread = $("#thread");
+  const height = thread.scrollHeight;
+  const older = await api(`/api/v1/conversations/${c.id}/messages?before=${state.firstSeq}&limit=50`);
+  for (const m of older.reverse()) render(m, true);
+  thread.scrollTop = thread.scrollHeight - height;
+}
+
+function render(m, prepend = false) {
+  const thread = $("#thread");
+  if (!thread || thread.querySelector(`[data-seq="${m.seq}"]`)) return;
+  const mine = m.author.kind === "user" && m.author.id === state.me.id;
+  const bubble = h("div", { class: "bubble", text: m.body });
+  for (const a of m.attachments) {
+    const url = `/api/v1/attachments/${a.id}`;
+    bubble.append(a.content_type.startsWith("image/") && a.content_type !== "image/svg+xml"
+      ? h("img", { src: url, alt: a.filename, loading: "lazy" })
+      : h("a", { href: url, download: a.filename, text: `${a.filename} (${Math.ceil(a.size / 1024)} KB)` }));
+  }
+  const who = m.author.kind === "bot" ? "Bot" : m.author.name || (m.author.kind === "customer" ? "Customer" : "Agent");
+  const el = h("div", { class: `msg${mine ? " mine" : ""}${state.selected?.kind === "internal" ? " internal" : ""}`, "data-seq": m.seq },
+    avatar(who), h("div", {}, bubble, h("div", { class: "meta", text: `${who} · ${when(m.created_at)}` })));
+  const later = !prepend && [...thread.querySelectorAll("[data-seq]")].find((n) => +n.dataset.seq > m.seq);
+  if (prepend) thread.prepend(el); else thread.insertBefore(el, later || null);
+  state.firstSeq = state.firstSeq ? Math.min(state.firstSeq, m.seq) : m.seq;
+  state.lastSeq = Math.max(state.lastSeq, m.seq);
+  if (!prepend) thread.scrollTop = thread.scrollHeight;
+}
+
+function markSeen() {
+  const c = state.selected;
+  if (!c || document.hidden || !state.lastSeq) return;
+  if (!state.live.send({ type: "seen", conversation_id: c.id, seq: state.lastSeq })) {
+    api(`/api/v1/conversations/${c.id}/seen`, { method: "POST", json: { seq: state.lastSeq } }).catch(() => {});
+  }
+  const entry = state.entries.find((e) => e.id === c.id);
+  if (entry && entry.unread) { entry.unread = 0; drawList(); }
+  refreshCounts();
+}
+document.addEventListener("visibilitychange", markSeen);
+
+function composer() {
+  const internalAllowed = !!state.item;
+  const text = h("textarea", { id: "reply", placeholder: "", "aria-label": "Message" });
+  const files = h("input", { type: "file", multiple: true, hidden: true, onchange: (e) => { addFiles([...e.target.files]); e.target.value = ""; } });
+  const form = h("form", { id: "composer", class: state.mode },
+    h("div", { class: "row" },
+      h("div", { class: "switch", role: "group", "aria-label": "Reply or internal note" },
+        h("button", { type: "button", "aria-pressed": String(state.mode === "public"), onclick: () => setMode("public"), text: "Reply to customer" }),
+        h("button", { type: "button", class: "internal", "aria-pressed": String(state.mode === "internal"), onclick: () => setMode("internal"), text: "Internal note" })),
+      h("button", { type: "button", class: "tool", onclick: () => files.click(), text: "Attach" }), files),
+    h("div", { id: "files-preview" }), text,
+    h("div", { class: "row" }, h("button", { class: "primary", type: "submit", text: "Send" }),
+      h("span", { class: "meta", text: internalAllowed ? "" : "Internal notes live on tickets: make this conversation a ticket to add them." }),
+      !internalAllowed && state.selected ? h("button", { type: "button", class: "link", onclick: makeTicket, text: "Make a ticket" }) : null),
+    h("p", { class: "error", role: "alert" }));
+  text.placeholder = state.mode === "internal" ? "Internal note: only your team sees this" : "Reply to the customer";
+  text.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.metaKey || e.ctrlKey)) { e.preventDefault(); send(); } });
+  let lastTyping = 0;
+  text.addEventListener("input", () => {
+    if (state.selected && Date.now() - lastTyping > 1500) { lastTyping = Date.now(); state.live.send({ type: "typing", conversation_id: state.selected.id }); }
+  });
+  text.addEventListener("paste", (e) => { const f = [...(e.clipboardData?.files || [])]; if (f.length) { e.preventDefault(); addFiles(f); } });
+  form.addEventListener("submit", (e) => { e.preventDefault(); send(); });
+  return form;
+}
+
+async function setMode(mode) {
+  if (mode === "internal" && !state.item) { $("#composer .error").textContent = "Make this conversation a ticket to add internal notes."; return; }
+  state.mode = mode;
+  const target = state.threads[mode];
+  if (target && target.id !== state.selected?.id) {
+    if (state.selected) state.live.unsubscribe(state.selected.id);
+    state.selected = target;
+  } else if (!target) {
+    if (state.selected) state.live.unsubscribe(state.selected.id);
+    state.selected = null;
+  }
+  drawPane();
+  $("#reply").focus();
+}
+
+function addFiles(list) {
+  state.files.push(...list);
+  $("#files-preview").replaceChildren(...state.files.map((f) => h("span", { text: f.name })));
+}
+
+async function send() {
+  const text = $("#reply");
+  const body = text.value.trim();
+  if (!body && !state.files.length) return;
+  const error = $("#composer .error");
+  error.textContent = "";
+  try {
+    const ids = [];
+    for (const f of state.files) {
+      ids.push((await api(`/api/v1/attachments?filename=${encodeURIComponent(f.name || "pasted.png")}`, { method: "POST", body: f, headers: { "Content-Type": f.type || "application/octet-stream" } })).id);
+    }
+    const message = { body, client_id: crypto.randomUUID(), attachment_ids: ids };
+    if (state.selected) {
+      render(await api(`/api/v1/conversations/${state.selected.id}/messages`, { method: "POST", json: message }));
+    } else {
+      const kind = state.mode;
+      const created = await api("/api/v1/conversations", { method: "POST", json: {
+        kind, item_id: state.item.id, customer_id: kind === "public" ? state.item.requester_id : undefined, message } });
+      state.selected = created.conversation;
+      state.threads[kind] = created.conversation;
+      drawPane();
+    }
+    state.files = [];
+    $("#files-preview")?.replaceChildren();
+    $("#reply").value = "";
+    refreshCounts();
+  } catch (e) {
+    error.textContent = e.message;
+  }
+}
+
+async function toggleStatus() {
+  const c = state.selected;
+  const updated = await api(`/api/v1/conversations/${c.id}/${c.status === "open" ? "close" : "reopen"}`, { method: "POST", json: {} });
+  state.selected = { ...c, ...updated };
+  state.threads[updated.kind] = state.selected;
+  drawPane();
+  showView(state.view);
+  refreshCounts();
+}
+
+async function toggleFollow() {
+  const following = state.item.followers.includes(state.me.id);
+  state.item = await api(`/api/v1/items/${state.item.id}/follow`, { method: following ? "DELETE" : "PUT" });
+  drawPane();
+  refreshCounts();
+}
+
+async function makeTicket() {
+  const projects = await api("/api/v1/projects");
+  if (!projects.length) { $("#composer .error").textContent = "Create a project first (Admin)."; return; }
+  const made = await api(`/api/v1/conversations/${state.selected.id}/ticket`, { method: "POST", json: { project_id: projects[0].id, title: `Chat #${state.selected.id}` } });
+  state.selected = made.conversation;
+  state.item = made.item;
+  state.threads = { public: made.conversation };
+  drawPane();
+  drawDetails();
+}
+
+async function drawDetails() {
+  const box = $("#details");
+  const id = state.selected?.customer_id ?? state.item?.requester_id;
+  if (!id) { box.replaceChildren(h("p", { class: "meta", text: state.selected?.kind === "internal" ? "Internal conversation: no customer." : "" })); return; }
+  const a = await api(`/api/v1/customers/${id}/activity`);
+  const cu = a.customer;
+  const rows = [["Name", cu.name], ["Email", cu.email], ["Contact email", cu.contact_email], ["Their id", cu.external_id],
+    ["Status", cu.known ? "known" : "anonymous"], ["Wrote from", state.selected?.page_url], ["Channel", state.selected?.channel ?? state.item?.channel]];
+  box.replaceChildren(
+    h("h2", { text: "Customer" }),
+    h("dl", {}, rows.filter(([, v]) => v).flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: String(v) })])),
+    h("h2", { text: "Conversations" }),
+    h("ul", {}, a.conversations.map((c) => h("li", {}, h("button", { class: "link", onclick: () => select(c, false), text: `#${c.id} · ${c.status} · ${when(c.last_activity_at)}` })))),
+    h("h2", { text: "Items" }),
+    h("ul", {}, a.items.length ? a.items.map((i) => h("li", { text: `${i.title} (${i.status})` })) : [h("li", { text: "None" })]));
+}
+
+// ---- live frames and notifications ---------------------------------------------------------
+
+function wantsAlert(conversation, message) {
+  if (!message || (message.author.kind === "user" && message.author.id === state.me.id)) return false;
+  const p = state.prefs;
+  if (conversation.kind === "internal") return p.notify_internal;
+  const fromCustomer = message.author.kind === "customer";
+  return p.notify_customer_replies === "both" || (p.notify_customer_replies === "customers" && fromCustomer)
+    || (p.notify_customer_replies === "users" && !fromCustomer);
+}
+
+let listTimer;
+function onFrame(f) {
+  if (f.type === "message" && f.conversation_id === state.selected?.id) {
+    render(f.message);
+    $("#typing").textContent = "";
+    markSeen();
+  } else if (f.type === "inbox") {
+    const watching = f.conversation.id === state.selected?.id && !document.hidden;
+    if (!watching && wantsAlert(f.conversation, f.message)) {
+      notifyAgent({ title: f.message.author.name || "New message", body: f.message.body, sound: state.prefs.sound, browser: state.prefs.browser_notifications });
+    }
+    refreshCounts();
+    clearTimeout(listTimer);
+    listTimer = setTimeout(() => showView(state.view), 200);
+  } else if (f.type === "typing" && f.conversation_id === state.selected?.id) {
+    $("#typing").textContent = `${f.author.name || "The customer"} is typing…`;
+    setTimeout(() => { if ($("#typing")) $("#typing").textContent = ""; }, 3000);
+  } else if (f.type === "seen" && f.reader.kind === "customer" && f.conversation_id === state.selected?.id) {
+    const last = [...document.querySelectorAll("#thread .msg.mine")].filter((n) => +n.dataset.seq <= f.seq).pop();
+    const meta = last?.querySelector(".meta");
+    if (meta && !meta.textContent.endsWith("Seen")) meta.textContent += " · Seen";
+  }
+}
+
+// ---- settings, search, shortcuts -----------------------------------------------------------
+
+$("#open-settings").addEventListener("click", () => {
+  const form = $("#prefs");
+  for (const [k, v] of Object.entries(state.prefs)) {
+    const input = form.elements[k];
+    if (!input) continue;
+    if (input.type === "checkbox") input.checked = v; else input.value = v;
+  }
+  $("#settings").showModal();
+});
+$("#settings").addEventListener("close", async () => {
+  if ($("#settings").returnValue !== "save") return;
+  const form = $("#prefs");
+  const prefs = {
+    see_all_projects: form.elements.see_all_projects.checked, hide_from_customers: form.elements.hide_from_customers.checked,
+    notify_customer_replies: form.elements.notify_customer_replies.value, notify_internal: form.elements.notify_internal.checked,
+    sound: form.elements.sound.checked, email_fallback: form.elements.email_fallback.checked,
+  };
+  const browser = form.elements.browser_notifications.checked;
+  if (browser && "Notification" in window && Notification.permission === "default") await Notification.requestPermission();
+  localStorage.setItem("rapport.browserNotifications", browser ? "1" : "0");
+  state.prefs = { ...(await api("/api/v1/me/preferences", { method: "PUT", json: prefs })), browser_notifications: browser };
+  applyPrefs();
+  if (state.prefs.hide_from_customers && ["open", "unanswered", "closed"].includes(state.view)) showView("customer_replies"); else showView(state.view);
+});
+
+$("#search").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const q = e.target.elements.q.value.trim();
+  if (!q) return showView(state.view);
+  const found = await api(`/api/v1/search?q=${encodeURIComponent(q)}`);
+  $("#list-title").textContent = `Search: ${q}`;
+  const list = $("#entries");
+  list.replaceChildren();
+  for (const hit of found.messages) {
+    list.append(h("li", { class: `kind-${hit.conversation.kind}` }, h("button", { type: "button", class: "hit", onclick: () => select(hit.conversation, false) },
+      h("span", { class: "title", text: hit.message.author.name || hit.message.author.kind }), h("span", { class: "when", text: when(hit.message.created_at) }),
+      h("span", { class: "preview", text: hit.message.body }))));
+  }
+  for (const item of found.items) {
+    list.append(h("li", {}, h("button", { type: "button", class: "hit", onclick: () => select(item, true) },
+      h("span", { class: "title", text: item.title }), h("span", { class: "preview", text: `Item · ${item.status}` }))));
+  }
+  if (!list.children.length) list.append(h("li", {}, h("p", { class: "preview", text: "No results." })));
+});
+
+$("#open-admin").addEventListener("click", () => openAdmin());
+for (const b of document.querySelectorAll("[data-back]")) b.addEventListener("click", () => app.classList.add("show-nav"));
+
+document.addEventListener("keydown", (e) => {
+  const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName);
+  if (typing || e.metaKey || e.ctrlKey || e.altKey || app.hidden) return;
+  const index = state.entries.findIndex(isSelected);
+  if (e.key === "j" || e.key === "k") {
+    const next = state.entries[Math.max(0, Math.min(state.entries.length - 1, index + (e.key === "j" ? 1 : -1)))];
+    if (next) select(next);
+  } else if (e.key === "r") { e.preventDefault(); setMode("public"); }
+  else if (e.key === "i") { e.preventDefault(); setMode("internal"); }
+  else if (e.key === "e" && state.selected) toggleStatus();
+  else if (e.key === "/") { e.preventDefault(); $("#search input").focus(); }
+  else if (e.key === "?") $("#help").showModal();
+});
+
+boot().catch((e) => { document.body.textContent = `Rapport could not start: ${e instanceof ApiError ? e.message : e}`; });
