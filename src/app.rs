@@ -14,6 +14,8 @@ use std::sync::Arc;
 pub enum StartError {
     #[error("cannot open the database: {0}")]
     Store(#[from] StoreError),
+    #[error("email settings: {0}")]
+    Mail(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
 }
@@ -42,8 +44,13 @@ impl Application {
         }
 
         let (login_by_ip, login_by_account) = AppState::login_limiters();
+        let mailer = match (&config.smtp_url, &config.smtp_from) {
+            (Some(url), Some(from)) => Some(Arc::new(crate::mail::Mailer::new(url, from).map_err(StartError::Mail)?)),
+            _ => None,
+        };
         let state = web::Data::new(AppState {
             store: store.clone(),
+            mailer,
             hub: crate::realtime::Hub::start(events_rx),
             config: Arc::new(config.clone()),
             clock,

@@ -18,6 +18,9 @@ pub struct Config {
     pub session_hours: u64,
     /// New widget visitors one IP may start in 10 minutes.
     pub visitor_limit: u32,
+    /// Outbound email: an SMTP URL (it may hold a password) and the From address.
+    pub smtp_url: Option<crate::domain::Secret>,
+    pub smtp_from: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +50,8 @@ const SETTINGS: &[(&str, &str)] = &[
     ("max_json_bytes", "262144"),
     ("session_hours", "336"),
     ("visitor_limit", "30"),
+    ("smtp_url", ""),
+    ("smtp_from", ""),
 ];
 
 /// The environment variable of a setting: `data_dir` → `RAPPORT_DATA_DIR`.
@@ -98,6 +103,27 @@ impl Config {
     }
 
     fn validate(l: &Layers) -> Result<Config, ConfigError> {
+        let config = Config::parse_all(l)?;
+        if config.smtp_url.is_some() {
+            match &config.smtp_from {
+                None => {
+                    return Err(ConfigError::Invalid {
+                        key: "smtp_from".into(),
+                        origin: l.0["smtp_from"].1.clone(),
+                        reason: "set a From address to send email with smtp_url".into(),
+                    })
+                }
+                Some(from) => l.parse("smtp_from", |_| {
+                    from.parse::<lettre::message::Mailbox>()
+                        .map(drop)
+                        .map_err(|_| format!("{from:?} is not an email address"))
+                })?,
+            }
+        }
+        Ok(config)
+    }
+
+    fn parse_all(l: &Layers) -> Result<Config, ConfigError> {
         let listen: SocketAddr =
             l.parse("listen", |v| v.parse().map_err(|_| format!("{v:?} is not an address such as 127.0.0.1:8080")))?;
         let base_url = l.parse("base_url", |v| {
@@ -129,6 +155,15 @@ impl Config {
             max_json_bytes: l.parse("max_json_bytes", |v| in_range(v, 1024, 16 << 20))?,
             session_hours: l.parse("session_hours", |v| in_range(v, 1, 24 * 366))? as u64,
             visitor_limit: l.parse("visitor_limit", |v| in_range(v, 1, 1 << 30))? as u32,
+            smtp_from: l.parse("smtp_from", |v| Ok((!v.is_empty()).then(|| v.to_owned())))?,
+            smtp_url: l.parse("smtp_url", |v| {
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                // A From address is checked with the URL; its own absence is reported below.
+                crate::mail::validate(v, "check@example.com")?;
+                Ok(Some(crate::domain::Secret::new(v)))
+            })?,
         })
     }
 
@@ -217,6 +252,23 @@ mod tests {
         let flags = Flags { config: Some(file), ..Flags::default() };
         let err = Config::load_from(&flags, |_| None).unwrap_err().to_string();
         assert!(err.contains("`lisen`"), "{err}");
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_and_the_password_never_prints() {
+        let env = |k: &str| match k {
+            "RAPPORT_SMTP_URL" => Some("smtp://ann:hunter22@mail.example.com:587?tls=starttls".to_string()),
+            "RAPPORT_SMTP_FROM" => Some("Support <support@example.com>".to_string()),
+            _ => None,
+        };
+        let c = Config::load_from(&Flags::default(), env).unwrap();
+        assert!(!format!("{c:?}").contains("hunter22"));
+        let no_from = |k: &str| (k == "RAPPORT_SMTP_URL").then(|| "smtp://localhost:25".to_string());
+        let err = Config::load_from(&Flags::default(), no_from).unwrap_err().to_string();
+        assert!(err.contains("`smtp_from`"), "{err}");
+        let bad = |k: &str| (k == "RAPPORT_SMTP_URL").then(|| "imap://x".to_string());
+        let err = Config::load_from(&Flags::default(), bad).unwrap_err().to_string();
+        assert!(err.contains("`smtp_url`") && !err.contains("imap://x"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod password;
 pub mod realtime;
 pub mod store;

@@ -8,12 +8,12 @@ const dialog = () => $("#admin");
 export async function openAdmin(tab = "agents") {
   const body = $("#admin-body");
   const tabs = h("div", { class: "switch", role: "tablist" },
-    ...[["agents", "Agents"], ["projects", "Projects"], ["widget", "Widget"]].map(([id, label]) =>
+    ...[["agents", "Agents"], ["projects", "Projects"], ["widget", "Widget"], ["email", "Email"]].map(([id, label]) =>
       h("button", { type: "button", role: "tab", "aria-pressed": String(id === tab), onclick: () => openAdmin(id), text: label })));
   const content = h("div", {});
   body.replaceChildren(tabs, content);
   if (!dialog().open) dialog().showModal();
-  await { agents, projects, widget }[tab](content);
+  await { agents, projects, widget, email }[tab](content);
 }
 
 function errorLine() { return h("p", { class: "error", role: "alert" }); }
@@ -94,5 +94,27 @@ async function widget(box) {
     h("button", { class: "link", type: "button", onclick: () => navigator.clipboard.writeText(snippet), text: "Copy the snippet" }),
     h("h3", { text: "Identity secret (sign identities on your server)" }), h("pre", { text: s.identity_secret }),
     h("button", { class: "link", type: "button", onclick: async () => { await api("/api/v1/settings/widget/rotate-secret", { method: "POST" }); openAdmin("widget"); }, text: "Make a new secret" }),
+    form);
+}
+
+async function email(box) {
+  const { smtp } = await api("/api/v1/settings/email");
+  const result = h("p", { role: "status" });
+  const form = h("form", {}, h("h3", { text: "Send a test email" }),
+    h("input", { name: "to", type: "email", placeholder: "you@example.com", required: true }),
+    h("button", { class: "primary", text: "Send test email", disabled: !smtp }), result);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    result.textContent = "Sending…";
+    try {
+      await api("/api/v1/settings/email/test", { method: "POST", json: { to: form.elements.to.value } });
+      result.textContent = "Sent. Check the inbox.";
+    } catch (err) { result.textContent = err.message; }
+  });
+  const rows = smtp ? [["Server", `${smtp.host}:${smtp.port}`], ["Encryption", smtp.tls], ["User", smtp.username || "none"], ["From", smtp.from]] : [];
+  box.replaceChildren(
+    h("h3", { text: "Outgoing email (SMTP)" }),
+    smtp ? h("table", {}, h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("th", { text: k }), h("td", { text: v })))))
+      : h("p", { text: "Not configured. Set smtp_url and smtp_from in the config file, or RAPPORT_SMTP_URL and RAPPORT_SMTP_FROM, and restart." }),
     form);
 }

@@ -6,6 +6,7 @@ mod attachments;
 mod auth;
 mod conversations;
 mod customers;
+mod email;
 mod items;
 mod limiter;
 pub mod openapi;
@@ -32,6 +33,7 @@ use std::sync::Arc;
 /// Everything a handler may need, passed explicitly (no globals).
 pub struct AppState {
     pub store: Store,
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
     pub hub: crate::realtime::Hub,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
@@ -71,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
         .configure(setup::routes)
         .configure(socket::routes)
         .configure(widget::routes)
+        .configure(email::routes)
         .configure(assets::routes)
         .default_service(web::to(not_found));
 }
