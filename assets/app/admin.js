@@ -88,13 +88,25 @@ async function widget(box) {
     };
     try { await api("/api/v1/settings/widget", { method: "PUT", json: value }); openAdmin("widget"); } catch (err) { error.textContent = err.message; }
   });
+  const auto = await api("/api/v1/settings/auto-reply");
+  const autoForm = h("form", {}, h("h3", { text: "Auto-responder" }),
+    h("label", { class: "check" }, h("input", { type: "checkbox", name: "enabled", checked: auto.enabled }), "Reply automatically when a customer starts a conversation"),
+    h("textarea", { name: "text", rows: 3, "aria-label": "Auto-reply text", text: auto.text }),
+    h("button", { class: "primary", text: "Save auto-responder" }));
+  autoForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("/api/v1/settings/auto-reply", { method: "PUT", json: { enabled: autoForm.elements.enabled.checked, text: autoForm.elements.text.value } });
+      openAdmin("widget");
+    } catch (err) { error.textContent = err.message; }
+  });
   const snippet = `<script src="${location.origin}/widget.js" async></script>`;
   box.replaceChildren(
     h("h3", { text: "Add the widget to your site" }), h("pre", { text: snippet }),
     h("button", { class: "link", type: "button", onclick: () => navigator.clipboard.writeText(snippet), text: "Copy the snippet" }),
     h("h3", { text: "Identity secret (sign identities on your server)" }), h("pre", { text: s.identity_secret }),
     h("button", { class: "link", type: "button", onclick: async () => { await api("/api/v1/settings/widget/rotate-secret", { method: "POST" }); openAdmin("widget"); }, text: "Make a new secret" }),
-    form);
+    form, autoForm);
 }
 
 async function email(box) {

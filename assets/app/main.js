@@ -350,7 +350,7 @@ async function drawDetails() {
 // ---- live frames and notifications ---------------------------------------------------------
 
 function wantsAlert(conversation, message) {
-  if (!message || (message.author.kind === "user" && message.author.id === state.me.id)) return false;
+  if (!message || message.author.kind === "bot" || (message.author.kind === "user" && message.author.id === state.me.id)) return false;
   const p = state.prefs;
   if (conversation.kind === "internal") return p.notify_internal;
   const fromCustomer = message.author.kind === "customer";

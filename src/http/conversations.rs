@@ -148,6 +148,14 @@ pub struct CreateConversation {
 pub struct CreatedConversation {
     pub conversation: Conversation,
     pub message: Option<Message>,
+    /// The bot's reply, when a customer started the conversation and the auto-responder is on.
+    pub auto_reply: Option<Message>,
+}
+
+impl From<conversations::Started> for CreatedConversation {
+    fn from(s: conversations::Started) -> Self {
+        CreatedConversation { conversation: s.conversation, message: s.message, auto_reply: s.auto_reply }
+    }
 }
 
 const MAX_ATTACHMENTS: usize = 10;
@@ -197,8 +205,8 @@ async fn create(state: State, agent: Agent, body: web::Json<CreateConversation>)
         page_url: None,
         creator: author,
     };
-    let (conversation, message) = state.store.create_conversation(agent.viewer, new, first, state.now()).await?;
-    Ok(HttpResponse::Created().json(CreatedConversation { conversation, message }))
+    let started = state.store.create_conversation(agent.viewer, new, first, state.now()).await?;
+    Ok(HttpResponse::Created().json(CreatedConversation::from(started)))
 }
 
 #[utoipa::path(tag = "conversations", responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]

@@ -28,7 +28,7 @@ use utoipa::{Modify, OpenApi};
         super::attachments::upload, super::attachments::download,
         super::email::settings, super::email::test,
         super::widget::new_visitor, super::widget::config, super::widget::identify, super::widget::mark_seen,
-        super::widget::upload, super::widget::download, super::widget::rotate_secret, super::widget::my_conversations, super::widget::start_conversation,
+        super::widget::upload, super::widget::download, super::widget::rotate_secret, super::widget::get_auto_reply, super::widget::put_auto_reply, super::widget::my_conversations, super::widget::start_conversation,
         super::widget::messages, super::widget::post_message, super::widget::get_settings, super::widget::put_settings,
     ),
     modifiers(&Security),

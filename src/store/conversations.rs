@@ -90,6 +90,13 @@ pub struct NewMessage {
     pub attachment_ids: Vec<i64>,
 }
 
+/// A new conversation, its first message and the bot's auto-reply, if any.
+pub struct Started {
+    pub conversation: Conversation,
+    pub message: Option<Message>,
+    pub auto_reply: Option<Message>,
+}
+
 /// The outcome of a post: a new message, or (`replayed`) the one an earlier send with the same
 /// client id made.
 pub struct Posted {
@@ -203,7 +210,9 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result
 
 fn with_previews(conn: &Connection, rows: &mut [Conversation]) -> Result<()> {
     let mut stmt = conn.prepare_cached(
-        "SELECT substr(body, 1, 140) FROM messages WHERE conversation_id = ?1 ORDER BY seq DESC LIMIT 1",
+        // The newest message from a person: a bot's reply would hide what the customer said.
+        "SELECT substr(body, 1, 140) FROM messages WHERE conversation_id = ?1
+         ORDER BY author_kind = 'bot', seq DESC LIMIT 1",
     )?;
     for c in rows {
         c.preview = stmt.query_row([c.id], |r| r.get(0)).optional()?;
@@ -422,28 +431,41 @@ pub fn make_ticket(
 
 /// The writes that live clients hear about: each commits, then announces itself.
 impl Store {
+    /// Starts a conversation, with its first message if any. When a customer starts it and
+    /// the auto-responder is on, the bot's reply is posted in the same transaction.
     pub async fn create_conversation(
         &self,
         viewer: Viewer,
         new: NewConversation,
         first: Option<NewMessage>,
         now: Millis,
-    ) -> Result<(Conversation, Option<Message>)> {
+    ) -> Result<Started> {
         self.write_announcing(
             move |c| {
-                let conversation = insert(c, viewer, new, now)?;
-                match first {
-                    Some(m) => {
-                        let posted = post(c, viewer, conversation.id, m, now)?;
-                        Ok((posted.conversation, Some(posted.message)))
-                    }
-                    None => Ok((conversation, None)),
+                let by_customer = matches!(new.creator, Party::Customer(_)) && new.kind == ConversationKind::Public;
+                let mut conversation = insert(c, viewer, new, now)?;
+                let mut started = Started { conversation: conversation.clone(), message: None, auto_reply: None };
+                if let Some(m) = first {
+                    let posted = post(c, viewer, conversation.id, m, now)?;
+                    conversation = posted.conversation;
+                    started.message = Some(posted.message);
                 }
+                let auto = super::settings::auto_reply(c)?;
+                if by_customer && auto.enabled {
+                    let reply =
+                        NewMessage { client_id: None, author: Party::Bot, body: auto.text, attachment_ids: Vec::new() };
+                    let posted = post(c, viewer, conversation.id, reply, now)?;
+                    conversation = posted.conversation;
+                    started.auto_reply = Some(posted.message);
+                }
+                started.conversation = conversation;
+                Ok(started)
             },
-            |(conversation, message)| {
-                let mut events = vec![Event::Conversation(conversation.clone())];
-                if let Some(m) = message {
-                    events.push(Event::Message { conversation: conversation.clone(), message: m.clone() });
+            |started: &Started| {
+                let c = &started.conversation;
+                let mut events = vec![Event::Conversation(c.clone())];
+                for m in started.message.iter().chain(&started.auto_reply) {
+                    events.push(Event::Message { conversation: c.clone(), message: m.clone() });
                 }
                 events
             },

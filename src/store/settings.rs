@@ -42,7 +42,33 @@ impl Default for WidgetSettings {
     }
 }
 
+/// The bot's reply to a customer who starts a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutoReply {
+    pub enabled: bool,
+    pub text: String,
+}
+
+impl Default for AutoReply {
+    fn default() -> Self {
+        AutoReply {
+            enabled: true,
+            text: "Thanks for getting in touch! We have your message and will answer here as soon as we can.".into(),
+        }
+    }
+}
+
 const WIDGET: &str = "widget";
+const AUTO_REPLY: &str = "auto_reply";
+
+pub fn auto_reply(conn: &Connection) -> Result<AutoReply> {
+    load(conn, AUTO_REPLY)
+}
+
+pub fn set_auto_reply(conn: &Connection, value: &AutoReply) -> Result<()> {
+    save(conn, AUTO_REPLY, value)
+}
 
 fn load<T: DeserializeOwned + Default>(conn: &Connection, key: &str) -> Result<T> {
     let text: Option<String> =

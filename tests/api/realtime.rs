@@ -225,6 +225,8 @@ fn seq_of(frame: &Value) -> i64 {
 async fn an_agent_and_a_customer_chat_live() {
     let app = spawn_app().await;
     let admin = app.admin().await;
+    // Only people in this conversation: the bot's reply has its own test (widget.rs).
+    admin.put("/api/v1/settings/auto-reply", Some(json!({"enabled": false, "text": "-"}))).await.ok();
     let mut agent = connect_agent(&app, &api_token(&admin).await).await;
     let (visitor_token, customer_id) = visitor(&app).await;
     let started = visitor_client(&app, &visitor_token)

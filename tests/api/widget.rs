@@ -208,3 +208,44 @@ async fn anonymous_endpoints_are_rate_limited_per_ip() {
     app.clock.advance_ms(11 * 60 * 1000);
     app.client().post("/api/v1/widget/visitors", json!({})).await.ok();
 }
+
+#[tokio::test]
+async fn the_auto_responder_answers_a_new_customer_conversation_and_can_be_changed_or_turned_off() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (token, _) = visitor(&app).await;
+    let start = |body: &'static str| {
+        let token = token.clone();
+        let app = &app;
+        async move {
+            as_visitor(
+                app,
+                &token,
+                Method::POST,
+                "/api/v1/widget/conversations",
+                Some(json!({"message": {"body": body}})),
+            )
+            .await
+            .ok()
+        }
+    };
+    let first = start("hello").await;
+    assert_eq!(first["auto_reply"]["author"]["kind"], "bot");
+    assert_eq!(first["auto_reply"]["seq"], 2);
+    let id = first["conversation"]["id"].as_i64().unwrap();
+    let seen =
+        as_visitor(&app, &token, Method::GET, &format!("/api/v1/widget/conversations/{id}/messages"), None).await.ok();
+    assert_eq!(seen.as_array().unwrap().len(), 2, "the customer sees the bot's reply");
+
+    admin.put("/api/v1/settings/auto-reply", Some(json!({"enabled": true, "text": "Back in a jiffy"}))).await.ok();
+    assert_eq!(start("again").await["auto_reply"]["body"], "Back in a jiffy");
+    admin.put("/api/v1/settings/auto-reply", Some(json!({"enabled": false, "text": "Back in a jiffy"}))).await.ok();
+    assert!(start("third").await["auto_reply"].is_null());
+    // Agents starting a conversation get no bot reply.
+    let by_agent = admin.post("/api/v1/conversations", json!({"kind": "public", "message": {"body": "hi"}})).await.ok();
+    assert!(by_agent["auto_reply"].is_null());
+    admin
+        .put("/api/v1/settings/auto-reply", Some(json!({"enabled": true, "text": "  "})))
+        .await
+        .expect(422, "invalid_body");
+}

@@ -44,19 +44,25 @@ test("a customer chats, sees the agent's reply live, and finds the history after
   await frame.fill("#text", "Hello, my order is late");
   await frame.press("#text", "Enter");
   await frame.waitForSelector(".msg.mine[data-seq='1']");
+  // The auto-responder answers at once.
+  await frame.waitForSelector(".msg:not(.mine)[data-seq='2'] >> text=Thanks for getting in touch");
   const conversation = await lastConversation();
   assert.equal(conversation.channel, "chat");
   assert.equal(conversation.page_url, host.url);
 
   await rapport.api(`/api/v1/conversations/${conversation.id}/messages`, { method: "POST", json: { body: "Sorry! It ships today." } });
   await frame.waitForSelector(".msg:not(.mine) >> text=Sorry! It ships today.");
-  assert.match(await frame.textContent(".msg:not(.mine) .meta"), /Ada Agent/);
+  assert.match(await frame.textContent(".msg[data-seq='3'] .meta"), /Ada Agent/);
   await page.screenshot({ path: join(shots, "widget-desktop.png") });
 
   await page.reload();
   const again = await openWidget(page);
   await again.waitForSelector(".msg:not(.mine) >> text=Sorry! It ships today.");
-  assert.deepEqual(await messages(again), ["Hello, my order is late", "Sorry! It ships today."]);
+  const history = await messages(again);
+  assert.equal(history.length, 3);
+  assert.equal(history[0], "Hello, my order is late");
+  assert.match(history[1], /Thanks for getting in touch/);
+  assert.equal(history[2], "Sorry! It ships today.");
   await context.close();
 });
 
