@@ -156,7 +156,7 @@ function drawPane() {
   const c = state.selected;
   const item = state.item;
   const title = h("h1", { text: item ? item.title : c ? `Conversation #${c.id}` : "" });
-  customer(c?.customer_id ?? item?.requester_id).then((cu) => { if (!item && cu) title.textContent = cu.name || cu.email || cu.contact_email || title.textContent; });
+  customer(c?.customer_id ?? item?.requester_id).then((cu) => { if (!item && cu) title.textContent = cu.name || cu.email || cu.contact_email || `Visitor #${cu.id}`; });
   const tools = [];
   if (c) tools.push(h("button", { class: "tool", id: "toggle-status", onclick: toggleStatus, text: c.status === "open" ? "Close" : "Reopen" }));
   if (item) {
