@@ -11,7 +11,7 @@ import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = join(here, "..", "..");
-const binary = process.env.RAPPORT_BIN || join(repo, "target", "debug", "rapport");
+const binary = process.env.RAPPORT_BIN || join(process.env.CARGO_TARGET_DIR || join(repo, "target"), "debug", "rapport");
 export const PASSWORD = "browser test password";
 export const artifacts = join(here, "artifacts");
 mkdirSync(artifacts, { recursive: true });
