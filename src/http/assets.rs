@@ -40,23 +40,29 @@ fn redirect(to: &'static str) -> HttpResponse {
     HttpResponse::Found().insert_header((header::LOCATION, to)).finish()
 }
 
-/// The agents' app: one page; everything else comes from the API.
-async fn agents_app(state: State) -> HttpResponse {
-    let Some(file) = Assets::get("app/index.html") else { return HttpResponse::NotFound().finish() };
+/// One of the two HTML pages (the agents' app, the widget's panel): versioned asset links, and a
+/// CSP that allows only this server's scripts, styles and socket.
+fn html_page(state: &State, name: &str, frame_ancestors: &str) -> HttpResponse {
+    let Some(file) = Assets::get(name) else { return HttpResponse::NotFound().finish() };
     let html = String::from_utf8_lossy(&file.data).replace("{{version}}", &VERSION);
     let socket = super::socket::origin_of(&state.config.base_url).replacen("http", "ws", 1);
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Cache-Control", "no-cache"))
-        .insert_header(("X-Frame-Options", "DENY"))
-        .insert_header((
-            "Content-Security-Policy",
-            format!(
-                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
-                 connect-src 'self' {socket}; media-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-            ),
-        ))
-        .body(html)
+    let mut res = HttpResponse::Ok();
+    res.content_type("text/html; charset=utf-8").insert_header(("Cache-Control", "no-cache")).insert_header((
+        "Content-Security-Policy",
+        format!(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+             connect-src 'self' {socket}; frame-ancestors {frame_ancestors}; base-uri 'none'; form-action 'self'"
+        ),
+    ));
+    if frame_ancestors == "'none'" {
+        res.insert_header(("X-Frame-Options", "DENY"));
+    }
+    res.body(html)
+}
+
+/// The agents' app: one page; everything else comes from the API.
+async fn agents_app(state: State) -> HttpResponse {
+    html_page(&state, "app/index.html", "'none'")
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -111,21 +117,7 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
 
 /// The panel page, framed by the sites the admin allowed (any site until they name some).
 async fn frame(state: State) -> HttpResponse {
-    let Some(file) = Assets::get("widget/frame.html") else { return HttpResponse::NotFound().finish() };
-    let html = String::from_utf8_lossy(&file.data).replace("{{version}}", &VERSION);
     let allowed = state.store.read(settings::widget).await.map(|s| s.allowed_origins).unwrap_or_default();
     let ancestors = if allowed.is_empty() { "*".to_owned() } else { allowed.join(" ") };
-    let own = super::socket::origin_of(&state.config.base_url);
-    let socket = own.replacen("http", "ws", 1);
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Cache-Control", "no-cache"))
-        .insert_header((
-            "Content-Security-Policy",
-            format!(
-                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
-                 connect-src 'self' {socket}; frame-ancestors {ancestors}; base-uri 'none'; form-action 'none'"
-            ),
-        ))
-        .body(html)
+    html_page(&state, "widget/frame.html", &ancestors)
 }
