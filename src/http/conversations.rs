@@ -152,8 +152,8 @@ pub struct CreatedConversation {
     pub auto_reply: Option<Message>,
 }
 
-impl From<conversations::Started> for CreatedConversation {
-    fn from(s: conversations::Started) -> Self {
+impl From<crate::store::Started> for CreatedConversation {
+    fn from(s: crate::store::Started) -> Self {
         CreatedConversation { conversation: s.conversation, message: s.message, auto_reply: s.auto_reply }
     }
 }

@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod customers;
 mod events;
 pub mod items;
+mod live;
 mod migrate;
 pub mod projects;
 pub mod search;
@@ -15,6 +16,7 @@ mod visibility;
 mod writer;
 
 pub use events::Event;
+pub use live::Started;
 pub use migrate::SCHEMA_VERSION;
 pub use visibility::Viewer;
 
