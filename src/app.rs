@@ -51,7 +51,7 @@ impl Application {
         let state = web::Data::new(AppState {
             store: store.clone(),
             mailer,
-            hub: crate::realtime::Hub::start(events_rx),
+            hub: crate::realtime::Hub::start(events_rx, store.clone()),
             config: Arc::new(config.clone()),
             clock,
             login_by_ip,

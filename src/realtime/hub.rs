@@ -36,6 +36,7 @@ struct Inbox {
 /// Which conversations an inbox hears about, decided in memory (no query per event).
 #[derive(Clone)]
 pub struct Scope {
+    pub user_id: i64,
     pub all_projects: bool,
     pub projects: HashSet<i64>,
 }
@@ -66,14 +67,14 @@ impl Presence {
 
 impl Hub {
     /// Starts the hub's dispatcher on the store's event feed.
-    pub fn start(events: mpsc::Receiver<Event>) -> Hub {
+    pub fn start(events: mpsc::Receiver<Event>, store: crate::store::Store) -> Hub {
         let hub = Hub(Arc::new(Inner {
             rooms: Arc::default(),
             inboxes: Mutex::default(),
             presence: Mutex::default(),
             next_id: AtomicU64::new(1),
         }));
-        tokio::spawn(hub.clone().dispatch(events));
+        tokio::spawn(hub.clone().dispatch(events, store));
         hub
     }
 
@@ -91,7 +92,7 @@ impl Hub {
         lock(&self.0.presence).values().any(|p| p.status() == PresenceStatus::Online)
     }
 
-    async fn dispatch(self, mut events: mpsc::Receiver<Event>) {
+    async fn dispatch(self, mut events: mpsc::Receiver<Event>, store: crate::store::Store) {
         while let Some(event) = events.recv().await {
             let conversation = event.conversation().clone();
             let room = lock(&self.0.rooms).get(&conversation.id).cloned();
@@ -101,25 +102,36 @@ impl Hub {
                     let _ = room.send(RoomCmd::Deliver(frame)).await;
                 }
             }
-            self.tell_inboxes(&event);
+            self.tell_inboxes(&event, &store).await;
         }
     }
 
-    fn tell_inboxes(&self, event: &Event) {
+    /// Tells every watching agent who may see the conversation: by project, or because they
+    /// follow its item or take part in it (looked up only when such an agent is watching).
+    async fn tell_inboxes(&self, event: &Event, store: &crate::store::Store) {
         let (conversation, message) = match event {
             Event::Message { conversation, message } => (conversation, Some(message)),
             Event::Conversation(conversation) => (conversation, None),
             Event::Seen { .. } => return,
         };
-        let mut inboxes = lock(&self.0.inboxes);
-        if inboxes.is_empty() {
-            return;
-        }
+        let outside_scope = {
+            let inboxes = lock(&self.0.inboxes);
+            if inboxes.is_empty() {
+                return;
+            }
+            inboxes.values().any(|i| !i.scope.admits(conversation))
+        };
+        let watchers = if outside_scope {
+            let id = conversation.id;
+            store.read(move |c| crate::store::conversations::watchers(c, id)).await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let json: Arc<str> = ServerFrame::Inbox { conversation, message }.to_json().into();
         let frame =
             Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: conversation.id, seq: None });
-        inboxes.retain(|_, inbox| {
-            if !inbox.scope.admits(conversation) {
+        lock(&self.0.inboxes).retain(|_, inbox| {
+            if !inbox.scope.admits(conversation) && !watchers.contains(&inbox.scope.user_id) {
                 return true;
             }
             let kept = inbox.tx.try_send(frame.clone()).is_ok();
@@ -257,7 +269,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// What an agent's inbox may show, for `Viewer`s that are agents.
 pub fn scope_of(viewer: Viewer, member_of: Vec<i64>) -> Scope {
     match viewer {
-        Viewer::Agent { all_projects, .. } => Scope { all_projects, projects: member_of.into_iter().collect() },
-        Viewer::Customer { .. } => Scope { all_projects: false, projects: HashSet::new() },
+        Viewer::Agent { user_id, all_projects } => {
+            Scope { user_id, all_projects, projects: member_of.into_iter().collect() }
+        }
+        Viewer::Customer { .. } => Scope { user_id: 0, all_projects: false, projects: HashSet::new() },
     }
 }

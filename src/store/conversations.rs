@@ -422,6 +422,16 @@ pub fn make_ticket(
     Ok((get(conn, viewer, id)?, item))
 }
 
+/// Users who follow the conversation's item or take part in it.
+pub fn watchers(conn: &Connection, conversation_id: i64) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.user_id FROM conversations c JOIN item_followers f ON f.item_id = c.item_id WHERE c.id = ?1
+         UNION SELECT party_id FROM participants WHERE conversation_id = ?1 AND party_kind = 'user'",
+    )?;
+    let rows = stmt.query_map([conversation_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 /// The conversations on an item that the viewer may see, oldest first.
 pub fn of_item(conn: &Connection, viewer: Viewer, item_id: i64) -> Result<Vec<Conversation>> {
     let mut stmt = conn.prepare(&format!(

@@ -741,3 +741,33 @@ async fn unsubscribe_stops_delivery_and_an_invisible_conversation_answers_not_fo
     assert_eq!(missed.len(), 1);
     assert_eq!(missed[0]["message"]["body"], "second");
 }
+
+#[tokio::test]
+async fn the_inbox_tells_agents_about_conversations_they_may_see_and_no_others() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let project = admin.project("Billing").await;
+    let (bea, bea_id) = app.agent(&admin, "bea@example.com").await;
+    let (_cid, cid_id) = app.agent(&admin, "cid@example.com").await;
+    admin.put(&format!("/api/v1/projects/{project}/members/{bea_id}"), None).await.ok();
+    admin.put(&format!("/api/v1/projects/{project}/members/{cid_id}"), None).await.ok();
+    let item = admin.item(project, "Refund", None).await;
+    let followed = admin.conversation(json!({"kind": "internal", "item_id": item})).await;
+    bea.put(&format!("/api/v1/items/{item}/follow"), None).await.ok();
+    // Bea leaves the project but still follows the item; Cid leaves and follows nothing.
+    admin.delete(&format!("/api/v1/projects/{project}/members/{bea_id}")).await;
+    admin.delete(&format!("/api/v1/projects/{project}/members/{cid_id}")).await;
+    let mut bea_socket = connect_agent(&app, &api_token(&bea).await).await;
+    let cid = app.logged_in("cid@example.com").await;
+    let mut cid_socket = connect_agent(&app, &api_token(&cid).await).await;
+    for socket in [&mut bea_socket, &mut cid_socket] {
+        socket.send(json!({"type": "watch_inbox"})).await;
+        socket.settle().await;
+    }
+    admin.say(followed, "about the refund").await.ok();
+    let (inbox, _) = bea_socket.until("inbox").await;
+    assert_eq!(inbox["conversation"]["id"], followed);
+    assert_eq!(inbox["message"]["body"], "about the refund");
+    let heard = cid_socket.settle().await;
+    assert!(heard.iter().all(|f| f["type"] != "inbox"), "Cid may not see it: {heard:?}");
+}
