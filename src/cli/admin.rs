@@ -17,7 +17,7 @@ pub async fn create(data_dir: &Path, email: &str, name: &str, password: Password
     let email = Email::parse(email).map_err(|e| e.message)?.into_string();
     let name = Name::parse(name).map_err(|e| e.message)?.into_string();
     let hash = crate::password::hash(&password).await?;
-    let store = open(data_dir)?;
+    let store = open(data_dir).await?;
     let now = SystemClock.now_ms();
     let created = store.write(move |c| users::insert(c, &email, &name, Role::Admin, Some(&hash), now)).await.map_err(
         |e| match e {
@@ -32,7 +32,7 @@ pub async fn create(data_dir: &Path, email: &str, name: &str, password: Password
 pub async fn reset_password(data_dir: &Path, email: &str, password: Password) -> Result<(), String> {
     let email = Email::parse(email).map_err(|e| e.message)?.into_string();
     let hash = crate::password::hash(&password).await?;
-    let store = open(data_dir)?;
+    let store = open(data_dir).await?;
     let done = store
         .write(move |c| {
             let user = users::by_email(c, &email)?;
@@ -47,6 +47,11 @@ pub async fn reset_password(data_dir: &Path, email: &str, password: Password) ->
     done
 }
 
-fn open(data_dir: &Path) -> Result<Store, String> {
-    Store::open(data_dir).map_err(|e| format!("cannot open the database in {}: {e}", data_dir.display()))
+/// Opens the store off the async executor (it may create the file and run migrations).
+async fn open(data_dir: &Path) -> Result<Store, String> {
+    let dir = data_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || Store::open(&dir))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot open the database in {}: {e}", data_dir.display()))
 }

@@ -300,12 +300,8 @@ async fn list_messages(
     id: web::Path<i64>,
     q: web::Query<MessageQuery>,
 ) -> Result<web::Json<Vec<Message>>, ApiError> {
-    let which = match (q.after, q.before) {
-        (Some(_), Some(_)) => return Err(ApiError::bad_request("invalid_query", "give after or before, not both")),
-        (_, Some(before)) => MessagePage::Before(before),
-        (after, None) => MessagePage::After(after.unwrap_or(0)),
-    };
-    let (viewer, id, limit) = (agent.viewer, id.into_inner(), page::limit(q.limit)?);
+    let (which, limit) = q.page()?;
+    let (viewer, id) = (agent.viewer, id.into_inner());
     Ok(web::Json(state.store.read(move |c| conversations::messages(c, viewer, id, which, limit)).await?))
 }
 

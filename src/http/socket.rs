@@ -68,7 +68,7 @@ async fn customer_socket(
             return Err(forbidden_origin());
         }
     }
-    let peer = Peer::Customer { customer_id: visitor.0.id, name: visitor.0.name.clone() };
+    let peer = Peer::Customer { customer_id: visitor.customer.id, name: visitor.customer.name.clone() };
     upgrade(&req, body, &state, peer)
 }
 

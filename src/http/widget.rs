@@ -4,7 +4,7 @@
 use super::conversations::{new_message, CreateConversationBody, MessageQuery, NewMessageBody};
 use super::{client_ip, Admin, State};
 use crate::domain::identity::SiteIdentity;
-use crate::domain::{Channel, ConversationKind, Email, Name, Party};
+use crate::domain::{Channel, ConversationKind, Email, Invalid, Name, Party};
 use crate::error::{ApiError, ErrorBody};
 use crate::store::conversations::{self, Conversation, Message, NewConversation};
 use crate::store::customers::{self, Customer};
@@ -91,38 +91,36 @@ pub struct Identify {
 #[utoipa::path(tag = "widget", security(("visitor" = [])), request_body = Identify,
     responses((status = 200, body = Customer), (status = 422, body = ErrorBody)))]
 #[post("/api/v1/widget/identify")]
-async fn identify(
-    state: State,
-    visitor: Visitor,
-    req: HttpRequest,
-    body: web::Json<Identify>,
-) -> Result<web::Json<Customer>, ApiError> {
+async fn identify(state: State, visitor: Visitor, body: web::Json<Identify>) -> Result<web::Json<Customer>, ApiError> {
     let body = body.into_inner();
-    let name = body.name.as_deref().map(Name::parse).transpose()?.map(Name::into_string);
-    let email = body.email.as_deref().map(Email::parse).transpose()?.map(Email::into_string);
+    let parse_name = |n: Option<&str>| n.map(Name::parse).transpose().map(|n| n.map(Name::into_string));
+    let parse_email = |e: Option<&str>| e.map(Email::parse).transpose().map(|e| e.map(Email::into_string));
+    let (name, email) = (parse_name(body.name.as_deref())?, parse_email(body.email.as_deref())?);
     let now = state.now();
+    let widget = state.store.read(settings::widget).await?;
     let customer = match body.user {
-        Some(user) if user.signature.is_some() || state.store.read(settings::widget).await?.require_verification => {
-            let secret = state.store.write(settings::widget_with_secret).await?.identity_secret;
-            user.verify(&secret, now / 1000)?;
-            let email = user.email.as_deref().map(Email::parse).transpose()?.map(Email::into_string);
-            let site_name = user.name.as_deref().map(Name::parse).transpose()?.map(Name::into_string);
-            let hash = token::hash(&visitor_token(&req).unwrap_or_default());
+        Some(user) if user.signature.is_some() || widget.require_verification => {
+            // No secret yet means nobody can have signed anything (an empty HMAC key is no key).
+            if widget.identity_secret.is_empty() {
+                return Err(Invalid::new("identity_signature_invalid", "the signature does not match").into());
+            }
+            user.verify(&widget.identity_secret, now / 1000)?;
+            let (site_email, site_name) = (parse_email(user.email.as_deref())?, parse_name(user.name.as_deref())?);
+            let hash = visitor.token_hash;
             state
                 .store
                 .write(move |c| {
                     let customer =
-                        customers::identify(c, &hash, &user.id, email.as_deref(), site_name.as_deref(), now)?;
+                        customers::identify(c, &hash, &user.id, site_email.as_deref(), site_name.as_deref(), now)?;
                     customers::set_contact(c, customer.id, name.as_deref(), None)
                 })
                 .await?
         }
         unsigned => {
             // Without verification, what the site passes is contact information like any other.
-            let name = name.or(unsigned.as_ref().and_then(|u| u.name.clone()));
-            let email =
-                email.or(unsigned.and_then(|u| u.email).map(|e| Email::parse(&e)).transpose()?.map(Email::into_string));
-            let id = visitor.0.id;
+            let name = name.or(parse_name(unsigned.as_ref().and_then(|u| u.name.as_deref()))?);
+            let email = email.or(parse_email(unsigned.as_ref().and_then(|u| u.email.as_deref()))?);
+            let id = visitor.customer.id;
             state.store.write(move |c| customers::set_contact(c, id, name.as_deref(), email.as_deref())).await?
         }
     };
@@ -130,15 +128,18 @@ async fn identify(
 }
 
 /// A widget visitor, identified by the token in `X-Rapport-Visitor` (or `?token=` on sockets).
-pub struct Visitor(pub Customer);
+pub struct Visitor {
+    pub customer: Customer,
+    token_hash: Vec<u8>,
+}
 
 impl Visitor {
     fn viewer(&self) -> Viewer {
-        Viewer::Customer { customer_id: self.0.id }
+        Viewer::Customer { customer_id: self.customer.id }
     }
 }
 
-pub(super) fn visitor_token(req: &HttpRequest) -> Option<String> {
+fn visitor_token(req: &HttpRequest) -> Option<String> {
     if let Some(h) = req.headers().get(VISITOR_HEADER) {
         return h.to_str().ok().map(str::to_owned);
     }
@@ -158,9 +159,10 @@ impl FromRequest for Visitor {
             let (Some(state), Some(token)) = (state, token) else {
                 return Err(ApiError::unauthenticated());
             };
-            let hash = token::hash(&token);
+            let token_hash = token::hash(&token);
+            let hash = token_hash.clone();
             let customer = state.store.read(move |c| customers::by_visitor_token(c, &hash)).await?;
-            customer.map(Visitor).ok_or_else(ApiError::unauthenticated)
+            customer.map(|customer| Visitor { customer, token_hash }).ok_or_else(ApiError::unauthenticated)
         })
     }
 }
@@ -191,7 +193,7 @@ async fn new_visitor(state: State, req: HttpRequest) -> Result<HttpResponse, Api
 #[utoipa::path(tag = "widget", security(("visitor" = [])), responses((status = 200, body = Vec<Conversation>)))]
 #[get("/api/v1/widget/conversations")]
 async fn my_conversations(state: State, visitor: Visitor) -> Result<web::Json<Vec<Conversation>>, ApiError> {
-    let id = visitor.0.id;
+    let id = visitor.customer.id;
     let viewer = visitor.viewer();
     Ok(web::Json(state.store.read(move |c| conversations::of_customer(c, viewer, id, 100)).await?))
 }
@@ -207,7 +209,7 @@ async fn start_conversation(
     body: web::Json<CreateConversationBody>,
 ) -> Result<HttpResponse, ApiError> {
     limit_writes(&state, &req)?;
-    let author = Party::Customer(visitor.0.id);
+    let author = Party::Customer(visitor.customer.id);
     let body = body.into_inner();
     let page_url = body.page_url.filter(|u| (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 2000);
     let first = body.message.map(|m| new_message(author, m)).transpose()?;
@@ -216,7 +218,7 @@ async fn start_conversation(
         item_id: None,
         kind: ConversationKind::Public,
         subject: String::new(),
-        customer_id: Some(visitor.0.id),
+        customer_id: Some(visitor.customer.id),
         channel: Channel::Chat,
         page_url,
         creator: author,
@@ -248,7 +250,7 @@ async fn post_message(
     id: web::Path<i64>,
     body: web::Json<NewMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = new_message(Party::Customer(visitor.0.id), body.into_inner())?;
+    let new = new_message(Party::Customer(visitor.customer.id), body.into_inner())?;
     let posted = state.store.post_message(visitor.viewer(), id.into_inner(), new, state.now()).await?;
     Ok(super::conversations::posted_response(posted))
 }
@@ -263,7 +265,7 @@ async fn mark_seen(
     id: web::Path<i64>,
     body: web::Json<super::conversations::Seen>,
 ) -> Result<web::Json<super::conversations::Seen>, ApiError> {
-    let party = Party::Customer(visitor.0.id);
+    let party = Party::Customer(visitor.customer.id);
     let seq = state.store.mark_seen(visitor.viewer(), party, id.into_inner(), body.seq.max(0), state.now()).await?;
     Ok(web::Json(super::conversations::Seen { seq }))
 }
@@ -281,7 +283,7 @@ async fn upload(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     limit_writes(&state, &req)?;
-    super::attachments::store_upload(&state, &req, &q.filename, body, Party::Customer(visitor.0.id)).await
+    super::attachments::store_upload(&state, &req, &q.filename, body, Party::Customer(visitor.customer.id)).await
 }
 
 /// Downloads a file of the visitor's own conversations.
