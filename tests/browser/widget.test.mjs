@@ -40,7 +40,8 @@ async function messages(frame) {
 test("a customer chats, sees the agent's reply live, and finds the history after a reload", async () => {
   const { context, page } = await customerPage();
   const frame = await openWidget(page);
-  assert.match(await frame.textContent("#greeting"), /help/i);
+  // The greeting comes with the widget's settings, fetched as the panel starts.
+  await frame.waitForFunction(() => /help/i.test(document.getElementById("greeting").textContent));
   await frame.fill("#text", "Hello, my order is late");
   await frame.press("#text", "Enter");
   await frame.waitForSelector(".msg.mine[data-seq='1']");
