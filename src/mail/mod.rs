@@ -1,6 +1,10 @@
 //! Outbound email through one SMTP server, configured by a URL (`smtp://user:pass@host:587?tls=starttls`,
 //! `smtps://...`, or plain `smtp://host:25` for a local relay) and a From address.
 
+pub mod imap;
+pub mod quote;
+pub mod smtpd;
+
 use crate::domain::Secret;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};

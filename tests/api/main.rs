@@ -1,6 +1,7 @@
 //! One integration-test crate: every test starts the app in-process (port 0, temp data dir).
 
 mod helpers;
+mod imap_server;
 
 mod attachments;
 mod auth;
@@ -8,6 +9,8 @@ mod backup_and_restart;
 mod binary;
 mod conversations;
 mod email;
+mod imap;
+mod inbound_smtp;
 mod errors;
 mod items_and_projects;
 mod openapi;
