@@ -4,11 +4,13 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::{self, AppState, SetupLink};
+use crate::mail::{inbound::Mailroom, postman::Postman, smtpd};
 use crate::store::{users, Store, StoreError};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{middleware, web, App, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -22,9 +24,13 @@ pub enum StartError {
 
 pub struct Application {
     port: u16,
+    inbound_smtp_port: Option<u16>,
     server: Server,
     store: Store,
     setup_url: Option<String>,
+    /// Stops the email jobs (scheduler, sender, IMAP poller, SMTP listener).
+    background: CancellationToken,
+    jobs: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -48,7 +54,48 @@ impl Application {
             (Some(url), Some(from)) => Some(Arc::new(crate::mail::Mailer::new(url, from).map_err(StartError::Mail)?)),
             _ => None,
         };
+        // The address customers write to; reply addresses are made from it.
+        let support_address = config
+            .support_address
+            .clone()
+            .or_else(|| mailer.as_ref().map(|m| m.from_address()))
+            .unwrap_or_else(|| "support@localhost".into());
+        let background = CancellationToken::new();
+        let mut jobs = Vec::new();
+        let doorbell = Postman {
+            store: store.clone(),
+            mailer: mailer.clone(),
+            clock: clock.clone(),
+            delay_ms: config.notify_delay_secs as i64 * 1000,
+            support_address: support_address.clone(),
+            base_url: config.base_url.clone(),
+        }
+        .start(background.clone());
+        let mailroom = Mailroom {
+            store: store.clone(),
+            clock: clock.clone(),
+            own_addresses: [Some(support_address), mailer.as_ref().map(|m| m.from_address())]
+                .into_iter()
+                .flatten()
+                .collect(),
+            max_attachment_bytes: config.max_upload_bytes,
+        };
+        let mut inbound_smtp_port = None;
+        if let Some(addr) = config.inbound_smtp_listen {
+            let listener =
+                tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+            inbound_smtp_port =
+                Some(listener.local_addr().map_err(|source| StartError::Listen { addr, source })?.port());
+            jobs.push(tokio::spawn(smtpd::serve(
+                listener,
+                smtp_limits(&config),
+                smtp_handler(mailroom.clone()),
+                background.clone(),
+            )));
+        }
         let state = web::Data::new(AppState {
+            mailroom,
+            doorbell,
             store: store.clone(),
             mailer,
             hub: crate::realtime::Hub::start(events_rx, store.clone()),
@@ -89,11 +136,16 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartError::Listen { addr: config.listen, source })?
         .run();
-        Ok(Application { port, server, store, setup_url })
+        Ok(Application { port, inbound_smtp_port, server, store, setup_url, background, jobs })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the inbound SMTP listener, when one is configured.
+    pub fn inbound_smtp_port(&self) -> Option<u16> {
+        self.inbound_smtp_port
     }
 
     /// The one-time link that creates the first admin, while there is none.
@@ -110,9 +162,40 @@ impl Application {
     /// checkpointed into the database file and truncated.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        self.background.cancel();
+        for job in self.jobs {
+            // The SMTP listener returns once its sessions have answered: nothing accepted is lost.
+            let _ = job.await;
+        }
         if let Err(e) = self.store.close().await {
             tracing::error!(error = %e, "closing the store failed");
         }
         served
     }
+}
+
+fn smtp_limits(config: &Config) -> smtpd::Limits {
+    let hostname = config.base_url.split("://").nth(1).unwrap_or("localhost").split([':', '/']).next().unwrap_or("");
+    smtpd::Limits {
+        // Attachments travel base64-encoded: a third larger than the files.
+        max_message_bytes: config.max_upload_bytes.saturating_mul(4) / 3 + 1024 * 1024,
+        max_recipients: 100,
+        max_connections: 64,
+        idle_timeout: std::time::Duration::from_secs(300),
+        hostname: hostname.to_owned(),
+    }
+}
+
+/// Answers 250 only once the mail is recorded; a store failure is a temporary 451, so the
+/// sending server tries again.
+fn smtp_handler(mailroom: Mailroom) -> smtpd::Handler {
+    Arc::new(move |envelope: smtpd::Envelope, raw: Vec<u8>| {
+        let mailroom = mailroom.clone();
+        Box::pin(async move {
+            mailroom.receive(raw, &envelope.rcpt_to).await.map(drop).map_err(|e| {
+                tracing::error!(error = %e, "inbound email not recorded");
+                smtpd::Refusal { code: 451, text: "4.3.0 try again later".into() }
+            })
+        })
+    })
 }

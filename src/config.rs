@@ -21,6 +21,16 @@ pub struct Config {
     /// Outbound email: an SMTP URL (it may hold a password) and the From address.
     pub smtp_url: Option<crate::domain::Secret>,
     pub smtp_from: Option<String>,
+    /// The address customers write to. Reply addresses are made from it (`local+token@domain`),
+    /// so mail to them must reach the same mailbox. Defaults to the From address.
+    pub support_address: Option<String>,
+    /// How long a message may stay unseen before its recipient is emailed.
+    pub notify_delay_secs: u64,
+    /// Inbound email by polling a mailbox: `imaps://user:pass@host/INBOX`.
+    pub imap_url: Option<crate::domain::Secret>,
+    pub imap_poll_secs: u64,
+    /// Inbound email by SMTP: the address of Rapport's own listener, e.g. `0.0.0.0:2525`.
+    pub inbound_smtp_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +62,11 @@ const SETTINGS: &[(&str, &str)] = &[
     ("visitor_limit", "30"),
     ("smtp_url", ""),
     ("smtp_from", ""),
+    ("support_address", ""),
+    ("notify_delay_secs", "60"),
+    ("imap_url", ""),
+    ("imap_poll_secs", "30"),
+    ("inbound_smtp_listen", ""),
 ];
 
 /// The environment variable of a setting: `data_dir` → `RAPPORT_DATA_DIR`.
@@ -120,6 +135,13 @@ impl Config {
                 })?,
             }
         }
+        if config.imap_url.is_some() && config.support_address.is_none() && config.smtp_from.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "support_address".into(),
+                origin: l.0["support_address"].1.clone(),
+                reason: "set the support address (or smtp_from) that inbound mail is sent to".into(),
+            });
+        }
         Ok(config)
     }
 
@@ -163,6 +185,30 @@ impl Config {
                 // A From address is checked with the URL; its own absence is reported below.
                 crate::mail::validate(v, "check@example.com")?;
                 Ok(Some(crate::domain::Secret::new(v)))
+            })?,
+            support_address: l.parse("support_address", |v| {
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                let mailbox: lettre::message::Mailbox =
+                    v.parse().map_err(|_| format!("{v:?} is not an email address"))?;
+                Ok(Some(mailbox.email.to_string()))
+            })?,
+            notify_delay_secs: l.parse("notify_delay_secs", |v| in_range(v, 1, 7 * 24 * 3600))? as u64,
+            imap_url: l.parse("imap_url", |v| {
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                let url = crate::domain::Secret::new(v);
+                crate::mail::imap::ImapSource::parse(&url)?;
+                Ok(Some(url))
+            })?,
+            imap_poll_secs: l.parse("imap_poll_secs", |v| in_range(v, 1, 24 * 3600))? as u64,
+            inbound_smtp_listen: l.parse("inbound_smtp_listen", |v| {
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                v.parse().map(Some).map_err(|_| format!("{v:?} is not an address such as 0.0.0.0:2525"))
             })?,
         })
     }

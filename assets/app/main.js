@@ -49,6 +49,16 @@ function start(me) {
   applyPrefs();
   state.live = new Live(onFrame);
   showView(state.prefs.hide_from_customers ? "customer_replies" : "open");
+  openLinked();
+  window.addEventListener("hashchange", openLinked);
+}
+
+// Notification emails link to `/app/#conversation/ID`.
+async function openLinked() {
+  const id = /^#conversation\/(\d+)$/.exec(location.hash)?.[1];
+  if (!id) return;
+  const c = await api(`/api/v1/conversations/${id}`).catch(() => null);
+  if (c) select(c, false);
 }
 
 $("#logout").addEventListener("click", async () => {

@@ -11,6 +11,8 @@ use std::sync::LazyLock;
 
 #[derive(rust_embed::Embed)]
 #[folder = "assets/"]
+// Email templates are compiled into the mailer, not served.
+#[exclude = "email/*"]
 struct Assets;
 
 /// One hash over every asset: changes whenever any file does.

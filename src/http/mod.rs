@@ -13,6 +13,7 @@ pub mod openapi;
 mod page;
 mod projects;
 mod setup;
+pub(crate) use setup::escape;
 mod socket;
 mod users;
 mod widget;
@@ -43,6 +44,10 @@ pub struct AppState {
     pub new_visitors: RateLimiter,
     /// Anonymous writes (new conversations, uploads) per IP.
     pub widget_writes: RateLimiter,
+    /// Handles inbound email (and held mail an admin releases).
+    pub mailroom: crate::mail::inbound::Mailroom,
+    /// Wakes the email sender.
+    pub doorbell: crate::mail::postman::Doorbell,
 }
 
 impl AppState {

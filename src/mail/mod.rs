@@ -2,10 +2,15 @@
 //! `smtps://...`, or plain `smtp://host:25` for a local relay) and a From address.
 
 pub mod imap;
+pub mod inbound;
+pub mod postman;
 pub mod quote;
+pub mod render;
+pub mod reply_token;
 pub mod smtpd;
 
 use crate::domain::Secret;
+use crate::store::notify::NewEmail;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -21,6 +26,14 @@ pub struct SmtpSummary {
     pub tls: String,
     pub username: Option<String>,
     pub from: String,
+}
+
+/// Why an email was not handed over; `permanent` failures are not retried.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    pub permanent: bool,
+    pub message: String,
 }
 
 pub struct Mailer {
@@ -98,26 +111,43 @@ impl Mailer {
         &self.summary
     }
 
-    /// Sends a multipart text + HTML email with a stable Message-ID and `Auto-Submitted`.
-    pub async fn send(
-        &self,
-        to: &str,
-        subject: &str,
-        text: String,
-        html: String,
-        message_id: &str,
-    ) -> Result<(), String> {
-        let to: Mailbox = to.parse().map_err(|_| format!("{to:?} is not an email address"))?;
-        let mut message = Message::builder()
+    /// Sends a multipart text + HTML email with its stable Message-ID, threading headers and
+    /// `Auto-Submitted`, so that other robots do not answer it.
+    pub async fn send(&self, email: &NewEmail) -> Result<(), SendError> {
+        let mailbox = |text: &str| -> Result<Mailbox, SendError> {
+            text.parse()
+                .map_err(|_| SendError { permanent: true, message: format!("{text:?} is not an email address") })
+        };
+        let mut builder = Message::builder()
             .from(self.from.clone())
-            .to(to)
-            .subject(subject)
-            .message_id(Some(message_id.to_owned()))
-            .multipart(MultiPart::alternative_plain_html(text, html))
-            .map_err(|e| e.to_string())?;
-        let name = HeaderName::new_from_ascii_str("Auto-Submitted");
-        message.headers_mut().insert_raw(HeaderValue::new(name, "auto-generated".to_owned()));
-        self.transport.send(message).await.map(drop).map_err(|e| e.to_string())
+            .to(mailbox(&email.to)?)
+            .subject(&email.subject)
+            .message_id(Some(email.message_id.clone()));
+        if let Some(reply_to) = &email.reply_to {
+            builder = builder.reply_to(mailbox(reply_to)?);
+        }
+        if let Some(thread) = &email.in_reply_to {
+            builder = builder.in_reply_to(thread.clone()).references(thread.clone());
+        }
+        let mut message = builder
+            .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
+            .map_err(|e| SendError { permanent: true, message: e.to_string() })?;
+        let headers = message.headers_mut();
+        headers.insert_raw(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()));
+        if let Some(id) = email.conversation_id {
+            let name = HeaderName::new_from_ascii_str("X-Rapport-Conversation");
+            headers.insert_raw(HeaderValue::new(name, id.to_string()));
+        }
+        self.transport.send(message).await.map(drop).map_err(|e| SendError {
+            // A 5xx answer will not change on retry; refused connections and 4xx answers may.
+            permanent: e.is_permanent(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The bare From address, `support@example.com`.
+    pub fn from_address(&self) -> String {
+        self.from.email.to_string()
     }
 
     /// The domain Message-IDs are made in: the From address's.

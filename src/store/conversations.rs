@@ -323,6 +323,7 @@ pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMes
                  SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at",
         )?
         .execute(params![conversation_id, new.author.kind(), author, seq, now])?;
+        super::notify::seen(conn, conversation_id, new.author, seq)?;
     }
     // What the UPDATE above did, without reading the row again.
     conversation.last_seq = seq;
@@ -331,7 +332,9 @@ pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMes
     if reopen {
         conversation.status = Status::Open;
     }
-    Ok(Posted { message: message(conn, id)?, conversation, replayed: false })
+    let message = message(conn, id)?;
+    super::notify::schedule(conn, &conversation, &message)?;
+    Ok(Posted { message, conversation, replayed: false })
 }
 
 pub(super) fn message(conn: &Connection, id: i64) -> Result<Message> {
@@ -379,11 +382,13 @@ pub fn mark_seen(conn: &Connection, conversation_id: i64, party: Party, seq: i64
              SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at",
     )?
     .execute(params![conversation_id, party.kind(), id, seq, now])?;
-    Ok(conn.query_row(
+    let seen = conn.query_row(
         "SELECT seq FROM seen_marks WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3",
         params![conversation_id, party.kind(), id],
         |r| r.get(0),
-    )?)
+    )?;
+    super::notify::seen(conn, conversation_id, party, seen)?;
+    Ok(seen)
 }
 
 /// Turns a standalone customer conversation into a ticket in a project: the conversation then

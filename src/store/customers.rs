@@ -43,6 +43,14 @@ pub fn get(conn: &Connection, id: i64) -> Result<Customer> {
         .ok_or(StoreError::NotFound("customer_not_found"))
 }
 
+/// The customer with this (verified) email address, if any.
+pub fn by_email(conn: &Connection, email: &str) -> Result<Option<Customer>> {
+    Ok(conn
+        .prepare_cached(&format!("SELECT {COLS} FROM customers WHERE email = ?1"))?
+        .query_row([email], row)
+        .optional()?)
+}
+
 /// Newest first; `query` matches the start of a name or email.
 pub fn list(conn: &Connection, query: Option<&str>, before_id: Option<i64>, limit: usize) -> Result<Page<Customer>> {
     let pattern = query.map(|q| format!("{}%", q.replace(['%', '_', '\\'], "")));

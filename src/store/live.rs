@@ -1,17 +1,88 @@
 //! The writes that live clients hear about: each commits, then announces what it did (in
 //! commit order, from the writer thread) so that rooms and inboxes hear it at once.
 
+use super::attachments::{self, NewAttachment};
 use super::conversations::{
     get, insert, mark_seen, post, set_status, Conversation, Message, NewConversation, NewMessage, Posted,
 };
-use super::{Event, Millis, Result, Store, Viewer};
-use crate::domain::{ConversationKind, Party, Status};
+use super::inbound::{self, Record};
+use super::{items, Event, Millis, Result, Store, Viewer};
+use crate::domain::{Channel, ConversationKind, ItemKind, Party, Status};
+use rusqlite::Connection;
 
 /// A new conversation, its first message and the bot's auto-reply, if any.
 pub struct Started {
     pub conversation: Conversation,
     pub message: Option<Message>,
     pub auto_reply: Option<Message>,
+}
+
+/// Inserts a conversation, its first message and the auto-reply (see `create_conversation`).
+fn start(
+    c: &Connection,
+    viewer: Viewer,
+    new: NewConversation,
+    first: Option<NewMessage>,
+    now: Millis,
+) -> Result<Started> {
+    let by_customer = matches!(new.creator, Party::Customer(_)) && new.kind == ConversationKind::Public;
+    let mut conversation = insert(c, viewer, new, now)?;
+    let mut started = Started { conversation: conversation.clone(), message: None, auto_reply: None };
+    if let Some(m) = first {
+        let posted = post(c, viewer, conversation.id, m, now)?;
+        conversation = posted.conversation;
+        started.message = Some(posted.message);
+    }
+    let auto = super::settings::auto_reply(c)?;
+    if by_customer && auto.enabled {
+        let reply = NewMessage { client_id: None, author: Party::Bot, body: auto.text, attachment_ids: Vec::new() };
+        let posted = post(c, viewer, conversation.id, reply, now)?;
+        conversation = posted.conversation;
+        started.auto_reply = Some(posted.message);
+    }
+    started.conversation = conversation;
+    Ok(started)
+}
+
+fn started_events(started: &Started) -> Vec<Event> {
+    let c = &started.conversation;
+    let mut events = vec![Event::Conversation(c.clone())];
+    for m in started.message.iter().chain(&started.auto_reply) {
+        events.push(Event::Message { conversation: c.clone(), message: m.clone() });
+    }
+    events
+}
+
+fn message_event(p: &Posted) -> Vec<Event> {
+    if p.replayed {
+        Vec::new()
+    } else {
+        vec![Event::Message { conversation: p.conversation.clone(), message: p.message.clone() }]
+    }
+}
+
+/// A reply that came by email, to be posted as the person its reply token names.
+pub struct EmailReply {
+    pub viewer: Viewer,
+    pub author: Party,
+    pub conversation_id: i64,
+    pub body: String,
+    pub attachments: Vec<NewAttachment>,
+    pub record: Record,
+}
+
+/// A new email to the support address, to become a ticket.
+pub struct EmailTicket {
+    pub from: String,
+    pub name: Option<String>,
+    pub subject: String,
+    pub body: String,
+    pub attachments: Vec<NewAttachment>,
+    pub record: Record,
+}
+
+fn attach_all(c: &Connection, files: &[NewAttachment], now: Millis) -> Result<Vec<i64>> {
+    files.iter().map(|f| attachments::insert(c, f, now).map(|a| a.id)).collect()
 }
 
 /// The writes that live clients hear about: each commits, then announces itself.
@@ -25,37 +96,7 @@ impl Store {
         first: Option<NewMessage>,
         now: Millis,
     ) -> Result<Started> {
-        self.write_announcing(
-            move |c| {
-                let by_customer = matches!(new.creator, Party::Customer(_)) && new.kind == ConversationKind::Public;
-                let mut conversation = insert(c, viewer, new, now)?;
-                let mut started = Started { conversation: conversation.clone(), message: None, auto_reply: None };
-                if let Some(m) = first {
-                    let posted = post(c, viewer, conversation.id, m, now)?;
-                    conversation = posted.conversation;
-                    started.message = Some(posted.message);
-                }
-                let auto = super::settings::auto_reply(c)?;
-                if by_customer && auto.enabled {
-                    let reply =
-                        NewMessage { client_id: None, author: Party::Bot, body: auto.text, attachment_ids: Vec::new() };
-                    let posted = post(c, viewer, conversation.id, reply, now)?;
-                    conversation = posted.conversation;
-                    started.auto_reply = Some(posted.message);
-                }
-                started.conversation = conversation;
-                Ok(started)
-            },
-            |started: &Started| {
-                let c = &started.conversation;
-                let mut events = vec![Event::Conversation(c.clone())];
-                for m in started.message.iter().chain(&started.auto_reply) {
-                    events.push(Event::Message { conversation: c.clone(), message: m.clone() });
-                }
-                events
-            },
-        )
-        .await
+        self.write_announcing(move |c| start(c, viewer, new, first, now), started_events).await
     }
 
     pub async fn post_message(
@@ -65,15 +106,93 @@ impl Store {
         new: NewMessage,
         now: Millis,
     ) -> Result<Posted> {
+        self.write_announcing(move |c| post(c, viewer, conversation_id, new, now), message_event).await
+    }
+
+    /// Posts an emailed reply with its attachments and records the email, in one transaction.
+    pub async fn post_email_reply(&self, reply: EmailReply, now: Millis) -> Result<Posted> {
         self.write_announcing(
-            move |c| post(c, viewer, conversation_id, new, now),
-            |p: &Posted| {
-                if p.replayed {
-                    Vec::new()
-                } else {
-                    vec![Event::Message { conversation: p.conversation.clone(), message: p.message.clone() }]
+            move |c| {
+                let mut files = reply.attachments;
+                for f in &mut files {
+                    f.uploader = reply.author;
                 }
+                let message = NewMessage {
+                    client_id: None,
+                    author: reply.author,
+                    body: reply.body,
+                    attachment_ids: attach_all(c, &files, now)?,
+                };
+                let posted = post(c, reply.viewer, reply.conversation_id, message, now)?;
+                inbound::record(c, &Record { conversation_id: Some(posted.conversation.id), ..reply.record }, now)?;
+                Ok(posted)
             },
+            message_event,
+        )
+        .await
+    }
+
+    /// Files a new email as a ticket from its sender (a customer found or made by address) in
+    /// the configured project, with its conversation, first message and the auto-reply. With
+    /// no project at all, the conversation stands alone in "From customers".
+    pub async fn open_email_ticket(&self, ticket: EmailTicket, now: Millis) -> Result<Started> {
+        self.write_announcing(
+            move |c| {
+                let customer = match super::customers::by_email(c, &ticket.from)? {
+                    Some(customer) => customer,
+                    None => super::customers::insert(c, ticket.name.as_deref(), Some(&ticket.from), now)?,
+                };
+                let author = Party::Customer(customer.id);
+                let flow = super::settings::email_flow(c)?;
+                let project = match flow.inbound_project_id {
+                    Some(id) => Some(id),
+                    None => c.query_row("SELECT min(id) FROM projects", [], |r| r.get::<_, Option<i64>>(0))?,
+                };
+                let item_id = match project {
+                    Some(project_id) => Some(
+                        items::insert(
+                            c,
+                            Viewer::SYSTEM,
+                            items::NewItem {
+                                project_id,
+                                kind: ItemKind::Ticket,
+                                title: ticket.subject.clone(),
+                                description: String::new(),
+                                requester_id: Some(customer.id),
+                                channel: Channel::Email,
+                                created_by: None,
+                            },
+                            now,
+                        )?
+                        .id,
+                    ),
+                    None => None,
+                };
+                let mut files = ticket.attachments;
+                for f in &mut files {
+                    f.uploader = author;
+                }
+                let first = NewMessage {
+                    client_id: None,
+                    author,
+                    body: ticket.body,
+                    attachment_ids: attach_all(c, &files, now)?,
+                };
+                let new = NewConversation {
+                    project_id: None,
+                    item_id,
+                    kind: ConversationKind::Public,
+                    subject: ticket.subject,
+                    customer_id: Some(customer.id),
+                    channel: Channel::Email,
+                    page_url: None,
+                    creator: author,
+                };
+                let started = start(c, Viewer::SYSTEM, new, Some(first), now)?;
+                inbound::record(c, &Record { conversation_id: Some(started.conversation.id), ..ticket.record }, now)?;
+                Ok(started)
+            },
+            started_events,
         )
         .await
     }

@@ -5,9 +5,11 @@ pub mod attachments;
 pub mod conversations;
 pub mod customers;
 mod events;
+pub mod inbound;
 pub mod items;
 mod live;
 mod migrate;
+pub mod notify;
 pub mod projects;
 pub mod search;
 pub mod settings;
@@ -16,7 +18,7 @@ mod visibility;
 mod writer;
 
 pub use events::Event;
-pub use live::Started;
+pub use live::{EmailReply, EmailTicket, Started};
 pub use migrate::SCHEMA_VERSION;
 pub use visibility::Viewer;
 

@@ -59,8 +59,55 @@ impl Default for AutoReply {
     }
 }
 
+/// Which steps of the email side of the notification flow run (PRODUCT.md, steps 3-5), and
+/// where the email channel files new mail. Each user can also turn their own emails off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailFlow {
+    /// Email agents the messages they did not see in time.
+    pub email_agents: bool,
+    /// Email customers (whose address is known) the replies they did not see in time.
+    pub email_customers: bool,
+    /// Turn new email to the support address into tickets (and accept replies by email).
+    pub inbound: bool,
+    /// The project new email tickets go to; none means the oldest project.
+    pub inbound_project_id: Option<i64>,
+}
+
+impl Default for EmailFlow {
+    fn default() -> Self {
+        EmailFlow { email_agents: true, email_customers: true, inbound: true, inbound_project_id: None }
+    }
+}
+
 const WIDGET: &str = "widget";
 const AUTO_REPLY: &str = "auto_reply";
+const EMAIL_FLOW: &str = "email_flow";
+const REPLY_SECRET: &str = "reply_secret";
+
+pub fn email_flow(conn: &Connection) -> Result<EmailFlow> {
+    load(conn, EMAIL_FLOW)
+}
+
+pub fn set_email_flow(conn: &Connection, value: &EmailFlow) -> Result<()> {
+    save(conn, EMAIL_FLOW, value)
+}
+
+/// The key that signs reply addresses, made on first use. Replacing it revokes every reply
+/// address sent so far.
+pub fn reply_secret(conn: &Connection) -> Result<String> {
+    let secret: String = load(conn, REPLY_SECRET)?;
+    if !secret.is_empty() {
+        return Ok(secret);
+    }
+    rotate_reply_secret(conn)
+}
+
+pub fn rotate_reply_secret(conn: &Connection) -> Result<String> {
+    let secret = crate::token::generate("");
+    save(conn, REPLY_SECRET, &secret)?;
+    Ok(secret)
+}
 
 pub fn auto_reply(conn: &Connection) -> Result<AutoReply> {
     load(conn, AUTO_REPLY)

@@ -14,6 +14,9 @@ pub enum Viewer {
 }
 
 impl Viewer {
+    /// Rapport itself, filing what arrives by email; never the viewer of a request.
+    pub const SYSTEM: Viewer = Viewer::Agent { user_id: 0, all_projects: true };
+
     pub fn agent(user_id: i64, role: Role, see_all_projects: bool) -> Viewer {
         Viewer::Agent { user_id, all_projects: role == Role::Admin || see_all_projects }
     }

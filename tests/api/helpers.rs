@@ -15,6 +15,8 @@ pub struct TestApp {
     pub base: String,
     pub clock: ManualClock,
     pub data_dir: PathBuf,
+    /// The port of the inbound SMTP listener, when the config asks for one.
+    pub inbound_smtp: Option<u16>,
     handle: actix_web::dev::ServerHandle,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
@@ -72,9 +74,10 @@ pub async fn spawn_with(config: Config) -> TestApp {
     let data_dir = config.data_dir.clone();
     let app = Application::build(config, std::sync::Arc::new(clock.clone())).await.expect("app starts");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let inbound_smtp = app.inbound_smtp_port();
     let handle = app.handle();
     let task = tokio::spawn(app.run_until_stopped());
-    TestApp { base, clock, data_dir, handle, task: Some(task), _dir: None }
+    TestApp { base, clock, data_dir, inbound_smtp, handle, task: Some(task), _dir: None }
 }
 
 impl TestApp {

@@ -13,6 +13,7 @@ mod errors;
 mod imap;
 mod inbound_smtp;
 mod items_and_projects;
+mod notifications;
 mod openapi;
 mod realtime;
 mod search_and_counts;

@@ -9,13 +9,12 @@ use std::time::{Duration, Instant};
 pub struct SmtpServer {
     pub port: u16,
     maildir: tempfile::TempDir,
-    child: Child,
+    child: Option<Child>,
 }
 
 impl Drop for SmtpServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
@@ -24,22 +23,46 @@ pub fn free_port() -> u16 {
 }
 
 impl SmtpServer {
+    /// Starts aiosmtpd; mail to addresses starting with "reject" gets a 550.
     pub fn start() -> SmtpServer {
-        let maildir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let mut server = SmtpServer { port: free_port(), maildir: tempfile::tempdir().unwrap(), child: None };
+        server.start_again();
+        server
+    }
+
+    /// Stops the server, as a crashed or unreachable mail server would be.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, delivering into the same Maildir.
+    pub fn start_again(&mut self) {
+        let here = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api");
         let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.path().join("mail"))
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{}", self.port),
+                "-c",
+                "smtp_sink.RejectingMailbox",
+            ])
+            .arg(self.maildir.path().join("mail"))
+            .env("PYTHONPATH", here)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("python3 with aiosmtpd (tests/run.sh installs it)");
+        self.child = Some(child);
         let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             assert!(start.elapsed() < Duration::from_secs(15), "aiosmtpd did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        SmtpServer { port, maildir, child }
     }
 
     pub fn url(&self) -> String {

@@ -1,0 +1,152 @@
+//! Notification emails, from the embedded templates in `assets/email/`: a text part and an
+//! HTML part with the same content. Every piece of user text is escaped in the HTML part.
+
+use crate::domain::{ConversationKind, Party, PartyKind};
+use crate::http::escape;
+use crate::mail::reply_token::ReplyToken;
+use crate::store::conversations::{Conversation, Message};
+use crate::store::notify::{NewEmail, Recipient};
+use crate::store::Millis;
+use rand::Rng;
+
+const TEXT: &str = include_str!("../../assets/email/notification.txt");
+const HTML: &str = include_str!("../../assets/email/notification.html");
+
+/// What every notification email is made with.
+#[derive(Debug, Clone)]
+pub struct Letterhead {
+    /// Signs the reply tokens.
+    pub secret: String,
+    /// The support address, split: replies go to `local+token@domain`.
+    pub local: String,
+    pub domain: String,
+    pub base_url: String,
+    pub team_name: String,
+}
+
+impl Letterhead {
+    pub fn new(secret: String, support_address: &str, base_url: &str, team_name: String) -> Letterhead {
+        let (local, domain) = support_address.rsplit_once('@').unwrap_or((support_address, "localhost"));
+        Letterhead {
+            secret,
+            local: local.to_owned(),
+            domain: domain.to_owned(),
+            base_url: base_url.to_owned(),
+            team_name,
+        }
+    }
+
+    pub fn support_address(&self) -> String {
+        format!("{}@{}", self.local, self.domain)
+    }
+}
+
+/// The Message-ID of an email about a conversation to one recipient: it carries the reply
+/// token, so a reply that lost its To address still finds its way by In-Reply-To.
+fn message_id(head: &Letterhead, token: &str) -> String {
+    let nonce: String =
+        (0..8).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz234567"[rand::thread_rng().gen_range(0..32)])).collect();
+    format!("<{token}.{nonce}@{}>", head.domain)
+}
+
+pub fn notification(
+    head: &Letterhead,
+    conversation: &Conversation,
+    recipient: &Recipient,
+    messages: &[Message],
+    earlier: i64,
+    now: Millis,
+) -> NewEmail {
+    let to_customer = matches!(recipient.party, Party::Customer(_));
+    let token = ReplyToken::new(conversation.id, recipient.party, now).sign(&head.secret);
+    let subject = subject(head, conversation, to_customer);
+    let heading = if to_customer {
+        format!("{} replied to your conversation.", head.team_name)
+    } else if conversation.kind == ConversationKind::Internal {
+        format!("New internal messages in conversation #{}.", conversation.id)
+    } else {
+        format!("New messages in conversation #{} that you have not seen yet.", conversation.id)
+    };
+    let heading = if earlier > 0 { format!("{heading} ({earlier} earlier messages are not shown.)") } else { heading };
+    let action_text = if to_customer {
+        "Reply to this email to answer.".to_owned()
+    } else {
+        format!(
+            "Reply to this email to answer, or open the conversation: {}/app/#conversation/{}",
+            head.base_url, conversation.id
+        )
+    };
+    let action_html = if to_customer {
+        escape(&action_text)
+    } else {
+        let link = format!("{}/app/#conversation/{}", head.base_url, conversation.id);
+        format!("Reply to this email to answer, or <a href=\"{}\">open the conversation</a>.", escape(&link))
+    };
+    let mut text_messages = String::new();
+    let mut html_messages = String::new();
+    for m in messages {
+        let author = author_name(head, m);
+        text_messages.push_str(&format!("{author} wrote:\n{}\n", m.body));
+        html_messages.push_str(&format!(
+            "<div style=\"margin:0 0 16px\"><div style=\"font-weight:600\">{}</div><div style=\"white-space:pre-wrap\">{}</div>",
+            escape(&author),
+            escape(&m.body)
+        ));
+        for a in &m.attachments {
+            text_messages.push_str(&format!("[attachment: {} ({} bytes)]\n", a.filename, a.size));
+            html_messages.push_str(&format!(
+                "<div style=\"color:#4a5568\">&#128206; {} ({} bytes)</div>",
+                escape(&a.filename),
+                a.size
+            ));
+        }
+        text_messages.push('\n');
+        html_messages.push_str("</div>");
+    }
+    let fill = |template: &str, heading: &str, messages: &str, action: &str, subject: &str| {
+        template
+            .replace("{{subject}}", subject)
+            .replace("{{heading}}", heading)
+            .replace("{{action}}", action)
+            .replace("{{messages}}", messages)
+    };
+    NewEmail {
+        message_id: message_id(head, &token),
+        to: recipient.address.clone(),
+        reply_to: Some(format!("{}+{token}@{}", head.local, head.domain)),
+        in_reply_to: Some(thread_id(head, conversation.id, recipient.party)),
+        text: fill(TEXT, &heading, text_messages.trim_end(), &action_text, &subject),
+        html: fill(HTML, &escape(&heading), &html_messages, &action_html, &escape(&subject)),
+        subject,
+        conversation_id: Some(conversation.id),
+    }
+}
+
+/// One subject per conversation and recipient, so mail clients keep the emails in one thread.
+fn subject(head: &Letterhead, c: &Conversation, to_customer: bool) -> String {
+    let topic = c.subject.trim();
+    match (to_customer, c.kind, topic.is_empty()) {
+        (true, _, true) => format!("Your conversation with {}", head.team_name),
+        (true, _, false) => topic.to_owned(),
+        (false, ConversationKind::Internal, true) => format!("[Internal] Conversation #{}", c.id),
+        (false, ConversationKind::Internal, false) => format!("[Internal] {topic} (#{})", c.id),
+        (false, _, true) => format!("Conversation #{}", c.id),
+        (false, _, false) => format!("{topic} (#{})", c.id),
+    }
+}
+
+/// The id every email of one thread refers to, so mail clients thread them together.
+fn thread_id(head: &Letterhead, conversation_id: i64, party: Party) -> String {
+    let kind = if party.kind() == PartyKind::User { 'u' } else { 'c' };
+    format!("<thread-{conversation_id}-{kind}{}@{}>", party.id().unwrap_or(0), head.domain)
+}
+
+fn author_name(head: &Letterhead, m: &Message) -> String {
+    match (m.author.kind, &m.author.name) {
+        (PartyKind::Bot, _) => head.team_name.clone(),
+        (PartyKind::User, Some(name)) => format!("{name} ({})", head.team_name),
+        (_, Some(name)) => name.clone(),
+        (PartyKind::Customer, None) => "Customer".into(),
+        (PartyKind::User, None) => head.team_name.clone(),
+    }
+}

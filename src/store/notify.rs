@@ -1,0 +1,403 @@
+//! The one-minute rule, in the store. Posting a message decides, in the same transaction, who
+//! is owed an email about it; a seen mark cancels what was seen; the scheduler turns what fell
+//! due into outbox rows (again in one transaction with removing the pending row, so a restart
+//! neither loses nor repeats one); the sender drains the outbox.
+
+use super::conversations::{self, Conversation, Message, MessagePage};
+use super::{settings, users, Millis, Result, Viewer};
+use crate::domain::{ConversationKind, Party, PartyKind};
+use crate::mail::render::{self, Letterhead};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// At most this many messages are quoted in one notification email; older ones are counted.
+const MESSAGES_PER_EMAIL: i64 = 20;
+
+/// Who a notification email goes to.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub party: Party,
+    pub address: String,
+    pub name: Option<String>,
+    pub viewer: Viewer,
+}
+
+/// An email for the outbox.
+#[derive(Debug, Clone)]
+pub struct NewEmail {
+    pub message_id: String,
+    pub to: String,
+    pub reply_to: Option<String>,
+    pub in_reply_to: Option<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub conversation_id: Option<i64>,
+}
+
+/// Records who is owed an email about a message just posted: the agents the notification flow
+/// names (those watching the conversation, or when nobody is yet, everyone who can see it),
+/// filtered by their preferences, and the conversation's customer. Runs inside `post`.
+pub(super) fn schedule(conn: &Connection, conversation: &Conversation, message: &Message) -> Result<()> {
+    let flow = settings::email_flow(conn)?;
+    let author = message.author.kind;
+    let wanted = match (conversation.kind, author) {
+        (_, PartyKind::Bot) => None,
+        (ConversationKind::Internal, _) => Some("COALESCE(p.notify_internal, 1) = 1"),
+        (ConversationKind::Public, PartyKind::Customer) => {
+            Some("COALESCE(p.notify_customer_replies, 'both') IN ('both', 'customers')")
+        }
+        (ConversationKind::Public, PartyKind::User) => {
+            Some("COALESCE(p.notify_customer_replies, 'both') IN ('both', 'users')")
+        }
+    };
+    if let (true, Some(wanted)) = (flow.email_agents, wanted) {
+        let author_user = if author == PartyKind::User { message.author.id } else { None };
+        conn.prepare_cached(&format!(
+            "WITH watchers AS (
+                 SELECT user_id AS id FROM item_followers WHERE item_id = ?5
+                 UNION SELECT party_id FROM participants WHERE conversation_id = ?1 AND party_kind = 'user')
+             INSERT INTO pending_notifications (conversation_id, party_kind, party_id, first_seq, last_seq, since)
+             SELECT ?1, 'user', u.id, ?2, ?2, ?3
+             FROM users u LEFT JOIN user_preferences p ON p.user_id = u.id
+             WHERE u.active = 1 AND u.id IS NOT ?4 AND COALESCE(p.email_fallback, 1) = 1 AND {wanted}
+               AND CASE WHEN EXISTS (SELECT 1 FROM watchers) THEN u.id IN (SELECT id FROM watchers)
+                   ELSE u.role = 'admin' OR COALESCE(p.see_all_projects, 0) = 1 OR ?6 IS NULL
+                        OR u.id IN (SELECT user_id FROM project_members WHERE project_id = ?6) END
+             ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE SET last_seq = excluded.last_seq"
+        ))?
+        .execute(params![
+            conversation.id,
+            message.seq,
+            message.created_at,
+            author_user,
+            conversation.item_id,
+            conversation.project_id
+        ])?;
+    }
+    if let (ConversationKind::Public, Some(customer), true) =
+        (conversation.kind, conversation.customer_id, flow.email_customers)
+    {
+        if !(author == PartyKind::Customer && message.author.id == Some(customer)) {
+            // Whether the address is known is asked when the email falls due: it may be given
+            // in the meantime.
+            conn.prepare_cached(
+                "INSERT INTO pending_notifications (conversation_id, party_kind, party_id, first_seq, last_seq, since)
+                 VALUES (?1, 'customer', ?2, ?3, ?3, ?4)
+                 ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE SET last_seq = excluded.last_seq",
+            )?
+            .execute(params![conversation.id, customer, message.seq, message.created_at])?;
+        }
+    }
+    Ok(())
+}
+
+/// `party` has seen the conversation up to `seq`: what they saw is no longer owed. When only
+/// part was seen, the rest falls due a delay after its own first message.
+pub(super) fn seen(conn: &Connection, conversation_id: i64, party: Party, seq: i64) -> Result<()> {
+    let Some(id) = party.id() else { return Ok(()) };
+    conn.prepare_cached(
+        "DELETE FROM pending_notifications
+         WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3 AND last_seq <= ?4",
+    )?
+    .execute(params![conversation_id, party.kind(), id, seq])?;
+    conn.prepare_cached(
+        "UPDATE pending_notifications SET first_seq = ?4 + 1,
+             since = COALESCE((SELECT created_at FROM messages WHERE conversation_id = ?1 AND seq = ?4 + 1), since)
+         WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3 AND first_seq <= ?4",
+    )?
+    .execute(params![conversation_id, party.kind(), id, seq])?;
+    Ok(())
+}
+
+/// When the earliest waiting notification was first owed, if any is waiting.
+pub fn earliest_pending(conn: &Connection) -> Result<Option<Millis>> {
+    Ok(conn.query_row("SELECT min(since) FROM pending_notifications", [], |r| r.get(0))?)
+}
+
+/// Turns up to `limit` notifications owed since `cutoff` or earlier into outbox rows, dropping
+/// those whose recipient has since seen everything, cannot be reached or may no longer see the
+/// conversation. Returns (rows looked at, emails queued).
+pub fn queue_due(
+    conn: &Connection,
+    cutoff: Millis,
+    limit: usize,
+    head: &Letterhead,
+    now: Millis,
+) -> Result<(usize, usize)> {
+    let due: Vec<(i64, PartyKind, i64, i64, i64)> = conn
+        .prepare_cached(
+            "SELECT conversation_id, party_kind, party_id, first_seq, last_seq FROM pending_notifications
+             WHERE since <= ?1 ORDER BY since LIMIT ?2",
+        )?
+        .query_map(params![cutoff, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut queued = 0;
+    for (conversation_id, kind, id, first, last) in &due {
+        conn.prepare_cached(
+            "DELETE FROM pending_notifications WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3",
+        )?
+        .execute(params![conversation_id, kind, id])?;
+        let Some(party) = Party::from_parts(*kind, Some(*id)) else { continue };
+        if let Some(email) = notification(conn, *conversation_id, party, *first, *last, head, now)? {
+            enqueue(conn, &email, now)?;
+            queued += 1;
+        }
+    }
+    Ok((due.len(), queued))
+}
+
+/// The email for messages `first..=last` of a conversation, minus what the recipient saw or
+/// wrote; `None` when nothing is left or the recipient cannot be emailed.
+fn notification(
+    conn: &Connection,
+    conversation_id: i64,
+    party: Party,
+    first: i64,
+    last: i64,
+    head: &Letterhead,
+    now: Millis,
+) -> Result<Option<NewEmail>> {
+    let Some(recipient) = recipient(conn, party)? else { return Ok(None) };
+    let seen: i64 = conn
+        .prepare_cached("SELECT seq FROM seen_marks WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3")?
+        .query_row(params![conversation_id, party.kind(), party.id()], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let from = first.max(seen + 1);
+    if from > last {
+        return Ok(None);
+    }
+    // Read as the recipient: a customer can never be shown an internal conversation, and an
+    // agent who lost access to a project is not emailed its messages.
+    let conversation = match conversations::get(conn, recipient.viewer, conversation_id) {
+        Ok(c) => c,
+        Err(super::StoreError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if matches!(party, Party::Customer(_)) && conversation.kind != ConversationKind::Public {
+        return Ok(None);
+    }
+    let start = from.max(last - MESSAGES_PER_EMAIL + 1);
+    let messages: Vec<Message> = conversations::messages(
+        conn,
+        recipient.viewer,
+        conversation_id,
+        MessagePage::After(start - 1),
+        MESSAGES_PER_EMAIL as usize,
+    )?
+    .into_iter()
+    .filter(|m| m.seq <= last && !(m.author.kind == party.kind() && m.author.id == party.id()))
+    .collect();
+    if messages.is_empty() {
+        return Ok(None);
+    }
+    let earlier = start - from;
+    Ok(Some(render::notification(head, &conversation, &recipient, &messages, earlier, now)))
+}
+
+/// The address and view of a notification's recipient, if they can be emailed.
+pub fn recipient(conn: &Connection, party: Party) -> Result<Option<Recipient>> {
+    match party {
+        Party::User(id) => {
+            let user = match users::get(conn, id) {
+                Ok(u) if u.active => u,
+                Ok(_) | Err(super::StoreError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let prefs = users::preferences(conn, id)?;
+            let viewer = Viewer::agent(id, user.role, prefs.see_all_projects);
+            Ok(Some(Recipient { party, address: user.email, name: Some(user.name), viewer }))
+        }
+        Party::Customer(id) => {
+            let customer = match super::customers::get(conn, id) {
+                Ok(c) => c,
+                Err(super::StoreError::NotFound(_)) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let address = customer.email.or(customer.contact_email);
+            Ok(address.map(|address| Recipient {
+                party,
+                address,
+                name: customer.name,
+                viewer: Viewer::Customer { customer_id: id },
+            }))
+        }
+        Party::Bot => Ok(None),
+    }
+}
+
+pub fn enqueue(conn: &Connection, email: &NewEmail, now: Millis) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO outbox (message_id, to_address, reply_to, in_reply_to, subject, text_body, html_body,
+                             conversation_id, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+    )?
+    .execute(params![
+        email.message_id,
+        email.to,
+        email.reply_to,
+        email.in_reply_to,
+        email.subject,
+        email.text,
+        email.html,
+        email.conversation_id,
+        now
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// An outbox row on its way to the SMTP server.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub id: i64,
+    pub email: NewEmail,
+    pub attempts: i64,
+    pub created_at: Millis,
+}
+
+/// Emails whose next attempt is due, oldest first.
+pub fn due_emails(conn: &Connection, now: Millis, limit: usize) -> Result<Vec<Outgoing>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, message_id, to_address, reply_to, in_reply_to, subject, text_body, html_body, conversation_id,
+                attempts, created_at
+         FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![now, limit as i64], |r| {
+            Ok(Outgoing {
+                id: r.get(0)?,
+                email: NewEmail {
+                    message_id: r.get(1)?,
+                    to: r.get(2)?,
+                    reply_to: r.get(3)?,
+                    in_reply_to: r.get(4)?,
+                    subject: r.get(5)?,
+                    text: r.get(6)?,
+                    html: r.get(7)?,
+                    conversation_id: r.get(8)?,
+                },
+                attempts: r.get(9)?,
+                created_at: r.get(10)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// When the next pending email should be tried.
+pub fn next_attempt(conn: &Connection) -> Result<Option<Millis>> {
+    Ok(conn.query_row("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'", [], |r| r.get(0))?)
+}
+
+/// What became of one attempt.
+#[derive(Debug, Clone)]
+pub enum Attempt {
+    Sent,
+    /// A temporary failure: try again at the given time.
+    Retry {
+        at: Millis,
+        error: String,
+    },
+    /// A permanent failure (or too many temporary ones): recorded for the admins.
+    Failed {
+        error: String,
+    },
+}
+
+pub fn record(conn: &Connection, id: i64, attempt: &Attempt, now: Millis) -> Result<()> {
+    match attempt {
+        Attempt::Sent => conn
+            .prepare_cached("UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?2, last_error = NULL WHERE id = ?1")?
+            .execute(params![id, now])?,
+        Attempt::Retry { at, error } => conn
+            .prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?
+            .execute(params![id, at, error])?,
+        Attempt::Failed { error } => conn
+            .prepare_cached("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1")?
+            .execute(params![id, error])?,
+    };
+    Ok(())
+}
+
+/// An outbox row as admins see it (without the bodies).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub conversation_id: Option<i64>,
+    pub created_at: Millis,
+    pub sent_at: Option<Millis>,
+    pub next_attempt_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    /// Notifications waiting for their delay to run out.
+    pub scheduled: i64,
+}
+
+/// The newest outbox rows, optionally of one status.
+pub fn outbox(conn: &Connection, status: Option<&str>, limit: usize) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, to_address, subject, status, attempts, last_error, conversation_id, created_at, sent_at,
+                next_attempt_at
+         FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![status, limit as i64], |r| {
+            Ok(OutboxEntry {
+                id: r.get(0)?,
+                to: r.get(1)?,
+                subject: r.get(2)?,
+                status: r.get(3)?,
+                attempts: r.get(4)?,
+                last_error: r.get(5)?,
+                conversation_id: r.get(6)?,
+                created_at: r.get(7)?,
+                sent_at: r.get(8)?,
+                next_attempt_at: r.get(9)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn outbox_counts(conn: &Connection) -> Result<OutboxCounts> {
+    let mut counts = OutboxCounts {
+        scheduled: conn.query_row("SELECT count(*) FROM pending_notifications", [], |r| r.get(0))?,
+        ..OutboxCounts::default()
+    };
+    let mut stmt = conn.prepare_cached("SELECT status, count(*) FROM outbox GROUP BY status")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (status, n) = row?;
+        match status.as_str() {
+            "pending" => counts.pending = n,
+            "sent" => counts.sent = n,
+            _ => counts.failed = n,
+        }
+    }
+    Ok(counts)
+}
+
+/// Sends a failed email again (after an admin fixed the address or the server).
+pub fn retry(conn: &Connection, id: i64, now: Millis) -> Result<()> {
+    let changed = conn.execute(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?2 WHERE id = ?1 AND status = 'failed'",
+        params![id, now],
+    )?;
+    if changed == 0 {
+        return Err(super::StoreError::NotFound("email_not_found"));
+    }
+    Ok(())
+}
