@@ -16,6 +16,7 @@ mod items_and_projects;
 mod notifications;
 mod openapi;
 mod realtime;
+mod reply_by_email;
 mod search_and_counts;
 mod smtp;
 mod widget;
