@@ -93,6 +93,11 @@ impl Application {
                 background.clone(),
             )));
         }
+        if let Some(url) = &config.imap_url {
+            let source = crate::mail::imap::ImapSource::parse(url).map_err(StartError::Mail)?;
+            let every = std::time::Duration::from_secs(config.imap_poll_secs);
+            jobs.push(tokio::spawn(poll_mailbox(source, mailroom.clone(), every, background.clone())));
+        }
         let state = web::Data::new(AppState {
             mailroom,
             doorbell,
@@ -198,4 +203,31 @@ fn smtp_handler(mailroom: Mailroom) -> smtpd::Handler {
             })
         })
     })
+}
+
+/// Fetches new mail from the team's mailbox every `every`. A message is marked seen only once
+/// it is recorded, so a failure (or a crash) leaves it for the next poll.
+async fn poll_mailbox(
+    source: crate::mail::imap::ImapSource,
+    mailroom: Mailroom,
+    every: std::time::Duration,
+    stop: CancellationToken,
+) {
+    loop {
+        let handled = source
+            .fetch_new(100, |raw| {
+                let mailroom = mailroom.clone();
+                async move { mailroom.receive(raw, &[]).await.map(drop).map_err(|e| e.to_string()) }
+            })
+            .await;
+        match handled {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "fetched email"),
+            Err(e) => tracing::warn!(error = %e, "cannot fetch email"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = stop.cancelled() => return,
+        }
+    }
 }

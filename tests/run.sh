@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test Rapport has: formatting, lints, unit and integration tests (with a real SMTP
-# server, aiosmtpd), and the browser tests in real Chromium. Installs what the tests need first,
+# server, aiosmtpd, and a real IMAP server, dovecot), and the browser tests in real Chromium. Installs what the tests need first,
 # when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,8 @@ fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 need chromium || apt_install chromium
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd 2>/dev/null || apt_install python3-aiosmtpd
+# dovecot is the real IMAP server of the inbound-mail tests (Debian installs it in /usr/sbin).
+[ -x /usr/sbin/dovecot ] || need dovecot || apt_install dovecot-imapd
 need node || apt_install nodejs npm
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 

@@ -110,7 +110,10 @@ async function widget(box) {
 }
 
 async function email(box) {
-  const { smtp } = await api("/api/v1/settings/email");
+  const [settings, projectList, failed, held] = await Promise.all([
+    api("/api/v1/settings/email"), api("/api/v1/projects"),
+    api("/api/v1/email/outbox?status=failed"), api("/api/v1/email/inbound?outcome=held")]);
+  const { smtp, imap, inbound_smtp, flow, counts } = settings;
   const result = h("p", { role: "status" });
   const form = h("form", {}, h("h3", { text: "Send a test email" }),
     h("input", { name: "to", type: "email", placeholder: "you@example.com", required: true }),
@@ -123,10 +126,60 @@ async function email(box) {
       result.textContent = "Sent. Check the inbox.";
     } catch (err) { result.textContent = err.message; }
   });
+  const table = (rows) => h("table", {}, h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("th", { text: k }), h("td", { text: v })))));
   const rows = smtp ? [["Server", `${smtp.host}:${smtp.port}`], ["Encryption", smtp.tls], ["User", smtp.username || "none"], ["From", smtp.from]] : [];
+  const inbound = [["Support address", settings.support_address],
+    ["IMAP mailbox", imap ? `${imap.username} @ ${imap.host}:${imap.port}/${imap.mailbox}${imap.tls ? " (TLS)" : ""}` : "not configured"],
+    ["SMTP listener", inbound_smtp || "off"],
+    ["Unseen for", `${settings.notify_delay_secs} s before emailing`],
+    ["Outbox", `${counts.scheduled} waiting for their minute · ${counts.pending} to send · ${counts.sent} sent · ${counts.failed} failed`]];
+
+  const check = (name, label) => h("label", {}, h("input", { type: "checkbox", name, checked: flow[name] }), ` ${label}`);
+  const saved = h("p", { role: "status" });
+  const flowForm = h("form", {}, h("h3", { text: "Notification flow" }),
+    check("email_agents", "Email agents the messages they did not see within the delay"),
+    check("email_customers", "Email customers the replies they did not see (when their address is known)"),
+    check("inbound", "Turn new email to the support address into tickets"),
+    h("label", {}, "Project for email tickets ",
+      h("select", { name: "project" }, h("option", { value: "", text: "The oldest project" }),
+        projectList.map((p) => h("option", { value: p.id, text: p.name, selected: p.id === flow.inbound_project_id })))),
+    h("button", { class: "primary", text: "Save" }), saved);
+  flowForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = flowForm.elements;
+    try {
+      await api("/api/v1/settings/email/flow", { method: "PUT", json: {
+        email_agents: f.email_agents.checked, email_customers: f.email_customers.checked, inbound: f.inbound.checked,
+        inbound_project_id: f.project.value ? Number(f.project.value) : null } });
+      saved.textContent = "Saved.";
+    } catch (err) { saved.textContent = err.message; }
+  });
+
+  const action = (label, path) => h("button", { type: "button", text: label, onclick: async () => {
+    await api(path, { method: "POST" }).catch((err) => alert(err.message));
+    email(box);
+  } });
+  const failedList = h("section", {}, h("h3", { text: "Emails the server refused" }),
+    failed.length ? h("table", {}, h("tbody", {}, failed.map((m) => h("tr", {},
+      h("td", { text: m.to }), h("td", { text: m.subject }), h("td", { text: m.last_error || "" }),
+      h("td", {}, action("Retry", `/api/v1/email/outbox/${m.id}/retry`))))))
+      : h("p", { text: "None." }));
+  const heldList = h("section", {}, h("h3", { text: "Mail held for review" }),
+    held.length ? h("table", {}, h("tbody", {}, held.map((m) => h("tr", {},
+      h("td", { text: m.from }), h("td", { text: m.subject }), h("td", { text: m.reason.replaceAll("_", " ") }),
+      h("td", {}, action("Post it", `/api/v1/email/inbound/${m.id}/release`), " ",
+        action("Discard", `/api/v1/email/inbound/${m.id}/discard`))))))
+      : h("p", { text: "None." }));
+  const rotate = h("p", {}, h("button", { type: "button", text: "Rotate reply addresses", onclick: async () => {
+    if (!confirm("Every reply address sent so far stops working. Continue?")) return;
+    await api("/api/v1/settings/email/rotate-reply-secret", { method: "POST" });
+    alert("Done: replies to earlier emails now open new tickets or are held.");
+  } }));
+
   box.replaceChildren(
     h("h3", { text: "Outgoing email (SMTP)" }),
-    smtp ? h("table", {}, h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("th", { text: k }), h("td", { text: v })))))
+    smtp ? table(rows)
       : h("p", { text: "Not configured. Set smtp_url and smtp_from in the config file, or RAPPORT_SMTP_URL and RAPPORT_SMTP_FROM, and restart." }),
-    form);
+    h("h3", { text: "Incoming email" }), table(inbound),
+    flowForm, failedList, heldList, rotate, form);
 }

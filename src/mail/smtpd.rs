@@ -84,6 +84,9 @@ pub async fn serve(listener: TcpListener, limits: Limits, handler: Handler, stop
                 }
             },
         };
+        // Replies are small writes answering small writes: without this, Nagle's algorithm and
+        // delayed ACKs add tens of milliseconds to every command.
+        let _ = stream.set_nodelay(true);
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "inbound SMTP: too many connections, refusing");
             // A fresh socket's send buffer is empty, so this never waits; no task per refusal.

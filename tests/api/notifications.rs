@@ -47,10 +47,6 @@ pub fn read(raw: &str) -> Mail {
     }
 }
 
-pub fn mails(smtp: &SmtpServer) -> Vec<Mail> {
-    smtp.messages().iter().map(|m| read(m)).collect()
-}
-
 /// Waits (in real time) until the app has dealt with everything due by its clock: nothing
 /// scheduled is overdue and nothing in the outbox is waiting for its attempt.
 pub async fn settle(app: &TestApp, delay_ms: i64) {
@@ -131,10 +127,6 @@ pub fn fixture(name: &str, fill: &[(&str, &str)]) -> String {
         text = text.replace(&format!("{{{{{key}}}}}"), value);
     }
     text
-}
-
-async fn messages(client: &Client, conversation: i64) -> Vec<Value> {
-    client.get(&format!("/api/v1/conversations/{conversation}/messages")).await.ok().as_array().unwrap().clone()
 }
 
 #[tokio::test]
@@ -275,4 +267,28 @@ async fn a_permanent_refusal_is_recorded_for_admins_and_not_retried() {
     let settings = admin.get("/api/v1/settings/email").await.ok();
     assert_eq!(settings["counts"]["failed"], 1);
     admin.get("/api/v1/email/outbox?status=bogus").await.expect(400, "invalid_query");
+}
+
+#[tokio::test]
+async fn every_email_step_of_the_flow_can_be_turned_off() {
+    let smtp = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(mail_config(dir.path(), &smtp)).await;
+    let admin = app.admin().await;
+    let off = json!({"email_agents": false, "email_customers": false, "inbound": false, "inbound_project_id": null});
+    admin.put("/api/v1/settings/email/flow", Some(off.clone())).await.ok();
+    assert_eq!(admin.get("/api/v1/settings/email").await.ok()["flow"], off);
+    let (_, id) = customer_chat(&app, Some("ann@example.com"), "hello?").await;
+    admin.say(id, "hi Ann").await.ok();
+    advance(&app, 3600).await;
+    assert_eq!(app.count("outbox"), 0, "neither agents nor customers are emailed");
+    let raw = fixture("new_ticket.eml", &[("FROM", "dana@example.org"), ("SUPPORT_ADDRESS", SUPPORT)]);
+    deliver(&app, "dana@example.org", SUPPORT, &raw).await;
+    assert_eq!(app.count("conversations"), 1, "no ticket from email");
+    let dropped = admin.get("/api/v1/email/inbound").await.ok();
+    assert_eq!(dropped[0]["reason"], "inbound_off");
+    admin
+        .put("/api/v1/settings/email/flow", Some(json!({"email_agents": true, "inbound_project_id": 999})))
+        .await
+        .expect(404, "project_not_found");
 }

@@ -34,7 +34,7 @@ fn rand_tag() -> u64 {
 /// The newest email Rapport sent to `to`.
 fn last_to(smtp: &SmtpServer, to: &str) -> Mail {
     smtp.wait_for(1);
-    smtp.messages().iter().map(|m| read(m)).filter(|m| m.to == to).last().unwrap_or_else(|| panic!("no mail to {to}"))
+    smtp.messages().iter().rev().map(|m| read(m)).find(|m| m.to == to).unwrap_or_else(|| panic!("no mail to {to}"))
 }
 
 /// A reply to `mail` in the shape of a mail client's fixture.
@@ -246,4 +246,35 @@ async fn the_canary_of_an_internal_message_never_reaches_a_customer() {
     deliver(&app, "carol@example.com", &internal_mail.reply_to, &raw).await;
     let thread = messages(&admin, internal).await;
     assert!(thread.iter().all(|m| m["author"]["kind"] == "user"));
+}
+
+#[tokio::test]
+async fn replies_and_new_mail_arrive_from_a_real_imap_mailbox() {
+    let smtp = SmtpServer::start();
+    let imap = crate::imap_server::ImapServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = mail_config(dir.path(), &smtp);
+    config.inbound_smtp_listen = None;
+    config.imap_url = Some(rapport::domain::Secret::new(imap.url()));
+    config.imap_poll_secs = 1;
+    let (app, admin, id, mail) = {
+        let app = spawn_with(config).await;
+        let admin = app.admin().await;
+        let (_, id) = customer_chat(&app, Some(ANN), "The export button does nothing").await;
+        admin.say(id, "Try clearing the cache").await.ok();
+        advance(&app, 61).await;
+        let mail = last_to(&smtp, ANN);
+        (app, admin, id, mail)
+    };
+    imap.deliver(reply("gmail_reply.eml", &mail, ANN, "Try clearing the cache").as_bytes());
+    imap.deliver(fixture("new_ticket.eml", &[("FROM", "dana@example.org"), ("SUPPORT_ADDRESS", SUPPORT)]).as_bytes());
+    let start = std::time::Instant::now();
+    while app.count("inbound_mail") < 2 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "the mailbox was not polled");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let last = messages(&admin, id).await.last().cloned().unwrap();
+    assert!(last["body"].as_str().unwrap().starts_with("Thanks, the export works now."), "{last}");
+    assert_eq!(app.count("conversations"), 2, "the new mail opened a conversation of its own");
+    assert_eq!(imap.unseen(), 0, "both are marked seen once recorded");
 }

@@ -32,6 +32,9 @@ struct Args {
     /// For `delivery`: messages per second to send.
     #[arg(long, default_value_t = 2_000)]
     rate: u64,
+    /// For `notify`: notifications falling due at once.
+    #[arg(long, default_value_t = 10_000)]
+    notifications: usize,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -39,6 +42,7 @@ enum Scenario {
     Durable,
     Delivery,
     Connections,
+    Notify,
 }
 
 fn main() -> std::process::ExitCode {
@@ -59,17 +63,36 @@ async fn run(args: Args, open_files: u64) -> Result<(), String> {
     let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
     let server = match (&args.url, &args.token) {
         (Some(url), Some(token)) => server::Server::remote(url, token),
-        _ => server::Server::start(scratch.path(), args.sockets + 1000).await?,
+        _ => {
+            // The notify scenario runs its own SMTP server for Rapport to send to.
+            let sink = match args.scenario {
+                Scenario::Notify => Some(scenarios::SmtpSink::start().await?),
+                _ => None,
+            };
+            let env = sink.as_ref().map(|s| s.env()).unwrap_or_default();
+            let server = server::Server::start(scratch.path(), &env).await?;
+            if let Some(sink) = sink {
+                let limits = measure(scratch.path(), open_files)?;
+                return scenarios::notify(server, sink, &limits, args.notifications).await;
+            }
+            server
+        }
     };
-    eprintln!("measuring this machine's limits in {} ...", scratch.path().display());
-    let limits = machine::Limits::measure(scratch.path(), Duration::from_secs(2))?;
-    eprintln!(
-        "fsync/s {:.0}, raw sqlite inserts/s {:.0}, open files {open_files}",
-        limits.fsync_per_s, limits.raw_insert_per_s
-    );
+    let limits = measure(scratch.path(), open_files)?;
     match args.scenario {
         Scenario::Durable => scenarios::durable(&server, &limits, duration).await,
         Scenario::Delivery => scenarios::delivery(&server, &limits, duration, args.conversations, args.rate).await,
         Scenario::Connections => scenarios::connections(&server, &limits, args.sockets).await,
+        Scenario::Notify => Err("the notify scenario starts its own server and SMTP sink: drop --url".into()),
     }
+}
+
+fn measure(dir: &std::path::Path, open_files: u64) -> Result<machine::Limits, String> {
+    eprintln!("measuring this machine's limits in {} ...", dir.display());
+    let limits = machine::Limits::measure(dir, Duration::from_secs(2))?;
+    eprintln!(
+        "fsync/s {:.0}, raw sqlite inserts/s {:.0}, open files {open_files}",
+        limits.fsync_per_s, limits.raw_insert_per_s
+    );
+    Ok(limits)
 }

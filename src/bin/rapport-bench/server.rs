@@ -11,14 +11,14 @@ pub struct Server {
     pub token: String,
     pub http: reqwest::Client,
     child: Option<Child>,
+    /// How to start it again: the binary, its arguments and data dir.
+    exe: std::path::PathBuf,
+    args: Vec<String>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-            let _ = child.wait();
-        }
+        self.stop();
     }
 }
 
@@ -34,32 +34,57 @@ impl Server {
             token: token.to_owned(),
             http: reqwest::Client::new(),
             child: None,
+            exe: Default::default(),
+            args: Vec::new(),
         }
     }
 
-    /// Starts `rapport serve` (the binary beside this one) and an admin with an API token.
-    pub async fn start(dir: &Path, _expected_sockets: usize) -> Result<Server, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("rapport");
-        let data = dir.join("data");
-        let port = free_port()?;
-        let child = Command::new(&exe)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-            .arg(&data)
+    /// Stops the server the way SIGTERM does (gracefully).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the same server again, on the same port and data, with `env` added.
+    pub async fn restart(&mut self, env: &[(&str, String)]) -> Result<(), String> {
+        self.stop();
+        let child = Command::new(&self.exe)
+            .args(&self.args)
             .env("RAPPORT_LOG", "warn")
             .env("RAPPORT_VISITOR_LIMIT", "1000000000")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let mut server = Server { base, token: String::new(), http, child: Some(child) };
+            .map_err(|e| format!("cannot start {}: {e}", self.exe.display()))?;
+        self.child = Some(child);
         let start = Instant::now();
-        while server.http.get(format!("{}/healthz", server.base)).send().await.is_err() {
+        while self.http.get(format!("{}/healthz", self.base)).send().await.is_err() {
             if start.elapsed() > Duration::from_secs(20) {
                 return Err("the server did not start".into());
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        Ok(())
+    }
+
+    /// Starts `rapport serve` (the binary beside this one) and an admin with an API token.
+    pub async fn start(dir: &Path, env: &[(&str, String)]) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("rapport");
+        let data = dir.join("data");
+        let port = free_port()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let args = vec![
+            "serve".to_owned(),
+            "--listen".to_owned(),
+            format!("127.0.0.1:{port}"),
+            "--data-dir".to_owned(),
+            data.to_string_lossy().into_owned(),
+        ];
+        let http = reqwest::Client::new();
+        let mut server = Server { base, token: String::new(), http, child: None, exe: exe.clone(), args };
+        server.restart(env).await?;
         let mut admin = Command::new(&exe)
             .args([
                 "admin",
