@@ -81,8 +81,15 @@ pub struct EmailTicket {
     pub record: Record,
 }
 
-fn attach_all(c: &Connection, files: &[NewAttachment], now: Millis) -> Result<Vec<i64>> {
-    files.iter().map(|f| attachments::insert(c, f, now).map(|a| a.id)).collect()
+/// Stores an email's attachments as uploaded by its author, for the message to take.
+fn attach_all(c: &Connection, mut files: Vec<NewAttachment>, author: Party, now: Millis) -> Result<Vec<i64>> {
+    files
+        .iter_mut()
+        .map(|f| {
+            f.uploader = author;
+            attachments::insert(c, f, now).map(|a| a.id)
+        })
+        .collect()
 }
 
 /// The writes that live clients hear about: each commits, then announces itself.
@@ -113,15 +120,11 @@ impl Store {
     pub async fn post_email_reply(&self, reply: EmailReply, now: Millis) -> Result<Posted> {
         self.write_announcing(
             move |c| {
-                let mut files = reply.attachments;
-                for f in &mut files {
-                    f.uploader = reply.author;
-                }
                 let message = NewMessage {
                     client_id: None,
                     author: reply.author,
                     body: reply.body,
-                    attachment_ids: attach_all(c, &files, now)?,
+                    attachment_ids: attach_all(c, reply.attachments, reply.author, now)?,
                 };
                 let posted = post(c, reply.viewer, reply.conversation_id, message, now)?;
                 inbound::record(c, &Record { conversation_id: Some(posted.conversation.id), ..reply.record }, now)?;
@@ -168,15 +171,11 @@ impl Store {
                     ),
                     None => None,
                 };
-                let mut files = ticket.attachments;
-                for f in &mut files {
-                    f.uploader = author;
-                }
                 let first = NewMessage {
                     client_id: None,
                     author,
                     body: ticket.body,
-                    attachment_ids: attach_all(c, &files, now)?,
+                    attachment_ids: attach_all(c, ticket.attachments, author, now)?,
                 };
                 let new = NewConversation {
                     project_id: None,

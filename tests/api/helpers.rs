@@ -80,6 +80,21 @@ pub async fn spawn_with(config: Config) -> TestApp {
     TestApp { base, clock, data_dir, inbound_smtp, handle, task: Some(task), _dir: None }
 }
 
+/// A new widget visitor: its token and customer id.
+pub async fn visitor(app: &TestApp) -> (String, i64) {
+    let v = app.client().post("/api/v1/widget/visitors", json!({})).await.ok();
+    (v["token"].as_str().unwrap().to_owned(), v["customer"]["id"].as_i64().unwrap())
+}
+
+/// A request as a widget visitor (the visitor token in its header).
+pub async fn as_visitor(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> Answer {
+    let mut req = app.client().request(method, path).header("X-Rapport-Visitor", token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    answer(req.send().await.unwrap()).await
+}
+
 impl TestApp {
     pub fn client(&self) -> Client {
         Client {

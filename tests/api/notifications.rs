@@ -7,7 +7,7 @@ use crate::smtp::SmtpServer;
 use mail_parser::MessageParser;
 use rapport::clock::Clock;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 pub const SUPPORT: &str = "support@acme.test";
@@ -81,8 +81,7 @@ pub async fn advance(app: &TestApp, seconds: i64) {
 
 /// A widget visitor who gave their email, and the conversation they started.
 pub async fn customer_chat(app: &TestApp, email: Option<&str>, text: &str) -> (String, i64) {
-    let v = app.client().post("/api/v1/widget/visitors", json!({})).await.ok();
-    let token = v["token"].as_str().unwrap().to_owned();
+    let (token, _) = visitor(app).await;
     if let Some(email) = email {
         as_visitor(
             app,
@@ -99,14 +98,6 @@ pub async fn customer_chat(app: &TestApp, email: Option<&str>, text: &str) -> (S
             .await
             .ok();
     (token, created["conversation"]["id"].as_i64().unwrap())
-}
-
-pub async fn as_visitor(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> Answer {
-    let mut req = app.client().request(method, path).header("X-Rapport-Visitor", token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    answer(req.send().await.unwrap()).await
 }
 
 /// Hands a raw email to Rapport's SMTP listener, as a mail server would.

@@ -63,12 +63,6 @@ async fn api_token(client: &Client) -> String {
     client.post("/api/v1/tokens", json!({"name": "t"})).await.ok()["secret"].as_str().unwrap().to_owned()
 }
 
-/// A new widget visitor: its token and customer id.
-async fn visitor(app: &TestApp) -> (String, i64) {
-    let created = app.client().post("/api/v1/widget/visitors", json!({})).await.ok();
-    (created["token"].as_str().unwrap().to_owned(), created["customer"]["id"].as_i64().unwrap())
-}
-
 /// An HTTP client that speaks as a widget visitor.
 fn visitor_client(app: &TestApp, token: &str) -> Client {
     let mut headers = reqwest::header::HeaderMap::new();

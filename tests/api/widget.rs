@@ -6,19 +6,6 @@ use rapport::domain::identity::{sign, SiteIdentity};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn visitor(app: &TestApp) -> (String, i64) {
-    let v = app.client().post("/api/v1/widget/visitors", json!({})).await.ok();
-    (v["token"].as_str().unwrap().to_owned(), v["customer"]["id"].as_i64().unwrap())
-}
-
-async fn as_visitor(app: &TestApp, token: &str, method: Method, path: &str, body: Option<Value>) -> Answer {
-    let mut req = app.client().request(method, path).header("X-Rapport-Visitor", token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    answer(req.send().await.unwrap()).await
-}
-
 fn signed(secret: &str, id: &str, email: &str, expires: i64) -> Value {
     let mut identity = SiteIdentity {
         id: id.into(),
