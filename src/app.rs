@@ -98,12 +98,16 @@ impl Application {
             let every = std::time::Duration::from_secs(config.imap_poll_secs);
             jobs.push(tokio::spawn(poll_mailbox(source, mailroom.clone(), every, background.clone())));
         }
+        let timed_rules = crate::timed_rules::TimedRules::start(store.clone(), clock.clone(), background.clone());
+        let bell = doorbell.clone();
+        let hub = crate::realtime::Hub::start(events_rx, store.clone(), Box::new(move || bell.ring_scheduler()));
         let state = web::Data::new(AppState {
             mailroom,
             doorbell,
+            timed_rules,
             store: store.clone(),
             mailer,
-            hub: crate::realtime::Hub::start(events_rx, store.clone()),
+            hub,
             config: Arc::new(config.clone()),
             clock,
             login_by_ip,

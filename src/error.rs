@@ -101,6 +101,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(code) => ApiError::not_found(code),
             StoreError::Conflict(code) => ApiError::new(StatusCode::CONFLICT, code, conflict_message(code)),
+            StoreError::Invalid(invalid) => invalid.into(),
             StoreError::Closed => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down")
             }

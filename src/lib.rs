@@ -12,4 +12,5 @@ pub mod mail;
 pub mod password;
 pub mod realtime;
 pub mod store;
+pub mod timed_rules;
 pub mod token;

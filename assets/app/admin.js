@@ -1,22 +1,26 @@
-// The admin area: agents, projects and their members, and the widget (with the snippet).
+// The admin area: agents, projects and their members, the widget (with the snippet), email and
+// the automations (rules.js).
 
 import { api } from "./api.js";
 import { h, $ } from "./dom.js";
+import { automations } from "./rules.js";
 
 const dialog = () => $("#admin");
 
 export async function openAdmin(tab = "agents") {
   const body = $("#admin-body");
   const tabs = h("div", { class: "switch", role: "tablist" },
-    ...[["agents", "Agents"], ["projects", "Projects"], ["widget", "Widget"], ["email", "Email"]].map(([id, label]) =>
+    ...[["agents", "Agents"], ["projects", "Projects"], ["widget", "Widget"], ["email", "Email"], ["automations", "Automations"]].map(([id, label]) =>
       h("button", { type: "button", role: "tab", "aria-pressed": String(id === tab), onclick: () => openAdmin(id), text: label })));
   const content = h("div", {});
   body.replaceChildren(tabs, content);
   if (!dialog().open) dialog().showModal();
-  await { agents, projects, widget, email }[tab](content);
+  await { agents, projects, widget, email, automations }[tab](content);
 }
 
 function errorLine() { return h("p", { class: "error", role: "alert" }); }
+const toAutomations = (text) => h("p", { class: "meta" }, text,
+  h("button", { type: "button", class: "link", onclick: () => openAdmin("automations"), text: "Automations" }));
 
 async function agents(box) {
   const users = await api("/api/v1/users");
@@ -72,7 +76,7 @@ async function widget(box) {
   const field = (name, label, attrs = {}) => h("label", {}, label, h("input", { name, value: s[name], ...attrs }));
   const form = h("form", {},
     field("team_name", "Team name"), field("color", "Colour", { type: "color" }), field("greeting", "Greeting"),
-    field("away_message", "Away message"),
+    field("away_message", "Away note (shown in the widget when no agent is online)"),
     h("label", {}, "Position", h("select", { name: "position" }, ...["right", "left"].map((p) => h("option", { value: p, selected: s.position === p, text: p })))),
     h("label", {}, "Sites that may embed the widget (one origin per line; empty: any)",
       h("textarea", { name: "allowed_origins", rows: 3, text: s.allowed_origins.join("\n") })),
@@ -88,25 +92,13 @@ async function widget(box) {
     };
     try { await api("/api/v1/settings/widget", { method: "PUT", json: value }); openAdmin("widget"); } catch (err) { error.textContent = err.message; }
   });
-  const auto = await api("/api/v1/settings/auto-reply");
-  const autoForm = h("form", {}, h("h3", { text: "Auto-responder" }),
-    h("label", { class: "check" }, h("input", { type: "checkbox", name: "enabled", checked: auto.enabled }), "Reply automatically when a customer starts a conversation"),
-    h("textarea", { name: "text", rows: 3, "aria-label": "Auto-reply text", text: auto.text }),
-    h("button", { class: "primary", text: "Save auto-responder" }));
-  autoForm.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    try {
-      await api("/api/v1/settings/auto-reply", { method: "PUT", json: { enabled: autoForm.elements.enabled.checked, text: autoForm.elements.text.value } });
-      openAdmin("widget");
-    } catch (err) { error.textContent = err.message; }
-  });
   const snippet = `<script src="${location.origin}/widget.js" async></script>`;
   box.replaceChildren(
     h("h3", { text: "Add the widget to your site" }), h("pre", { text: snippet }),
     h("button", { class: "link", type: "button", onclick: () => navigator.clipboard.writeText(snippet), text: "Copy the snippet" }),
     h("h3", { text: "Identity secret (sign identities on your server)" }), h("pre", { text: s.identity_secret }),
     h("button", { class: "link", type: "button", onclick: async () => { await api("/api/v1/settings/widget/rotate-secret", { method: "POST" }); openAdmin("widget"); }, text: "Make a new secret" }),
-    form, autoForm);
+    form, toAutomations("The auto-reply and away message are rules: see "));
 }
 
 async function email(box) {
@@ -134,12 +126,10 @@ async function email(box) {
     ["Unseen for", `${settings.notify_delay_secs} s before emailing`],
     ["Outbox", `${counts.scheduled} waiting for their minute · ${counts.pending} to send · ${counts.sent} sent · ${counts.failed} failed`]];
 
-  const check = (name, label) => h("label", {}, h("input", { type: "checkbox", name, checked: flow[name] }), ` ${label}`);
   const saved = h("p", { role: "status" });
   const flowForm = h("form", {}, h("h3", { text: "Notification flow" }),
-    check("email_agents", "Email agents the messages they did not see within the delay"),
-    check("email_customers", "Email customers the replies they did not see (when their address is known)"),
-    check("inbound", "Turn new email to the support address into tickets"),
+    toAutomations("Who is emailed, and when, is set by rules in "),
+    h("label", {}, h("input", { type: "checkbox", name: "inbound", checked: flow.inbound }), " Turn new email to the support address into tickets"),
     h("label", {}, "Project for email tickets ",
       h("select", { name: "project" }, h("option", { value: "", text: "The oldest project" }),
         projectList.map((p) => h("option", { value: p.id, text: p.name, selected: p.id === flow.inbound_project_id })))),
@@ -149,8 +139,7 @@ async function email(box) {
     const f = flowForm.elements;
     try {
       await api("/api/v1/settings/email/flow", { method: "PUT", json: {
-        email_agents: f.email_agents.checked, email_customers: f.email_customers.checked, inbound: f.inbound.checked,
-        inbound_project_id: f.project.value ? Number(f.project.value) : null } });
+        inbound: f.inbound.checked, inbound_project_id: f.project.value ? Number(f.project.value) : null } });
       saved.textContent = "Saved.";
     } catch (err) { saved.textContent = err.message; }
   });

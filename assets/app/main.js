@@ -359,26 +359,17 @@ async function drawDetails() {
 
 // ---- live frames and notifications ---------------------------------------------------------
 
-function wantsAlert(conversation, message) {
-  if (!message || message.author.kind === "bot" || (message.author.kind === "user" && message.author.id === state.me.id)) return false;
-  const p = state.prefs;
-  if (conversation.kind === "internal") return p.notify_internal;
-  const fromCustomer = message.author.kind === "customer";
-  return p.notify_customer_replies === "both" || (p.notify_customer_replies === "customers" && fromCustomer)
-    || (p.notify_customer_replies === "users" && !fromCustomer);
-}
-
 let listTimer;
 function onFrame(f) {
   if (f.type === "message" && f.conversation_id === state.selected?.id) {
     render(f.message);
     $("#typing").textContent = "";
     markSeen();
+  } else if (f.type === "alert") {
+    // The server's rules decide who is alerted, with each user's preferences already applied.
+    const watching = f.conversation_id != null && f.conversation_id === state.selected?.id && !document.hidden;
+    if (!watching) notifyAgent({ title: f.title, body: f.body, sound: state.prefs.sound, browser: state.prefs.browser_notifications });
   } else if (f.type === "inbox") {
-    const watching = f.conversation.id === state.selected?.id && !document.hidden;
-    if (!watching && wantsAlert(f.conversation, f.message)) {
-      notifyAgent({ title: f.message.author.name || "New message", body: f.message.body, sound: state.prefs.sound, browser: state.prefs.browser_notifications });
-    }
     refreshCounts();
     clearTimeout(listTimer);
     listTimer = setTimeout(() => showView(state.view), 200);

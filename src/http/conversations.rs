@@ -217,7 +217,7 @@ async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json
 }
 
 async fn set_status(state: State, agent: Agent, id: i64, status: Status) -> Result<web::Json<Conversation>, ApiError> {
-    Ok(web::Json(state.store.set_conversation_status(agent.viewer, id, status).await?))
+    Ok(web::Json(state.store.set_conversation_status(agent.viewer, id, status, state.now()).await?))
 }
 
 #[utoipa::path(tag = "conversations", responses((status = 200, body = Conversation), (status = 404, body = ErrorBody)))]

@@ -4,6 +4,7 @@
 use super::{page, Agent, State};
 use crate::domain::{Channel, ItemKind, Status, Title};
 use crate::error::{ApiError, ErrorBody};
+use crate::store::automations::engine;
 use crate::store::items::{self, Item, ItemFilter, ItemView, NewItem};
 use actix_web::{delete, get, post, put};
 use actix_web::{web, HttpResponse};
@@ -107,7 +108,7 @@ async fn set_status(
     body: web::Json<StatusChange>,
 ) -> Result<web::Json<Item>, ApiError> {
     let (viewer, id, status, now) = (agent.viewer, id.into_inner(), body.status, state.now());
-    Ok(web::Json(state.store.write(move |c| items::set_status(c, viewer, id, status, now)).await?))
+    Ok(web::Json(state.store.write(move |c| engine::set_item_status(c, viewer, id, status, &[], now)).await?))
 }
 
 /// The caller follows the item (My conversations shows its conversations).

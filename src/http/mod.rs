@@ -12,6 +12,7 @@ mod limiter;
 pub mod openapi;
 mod page;
 mod projects;
+mod rules;
 mod setup;
 pub(crate) use setup::escape;
 mod socket;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub mailroom: crate::mail::inbound::Mailroom,
     /// Wakes the email sender.
     pub doorbell: crate::mail::postman::Doorbell,
+    /// Runs the time-based rules; told when rules change.
+    pub timed_rules: crate::timed_rules::TimedRules,
 }
 
 impl AppState {
@@ -79,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
         .configure(socket::routes)
         .configure(widget::routes)
         .configure(email::routes)
+        .configure(rules::routes)
         .configure(assets::routes)
         .default_service(web::to(not_found));
 }

@@ -31,9 +31,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(download)
         .service(get_settings)
         .service(put_settings)
-        .service(rotate_secret)
-        .service(get_auto_reply)
-        .service(put_auto_reply);
+        .service(rotate_secret);
 }
 
 /// Counts one anonymous write (a conversation, an upload) against the caller's IP.
@@ -366,26 +364,5 @@ async fn put_settings(
     }
     let stored = value.clone();
     state.store.write(move |c| settings::set_widget(c, &stored)).await?;
-    Ok(web::Json(value))
-}
-
-/// The auto-responder: the bot's reply when a customer starts a conversation.
-#[utoipa::path(tag = "widget", responses((status = 200, body = settings::AutoReply)))]
-#[get("/api/v1/settings/auto-reply")]
-async fn get_auto_reply(state: State, _admin: Admin) -> Result<web::Json<settings::AutoReply>, ApiError> {
-    Ok(web::Json(state.store.read(settings::auto_reply).await?))
-}
-
-#[utoipa::path(tag = "widget", request_body = settings::AutoReply, responses((status = 200, body = settings::AutoReply), (status = 422, body = ErrorBody)))]
-#[put("/api/v1/settings/auto-reply")]
-async fn put_auto_reply(
-    state: State,
-    _admin: Admin,
-    body: web::Json<settings::AutoReply>,
-) -> Result<web::Json<settings::AutoReply>, ApiError> {
-    let mut value = body.into_inner();
-    value.text = crate::domain::Body::parse(&value.text, false)?.into_string();
-    let stored = value.clone();
-    state.store.write(move |c| settings::set_auto_reply(c, &stored)).await?;
     Ok(web::Json(value))
 }

@@ -34,13 +34,21 @@ pub struct Postman {
     pub base_url: String,
 }
 
-/// Wakes the sender when something was queued (by the scheduler or by inbound mail).
+/// Wakes the email jobs early: the sender when an outbox row was queued or released, the
+/// scheduler when a rule left a notice to send at once.
 #[derive(Clone, Default)]
-pub struct Doorbell(Arc<Notify>);
+pub struct Doorbell {
+    send: Arc<Notify>,
+    queue: Arc<Notify>,
+}
 
 impl Doorbell {
     pub fn ring(&self) {
-        self.0.notify_one();
+        self.send.notify_one();
+    }
+
+    pub fn ring_scheduler(&self) {
+        self.queue.notify_one();
     }
 }
 
@@ -79,6 +87,7 @@ impl Postman {
             };
             tokio::select! {
                 () = self.clock.sleep_until(wake_at) => {}
+                () = bell.queue.notified() => {}
                 () = stop.cancelled() => return,
             }
         }
@@ -98,7 +107,8 @@ impl Postman {
                 .store
                 .write(move |c| {
                     let n = c.execute("DELETE FROM pending_notifications WHERE since <= ?1", [cutoff])?;
-                    Ok((n, 0))
+                    let notices = c.execute("DELETE FROM notices", [])?;
+                    Ok((n + notices, 0))
                 })
                 .await;
         }
@@ -130,7 +140,7 @@ impl Postman {
                 let at = next.unwrap_or(now + 60_000).min(now + 60_000);
                 tokio::select! {
                     () = self.clock.sleep_until(at) => {}
-                    () = bell.0.notified() => {}
+                    () = bell.send.notified() => {}
                     () = stop.cancelled() => return,
                 }
                 continue;

@@ -103,13 +103,6 @@ pub fn notification(
         text_messages.push('\n');
         html_messages.push_str("</div>");
     }
-    let fill = |template: &str, heading: &str, messages: &str, action: &str, subject: &str| {
-        template
-            .replace("{{subject}}", subject)
-            .replace("{{heading}}", heading)
-            .replace("{{action}}", action)
-            .replace("{{messages}}", messages)
-    };
     NewEmail {
         message_id: message_id(head, &token),
         to: recipient.address.clone(),
@@ -120,6 +113,54 @@ pub fn notification(
         subject,
         conversation_id: Some(conversation.id),
     }
+}
+
+/// An email with a rule's own text (a ticket closed, a task waiting). About a conversation the
+/// recipient may see, it threads with that conversation's emails and a reply lands in it.
+pub fn notice(
+    head: &Letterhead,
+    recipient: &Recipient,
+    conversation: Option<&Conversation>,
+    subject: &str,
+    body: &str,
+    now: Millis,
+) -> NewEmail {
+    let to_customer = matches!(recipient.party, Party::Customer(_));
+    let token = conversation.map(|c| ReplyToken::new(c.id, recipient.party, now).sign(&head.secret));
+    let link = match conversation {
+        Some(c) => format!("{}/app/#conversation/{}", head.base_url, c.id),
+        None => format!("{}/app/", head.base_url),
+    };
+    let (action_text, action_html) = match (to_customer, &token) {
+        (true, Some(_)) => ("Reply to this email to answer.".to_owned(), "Reply to this email to answer.".to_owned()),
+        (true, None) => {
+            ("Reply to this email to write to us.".to_owned(), "Reply to this email to write to us.".to_owned())
+        }
+        (false, _) => (format!("Open Rapport: {link}"), format!("<a href=\"{}\">Open Rapport</a>", escape(&link))),
+    };
+    let heading = head.team_name.clone();
+    let html_body = format!("<div style=\"white-space:pre-wrap\">{}</div>", escape(body));
+    NewEmail {
+        message_id: message_id(head, token.as_deref().unwrap_or("notice")),
+        to: recipient.address.clone(),
+        reply_to: match &token {
+            Some(token) => Some(format!("{}+{token}@{}", head.local, head.domain)),
+            None => to_customer.then(|| head.support_address()),
+        },
+        in_reply_to: conversation.map(|c| thread_id(head, c.id, recipient.party)),
+        text: fill(TEXT, &heading, body, &action_text, subject),
+        html: fill(HTML, &escape(&heading), &html_body, &action_html, &escape(subject)),
+        subject: subject.to_owned(),
+        conversation_id: conversation.map(|c| c.id),
+    }
+}
+
+fn fill(template: &str, heading: &str, messages: &str, action: &str, subject: &str) -> String {
+    template
+        .replace("{{subject}}", subject)
+        .replace("{{heading}}", heading)
+        .replace("{{action}}", action)
+        .replace("{{messages}}", messages)
 }
 
 /// One subject per conversation and recipient, so mail clients keep the emails in one thread.

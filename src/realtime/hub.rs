@@ -67,14 +67,19 @@ impl Presence {
 
 impl Hub {
     /// Starts the hub's dispatcher on the store's event feed.
-    pub fn start(events: mpsc::Receiver<Event>, store: crate::store::Store) -> Hub {
+    /// `on_mail` is called when a write queued an email to send at once.
+    pub fn start(
+        events: mpsc::Receiver<Event>,
+        store: crate::store::Store,
+        on_mail: Box<dyn Fn() + Send + Sync>,
+    ) -> Hub {
         let hub = Hub(Arc::new(Inner {
             rooms: Arc::default(),
             inboxes: Mutex::default(),
             presence: Mutex::default(),
             next_id: AtomicU64::new(1),
         }));
-        tokio::spawn(hub.clone().dispatch(events, store));
+        tokio::spawn(hub.clone().dispatch(events, store, on_mail));
         hub
     }
 
@@ -92,12 +97,31 @@ impl Hub {
         lock(&self.0.presence).values().any(|p| p.status() == PresenceStatus::Online)
     }
 
-    async fn dispatch(self, mut events: mpsc::Receiver<Event>, store: crate::store::Store) {
+    async fn dispatch(
+        self,
+        mut events: mpsc::Receiver<Event>,
+        store: crate::store::Store,
+        on_mail: Box<dyn Fn() + Send + Sync>,
+    ) {
         while let Some(event) = events.recv().await {
-            let conversation = event.conversation().clone();
+            let conversation = match &event {
+                Event::Mail => {
+                    on_mail();
+                    continue;
+                }
+                Event::Alert { users, conversation_id, item_id, title, body } => {
+                    let frame =
+                        ServerFrame::Alert { conversation_id: *conversation_id, item_id: *item_id, title, body };
+                    self.tell_users(users, frame.to_json());
+                    continue;
+                }
+                Event::Message { conversation, .. }
+                | Event::Conversation(conversation)
+                | Event::Seen { conversation, .. } => conversation.clone(),
+            };
             let room = lock(&self.0.rooms).get(&conversation.id).cloned();
             if let Some(room) = room {
-                for frame in frames(&event) {
+                for frame in frames(&conversation, &event) {
                     // A room that stopped meanwhile had nobody left to tell.
                     let _ = room.send(RoomCmd::Deliver(frame)).await;
                 }
@@ -112,7 +136,7 @@ impl Hub {
         let (conversation, message) = match event {
             Event::Message { conversation, message } => (conversation, Some(message)),
             Event::Conversation(conversation) => (conversation, None),
-            Event::Seen { .. } => return,
+            Event::Seen { .. } | Event::Alert { .. } | Event::Mail => return,
         };
         let outside_scope = {
             let inboxes = lock(&self.0.inboxes);
@@ -132,6 +156,21 @@ impl Hub {
             Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: conversation.id, seq: None });
         lock(&self.0.inboxes).retain(|_, inbox| {
             if !inbox.scope.admits(conversation) && !watchers.contains(&inbox.scope.user_id) {
+                return true;
+            }
+            let kept = inbox.tx.try_send(frame.clone()).is_ok();
+            if !kept {
+                inbox.kick.cancel();
+            }
+            kept
+        });
+    }
+
+    /// Sends a frame to the inboxes of these users (each may have several tabs open).
+    fn tell_users(&self, users: &[i64], json: String) {
+        let frame = Arc::new(Outbound { json: json.into(), audience: Audience::Agents, conversation_id: 0, seq: None });
+        lock(&self.0.inboxes).retain(|_, inbox| {
+            if !users.contains(&inbox.scope.user_id) {
                 return true;
             }
             let kept = inbox.tx.try_send(frame.clone()).is_ok();
@@ -230,8 +269,7 @@ impl Hub {
 }
 
 /// The frames a committed change becomes, each for its audience.
-fn frames(event: &Event) -> Vec<Arc<Outbound>> {
-    let c = event.conversation();
+fn frames(c: &Conversation, event: &Event) -> Vec<Arc<Outbound>> {
     let audience = Audience::of(c);
     let frame =
         |json: String, audience, seq| Arc::new(Outbound { json: json.into(), audience, conversation_id: c.id, seq });
@@ -259,6 +297,7 @@ fn frames(event: &Event) -> Vec<Arc<Outbound>> {
             }
             out
         }
+        Event::Alert { .. } | Event::Mail => Vec::new(),
     }
 }
 

@@ -133,6 +133,14 @@ pub enum ServerFrame<'a> {
         conversation: &'a Conversation,
         message: Option<&'a Message>,
     },
+    /// Agents: something to tell this agent about (a bubble, a sound, a flashing tab), as the
+    /// rules and the agent's preferences decide.
+    Alert {
+        conversation_id: Option<i64>,
+        item_id: Option<i64>,
+        title: &'a str,
+        body: &'a str,
+    },
     Error {
         code: &'a str,
         message: &'a str,

@@ -18,6 +18,8 @@ pub struct Conversation {
     pub channel: Channel,
     /// The page the customer wrote from, when the widget reported it.
     pub page_url: Option<String>,
+    /// The user it is assigned to.
+    pub assignee_id: Option<i64>,
     /// The sequence number of the newest message (0 when there is none).
     pub last_seq: i64,
     pub last_activity_at: Millis,
@@ -114,7 +116,7 @@ fn cols(viewer: Viewer) -> String {
     let (kind, id) = reader(viewer);
     format!(
         "c.id, c.project_id, c.item_id, c.kind, c.status, c.subject, c.customer_id, c.channel, c.page_url,
-         c.last_seq, c.last_activity_at, c.created_at,
+         c.last_seq, c.last_activity_at, c.created_at, c.assignee_id,
          c.last_seq - COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
              AND s.party_kind = '{}' AND s.party_id = {id}), 0)",
         kind.as_str()
@@ -135,7 +137,8 @@ fn row(r: &Row) -> rusqlite::Result<Conversation> {
         last_seq: r.get(9)?,
         last_activity_at: r.get(10)?,
         created_at: r.get(11)?,
-        unread: r.get(12)?,
+        assignee_id: r.get(12)?,
+        unread: r.get(13)?,
         preview: None,
     })
 }
@@ -241,7 +244,7 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Mill
     get(conn, viewer, id)
 }
 
-fn join(conn: &Connection, conversation_id: i64, party: Party, now: Millis) -> Result<()> {
+pub(super) fn join(conn: &Connection, conversation_id: i64, party: Party, now: Millis) -> Result<()> {
     if let Some(id) = party.id() {
         conn.prepare_cached(
             "INSERT OR IGNORE INTO participants (conversation_id, party_kind, party_id, joined_at)
@@ -280,7 +283,20 @@ fn message_row(r: &Row) -> rusqlite::Result<Message> {
 /// Posts a message in a conversation the viewer can see. The sequence number is taken in the
 /// same transaction as the insert, so numbers never skip or repeat. A resend with a client id
 /// already used in this conversation by the same author returns the original message.
+/// The automations of a new message run in the same transaction.
 pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMessage, now: Millis) -> Result<Posted> {
+    post_caused(conn, viewer, conversation_id, new, now, &[])
+}
+
+/// `post`, for a message that the rules in `cause` made (see `automations::engine`).
+pub(super) fn post_caused(
+    conn: &Connection,
+    viewer: Viewer,
+    conversation_id: i64,
+    new: NewMessage,
+    now: Millis,
+    cause: &[i64],
+) -> Result<Posted> {
     let mut conversation = get(conn, viewer, conversation_id)?;
     if let Some(client_id) = &new.client_id {
         let existing: Option<(i64, PartyKind, Option<i64>)> = conn
@@ -333,7 +349,7 @@ pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMes
         conversation.status = Status::Open;
     }
     let message = message(conn, id)?;
-    super::notify::schedule(conn, &conversation, &message)?;
+    super::automations::engine::message_posted(conn, &conversation, &message, cause, now)?;
     Ok(Posted { message, conversation, replayed: false })
 }
 

@@ -11,14 +11,19 @@ pub enum Event {
     Conversation(Conversation),
     /// Someone has seen a conversation up to `seq`.
     Seen { conversation: Conversation, party: Party, seq: i64 },
+    /// These users are to be told in the app (bubble, sound, flashing tab).
+    Alert { users: Vec<i64>, conversation_id: Option<i64>, item_id: Option<i64>, title: String, body: String },
+    /// An email is waiting to be sent at once.
+    Mail,
 }
 
 impl Event {
-    pub fn conversation(&self) -> &Conversation {
+    pub fn conversation(&self) -> Option<&Conversation> {
         match self {
             Event::Message { conversation, .. }
             | Event::Conversation(conversation)
-            | Event::Seen { conversation, .. } => conversation,
+            | Event::Seen { conversation, .. } => Some(conversation),
+            Event::Alert { .. } | Event::Mail => None,
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct Item {
     pub description: String,
     pub status: Status,
     pub requester_id: Option<i64>,
+    /// The user it is assigned to.
+    pub assignee_id: Option<i64>,
     pub channel: Channel,
     pub created_by: Option<i64>,
     pub created_at: Millis,
@@ -56,7 +58,7 @@ const UNANSWERED: &str =
     "i.status = 'open' AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.item_id = i.id AND c.kind = 'public')";
 
 const COLS: &str = "i.id, i.project_id, i.kind, i.title, i.description, i.status, i.requester_id,
-    i.channel, i.created_by, i.created_at, i.updated_at";
+    i.channel, i.created_by, i.created_at, i.updated_at, i.assignee_id";
 
 fn row(r: &Row) -> rusqlite::Result<Item> {
     Ok(Item {
@@ -71,6 +73,7 @@ fn row(r: &Row) -> rusqlite::Result<Item> {
         created_by: r.get(8)?,
         created_at: r.get(9)?,
         updated_at: r.get(10)?,
+        assignee_id: r.get(11)?,
         followers: Vec::new(),
     })
 }
@@ -106,6 +109,7 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewItem, now: Millis) -> R
     if let Some(user) = new.created_by {
         follow(conn, id, user)?;
     }
+    super::automations::engine::item_created(conn, id, now)?;
     get(conn, viewer, id)
 }
 

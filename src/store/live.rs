@@ -2,13 +2,12 @@
 //! commit order, from the writer thread) so that rooms and inboxes hear it at once.
 
 use super::attachments::{self, NewAttachment};
-use super::conversations::{
-    get, insert, mark_seen, post, set_status, Conversation, Message, NewConversation, NewMessage, Posted,
-};
+use super::automations::engine;
+use super::conversations::{get, insert, mark_seen, post, Conversation, Message, NewConversation, NewMessage, Posted};
 use super::inbound::{self, Record};
 use super::{items, Event, Millis, Result, Store, Viewer};
 use crate::domain::{Channel, ConversationKind, ItemKind, Party, Status};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 /// A new conversation, its first message and the bot's auto-reply, if any.
 pub struct Started {
@@ -17,7 +16,8 @@ pub struct Started {
     pub auto_reply: Option<Message>,
 }
 
-/// Inserts a conversation, its first message and the auto-reply (see `create_conversation`).
+/// Inserts a conversation and its first message, and runs the rules of a started conversation
+/// (the auto-reply among them).
 fn start(
     c: &Connection,
     viewer: Viewer,
@@ -25,29 +25,32 @@ fn start(
     first: Option<NewMessage>,
     now: Millis,
 ) -> Result<Started> {
-    let by_customer = matches!(new.creator, Party::Customer(_)) && new.kind == ConversationKind::Public;
-    let mut conversation = insert(c, viewer, new, now)?;
-    let mut started = Started { conversation: conversation.clone(), message: None, auto_reply: None };
-    if let Some(m) = first {
-        let posted = post(c, viewer, conversation.id, m, now)?;
-        conversation = posted.conversation;
-        started.message = Some(posted.message);
-    }
-    let auto = super::settings::auto_reply(c)?;
-    if by_customer && auto.enabled {
-        let reply = NewMessage { client_id: None, author: Party::Bot, body: auto.text, attachment_ids: Vec::new() };
-        let posted = post(c, viewer, conversation.id, reply, now)?;
-        conversation = posted.conversation;
-        started.auto_reply = Some(posted.message);
-    }
-    started.conversation = conversation;
-    Ok(started)
+    let creator = new.creator;
+    let conversation = insert(c, viewer, new, now)?;
+    let message = match first {
+        Some(m) => Some(post(c, viewer, conversation.id, m, now)?.message),
+        None => None,
+    };
+    engine::conversation_started(c, &conversation, message.as_ref(), creator, now)?;
+    // The bot's reply (announced by the rule that posted it), for the caller to show at once.
+    let auto_reply: Option<i64> = c
+        .query_row(
+            "SELECT id FROM messages WHERE conversation_id = ?1 AND author_kind = 'bot' ORDER BY seq LIMIT 1",
+            [conversation.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(Started {
+        conversation: get(c, viewer, conversation.id)?,
+        message,
+        auto_reply: auto_reply.map(|id| super::conversations::message(c, id)).transpose()?,
+    })
 }
 
 fn started_events(started: &Started) -> Vec<Event> {
     let c = &started.conversation;
     let mut events = vec![Event::Conversation(c.clone())];
-    for m in started.message.iter().chain(&started.auto_reply) {
+    if let Some(m) = &started.message {
         events.push(Event::Message { conversation: c.clone(), message: m.clone() });
     }
     events
@@ -94,8 +97,8 @@ fn attach_all(c: &Connection, mut files: Vec<NewAttachment>, author: Party, now:
 
 /// The writes that live clients hear about: each commits, then announces itself.
 impl Store {
-    /// Starts a conversation, with its first message if any. When a customer starts it and
-    /// the auto-responder is on, the bot's reply is posted in the same transaction.
+    /// Starts a conversation, with its first message if any; what the rules do about it (the
+    /// bot's auto-reply) commits in the same transaction.
     pub async fn create_conversation(
         &self,
         viewer: Viewer,
@@ -196,13 +199,15 @@ impl Store {
         .await
     }
 
-    pub async fn set_conversation_status(&self, viewer: Viewer, id: i64, status: Status) -> Result<Conversation> {
+    pub async fn set_conversation_status(
+        &self,
+        viewer: Viewer,
+        id: i64,
+        status: Status,
+        now: Millis,
+    ) -> Result<Conversation> {
         self.write_announcing(
-            move |c| {
-                let before = get(c, viewer, id)?;
-                let after = set_status(c, viewer, id, status)?;
-                Ok((before.status != after.status, after))
-            },
+            move |c| engine::set_conversation_status(c, viewer, id, status, &[], now),
             |(changed, conversation)| {
                 if *changed {
                     vec![Event::Conversation(conversation.clone())]

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 struct Migrations;
 
 /// (version, sql) in order; the version is the file name's numeric prefix (`0001_init.sql`).
-fn migrations() -> Vec<(i64, String)> {
+pub(super) fn migrations() -> Vec<(i64, String)> {
     let mut all: Vec<(i64, String)> = Migrations::iter()
         .filter_map(|name| {
             let version = name.split('_').next()?.parse().ok()?;

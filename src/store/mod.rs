@@ -2,6 +2,7 @@
 //! reads go through a pool of read-only connections. Nothing here blocks the async executor.
 
 pub mod attachments;
+pub mod automations;
 pub mod conversations;
 pub mod customers;
 mod events;
@@ -37,6 +38,9 @@ pub enum StoreError {
     /// A rule of the data was broken; the code is stable and shown to clients.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// Input that cannot be stored as it is (a rule that makes no sense, ...).
+    #[error("{0}")]
+    Invalid(#[from] crate::domain::Invalid),
     #[error("database is newer than this binary (schema {found}, this binary knows {known})")]
     TooNew { found: i64, known: i64 },
     #[error("the store is shut down")]

@@ -3,8 +3,8 @@
 //! due into outbox rows (again in one transaction with removing the pending row, so a restart
 //! neither loses nor repeats one); the sender drains the outbox.
 
-use super::conversations::{self, Conversation, Message, MessagePage};
-use super::{settings, users, Millis, Result, Viewer};
+use super::conversations::{self, Message, MessagePage};
+use super::{users, Millis, Result, Viewer};
 use crate::domain::{ConversationKind, Party, PartyKind};
 use crate::mail::render::{self, Letterhead};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -36,60 +36,16 @@ pub struct NewEmail {
     pub conversation_id: Option<i64>,
 }
 
-/// Records who is owed an email about a message just posted: the agents the notification flow
-/// names (those watching the conversation, or when nobody is yet, everyone who can see it),
-/// filtered by their preferences, and the conversation's customer. Runs inside `post`.
-pub(super) fn schedule(conn: &Connection, conversation: &Conversation, message: &Message) -> Result<()> {
-    let flow = settings::email_flow(conn)?;
-    let author = message.author.kind;
-    let wanted = match (conversation.kind, author) {
-        (_, PartyKind::Bot) => None,
-        (ConversationKind::Internal, _) => Some("COALESCE(p.notify_internal, 1) = 1"),
-        (ConversationKind::Public, PartyKind::Customer) => {
-            Some("COALESCE(p.notify_customer_replies, 'both') IN ('both', 'customers')")
-        }
-        (ConversationKind::Public, PartyKind::User) => {
-            Some("COALESCE(p.notify_customer_replies, 'both') IN ('both', 'users')")
-        }
-    };
-    if let (true, Some(wanted)) = (flow.email_agents, wanted) {
-        let author_user = if author == PartyKind::User { message.author.id } else { None };
-        conn.prepare_cached(&format!(
-            "WITH watchers AS (
-                 SELECT user_id AS id FROM item_followers WHERE item_id = ?5
-                 UNION SELECT party_id FROM participants WHERE conversation_id = ?1 AND party_kind = 'user')
-             INSERT INTO pending_notifications (conversation_id, party_kind, party_id, first_seq, last_seq, since)
-             SELECT ?1, 'user', u.id, ?2, ?2, ?3
-             FROM users u LEFT JOIN user_preferences p ON p.user_id = u.id
-             WHERE u.active = 1 AND u.id IS NOT ?4 AND COALESCE(p.email_fallback, 1) = 1 AND {wanted}
-               AND CASE WHEN EXISTS (SELECT 1 FROM watchers) THEN u.id IN (SELECT id FROM watchers)
-                   ELSE u.role = 'admin' OR COALESCE(p.see_all_projects, 0) = 1 OR ?6 IS NULL
-                        OR u.id IN (SELECT user_id FROM project_members WHERE project_id = ?6) END
-             ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE SET last_seq = excluded.last_seq"
-        ))?
-        .execute(params![
-            conversation.id,
-            message.seq,
-            message.created_at,
-            author_user,
-            conversation.item_id,
-            conversation.project_id
-        ])?;
-    }
-    if let (ConversationKind::Public, Some(customer), true) =
-        (conversation.kind, conversation.customer_id, flow.email_customers)
-    {
-        if !(author == PartyKind::Customer && message.author.id == Some(customer)) {
-            // Whether the address is known is asked when the email falls due: it may be given
-            // in the meantime.
-            conn.prepare_cached(
-                "INSERT INTO pending_notifications (conversation_id, party_kind, party_id, first_seq, last_seq, since)
-                 VALUES (?1, 'customer', ?2, ?3, ?3, ?4)
-                 ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE SET last_seq = excluded.last_seq",
-            )?
-            .execute(params![conversation.id, customer, message.seq, message.created_at])?;
-        }
-    }
+/// Records that `party` is owed an email about message `seq` of a conversation unless they see
+/// it in time; several messages of one conversation add up to one email. The rules of the
+/// notification flow call this (see `automations`).
+pub(super) fn owe(conn: &Connection, conversation_id: i64, party: Party, seq: i64, since: Millis) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO pending_notifications (conversation_id, party_kind, party_id, first_seq, last_seq, since)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?5)
+         ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE SET last_seq = excluded.last_seq",
+    )?
+    .execute(params![conversation_id, party.kind(), party.id(), seq, since])?;
     Ok(())
 }
 
@@ -133,7 +89,7 @@ pub fn queue_due(
         )?
         .query_map(params![cutoff, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut queued = 0;
+    let mut queued = notices(conn, limit, head, now)?;
     for (conversation_id, kind, id, first, last) in &due {
         conn.prepare_cached(
             "DELETE FROM pending_notifications WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3",
@@ -146,6 +102,31 @@ pub fn queue_due(
         }
     }
     Ok((due.len(), queued))
+}
+
+/// Turns the notices rules left (each due at once) into outbox rows; returns how many.
+fn notices(conn: &Connection, limit: usize, head: &Letterhead, now: Millis) -> Result<usize> {
+    let waiting: Vec<(i64, PartyKind, i64, Option<i64>, String, String)> = conn
+        .prepare_cached(
+            "SELECT id, party_kind, party_id, conversation_id, subject, body FROM notices ORDER BY id LIMIT ?1",
+        )?
+        .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut queued = 0;
+    for (id, kind, party_id, conversation_id, subject, body) in waiting {
+        conn.prepare_cached("DELETE FROM notices WHERE id = ?1")?.execute([id])?;
+        let Some(party) = Party::from_parts(kind, Some(party_id)) else { continue };
+        let Some(recipient) = recipient(conn, party)? else { continue };
+        // Read as the recipient: a reply address is only given for a conversation they may see.
+        let conversation = match conversation_id.map(|c| conversations::get(conn, recipient.viewer, c)) {
+            Some(Ok(c)) => Some(c),
+            None | Some(Err(super::StoreError::NotFound(_))) => None,
+            Some(Err(e)) => return Err(e),
+        };
+        enqueue(conn, &render::notice(head, &recipient, conversation.as_ref(), &subject, &body, now), now)?;
+        queued += 1;
+    }
+    Ok(queued)
 }
 
 /// The email for messages `first..=last` of a conversation, minus what the recipient saw or

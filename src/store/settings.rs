@@ -1,5 +1,6 @@
 //! Run-time settings kept as one JSON document per key.
 
+use super::automations::hours::BusinessHours;
 use super::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -42,32 +43,11 @@ impl Default for WidgetSettings {
     }
 }
 
-/// The bot's reply to a customer who starts a conversation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct AutoReply {
-    pub enabled: bool,
-    pub text: String,
-}
-
-impl Default for AutoReply {
-    fn default() -> Self {
-        AutoReply {
-            enabled: true,
-            text: "Thanks for getting in touch! We have your message and will answer here as soon as we can.".into(),
-        }
-    }
-}
-
-/// Which steps of the email side of the notification flow run (PRODUCT.md, steps 3-5), and
-/// where the email channel files new mail. Each user can also turn their own emails off.
+/// Whether the email channel takes new mail in, and where it files it. Who is emailed, and
+/// when, is decided by rules (automations).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmailFlow {
-    /// Email agents the messages they did not see in time.
-    pub email_agents: bool,
-    /// Email customers (whose address is known) the replies they did not see in time.
-    pub email_customers: bool,
     /// Turn new email to the support address into tickets (and accept replies by email).
     pub inbound: bool,
     /// The project new email tickets go to; none means the oldest project.
@@ -76,12 +56,12 @@ pub struct EmailFlow {
 
 impl Default for EmailFlow {
     fn default() -> Self {
-        EmailFlow { email_agents: true, email_customers: true, inbound: true, inbound_project_id: None }
+        EmailFlow { inbound: true, inbound_project_id: None }
     }
 }
 
 const WIDGET: &str = "widget";
-const AUTO_REPLY: &str = "auto_reply";
+const BUSINESS_HOURS: &str = "business_hours";
 const EMAIL_FLOW: &str = "email_flow";
 const REPLY_SECRET: &str = "reply_secret";
 
@@ -109,12 +89,12 @@ pub fn rotate_reply_secret(conn: &Connection) -> Result<String> {
     Ok(secret)
 }
 
-pub fn auto_reply(conn: &Connection) -> Result<AutoReply> {
-    load(conn, AUTO_REPLY)
+pub fn business_hours(conn: &Connection) -> Result<BusinessHours> {
+    load(conn, BUSINESS_HOURS)
 }
 
-pub fn set_auto_reply(conn: &Connection, value: &AutoReply) -> Result<()> {
-    save(conn, AUTO_REPLY, value)
+pub fn set_business_hours(conn: &Connection, value: &BusinessHours) -> Result<()> {
+    save(conn, BUSINESS_HOURS, value)
 }
 
 fn load<T: DeserializeOwned + Default>(conn: &Connection, key: &str) -> Result<T> {

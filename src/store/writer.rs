@@ -4,6 +4,7 @@
 
 use super::{Event, Result, StoreError};
 use rusqlite::Connection;
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use tokio::sync::{mpsc, oneshot};
 
@@ -19,6 +20,23 @@ type Job = Box<dyn FnOnce(Option<&Connection>) -> Done + Send>;
 enum Command {
     Job(Job),
     Close(oneshot::Sender<Result<()>>),
+}
+
+thread_local! {
+    /// What the running job raised, while a job runs on this (the writer's) thread.
+    static RAISED: RefCell<Option<Vec<Event>>> = const { RefCell::new(None) };
+}
+
+/// Announces `event` once the running write job commits, after the events its result
+/// announces; dropped with the job's changes if it fails. Deep inside a write (an automation
+/// that posts a bot reply), this saves threading the events back through every return value.
+/// Outside a writer job (a plain connection in a test or the CLI) it does nothing.
+pub(crate) fn raise(event: Event) {
+    RAISED.with(|r| {
+        if let Some(raised) = r.borrow_mut().as_mut() {
+            raised.push(event);
+        }
+    });
 }
 
 #[derive(Clone)]
@@ -64,10 +82,12 @@ impl Writer {
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
+            RAISED.with(|r| *r.borrow_mut() = Some(Vec::new()));
             let outcome = match conn {
                 Some(conn) => in_savepoint(conn, f),
                 None => Err(StoreError::Internal("could not begin a transaction".into())),
             };
+            let raised = RAISED.with(|r| r.borrow_mut().take()).unwrap_or_default();
             Box::new(move |committed: Result<(), String>, events: &Events| {
                 let result = match committed {
                     Ok(()) => outcome,
@@ -75,6 +95,7 @@ impl Writer {
                 };
                 if let Ok(value) = &result {
                     events.publish(announce(value));
+                    events.publish(raised);
                 }
                 let _ = reply.send(result);
             })

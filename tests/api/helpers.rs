@@ -219,6 +219,28 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The built-in rule made from a template (`auto_reply`, `close_notice`, ...).
+    pub async fn rule(&self, template: &str) -> Value {
+        let rules = self.get("/api/v1/rules").await.ok();
+        rules.as_array().unwrap().iter().find(|r| r["template"] == template).cloned().expect("the built-in rule")
+    }
+
+    /// Saves a rule with some of its fields changed (`{"enabled": false}`); returns it.
+    pub async fn change_rule(&self, template: &str, change: Value) -> Value {
+        let mut rule = self.rule(template).await;
+        let input = rule.as_object_mut().unwrap();
+        for key in ["id", "template", "created_at", "updated_at"] {
+            input.remove(key);
+        }
+        for (k, v) in change.as_object().unwrap() {
+            input.insert(k.clone(), v.clone());
+        }
+        let id = self.rule(template).await["id"].as_i64().unwrap();
+        self.put(&format!("/api/v1/rules/{id}"), Some(rule)).await.ok()
+    }
+}
+
 pub async fn answer(res: reqwest::Response) -> Answer {
     let status = res.status();
     let text = res.text().await.unwrap_or_default();

@@ -5,6 +5,7 @@ mod imap_server;
 
 mod attachments;
 mod auth;
+mod automations;
 mod backup_and_restart;
 mod binary;
 mod conversations;

@@ -55,7 +55,11 @@ pub async fn settle(app: &TestApp, delay_ms: i64) {
         let now = app.clock.now_ms();
         let db = app.db();
         let overdue: i64 = db
-            .query_row("SELECT count(*) FROM pending_notifications WHERE since <= ?1", [now - delay_ms], |r| r.get(0))
+            .query_row(
+                "SELECT (SELECT count(*) FROM pending_notifications WHERE since <= ?1) + (SELECT count(*) FROM notices)",
+                [now - delay_ms],
+                |r| r.get(0),
+            )
             .unwrap();
         let waiting: i64 = db
             .query_row("SELECT count(*) FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1", [now], |r| {
@@ -266,7 +270,11 @@ async fn every_email_step_of_the_flow_can_be_turned_off() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_with(mail_config(dir.path(), &smtp)).await;
     let admin = app.admin().await;
-    let off = json!({"email_agents": false, "email_customers": false, "inbound": false, "inbound_project_id": null});
+    // Emails to agents and to customers are rules of the notification flow.
+    let notify_in_app_only = json!([{"kind": "notify", "to": "team", "app": true, "email": false}]);
+    admin.change_rule("team_notification", json!({"actions": notify_in_app_only})).await;
+    admin.change_rule("customer_email", json!({"enabled": false})).await;
+    let off = json!({"inbound": false, "inbound_project_id": null});
     admin.put("/api/v1/settings/email/flow", Some(off.clone())).await.ok();
     assert_eq!(admin.get("/api/v1/settings/email").await.ok()["flow"], off);
     let (_, id) = customer_chat(&app, Some("ann@example.com"), "hello?").await;
@@ -279,7 +287,7 @@ async fn every_email_step_of_the_flow_can_be_turned_off() {
     let dropped = admin.get("/api/v1/email/inbound").await.ok();
     assert_eq!(dropped[0]["reason"], "inbound_off");
     admin
-        .put("/api/v1/settings/email/flow", Some(json!({"email_agents": true, "inbound_project_id": 999})))
+        .put("/api/v1/settings/email/flow", Some(json!({"inbound": true, "inbound_project_id": 999})))
         .await
         .expect(404, "project_not_found");
 }

@@ -220,7 +220,7 @@ async fn an_agent_and_a_customer_chat_live() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     // Only people in this conversation: the bot's reply has its own test (widget.rs).
-    admin.put("/api/v1/settings/auto-reply", Some(json!({"enabled": false, "text": "-"}))).await.ok();
+    admin.change_rule("auto_reply", json!({"enabled": false})).await;
     let mut agent = connect_agent(&app, &api_token(&admin).await).await;
     let (visitor_token, customer_id) = visitor(&app).await;
     let started = visitor_client(&app, &visitor_token)
@@ -764,4 +764,36 @@ async fn the_inbox_tells_agents_about_conversations_they_may_see_and_no_others()
     assert_eq!(inbox["message"]["body"], "about the refund");
     let heard = cid_socket.settle().await;
     assert!(heard.iter().all(|f| f["type"] != "inbox"), "Cid may not see it: {heard:?}");
+}
+
+#[tokio::test]
+async fn in_app_alerts_follow_the_team_notification_rule_and_each_agents_preferences() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (bea, _) = app.agent(&admin, "bea@example.com").await;
+    let (quiet, _) = app.agent(&admin, "quiet@example.com").await;
+    let prefs = json!({"see_all_projects": true, "hide_from_customers": false, "notify_customer_replies": "none",
+                       "notify_internal": true, "sound": true, "email_fallback": true});
+    quiet.put("/api/v1/me/preferences", Some(prefs)).await.ok();
+    let mut bea_socket = connect_agent(&app, &api_token(&bea).await).await;
+    let mut quiet_socket = connect_agent(&app, &api_token(&quiet).await).await;
+    for socket in [&mut bea_socket, &mut quiet_socket] {
+        socket.send(json!({"type": "watch_inbox"})).await;
+        socket.settle().await;
+    }
+    let (token, _) = visitor(&app).await;
+    visitor_client(&app, &token).post("/api/v1/widget/conversations", json!({"message": {"body": "Help!"}})).await.ok();
+    let alert = bea_socket.expect("alert").await;
+    assert_eq!(alert["body"], "Help!");
+    let heard = quiet_socket.settle().await;
+    assert!(heard.iter().any(|f| f["type"] == "inbox"), "the list still updates: {heard:?}");
+    assert!(heard.iter().all(|f| f["type"] != "alert"), "no alert for who asked for none: {heard:?}");
+
+    // The app channel of the rule off: lists update, nobody is alerted.
+    let email_only = json!([{"kind": "notify", "to": "team", "app": false, "email": true}]);
+    admin.change_rule("team_notification", json!({"actions": email_only})).await;
+    bea_socket.settle().await;
+    visitor_client(&app, &token).post("/api/v1/widget/conversations", json!({"message": {"body": "Again"}})).await.ok();
+    let heard = bea_socket.settle().await;
+    assert!(heard.iter().any(|f| f["type"] == "inbox") && heard.iter().all(|f| f["type"] != "alert"), "{heard:?}");
 }

@@ -224,15 +224,13 @@ async fn the_auto_responder_answers_a_new_customer_conversation_and_can_be_chang
         as_visitor(&app, &token, Method::GET, &format!("/api/v1/widget/conversations/{id}/messages"), None).await.ok();
     assert_eq!(seen.as_array().unwrap().len(), 2, "the customer sees the bot's reply");
 
-    admin.put("/api/v1/settings/auto-reply", Some(json!({"enabled": true, "text": "Back in a jiffy"}))).await.ok();
+    // The auto-responder is a rule: its text and switch apply to the next conversation.
+    admin.change_rule("auto_reply", json!({"actions": [{"kind": "bot_reply", "text": "Back in a jiffy"}]})).await;
     assert_eq!(start("again").await["auto_reply"]["body"], "Back in a jiffy");
-    admin.put("/api/v1/settings/auto-reply", Some(json!({"enabled": false, "text": "Back in a jiffy"}))).await.ok();
+    admin.change_rule("auto_reply", json!({"enabled": false})).await;
     assert!(start("third").await["auto_reply"].is_null());
     // Agents starting a conversation get no bot reply.
+    admin.change_rule("auto_reply", json!({"enabled": true})).await;
     let by_agent = admin.post("/api/v1/conversations", json!({"kind": "public", "message": {"body": "hi"}})).await.ok();
     assert!(by_agent["auto_reply"].is_null());
-    admin
-        .put("/api/v1/settings/auto-reply", Some(json!({"enabled": true, "text": "  "})))
-        .await
-        .expect(422, "invalid_body");
 }

@@ -1,0 +1,821 @@
+//! Running rules. Every event is turned into facts (a flat map of the fields conditions test)
+//! inside the transaction that caused it; each enabled rule of that trigger whose conditions
+//! hold acts in the same transaction, so what a rule does commits (or not) with its cause.
+//! What an action does can be an event in turn (a bot reply is a message posted); each event
+//! carries the chain of rules that led to it, and a rule never acts on an event its own
+//! actions caused, so rules cannot loop.
+
+use super::hours;
+use super::model::{Action, Recipients, Rule, Target, Trigger};
+use super::{enabled_rules, record_run, remember, Outcome};
+use crate::domain::{Channel, ConversationKind, NotifyReplies, Party, PartyKind, Status};
+use crate::store::conversations::{self, Conversation, Message, NewConversation, NewMessage};
+use crate::store::{customers, items, notify, settings, users, writer, Event, Millis, Result, StoreError, Viewer};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How many rules deep a chain of events may go, whatever the rules.
+const MAX_CHAIN: usize = 8;
+
+/// What happened, as conditions see it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Facts {
+    /// The trigger kind of the event (`message_posted`, `no_reply`, ...).
+    pub event: String,
+    pub at: Millis,
+    pub conversation_id: Option<i64>,
+    pub item_id: Option<i64>,
+    pub message_id: Option<i64>,
+    pub message_seq: Option<i64>,
+    /// The message's author, when the event is a message.
+    #[serde(skip)]
+    pub author: Option<Party>,
+    pub customer_id: Option<i64>,
+    pub fields: BTreeMap<String, String>,
+    /// The rules whose actions led to this event, oldest first.
+    #[serde(skip)]
+    pub cause: Vec<i64>,
+}
+
+impl Facts {
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+
+    /// One line for people: what happened to what.
+    pub fn summary(&self) -> String {
+        let what = match (self.conversation_id, self.item_id) {
+            (Some(c), Some(i)) => format!("conversation #{c} (item #{i})"),
+            (Some(c), None) => format!("conversation #{c}"),
+            (None, Some(i)) => format!("item #{i}"),
+            (None, None) => String::new(),
+        };
+        let text = [self.field("message.body"), self.field("item.title"), self.field("conversation.subject")]
+            .into_iter()
+            .find(|t| !t.is_empty())
+            .map(|t| format!(": {}", clip(t, 80)))
+            .unwrap_or_default();
+        format!("{} {what}{text}", self.event.replace('_', " "))
+    }
+}
+
+fn clip(text: &str, chars: usize) -> String {
+    let mut out: String = text.chars().take(chars).collect();
+    if text.chars().nth(chars).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+fn age(ms: Millis) -> String {
+    let minutes = ms.max(0) / 60_000;
+    let (n, unit) = match minutes {
+        m if m >= 24 * 60 => (m / (24 * 60), "day"),
+        m if m >= 60 => (m / 60, "hour"),
+        m => (m, "minute"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Reads what rules may test about a conversation and/or item (and a message) at `at`.
+pub fn facts(
+    conn: &Connection,
+    event: &str,
+    conversation_id: Option<i64>,
+    item_id: Option<i64>,
+    message: Option<&Message>,
+    at: Millis,
+) -> Result<Facts> {
+    let mut f = Facts { event: event.to_owned(), at, conversation_id, ..Facts::default() };
+    let set = |f: &mut Facts, k: &str, v: String| {
+        f.fields.insert(k.to_owned(), v);
+    };
+    let mut item_id = item_id;
+    let mut project = None;
+    let mut channel = None;
+    let mut customer_id = None;
+    if let Some(id) = conversation_id {
+        let c = conversations::get(conn, Viewer::SYSTEM, id)?;
+        set(&mut f, "conversation.kind", c.kind.as_str().into());
+        set(&mut f, "conversation.status", c.status.as_str().into());
+        set(&mut f, "conversation.subject", c.subject.clone());
+        set(&mut f, "conversation.page_url", c.page_url.clone().unwrap_or_default());
+        set(&mut f, "conversation.assignee", c.assignee_id.map(|a| a.to_string()).unwrap_or_default());
+        item_id = item_id.or(c.item_id);
+        (project, channel, customer_id) = (c.project_id, Some(c.channel), c.customer_id);
+    }
+    if let Some(id) = item_id {
+        let i = items::get(conn, Viewer::SYSTEM, id)?;
+        set(&mut f, "item.kind", i.kind.as_str().into());
+        set(&mut f, "item.status", i.status.as_str().into());
+        set(&mut f, "item.title", i.title.clone());
+        set(&mut f, "item.description", i.description.clone());
+        set(&mut f, "item.assignee", i.assignee_id.map(|a| a.to_string()).unwrap_or_default());
+        set(&mut f, "item.age", age(at - i.created_at));
+        project = project.or(Some(i.project_id));
+        channel = channel.or(Some(i.channel));
+        customer_id = customer_id.or(i.requester_id);
+    }
+    f.item_id = item_id;
+    set(&mut f, "project", project.map(|p| p.to_string()).unwrap_or_default());
+    set(&mut f, "channel", channel.map(Channel::as_str).unwrap_or_default().into());
+    if let Some(m) = message {
+        f.message_id = Some(m.id);
+        f.message_seq = Some(m.seq);
+        f.author = Party::from_parts(m.author.kind, m.author.id);
+        set(&mut f, "message.author", m.author.kind.as_str().into());
+        set(&mut f, "message.author_name", m.author.name.clone().unwrap_or_default());
+        set(&mut f, "message.body", m.body.clone());
+    }
+    let customer = match customer_id {
+        Some(id) => Some(customers::get(conn, id)?),
+        None => None,
+    };
+    f.customer_id = customer_id;
+    let known = match &customer {
+        Some(c) if c.known => "known",
+        Some(_) => "anonymous",
+        None => "none",
+    };
+    set(&mut f, "customer", known.into());
+    if let Some(c) = customer {
+        set(&mut f, "customer.name", c.name.unwrap_or_default());
+        set(&mut f, "customer.email", c.email.or(c.contact_email).unwrap_or_default());
+    }
+    let inside = settings::business_hours(conn)?.inside(at);
+    set(&mut f, "business_hours", if inside { "inside" } else { "outside" }.into());
+    Ok(f)
+}
+
+/// Whether a rule's conditions hold: the conditions that did (when all do) or those that did
+/// not, in words.
+pub fn check(rule_conditions: &[super::model::Condition], facts: &Facts) -> (bool, Vec<String>) {
+    let mut held = Vec::new();
+    let mut failed = Vec::new();
+    for c in rule_conditions {
+        let actual = facts.field(&c.field);
+        let op =
+            format!("{:?}", c.op).to_lowercase().replace("isnot", "is not").replace("notcontains", "does not contain");
+        let line = format!("{} {op} {:?} ({})", c.field, c.value, if actual.is_empty() { "none" } else { actual });
+        if c.holds(actual) {
+            held.push(line);
+        } else {
+            failed.push(line);
+        }
+    }
+    if failed.is_empty() {
+        if held.is_empty() {
+            held.push("no conditions".into());
+        }
+        (true, held)
+    } else {
+        (false, failed.into_iter().map(|l| format!("not: {l}")).collect())
+    }
+}
+
+/// Runs the enabled rules of an event's trigger, in the event's transaction.
+pub fn dispatch(conn: &Connection, facts: Facts, now: Millis) -> Result<()> {
+    if facts.cause.len() >= MAX_CHAIN {
+        return Ok(());
+    }
+    let event_id = remember(conn, &facts)?;
+    for rule in enabled_rules(conn, &facts.event)? {
+        if facts.cause.contains(&rule.id) {
+            continue;
+        }
+        let (holds, why) = check(&rule.conditions, &facts);
+        if holds {
+            act(conn, &rule, &facts, &format!("event:{event_id}"), why, now)?;
+        }
+    }
+    Ok(())
+}
+
+/// Does what a rule says and records that it did, with why and what.
+pub(super) fn act(
+    conn: &Connection,
+    rule: &Rule,
+    facts: &Facts,
+    key: &str,
+    why: Vec<String>,
+    now: Millis,
+) -> Result<()> {
+    let mut detail = why;
+    for action in &rule.actions {
+        detail.push(perform(conn, rule, action, facts, now)?);
+    }
+    record_run(conn, rule, key, facts, Outcome::Acted, &detail, now)
+}
+
+// ---- the events the rest of the store reports ----------------------------------------------
+
+pub fn message_posted(conn: &Connection, c: &Conversation, m: &Message, cause: &[i64], now: Millis) -> Result<()> {
+    let mut f = facts(conn, "message_posted", Some(c.id), None, Some(m), now)?;
+    f.cause = cause.to_vec();
+    dispatch(conn, f, now)
+}
+
+pub fn conversation_started(
+    conn: &Connection,
+    c: &Conversation,
+    first: Option<&Message>,
+    creator: Party,
+    now: Millis,
+) -> Result<()> {
+    let mut f = facts(conn, "conversation_started", Some(c.id), None, first, now)?;
+    f.fields.insert("message.author".into(), creator.kind().as_str().into());
+    f.author = Some(creator);
+    dispatch(conn, f, now)
+}
+
+pub fn item_created(conn: &Connection, item_id: i64, now: Millis) -> Result<()> {
+    dispatch(conn, facts(conn, "item_created", None, Some(item_id), None, now)?, now)
+}
+
+/// Sets a conversation's status; when it changed, announces it and runs `status_changed`.
+pub fn set_conversation_status(
+    conn: &Connection,
+    viewer: Viewer,
+    id: i64,
+    status: Status,
+    cause: &[i64],
+    now: Millis,
+) -> Result<(bool, Conversation)> {
+    let before = conversations::get(conn, viewer, id)?;
+    if before.status == status {
+        return Ok((false, before));
+    }
+    let after = conversations::set_status(conn, viewer, id, status)?;
+    let mut f = facts(conn, "status_changed", Some(id), None, None, now)?;
+    f.fields.insert("changed".into(), "conversation".into());
+    f.cause = cause.to_vec();
+    dispatch(conn, f, now)?;
+    Ok((true, after))
+}
+
+/// Sets an item's status; when it changed, runs `status_changed` (and `item_closed`).
+pub fn set_item_status(
+    conn: &Connection,
+    viewer: Viewer,
+    id: i64,
+    status: Status,
+    cause: &[i64],
+    now: Millis,
+) -> Result<items::Item> {
+    let before = items::get(conn, viewer, id)?;
+    let after = items::set_status(conn, viewer, id, status, now)?;
+    if before.status != after.status {
+        for event in ["status_changed", "item_closed"] {
+            if event == "item_closed" && status != Status::Closed {
+                continue;
+            }
+            let mut f = facts(conn, event, None, Some(id), None, now)?;
+            f.fields.insert("changed".into(), "item".into());
+            f.cause = cause.to_vec();
+            dispatch(conn, f, now)?;
+        }
+    }
+    Ok(after)
+}
+
+// ---- actions -------------------------------------------------------------------------------
+
+/// `{{name}}` replaced by what the facts know (empty when they know nothing).
+pub fn fill(conn: &Connection, text: &str, facts: &Facts) -> Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else { break };
+        out.push_str(&rest[..start]);
+        let value = match rest[start + 2..start + len].trim() {
+            "team.name" => settings::widget(conn)?.team_name,
+            "team.back_at" => settings::business_hours(conn)?.back_at(facts.at).unwrap_or_else(|| "soon".into()),
+            "item.id" => facts.item_id.map(|i| i.to_string()).unwrap_or_default(),
+            "conversation.id" => facts.conversation_id.map(|i| i.to_string()).unwrap_or_default(),
+            name => facts.field(name).to_owned(),
+        };
+        out.push_str(&value);
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The conversation a bot reply goes to: the event's, or the item's first with the customer.
+fn customer_conversation(conn: &Connection, facts: &Facts) -> Result<Option<i64>> {
+    if facts.field("conversation.kind") == "public" {
+        return Ok(facts.conversation_id);
+    }
+    let Some(item) = facts.item_id else { return Ok(None) };
+    Ok(conn
+        .query_row(
+            "SELECT id FROM conversations WHERE item_id = ?1 AND kind = 'public' ORDER BY id LIMIT 1",
+            [item],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Posts as the bot, announces it, and runs the rules the new message sets off.
+fn bot_post(
+    conn: &Connection,
+    rule: &Rule,
+    facts: &Facts,
+    conversation_id: i64,
+    body: String,
+    now: Millis,
+) -> Result<Message> {
+    let new = NewMessage { client_id: None, author: Party::Bot, body, attachment_ids: Vec::new() };
+    let posted = conversations::post_caused(conn, Viewer::SYSTEM, conversation_id, new, now, &chain(rule, facts))?;
+    writer::raise(Event::Message { conversation: posted.conversation, message: posted.message.clone() });
+    Ok(posted.message)
+}
+
+fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: Millis) -> Result<String> {
+    Ok(match action {
+        Action::BotReply { text } => match customer_conversation(conn, facts)? {
+            Some(id) => {
+                let body = fill(conn, text, facts)?;
+                let m = bot_post(conn, rule, facts, id, body, now)?;
+                format!("replied to the customer in conversation #{id} (message {})", m.seq)
+            }
+            None => "no conversation with the customer to reply in".into(),
+        },
+        Action::InternalNote { text } => {
+            let Some(item) = facts.item_id else { return Ok("no item to note on".into()) };
+            let existing: Option<i64> = conn
+                .query_row(
+                    "SELECT id FROM conversations WHERE item_id = ?1 AND kind = 'internal' ORDER BY id LIMIT 1",
+                    [item],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let id = match existing {
+                Some(id) => id,
+                None => {
+                    let new = NewConversation {
+                        project_id: None,
+                        item_id: Some(item),
+                        kind: ConversationKind::Internal,
+                        subject: "Notes".into(),
+                        customer_id: None,
+                        channel: Channel::App,
+                        page_url: None,
+                        creator: Party::Bot,
+                    };
+                    let c = conversations::insert(conn, Viewer::SYSTEM, new, now)?;
+                    writer::raise(Event::Conversation(c.clone()));
+                    c.id
+                }
+            };
+            let body = fill(conn, text, facts)?;
+            bot_post(conn, rule, facts, id, body, now)?;
+            format!("added an internal note to item #{item}")
+        }
+        Action::Notify { to, user_ids, app, email, text } => {
+            notify_people(conn, rule, facts, *to, user_ids, *app, *email, text.as_deref(), now)?
+        }
+        Action::SetStatus { of, status } => match (of, facts.conversation_id, facts.item_id) {
+            (Target::Conversation, Some(id), _) => {
+                let (changed, c) =
+                    set_conversation_status(conn, Viewer::SYSTEM, id, *status, &chain(rule, facts), now)?;
+                if changed {
+                    writer::raise(Event::Conversation(c));
+                }
+                format!("conversation #{id} is {}", status.as_str())
+            }
+            (Target::Item, _, Some(id)) => {
+                set_item_status(conn, Viewer::SYSTEM, id, *status, &chain(rule, facts), now)?;
+                format!("item #{id} is {}", status.as_str())
+            }
+            (Target::Conversation, None, _) => "no conversation to change".into(),
+            (Target::Item, _, None) => "no item to change".into(),
+        },
+        Action::Assign { user_id } => {
+            let name = user_name(conn, *user_id)?;
+            match (facts.item_id, facts.conversation_id) {
+                (Some(item), _) => {
+                    conn.execute("UPDATE items SET assignee_id = ?1 WHERE id = ?2", params![user_id, item])?;
+                    format!("assigned item #{item} to {name}")
+                }
+                (None, Some(c)) => {
+                    conn.execute("UPDATE conversations SET assignee_id = ?1 WHERE id = ?2", params![user_id, c])?;
+                    format!("assigned conversation #{c} to {name}")
+                }
+                (None, None) => "nothing to assign".into(),
+            }
+        }
+        Action::AddFollower { user_id } => {
+            let name = user_name(conn, *user_id)?;
+            match (facts.item_id, facts.conversation_id) {
+                (Some(item), _) => {
+                    items::follow(conn, item, *user_id)?;
+                    format!("{name} follows item #{item}")
+                }
+                (None, Some(c)) => {
+                    conversations::join(conn, c, Party::User(*user_id), now)?;
+                    format!("{name} takes part in conversation #{c}")
+                }
+                (None, None) => "nothing to follow".into(),
+            }
+        }
+    })
+}
+
+fn chain(rule: &Rule, facts: &Facts) -> Vec<i64> {
+    let mut cause = facts.cause.clone();
+    cause.push(rule.id);
+    cause
+}
+
+fn user_name(conn: &Connection, id: i64) -> Result<String> {
+    match users::get(conn, id) {
+        Ok(u) => Ok(u.name),
+        Err(StoreError::NotFound(_)) => Ok(format!("user {id}")),
+        Err(e) => Err(e),
+    }
+}
+
+/// The users a `notify` names for an event, before anyone is filtered out.
+pub fn named_users(conn: &Connection, to: Recipients, user_ids: &[i64], facts: &Facts) -> Result<Vec<i64>> {
+    let query = |sql: &str, id: i64| -> Result<Vec<i64>> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map([id], |r| r.get::<_, Option<i64>>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows.into_iter().flatten().collect())
+    };
+    let mut ids = match (to, facts.item_id, facts.conversation_id) {
+        (Recipients::Users, _, _) => user_ids.to_vec(),
+        (Recipients::Customer, _, _) => Vec::new(),
+        (Recipients::Team, _, Some(c)) => {
+            let watching = conversations::watchers(conn, c)?;
+            if watching.is_empty() {
+                everyone_who_sees(conn, facts)?
+            } else {
+                watching
+            }
+        }
+        (Recipients::Team, _, None) => match facts.item_id {
+            Some(item) => {
+                let following = query("SELECT user_id FROM item_followers WHERE item_id = ?1", item)?;
+                if following.is_empty() {
+                    everyone_who_sees(conn, facts)?
+                } else {
+                    following
+                }
+            }
+            None => Vec::new(),
+        },
+        (Recipients::Followers, Some(item), _) => query(
+            "SELECT user_id FROM item_followers WHERE item_id = ?1 UNION SELECT assignee_id FROM items WHERE id = ?1",
+            item,
+        )?,
+        (Recipients::Followers, None, Some(c)) => query(
+            "SELECT party_id FROM participants WHERE conversation_id = ?1 AND party_kind = 'user'
+             UNION SELECT assignee_id FROM conversations WHERE id = ?1",
+            c,
+        )?,
+        (Recipients::Assignee, Some(item), _) => query("SELECT assignee_id FROM items WHERE id = ?1", item)?,
+        (Recipients::Assignee, None, Some(c)) => query("SELECT assignee_id FROM conversations WHERE id = ?1", c)?,
+        (Recipients::Followers | Recipients::Assignee, None, None) => Vec::new(),
+    };
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Active users who may see the event's project (admins and "see across projects" included).
+fn everyone_who_sees(conn: &Connection, facts: &Facts) -> Result<Vec<i64>> {
+    let project: Option<i64> = facts.field("project").parse().ok();
+    let mut stmt = conn.prepare_cached(
+        "SELECT u.id FROM users u LEFT JOIN user_preferences p ON p.user_id = u.id
+         WHERE u.active = 1 AND (u.role = 'admin' OR COALESCE(p.see_all_projects, 0) = 1 OR ?1 IS NULL
+               OR u.id IN (SELECT user_id FROM project_members WHERE project_id = ?1))",
+    )?;
+    let rows = stmt.query_map([project], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// Whether a user may see what the event is about (the content goes to them).
+fn may_see(conn: &Connection, user_id: i64, facts: &Facts) -> Result<Option<users::Preferences>> {
+    let user = match users::get(conn, user_id) {
+        Ok(u) if u.active => u,
+        Ok(_) | Err(StoreError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let prefs = users::preferences(conn, user_id)?;
+    let viewer = Viewer::agent(user_id, user.role, prefs.see_all_projects);
+    let visible = match (facts.conversation_id, facts.item_id) {
+        (Some(c), _) => conversations::get(conn, viewer, c).map(drop),
+        (None, Some(i)) => items::get(conn, viewer, i).map(drop),
+        (None, None) => Ok(()),
+    };
+    match visible {
+        Ok(()) => Ok(Some(prefs)),
+        Err(StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A user's own choice of which new messages notify them (Settings).
+fn wants_message(prefs: &users::Preferences, facts: &Facts) -> bool {
+    if facts.field("conversation.kind") == "internal" {
+        return prefs.notify_internal;
+    }
+    let from_customer = facts.field("message.author") == "customer";
+    match prefs.notify_customer_replies {
+        NotifyReplies::Both => true,
+        NotifyReplies::Customers => from_customer,
+        NotifyReplies::Users => !from_customer,
+        NotifyReplies::None => false,
+    }
+}
+
+/// Users by id and name.
+pub type People = Vec<(i64, String)>;
+
+/// A timed rule's subject: (event key, conversation, item, the message waiting for a reply).
+pub type Subject = (String, Option<i64>, Option<i64>, Option<i64>);
+
+/// Who a notify reaches, after access and each user's preferences: (in the app, by email).
+pub fn reached(
+    conn: &Connection,
+    to: Recipients,
+    user_ids: &[i64],
+    facts: &Facts,
+    about_message: bool,
+) -> Result<(People, People)> {
+    let (mut app, mut email) = (Vec::new(), Vec::new());
+    let author = facts.author.and_then(|a| if a.kind() == PartyKind::User { a.id() } else { None });
+    for id in named_users(conn, to, user_ids, facts)? {
+        if Some(id) == author {
+            continue;
+        }
+        let Some(prefs) = may_see(conn, id, facts)? else { continue };
+        if about_message && !wants_message(&prefs, facts) {
+            continue;
+        }
+        let name = user_name(conn, id)?;
+        app.push((id, name.clone()));
+        if !about_message || prefs.email_fallback {
+            email.push((id, name));
+        }
+    }
+    Ok((app, email))
+}
+
+fn names(people: &[(i64, String)]) -> String {
+    if people.is_empty() {
+        "nobody".into()
+    } else {
+        people.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn notify_people(
+    conn: &Connection,
+    rule: &Rule,
+    facts: &Facts,
+    to: Recipients,
+    user_ids: &[i64],
+    app: bool,
+    email: bool,
+    text: Option<&str>,
+    now: Millis,
+) -> Result<String> {
+    let about_message = text.is_none() && facts.message_seq.is_some();
+    let text = match text {
+        Some(t) => fill(conn, t, facts)?,
+        None => facts.field("message.body").to_owned(),
+    };
+    if to == Recipients::Customer {
+        return notify_customer(conn, facts, email, about_message, &text, now);
+    }
+    let (in_app, by_email) = reached(conn, to, user_ids, facts, about_message)?;
+    let mut done = Vec::new();
+    if app && !in_app.is_empty() {
+        let title = match facts.field("message.author_name") {
+            name if about_message && !name.is_empty() => name.to_owned(),
+            _ if about_message => "New message".to_owned(),
+            _ => heading(facts, &rule.name),
+        };
+        writer::raise(Event::Alert {
+            users: in_app.iter().map(|(id, _)| *id).collect(),
+            conversation_id: facts.conversation_id,
+            item_id: facts.item_id,
+            title,
+            body: clip(&text, 200),
+        });
+        done.push(format!("alerted {} in the app", names(&in_app)));
+    }
+    if email && !by_email.is_empty() {
+        for (id, _) in &by_email {
+            match (about_message, facts.conversation_id, facts.message_seq) {
+                (true, Some(c), Some(seq)) => notify::owe(conn, c, Party::User(*id), seq, facts.at)?,
+                _ => notice(conn, Party::User(*id), facts, &heading(facts, &rule.name), &text, now)?,
+            }
+        }
+        let when = if about_message { " if unseen for the notification delay" } else { "" };
+        done.push(format!("emailing {}{when}", names(&by_email)));
+    }
+    if done.is_empty() {
+        done.push("nobody to notify".into());
+    }
+    Ok(done.join("; "))
+}
+
+fn notify_customer(
+    conn: &Connection,
+    facts: &Facts,
+    email: bool,
+    about_message: bool,
+    text: &str,
+    now: Millis,
+) -> Result<String> {
+    let Some(customer) = facts.customer_id else { return Ok("no customer to notify".into()) };
+    if !email {
+        return Ok("nothing to do".into());
+    }
+    if about_message {
+        let public = facts.field("conversation.kind") == "public";
+        let (Some(c), Some(seq), true) = (facts.conversation_id, facts.message_seq, public) else {
+            return Ok("not a conversation with the customer".into());
+        };
+        if facts.author == Some(Party::Customer(customer)) {
+            return Ok("the customer wrote it".into());
+        }
+        notify::owe(conn, c, Party::Customer(customer), seq, facts.at)?;
+        return Ok("emailing the customer if unseen for the notification delay".into());
+    }
+    if facts.field("customer.email").is_empty() {
+        return Ok("the customer's email address is not known".into());
+    }
+    let subject = match facts.field("item.title") {
+        "" => heading(facts, "A message from the team"),
+        title => title.to_owned(),
+    };
+    let conversation = customer_conversation(conn, facts)?;
+    notice(
+        conn,
+        Party::Customer(customer),
+        &Facts { conversation_id: conversation, ..facts.clone() },
+        &subject,
+        text,
+        now,
+    )?;
+    Ok(format!("emailing the customer at {}", facts.field("customer.email")))
+}
+
+fn heading(facts: &Facts, fallback: &str) -> String {
+    match (facts.field("item.title"), facts.field("conversation.subject")) {
+        ("", "") => fallback.to_owned(),
+        ("", subject) => subject.to_owned(),
+        (title, _) => title.to_owned(),
+    }
+}
+
+/// Queues an email with its own text, sent at once by the email scheduler.
+fn notice(conn: &Connection, party: Party, facts: &Facts, subject: &str, body: &str, now: Millis) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO notices (party_kind, party_id, conversation_id, item_id, subject, body, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![party.kind(), party.id(), facts.conversation_id, facts.item_id, subject, body, now])?;
+    writer::raise(Event::Mail);
+    Ok(())
+}
+
+/// What an action would do, in words, without doing it (dry runs).
+pub fn describe(conn: &Connection, action: &Action, facts: &Facts) -> Result<String> {
+    Ok(match action {
+        Action::BotReply { text } => match customer_conversation(conn, facts)? {
+            Some(id) => format!("would reply in conversation #{id}: {}", clip(&fill(conn, text, facts)?, 120)),
+            None => "would not reply: no conversation with the customer".into(),
+        },
+        Action::InternalNote { text } => match facts.item_id {
+            Some(item) => format!("would note on item #{item}: {}", clip(&fill(conn, text, facts)?, 120)),
+            None => "would not note: no item".into(),
+        },
+        Action::Notify { to: Recipients::Customer, email, text, .. } => match (facts.customer_id, email) {
+            (Some(_), true) if text.is_none() => "would email the customer if they do not see it in time".into(),
+            (Some(_), true) if facts.field("customer.email").is_empty() => {
+                "would not email the customer: address unknown".into()
+            }
+            (Some(_), true) => format!("would email the customer at {}", facts.field("customer.email")),
+            _ => "would not notify: no customer".into(),
+        },
+        Action::Notify { to, user_ids, app, email, text } => {
+            let about_message = text.is_none() && facts.message_seq.is_some();
+            let (in_app, by_email) = reached(conn, *to, user_ids, facts, about_message)?;
+            let mut parts = Vec::new();
+            if *app {
+                parts.push(format!("alert {} in the app", names(&in_app)));
+            }
+            if *email {
+                parts.push(format!("email {}", names(&by_email)));
+            }
+            format!("would {}", parts.join(" and "))
+        }
+        Action::SetStatus { of, status } => format!("would set the {:?} to {}", of, status.as_str()).to_lowercase(),
+        Action::Assign { user_id } => format!("would assign to {}", user_name(conn, *user_id)?),
+        Action::AddFollower { user_id } => format!("would add {} as a follower", user_name(conn, *user_id)?),
+    })
+}
+
+// ---- time-based rules ----------------------------------------------------------------------
+
+/// The subjects of a timed rule that are due at `now` and not yet decided (or, for a dry run,
+/// decided or not).
+pub fn due_subjects(
+    conn: &Connection,
+    rule_id: Option<i64>,
+    trigger: &Trigger,
+    since: Millis,
+    now: Millis,
+    limit: usize,
+) -> Result<Vec<Subject>> {
+    let rule = rule_id.unwrap_or(-1);
+    let undecided = "NOT EXISTS (SELECT 1 FROM rule_runs r WHERE r.rule_id = ?2 AND r.event_key = key)";
+    let (sql, cutoff) = match trigger {
+        Trigger::NoReply { after_minutes } => (
+            format!(
+                "SELECT * FROM (
+                    SELECT 'no_reply:' || c.id || ':' || m.seq AS key, c.id, c.item_id, m.id
+                    FROM conversations c JOIN messages m ON m.conversation_id = c.id
+                    WHERE c.kind = 'public' AND c.status = 'open' AND m.author_kind = 'customer'
+                      AND m.created_at <= ?1
+                      AND m.seq = (SELECT max(seq) FROM messages x WHERE x.conversation_id = c.id AND x.author_kind <> 'bot'))
+                 WHERE {undecided} LIMIT ?3"
+            ),
+            now - after_minutes * 60_000,
+        ),
+        Trigger::ItemOpen { after_minutes } => (
+            format!(
+                "SELECT * FROM (SELECT 'item_open:' || i.id AS key, NULL, i.id, NULL FROM items i
+                    WHERE i.status = 'open' AND i.created_at <= ?1)
+                 WHERE {undecided} LIMIT ?3"
+            ),
+            now - after_minutes * 60_000,
+        ),
+        Trigger::Schedule { days, at } => {
+            let tz = hours::zone(&settings::business_hours(conn)?.timezone);
+            let minutes = super::model::parse_time(at).unwrap_or(0);
+            match hours::last_slot(days, minutes, &tz, now) {
+                // A slot from before the rule was saved does not count.
+                Some(slot) if slot >= since => (
+                    format!(
+                        "SELECT * FROM (SELECT 'schedule:' || ?1 || ':' || i.id AS key, NULL, i.id, NULL FROM items i
+                            WHERE i.status = 'open')
+                         WHERE {undecided} LIMIT ?3"
+                    ),
+                    slot,
+                ),
+                _ => return Ok(Vec::new()),
+            }
+        }
+        _ => return Ok(Vec::new()),
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params![cutoff, rule, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// The facts of a timed rule's subject.
+pub fn subject_facts(
+    conn: &Connection,
+    trigger: &Trigger,
+    conversation: Option<i64>,
+    item: Option<i64>,
+    message: Option<i64>,
+    now: Millis,
+) -> Result<Facts> {
+    let message = match message {
+        Some(id) => Some(conversations::message(conn, id)?),
+        None => None,
+    };
+    facts(conn, trigger.kind(), conversation, item, message.as_ref(), now)
+}
+
+/// Decides every due subject of every enabled timed rule, at most `limit` per rule; returns
+/// how many were decided.
+pub fn run_due(conn: &Connection, now: Millis, limit: usize) -> Result<usize> {
+    let mut decided = 0;
+    for rule in super::timed_rules(conn)? {
+        for (key, conversation, item, message) in
+            due_subjects(conn, Some(rule.id), &rule.trigger, rule.updated_at, now, limit)?
+        {
+            let facts = subject_facts(conn, &rule.trigger, conversation, item, message, now)?;
+            let (holds, why) = check(&rule.conditions, &facts);
+            if holds {
+                act(conn, &rule, &facts, &key, why, now)?;
+            } else {
+                record_run(conn, &rule, &key, &facts, Outcome::Skipped, &why, now)?;
+            }
+            decided += 1;
+        }
+    }
+    Ok(decided)
+}

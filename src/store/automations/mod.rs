@@ -1,0 +1,333 @@
+//! Automations: rules an admin can see, turn off, change and add, stored as rows, read afresh
+//! for every event (so a change applies at once), and a log of what each did.
+
+pub mod engine;
+pub mod hours;
+pub mod model;
+
+use super::{Millis, Result, StoreError};
+use engine::Facts;
+use model::{Rule, RuleInput};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The events kept for dry runs.
+const EVENTS_KEPT: i64 = 1000;
+/// Events a dry run replays.
+const DRY_RUN_EVENTS: usize = 50;
+
+fn json<T: serde::de::DeserializeOwned>(text: String, i: usize) -> rusqlite::Result<T> {
+    serde_json::from_str(&text)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into()))
+}
+
+const COLS: &str = "id, name, enabled, template, trigger, conditions, actions, created_at, updated_at";
+
+fn row(r: &Row) -> rusqlite::Result<Rule> {
+    Ok(Rule {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        enabled: r.get(2)?,
+        template: r.get(3)?,
+        trigger: json(r.get(4)?, 4)?,
+        conditions: json(r.get(5)?, 5)?,
+        actions: json(r.get(6)?, 6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<Rule>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM rules ORDER BY id"))?;
+    let rows = stmt.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Rule> {
+    conn.prepare_cached(&format!("SELECT {COLS} FROM rules WHERE id = ?1"))?
+        .query_row([id], row)
+        .optional()?
+        .ok_or(StoreError::NotFound("rule_not_found"))
+}
+
+/// The enabled rules an event of this trigger kind sets off, oldest first.
+pub(super) fn enabled_rules(conn: &Connection, event: &str) -> Result<Vec<Rule>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM rules WHERE enabled = 1 AND json_extract(trigger, '$.kind') = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([event], row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+fn timed_rules(conn: &Connection) -> Result<Vec<Rule>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM rules WHERE enabled = 1
+         AND json_extract(trigger, '$.kind') IN ('no_reply', 'item_open', 'schedule') ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+pub fn insert(conn: &Connection, input: &RuleInput, now: Millis) -> Result<Rule> {
+    input.validate(conn)?;
+    conn.execute(
+        "INSERT INTO rules (name, enabled, trigger, conditions, actions, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![
+            input.name.trim(),
+            input.enabled,
+            to_json(&input.trigger)?,
+            to_json(&input.conditions)?,
+            to_json(&input.actions)?,
+            now
+        ],
+    )?;
+    get(conn, conn.last_insert_rowid())
+}
+
+pub fn update(conn: &Connection, id: i64, input: &RuleInput, now: Millis) -> Result<Rule> {
+    get(conn, id)?;
+    input.validate(conn)?;
+    conn.execute(
+        "UPDATE rules SET name = ?2, enabled = ?3, trigger = ?4, conditions = ?5, actions = ?6, updated_at = ?7
+         WHERE id = ?1",
+        params![
+            id,
+            input.name.trim(),
+            input.enabled,
+            to_json(&input.trigger)?,
+            to_json(&input.conditions)?,
+            to_json(&input.actions)?,
+            now
+        ],
+    )?;
+    get(conn, id)
+}
+
+pub fn delete(conn: &Connection, id: i64) -> Result<()> {
+    if conn.execute("DELETE FROM rules WHERE id = ?1", [id])? == 0 {
+        return Err(StoreError::NotFound("rule_not_found"));
+    }
+    Ok(())
+}
+
+/// Keeps an event's facts for dry runs; returns its id (the key of the runs it causes).
+fn remember(conn: &Connection, facts: &Facts) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO automation_events (kind, conversation_id, item_id, facts, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![facts.event, facts.conversation_id, facts.item_id, to_json(facts)?, facts.at])?;
+    let id = conn.last_insert_rowid();
+    if id % 100 == 0 {
+        conn.prepare_cached("DELETE FROM automation_events WHERE id <= ?1")?.execute([id - EVENTS_KEPT])?;
+    }
+    Ok(id)
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Acted,
+    Skipped,
+}
+
+fn record_run(
+    conn: &Connection,
+    rule: &Rule,
+    key: &str,
+    facts: &Facts,
+    outcome: Outcome,
+    detail: &[String],
+    now: Millis,
+) -> Result<()> {
+    let outcome = match outcome {
+        Outcome::Acted => "acted",
+        Outcome::Skipped => "skipped",
+    };
+    conn.prepare_cached(
+        "INSERT INTO rule_runs (rule_id, event_key, event, conversation_id, item_id, outcome, detail, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        rule.id,
+        key,
+        facts.event,
+        facts.conversation_id,
+        facts.item_id,
+        outcome,
+        to_json(&detail)?,
+        now
+    ])?;
+    Ok(())
+}
+
+/// One entry of the run log: which rule did what, when, and why.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Run {
+    pub id: i64,
+    pub rule_id: i64,
+    pub rule_name: String,
+    pub event: String,
+    pub conversation_id: Option<i64>,
+    pub item_id: Option<i64>,
+    /// `acted`, or `skipped` (a timed rule's subject whose conditions did not hold).
+    pub outcome: String,
+    /// Why (the conditions that held, or did not) and what (one line per action).
+    pub detail: Vec<String>,
+    pub at: Millis,
+}
+
+/// The newest runs, of one rule or all; skipped ones only when asked.
+pub fn runs(conn: &Connection, rule_id: Option<i64>, skipped: bool, limit: usize) -> Result<Vec<Run>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.id, r.rule_id, u.name, r.event, r.conversation_id, r.item_id, r.outcome, r.detail, r.at
+         FROM rule_runs r JOIN rules u ON u.id = r.rule_id
+         WHERE (?1 IS NULL OR r.rule_id = ?1) AND (?2 OR r.outcome = 'acted')
+         ORDER BY r.id DESC LIMIT ?3",
+    )?;
+    let rows = stmt
+        .query_map(params![rule_id, skipped, limit as i64], |r| {
+            Ok(Run {
+                id: r.get(0)?,
+                rule_id: r.get(1)?,
+                rule_name: r.get(2)?,
+                event: r.get(3)?,
+                conversation_id: r.get(4)?,
+                item_id: r.get(5)?,
+                outcome: r.get(6)?,
+                detail: json(r.get(7)?, 7)?,
+                at: r.get(8)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DryRunEvent {
+    pub kind: String,
+    pub at: Millis,
+    pub conversation_id: Option<i64>,
+    pub item_id: Option<i64>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DryRunEntry {
+    pub event: DryRunEvent,
+    pub matched: bool,
+    /// The conditions that held, or those that did not.
+    pub reasons: Vec<String>,
+    /// What the actions would have done.
+    pub actions: Vec<String>,
+}
+
+/// What a rule (saved or not) would have done to the last events of its trigger, or for a
+/// timed rule, to what is due now. Reads only.
+pub fn dry_run(conn: &Connection, input: &RuleInput, now: Millis) -> Result<Vec<DryRunEntry>> {
+    input.validate(conn)?;
+    let facts: Vec<Facts> = if input.trigger.timed() {
+        engine::due_subjects(conn, None, &input.trigger, Millis::MIN, now, DRY_RUN_EVENTS)?
+            .into_iter()
+            .map(|(_, c, i, m)| engine::subject_facts(conn, &input.trigger, c, i, m, now))
+            .collect::<Result<_>>()?
+    } else {
+        let mut stmt =
+            conn.prepare_cached("SELECT facts FROM automation_events WHERE kind = ?1 ORDER BY id DESC LIMIT ?2")?;
+        let rows = stmt
+            .query_map(params![input.trigger.kind(), DRY_RUN_EVENTS as i64], |r| json::<Facts>(r.get(0)?, 0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows
+    };
+    facts
+        .into_iter()
+        .map(|f| {
+            let (matched, reasons) = engine::check(&input.conditions, &f);
+            let actions = if matched {
+                input.actions.iter().map(|a| engine::describe(conn, a, &f)).collect::<Result<_>>()?
+            } else {
+                Vec::new()
+            };
+            let event = DryRunEvent {
+                kind: f.event.clone(),
+                at: f.at,
+                conversation_id: f.conversation_id,
+                item_id: f.item_id,
+                summary: f.summary(),
+            };
+            Ok(DryRunEntry { event, matched, reasons, actions })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Action, Recipients};
+
+    fn as_input(rule: &Rule) -> RuleInput {
+        RuleInput {
+            name: rule.name.clone(),
+            enabled: rule.enabled,
+            trigger: rule.trigger.clone(),
+            conditions: rule.conditions.clone(),
+            actions: rule.actions.clone(),
+        }
+    }
+
+    #[test]
+    fn a_new_installation_has_the_notification_flow_as_valid_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(crate::store::db_path(dir.path())).unwrap();
+        crate::store::migrate::run(&mut conn).unwrap();
+        let rules = list(&conn).unwrap();
+        let templates: Vec<(&str, bool)> =
+            rules.iter().map(|r| (r.template.as_deref().unwrap_or(""), r.enabled)).collect();
+        assert_eq!(
+            templates,
+            [
+                ("auto_reply", true),
+                ("away_message", true),
+                ("team_notification", true),
+                ("customer_email", true),
+                ("close_notice", false),
+                ("task_reminder", false)
+            ]
+        );
+        for rule in &rules {
+            as_input(rule).validate(&conn).unwrap_or_else(|e| panic!("{}: {e}", rule.name));
+        }
+    }
+
+    #[test]
+    fn an_upgraded_installation_keeps_its_auto_reply_and_email_choices() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(crate::store::db_path(dir.path())).unwrap();
+        for (version, sql) in crate::store::migrate::migrations().into_iter().filter(|(v, _)| *v <= 5) {
+            conn.execute_batch(&sql).unwrap();
+            conn.pragma_update(None, "user_version", version).unwrap();
+        }
+        conn.execute_batch(
+            r#"INSERT INTO settings (key, value) VALUES
+                   ('auto_reply', '{"enabled":false,"text":"Back soon, {{not a variable}}"}'),
+                   ('email_flow', '{"email_agents":false,"email_customers":true,"inbound":false,"inbound_project_id":null}');"#,
+        )
+        .unwrap();
+        drop(conn);
+        let mut conn = Connection::open(crate::store::db_path(dir.path())).unwrap();
+        crate::store::migrate::run(&mut conn).unwrap();
+        let rules = list(&conn).unwrap();
+        let auto = &rules[0];
+        assert!(!auto.enabled);
+        assert_eq!(auto.actions, [Action::BotReply { text: "Back soon, {{not a variable}}".into() }]);
+        let team = &rules[2];
+        assert!(matches!(team.actions[0], Action::Notify { to: Recipients::Team, app: true, email: false, .. }));
+        assert!(rules[3].enabled, "customer emails stay on");
+        let flow = crate::store::settings::email_flow(&conn).unwrap();
+        assert!(!flow.inbound, "the rest of the email settings survive: {flow:?}");
+    }
+}
