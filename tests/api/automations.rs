@@ -374,3 +374,37 @@ async fn a_rule_acts_on_items_assigns_follows_notes_and_notifies_named_users() {
     assert_eq!(mail.to, "bob@example.com");
     assert!(mail.text.contains("New urgent ticket: URGENT: the printer is on fire"));
 }
+
+#[tokio::test]
+async fn a_scheduled_rule_comes_round_once_per_slot_for_every_open_item() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let project = admin.project("Ops").await;
+    let open = admin.item(project, "Still open", None).await;
+    let done = admin.item(project, "Done already", None).await;
+    admin.post(&format!("/api/v1/items/{done}/status"), json!({"status": "closed"})).await.ok();
+    // The test clock starts on Friday 2027-01-15 at 08:00 UTC; business hours are off, in UTC.
+    let rule = admin
+        .post(
+            "/api/v1/rules",
+            json!({"name": "Morning round", "trigger": {"kind": "schedule", "days": ["fri", "sat"], "at": "09:00"},
+                   "actions": [{"kind": "internal_note", "text": "Still open at the morning round: {{item.title}}"}]}),
+        )
+        .await
+        .ok();
+    rules_caught_up(&app, &admin).await;
+    assert!(runs(&admin, &rule).await.is_empty(), "not before 09:00");
+    app.clock.advance_ms(3600 * 1000);
+    rules_caught_up(&app, &admin).await;
+    app.clock.advance_ms(3600 * 1000);
+    rules_caught_up(&app, &admin).await;
+    let log = runs(&admin, &rule).await;
+    assert_eq!(log.len(), 1, "once on Friday, for the open item only: {log:?}");
+    assert_eq!(log[0]["item_id"], open);
+    app.clock.advance_ms(24 * 3600 * 1000);
+    rules_caught_up(&app, &admin).await;
+    assert_eq!(runs(&admin, &rule).await.len(), 2, "again on Saturday");
+    app.clock.advance_ms(24 * 3600 * 1000);
+    rules_caught_up(&app, &admin).await;
+    assert_eq!(runs(&admin, &rule).await.len(), 2, "not on Sunday");
+}

@@ -28,9 +28,8 @@ pub struct Facts {
     pub item_id: Option<i64>,
     pub message_id: Option<i64>,
     pub message_seq: Option<i64>,
-    /// The message's author, when the event is a message.
-    #[serde(skip)]
-    pub author: Option<Party>,
+    /// The id of the message's author (or of who started the conversation), when a person.
+    pub author_id: Option<i64>,
     pub customer_id: Option<i64>,
     pub fields: BTreeMap<String, String>,
     /// The rules whose actions led to this event, oldest first.
@@ -41,6 +40,11 @@ pub struct Facts {
 impl Facts {
     pub fn field(&self, name: &str) -> &str {
         self.fields.get(name).map_or("", String::as_str)
+    }
+
+    /// Who wrote the message (or started the conversation), when the event has one.
+    pub fn author(&self) -> Option<Party> {
+        Party::from_parts(PartyKind::parse(self.field("message.author"))?, self.author_id)
     }
 
     /// One line for people: what happened to what.
@@ -123,7 +127,7 @@ pub fn facts(
     if let Some(m) = message {
         f.message_id = Some(m.id);
         f.message_seq = Some(m.seq);
-        f.author = Party::from_parts(m.author.kind, m.author.id);
+        f.author_id = m.author.id;
         set(&mut f, "message.author", m.author.kind.as_str().into());
         set(&mut f, "message.author_name", m.author.name.clone().unwrap_or_default());
         set(&mut f, "message.body", m.body.clone());
@@ -225,7 +229,7 @@ pub fn conversation_started(
 ) -> Result<()> {
     let mut f = facts(conn, "conversation_started", Some(c.id), None, first, now)?;
     f.fields.insert("message.author".into(), creator.kind().as_str().into());
-    f.author = Some(creator);
+    f.author_id = creator.id();
     dispatch(conn, f, now)
 }
 
@@ -546,7 +550,7 @@ pub fn reached(
     about_message: bool,
 ) -> Result<(People, People)> {
     let (mut app, mut email) = (Vec::new(), Vec::new());
-    let author = facts.author.and_then(|a| if a.kind() == PartyKind::User { a.id() } else { None });
+    let author = facts.author().and_then(|a| if a.kind() == PartyKind::User { a.id() } else { None });
     for id in named_users(conn, to, user_ids, facts)? {
         if Some(id) == author {
             continue;
@@ -642,7 +646,7 @@ fn notify_customer(
         let (Some(c), Some(seq), true) = (facts.conversation_id, facts.message_seq, public) else {
             return Ok("not a conversation with the customer".into());
         };
-        if facts.author == Some(Party::Customer(customer)) {
+        if facts.author() == Some(Party::Customer(customer)) {
             return Ok("the customer wrote it".into());
         }
         notify::owe(conn, c, Party::Customer(customer), seq, facts.at)?;
