@@ -197,6 +197,8 @@ pub fn dispatch(conn: &Connection, facts: Facts, now: Millis) -> Result<()> {
 }
 
 /// Does what a rule says and records that it did, with why and what.
+/// A run whose actions all found nothing to do (the author is the only one watching, say) is
+/// not logged for an event, only for a timed rule's subject, which must be decided once.
 pub(super) fn act(
     conn: &Connection,
     rule: &Rule,
@@ -206,10 +208,28 @@ pub(super) fn act(
     now: Millis,
 ) -> Result<()> {
     let mut detail = why;
+    let mut acted = false;
     for action in &rule.actions {
-        detail.push(perform(conn, rule, action, facts, now)?);
+        let (line, did) = perform(conn, rule, action, facts, now)?;
+        acted |= did;
+        detail.push(line);
     }
-    record_run(conn, rule, key, facts, Outcome::Acted, &detail, now)
+    match (acted, rule.trigger.timed()) {
+        (true, _) => record_run(conn, rule, key, facts, Outcome::Acted, &detail, now),
+        (false, true) => record_run(conn, rule, key, facts, Outcome::Skipped, &detail, now),
+        (false, false) => Ok(()),
+    }
+}
+
+/// What an action did, in words, and whether it did anything.
+type Done = (String, bool);
+
+fn did(line: String) -> Done {
+    (line, true)
+}
+
+fn idle(line: &str) -> Done {
+    (line.to_owned(), false)
 }
 
 // ---- the events the rest of the store reports ----------------------------------------------
@@ -336,18 +356,18 @@ fn bot_post(
     Ok(posted.message)
 }
 
-fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: Millis) -> Result<String> {
+fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: Millis) -> Result<Done> {
     Ok(match action {
         Action::BotReply { text } => match customer_conversation(conn, facts)? {
             Some(id) => {
                 let body = fill(conn, text, facts)?;
                 let m = bot_post(conn, rule, facts, id, body, now)?;
-                format!("replied to the customer in conversation #{id} (message {})", m.seq)
+                did(format!("replied to the customer in conversation #{id} (message {})", m.seq))
             }
-            None => "no conversation with the customer to reply in".into(),
+            None => idle("no conversation with the customer to reply in"),
         },
         Action::InternalNote { text } => {
-            let Some(item) = facts.item_id else { return Ok("no item to note on".into()) };
+            let Some(item) = facts.item_id else { return Ok(idle("no item to note on")) };
             let existing: Option<i64> = conn
                 .query_row(
                     "SELECT id FROM conversations WHERE item_id = ?1 AND kind = 'internal' ORDER BY id LIMIT 1",
@@ -375,7 +395,7 @@ fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: 
             };
             let body = fill(conn, text, facts)?;
             bot_post(conn, rule, facts, id, body, now)?;
-            format!("added an internal note to item #{item}")
+            did(format!("added an internal note to item #{item}"))
         }
         Action::Notify { to, user_ids, app, email, text } => {
             notify_people(conn, rule, facts, *to, user_ids, *app, *email, text.as_deref(), now)?
@@ -387,27 +407,28 @@ fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: 
                 if changed {
                     writer::raise(Event::Conversation(c));
                 }
-                format!("conversation #{id} is {}", status.as_str())
+                (format!("conversation #{id} is {}", status.as_str()), changed)
             }
             (Target::Item, _, Some(id)) => {
+                let changes = facts.field("item.status") != status.as_str();
                 set_item_status(conn, Viewer::SYSTEM, id, *status, &chain(rule, facts), now)?;
-                format!("item #{id} is {}", status.as_str())
+                (format!("item #{id} is {}", status.as_str()), changes)
             }
-            (Target::Conversation, None, _) => "no conversation to change".into(),
-            (Target::Item, _, None) => "no item to change".into(),
+            (Target::Conversation, None, _) => idle("no conversation to change"),
+            (Target::Item, _, None) => idle("no item to change"),
         },
         Action::Assign { user_id } => {
             let name = user_name(conn, *user_id)?;
             match (facts.item_id, facts.conversation_id) {
                 (Some(item), _) => {
                     conn.execute("UPDATE items SET assignee_id = ?1 WHERE id = ?2", params![user_id, item])?;
-                    format!("assigned item #{item} to {name}")
+                    did(format!("assigned item #{item} to {name}"))
                 }
                 (None, Some(c)) => {
                     conn.execute("UPDATE conversations SET assignee_id = ?1 WHERE id = ?2", params![user_id, c])?;
-                    format!("assigned conversation #{c} to {name}")
+                    did(format!("assigned conversation #{c} to {name}"))
                 }
-                (None, None) => "nothing to assign".into(),
+                (None, None) => idle("nothing to assign"),
             }
         }
         Action::AddFollower { user_id } => {
@@ -415,13 +436,13 @@ fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: 
             match (facts.item_id, facts.conversation_id) {
                 (Some(item), _) => {
                     items::follow(conn, item, *user_id)?;
-                    format!("{name} follows item #{item}")
+                    did(format!("{name} follows item #{item}"))
                 }
                 (None, Some(c)) => {
                     conversations::join(conn, c, Party::User(*user_id), now)?;
-                    format!("{name} takes part in conversation #{c}")
+                    did(format!("{name} takes part in conversation #{c}"))
                 }
-                (None, None) => "nothing to follow".into(),
+                (None, None) => idle("nothing to follow"),
             }
         }
     })
@@ -587,7 +608,7 @@ fn notify_people(
     email: bool,
     text: Option<&str>,
     now: Millis,
-) -> Result<String> {
+) -> Result<Done> {
     let about_message = text.is_none() && facts.message_seq.is_some();
     let text = match text {
         Some(t) => fill(conn, t, facts)?,
@@ -624,9 +645,9 @@ fn notify_people(
         done.push(format!("emailing {}{when}", names(&by_email)));
     }
     if done.is_empty() {
-        done.push("nobody to notify".into());
+        return Ok(idle("nobody to notify"));
     }
-    Ok(done.join("; "))
+    Ok(did(done.join("; ")))
 }
 
 fn notify_customer(
@@ -636,24 +657,24 @@ fn notify_customer(
     about_message: bool,
     text: &str,
     now: Millis,
-) -> Result<String> {
-    let Some(customer) = facts.customer_id else { return Ok("no customer to notify".into()) };
+) -> Result<Done> {
+    let Some(customer) = facts.customer_id else { return Ok(idle("no customer to notify")) };
     if !email {
-        return Ok("nothing to do".into());
+        return Ok(idle("nothing to do"));
     }
     if about_message {
         let public = facts.field("conversation.kind") == "public";
         let (Some(c), Some(seq), true) = (facts.conversation_id, facts.message_seq, public) else {
-            return Ok("not a conversation with the customer".into());
+            return Ok(idle("not a conversation with the customer"));
         };
         if facts.author() == Some(Party::Customer(customer)) {
-            return Ok("the customer wrote it".into());
+            return Ok(idle("the customer wrote it"));
         }
         notify::owe(conn, c, Party::Customer(customer), seq, facts.at)?;
-        return Ok("emailing the customer if unseen for the notification delay".into());
+        return Ok(did("emailing the customer if unseen for the notification delay".into()));
     }
     if facts.field("customer.email").is_empty() {
-        return Ok("the customer's email address is not known".into());
+        return Ok(idle("the customer's email address is not known"));
     }
     let subject = match facts.field("item.title") {
         "" => heading(facts, "A message from the team"),
@@ -668,7 +689,7 @@ fn notify_customer(
         text,
         now,
     )?;
-    Ok(format!("emailing the customer at {}", facts.field("customer.email")))
+    Ok(did(format!("emailing the customer at {}", facts.field("customer.email"))))
 }
 
 fn heading(facts: &Facts, fallback: &str) -> String {

@@ -14,6 +14,8 @@ use utoipa::ToSchema;
 
 /// The events kept for dry runs.
 const EVENTS_KEPT: i64 = 1000;
+/// Runs on events kept in the log.
+const EVENT_RUNS_KEPT: i64 = 10_000;
 /// Events a dry run replays.
 const DRY_RUN_EVENTS: usize = 50;
 
@@ -162,6 +164,13 @@ fn record_run(
         to_json(&detail)?,
         now
     ])?;
+    // The log of runs on events is bounded; a timed rule's runs are kept, as its memory of what
+    // it decided.
+    let id = conn.last_insert_rowid();
+    if id % 100 == 0 {
+        conn.prepare_cached("DELETE FROM rule_runs WHERE id <= ?1 AND event_key LIKE 'event:%'")?
+            .execute([id - EVENT_RUNS_KEPT])?;
+    }
     Ok(())
 }
 
