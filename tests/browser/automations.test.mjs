@@ -8,7 +8,9 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startRapport, hostPage, launch, openWidget, artifacts, PASSWORD } from "./lib.mjs";
+import { startRapport, hostPage, launch, openWidget, artifacts, repo, PASSWORD } from "./lib.mjs";
+
+const shots = process.env.UPDATE_SCREENSHOTS ? join(repo, "docs", "screenshots") : artifacts;
 
 let rapport, host, browser, smtp;
 before(async () => {
@@ -138,6 +140,7 @@ test("an admin changes the bot's reply and turns on the close notice, and both t
     await openAutomations(page);
     return page.$(`#admin table.runs tr:has(td:text-is("${close.name}")):has(td.outcome:text-is("acted"))`);
   }, 20);
+  await page.screenshot({ path: join(shots, "app-automations.png") });
   const queued = await eventually("an email to the customer in the outbox", async () => {
     const to = (await rapport.api("/api/v1/email/outbox")).filter((m) => m.to.includes(email));
     return to.length ? to : null;

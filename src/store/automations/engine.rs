@@ -32,6 +32,10 @@ pub struct Facts {
     pub author_id: Option<i64>,
     pub customer_id: Option<i64>,
     pub fields: BTreeMap<String, String>,
+    /// The message's text (the field `message.body`), kept apart: the event log for dry runs
+    /// stores the message id, not a second copy of every message.
+    #[serde(skip)]
+    pub body: Option<String>,
     /// The rules whose actions led to this event, oldest first.
     #[serde(skip)]
     pub cause: Vec<i64>,
@@ -39,7 +43,10 @@ pub struct Facts {
 
 impl Facts {
     pub fn field(&self, name: &str) -> &str {
-        self.fields.get(name).map_or("", String::as_str)
+        match name {
+            "message.body" => self.body.as_deref().unwrap_or(""),
+            _ => self.fields.get(name).map_or("", String::as_str),
+        }
     }
 
     /// Who wrote the message (or started the conversation), when the event has one.
@@ -130,7 +137,7 @@ pub fn facts(
         f.author_id = m.author.id;
         set(&mut f, "message.author", m.author.kind.as_str().into());
         set(&mut f, "message.author_name", m.author.name.clone().unwrap_or_default());
-        set(&mut f, "message.body", m.body.clone());
+        f.body = Some(m.body.clone());
     }
     let customer = match customer_id {
         Some(id) => Some(customers::get(conn, id)?),
@@ -147,9 +154,18 @@ pub fn facts(
         set(&mut f, "customer.name", c.name.unwrap_or_default());
         set(&mut f, "customer.email", c.email.or(c.contact_email).unwrap_or_default());
     }
-    let inside = settings::business_hours(conn)?.inside(at);
-    set(&mut f, "business_hours", if inside { "inside" } else { "outside" }.into());
     Ok(f)
+}
+
+/// Fills in `business_hours` (inside/outside at the event's time) when a condition asks: most
+/// events meet no rule that does, and need not read the settings.
+pub fn with_hours(conn: &Connection, facts: &mut Facts, conditions: &[super::model::Condition]) -> Result<()> {
+    if facts.fields.contains_key("business_hours") || !conditions.iter().any(|c| c.field == "business_hours") {
+        return Ok(());
+    }
+    let inside = settings::business_hours(conn)?.inside(facts.at);
+    facts.fields.insert("business_hours".into(), if inside { "inside" } else { "outside" }.into());
+    Ok(())
 }
 
 /// Whether a rule's conditions hold: the conditions that did (when all do) or those that did
@@ -179,12 +195,16 @@ pub fn check(rule_conditions: &[super::model::Condition], facts: &Facts) -> (boo
 }
 
 /// Runs the enabled rules of an event's trigger, in the event's transaction.
-pub fn dispatch(conn: &Connection, facts: Facts, now: Millis) -> Result<()> {
+pub fn dispatch(conn: &Connection, mut facts: Facts, now: Millis) -> Result<()> {
     if facts.cause.len() >= MAX_CHAIN {
         return Ok(());
     }
+    let rules = enabled_rules(conn, &facts.event)?;
+    for rule in &rules {
+        with_hours(conn, &mut facts, &rule.conditions)?;
+    }
     let event_id = remember(conn, &facts)?;
-    for rule in enabled_rules(conn, &facts.event)? {
+    for rule in rules {
         if facts.cause.contains(&rule.id) {
             continue;
         }
@@ -832,7 +852,8 @@ pub fn run_due(conn: &Connection, now: Millis, limit: usize) -> Result<usize> {
         for (key, conversation, item, message) in
             due_subjects(conn, Some(rule.id), &rule.trigger, rule.updated_at, now, limit)?
         {
-            let facts = subject_facts(conn, &rule.trigger, conversation, item, message, now)?;
+            let mut facts = subject_facts(conn, &rule.trigger, conversation, item, message, now)?;
+            with_hours(conn, &mut facts, &rule.conditions)?;
             let (holds, why) = check(&rule.conditions, &facts);
             if holds {
                 act(conn, &rule, &facts, &key, why, now)?;

@@ -247,14 +247,21 @@ pub fn dry_run(conn: &Connection, input: &RuleInput, now: Millis) -> Result<Vec<
     } else {
         let mut stmt =
             conn.prepare_cached("SELECT facts FROM automation_events WHERE kind = ?1 ORDER BY id DESC LIMIT ?2")?;
-        let rows = stmt
+        let mut rows = stmt
             .query_map(params![input.trigger.kind(), DRY_RUN_EVENTS as i64], |r| json::<Facts>(r.get(0)?, 0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut body = conn.prepare_cached("SELECT body FROM messages WHERE id = ?1")?;
+        for f in &mut rows {
+            if let Some(id) = f.message_id {
+                f.body = body.query_row([id], |r| r.get(0)).optional()?;
+            }
+        }
         rows
     };
     facts
         .into_iter()
-        .map(|f| {
+        .map(|mut f| {
+            engine::with_hours(conn, &mut f, &input.conditions)?;
             let (matched, reasons) = engine::check(&input.conditions, &f);
             let actions = if matched {
                 input.actions.iter().map(|a| engine::describe(conn, a, &f)).collect::<Result<_>>()?
