@@ -5,7 +5,7 @@
 //! changes.
 
 use crate::clock::Clock;
-use crate::store::automations::engine;
+use crate::store::automations::timed;
 use crate::store::{Millis, Store, StoreError};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -43,7 +43,7 @@ impl TimedRules {
         loop {
             let now = clock.now_ms();
             let round = loop {
-                match store.write(move |c| engine::run_due(c, now, BATCH)).await {
+                match store.write(move |c| timed::run_due(c, now, BATCH)).await {
                     Ok(n) if n > 0 => continue,
                     other => break other,
                 }

@@ -5,12 +5,12 @@
 //! carries the chain of rules that led to it, and a rule never acts on an event its own
 //! actions caused, so rules cannot loop.
 
-use super::hours;
-use super::model::{Action, Recipients, Rule, Target, Trigger};
+use super::model::{Action, Recipients, Rule, Target};
+use super::notifying::{names, notify_people, reached};
 use super::{enabled_rules, record_run, remember, Outcome};
-use crate::domain::{Channel, ConversationKind, NotifyReplies, Party, PartyKind, Status};
+use crate::domain::{Channel, ConversationKind, Party, PartyKind, Status};
 use crate::store::conversations::{self, Conversation, Message, NewConversation, NewMessage};
-use crate::store::{customers, items, notify, settings, users, writer, Event, Millis, Result, StoreError, Viewer};
+use crate::store::{customers, items, settings, users, writer, Event, Millis, Result, StoreError, Viewer};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -71,7 +71,7 @@ impl Facts {
     }
 }
 
-fn clip(text: &str, chars: usize) -> String {
+pub(super) fn clip(text: &str, chars: usize) -> String {
     let mut out: String = text.chars().take(chars).collect();
     if text.chars().nth(chars).is_some() {
         out.push('…');
@@ -242,13 +242,13 @@ pub(super) fn act(
 }
 
 /// What an action did, in words, and whether it did anything.
-type Done = (String, bool);
+pub(super) type Done = (String, bool);
 
-fn did(line: String) -> Done {
+pub(super) fn did(line: String) -> Done {
     (line, true)
 }
 
-fn idle(line: &str) -> Done {
+pub(super) fn idle(line: &str) -> Done {
     (line.to_owned(), false)
 }
 
@@ -291,11 +291,24 @@ pub fn set_conversation_status(
         return Ok((false, before));
     }
     let after = conversations::set_status(conn, viewer, id, status)?;
-    let mut f = facts(conn, "status_changed", Some(id), None, None, now)?;
-    f.fields.insert("changed".into(), "conversation".into());
-    f.cause = cause.to_vec();
-    dispatch(conn, f, now)?;
+    status_changed(conn, "status_changed", Some(id), None, cause, now)?;
     Ok((true, after))
+}
+
+/// Runs the rules of a status change; `changed` tells a conversation's from an item's.
+fn status_changed(
+    conn: &Connection,
+    event: &str,
+    conversation_id: Option<i64>,
+    item_id: Option<i64>,
+    cause: &[i64],
+    now: Millis,
+) -> Result<()> {
+    let mut f = facts(conn, event, conversation_id, item_id, None, now)?;
+    let changed = if conversation_id.is_some() { "conversation" } else { "item" };
+    f.fields.insert("changed".into(), changed.into());
+    f.cause = cause.to_vec();
+    dispatch(conn, f, now)
 }
 
 /// Sets an item's status; when it changed, runs `status_changed` (and `item_closed`).
@@ -310,14 +323,9 @@ pub fn set_item_status(
     let before = items::get(conn, viewer, id)?;
     let after = items::set_status(conn, viewer, id, status, now)?;
     if before.status != after.status {
-        for event in ["status_changed", "item_closed"] {
-            if event == "item_closed" && status != Status::Closed {
-                continue;
-            }
-            let mut f = facts(conn, event, None, Some(id), None, now)?;
-            f.fields.insert("changed".into(), "item".into());
-            f.cause = cause.to_vec();
-            dispatch(conn, f, now)?;
+        status_changed(conn, "status_changed", None, Some(id), cause, now)?;
+        if status == Status::Closed {
+            status_changed(conn, "item_closed", None, Some(id), cause, now)?;
         }
     }
     Ok(after)
@@ -347,7 +355,7 @@ pub fn fill(conn: &Connection, text: &str, facts: &Facts) -> Result<String> {
 }
 
 /// The conversation a bot reply goes to: the event's, or the item's first with the customer.
-fn customer_conversation(conn: &Connection, facts: &Facts) -> Result<Option<i64>> {
+pub(super) fn customer_conversation(conn: &Connection, facts: &Facts) -> Result<Option<i64>> {
     if facts.field("conversation.kind") == "public" {
         return Ok(facts.conversation_id);
     }
@@ -474,261 +482,12 @@ fn chain(rule: &Rule, facts: &Facts) -> Vec<i64> {
     cause
 }
 
-fn user_name(conn: &Connection, id: i64) -> Result<String> {
+pub(super) fn user_name(conn: &Connection, id: i64) -> Result<String> {
     match users::get(conn, id) {
         Ok(u) => Ok(u.name),
         Err(StoreError::NotFound(_)) => Ok(format!("user {id}")),
         Err(e) => Err(e),
     }
-}
-
-/// The users a `notify` names for an event, before anyone is filtered out.
-pub fn named_users(conn: &Connection, to: Recipients, user_ids: &[i64], facts: &Facts) -> Result<Vec<i64>> {
-    let query = |sql: &str, id: i64| -> Result<Vec<i64>> {
-        let mut stmt = conn.prepare_cached(sql)?;
-        let rows = stmt.query_map([id], |r| r.get::<_, Option<i64>>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows.into_iter().flatten().collect())
-    };
-    let mut ids = match (to, facts.item_id, facts.conversation_id) {
-        (Recipients::Users, _, _) => user_ids.to_vec(),
-        (Recipients::Customer, _, _) => Vec::new(),
-        (Recipients::Team, _, Some(c)) => {
-            let watching = conversations::watchers(conn, c)?;
-            if watching.is_empty() {
-                everyone_who_sees(conn, facts)?
-            } else {
-                watching
-            }
-        }
-        (Recipients::Team, _, None) => match facts.item_id {
-            Some(item) => {
-                let following = query("SELECT user_id FROM item_followers WHERE item_id = ?1", item)?;
-                if following.is_empty() {
-                    everyone_who_sees(conn, facts)?
-                } else {
-                    following
-                }
-            }
-            None => Vec::new(),
-        },
-        (Recipients::Followers, Some(item), _) => query(
-            "SELECT user_id FROM item_followers WHERE item_id = ?1 UNION SELECT assignee_id FROM items WHERE id = ?1",
-            item,
-        )?,
-        (Recipients::Followers, None, Some(c)) => query(
-            "SELECT party_id FROM participants WHERE conversation_id = ?1 AND party_kind = 'user'
-             UNION SELECT assignee_id FROM conversations WHERE id = ?1",
-            c,
-        )?,
-        (Recipients::Assignee, Some(item), _) => query("SELECT assignee_id FROM items WHERE id = ?1", item)?,
-        (Recipients::Assignee, None, Some(c)) => query("SELECT assignee_id FROM conversations WHERE id = ?1", c)?,
-        (Recipients::Followers | Recipients::Assignee, None, None) => Vec::new(),
-    };
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
-}
-
-/// Active users who may see the event's project (admins and "see across projects" included).
-fn everyone_who_sees(conn: &Connection, facts: &Facts) -> Result<Vec<i64>> {
-    let project: Option<i64> = facts.field("project").parse().ok();
-    let mut stmt = conn.prepare_cached(
-        "SELECT u.id FROM users u LEFT JOIN user_preferences p ON p.user_id = u.id
-         WHERE u.active = 1 AND (u.role = 'admin' OR COALESCE(p.see_all_projects, 0) = 1 OR ?1 IS NULL
-               OR u.id IN (SELECT user_id FROM project_members WHERE project_id = ?1))",
-    )?;
-    let rows = stmt.query_map([project], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
-
-/// Whether a user may see what the event is about (the content goes to them).
-fn may_see(conn: &Connection, user_id: i64, facts: &Facts) -> Result<Option<users::Preferences>> {
-    let user = match users::get(conn, user_id) {
-        Ok(u) if u.active => u,
-        Ok(_) | Err(StoreError::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let prefs = users::preferences(conn, user_id)?;
-    let viewer = Viewer::agent(user_id, user.role, prefs.see_all_projects);
-    let visible = match (facts.conversation_id, facts.item_id) {
-        (Some(c), _) => conversations::get(conn, viewer, c).map(drop),
-        (None, Some(i)) => items::get(conn, viewer, i).map(drop),
-        (None, None) => Ok(()),
-    };
-    match visible {
-        Ok(()) => Ok(Some(prefs)),
-        Err(StoreError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// A user's own choice of which new messages notify them (Settings).
-fn wants_message(prefs: &users::Preferences, facts: &Facts) -> bool {
-    if facts.field("conversation.kind") == "internal" {
-        return prefs.notify_internal;
-    }
-    let from_customer = facts.field("message.author") == "customer";
-    match prefs.notify_customer_replies {
-        NotifyReplies::Both => true,
-        NotifyReplies::Customers => from_customer,
-        NotifyReplies::Users => !from_customer,
-        NotifyReplies::None => false,
-    }
-}
-
-/// Users by id and name.
-pub type People = Vec<(i64, String)>;
-
-/// A timed rule's subject: (event key, conversation, item, the message waiting for a reply).
-pub type Subject = (String, Option<i64>, Option<i64>, Option<i64>);
-
-/// Who a notify reaches, after access and each user's preferences: (in the app, by email).
-pub fn reached(
-    conn: &Connection,
-    to: Recipients,
-    user_ids: &[i64],
-    facts: &Facts,
-    about_message: bool,
-) -> Result<(People, People)> {
-    let (mut app, mut email) = (Vec::new(), Vec::new());
-    let author = facts.author().and_then(|a| if a.kind() == PartyKind::User { a.id() } else { None });
-    for id in named_users(conn, to, user_ids, facts)? {
-        if Some(id) == author {
-            continue;
-        }
-        let Some(prefs) = may_see(conn, id, facts)? else { continue };
-        if about_message && !wants_message(&prefs, facts) {
-            continue;
-        }
-        let name = user_name(conn, id)?;
-        app.push((id, name.clone()));
-        if !about_message || prefs.email_fallback {
-            email.push((id, name));
-        }
-    }
-    Ok((app, email))
-}
-
-fn names(people: &[(i64, String)]) -> String {
-    if people.is_empty() {
-        "nobody".into()
-    } else {
-        people.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ")
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn notify_people(
-    conn: &Connection,
-    rule: &Rule,
-    facts: &Facts,
-    to: Recipients,
-    user_ids: &[i64],
-    app: bool,
-    email: bool,
-    text: Option<&str>,
-    now: Millis,
-) -> Result<Done> {
-    let about_message = text.is_none() && facts.message_seq.is_some();
-    let text = match text {
-        Some(t) => fill(conn, t, facts)?,
-        None => facts.field("message.body").to_owned(),
-    };
-    if to == Recipients::Customer {
-        return notify_customer(conn, facts, email, about_message, &text, now);
-    }
-    let (in_app, by_email) = reached(conn, to, user_ids, facts, about_message)?;
-    let mut done = Vec::new();
-    if app && !in_app.is_empty() {
-        let title = match facts.field("message.author_name") {
-            name if about_message && !name.is_empty() => name.to_owned(),
-            _ if about_message => "New message".to_owned(),
-            _ => heading(facts, &rule.name),
-        };
-        writer::raise(Event::Alert {
-            users: in_app.iter().map(|(id, _)| *id).collect(),
-            conversation_id: facts.conversation_id,
-            item_id: facts.item_id,
-            title,
-            body: clip(&text, 200),
-        });
-        done.push(format!("alerted {} in the app", names(&in_app)));
-    }
-    if email && !by_email.is_empty() {
-        for (id, _) in &by_email {
-            match (about_message, facts.conversation_id, facts.message_seq) {
-                (true, Some(c), Some(seq)) => notify::owe(conn, c, Party::User(*id), seq, facts.at)?,
-                _ => notice(conn, Party::User(*id), facts, &heading(facts, &rule.name), &text, now)?,
-            }
-        }
-        let when = if about_message { " if unseen for the notification delay" } else { "" };
-        done.push(format!("emailing {}{when}", names(&by_email)));
-    }
-    if done.is_empty() {
-        return Ok(idle("nobody to notify"));
-    }
-    Ok(did(done.join("; ")))
-}
-
-fn notify_customer(
-    conn: &Connection,
-    facts: &Facts,
-    email: bool,
-    about_message: bool,
-    text: &str,
-    now: Millis,
-) -> Result<Done> {
-    let Some(customer) = facts.customer_id else { return Ok(idle("no customer to notify")) };
-    if !email {
-        return Ok(idle("nothing to do"));
-    }
-    if about_message {
-        let public = facts.field("conversation.kind") == "public";
-        let (Some(c), Some(seq), true) = (facts.conversation_id, facts.message_seq, public) else {
-            return Ok(idle("not a conversation with the customer"));
-        };
-        if facts.author() == Some(Party::Customer(customer)) {
-            return Ok(idle("the customer wrote it"));
-        }
-        notify::owe(conn, c, Party::Customer(customer), seq, facts.at)?;
-        return Ok(did("emailing the customer if unseen for the notification delay".into()));
-    }
-    if facts.field("customer.email").is_empty() {
-        return Ok(idle("the customer's email address is not known"));
-    }
-    let subject = match facts.field("item.title") {
-        "" => heading(facts, "A message from the team"),
-        title => title.to_owned(),
-    };
-    let conversation = customer_conversation(conn, facts)?;
-    notice(
-        conn,
-        Party::Customer(customer),
-        &Facts { conversation_id: conversation, ..facts.clone() },
-        &subject,
-        text,
-        now,
-    )?;
-    Ok(did(format!("emailing the customer at {}", facts.field("customer.email"))))
-}
-
-fn heading(facts: &Facts, fallback: &str) -> String {
-    match (facts.field("item.title"), facts.field("conversation.subject")) {
-        ("", "") => fallback.to_owned(),
-        ("", subject) => subject.to_owned(),
-        (title, _) => title.to_owned(),
-    }
-}
-
-/// Queues an email with its own text, sent at once by the email scheduler.
-fn notice(conn: &Connection, party: Party, facts: &Facts, subject: &str, body: &str, now: Millis) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO notices (party_kind, party_id, conversation_id, item_id, subject, body, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![party.kind(), party.id(), facts.conversation_id, facts.item_id, subject, body, now])?;
-    writer::raise(Event::Mail);
-    Ok(())
 }
 
 /// What an action would do, in words, without doing it (dry runs).
@@ -766,102 +525,4 @@ pub fn describe(conn: &Connection, action: &Action, facts: &Facts) -> Result<Str
         Action::Assign { user_id } => format!("would assign to {}", user_name(conn, *user_id)?),
         Action::AddFollower { user_id } => format!("would add {} as a follower", user_name(conn, *user_id)?),
     })
-}
-
-// ---- time-based rules ----------------------------------------------------------------------
-
-/// The subjects of a timed rule that are due at `now` and not yet decided (or, for a dry run,
-/// decided or not).
-pub fn due_subjects(
-    conn: &Connection,
-    rule_id: Option<i64>,
-    trigger: &Trigger,
-    since: Millis,
-    now: Millis,
-    limit: usize,
-) -> Result<Vec<Subject>> {
-    let rule = rule_id.unwrap_or(-1);
-    let undecided = "NOT EXISTS (SELECT 1 FROM rule_runs r WHERE r.rule_id = ?2 AND r.event_key = key)";
-    let (sql, cutoff) = match trigger {
-        Trigger::NoReply { after_minutes } => (
-            format!(
-                "SELECT * FROM (
-                    SELECT 'no_reply:' || c.id || ':' || m.seq AS key, c.id, c.item_id, m.id
-                    FROM conversations c JOIN messages m ON m.conversation_id = c.id
-                    WHERE c.kind = 'public' AND c.status = 'open' AND m.author_kind = 'customer'
-                      AND m.created_at <= ?1
-                      AND m.seq = (SELECT max(seq) FROM messages x WHERE x.conversation_id = c.id AND x.author_kind <> 'bot'))
-                 WHERE {undecided} LIMIT ?3"
-            ),
-            now - after_minutes * 60_000,
-        ),
-        Trigger::ItemOpen { after_minutes } => (
-            format!(
-                "SELECT * FROM (SELECT 'item_open:' || i.id AS key, NULL, i.id, NULL FROM items i
-                    WHERE i.status = 'open' AND i.created_at <= ?1)
-                 WHERE {undecided} LIMIT ?3"
-            ),
-            now - after_minutes * 60_000,
-        ),
-        Trigger::Schedule { days, at } => {
-            let tz = hours::zone(&settings::business_hours(conn)?.timezone);
-            let minutes = super::model::parse_time(at).unwrap_or(0);
-            match hours::last_slot(days, minutes, &tz, now) {
-                // A slot from before the rule was saved does not count.
-                Some(slot) if slot >= since => (
-                    format!(
-                        "SELECT * FROM (SELECT 'schedule:' || ?1 || ':' || i.id AS key, NULL, i.id, NULL FROM items i
-                            WHERE i.status = 'open')
-                         WHERE {undecided} LIMIT ?3"
-                    ),
-                    slot,
-                ),
-                _ => return Ok(Vec::new()),
-            }
-        }
-        _ => return Ok(Vec::new()),
-    };
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params![cutoff, rule, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
-
-/// The facts of a timed rule's subject.
-pub fn subject_facts(
-    conn: &Connection,
-    trigger: &Trigger,
-    conversation: Option<i64>,
-    item: Option<i64>,
-    message: Option<i64>,
-    now: Millis,
-) -> Result<Facts> {
-    let message = match message {
-        Some(id) => Some(conversations::message(conn, id)?),
-        None => None,
-    };
-    facts(conn, trigger.kind(), conversation, item, message.as_ref(), now)
-}
-
-/// Decides every due subject of every enabled timed rule, at most `limit` per rule; returns
-/// how many were decided.
-pub fn run_due(conn: &Connection, now: Millis, limit: usize) -> Result<usize> {
-    let mut decided = 0;
-    for rule in super::timed_rules(conn)? {
-        for (key, conversation, item, message) in
-            due_subjects(conn, Some(rule.id), &rule.trigger, rule.updated_at, now, limit)?
-        {
-            let mut facts = subject_facts(conn, &rule.trigger, conversation, item, message, now)?;
-            with_hours(conn, &mut facts, &rule.conditions)?;
-            let (holds, why) = check(&rule.conditions, &facts);
-            if holds {
-                act(conn, &rule, &facts, &key, why, now)?;
-            } else {
-                record_run(conn, &rule, &key, &facts, Outcome::Skipped, &why, now)?;
-            }
-            decided += 1;
-        }
-    }
-    Ok(decided)
 }

@@ -4,6 +4,8 @@
 pub mod engine;
 pub mod hours;
 pub mod model;
+pub mod notifying;
+pub mod timed;
 
 use super::{Millis, Result, StoreError};
 use engine::Facts;
@@ -76,28 +78,23 @@ fn timed_rules(conn: &Connection) -> Result<Vec<Rule>> {
 }
 
 pub fn insert(conn: &Connection, input: &RuleInput, now: Millis) -> Result<Rule> {
-    input.validate(conn)?;
-    conn.execute(
-        "INSERT INTO rules (name, enabled, trigger, conditions, actions, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-        params![
-            input.name.trim(),
-            input.enabled,
-            to_json(&input.trigger)?,
-            to_json(&input.conditions)?,
-            to_json(&input.actions)?,
-            now
-        ],
-    )?;
-    get(conn, conn.last_insert_rowid())
+    save(conn, None, input, now)
 }
 
 pub fn update(conn: &Connection, id: i64, input: &RuleInput, now: Millis) -> Result<Rule> {
     get(conn, id)?;
+    save(conn, Some(id), input, now)
+}
+
+/// Stores a valid rule: a new one without an id, or over the one with it.
+fn save(conn: &Connection, id: Option<i64>, input: &RuleInput, now: Millis) -> Result<Rule> {
     input.validate(conn)?;
-    conn.execute(
-        "UPDATE rules SET name = ?2, enabled = ?3, trigger = ?4, conditions = ?5, actions = ?6, updated_at = ?7
-         WHERE id = ?1",
+    let id: i64 = conn.query_row(
+        "INSERT INTO rules (id, name, enabled, trigger, conditions, actions, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, enabled = excluded.enabled, trigger = excluded.trigger,
+             conditions = excluded.conditions, actions = excluded.actions, updated_at = excluded.updated_at
+         RETURNING id",
         params![
             id,
             input.name.trim(),
@@ -107,6 +104,7 @@ pub fn update(conn: &Connection, id: i64, input: &RuleInput, now: Millis) -> Res
             to_json(&input.actions)?,
             now
         ],
+        |r| r.get(0),
     )?;
     get(conn, id)
 }
@@ -240,9 +238,9 @@ pub struct DryRunEntry {
 pub fn dry_run(conn: &Connection, input: &RuleInput, now: Millis) -> Result<Vec<DryRunEntry>> {
     input.validate(conn)?;
     let facts: Vec<Facts> = if input.trigger.timed() {
-        engine::due_subjects(conn, None, &input.trigger, Millis::MIN, now, DRY_RUN_EVENTS)?
+        timed::due_subjects(conn, None, &input.trigger, Millis::MIN, now, DRY_RUN_EVENTS)?
             .into_iter()
-            .map(|(_, c, i, m)| engine::subject_facts(conn, &input.trigger, c, i, m, now))
+            .map(|(_, c, i, m)| timed::subject_facts(conn, &input.trigger, c, i, m, now))
             .collect::<Result<_>>()?
     } else {
         let mut stmt =
