@@ -74,7 +74,7 @@ impl Application {
         let mailroom = Mailroom {
             store: store.clone(),
             clock: clock.clone(),
-            own_addresses: [Some(support_address), mailer.as_ref().map(|m| m.from_address())]
+            own_addresses: [Some(support_address.clone()), mailer.as_ref().map(|m| m.from_address())]
                 .into_iter()
                 .flatten()
                 .collect(),
@@ -115,6 +115,9 @@ impl Application {
             setup: SetupLink::default(),
             new_visitors: http::RateLimiter::new(config.visitor_limit, 10 * 60 * 1000),
             widget_writes: http::RateLimiter::new(config.visitor_limit * 4, 10 * 60 * 1000),
+            portal_attempts: http::RateLimiter::new(5, 10 * 60 * 1000),
+            form_submissions: http::RateLimiter::new(5, 10 * 60 * 1000),
+            support_address: support_address.clone(),
         });
         let now = state.now();
         store.write(move |c| users::delete_expired_sessions(c, now)).await?;

@@ -68,6 +68,7 @@ word_enum!(
 );
 word_enum!(Status { Open = "open", Closed = "closed" });
 word_enum!(ItemKind { Ticket = "ticket", Task = "task" });
+word_enum!(Priority { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" });
 word_enum!(
     /// Where an item or conversation came from.
     Channel { Chat = "chat", Email = "email", Portal = "portal", Form = "form", App = "app", Api = "api" }

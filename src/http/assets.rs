@@ -1,5 +1,6 @@
 //! The web assets embedded in the binary: the widget's loader (`/widget.js`), its panel page,
-//! and `/assets/...`. Served gzipped when asked, with ETags; files requested with the current
+//! the customer portal (`/portal/`), web forms (`/forms/KEY`, `/forms/embed.js`) and
+//! `/assets/...`. Served gzipped when asked, with ETags; files requested with the current
 //! version (`?v=`) are cached for a year.
 
 use super::State;
@@ -34,6 +35,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/widget/frame").wrap(Compress::default()).route(web::get().to(frame)))
         .service(web::resource("/assets/{path:.*}").wrap(Compress::default()).route(web::get().to(asset)))
         .service(web::resource("/app/").wrap(Compress::default()).route(web::get().to(agents_app)))
+        .service(web::resource("/portal/").wrap(Compress::default()).route(web::get().to(portal)))
+        .route("/portal", web::get().to(|| async { redirect("/portal/") }))
+        .service(web::resource("/forms/embed.js").wrap(Compress::default()).route(web::get().to(form_embed)))
+        .service(web::resource("/forms/{key}").wrap(Compress::default()).route(web::get().to(form_page)))
         .route("/app", web::get().to(|| async { redirect("/app/") }))
         .route("/", web::get().to(|| async { redirect("/app/") }));
 }
@@ -42,7 +47,7 @@ fn redirect(to: &'static str) -> HttpResponse {
     HttpResponse::Found().insert_header((header::LOCATION, to)).finish()
 }
 
-/// One of the two HTML pages (the agents' app, the widget's panel): versioned asset links, and a
+/// One of the HTML pages (the agents' app, the widget's panel, the portal, a web form): versioned asset links, and a
 /// CSP that allows only this server's scripts, styles and socket.
 fn html_page(state: &State, name: &str, frame_ancestors: &str) -> HttpResponse {
     let Some(file) = Assets::get(name) else { return HttpResponse::NotFound().finish() };
@@ -117,9 +122,33 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     serve(&req, &path, cache)
 }
 
-/// The panel page, framed by the sites the admin allowed (any site until they name some).
-async fn frame(state: State) -> HttpResponse {
+/// The sites that may frame the widget's panel and the web forms: those the admin allowed,
+/// or any site until they name some.
+async fn embedders(state: &State) -> String {
     let allowed = state.store.read(settings::widget).await.map(|s| s.allowed_origins).unwrap_or_default();
-    let ancestors = if allowed.is_empty() { "*".to_owned() } else { allowed.join(" ") };
-    html_page(&state, "widget/frame.html", &ancestors)
+    if allowed.is_empty() {
+        "*".to_owned()
+    } else {
+        allowed.join(" ")
+    }
+}
+
+async fn frame(state: State) -> HttpResponse {
+    html_page(&state, "widget/frame.html", &embedders(&state).await)
+}
+
+/// The customer portal: one page, like the agents' app.
+async fn portal(state: State) -> HttpResponse {
+    html_page(&state, "portal/index.html", "'none'")
+}
+
+/// A web form's page (the same page for every form: its script reads the key from the URL).
+async fn form_page(state: State) -> HttpResponse {
+    html_page(&state, "forms/index.html", &embedders(&state).await)
+}
+
+async fn form_embed(req: HttpRequest) -> HttpResponse {
+    let mut res = serve(&req, "forms/embed.js", "public, max-age=300");
+    res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, header::HeaderValue::from_static("*"));
+    res
 }

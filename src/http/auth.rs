@@ -23,14 +23,16 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub struct Agent {
     pub user: users::User,
     pub viewer: Viewer,
+    /// Where the caller works: `App` in the agents' app (a cookie session), `Api` with a token.
+    pub channel: crate::domain::Channel,
 }
 
 /// An authenticated admin.
 pub struct Admin(pub Agent);
 
 impl Agent {
-    fn from_session(s: Session) -> Agent {
-        Agent { viewer: Viewer::agent(s.user.id, s.user.role, s.see_all_projects), user: s.user }
+    fn from_session(s: Session, channel: crate::domain::Channel) -> Agent {
+        Agent { viewer: Viewer::agent(s.user.id, s.user.role, s.see_all_projects), user: s.user, channel }
     }
 }
 
@@ -48,7 +50,9 @@ async fn authenticate(req: HttpRequest) -> Result<Agent, ApiError> {
             header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).ok_or_else(ApiError::unauthenticated)?;
         let hash = token::hash(token.trim());
         let session = state.store.read(move |c| users::by_token(c, &hash)).await?;
-        return session.map(Agent::from_session).ok_or_else(ApiError::unauthenticated);
+        return session
+            .map(|s| Agent::from_session(s, crate::domain::Channel::Api))
+            .ok_or_else(ApiError::unauthenticated);
     }
     let cookie = req.cookie(SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
     let hash = token::hash(cookie.value());
@@ -66,7 +70,7 @@ async fn authenticate(req: HttpRequest) -> Result<Agent, ApiError> {
             ));
         }
     }
-    Ok(Agent::from_session(session))
+    Ok(Agent::from_session(session, crate::domain::Channel::App))
 }
 
 /// Who the caller is, settled before any handler reads the body: a caller who will be refused
@@ -259,6 +263,7 @@ async fn put_preferences(
     let prefs = body.into_inner();
     let stored = prefs.clone();
     state.store.write(move |c| users::set_preferences(c, uid, &stored)).await?;
+    state.hub.reconnect_user(uid);
     Ok(web::Json(prefs))
 }
 

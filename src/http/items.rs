@@ -1,12 +1,12 @@
 //! Items (tickets and tasks): create, list (including From customers → Unanswered items),
-//! get, change status, follow and unfollow.
+//! get, edit and assign, change status, follow and unfollow.
 
 use super::{page, Agent, State};
-use crate::domain::{Channel, ItemKind, Status, Title};
+use crate::domain::{Invalid, ItemKind, Priority, Status, Title, MAX_BODY_CHARS};
 use crate::error::{ApiError, ErrorBody};
 use crate::store::automations::engine;
-use crate::store::items::{self, Item, ItemFilter, ItemView, NewItem};
-use actix_web::{delete, get, post, put};
+use crate::store::items::{self, Item, ItemChange, ItemFilter, ItemView, NewItem};
+use actix_web::{delete, get, patch, post, put};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -15,6 +15,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list)
         .service(create)
         .service(get)
+        .service(update)
         .service(conversations_of)
         .service(set_status)
         .service(follow)
@@ -28,6 +29,9 @@ pub struct ItemQuery {
     pub view: Option<ItemView>,
     pub status: Option<Status>,
     pub project_id: Option<i64>,
+    pub kind: Option<ItemKind>,
+    /// Items assigned to this user.
+    pub assignee_id: Option<i64>,
     pub cursor: Option<String>,
     pub limit: Option<usize>,
 }
@@ -40,6 +44,8 @@ async fn list(state: State, agent: Agent, q: web::Query<ItemQuery>) -> Result<we
         view: q.view.unwrap_or(ItemView::All),
         status: q.status,
         project_id: q.project_id,
+        kind: q.kind,
+        assignee_id: q.assignee_id,
         after: page::decode(q.cursor.as_deref())?,
         limit: page::limit(q.limit)?,
     };
@@ -57,8 +63,19 @@ pub struct CreateItem {
     pub title: String,
     #[serde(default)]
     pub description: String,
+    /// Default `normal`.
+    pub priority: Option<Priority>,
     /// The customer who asked; optional for tasks.
     pub requester_id: Option<i64>,
+    /// The user it is assigned to (who then follows it).
+    pub assignee_id: Option<i64>,
+}
+
+fn description(text: String) -> Result<String, ApiError> {
+    if text.chars().count() > MAX_BODY_CHARS {
+        return Err(Invalid::new("invalid_description", "description is too long").into());
+    }
+    Ok(text)
 }
 
 /// Creates an item; the creator follows it.
@@ -67,17 +84,15 @@ pub struct CreateItem {
 #[post("/api/v1/items")]
 async fn create(state: State, agent: Agent, body: web::Json<CreateItem>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let title = Title::parse(&body.title)?.into_string();
-    if body.description.chars().count() > crate::domain::MAX_BODY_CHARS {
-        return Err(crate::domain::Invalid::new("invalid_description", "description is too long").into());
-    }
     let new = NewItem {
         project_id: body.project_id,
         kind: body.kind,
-        title,
-        description: body.description,
+        title: Title::parse(&body.title)?.into_string(),
+        description: description(body.description)?,
+        priority: body.priority.unwrap_or(Priority::Normal),
         requester_id: body.requester_id,
-        channel: Channel::Api,
+        assignee_id: body.assignee_id,
+        channel: agent.channel,
         created_by: Some(agent.user.id),
     };
     let (viewer, now) = (agent.viewer, state.now());
@@ -90,6 +105,45 @@ async fn create(state: State, agent: Agent, body: web::Json<CreateItem>) -> Resu
 async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Item>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
     Ok(web::Json(state.store.read(move |c| items::get(c, viewer, id)).await?))
+}
+
+/// Present fields change; `null` clears the assignee or the requester.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditItem {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<Priority>,
+    #[serde(default, deserialize_with = "super::page::present")]
+    #[schema(value_type = Option<i64>)]
+    pub assignee_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::page::present")]
+    #[schema(value_type = Option<i64>)]
+    pub requester_id: Option<Option<i64>>,
+    /// Moves the item (and its conversations) to another project.
+    pub project_id: Option<i64>,
+}
+
+#[utoipa::path(tag = "items", request_body = EditItem, responses(
+    (status = 200, body = Item), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[patch("/api/v1/items/{id}")]
+async fn update(
+    state: State,
+    agent: Agent,
+    id: web::Path<i64>,
+    body: web::Json<EditItem>,
+) -> Result<web::Json<Item>, ApiError> {
+    let body = body.into_inner();
+    let change = ItemChange {
+        title: body.title.as_deref().map(Title::parse).transpose()?.map(Title::into_string),
+        description: body.description.map(description).transpose()?,
+        priority: body.priority,
+        assignee_id: body.assignee_id,
+        requester_id: body.requester_id,
+        project_id: body.project_id,
+    };
+    let (viewer, id, now) = (agent.viewer, id.into_inner(), state.now());
+    Ok(web::Json(state.store.write(move |c| items::update(c, viewer, id, change, now)).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -7,10 +7,12 @@ mod auth;
 mod conversations;
 mod customers;
 mod email;
+mod forms;
 mod items;
 mod limiter;
 pub mod openapi;
 mod page;
+mod portal;
 mod projects;
 mod rules;
 mod setup;
@@ -45,6 +47,12 @@ pub struct AppState {
     pub new_visitors: RateLimiter,
     /// Anonymous writes (new conversations, uploads) per IP.
     pub widget_writes: RateLimiter,
+    /// Portal sign-in links asked for and redeemed, per IP and per address.
+    pub portal_attempts: RateLimiter,
+    /// Web form submissions per IP.
+    pub form_submissions: RateLimiter,
+    /// The address customers write to (sign-in emails come from the same letterhead).
+    pub support_address: String,
     /// Handles inbound email (and held mail an admin releases).
     pub mailroom: crate::mail::inbound::Mailroom,
     /// Wakes the email sender.
@@ -81,6 +89,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
         .configure(setup::routes)
         .configure(socket::routes)
         .configure(widget::routes)
+        .configure(portal::routes)
+        .configure(forms::routes)
         .configure(email::routes)
         .configure(rules::routes)
         .configure(assets::routes)

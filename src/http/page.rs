@@ -9,6 +9,16 @@ use utoipa::ToSchema;
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
 
+/// For `Option<Option<T>>` fields: a field that is present (even as `null`) is `Some`, so an
+/// absent field leaves a value alone and `null` clears it.
+pub fn present<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 pub fn encode(at: i64, id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
 }

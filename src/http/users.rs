@@ -72,6 +72,7 @@ async fn update_user(
     let name = body.name.as_deref().map(Name::parse).transpose()?.map(Name::into_string);
     let (id, role, active) = (id.into_inner(), body.role, body.active);
     let user = state.store.write(move |c| users::update(c, id, name.as_deref(), role, active)).await?;
+    state.hub.reconnect_user(id);
     Ok(web::Json(user))
 }
 

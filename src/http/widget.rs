@@ -35,7 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Counts one anonymous write (a conversation, an upload) against the caller's IP.
-fn limit_writes(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
+pub(super) fn limit_writes(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
     let (ip, now) = (client_ip(req), state.now());
     if let Some(secs) = state.widget_writes.blocked(&ip, now) {
         return Err(ApiError::too_many("too_many_requests", secs));
@@ -134,6 +134,10 @@ pub struct Visitor {
 impl Visitor {
     fn viewer(&self) -> Viewer {
         Viewer::Customer { customer_id: self.customer.id }
+    }
+
+    pub(super) fn token_hash(&self) -> &[u8] {
+        &self.token_hash
     }
 }
 

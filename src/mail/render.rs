@@ -68,7 +68,10 @@ pub fn notification(
         format!("New messages in conversation #{} that you have not seen yet.", conversation.id)
     };
     let heading = if earlier > 0 { format!("{heading} ({earlier} earlier messages are not shown.)") } else { heading };
-    let action_text = if to_customer {
+    let portal = format!("{}/portal/", head.base_url);
+    let action_text = if to_customer && conversation.item_id.is_some() {
+        format!("Reply to this email to answer, or follow your requests at {portal}")
+    } else if to_customer {
         "Reply to this email to answer.".to_owned()
     } else {
         format!(
@@ -76,7 +79,9 @@ pub fn notification(
             head.base_url, conversation.id
         )
     };
-    let action_html = if to_customer {
+    let action_html = if to_customer && conversation.item_id.is_some() {
+        format!("Reply to this email to answer, or <a href=\"{}\">follow your requests</a>.", escape(&portal))
+    } else if to_customer {
         escape(&action_text)
     } else {
         let link = format!("{}/app/#conversation/{}", head.base_url, conversation.id);
@@ -121,15 +126,17 @@ pub fn notice(
     head: &Letterhead,
     recipient: &Recipient,
     conversation: Option<&Conversation>,
+    item_id: Option<i64>,
     subject: &str,
     body: &str,
     now: Millis,
 ) -> NewEmail {
     let to_customer = matches!(recipient.party, Party::Customer(_));
     let token = conversation.map(|c| ReplyToken::new(c.id, recipient.party, now).sign(&head.secret));
-    let link = match conversation {
-        Some(c) => format!("{}/app/#conversation/{}", head.base_url, c.id),
-        None => format!("{}/app/", head.base_url),
+    let link = match (conversation, item_id) {
+        (Some(c), _) => format!("{}/app/#conversation/{}", head.base_url, c.id),
+        (None, Some(item)) => format!("{}/app/#item/{item}", head.base_url),
+        (None, None) => format!("{}/app/", head.base_url),
     };
     let (action_text, action_html) = match (to_customer, &token) {
         (true, Some(_)) => ("Reply to this email to answer.".to_owned(), "Reply to this email to answer.".to_owned()),
@@ -152,6 +159,25 @@ pub fn notice(
         html: fill(HTML, &escape(&heading), &html_body, &action_html, &escape(subject)),
         subject: subject.to_owned(),
         conversation_id: conversation.map(|c| c.id),
+    }
+}
+
+/// A one-time link that signs a customer in to the portal.
+pub fn sign_in(head: &Letterhead, to: &str, link: &str) -> NewEmail {
+    let subject = format!("Sign in to {}", head.team_name);
+    let body = "Open the link below to sign in and follow your requests. It works once, for 30 minutes.\n\n\
+                If you did not ask for it, ignore this email.";
+    let html_body = format!("<p>{}</p>", escape(body).replace("\n\n", "</p><p>"));
+    let action_html = format!("<a href=\"{}\">Sign in</a>", escape(link));
+    NewEmail {
+        message_id: message_id(head, "sign-in"),
+        to: to.to_owned(),
+        reply_to: None,
+        in_reply_to: None,
+        text: fill(TEXT, &head.team_name, body, link, &subject),
+        html: fill(HTML, &escape(&head.team_name), &html_body, &action_html, &escape(&subject)),
+        subject,
+        conversation_id: None,
     }
 }
 

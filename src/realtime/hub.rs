@@ -115,6 +115,10 @@ impl Hub {
                     self.tell_users(users, frame.to_json());
                     continue;
                 }
+                Event::Item(item) => {
+                    self.tell_about_item(item);
+                    continue;
+                }
                 Event::Message { conversation, .. }
                 | Event::Conversation(conversation)
                 | Event::Seen { conversation, .. } => conversation.clone(),
@@ -136,7 +140,7 @@ impl Hub {
         let (conversation, message) = match event {
             Event::Message { conversation, message } => (conversation, Some(message)),
             Event::Conversation(conversation) => (conversation, None),
-            Event::Seen { .. } | Event::Alert { .. } | Event::Mail => return,
+            Event::Seen { .. } | Event::Item(_) | Event::Alert { .. } | Event::Mail => return,
         };
         let outside_scope = {
             let inboxes = lock(&self.0.inboxes);
@@ -163,6 +167,40 @@ impl Hub {
                 inbox.kick.cancel();
             }
             kept
+        });
+    }
+
+    /// Tells every watching agent who may see the item: by project, or as its follower or
+    /// assignee (the same rule as `visibility::item`).
+    fn tell_about_item(&self, item: &crate::store::items::Item) {
+        let json: Arc<str> = ServerFrame::Item { item }.to_json().into();
+        let frame = Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: 0, seq: None });
+        lock(&self.0.inboxes).retain(|_, inbox| {
+            let s = &inbox.scope;
+            let sees = s.all_projects
+                || s.projects.contains(&item.project_id)
+                || item.followers.contains(&s.user_id)
+                || item.assignee_id == Some(s.user_id);
+            if !sees {
+                return true;
+            }
+            let kept = inbox.tx.try_send(frame.clone()).is_ok();
+            if !kept {
+                inbox.kick.cancel();
+            }
+            kept
+        });
+    }
+
+    /// Closes a user's app sockets (with the code that means "reconnect"): what they may see
+    /// changed (preferences, project membership, role), and a socket keeps who it was opened by.
+    pub fn reconnect_user(&self, user_id: i64) {
+        lock(&self.0.inboxes).retain(|_, inbox| {
+            if inbox.scope.user_id == user_id {
+                inbox.kick.cancel();
+                return false;
+            }
+            true
         });
     }
 
@@ -297,7 +335,7 @@ fn frames(c: &Conversation, event: &Event) -> Vec<Arc<Outbound>> {
             }
             out
         }
-        Event::Alert { .. } | Event::Mail => Vec::new(),
+        Event::Item(_) | Event::Alert { .. } | Event::Mail => Vec::new(),
     }
 }
 

@@ -133,6 +133,10 @@ pub enum ServerFrame<'a> {
         conversation: &'a Conversation,
         message: Option<&'a Message>,
     },
+    /// Agents: an item they may see was created or changed (lists, Unanswered items).
+    Item {
+        item: &'a crate::store::items::Item,
+    },
     /// Agents: something to tell this agent about (a bubble, a sound, a flashing tab), as the
     /// rules and the agent's preferences decide.
     Alert {

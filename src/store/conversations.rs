@@ -430,6 +430,8 @@ pub fn make_ticket(
             kind: crate::domain::ItemKind::Ticket,
             title: title.to_owned(),
             description: String::new(),
+            priority: crate::domain::Priority::Normal,
+            assignee_id: None,
             requester_id: conversation.customer_id,
             channel: conversation.channel,
             created_by: Some(creator),

@@ -1,6 +1,7 @@
 //! What a committed write announces to the live parts of the app.
 
 use super::conversations::{Conversation, Message};
+use super::items::Item;
 use crate::domain::Party;
 
 #[derive(Debug, Clone)]
@@ -9,6 +10,8 @@ pub enum Event {
     Message { conversation: Conversation, message: Message },
     /// A conversation was created or changed status.
     Conversation(Conversation),
+    /// An item was created or changed (agents' lists, Unanswered items).
+    Item(Item),
     /// Someone has seen a conversation up to `seq`.
     Seen { conversation: Conversation, party: Party, seq: i64 },
     /// These users are to be told in the app (bubble, sound, flashing tab).
@@ -23,7 +26,7 @@ impl Event {
             Event::Message { conversation, .. }
             | Event::Conversation(conversation)
             | Event::Seen { conversation, .. } => Some(conversation),
-            Event::Alert { .. } | Event::Mail => None,
+            Event::Item(_) | Event::Alert { .. } | Event::Mail => None,
         }
     }
 }

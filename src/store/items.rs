@@ -1,7 +1,8 @@
 //! Items (tickets and tasks) in projects, with their requester and followers.
 
-use super::{visibility, Millis, Page, Result, StoreError, Viewer};
-use crate::domain::{Channel, ItemKind, Status};
+use super::conversations::{self, Conversation, NewConversation};
+use super::{visibility, writer, Event, Millis, Page, Result, StoreError, Viewer};
+use crate::domain::{Channel, ConversationKind, ItemKind, Party, Priority, Status};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,6 +15,7 @@ pub struct Item {
     pub title: String,
     pub description: String,
     pub status: Status,
+    pub priority: Priority,
     pub requester_id: Option<i64>,
     /// The user it is assigned to.
     pub assignee_id: Option<i64>,
@@ -39,15 +41,30 @@ pub struct NewItem {
     pub kind: ItemKind,
     pub title: String,
     pub description: String,
+    pub priority: Priority,
     pub requester_id: Option<i64>,
+    pub assignee_id: Option<i64>,
     pub channel: Channel,
     pub created_by: Option<i64>,
+}
+
+/// A change to an item: `None` leaves a field alone; `Some(None)` clears an optional one.
+#[derive(Default)]
+pub struct ItemChange {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub priority: Option<Priority>,
+    pub assignee_id: Option<Option<i64>>,
+    pub requester_id: Option<Option<i64>>,
+    pub project_id: Option<i64>,
 }
 
 pub struct ItemFilter {
     pub view: ItemView,
     pub status: Option<Status>,
     pub project_id: Option<i64>,
+    pub kind: Option<ItemKind>,
+    pub assignee_id: Option<i64>,
     /// Keyset: rows strictly after this (created_at, id) in newest-first order.
     pub after: Option<(Millis, i64)>,
     pub limit: usize,
@@ -58,7 +75,7 @@ const UNANSWERED: &str =
     "i.status = 'open' AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.item_id = i.id AND c.kind = 'public')";
 
 const COLS: &str = "i.id, i.project_id, i.kind, i.title, i.description, i.status, i.requester_id,
-    i.channel, i.created_by, i.created_at, i.updated_at, i.assignee_id";
+    i.channel, i.created_by, i.created_at, i.updated_at, i.assignee_id, i.priority";
 
 fn row(r: &Row) -> rusqlite::Result<Item> {
     Ok(Item {
@@ -74,6 +91,7 @@ fn row(r: &Row) -> rusqlite::Result<Item> {
         created_at: r.get(9)?,
         updated_at: r.get(10)?,
         assignee_id: r.get(11)?,
+        priority: r.get(12)?,
         followers: Vec::new(),
     })
 }
@@ -84,33 +102,112 @@ fn with_followers(conn: &Connection, mut item: Item) -> Result<Item> {
     Ok(item)
 }
 
-/// Creates an item in a project the viewer can see; its creator follows it.
+/// Creates an item in a project the viewer can see; its creator and its assignee follow it.
 pub fn insert(conn: &Connection, viewer: Viewer, new: NewItem, now: Millis) -> Result<Item> {
     super::projects::get(conn, viewer, new.project_id)?;
     if let Some(customer) = new.requester_id {
         super::customers::get(conn, customer)?;
     }
+    if let Some(user) = new.assignee_id {
+        super::users::get(conn, user)?;
+    }
     conn.execute(
-        "INSERT INTO items (project_id, kind, title, description, requester_id, channel, created_by,
-                            created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        "INSERT INTO items (project_id, kind, title, description, priority, requester_id, assignee_id, channel,
+                            created_by, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
         params![
             new.project_id,
             new.kind,
             new.title,
             new.description,
+            new.priority,
             new.requester_id,
+            new.assignee_id,
             new.channel,
             new.created_by,
             now
         ],
     )?;
     let id = conn.last_insert_rowid();
-    if let Some(user) = new.created_by {
+    for user in new.created_by.into_iter().chain(new.assignee_id) {
         follow(conn, id, user)?;
     }
+    announce(conn, id)?;
     super::automations::engine::item_created(conn, id, now)?;
     get(conn, viewer, id)
+}
+
+/// Tells the live parts of the app about an item as it now is (once the write commits).
+pub(super) fn announce(conn: &Connection, id: i64) -> Result<()> {
+    writer::raise(Event::Item(get(conn, Viewer::SYSTEM, id)?));
+    Ok(())
+}
+
+/// Changes what an agent may edit; a new assignee follows the item.
+pub fn update(conn: &Connection, viewer: Viewer, id: i64, change: ItemChange, now: Millis) -> Result<Item> {
+    let before = get(conn, viewer, id)?;
+    if let Some(project) = change.project_id {
+        super::projects::get(conn, viewer, project)?;
+    }
+    if let Some(Some(user)) = change.assignee_id {
+        super::users::get(conn, user)?;
+    }
+    if let Some(Some(customer)) = change.requester_id {
+        super::customers::get(conn, customer)?;
+    }
+    conn.execute(
+        "UPDATE items SET title = ?1, description = ?2, priority = ?3, assignee_id = ?4, requester_id = ?5,
+                          project_id = ?6, updated_at = ?7
+         WHERE id = ?8",
+        params![
+            change.title.unwrap_or(before.title),
+            change.description.unwrap_or(before.description),
+            change.priority.unwrap_or(before.priority),
+            change.assignee_id.unwrap_or(before.assignee_id),
+            change.requester_id.unwrap_or(before.requester_id),
+            change.project_id.unwrap_or(before.project_id),
+            now,
+            id
+        ],
+    )?;
+    if let Some(project) = change.project_id {
+        // Conversations on an item live in its project.
+        conn.execute("UPDATE conversations SET project_id = ?1 WHERE item_id = ?2", params![project, id])?;
+    }
+    if let Some(Some(user)) = change.assignee_id {
+        follow(conn, id, user)?;
+    }
+    announce(conn, id)?;
+    get(conn, viewer, id)
+}
+
+/// The item's conversation with its requester: the first public one, started (by `creator`, on
+/// the item's channel) when there is none yet. `None` for an item without a requester.
+pub fn customer_thread(conn: &Connection, item_id: i64, creator: Party, now: Millis) -> Result<Option<Conversation>> {
+    let existing: Option<i64> = conn
+        .prepare_cached("SELECT id FROM conversations WHERE item_id = ?1 AND kind = 'public' ORDER BY id LIMIT 1")?
+        .query_row([item_id], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(Some(conversations::get(conn, Viewer::SYSTEM, id)?));
+    }
+    let item = get(conn, Viewer::SYSTEM, item_id)?;
+    let Some(customer) = item.requester_id else { return Ok(None) };
+    let new = NewConversation {
+        project_id: None,
+        item_id: Some(item_id),
+        kind: ConversationKind::Public,
+        subject: item.title,
+        customer_id: Some(customer),
+        channel: item.channel,
+        page_url: None,
+        creator,
+    };
+    let c = conversations::insert(conn, Viewer::SYSTEM, new, now)?;
+    writer::raise(Event::Conversation(c.clone()));
+    // It leaves Unanswered items.
+    announce(conn, item_id)?;
+    Ok(Some(c))
 }
 
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Item> {
@@ -133,11 +230,12 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ItemFilter) -> Result<Page<It
         "SELECT {COLS} FROM items i
          WHERE {vis} AND {unanswered}
            AND (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR i.project_id = ?2)
+           AND (?6 IS NULL OR i.kind = ?6) AND (?7 IS NULL OR i.assignee_id = ?7)
            AND (i.created_at < ?3 OR (i.created_at = ?3 AND i.id < ?4))
          ORDER BY i.created_at DESC, i.id DESC LIMIT ?5"
     ))?;
     let rows: Vec<Item> = stmt
-        .query_map(params![f.status, f.project_id, after_at, after_id, f.limit as i64 + 1], row)?
+        .query_map(params![f.status, f.project_id, after_at, after_id, f.limit as i64 + 1, f.kind, f.assignee_id], row)?
         .collect::<rusqlite::Result<_>>()?;
     let rows = rows.into_iter().map(|i| with_followers(conn, i)).collect::<Result<_>>()?;
     Ok(Page::from_overfetch(rows, f.limit))
@@ -149,6 +247,7 @@ pub fn set_status(conn: &Connection, viewer: Viewer, id: i64, status: Status, no
         "UPDATE items SET status = ?1, updated_at = ?2 WHERE id = ?3 AND status <> ?1",
         params![status, now, id],
     )?;
+    announce(conn, id)?;
     get(conn, viewer, id)
 }
 
@@ -165,6 +264,7 @@ pub fn set_following(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, f
     } else {
         conn.execute("DELETE FROM item_followers WHERE item_id = ?1 AND user_id = ?2", params![id, user_id])?;
     }
+    announce(conn, id)?;
     get(conn, viewer, id)
 }
 

@@ -119,6 +119,19 @@ impl Store {
         self.write_announcing(move |c| post(c, viewer, conversation_id, new, now), message_event).await
     }
 
+    /// Posts a customer's reply on their ticket, starting the ticket's conversation with them
+    /// when it has none yet, in one transaction.
+    pub async fn post_to_ticket(&self, customer_id: i64, item_id: i64, new: NewMessage, now: Millis) -> Result<Posted> {
+        self.write_announcing(
+            move |c| {
+                let conversation_id = super::portal::thread(c, customer_id, item_id, now)?;
+                post(c, Viewer::Customer { customer_id }, conversation_id, new, now)
+            },
+            message_event,
+        )
+        .await
+    }
+
     /// Posts an emailed reply with its attachments and records the email, in one transaction.
     pub async fn post_email_reply(&self, reply: EmailReply, now: Millis) -> Result<Posted> {
         self.write_announcing(
@@ -164,6 +177,8 @@ impl Store {
                                 kind: ItemKind::Ticket,
                                 title: ticket.subject.clone(),
                                 description: String::new(),
+                                priority: crate::domain::Priority::Normal,
+                                assignee_id: None,
                                 requester_id: Some(customer.id),
                                 channel: Channel::Email,
                                 created_by: None,

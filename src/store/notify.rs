@@ -106,14 +106,17 @@ pub fn queue_due(
 
 /// Turns the notices rules left (each due at once) into outbox rows; returns how many.
 fn notices(conn: &Connection, limit: usize, head: &Letterhead, now: Millis) -> Result<usize> {
-    let waiting: Vec<(i64, PartyKind, i64, Option<i64>, String, String)> = conn
+    type Notice = (i64, PartyKind, i64, Option<i64>, Option<i64>, String, String);
+    let waiting: Vec<Notice> = conn
         .prepare_cached(
-            "SELECT id, party_kind, party_id, conversation_id, subject, body FROM notices ORDER BY id LIMIT ?1",
+            "SELECT id, party_kind, party_id, conversation_id, item_id, subject, body FROM notices ORDER BY id LIMIT ?1",
         )?
-        .query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+        .query_map([limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let mut queued = 0;
-    for (id, kind, party_id, conversation_id, subject, body) in waiting {
+    for (id, kind, party_id, conversation_id, item_id, subject, body) in waiting {
         conn.prepare_cached("DELETE FROM notices WHERE id = ?1")?.execute([id])?;
         let Some(party) = Party::from_parts(kind, Some(party_id)) else { continue };
         let Some(recipient) = recipient(conn, party)? else { continue };
@@ -123,7 +126,7 @@ fn notices(conn: &Connection, limit: usize, head: &Letterhead, now: Millis) -> R
             None | Some(Err(super::StoreError::NotFound(_))) => None,
             Some(Err(e)) => return Err(e),
         };
-        enqueue(conn, &render::notice(head, &recipient, conversation.as_ref(), &subject, &body, now), now)?;
+        enqueue(conn, &render::notice(head, &recipient, conversation.as_ref(), item_id, &subject, &body, now), now)?;
         queued += 1;
     }
     Ok(queued)

@@ -43,6 +43,22 @@ impl Default for WidgetSettings {
     }
 }
 
+/// Where new portal tickets go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PortalSettings {
+    /// Customers may sign in and open tickets.
+    pub enabled: bool,
+    /// The project new portal tickets go to; none means the oldest project.
+    pub project_id: Option<i64>,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings { enabled: true, project_id: None }
+    }
+}
+
 /// Whether the email channel takes new mail in, and where it files it. Who is emailed, and
 /// when, is decided by rules (automations).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -110,6 +126,14 @@ fn save<T: Serialize>(conn: &Connection, key: &str, value: &T) -> Result<()> {
         params![key, text],
     )?;
     Ok(())
+}
+
+pub fn portal(conn: &Connection) -> Result<PortalSettings> {
+    load(conn, "portal")
+}
+
+pub fn set_portal(conn: &Connection, value: &PortalSettings) -> Result<()> {
+    save(conn, "portal", value)
 }
 
 pub fn widget(conn: &Connection) -> Result<WidgetSettings> {

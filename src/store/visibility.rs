@@ -48,6 +48,7 @@ pub(super) fn item(v: Viewer) -> String {
         Viewer::Agent { all_projects: true, .. } => "1".into(),
         Viewer::Agent { user_id, all_projects: false } => format!(
             "(i.project_id IN (SELECT project_id FROM project_members WHERE user_id = {user_id}) \
+              OR i.assignee_id = {user_id} \
               OR EXISTS (SELECT 1 FROM item_followers f WHERE f.item_id = i.id AND f.user_id = {user_id}))"
         ),
         Viewer::Customer { customer_id } => format!("(i.requester_id = {customer_id})"),

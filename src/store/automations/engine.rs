@@ -386,14 +386,22 @@ fn bot_post(
 
 fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: Millis) -> Result<Done> {
     Ok(match action {
-        Action::BotReply { text } => match customer_conversation(conn, facts)? {
-            Some(id) => {
-                let body = fill(conn, text, facts)?;
-                let m = bot_post(conn, rule, facts, id, body, now)?;
-                did(format!("replied to the customer in conversation #{id} (message {})", m.seq))
+        Action::BotReply { text } => {
+            // A ticket that arrived without a conversation (portal, web form) gets one.
+            let thread = match (customer_conversation(conn, facts)?, facts.item_id) {
+                (Some(id), _) => Some(id),
+                (None, Some(item)) => items::customer_thread(conn, item, Party::Bot, now)?.map(|c| c.id),
+                (None, None) => None,
+            };
+            match thread {
+                Some(id) => {
+                    let body = fill(conn, text, facts)?;
+                    let m = bot_post(conn, rule, facts, id, body, now)?;
+                    did(format!("replied to the customer in conversation #{id} (message {})", m.seq))
+                }
+                None => idle("no customer to reply to"),
             }
-            None => idle("no conversation with the customer to reply in"),
-        },
+        }
         Action::InternalNote { text } => {
             let Some(item) = facts.item_id else { return Ok(idle("no item to note on")) };
             let existing: Option<i64> = conn
@@ -495,7 +503,11 @@ pub fn describe(conn: &Connection, action: &Action, facts: &Facts) -> Result<Str
     Ok(match action {
         Action::BotReply { text } => match customer_conversation(conn, facts)? {
             Some(id) => format!("would reply in conversation #{id}: {}", clip(&fill(conn, text, facts)?, 120)),
-            None => "would not reply: no conversation with the customer".into(),
+            None if facts.item_id.is_some() && facts.customer_id.is_some() => format!(
+                "would start the conversation with the customer and reply: {}",
+                clip(&fill(conn, text, facts)?, 120)
+            ),
+            None => "would not reply: no customer to reply to".into(),
         },
         Action::InternalNote { text } => match facts.item_id {
             Some(item) => format!("would note on item #{item}: {}", clip(&fill(conn, text, facts)?, 120)),

@@ -273,6 +273,8 @@ pub const VARIABLES: &[&str] = &[
     "item.title",
     "item.kind",
     "item.age",
+    "item.description",
+    "channel",
     "conversation.id",
     "conversation.subject",
     "message.body",

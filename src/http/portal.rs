@@ -1,0 +1,345 @@
+//! The customer portal's API: signing in (a password, or a one-time link sent by email), the
+//! customer's tickets, opening one and replying on one. A portal session is a visitor token,
+//! so the widget's endpoints (messages, seen marks, uploads, the socket) serve the portal too.
+
+use super::auth::email;
+use super::conversations::{new_message, NewMessageBody};
+use super::widget::{NewVisitor, Visitor};
+use super::{client_ip, Admin, State};
+use crate::domain::{Invalid, Party, Password, Secret, Status, Title, MAX_BODY_CHARS};
+use crate::error::{ApiError, ErrorBody};
+use crate::mail::render::{self, Letterhead};
+use crate::store::conversations::Message;
+use crate::store::portal::{self, Ticket};
+use crate::store::settings::{self, PortalSettings};
+use crate::store::{customers::Customer, notify, Event};
+use crate::{password, token};
+use actix_web::http::StatusCode;
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(login)
+        .service(send_link)
+        .service(redeem_link)
+        .service(me)
+        .service(set_password)
+        .service(logout)
+        .service(tickets)
+        .service(open_ticket)
+        .service(ticket)
+        .service(reply)
+        .service(get_settings)
+        .service(put_settings);
+}
+
+async fn enabled(state: &State) -> Result<(), ApiError> {
+    if !state.store.read(settings::portal).await?.enabled {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "portal_disabled", "the customer portal is turned off"));
+    }
+    Ok(())
+}
+
+/// Counts an attempt against each key; refuses once one is over its limit.
+fn limit(state: &State, keys: &[&str]) -> Result<(), ApiError> {
+    let now = state.now();
+    for key in keys {
+        if let Some(secs) = state.portal_attempts.blocked(key, now) {
+            return Err(ApiError::too_many("too_many_requests", secs));
+        }
+    }
+    for key in keys {
+        state.portal_attempts.hit(key, now);
+    }
+    Ok(())
+}
+
+async fn new_session(state: &State, customer_id: i64) -> Result<String, ApiError> {
+    let secret = token::generate("rpv_");
+    let (hash, now) = (token::hash(&secret), state.now());
+    state.store.write(move |c| portal::start_session(c, customer_id, &hash, now)).await?;
+    Ok(secret)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalLogin {
+    pub email: String,
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret,
+}
+
+/// Signs a customer in with their password. At most 20 attempts per IP and 5 per address in
+/// 15 minutes (shared with the agents' login limits).
+#[utoipa::path(tag = "portal", security(()), request_body = PortalLogin, responses(
+    (status = 200, body = NewVisitor), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[post("/api/v1/portal/login")]
+async fn login(
+    state: State,
+    req: HttpRequest,
+    body: web::Json<PortalLogin>,
+) -> Result<web::Json<NewVisitor>, ApiError> {
+    enabled(&state).await?;
+    let (now, ip) = (state.now(), client_ip(&req));
+    let account = format!("customer:{}", body.email.trim().to_lowercase());
+    for (limiter, key) in [(&state.login_by_ip, &ip), (&state.login_by_account, &account)] {
+        if let Some(secs) = limiter.blocked(key, now) {
+            return Err(ApiError::too_many("too_many_login_attempts", secs));
+        }
+    }
+    state.login_by_ip.hit(&ip, now);
+    let lookup = body.email.trim().to_owned();
+    let found = state.store.read(move |c| portal::for_login(c, &lookup)).await?;
+    let (customer, hash) = found.map_or((None, None), |(c, h)| (Some(c), h));
+    let ok = password::verify(body.password.expose().to_owned(), hash).await;
+    let Some(customer) = customer.filter(|_| ok) else {
+        state.login_by_account.hit(&account, now);
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
+    };
+    state.login_by_account.clear(&account);
+    let token = new_session(&state, customer.id).await?;
+    Ok(web::Json(NewVisitor { token, customer }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    pub email: String,
+}
+
+/// Emails a one-time sign-in link (valid 30 minutes) to an address. The answer is the same
+/// whether or not the address belongs to a customer: redeeming the link proves it, and makes
+/// the customer if there is none. At most 5 per IP and per address in 10 minutes.
+#[utoipa::path(tag = "portal", security(()), request_body = LinkRequest, responses(
+    (status = 202), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[post("/api/v1/portal/link")]
+async fn send_link(state: State, req: HttpRequest, body: web::Json<LinkRequest>) -> Result<HttpResponse, ApiError> {
+    enabled(&state).await?;
+    let address = email(&body.email)?;
+    limit(&state, &[&client_ip(&req), &address.to_lowercase()])?;
+    let secret = token::generate("");
+    let link = format!("{}/portal/#link={secret}", state.config.base_url);
+    let (hash, now) = (token::hash(&secret), state.now());
+    let (support, base) = (state.support_address.clone(), state.config.base_url.clone());
+    state
+        .store
+        .write(move |c| {
+            portal::insert_link(c, &hash, &address, now)?;
+            let team = settings::widget(c)?.team_name;
+            let head = Letterhead::new(settings::reply_secret(c)?, &support, &base, team);
+            notify::enqueue(c, &render::sign_in(&head, &address, &link), now)?;
+            crate::store::raise(Event::Mail);
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({})))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Redeem {
+    pub token: String,
+}
+
+/// Signs in with the token of an emailed link; it works once.
+#[utoipa::path(tag = "portal", security(()), request_body = Redeem, responses(
+    (status = 200, body = NewVisitor), (status = 401, body = ErrorBody)))]
+#[post("/api/v1/portal/link/redeem")]
+async fn redeem_link(
+    state: State,
+    req: HttpRequest,
+    body: web::Json<Redeem>,
+) -> Result<web::Json<NewVisitor>, ApiError> {
+    enabled(&state).await?;
+    limit(&state, &[&format!("redeem:{}", client_ip(&req))])?;
+    let link_hash = token::hash(body.token.trim());
+    let secret = token::generate("rpv_");
+    let (session_hash, now) = (token::hash(&secret), state.now());
+    let customer = state.store.write(move |c| portal::redeem_link(c, &link_hash, &session_hash, now)).await?;
+    let customer = customer.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "link_invalid",
+            "this sign-in link has expired or was used; ask for a new one",
+        )
+    })?;
+    Ok(web::Json(NewVisitor { token: secret, customer }))
+}
+
+/// A portal caller: a visitor whose customer has a verified email.
+struct PortalCustomer(Visitor);
+
+impl PortalCustomer {
+    fn id(&self) -> i64 {
+        self.0.customer.id
+    }
+}
+
+impl actix_web::FromRequest for PortalCustomer {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<PortalCustomer, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let visitor = Visitor::from_request(req, payload);
+        Box::pin(async move {
+            let not_signed_in = || ApiError::new(StatusCode::UNAUTHORIZED, "not_signed_in", "sign in to the portal");
+            let visitor = visitor.await.map_err(|_| not_signed_in())?;
+            if visitor.customer.email.is_none() {
+                return Err(not_signed_in());
+            }
+            Ok(PortalCustomer(visitor))
+        })
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PortalMe {
+    pub customer: Customer,
+    pub has_password: bool,
+}
+
+#[utoipa::path(tag = "portal", security(("visitor" = [])), responses(
+    (status = 200, body = PortalMe), (status = 401, body = ErrorBody)))]
+#[get("/api/v1/portal/me")]
+async fn me(state: State, who: PortalCustomer) -> Result<web::Json<PortalMe>, ApiError> {
+    let id = who.id();
+    let has_password = state.store.read(move |c| portal::has_password(c, id)).await?;
+    Ok(web::Json(PortalMe { customer: who.0.customer, has_password }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret,
+}
+
+/// Sets or changes the caller's password (signing in by link proved the address).
+#[utoipa::path(tag = "portal", security(("visitor" = [])), request_body = NewPassword, responses(
+    (status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[put("/api/v1/portal/password")]
+async fn set_password(
+    state: State,
+    who: PortalCustomer,
+    body: web::Json<NewPassword>,
+) -> Result<HttpResponse, ApiError> {
+    let password = Password::parse(body.into_inner().password)?;
+    let hash = password::hash(&password).await.map_err(|_| ApiError::internal())?;
+    let id = who.id();
+    state.store.write(move |c| portal::set_password(c, id, &hash)).await?;
+    Ok(super::no_content())
+}
+
+/// Ends this portal session (its token stops working).
+#[utoipa::path(tag = "portal", security(("visitor" = [])), responses((status = 204), (status = 401, body = ErrorBody)))]
+#[post("/api/v1/portal/logout")]
+async fn logout(state: State, who: PortalCustomer) -> Result<HttpResponse, ApiError> {
+    let hash = who.0.token_hash().to_vec();
+    state.store.write(move |c| portal::end_session(c, &hash)).await?;
+    Ok(super::no_content())
+}
+
+/// The caller's tickets, most recently active first.
+#[utoipa::path(tag = "portal", security(("visitor" = [])), responses((status = 200, body = Vec<Ticket>)))]
+#[get("/api/v1/portal/tickets")]
+async fn tickets(state: State, who: PortalCustomer) -> Result<web::Json<Vec<Ticket>>, ApiError> {
+    let id = who.id();
+    Ok(web::Json(state.store.read(move |c| portal::tickets(c, id)).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicket {
+    pub title: String,
+    pub description: String,
+}
+
+/// Opens a ticket; it goes through the team's rules like any new ticket.
+#[utoipa::path(tag = "portal", security(("visitor" = [])), request_body = NewTicket, responses(
+    (status = 201, body = Ticket), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[post("/api/v1/portal/tickets")]
+async fn open_ticket(
+    state: State,
+    who: PortalCustomer,
+    req: HttpRequest,
+    body: web::Json<NewTicket>,
+) -> Result<HttpResponse, ApiError> {
+    enabled(&state).await?;
+    super::widget::limit_writes(&state, &req)?;
+    let body = body.into_inner();
+    let title = Title::parse(&body.title)?.into_string();
+    let description = body.description.trim().to_owned();
+    if description.is_empty() || description.chars().count() > MAX_BODY_CHARS {
+        return Err(Invalid::new("invalid_description", "describe what you need (at most 20,000 characters)").into());
+    }
+    let (id, now) = (who.id(), state.now());
+    let opened = state.store.write(move |c| portal::open_ticket(c, id, title, description, now)).await?;
+    Ok(HttpResponse::Created().json(opened))
+}
+
+#[utoipa::path(tag = "portal", security(("visitor" = [])), responses(
+    (status = 200, body = Ticket), (status = 404, body = ErrorBody)))]
+#[get("/api/v1/portal/tickets/{id}")]
+async fn ticket(state: State, who: PortalCustomer, id: web::Path<i64>) -> Result<web::Json<Ticket>, ApiError> {
+    let (customer, id) = (who.id(), id.into_inner());
+    Ok(web::Json(state.store.read(move |c| portal::ticket(c, customer, id)).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketReply {
+    pub message: Message,
+    pub conversation: TicketConversation,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketConversation {
+    pub id: i64,
+    pub status: Status,
+}
+
+/// Replies on a ticket: into its conversation with the customer, started if it has none.
+#[utoipa::path(tag = "portal", security(("visitor" = [])), request_body = NewMessageBody, responses(
+    (status = 201, body = TicketReply), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/api/v1/portal/tickets/{id}/messages")]
+async fn reply(
+    state: State,
+    who: PortalCustomer,
+    id: web::Path<i64>,
+    body: web::Json<NewMessageBody>,
+) -> Result<HttpResponse, ApiError> {
+    let customer = who.id();
+    let new = new_message(Party::Customer(customer), body.into_inner())?;
+    let posted = state.store.post_to_ticket(customer, id.into_inner(), new, state.now()).await?;
+    let conversation = TicketConversation { id: posted.conversation.id, status: posted.conversation.status };
+    let status = if posted.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok(HttpResponse::build(status).json(TicketReply { message: posted.message, conversation }))
+}
+
+#[utoipa::path(tag = "portal", responses((status = 200, body = PortalSettings)))]
+#[get("/api/v1/settings/portal")]
+async fn get_settings(state: State, _admin: Admin) -> Result<web::Json<PortalSettings>, ApiError> {
+    Ok(web::Json(state.store.read(settings::portal).await?))
+}
+
+#[utoipa::path(tag = "portal", request_body = PortalSettings, responses(
+    (status = 200, body = PortalSettings), (status = 404, body = ErrorBody)))]
+#[put("/api/v1/settings/portal")]
+async fn put_settings(
+    state: State,
+    _admin: Admin,
+    body: web::Json<PortalSettings>,
+) -> Result<web::Json<PortalSettings>, ApiError> {
+    let value = body.into_inner();
+    let saved = value.clone();
+    state
+        .store
+        .write(move |c| {
+            if let Some(project) = saved.project_id {
+                crate::store::projects::get(c, crate::store::Viewer::SYSTEM, project)?;
+            }
+            settings::set_portal(c, &saved)
+        })
+        .await?;
+    Ok(web::Json(value))
+}

@@ -1,0 +1,188 @@
+//! The customer portal: signing in (a password, or a one-time link sent to an address) and the
+//! customer's own tickets. A portal session is a visitor token of a customer with a verified
+//! email, so the widget's endpoints serve the portal too and a known customer is one identity
+//! across the widget, the portal and email.
+
+use super::customers::{self, Customer};
+use super::items::{self, NewItem};
+use super::{visibility, Millis, Result, StoreError, Viewer};
+use crate::domain::{Channel, ItemKind, Priority};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// How long a sign-in link works.
+pub const LINK_MS: Millis = 30 * 60 * 1000;
+
+/// A ticket as its requester sees it: nothing about who works on it inside the team.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Ticket {
+    pub id: i64,
+    pub kind: ItemKind,
+    pub title: String,
+    pub description: String,
+    pub status: crate::domain::Status,
+    pub channel: Channel,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// Its conversation with the customer, once there is one.
+    pub conversation_id: Option<i64>,
+    pub last_activity_at: Millis,
+    /// Messages in that conversation the customer has not seen.
+    pub unread: i64,
+}
+
+const TICKET: &str = "SELECT i.id, i.kind, i.title, i.description, i.status, i.channel, i.created_at, i.updated_at,
+        c.id, COALESCE(c.last_activity_at, i.updated_at),
+        COALESCE(c.last_seq - COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
+            AND s.party_kind = 'customer' AND s.party_id = i.requester_id), 0), 0)
+    FROM items i
+    LEFT JOIN conversations c ON c.id = (SELECT min(id) FROM conversations
+                                         WHERE item_id = i.id AND kind = 'public' AND customer_id = i.requester_id)";
+
+fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
+    Ok(Ticket {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        title: r.get(2)?,
+        description: r.get(3)?,
+        status: r.get(4)?,
+        channel: r.get(5)?,
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+        conversation_id: r.get(8)?,
+        last_activity_at: r.get(9)?,
+        unread: r.get(10)?,
+    })
+}
+
+/// The customer's tickets, most recently active first.
+pub fn tickets(conn: &Connection, customer_id: i64) -> Result<Vec<Ticket>> {
+    let vis = visibility::item(Viewer::Customer { customer_id });
+    let mut stmt = conn.prepare(&format!("{TICKET} WHERE {vis} ORDER BY 10 DESC, i.id DESC LIMIT 200"))?;
+    let rows = stmt.query_map([], ticket_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// One of the customer's tickets; anybody else's is not found.
+pub fn ticket(conn: &Connection, customer_id: i64, id: i64) -> Result<Ticket> {
+    let vis = visibility::item(Viewer::Customer { customer_id });
+    conn.query_row(&format!("{TICKET} WHERE i.id = ?1 AND {vis}"), [id], ticket_row)
+        .optional()?
+        .ok_or(StoreError::NotFound("ticket_not_found"))
+}
+
+/// The project new portal (and other customer-made) tickets go to: the configured one, else
+/// the oldest, else a new "Support" project.
+pub fn intake_project(conn: &Connection, configured: Option<i64>) -> Result<i64> {
+    let found: Option<i64> = conn.query_row(
+        "SELECT COALESCE((SELECT id FROM projects WHERE id = ?1), (SELECT min(id) FROM projects))",
+        [configured],
+        |r| r.get(0),
+    )?;
+    match found {
+        Some(id) => Ok(id),
+        None => Ok(super::projects::insert(conn, "Support", 0)?.id),
+    }
+}
+
+/// A ticket the customer opens in the portal; it runs the rules of a new item.
+pub fn open_ticket(
+    conn: &Connection,
+    customer_id: i64,
+    title: String,
+    description: String,
+    now: Millis,
+) -> Result<Ticket> {
+    let project_id = intake_project(conn, super::settings::portal(conn)?.project_id)?;
+    let item = items::insert(
+        conn,
+        Viewer::SYSTEM,
+        NewItem {
+            project_id,
+            kind: ItemKind::Ticket,
+            title,
+            description,
+            priority: Priority::Normal,
+            requester_id: Some(customer_id),
+            assignee_id: None,
+            channel: Channel::Portal,
+            created_by: None,
+        },
+        now,
+    )?;
+    ticket(conn, customer_id, item.id)
+}
+
+/// The ticket's conversation with the customer, started by them when there is none yet.
+pub fn thread(conn: &Connection, customer_id: i64, id: i64, now: Millis) -> Result<i64> {
+    ticket(conn, customer_id, id)?;
+    let c = items::customer_thread(conn, id, crate::domain::Party::Customer(customer_id), now)?;
+    c.map(|c| c.id).ok_or(StoreError::NotFound("ticket_not_found"))
+}
+
+/// Remembers a sign-in link (by the hash of its token) for an address; forgets expired ones.
+pub fn insert_link(conn: &Connection, token_hash: &[u8], email: &str, now: Millis) -> Result<()> {
+    conn.execute("DELETE FROM portal_links WHERE expires_at <= ?1", [now])?;
+    conn.execute(
+        "INSERT INTO portal_links (token_hash, email, expires_at) VALUES (?1, ?2, ?3)",
+        params![token_hash, email, now + LINK_MS],
+    )?;
+    Ok(())
+}
+
+/// Uses up a sign-in link: the customer with its address (created if new) gets a session
+/// token (`session_hash`). The link works once; `None` for a link that does not (any more).
+pub fn redeem_link(conn: &Connection, token_hash: &[u8], session_hash: &[u8], now: Millis) -> Result<Option<Customer>> {
+    let email: Option<String> = conn
+        .query_row(
+            "DELETE FROM portal_links WHERE token_hash = ?1 AND expires_at > ?2 RETURNING email",
+            params![token_hash, now],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(email) = email else { return Ok(None) };
+    let customer = match customers::by_email(conn, &email)? {
+        Some(c) => c,
+        None => customers::insert(conn, None, Some(&email), now)?,
+    };
+    start_session(conn, customer.id, session_hash, now)?;
+    Ok(Some(customer))
+}
+
+/// A new portal session for a customer: a visitor token of theirs.
+pub fn start_session(conn: &Connection, customer_id: i64, session_hash: &[u8], now: Millis) -> Result<()> {
+    conn.execute(
+        "INSERT INTO visitor_tokens (token_hash, customer_id, created_at) VALUES (?1, ?2, ?3)",
+        params![session_hash, customer_id, now],
+    )?;
+    Ok(())
+}
+
+pub fn end_session(conn: &Connection, session_hash: &[u8]) -> Result<()> {
+    conn.execute("DELETE FROM visitor_tokens WHERE token_hash = ?1", [session_hash])?;
+    Ok(())
+}
+
+/// The customer with this verified address and their password hash, for signing in.
+pub fn for_login(conn: &Connection, email: &str) -> Result<Option<(Customer, Option<String>)>> {
+    let Some(customer) = customers::by_email(conn, email)? else { return Ok(None) };
+    let hash = conn.query_row("SELECT password_hash FROM customers WHERE id = ?1", [customer.id], |r| r.get(0))?;
+    Ok(Some((customer, hash)))
+}
+
+pub fn has_password(conn: &Connection, customer_id: i64) -> Result<bool> {
+    Ok(conn.query_row("SELECT password_hash IS NOT NULL FROM customers WHERE id = ?1", [customer_id], |r| r.get(0))?)
+}
+
+/// Sets the password of a customer with a verified email (nobody else can sign in with one).
+pub fn set_password(conn: &Connection, customer_id: i64, hash: &str) -> Result<()> {
+    let n = conn.execute(
+        "UPDATE customers SET password_hash = ?1 WHERE id = ?2 AND email IS NOT NULL",
+        params![hash, customer_id],
+    )?;
+    if n == 0 {
+        return Err(StoreError::Conflict("email_not_verified"));
+    }
+    Ok(())
+}
