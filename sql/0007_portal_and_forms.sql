@@ -33,6 +33,9 @@ CREATE TABLE forms (
     updated_at INTEGER NOT NULL
 );
 
+-- Signs the time a form page was served (a submission within seconds of it is a robot's).
+INSERT INTO settings (key, value) VALUES ('form_secret', json_quote(lower(hex(randomblob(32)))));
+
 -- The notification flow for tickets that arrive without a conversation (portal, web forms).
 INSERT INTO rules (name, enabled, template, trigger, conditions, actions, created_at, updated_at)
 SELECT 'Notify the team of new tickets', 1, 'ticket_notification', '{"kind":"item_created"}',

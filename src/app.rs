@@ -100,7 +100,14 @@ impl Application {
         }
         let timed_rules = crate::timed_rules::TimedRules::start(store.clone(), clock.clone(), background.clone());
         let bell = doorbell.clone();
-        let hub = crate::realtime::Hub::start(events_rx, store.clone(), Box::new(move || bell.ring_scheduler()));
+        let hub = crate::realtime::Hub::start(
+            events_rx,
+            store.clone(),
+            Box::new(move || {
+                bell.ring_scheduler();
+                bell.ring();
+            }),
+        );
         let state = web::Data::new(AppState {
             mailroom,
             doorbell,

@@ -1,18 +1,24 @@
 // The agents' messenger: the views of PRODUCT.md, a conversation pane with customer replies
-// and internal messages kept apart, live updates, notifications and search.
+// and internal messages kept apart, tickets and tasks (items.js draws their rows, the item page's
+// header and the New item dialog), live updates, notifications and search.
 
 import { api, setCsrf, Live, ApiError } from "./api.js";
 import { h, $, when, avatar } from "./dom.js";
 import { alert as notifyAgent } from "./notify.js";
 import { openAdmin } from "./admin.js";
+import { ITEM_VIEWS, team, projects, channelBadge, itemRow, itemRef, itemTop, setupNewItem, customerName } from "./items.js";
 
 const TITLES = {
   open: "Open conversations", unanswered: "Unanswered items", closed: "Closed conversations",
   customer_replies: "Customer replies", internal: "Internal messages", all_closed: "All closed",
+  ...Object.fromEntries(Object.entries(ITEM_VIEWS).map(([k, v]) => [k, v.title])),
 };
+/** Views whose rows are items (the rest list conversations). */
+const isItemView = (view) => view === "unanswered" || view in ITEM_VIEWS;
 const state = {
   me: null, prefs: null, view: "open", entries: [], cursor: null, selected: null,
-  item: null, threads: {}, mode: "public", files: [], customers: new Map(), live: null, firstSeq: 0, lastSeq: 0,
+  item: null, threads: {}, mode: "public", drafts: {}, files: [], customers: new Map(), items: new Map(), users: [], projects: [],
+  live: null, firstSeq: 0, lastSeq: 0, opening: 0,
 };
 const app = $("#app");
 
@@ -47,16 +53,19 @@ function start(me) {
   $("#me").textContent = `${me.user.name} · ${me.user.role}`;
   $("#open-admin").hidden = me.user.role !== "admin";
   applyPrefs();
+  team().then((u) => { state.users = u; });
+  projects().then((p) => { state.projects = p; });
   state.live = new Live(onFrame);
   showView(state.prefs.hide_from_customers ? "customer_replies" : "open");
   openLinked();
   window.addEventListener("hashchange", openLinked);
 }
 
-// Notification emails link to `/app/#conversation/ID`.
+// Notification emails link to `/app/#conversation/ID`; items open from `/app/#item/ID`.
 async function openLinked() {
-  const id = /^#conversation\/(\d+)$/.exec(location.hash)?.[1];
+  const [, what, id] = /^#(conversation|item)\/(\d+)$/.exec(location.hash) || [];
   if (!id) return;
+  if (what === "item") { select({ id: Number(id) }, true); return; }
   const c = await api(`/api/v1/conversations/${id}`).catch(() => null);
   if (c) select(c, false);
 }
@@ -101,9 +110,12 @@ async function showView(view, more = false) {
   state.view = view;
   for (const b of document.querySelectorAll("[data-view]")) b.setAttribute("aria-current", String(b.dataset.view === view));
   $("#list-title").textContent = TITLES[view];
-  const path = view === "unanswered" ? "/api/v1/items?view=unanswered" : `/api/v1/conversations?view=${view}`;
+  const path = view === "unanswered" ? "/api/v1/items?view=unanswered"
+    : view in ITEM_VIEWS ? `/api/v1/items?${ITEM_VIEWS[view].query(state.me)}` : `/api/v1/conversations?view=${view}`;
   const cursor = more && state.cursor ? `&cursor=${encodeURIComponent(state.cursor)}` : "";
   const page = await api(path + cursor);
+  if (state.view !== view) return; // another view was picked meanwhile
+  if (isItemView(view)) state.users = await team();
   state.entries = more ? state.entries.concat(page.entries) : page.entries;
   state.cursor = page.next_cursor;
   $("#more").hidden = !page.next_cursor;
@@ -112,81 +124,178 @@ async function showView(view, more = false) {
 }
 $("#more").addEventListener("click", () => showView(state.view, true));
 
+/** Reloads the current list soon (several frames in a row reload it once). */
+let listTimer;
+function reloadList() {
+  clearTimeout(listTimer);
+  listTimer = setTimeout(() => showView(state.view), 200);
+}
+
 async function customer(id) {
   if (!id) return null;
   if (!state.customers.has(id)) state.customers.set(id, api(`/api/v1/customers/${id}`).catch(() => null));
   return state.customers.get(id);
 }
 
+/** An item by id, cached (item frames keep the cache fresh). */
+function itemOf(id) {
+  if (!state.items.has(id)) state.items.set(id, api(`/api/v1/items/${id}`).catch(() => { state.items.delete(id); return null; }));
+  return state.items.get(id);
+}
+function remember(item) {
+  state.items.set(item.id, Promise.resolve(item));
+  return item;
+}
+
 function entryTitle(e, c) {
-  if (state.view === "unanswered") return e.title;
-  return e.subject || c?.name || c?.email || c?.contact_email || (e.customer_id ? `Visitor #${e.customer_id}` : `Conversation #${e.id}`);
+  return e.subject || customerName(c) || (e.customer_id ? `Visitor #${e.customer_id}` : `Conversation #${e.id}`);
 }
 
 function drawList() {
   const list = $("#entries");
   list.replaceChildren();
+  const items = isItemView(state.view);
   for (const e of state.entries) {
+    if (items) {
+      const preview = e.description || (state.view === "unanswered" ? "No conversation yet" : "");
+      list.append(itemRow(e, { selected: isSelected(e), onclick: () => select(e, true), users: state.users, requester: customer(e.requester_id), preview }));
+      continue;
+    }
     const title = h("span", { class: "title" });
-    const button = h("button", { type: "button", "aria-current": String(isSelected(e)), "data-id": e.id, onclick: () => select(e) },
-      title, h("span", { class: "when", text: when(e.last_activity_at || e.created_at) }),
-      h("span", { class: "preview", text: state.view === "unanswered" ? e.description || "No conversation yet" : e.preview || "" }),
+    const tags = h("span", { class: "tags" }, channelBadge(e.channel));
+    const button = h("button", { type: "button", "aria-current": String(isSelected(e)), "data-id": e.id, onclick: () => select(e, false) },
+      title, h("span", { class: "when", text: when(e.last_activity_at || e.created_at) }), tags,
+      h("span", { class: "preview", text: e.preview || "" }),
       e.unread > 0 ? h("span", { class: "bubble-count", text: String(e.unread), "aria-label": `${e.unread} unread` }) : null);
     list.append(h("li", { class: `kind-${e.kind}` }, button));
-    customer(e.customer_id ?? e.requester_id).then((c) => { title.textContent = entryTitle(e, c); });
+    customer(e.customer_id).then((c) => { title.textContent = entryTitle(e, c); });
+    if (e.item_id) itemOf(e.item_id).then((item) => { if (item) tags.append(...itemRef(item)); });
   }
   if (!state.entries.length) list.append(h("li", { class: "empty" }, h("p", { class: "preview", text: "Nothing here." })));
 }
 
-const isSelected = (e) => state.view === "unanswered" ? state.item?.id === e.id && !state.selected : state.selected?.id === e.id;
+const isSelected = (e) => isItemView(state.view) ? state.item?.id === e.id : state.selected?.id === e.id;
 
-// ---- the conversation pane -----------------------------------------------------------------
+// ---- the conversation pane and the item page -------------------------------------------------
+// A standalone conversation: header, thread, composer. An item (opened from an item row, from
+// search, or as the header of a conversation that hangs off it): the item's header, then its two
+// threads as tabs, "Customer replies" (public) and "Internal messages" (only the team), each
+// with its own composer draft.
 
-async function select(entry, asItem = state.view === "unanswered") {
+async function select(entry, asItem = isItemView(state.view)) {
+  const ticket = ++state.opening;
   app.classList.add("show-pane");
-  if (state.selected) state.live.unsubscribe(state.selected.id);
-  if (asItem) {
-    state.selected = null;
-    state.item = await api(`/api/v1/items/${entry.id}`);
-    state.threads = {};
-  } else {
-    state.selected = entry;
-    state.item = entry.item_id ? await api(`/api/v1/items/${entry.item_id}`) : null;
-    state.threads = { [entry.kind]: entry };
-    if (state.item) for (const c of await api(`/api/v1/items/${state.item.id}/conversations`)) state.threads[c.kind] ??= c;
+  try {
+    await openEntry(entry, asItem, ticket);
+  } catch (e) {
+    if (ticket !== state.opening) return;
+    if (state.selected) state.live.unsubscribe(state.selected.id);
+    Object.assign(state, { item: null, selected: null, threads: {} });
+    $("#pane").replaceChildren(h("header", {}, h("button", { class: "icon back", "aria-label": "Back to the list", onclick: () => app.classList.remove("show-pane") }, "←")),
+      h("p", { class: "empty", role: "alert", text: e.status === 404 ? "Not found: it was deleted, or you may not see it." : e.message }));
   }
-  state.mode = state.selected?.kind || "public";
+}
+
+async function openEntry(entry, asItem, ticket) {
+  let item = null;
+  let threads = {};
+  let selected = null;
+  if (asItem) {
+    item = remember(await api(`/api/v1/items/${entry.id}`));
+    threads = await itemThreads(item.id);
+    selected = threads.public ?? null;
+  } else {
+    selected = entry;
+    threads = { [entry.kind]: entry };
+    if (entry.item_id) {
+      let others;
+      [item, others] = await Promise.all([api(`/api/v1/items/${entry.item_id}`).then(remember), itemThreads(entry.item_id)]);
+      for (const [kind, c] of Object.entries(others)) threads[kind] ??= c;
+    }
+  }
+  let [users, visible] = item ? await Promise.all([team(), projects()]) : [state.users, state.projects];
+  if (item && !visible.some((p) => p.id === item.project_id)) visible = await projects(true); // a project made since
+  if (ticket !== state.opening) return; // another row was picked meanwhile
+  if (state.selected) state.live.unsubscribe(state.selected.id);
+  Object.assign(state, { item, threads, selected, users, projects: visible, drafts: {}, mode: selected?.kind || "public" });
   drawPane();
   drawList();
   drawDetails();
+}
+
+/** The item's conversations by kind: {public, internal}. */
+async function itemThreads(id) {
+  const threads = {};
+  for (const c of await api(`/api/v1/items/${id}/conversations`)) threads[c.kind] ??= c;
+  return threads;
 }
 
 function drawPane() {
   const pane = $("#pane");
   const c = state.selected;
   const item = state.item;
-  const title = h("h1", { text: item ? item.title : c ? `Conversation #${c.id}` : "" });
-  customer(c?.customer_id ?? item?.requester_id).then((cu) => { if (!item && cu) title.textContent = cu.name || cu.email || cu.contact_email || `Visitor #${cu.id}`; });
-  const tools = [];
-  if (c) tools.push(h("button", { class: "tool", id: "toggle-status", onclick: toggleStatus, text: c.status === "open" ? "Close" : "Reopen" }));
-  if (item) {
-    const following = item.followers.includes(state.me.id);
-    tools.push(h("button", { class: "tool", id: "toggle-follow", onclick: toggleFollow, text: following ? "Unfollow" : "Follow" }));
-  }
-  const header = h("header", {}, h("button", { class: "icon back", "aria-label": "Back to the list", onclick: () => app.classList.remove("show-pane") }, "←"),
-    title, c ? h("span", { class: `badge ${c.kind}`, text: c.kind === "internal" ? "Internal" : c.status }) : null, ...tools);
-  const thread = h("div", { id: "thread", role: "log", "aria-live": "polite" });
+  const thread = h("div", { id: "thread", role: "log", "aria-live": "polite", class: item ? state.mode : "" });
   thread.addEventListener("scroll", () => { if (thread.scrollTop === 0) loadOlder(); });
-  pane.replaceChildren(header, thread, h("p", { id: "typing" }), composer());
+  const parts = item ? [drawItemTop(true), threadTabs(), threadBanner()] : [conversationHeader()];
+  pane.replaceChildren(...parts, thread, h("p", { id: "typing" }), composer());
+  pane.classList.toggle("item-page", !!item);
+  $("#reply").value = state.drafts[state.mode] || "";
   state.firstSeq = 0;
   state.lastSeq = 0;
-  if (item && !c) thread.append(h("div", { class: "msg" }, avatar("?"), h("div", {}, h("div", { class: "bubble", text: item.description || item.title }),
-    h("div", { class: "meta", text: `Ticket opened ${when(item.created_at)} · no conversation yet` }))));
+  if (item && !c) {
+    thread.append(h("p", { class: "thread-empty", text: state.mode === "internal"
+      ? "No internal messages yet. Write a note below: only your team sees it."
+      : `No customer replies yet${item.requester_id ? "" : " (this item has no requester)"}. Opened ${when(item.created_at)}.` }));
+  }
   if (c) loadThread(c);
+}
+
+function conversationHeader() {
+  const c = state.selected;
+  const title = h("h1", { text: c ? `Conversation #${c.id}` : "" });
+  customer(c?.customer_id).then((cu) => { if (cu) title.textContent = customerName(cu); });
+  return h("header", {}, h("button", { class: "icon back", "aria-label": "Back to the list", onclick: () => app.classList.remove("show-pane") }, "←"),
+    title, channelBadge(c?.channel), c ? h("span", { class: `badge ${c.kind}`, text: c.kind === "internal" ? "Internal" : c.status }) : null,
+    c ? h("button", { class: "tool", id: "toggle-status", onclick: toggleStatus, text: c.status === "open" ? "Close" : "Reopen" }) : null);
+}
+
+/** The item's header; redraws it in place unless `fresh` (a new pane is being built). */
+function drawItemTop(fresh = false) {
+  const top = itemTop({
+    item: state.item, me: state.me, users: state.users, projects: state.projects, requester: customer(state.item.requester_id),
+    patch: patchItem, setStatus: toggleItemStatus, follow: toggleFollow, redraw: () => drawItemTop(),
+    back: () => app.classList.remove("show-pane"),
+  });
+  if (!fresh) $("#item-top")?.replaceWith(top);
+  return top;
+}
+
+function threadTabs() {
+  const tab = (kind, label) => {
+    const unread = state.threads[kind]?.unread || 0;
+    return h("button", { type: "button", role: "tab", class: kind, "data-thread": kind, "aria-selected": String(state.mode === kind), onclick: () => setMode(kind) },
+      label, h("b", { class: unread ? "unread" : "", "aria-label": `${unread} unread`, text: unread ? String(unread) : "" }));
+  };
+  const c = state.selected;
+  return h("div", { class: "thread-tabs", role: "tablist", "aria-label": "Threads of this item" },
+    tab("public", "Customer replies"), tab("internal", "Internal messages"),
+    c ? h("button", { type: "button", class: "tool", id: "toggle-status", onclick: toggleStatus, text: c.status === "open" ? "Close conversation" : "Reopen conversation" }) : null);
+}
+
+function threadBanner() {
+  if (state.mode === "internal") return h("p", { class: "thread-banner internal", text: "Only your team sees this" });
+  const banner = h("p", { class: "thread-banner public", text: "The customer sees these replies" });
+  customer(state.item?.requester_id).then((cu) => { if (cu) banner.textContent = `${customerName(cu)} sees these replies`; });
+  return banner;
+}
+
+function redrawTabs() {
+  $("#pane .thread-tabs")?.replaceWith(threadTabs());
 }
 
 async function loadThread(c) {
   const messages = await api(`/api/v1/conversations/${c.id}/messages?before=${Number.MAX_SAFE_INTEGER}&limit=50`);
+  if (state.selected?.id !== c.id) return;
   for (const m of messages) render(m);
   state.live.subscribe(c.id, state.lastSeq);
   markSeen();
@@ -205,6 +314,7 @@ async function loadOlder() {
 function render(m, prepend = false) {
   const thread = $("#thread");
   if (!thread || thread.querySelector(`[data-seq="${m.seq}"]`)) return;
+  thread.querySelector(".thread-empty")?.remove();
   const mine = m.author.kind === "user" && m.author.id === state.me.id;
   const bubble = h("div", { class: "bubble", text: m.body });
   for (const a of m.attachments) {
@@ -230,14 +340,15 @@ function markSeen() {
     api(`/api/v1/conversations/${c.id}/seen`, { method: "POST", json: { seq: state.lastSeq } }).catch(() => {});
   }
   const entry = state.entries.find((e) => e.id === c.id);
-  if (entry && entry.unread) { entry.unread = 0; drawList(); }
+  if (entry && entry.unread && !isItemView(state.view)) { entry.unread = 0; drawList(); }
+  if (state.threads[c.kind]?.unread) { state.threads[c.kind].unread = 0; redrawTabs(); }
   refreshCounts();
 }
 document.addEventListener("visibilitychange", markSeen);
 
 function composer() {
   const internalAllowed = !!state.item;
-  const text = h("textarea", { id: "reply", placeholder: "", "aria-label": "Message" });
+  const text = h("textarea", { id: "reply", placeholder: "", "aria-label": state.mode === "internal" ? "Internal note" : "Reply to the customer" });
   const files = h("input", { type: "file", multiple: true, hidden: true, onchange: (e) => { addFiles([...e.target.files]); e.target.value = ""; } });
   const form = h("form", { id: "composer", class: state.mode },
     h("div", { class: "row" },
@@ -245,8 +356,8 @@ function composer() {
         h("button", { type: "button", "aria-pressed": String(state.mode === "public"), onclick: () => setMode("public"), text: "Reply to customer" }),
         h("button", { type: "button", class: "internal", "aria-pressed": String(state.mode === "internal"), onclick: () => setMode("internal"), text: "Internal note" })),
       h("button", { type: "button", class: "tool", onclick: () => files.click(), text: "Attach" }), files),
-    h("div", { id: "files-preview" }), text,
-    h("div", { class: "row" }, h("button", { class: "primary", type: "submit", text: "Send" }),
+    h("div", { id: "files-preview" }, ...state.files.map((f) => h("span", { text: f.name }))), text,
+    h("div", { class: "row" }, h("button", { class: "primary", type: "submit", text: state.mode === "internal" ? "Add note" : "Send" }),
       h("span", { class: "meta", text: internalAllowed ? "" : "Internal notes live on tickets: make this conversation a ticket to add them." }),
       !internalAllowed && state.selected ? h("button", { type: "button", class: "link", onclick: makeTicket, text: "Make a ticket" }) : null),
     h("p", { class: "error", role: "alert" }));
@@ -254,6 +365,7 @@ function composer() {
   text.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.metaKey || e.ctrlKey)) { e.preventDefault(); send(); } });
   let lastTyping = 0;
   text.addEventListener("input", () => {
+    state.drafts[state.mode] = text.value;
     if (state.selected && Date.now() - lastTyping > 1500) { lastTyping = Date.now(); state.live.send({ type: "typing", conversation_id: state.selected.id }); }
   });
   text.addEventListener("paste", (e) => { const f = [...(e.clipboardData?.files || [])]; if (f.length) { e.preventDefault(); addFiles(f); } });
@@ -262,15 +374,13 @@ function composer() {
 }
 
 async function setMode(mode) {
+  if (!$("#composer")) return;
   if (mode === "internal" && !state.item) { $("#composer .error").textContent = "Make this conversation a ticket to add internal notes."; return; }
   state.mode = mode;
-  const target = state.threads[mode];
-  if (target && target.id !== state.selected?.id) {
+  const target = state.threads[mode] ?? null;
+  if (target?.id !== state.selected?.id) {
     if (state.selected) state.live.unsubscribe(state.selected.id);
     state.selected = target;
-  } else if (!target) {
-    if (state.selected) state.live.unsubscribe(state.selected.id);
-    state.selected = null;
   }
   drawPane();
   $("#reply").focus();
@@ -293,19 +403,24 @@ async function send() {
       ids.push((await api(`/api/v1/attachments?filename=${encodeURIComponent(f.name || "pasted.png")}`, { method: "POST", body: f, headers: { "Content-Type": f.type || "application/octet-stream" } })).id);
     }
     const message = { body, client_id: crypto.randomUUID(), attachment_ids: ids };
+    const kind = state.mode;
+    const sent = () => { state.drafts[kind] = ""; state.files = []; };
     if (state.selected) {
       render(await api(`/api/v1/conversations/${state.selected.id}/messages`, { method: "POST", json: message }));
+      sent();
+      $("#reply").value = "";
+      $("#files-preview")?.replaceChildren();
     } else {
-      const kind = state.mode;
+      // The item's first message of this kind starts its thread; the first customer reply moves
+      // the item from Unanswered items to Open conversations.
       const created = await api("/api/v1/conversations", { method: "POST", json: {
-        kind, item_id: state.item.id, customer_id: kind === "public" ? state.item.requester_id : undefined, message } });
+        kind, item_id: state.item.id, customer_id: kind === "public" ? state.item.requester_id ?? undefined : undefined, message } });
+      sent();
       state.selected = created.conversation;
       state.threads[kind] = created.conversation;
       drawPane();
+      if (isItemView(state.view)) reloadList();
     }
-    state.files = [];
-    $("#files-preview")?.replaceChildren();
-    $("#reply").value = "";
     refreshCounts();
   } catch (e) {
     error.textContent = e.message;
@@ -315,27 +430,44 @@ async function send() {
 async function toggleStatus() {
   const c = state.selected;
   const updated = await api(`/api/v1/conversations/${c.id}/${c.status === "open" ? "close" : "reopen"}`, { method: "POST", json: {} });
-  state.selected = { ...c, ...updated };
+  state.selected = { ...c, ...updated, unread: 0 };
   state.threads[updated.kind] = state.selected;
   drawPane();
   showView(state.view);
   refreshCounts();
 }
 
-async function toggleFollow() {
-  const following = state.item.followers.includes(state.me.id);
-  state.item = await api(`/api/v1/items/${state.item.id}/follow`, { method: following ? "DELETE" : "PUT" });
-  drawPane();
+/** Item changes come back as the item; its header is redrawn and the lists follow. */
+function itemChanged(item) {
+  state.item = remember(item);
+  drawItemTop();
+  if (isItemView(state.view)) reloadList();
+  else if (state.entries.some((e) => e.item_id === item.id)) drawList();
   refreshCounts();
 }
 
+async function patchItem(changes) {
+  itemChanged(await api(`/api/v1/items/${state.item.id}`, { method: "PATCH", json: changes }));
+}
+
+async function toggleItemStatus() {
+  const status = state.item.status === "open" ? "closed" : "open";
+  itemChanged(await api(`/api/v1/items/${state.item.id}/status`, { method: "POST", json: { status } }));
+}
+
+async function toggleFollow() {
+  const following = state.item.followers.includes(state.me.id);
+  itemChanged(await api(`/api/v1/items/${state.item.id}/follow`, { method: following ? "DELETE" : "PUT" }));
+}
+
 async function makeTicket() {
-  const projects = await api("/api/v1/projects");
-  if (!projects.length) { $("#composer .error").textContent = "Create a project first (Admin)."; return; }
-  const made = await api(`/api/v1/conversations/${state.selected.id}/ticket`, { method: "POST", json: { project_id: projects[0].id, title: `Chat #${state.selected.id}` } });
+  const list = await projects(true);
+  if (!list.length) { $("#composer .error").textContent = "Create a project first (Admin)."; return; }
+  const made = await api(`/api/v1/conversations/${state.selected.id}/ticket`, { method: "POST", json: { project_id: list[0].id, title: `Chat #${state.selected.id}` } });
   state.selected = made.conversation;
-  state.item = made.item;
+  state.item = remember(made.item);
   state.threads = { public: made.conversation };
+  [state.users, state.projects] = await Promise.all([team(), projects()]);
   drawPane();
   drawDetails();
 }
@@ -354,12 +486,30 @@ async function drawDetails() {
     h("h2", { text: "Conversations" }),
     h("ul", {}, a.conversations.map((c) => h("li", {}, h("button", { class: "link", onclick: () => select(c, false), text: `#${c.id} · ${c.status} · ${when(c.last_activity_at)}` })))),
     h("h2", { text: "Items" }),
-    h("ul", {}, a.items.length ? a.items.map((i) => h("li", { text: `${i.title} (${i.status})` })) : [h("li", { text: "None" })]));
+    h("ul", {}, a.items.length ? a.items.map((i) => h("li", {}, h("button", { class: "link", onclick: () => select(i, true), text: `${i.title} (${i.status})` }))) : [h("li", { text: "None" })]));
 }
 
 // ---- live frames and notifications ---------------------------------------------------------
 
-let listTimer;
+/** Refetches the open item's threads (a message arrived on one of them): unread counts, and a
+ * thread another agent just started. */
+let threadsTimer;
+function refreshThreads() {
+  clearTimeout(threadsTimer);
+  const item = state.item;
+  threadsTimer = setTimeout(async () => {
+    const fresh = await itemThreads(item.id).catch(() => null);
+    if (!fresh || state.item?.id !== item.id) return;
+    let started = false;
+    for (const [kind, c] of Object.entries(fresh)) {
+      if (state.selected?.id === c.id) { state.selected = { ...state.selected, ...c, unread: 0 }; state.threads[kind] = state.selected; continue; }
+      if (!state.threads[kind] && kind === state.mode && !state.selected) { state.selected = c; started = true; }
+      state.threads[kind] = c;
+    }
+    if (started) drawPane(); else redrawTabs();
+  }, 250);
+}
+
 function onFrame(f) {
   if (f.type === "message" && f.conversation_id === state.selected?.id) {
     render(f.message);
@@ -371,8 +521,17 @@ function onFrame(f) {
     if (!watching) notifyAgent({ title: f.title, body: f.body, sound: state.prefs.sound, browser: state.prefs.browser_notifications });
   } else if (f.type === "inbox") {
     refreshCounts();
-    clearTimeout(listTimer);
-    listTimer = setTimeout(() => showView(state.view), 200);
+    reloadList();
+    if (state.item && f.conversation?.item_id === state.item.id) refreshThreads();
+  } else if (f.type === "item") {
+    remember(f.item);
+    refreshCounts();
+    if (isItemView(state.view)) reloadList();
+    else if (state.entries.some((e) => e.item_id === f.item.id)) drawList();
+    if (state.item?.id === f.item.id && !document.getElementById("item-title-input")) {
+      state.item = f.item;
+      drawItemTop();
+    }
   } else if (f.type === "typing" && f.conversation_id === state.selected?.id) {
     $("#typing").textContent = `${f.author.name || "The customer"} is typing…`;
     setTimeout(() => { if ($("#typing")) $("#typing").textContent = ""; }, 3000);
@@ -407,6 +566,8 @@ $("#settings").addEventListener("close", async () => {
   localStorage.setItem("rapport.browserNotifications", browser ? "1" : "0");
   state.prefs = { ...(await api("/api/v1/me/preferences", { method: "PUT", json: prefs })), browser_notifications: browser };
   applyPrefs();
+  projects(true).then((p) => { state.projects = p; });
+  state.items.clear();
   if (state.prefs.hide_from_customers && ["open", "unanswered", "closed"].includes(state.view)) showView("customer_replies"); else showView(state.view);
 });
 
@@ -424,25 +585,39 @@ $("#search").addEventListener("submit", async (e) => {
       h("span", { class: "preview", text: hit.message.body }))));
   }
   for (const item of found.items) {
-    list.append(h("li", {}, h("button", { type: "button", class: "hit", onclick: () => select(item, true) },
-      h("span", { class: "title", text: item.title }), h("span", { class: "preview", text: `Item · ${item.status}` }))));
+    list.append(h("li", {}, h("button", { type: "button", class: "hit", "data-item": item.id, onclick: () => select(item, true) },
+      h("span", { class: "title", text: item.title }),
+      h("span", { class: "tags" }, channelBadge(item.channel), h("span", { class: "preview", text: `${item.kind === "task" ? "Task" : "Ticket"} · ${item.status}` })))));
   }
   if (!list.children.length) list.append(h("li", {}, h("p", { class: "preview", text: "No results." })));
 });
 
 $("#open-admin").addEventListener("click", () => openAdmin());
+
+const openNewItem = setupNewItem({
+  me: () => state.me,
+  async created(item) {
+    remember(item);
+    if (state.view !== "items_open" && state.view !== "items_mine") await showView("items_open");
+    else reloadList();
+    await select(item, true);
+  },
+});
+$("#new-item").addEventListener("click", () => { app.classList.remove("show-nav"); openNewItem(); });
 for (const b of document.querySelectorAll("[data-back]")) b.addEventListener("click", () => app.classList.add("show-nav"));
 
 document.addEventListener("keydown", (e) => {
   const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement?.tagName);
-  if (typing || e.metaKey || e.ctrlKey || e.altKey || app.hidden) return;
+  if (typing || e.metaKey || e.ctrlKey || e.altKey || app.hidden || document.querySelector("dialog[open]")) return;
   const index = state.entries.findIndex(isSelected);
   if (e.key === "j" || e.key === "k") {
     const next = state.entries[Math.max(0, Math.min(state.entries.length - 1, index + (e.key === "j" ? 1 : -1)))];
     if (next) select(next);
   } else if (e.key === "r") { e.preventDefault(); setMode("public"); }
   else if (e.key === "i") { e.preventDefault(); setMode("internal"); }
+  else if (e.key === "e" && state.item && isItemView(state.view)) toggleItemStatus();
   else if (e.key === "e" && state.selected) toggleStatus();
+  else if (e.key === "n") { e.preventDefault(); openNewItem(); }
   else if (e.key === "/") { e.preventDefault(); $("#search input").focus(); }
   else if (e.key === "?") $("#help").showModal();
 });

@@ -82,7 +82,10 @@ function attachment(a) {
 
 function render(m, pendingKey) {
   const log = $("log");
-  let el = pendingKey && log.querySelector(`[data-client="${CSS.escape(pendingKey)}"]`);
+  // The bubble shown while sending: replaced by the message, whichever of the answer and the
+  // socket frame comes first.
+  const key = pendingKey || m.client_id;
+  let el = key && log.querySelector(`.pending[data-client="${CSS.escape(key)}"]`);
   if (m.seq && log.querySelector(`[data-seq="${m.seq}"]`)) { el?.remove(); return; }
   const mine = m.author.kind === "customer";
   const fresh = document.createElement("div");
@@ -300,7 +303,7 @@ async function send() {
       render(await api(`/api/v1/widget/conversations/${state.conversation}/messages`, { method: "POST", json: message }), client_id);
     }
   } catch (e) {
-    $("log").querySelector(`[data-client="${CSS.escape(client_id)}"]`)?.remove();
+    $("log").querySelector(`.pending[data-client="${CSS.escape(client_id)}"]`)?.remove();
     $("text").value = text;
     state.files = files;
     drawPreviews();

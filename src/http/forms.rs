@@ -147,7 +147,7 @@ async fn public(state: State, key: web::Path<String>) -> Result<web::Json<Public
     let now = state.now();
     let (form, widget, secret) = state
         .store
-        .read(move |c| Ok((forms::by_key(c, &key)?, settings::widget(c)?, settings::reply_secret(c)?)))
+        .read(move |c| Ok((forms::by_key(c, &key)?, settings::widget(c)?, settings::form_secret(c)?)))
         .await?;
     Ok(web::Json(PublicForm {
         started: started_token(&secret, &form.key, now),
@@ -185,7 +185,14 @@ async fn submit(
     }
     state.form_submissions.hit(&ip, now);
     let (key, submission) = (key.into_inner(), body.into_inner());
-    let secret = state.store.read(settings::reply_secret).await?;
+    let lookup = key.clone();
+    let secret = state
+        .store
+        .read(move |c| {
+            forms::by_key(c, &lookup)?;
+            settings::form_secret(c)
+        })
+        .await?;
     check_human(&secret, &key, &submission, now)?;
     let email = Email::parse(&submission.email)?.into_string();
     let thank_you = state

@@ -32,7 +32,8 @@ pub struct Item {
 pub enum ItemView {
     /// Every visible item.
     All,
-    /// Open items with no customer conversation yet (From customers → Unanswered items).
+    /// Open items a customer asked for with no conversation with them yet (From customers →
+    /// Unanswered items).
     Unanswered,
 }
 
@@ -70,9 +71,10 @@ pub struct ItemFilter {
     pub limit: usize,
 }
 
-/// From customers → Unanswered items: open, and no customer conversation yet.
-const UNANSWERED: &str =
-    "i.status = 'open' AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.item_id = i.id AND c.kind = 'public')";
+/// From customers → Unanswered items: open, asked for by a customer, and no conversation with
+/// them yet.
+const UNANSWERED: &str = "i.status = 'open' AND i.requester_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.item_id = i.id AND c.kind = 'public')";
 
 const COLS: &str = "i.id, i.project_id, i.kind, i.title, i.description, i.status, i.requester_id,
     i.channel, i.created_by, i.created_at, i.updated_at, i.assignee_id, i.priority";

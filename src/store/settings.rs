@@ -105,6 +105,11 @@ pub fn rotate_reply_secret(conn: &Connection) -> Result<String> {
     Ok(secret)
 }
 
+/// Signs the time a web form was served; made by the migration that added forms.
+pub fn form_secret(conn: &Connection) -> Result<String> {
+    load(conn, "form_secret")
+}
+
 pub fn business_hours(conn: &Connection) -> Result<BusinessHours> {
     load(conn, BUSINESS_HOURS)
 }

@@ -134,3 +134,51 @@ async fn admins_manage_agents() {
     let users = admin.get("/api/v1/users").await.ok();
     assert_eq!(users.as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn items_are_edited_assigned_and_filtered_and_the_assignee_sees_what_they_are_given() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let ops = admin.project("Ops").await;
+    let other = admin.project("Other").await;
+    let (bea, bea_id) = app.agent(&admin, "bea@example.com").await;
+    let customer = admin.customer("c@example.com").await;
+    let created = admin
+        .post(
+            "/api/v1/items",
+            json!({"project_id": ops, "kind": "ticket", "title": "Disk full", "priority": "high", "requester_id": customer}),
+        )
+        .await
+        .expect(201, "");
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(created["priority"], "high");
+    assert_eq!(created["channel"], "app", "made in the agents' app (a cookie session)");
+    bea.get(&format!("/api/v1/items/{id}")).await.expect(404, "item_not_found");
+
+    let path = format!("/api/v1/items/{id}");
+    let patch = |body: serde_json::Value| admin.send(reqwest::Method::PATCH, &path, Some(body));
+    let assigned = patch(json!({"assignee_id": bea_id, "priority": "urgent", "title": " Disk is full "})).await.ok();
+    assert_eq!((assigned["assignee_id"].as_i64(), assigned["priority"].as_str()), (Some(bea_id), Some("urgent")));
+    assert_eq!(assigned["title"], "Disk is full");
+    assert!(assigned["followers"].as_array().unwrap().contains(&json!(bea_id)), "the assignee follows it");
+    assert_eq!(bea.get(&path).await.ok()["id"], id, "Bea sees what she is given, outside her projects");
+    let mine = bea.get(&format!("/api/v1/items?assignee_id={bea_id}&status=open")).await.ok();
+    assert_eq!(ids(&mine), [id]);
+    assert!(ids(&admin.get("/api/v1/items?kind=task").await.ok()).is_empty());
+
+    patch(json!({"priority": "someday"})).await.expect(422, "invalid_field");
+    patch(json!({"assignee_id": 999})).await.expect(404, "user_not_found");
+    patch(json!({"project_id": 999})).await.expect(404, "project_not_found");
+    patch(json!({"title": ""})).await.expect(422, "invalid_title");
+    let moved = patch(json!({"assignee_id": null, "project_id": other})).await.ok();
+    assert_eq!((moved["assignee_id"].clone(), moved["project_id"].as_i64()), (json!(null), Some(other)));
+    assert_eq!(moved["priority"], "urgent", "what a change leaves out stays");
+    admin
+        .send(reqwest::Method::PATCH, "/api/v1/items/999", Some(json!({"title": "x"})))
+        .await
+        .expect(404, "item_not_found");
+
+    // A task the team made for itself is not waiting for a customer.
+    admin.item(ops, "Rotate keys", None).await;
+    assert_eq!(ids(&admin.get("/api/v1/items?view=unanswered").await.ok()), [id]);
+}

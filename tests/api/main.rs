@@ -16,6 +16,7 @@ mod inbound_smtp;
 mod items_and_projects;
 mod notifications;
 mod openapi;
+mod portal_and_forms;
 mod realtime;
 mod reply_by_email;
 mod search_and_counts;

@@ -797,3 +797,45 @@ async fn in_app_alerts_follow_the_team_notification_rule_and_each_agents_prefere
     let heard = bea_socket.settle().await;
     assert!(heard.iter().any(|f| f["type"] == "inbox") && heard.iter().all(|f| f["type"] != "alert"), "{heard:?}");
 }
+
+#[tokio::test]
+async fn item_frames_search_and_lists_follow_membership_and_the_see_all_preference() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let lab = admin.project("Lab").await;
+    let (bea, bea_id) = app.agent(&admin, "bea@example.com").await;
+    let (cid, _) = app.agent(&admin, "cid@example.com").await;
+    admin.put(&format!("/api/v1/projects/{lab}/members/{bea_id}"), None).await.ok();
+    let mut bea_socket = connect_agent(&app, &api_token(&bea).await).await;
+    let cid_token = api_token(&cid).await;
+    let mut cid_socket = connect_agent(&app, &cid_token).await;
+    for socket in [&mut bea_socket, &mut cid_socket] {
+        socket.send(json!({"type": "watch_inbox"})).await;
+        socket.settle().await;
+    }
+    let item = admin.item(lab, "Centrifuge wobbles", None).await;
+    let (frame, _) = bea_socket.until("item").await;
+    assert_eq!(frame["item"]["id"], item);
+    assert_eq!(frame["item"]["title"], "Centrifuge wobbles");
+    let heard = cid_socket.settle().await;
+    assert!(heard.iter().all(|f| f["type"] != "item"), "Cid is not in Lab: {heard:?}");
+    assert!(cid.get("/api/v1/items").await.ok()["entries"].as_array().unwrap().is_empty());
+    assert!(cid.get("/api/v1/search?q=centrifuge").await.ok()["items"].as_array().unwrap().is_empty());
+
+    // Seeing across projects changes what the socket may hear: it is closed, to reconnect.
+    let mut prefs = cid.get("/api/v1/me/preferences").await.ok();
+    prefs["see_all_projects"] = json!(true);
+    cid.put("/api/v1/me/preferences", Some(prefs)).await.ok();
+    assert_eq!(cid_socket.close_code().await, Some(4409));
+    let mut cid_socket = connect_agent(&app, &cid_token).await;
+    cid_socket.send(json!({"type": "watch_inbox"})).await;
+    cid_socket.settle().await;
+    admin
+        .send(reqwest::Method::PATCH, &format!("/api/v1/items/{item}"), Some(json!({"priority": "urgent"})))
+        .await
+        .ok();
+    let (frame, _) = cid_socket.until("item").await;
+    assert_eq!(frame["item"]["priority"], "urgent");
+    assert_eq!(cid.get("/api/v1/items").await.ok()["entries"][0]["id"], item);
+    assert_eq!(cid.get("/api/v1/search?q=centrifuge").await.ok()["items"][0]["id"], item);
+}

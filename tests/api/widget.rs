@@ -6,7 +6,7 @@ use rapport::domain::identity::{sign, SiteIdentity};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-fn signed(secret: &str, id: &str, email: &str, expires: i64) -> Value {
+pub fn signed(secret: &str, id: &str, email: &str, expires: i64) -> Value {
     let mut identity = SiteIdentity {
         id: id.into(),
         email: Some(email.into()),

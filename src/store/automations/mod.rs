@@ -309,7 +309,9 @@ mod tests {
                 ("team_notification", true),
                 ("customer_email", true),
                 ("close_notice", false),
-                ("task_reminder", false)
+                ("task_reminder", false),
+                ("ticket_notification", true),
+                ("ticket_auto_reply", true)
             ]
         );
         for rule in &rules {
