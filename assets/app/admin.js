@@ -1,21 +1,22 @@
 // The admin area: agents, projects and their members, the widget (with the snippet), email and
-// the automations (rules.js).
+// the automations (rules.js), web forms and the portal (forms.js).
 
 import { api } from "./api.js";
 import { h, $ } from "./dom.js";
 import { automations } from "./rules.js";
+import { forms } from "./forms.js";
 
 const dialog = () => $("#admin");
 
 export async function openAdmin(tab = "agents") {
   const body = $("#admin-body");
   const tabs = h("div", { class: "switch", role: "tablist" },
-    ...[["agents", "Agents"], ["projects", "Projects"], ["widget", "Widget"], ["email", "Email"], ["automations", "Automations"]].map(([id, label]) =>
+    ...[["agents", "Agents"], ["projects", "Projects"], ["widget", "Widget"], ["email", "Email"], ["automations", "Automations"], ["forms", "Forms"]].map(([id, label]) =>
       h("button", { type: "button", role: "tab", "aria-pressed": String(id === tab), onclick: () => openAdmin(id), text: label })));
   const content = h("div", {});
   body.replaceChildren(tabs, content);
   if (!dialog().open) dialog().showModal();
-  await { agents, projects, widget, email, automations }[tab](content);
+  await { agents, projects, widget, email, automations, forms }[tab](content);
 }
 
 function errorLine() { return h("p", { class: "error", role: "alert" }); }

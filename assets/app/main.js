@@ -197,6 +197,7 @@ async function select(entry, asItem = isItemView(state.view)) {
 }
 
 async function openEntry(entry, asItem, ticket) {
+  const writes = state.itemWrites;
   let item = null;
   let threads = {};
   let selected = null;
@@ -216,6 +217,8 @@ async function openEntry(entry, asItem, ticket) {
   let [users, visible] = item ? await Promise.all([team(), projects()]) : [state.users, state.projects];
   if (item && !visible.some((p) => p.id === item.project_id)) visible = await projects(true); // a project made since
   if (ticket !== state.opening) return; // another row was picked meanwhile
+  // A change made to this item while it loaded (a status toggle, an edit) is newer than what came.
+  if (item && writes !== state.itemWrites && state.item?.id === item.id) item = state.item;
   if (state.selected) state.live.unsubscribe(state.selected.id);
   Object.assign(state, { item, threads, selected, users, projects: visible, drafts: {}, mode: selected?.kind || "public" });
   drawPane();
@@ -439,6 +442,7 @@ async function toggleStatus() {
 
 /** Item changes come back as the item; its header is redrawn and the lists follow. */
 function itemChanged(item) {
+  state.itemWrites = (state.itemWrites || 0) + 1;
   state.item = remember(item);
   drawItemTop();
   if (isItemView(state.view)) reloadList();

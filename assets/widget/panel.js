@@ -196,6 +196,15 @@ async function identifyFromSite() {
   } catch (e) { console.warn("rapport: the site's identity was refused:", e.code); }
 }
 
+// A customer the site vouches for sees their history (tickets from the portal, forms, email)
+// as soon as they open the panel, not only once they write.
+async function greetKnown() {
+  if (state.token || !state.open || !state.settings?.user?.signature) return;
+  await ensureVisitor();
+  const conversations = await api("/api/v1/widget/conversations");
+  if (conversations.length) await openConversation(conversations[0].id);
+}
+
 function rememberKnown(known) {
   state.known = known;
   if (known) localStorage.setItem(KEY + ".known", "1");
@@ -334,7 +343,7 @@ window.addEventListener("message", (e) => {
   if (e.data.type === "rapport:init" || e.data.type === "rapport:visible") {
     state.open = !!e.data.open;
     document.body.classList.toggle("phone", !!e.data.phone);
-    if (state.open) { $("text").focus(); markSeen(); }
+    if (state.open) { $("text").focus(); markSeen(); greetKnown().catch((err) => showError(err.message)); }
   }
 });
 

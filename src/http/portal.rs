@@ -117,6 +117,13 @@ pub struct LinkRequest {
 async fn send_link(state: State, req: HttpRequest, body: web::Json<LinkRequest>) -> Result<HttpResponse, ApiError> {
     enabled(&state).await?;
     let address = email(&body.email)?;
+    if state.mailer.is_none() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "email_not_configured",
+            "sign-in links go by email, and this server sends none; sign in with your password",
+        ));
+    }
     limit(&state, &[&client_ip(&req), &address.to_lowercase()])?;
     let secret = token::generate("");
     let link = format!("{}/portal/#link={secret}", state.config.base_url);

@@ -32,7 +32,9 @@ pub struct Ticket {
     pub unread: i64,
 }
 
-const TICKET: &str = "SELECT i.id, i.kind, i.title, i.description, i.status, i.channel, i.created_at, i.updated_at,
+/// The description is shown only of tickets the customer made (portal, form, email): one an
+/// agent opened may describe it in the team's own words.
+const TICKET: &str = "SELECT i.id, i.kind, i.title, CASE WHEN i.created_by IS NULL THEN i.description ELSE '' END, i.status, i.channel, i.created_at, i.updated_at,
         c.id, COALESCE(c.last_activity_at, i.updated_at),
         COALESCE(c.last_seq - COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
             AND s.party_kind = 'customer' AND s.party_id = i.requester_id), 0), 0)
@@ -74,7 +76,7 @@ pub fn ticket(conn: &Connection, customer_id: i64, id: i64) -> Result<Ticket> {
 
 /// The project new portal (and other customer-made) tickets go to: the configured one, else
 /// the oldest, else a new "Support" project.
-pub fn intake_project(conn: &Connection, configured: Option<i64>) -> Result<i64> {
+pub fn intake_project(conn: &Connection, configured: Option<i64>, now: Millis) -> Result<i64> {
     let found: Option<i64> = conn.query_row(
         "SELECT COALESCE((SELECT id FROM projects WHERE id = ?1), (SELECT min(id) FROM projects))",
         [configured],
@@ -82,7 +84,7 @@ pub fn intake_project(conn: &Connection, configured: Option<i64>) -> Result<i64>
     )?;
     match found {
         Some(id) => Ok(id),
-        None => Ok(super::projects::insert(conn, "Support", 0)?.id),
+        None => Ok(super::projects::insert(conn, "Support", now)?.id),
     }
 }
 
@@ -94,7 +96,7 @@ pub fn open_ticket(
     description: String,
     now: Millis,
 ) -> Result<Ticket> {
-    let project_id = intake_project(conn, super::settings::portal(conn)?.project_id)?;
+    let project_id = intake_project(conn, super::settings::portal(conn)?.project_id, now)?;
     let item = items::insert(
         conn,
         Viewer::SYSTEM,
