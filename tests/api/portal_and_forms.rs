@@ -329,3 +329,31 @@ async fn form_fields_are_checked() {
         .await
         .expect(404, "form_not_found");
 }
+
+#[tokio::test]
+async fn a_ticket_an_agent_opened_shows_its_requester_no_description_and_links_need_email() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let project = admin.project("Support").await;
+    app.client()
+        .post("/api/v1/portal/link", json!({"email": "gus@example.com"}))
+        .await
+        .expect(503, "email_not_configured");
+    let gus = admin.customer("gus@example.com").await;
+    admin
+        .post(
+            "/api/v1/items",
+            json!({"project_id": project, "kind": "ticket", "title": "Replace router", "requester_id": gus,
+                   "description": "Gus is a difficult customer"}),
+        )
+        .await
+        .expect(201, "");
+    // Gus signs in through the team's site (a signed identity), which makes a portal session too.
+    let secret = admin.get("/api/v1/settings/widget").await.ok()["identity_secret"].as_str().unwrap().to_owned();
+    let (token, _) = visitor(&app).await;
+    let user = crate::widget::signed(&secret, "gus-1", "gus@example.com", app.clock.now_secs() + 600);
+    as_visitor(&app, &token, Method::POST, "/api/v1/widget/identify", Some(json!({"user": user}))).await.ok();
+    let tickets = portal(&app, &token, Method::GET, "/api/v1/portal/tickets", None).await.ok();
+    assert_eq!(tickets[0]["title"], "Replace router");
+    assert_eq!(tickets[0]["description"], "", "the team's own words stay inside: {tickets}");
+}
