@@ -2,24 +2,14 @@
 // form's extra fields, submits JSON and shows the thank-you text or the server's reason for a
 // refusal. Every text from the form's settings or the server is set with textContent.
 
+import { h } from "../app/dom.js";
+
 const $ = (id) => document.getElementById(id);
 const key = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
 const embedded = new URLSearchParams(location.search).get("embed") === "1";
 const form = $("rapport-form");
 let started = null;
 let fields = [];
-
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "text") el.textContent = v;
-    else if (k === "class") el.className = v;
-    else el.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
 
 async function request(path, json) {
   let res;

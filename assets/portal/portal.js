@@ -2,23 +2,10 @@
 // ticket's public conversation, live over the customer socket. Plain DOM, no framework; all text
 // from anyone is set with textContent, never as HTML.
 
+import { h, $ } from "../app/dom.js";
+
 const KEY = "rapport.portal";
 const POLL_MS = 10000;
-const $ = (sel, root = document) => root.querySelector(sel);
-
-function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "text") el.textContent = v;
-    else if (k === "class") el.className = v;
-    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
-
 const state = {
   token: localStorage.getItem(KEY),
   config: { team_name: "Support", max_upload_bytes: 25 << 20 },

@@ -167,31 +167,44 @@ impl AppState {
     (status = 429, body = crate::error::ErrorBody)))]
 #[post("/api/v1/auth/login")]
 async fn login(state: State, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
-    let now = state.now();
-    let ip = client_ip(&req);
     let account = body.email.trim().to_lowercase();
-    for (limiter, key) in [(&state.login_by_ip, &ip), (&state.login_by_account, &account)] {
+    let lookup = account.clone();
+    let user = check_password(&state, &req, &account, &body.password, move |c| users::for_login(c, &lookup)).await?;
+    let (cookie, csrf) = start_session(&state, user.id).await?;
+    let uid = user.id;
+    let preferences = state.store.read(move |c| users::preferences(c, uid)).await?;
+    Ok(HttpResponse::Ok().cookie(cookie).json(Me { user, csrf_token: Some(csrf), preferences }))
+}
+
+/// Checks a password for a sign-in (agents' and customers'), within the login limits: `account`
+/// names the limit's key, `lookup` finds who it is and their password hash. Unknown accounts
+/// take as long as known ones.
+pub(super) async fn check_password<T, F>(
+    state: &State,
+    req: &HttpRequest,
+    account: &str,
+    password: &Secret,
+    lookup: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection) -> crate::store::Result<Option<(T, Option<String>)>> + Send + 'static,
+{
+    let (now, ip) = (state.now(), client_ip(req));
+    for (limiter, key) in [(&state.login_by_ip, ip.as_str()), (&state.login_by_account, account)] {
         if let Some(secs) = limiter.blocked(key, now) {
             return Err(ApiError::too_many("too_many_login_attempts", secs));
         }
     }
     state.login_by_ip.hit(&ip, now);
-    let lookup = account.clone();
-    let found = state.store.read(move |c| users::for_login(c, &lookup)).await?;
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), hash),
-        None => (None, None),
-    };
-    let ok = password::verify(body.password.expose().to_owned(), hash).await;
-    let Some(user) = user.filter(|_| ok) else {
-        state.login_by_account.hit(&account, now);
+    let (who, hash) = state.store.read(lookup).await?.map_or((None, None), |(who, hash)| (Some(who), hash));
+    let ok = password::verify(password.expose().to_owned(), hash).await;
+    let Some(who) = who.filter(|_| ok) else {
+        state.login_by_account.hit(account, now);
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
     };
-    state.login_by_account.clear(&account);
-    let (cookie, csrf) = start_session(&state, user.id).await?;
-    let uid = user.id;
-    let preferences = state.store.read(move |c| users::preferences(c, uid)).await?;
-    Ok(HttpResponse::Ok().cookie(cookie).json(Me { user, csrf_token: Some(csrf), preferences }))
+    state.login_by_account.clear(account);
+    Ok(who)
 }
 
 /// Creates a session row and the cookie that carries it.

@@ -179,11 +179,8 @@ async fn submit(
     key: web::Path<String>,
     body: web::Json<Submission>,
 ) -> Result<HttpResponse, ApiError> {
-    let (ip, now) = (client_ip(&req), state.now());
-    if let Some(secs) = state.form_submissions.blocked(&ip, now) {
-        return Err(ApiError::too_many("too_many_requests", secs));
-    }
-    state.form_submissions.hit(&ip, now);
+    let now = state.now();
+    state.form_submissions.admit(&[&client_ip(&req)], now, "too_many_requests")?;
     let (key, submission) = (key.into_inner(), body.into_inner());
     let lookup = key.clone();
     let secret = state

@@ -29,6 +29,18 @@ impl RateLimiter {
         }
     }
 
+    /// Counts an attempt for each key, unless one is over its limit: then a 429 with `code` and
+    /// when to try again, and nothing is counted.
+    pub fn admit(&self, keys: &[&str], now: i64, code: &'static str) -> Result<(), crate::error::ApiError> {
+        if let Some(secs) = keys.iter().find_map(|key| self.blocked(key, now)) {
+            return Err(crate::error::ApiError::too_many(code, secs));
+        }
+        for key in keys {
+            self.hit(key, now);
+        }
+        Ok(())
+    }
+
     /// Counts one attempt for `key`.
     pub fn hit(&self, key: &str, now: i64) {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());

@@ -41,20 +41,6 @@ async fn enabled(state: &State) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Counts an attempt against each key; refuses once one is over its limit.
-fn limit(state: &State, keys: &[&str]) -> Result<(), ApiError> {
-    let now = state.now();
-    for key in keys {
-        if let Some(secs) = state.portal_attempts.blocked(key, now) {
-            return Err(ApiError::too_many("too_many_requests", secs));
-        }
-    }
-    for key in keys {
-        state.portal_attempts.hit(key, now);
-    }
-    Ok(())
-}
-
 async fn new_session(state: &State, customer_id: i64) -> Result<String, ApiError> {
     let secret = token::generate("rpv_");
     let (hash, now) = (token::hash(&secret), state.now());
@@ -81,23 +67,11 @@ async fn login(
     body: web::Json<PortalLogin>,
 ) -> Result<web::Json<NewVisitor>, ApiError> {
     enabled(&state).await?;
-    let (now, ip) = (state.now(), client_ip(&req));
     let account = format!("customer:{}", body.email.trim().to_lowercase());
-    for (limiter, key) in [(&state.login_by_ip, &ip), (&state.login_by_account, &account)] {
-        if let Some(secs) = limiter.blocked(key, now) {
-            return Err(ApiError::too_many("too_many_login_attempts", secs));
-        }
-    }
-    state.login_by_ip.hit(&ip, now);
     let lookup = body.email.trim().to_owned();
-    let found = state.store.read(move |c| portal::for_login(c, &lookup)).await?;
-    let (customer, hash) = found.map_or((None, None), |(c, h)| (Some(c), h));
-    let ok = password::verify(body.password.expose().to_owned(), hash).await;
-    let Some(customer) = customer.filter(|_| ok) else {
-        state.login_by_account.hit(&account, now);
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
-    };
-    state.login_by_account.clear(&account);
+    let customer =
+        super::auth::check_password(&state, &req, &account, &body.password, move |c| portal::for_login(c, &lookup))
+            .await?;
     let token = new_session(&state, customer.id).await?;
     Ok(web::Json(NewVisitor { token, customer }))
 }
@@ -124,7 +98,7 @@ async fn send_link(state: State, req: HttpRequest, body: web::Json<LinkRequest>)
             "sign-in links go by email, and this server sends none; sign in with your password",
         ));
     }
-    limit(&state, &[&client_ip(&req), &address.to_lowercase()])?;
+    state.portal_attempts.admit(&[&client_ip(&req), &address.to_lowercase()], state.now(), "too_many_requests")?;
     let secret = token::generate("");
     let link = format!("{}/portal/#link={secret}", state.config.base_url);
     let (hash, now) = (token::hash(&secret), state.now());
@@ -159,7 +133,7 @@ async fn redeem_link(
     body: web::Json<Redeem>,
 ) -> Result<web::Json<NewVisitor>, ApiError> {
     enabled(&state).await?;
-    limit(&state, &[&format!("redeem:{}", client_ip(&req))])?;
+    state.portal_attempts.admit(&[&format!("redeem:{}", client_ip(&req))], state.now(), "too_many_requests")?;
     let link_hash = token::hash(body.token.trim());
     let secret = token::generate("rpv_");
     let (session_hash, now) = (token::hash(&secret), state.now());

@@ -36,12 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Counts one anonymous write (a conversation, an upload) against the caller's IP.
 pub(super) fn limit_writes(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
-    let (ip, now) = (client_ip(req), state.now());
-    if let Some(secs) = state.widget_writes.blocked(&ip, now) {
-        return Err(ApiError::too_many("too_many_requests", secs));
-    }
-    state.widget_writes.hit(&ip, now);
-    Ok(())
+    state.widget_writes.admit(&[&client_ip(req)], state.now(), "too_many_requests")
 }
 
 /// What the widget shows before anyone types: public settings and whether the team is online.
@@ -180,11 +175,8 @@ pub struct NewVisitor {
 #[utoipa::path(tag = "widget", security(()), responses((status = 201, body = NewVisitor), (status = 429, body = ErrorBody)))]
 #[post("/api/v1/widget/visitors")]
 async fn new_visitor(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let (ip, now) = (client_ip(&req), state.now());
-    if let Some(secs) = state.new_visitors.blocked(&ip, now) {
-        return Err(ApiError::too_many("too_many_visitors", secs));
-    }
-    state.new_visitors.hit(&ip, now);
+    let now = state.now();
+    state.new_visitors.admit(&[&client_ip(&req)], now, "too_many_visitors")?;
     let secret = token::generate("rpv_");
     let hash = token::hash(&secret);
     let customer = state.store.write(move |c| customers::insert_visitor(c, &hash, now)).await?;

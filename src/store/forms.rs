@@ -177,41 +177,38 @@ pub fn by_key(conn: &Connection, key: &str) -> Result<Form> {
         .ok_or(StoreError::NotFound("form_not_found"))
 }
 
-/// Creates a form (`key`: its new random public name) or, with `id`, replaces one.
+/// Creates a form (`key`: its new random public name) or, with `id`, replaces one (which keeps
+/// its key and creation time).
 pub fn save(conn: &Connection, id: Option<i64>, key: &str, input: &FormInput, now: Millis) -> Result<Form> {
     input.validate(conn)?;
+    if let Some(id) = id {
+        get(conn, id)?;
+    }
     let fields = serde_json::to_string(&input.fields).map_err(|e| StoreError::Internal(e.to_string()))?;
-    let values = params![
-        input.name.trim(),
-        input.project_id,
-        input.item_kind,
-        input.intro.trim(),
-        input.thank_you.trim(),
-        fields,
-        input.enabled,
-        now
-    ];
-    let id = match id {
-        Some(id) => {
-            get(conn, id)?;
-            conn.execute(
-                "UPDATE forms SET name = ?1, project_id = ?2, item_kind = ?3, intro = ?4, thank_you = ?5, fields = ?6,
-                                  enabled = ?7, updated_at = ?8 WHERE id = ?9",
-                rusqlite::params_from_iter(values.iter().copied().chain([&id as &dyn rusqlite::ToSql])),
-            )?;
-            id
-        }
-        None => {
-            conn.execute(
-                "INSERT INTO forms (name, project_id, item_kind, intro, thank_you, fields, enabled, created_at,
-                                    updated_at, key)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
-                rusqlite::params_from_iter(values.iter().copied().chain([&key as &dyn rusqlite::ToSql])),
-            )
-            .map_err(|e| if is_constraint(&e) { StoreError::Conflict("form_key_taken") } else { e.into() })?;
-            conn.last_insert_rowid()
-        }
-    };
+    let id: i64 = conn
+        .query_row(
+            "INSERT INTO forms (id, key, name, project_id, item_kind, intro, thank_you, fields, enabled, created_at,
+                                updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, project_id = excluded.project_id,
+                 item_kind = excluded.item_kind, intro = excluded.intro, thank_you = excluded.thank_you,
+                 fields = excluded.fields, enabled = excluded.enabled, updated_at = excluded.updated_at
+             RETURNING id",
+            params![
+                id,
+                key,
+                input.name.trim(),
+                input.project_id,
+                input.item_kind,
+                input.intro.trim(),
+                input.thank_you.trim(),
+                fields,
+                input.enabled,
+                now
+            ],
+            |r| r.get(0),
+        )
+        .map_err(|e| if is_constraint(&e) { StoreError::Conflict("form_key_taken") } else { e.into() })?;
     get(conn, id)
 }
 

@@ -3,12 +3,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, connect } from "node:net";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startRapport, hostPage, launch, openWidget, artifacts, repo, PASSWORD } from "./lib.mjs";
+import { startRapport, hostPage, launch, openWidget, artifacts, repo, PASSWORD, smtpSink, eventually, shooting } from "./lib.mjs";
 
 const shots = process.env.UPDATE_SCREENSHOTS ? join(repo, "docs", "screenshots") : artifacts;
 
@@ -28,39 +24,6 @@ after(async () => {
   await rapport?.stop();
   smtp?.close();
 });
-
-/** A real SMTP server (aiosmtpd, as the API tests use) delivering into a Maildir; `mails()`
- * reads what arrived as {to, data}. */
-async function smtpSink() {
-  const probe = createServer();
-  await new Promise((ok) => probe.listen(0, "127.0.0.1", ok));
-  const { port } = probe.address();
-  await new Promise((ok) => probe.close(ok));
-  const maildir = join(mkdtempSync(join(tmpdir(), "rapport-mail-")), "mail");
-  const proc = spawn("python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], { stdio: "ignore" });
-  for (let i = 0; ; i++) {
-    const up = await new Promise((ok) => connect(port, "127.0.0.1").on("connect", function () { this.destroy(); ok(true); }).on("error", () => ok(false)));
-    if (up) break;
-    if (i > 300) throw new Error("aiosmtpd did not start (tests/run.sh installs it)");
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
-  const mails = () => (existsSync(join(maildir, "new")) ? readdirSync(join(maildir, "new")) : []).map((f) => {
-    const data = readFileSync(join(maildir, "new", f), "utf8");
-    return { to: /^To: (.*)$/m.exec(data)?.[1] ?? "", data };
-  });
-  return { port, mails, close: () => proc.kill() };
-}
-
-/** Runs a test's body; on failure keeps a screenshot of every page it opened. */
-async function shooting(name, body) {
-  const pages = [];
-  try {
-    await body(pages);
-  } catch (e) {
-    for (const [i, page] of pages.entries()) await page.screenshot({ path: join(artifacts, `${name}-${i}.png`), fullPage: true }).catch(() => {});
-    throw e;
-  }
-}
 
 async function adminPage(pages, viewport = { width: 1400, height: 900 }) {
   const context = await browser.newContext({ viewport });
@@ -86,14 +49,6 @@ async function openAutomations(page) {
 
 const rule = async (template) => (await rapport.api("/api/v1/rules")).find((r) => r.template === template);
 
-async function eventually(what, check, tries = 50) {
-  for (let i = 0; ; i++) {
-    const value = await check();
-    if (value) return value;
-    if (i >= tries) throw new Error(`never happened: ${what}`);
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
-}
 
 const reply = `Hello from the new rule ${Math.random().toString(36).slice(2)}`;
 let conversationId;

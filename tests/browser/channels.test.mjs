@@ -6,14 +6,10 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, connect } from "node:net";
 import { createServer as createHttpServer } from "node:http";
-import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startRapport, launch, openWidget, artifacts, PASSWORD } from "./lib.mjs";
+import { startRapport, launch, openWidget, artifacts, PASSWORD, smtpSink, eventually, shooting } from "./lib.mjs";
 
 let rapport, browser, smtp, site, project, form;
 before(async () => {
@@ -31,35 +27,6 @@ after(async () => {
   await rapport?.stop();
   smtp?.close();
 });
-
-/** A real SMTP server (aiosmtpd) delivering into a Maildir; `mails()` reads what arrived. */
-async function smtpSink() {
-  const probe = createServer();
-  await new Promise((ok) => probe.listen(0, "127.0.0.1", ok));
-  const { port } = probe.address();
-  await new Promise((ok) => probe.close(ok));
-  const maildir = join(mkdtempSync(join(tmpdir(), "rapport-mail-")), "mail");
-  const proc = spawn("python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], { stdio: "ignore" });
-  for (let i = 0; ; i++) {
-    const up = await new Promise((ok) => connect(port, "127.0.0.1").on("connect", function () { this.destroy(); ok(true); }).on("error", () => ok(false)));
-    if (up) break;
-    if (i > 300) throw new Error("aiosmtpd did not start (tests/run.sh installs it)");
-    await new Promise((ok) => setTimeout(ok, 50));
-  }
-  const mails = () => (existsSync(join(maildir, "new")) ? readdirSync(join(maildir, "new")) : []).map((f) => {
-    const data = readFileSync(join(maildir, "new", f), "utf8");
-    return { to: /^To: (.*)$/m.exec(data)?.[1] ?? "", data };
-  });
-  return { port, mails, close: () => proc.kill() };
-}
-
-/** The text of a mail in every transfer encoding it may use (quoted-printable, base64, 7bit),
- * decoded forms first: a raw quoted-printable "=3D" must not pass for part of a link. */
-function readable(data) {
-  const qp = data.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, x) => String.fromCharCode(parseInt(x, 16)));
-  const b64 = [...data.matchAll(/(?:^[A-Za-z0-9+/=]{8,}\r?\n)+/gm)].map((m) => Buffer.from(m[0].replace(/\s/g, ""), "base64").toString("utf8"));
-  return [qp, ...b64, data].join("\n");
-}
 
 /** The customer's site on another origin: /contact embeds the form by its snippet, /account
  * has the widget and tells it who is signed in (the identity signed as the site's server would). */
@@ -93,25 +60,6 @@ function signedIdentity(secret, { id, email, name }) {
   return { id, email, name, expires, signature };
 }
 
-/** Runs a test's body; on failure keeps a screenshot of every page it opened. */
-async function shooting(name, body) {
-  const pages = [];
-  try {
-    await body(pages);
-  } catch (e) {
-    for (const [i, page] of pages.entries()) await page.screenshot({ path: join(artifacts, `${name}-${i}.png`), fullPage: true }).catch(() => {});
-    throw e;
-  }
-}
-
-async function eventually(what, check, tries = 75) {
-  for (let i = 0; ; i++) {
-    const value = await check();
-    if (value) return value;
-    if (i >= tries) throw new Error(`never happened: ${what}`);
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
-}
 
 async function newPage(pages, viewport = { width: 1280, height: 860 }) {
   const context = await browser.newContext({ viewport });
@@ -277,7 +225,7 @@ test("a customer's form submission waits live in Unanswered items, is answered, 
   await eventually("the iframe fits the form", async () => {
     const inner = await frame.evaluate(() => Math.ceil(document.documentElement.getBoundingClientRect().height));
     return Math.abs((await iframe.boundingBox()).height - inner) <= 1 && inner > 300;
-  });
+  }, 75);
   await fillIn(frame, { name: "Carla Customer", email, subject, message: "Ordered two weeks ago, still nothing.", topic: "Delivery" });
   await customer.page.waitForTimeout(3100);
   const answer = await submit(frame, customer.page);
@@ -319,9 +267,9 @@ test("a customer's form submission waits live in Unanswered items, is answered, 
   await portal.page.fill("#signin [name=email]", email);
   await portal.page.click("#send-link");
   const mail = await eventually("the sign-in link is emailed", () =>
-    smtp.mails().find((m) => m.to.includes(email) && /#link=/.test(readable(m.data))));
-  const link = /https?:\/\/[^\s"'<>]+\/portal\/#link=[A-Za-z0-9_-]+/.exec(readable(mail.data))?.[0];
-  assert.ok(link?.startsWith(`${rapport.base}/portal/`), readable(mail.data));
+    smtp.mails().find((m) => m.to.includes(email) && /#link=/.test(m.text)), 75);
+  const link = /https?:\/\/[^\s"'<>]+\/portal\/#link=[A-Za-z0-9_-]+/.exec(mail.text)?.[0];
+  assert.ok(link?.startsWith(`${rapport.base}/portal/`), mail.text);
   await portal.page.goto(link);
   const ticket = `#tickets li[data-ticket-id="${item.id}"]`;
   await portal.page.waitForSelector(ticket);

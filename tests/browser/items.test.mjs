@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startRapport, launch, artifacts, PASSWORD } from "./lib.mjs";
+import { startRapport, launch, artifacts, PASSWORD, eventually } from "./lib.mjs";
 
 let rapport, browser, users, hardware, carl;
 const ids = {};
@@ -58,14 +58,6 @@ function shooting(name, body) {
   };
 }
 
-async function eventually(what, check, tries = 50) {
-  for (let i = 0; ; i++) {
-    const value = await check();
-    if (value) return value;
-    if (i >= tries) throw new Error(`never happened: ${what}`);
-    await new Promise((ok) => setTimeout(ok, 200));
-  }
-}
 
 const item = (id) => rapport.api(`/api/v1/items/${id}`);
 const threadText = (page) => page.textContent("#thread");

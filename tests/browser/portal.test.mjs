@@ -5,8 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startRapport, launch, artifacts, repo } from "./lib.mjs";
-import { smtpSink, eventually } from "./portal-lib.mjs";
+import { startRapport, launch, artifacts, repo, smtpSink, eventually, shooting } from "./lib.mjs";
 
 const shots = process.env.UPDATE_SCREENSHOTS ? join(repo, "docs", "screenshots") : artifacts;
 const TEAM = "Acme Support";
@@ -27,17 +26,6 @@ after(async () => {
   await rapport?.stop();
   smtp?.close();
 });
-
-/** Runs a test's body; on failure keeps a screenshot of every page it opened. */
-async function shooting(name, body) {
-  const pages = [];
-  try {
-    await body(pages);
-  } catch (e) {
-    for (const [i, page] of pages.entries()) await page.screenshot({ path: join(artifacts, `${name}-${i}.png`), fullPage: true }).catch(() => {});
-    throw e;
-  }
-}
 
 /** A customer's browser: every response body and socket frame its pages receive is kept. */
 async function customerBrowser(pages, viewport) {
@@ -65,7 +53,7 @@ async function requestLink(page, email) {
   await page.waitForFunction(() => /inbox/i.test(document.querySelector("#signin .notice").textContent));
   assert.equal(await page.textContent("#signin .error"), "");
   // Someone waiting for a sign-in link should not wait long: 15 seconds at most.
-  const mail = await eventually(`the sign-in email to ${email} within 15 s`, () => smtp.mails().find((m) => m.to.includes(email)), { tries: 75 });
+  const mail = await eventually(`the sign-in email to ${email} within 15 s`, () => smtp.mails().find((m) => m.to.includes(email)), 75);
   const link = /https?:\/\/[^\s"'<>]+\/portal\/#link=[^\s"'<>&]+/.exec(mail.text)?.[0];
   assert.ok(link, `a sign-in link in the email:\n${mail.text}`);
   assert.ok(link.startsWith(`${rapport.base}/portal/#link=`), link);
