@@ -18,6 +18,10 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("email settings: {0}")]
     Mail(String),
+    #[error("another rapport is serving {0}")]
+    Busy(String),
+    #[error("cannot lock the data dir: {0}")]
+    Lock(std::io::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: std::net::SocketAddr, source: std::io::Error },
 }
@@ -31,11 +35,16 @@ pub struct Application {
     /// Stops the email jobs (scheduler, sender, IMAP poller, SMTP listener).
     background: CancellationToken,
     jobs: Vec<tokio::task::JoinHandle<()>>,
+    /// Held while serving, released when the store is closed.
+    _lock: std::fs::File,
 }
 
 impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> Result<Application, StartError> {
         let data_dir = config.data_dir.clone();
+        let lock = crate::store::lock_data_dir(&data_dir)
+            .map_err(StartError::Lock)?
+            .ok_or_else(|| StartError::Busy(data_dir.display().to_string()))?;
         let (events, events_rx) = tokio::sync::mpsc::channel(crate::realtime::EVENT_QUEUE);
         let store = tokio::task::spawn_blocking(move || Store::open_with_events(&data_dir, Some(events)))
             .await
@@ -125,6 +134,8 @@ impl Application {
             portal_attempts: http::RateLimiter::new(5, 10 * 60 * 1000),
             form_submissions: http::RateLimiter::new(5, 10 * 60 * 1000),
             support_address: support_address.clone(),
+            http: Default::default(),
+            started: std::time::Instant::now(),
         });
         let now = state.now();
         store.write(move |c| users::delete_expired_sessions(c, now)).await?;
@@ -144,8 +155,7 @@ impl Application {
                         .add(("Referrer-Policy", "same-origin")),
                 )
                 .wrap(middleware::from_fn(http::preauthenticate))
-                // The path only: query strings may carry visitor tokens.
-                .wrap(middleware::Logger::new("%a \"%m %U\" %s %b %Dms").exclude("/healthz"))
+                .wrap(middleware::from_fn(http::trace_requests))
                 .configure(|cfg| http::configure(cfg, max_json))
         })
         .shutdown_timeout(10)
@@ -155,7 +165,7 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartError::Listen { addr: config.listen, source })?
         .run();
-        Ok(Application { port, inbound_smtp_port, server, store, setup_url, background, jobs })
+        Ok(Application { port, inbound_smtp_port, server, store, setup_url, background, jobs, _lock: lock })
     }
 
     pub fn port(&self) -> u16 {

@@ -13,6 +13,8 @@ pub struct Config {
     pub base_url: String,
     /// A `tracing` filter such as `info` or `rapport=debug`.
     pub log: String,
+    /// `text` (one readable line per event) or `json` (one object per line, for collectors).
+    pub log_format: LogFormat,
     pub max_upload_bytes: usize,
     pub max_json_bytes: usize,
     pub session_hours: u64,
@@ -31,6 +33,14 @@ pub struct Config {
     pub imap_poll_secs: u64,
     /// Inbound email by SMTP: the address of Rapport's own listener, e.g. `0.0.0.0:2525`.
     pub inbound_smtp_listen: Option<SocketAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (per-IP limits, logs).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +66,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("data_dir", "./rapport-data"),
     ("base_url", ""),
     ("log", "info"),
+    ("log_format", "text"),
     ("max_upload_bytes", "26214400"),
     ("max_json_bytes", "262144"),
     ("session_hours", "336"),
@@ -67,6 +78,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("imap_url", ""),
     ("imap_poll_secs", "30"),
     ("inbound_smtp_listen", ""),
+    ("trusted_proxies", "127.0.0.1,::1"),
 ];
 
 /// The environment variable of a setting: `data_dir` → `RAPPORT_DATA_DIR`.
@@ -173,6 +185,11 @@ impl Config {
             })?,
             base_url,
             log: l.parse("log", |v| Ok(v.to_owned()))?,
+            log_format: l.parse("log_format", |v| match v {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                _ => Err("must be \"text\" or \"json\"".into()),
+            })?,
             max_upload_bytes: l.parse("max_upload_bytes", |v| in_range(v, 1, 1 << 30))?,
             max_json_bytes: l.parse("max_json_bytes", |v| in_range(v, 1024, 16 << 20))?,
             session_hours: l.parse("session_hours", |v| in_range(v, 1, 24 * 366))? as u64,
@@ -209,6 +226,13 @@ impl Config {
                     return Ok(None);
                 }
                 v.parse().map(Some).map_err(|_| format!("{v:?} is not an address such as 0.0.0.0:2525"))
+            })?,
+            trusted_proxies: l.parse("trusted_proxies", |v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| a.parse().map_err(|_| format!("{a:?} is not an IP address")))
+                    .collect()
             })?,
         })
     }

@@ -105,6 +105,14 @@ impl From<StoreError> for ApiError {
             StoreError::Closed => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down")
             }
+            StoreError::Full => {
+                tracing::error!("the disk is full: a write was refused");
+                ApiError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "storage_full",
+                    "the server's disk is full; nothing was saved, try again later",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "store error");
                 ApiError::internal()

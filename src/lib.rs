@@ -9,8 +9,12 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod metrics;
 pub mod password;
 pub mod realtime;
 pub mod store;
 pub mod timed_rules;
 pub mod token;
+
+/// The commit this binary was built from (see build.rs), or `unknown`.
+pub const COMMIT: &str = env!("RAPPORT_COMMIT");

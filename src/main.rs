@@ -4,13 +4,17 @@ use clap::{Args, Parser, Subcommand};
 use rapport::app::Application;
 use rapport::cli;
 use rapport::clock::SystemClock;
-use rapport::config::{Config, Flags};
+use rapport::config::{Config, Flags, LogFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "rapport", version, about = "A self-hosted customer-support messenger in one binary")]
+#[command(
+    name = "rapport",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("RAPPORT_COMMIT"), ")"),
+    about = "A self-hosted customer-support messenger in one binary"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -27,6 +31,13 @@ enum Command {
     Admin(AdminCommand),
     /// Write a consistent, verified copy of the live database to FILE.
     Backup {
+        #[command(flatten)]
+        place: Place,
+        file: PathBuf,
+    },
+    /// Replace the database with a backup FILE (the server must be stopped); the old database
+    /// is kept beside it.
+    Restore {
         #[command(flatten)]
         place: Place,
         file: PathBuf,
@@ -102,6 +113,7 @@ fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Admin(cmd)) => admin(cmd),
         Some(Command::Backup { place, file }) => backup(&place, &file),
+        Some(Command::Restore { place, file }) => restore(&place, &file),
         Some(Command::Healthcheck { url, config }) => {
             let flags = Flags { config, ..Flags::default() };
             let url = match url {
@@ -129,18 +141,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let config = load(&flags)?;
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log).map_err(|e| format!("invalid setting `log`: {e}"))?,
-        )
-        .init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(&config.log).map_err(|e| format!("invalid setting `log`: {e}"))?;
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    match config.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config.clone(), Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
         tracing::info!(
             listen = %config.listen, port = app.port(), data_dir = %config.data_dir.display(),
-            version = env!("CARGO_PKG_VERSION"), "rapport is serving"
+            version = env!("CARGO_PKG_VERSION"), commit = rapport::COMMIT, "rapport is serving"
         );
         if let Some(url) = app.setup_url() {
             println!("\nRapport has no admin yet. Open this link to create one:\n\n    {url}\n");
@@ -175,5 +187,12 @@ fn backup(place: &Place, file: &std::path::Path) -> Result<(), String> {
     let config = load(&place.flags())?;
     let report = cli::backup::run(&config.data_dir, file, &mut |step| eprintln!("backup: {step}"))?;
     println!("backup written to {} ({} bytes)", report.path.display(), report.bytes);
+    Ok(())
+}
+
+fn restore(place: &Place, file: &std::path::Path) -> Result<(), String> {
+    let config = load(&place.flags())?;
+    let report = cli::backup::restore(&config.data_dir, file, &mut |step| eprintln!("restore: {step}"))?;
+    println!("restored {} ({} bytes); start Rapport to serve it", report.path.display(), report.bytes);
     Ok(())
 }

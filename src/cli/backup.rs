@@ -1,6 +1,6 @@
 //! `rapport backup`: a consistent copy of the live database, taken in one read transaction
 //! (`VACUUM INTO`) while the server keeps writing, verified, then renamed into place so that
-//! the destination is never a half-written file.
+//! the destination is never a half-written file. `rapport restore` puts such a copy back.
 
 use crate::store::db_path;
 use rusqlite::{Connection, OpenFlags};
@@ -69,4 +69,71 @@ fn verify(path: &Path) -> Result<(), String> {
         return Err(format!("the copy failed integrity_check: {result}"));
     }
     Ok(())
+}
+
+/// `rapport restore`: puts a backup in place of the data dir's database. Refused while a server
+/// serves the data dir. The backup is checked first (a Rapport database, `integrity_check` ok,
+/// not newer than this binary), copied beside the live file, synced, and renamed over it; the
+/// database it replaces is kept as `rapport.db.before-restore-TIME`, whole (its WAL merged in).
+pub fn restore(data_dir: &Path, backup: &Path, progress: &mut dyn FnMut(&str)) -> Result<Report, String> {
+    if !backup.is_file() {
+        return Err(format!("no backup at {}", backup.display()));
+    }
+    verify(backup)?;
+    let version = schema_version(backup)?;
+    let known = *crate::store::SCHEMA_VERSION;
+    if version > known {
+        return Err(format!(
+            "{} is from a newer Rapport (schema {version}; this binary knows {known}): upgrade first",
+            backup.display()
+        ));
+    }
+    progress(&format!("{}: integrity_check ok, schema {version}", backup.display()));
+    let _lock = crate::store::lock_data_dir(data_dir)
+        .map_err(|e| format!("cannot lock {}: {e}", data_dir.display()))?
+        .ok_or_else(|| format!("Rapport is serving {}; stop it first", data_dir.display()))?;
+
+    let live = db_path(data_dir);
+    let partial = data_dir.join(".rapport.db.restoring");
+    let copied = std::fs::copy(backup, &partial)
+        .and_then(|_| std::fs::File::open(&partial)?.sync_all())
+        .map_err(|e| format!("cannot copy the backup into {}: {e}", data_dir.display()));
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
+    if live.is_file() {
+        // Merge the WAL (a crash leaves one) so the kept file is whole on its own; a database
+        // too damaged for that is kept with its WAL beside it.
+        let merged = Connection::open(&live).and_then(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);"));
+        if let Err(e) = merged {
+            progress(&format!("cannot checkpoint {} ({e}); keeping its WAL too", live.display()));
+        }
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let kept = format!("rapport.db.before-restore-{stamp}");
+        for suffix in ["", "-wal"] {
+            let from = data_dir.join(format!("rapport.db{suffix}"));
+            if from.is_file() {
+                std::fs::rename(&from, data_dir.join(format!("{kept}{suffix}")))
+                    .map_err(|e| format!("cannot move {} aside: {e}", from.display()))?;
+            }
+        }
+        progress(&format!("the database it replaces is kept as {}", data_dir.join(kept).display()));
+    }
+    let _ = std::fs::remove_file(data_dir.join("rapport.db-shm"));
+    std::fs::rename(&partial, &live).map_err(|e| format!("cannot move the backup into place: {e}"))?;
+    let _ = std::fs::File::open(data_dir).and_then(|d| d.sync_all());
+    let bytes = std::fs::metadata(&live).map(|m| m.len()).unwrap_or(0);
+    Ok(Report { bytes, path: live })
+}
+
+fn schema_version(path: &Path) -> Result<i64, String> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| e.to_string())?;
+    let is_rapport: bool = conn
+        .query_row("SELECT count(*) = 1 FROM sqlite_schema WHERE type = 'table' AND name = 'messages'", [], |r| r.get(0))
+        .map_err(|e| format!("{} is not a Rapport database: {e}", path.display()))?;
+    if !is_rapport {
+        return Err(format!("{} is not a Rapport database", path.display()));
+    }
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| e.to_string())
 }

@@ -36,8 +36,34 @@ impl Agent {
     }
 }
 
+/// The client's address: the peer's, or, when the peer is a trusted reverse proxy, the last
+/// address in `X-Forwarded-For` that is not one of the trusted proxies (what came before it
+/// the client could have written itself).
 pub(super) fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr().map_or_else(|| "unknown".into(), |a| a.ip().to_string())
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else { return "unknown".into() };
+    let trusted = req.app_data::<State>().map(|s| s.config.trusted_proxies.as_slice()).unwrap_or_default();
+    forwarded_client(peer, trusted, req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()))
+        .to_string()
+}
+
+fn forwarded_client<'a>(
+    peer: std::net::IpAddr,
+    trusted: &[std::net::IpAddr],
+    forwarded_for: impl Iterator<Item = &'a str>,
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = forwarded_for.flat_map(|v| v.split(',')).map(str::trim).collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse() {
+            Ok(ip) if trusted.contains(&ip) => client = ip,
+            Ok(ip) => return ip,
+            Err(_) => return client,
+        }
+    }
+    client
 }
 
 async fn authenticate(req: HttpRequest) -> Result<Agent, ApiError> {
@@ -87,6 +113,7 @@ pub async fn preauthenticate(
     if req.path().starts_with("/api/") {
         let outcome = authenticate(req.request().clone()).await;
         req.extensions_mut().insert(Authenticated(outcome));
+        super::widget::preidentify(req.request()).await;
     }
     next.call(req).await
 }
@@ -162,7 +189,7 @@ impl AppState {
 
 /// Starts a session; answers with the user, the CSRF token and a session cookie.
 /// At most 20 attempts per IP and 5 failures per account in 15 minutes.
-#[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
+#[utoipa::path(tag = "auth", security(()), request_body = LoginRequest, responses(
     (status = 200, body = Me), (status = 401, body = crate::error::ErrorBody),
     (status = 429, body = crate::error::ErrorBody)))]
 #[post("/api/v1/auth/login")]
@@ -283,4 +310,33 @@ async fn put_preferences(
 /// Parses an email for lookups and creation; shared by the user and customer endpoints.
 pub(super) fn email(text: &str) -> Result<String, ApiError> {
     Ok(Email::parse(text)?.into_string())
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::forwarded_client;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
+        let trusted = [ip("127.0.0.1"), ip("10.0.0.2")];
+        let from = |peer: &str, header: &[&str]| forwarded_client(ip(peer), &trusted, header.iter().copied());
+        // Straight from the internet: the header is the client's own word, ignored.
+        assert_eq!(from("203.0.113.9", &["198.51.100.1"]), ip("203.0.113.9"));
+        // Through the proxy: the address it saw.
+        assert_eq!(from("127.0.0.1", &["198.51.100.1"]), ip("198.51.100.1"));
+        // A client that sends its own header cannot choose its address: the proxy appends.
+        assert_eq!(from("127.0.0.1", &["6.6.6.6, 198.51.100.1"]), ip("198.51.100.1"));
+        // Through two trusted proxies, and split over two header lines.
+        assert_eq!(from("127.0.0.1", &["198.51.100.1, 10.0.0.2"]), ip("198.51.100.1"));
+        assert_eq!(from("127.0.0.1", &["198.51.100.1", "10.0.0.2"]), ip("198.51.100.1"));
+        // No header, or garbage: the peer (or the last trusted hop).
+        assert_eq!(from("127.0.0.1", &[]), ip("127.0.0.1"));
+        assert_eq!(from("127.0.0.1", &["not-an-ip"]), ip("127.0.0.1"));
+        assert_eq!(from("127.0.0.1", &["nonsense, 10.0.0.2"]), ip("10.0.0.2"));
+    }
 }

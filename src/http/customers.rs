@@ -1,16 +1,18 @@
-//! Customers as agents see them: look one up, add a known one (a requester for an item).
+//! Customers as agents see them: look one up, add a known one (a requester for an item); and
+//! for admins, export everything about one or erase them.
 
-use super::{auth::email, page, Agent, State};
+use super::{auth::email, page, Admin, Agent, State};
 use crate::domain::Name;
 use crate::error::{ApiError, ErrorBody};
 use crate::store::customers::{self, Customer};
-use actix_web::{get, post};
+use crate::store::privacy::{self, CustomerExport, Erased};
+use actix_web::{delete, get, post};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(list).service(create).service(get).service(activity);
+    cfg.service(list).service(create).service(get).service(activity).service(export).service(erase);
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -89,4 +91,33 @@ async fn activity(state: State, agent: Agent, id: web::Path<i64>) -> Result<web:
         })
         .await?;
     Ok(web::Json(activity))
+}
+
+/// Everything Rapport holds about the customer, files included, as one JSON document to hand
+/// to them (the team's internal conversations are not in it). Admins only.
+#[utoipa::path(tag = "customers", responses(
+    (status = 200, body = CustomerExport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/api/v1/customers/{id}/export")]
+async fn export(state: State, _admin: Admin, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let (id, now) = (id.into_inner(), state.now());
+    let export = state.store.read(move |c| privacy::export(c, id, now)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Content-Disposition", format!("attachment; filename=\"customer-{id}.json\"")))
+        .json(export))
+}
+
+/// Erases the customer and all their data: their conversations, messages and files, the
+/// tickets they asked for (with those tickets' internal conversations), the email to and from
+/// them, their sessions. It cannot be undone. Admins only.
+#[utoipa::path(tag = "customers", responses(
+    (status = 200, body = Erased), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[delete("/api/v1/customers/{id}")]
+async fn erase(state: State, admin: Admin, id: web::Path<i64>) -> Result<web::Json<Erased>, ApiError> {
+    let id = id.into_inner();
+    let erased = state.store.write(move |c| privacy::erase(c, id)).await?;
+    tracing::info!(
+        customer = id, by = admin.0.user.id, conversations = erased.conversations, messages = erased.messages,
+        items = erased.items, "customer erased"
+    );
+    Ok(web::Json(erased))
 }

@@ -9,7 +9,9 @@ mod customers;
 mod email;
 mod forms;
 mod items;
+mod health;
 mod limiter;
+mod observe;
 pub mod openapi;
 mod page;
 mod portal;
@@ -24,6 +26,7 @@ mod widget;
 use auth::client_ip;
 pub use auth::{preauthenticate, Admin, Agent, SESSION_COOKIE};
 pub use limiter::RateLimiter;
+pub use observe::trace_requests;
 pub use setup::SetupLink;
 
 use crate::clock::Clock;
@@ -59,6 +62,10 @@ pub struct AppState {
     pub doorbell: crate::mail::postman::Doorbell,
     /// Runs the time-based rules; told when rules change.
     pub timed_rules: crate::timed_rules::TimedRules,
+    /// Counts and times every answer, for `/metrics`.
+    pub http: observe::HttpStats,
+    /// When the app started, for the health page.
+    pub started: std::time::Instant,
 }
 
 impl AppState {
@@ -93,6 +100,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
         .configure(forms::routes)
         .configure(email::routes)
         .configure(rules::routes)
+        .configure(health::routes)
         .configure(assets::routes)
         .default_service(web::to(not_found));
 }
@@ -124,7 +132,7 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
     actix_web::ResponseError::error_response(&e)
 }
 
-#[utoipa::path(get, path = "/healthz", tag = "meta", responses((status = 200, description = "the server answers")))]
+#[utoipa::path(get, path = "/healthz", tag = "meta", security(()), responses((status = 200, description = "the server answers")))]
 async fn healthz(state: State) -> Result<HttpResponse, ApiError> {
     state.store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))

@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         super::projects::list, super::projects::create, super::projects::get, super::projects::members,
         super::projects::add_member, super::projects::remove_member,
         super::customers::list, super::customers::create, super::customers::get, super::customers::activity,
+        super::customers::export, super::customers::erase,
+        super::health::health, super::health::metrics,
         super::items::list, super::items::create, super::items::get, super::items::update, super::items::conversations_of,
         super::items::set_status,
         super::items::follow, super::items::unfollow,
@@ -42,7 +44,9 @@ use utoipa::{Modify, OpenApi};
         super::forms::list, super::forms::create, super::forms::get, super::forms::update, super::forms::remove,
         super::forms::public, super::forms::submit,
     ),
-    modifiers(&Security),
+    // Enums that only query parameters name: nothing else pulls them into the document.
+    components(schemas(crate::store::conversations::ConversationView, crate::store::items::ItemView)),
+    modifiers(&Security, &CommonErrors),
     security(("cookie" = []), ("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -60,6 +64,57 @@ impl Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // Widget visitors and portal customers (the token from POST /api/v1/widget/visitors or
+        // a portal sign-in).
+        components.add_security_scheme(
+            "visitor",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(super::widget::VISITOR_HEADER))),
+        );
+    }
+}
+
+/// The error answers any operation may give besides those it lists, so that the document
+/// names every status the server sends: 400 for a query or JSON body that does not parse,
+/// 401 where a caller must authenticate, 413/415/422 for a request body that is too large,
+/// not JSON or not the right shape.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{path::Operation, ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+            RefOr::T(ResponseBuilder::new().description(description).content("application/json", content).build())
+        };
+        let public = |op: &Operation| {
+            op.security.as_ref().is_some_and(|requirements| {
+                requirements.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty())))
+            })
+        };
+        for item in api.paths.paths.values_mut() {
+            let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for op in ops.into_iter().flatten() {
+                let (has_query, has_body, public) = (
+                    op.parameters.iter().flatten().any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query),
+                    op.request_body.is_some(),
+                    public(op),
+                );
+                let mut add = |status: &str, description: &str| {
+                    op.responses.responses.entry(status.to_owned()).or_insert_with(|| error(description));
+                };
+                if has_query || has_body {
+                    add("400", "the query or the body does not parse (`invalid_query`, `invalid_json`)");
+                }
+                if !public {
+                    add("401", "not authenticated (`unauthenticated`, `not_signed_in`)");
+                }
+                if has_body {
+                    add("413", "the body is too large");
+                    add("415", "the body is not of the documented content type (`unsupported_media_type`)");
+                    add("422", "the body does not have the documented shape, or a value is invalid");
+                }
+            }
+        }
     }
 }
 

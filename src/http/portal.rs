@@ -86,14 +86,14 @@ pub struct LinkRequest {
 /// whether or not the address belongs to a customer: redeeming the link proves it, and makes
 /// the customer if there is none. At most 5 per IP and per address in 10 minutes.
 #[utoipa::path(tag = "portal", security(()), request_body = LinkRequest, responses(
-    (status = 202), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    (status = 202), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[post("/api/v1/portal/link")]
 async fn send_link(state: State, req: HttpRequest, body: web::Json<LinkRequest>) -> Result<HttpResponse, ApiError> {
     enabled(&state).await?;
     let address = email(&body.email)?;
     if state.mailer.is_none() {
         return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::CONFLICT,
             "email_not_configured",
             "sign-in links go by email, and this server sends none; sign in with your password",
         ));
@@ -125,7 +125,7 @@ pub struct Redeem {
 
 /// Signs in with the token of an emailed link; it works once.
 #[utoipa::path(tag = "portal", security(()), request_body = Redeem, responses(
-    (status = 200, body = NewVisitor), (status = 401, body = ErrorBody)))]
+    (status = 200, body = NewVisitor), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[post("/api/v1/portal/link/redeem")]
 async fn redeem_link(
     state: State,

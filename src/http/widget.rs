@@ -11,7 +11,7 @@ use crate::store::customers::{self, Customer};
 use crate::store::settings::{self, WidgetSettings};
 use crate::store::Viewer;
 use crate::token;
-use actix_web::{dev::Payload, get, post, put, web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{dev::Payload, get, post, put, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -121,6 +121,7 @@ async fn identify(state: State, visitor: Visitor, body: web::Json<Identify>) -> 
 }
 
 /// A widget visitor, identified by the token in `X-Rapport-Visitor` (or `?token=` on sockets).
+#[derive(Clone)]
 pub struct Visitor {
     pub customer: Customer,
     token_hash: Vec<u8>,
@@ -145,21 +146,43 @@ fn visitor_token(req: &HttpRequest) -> Option<String> {
         .and_then(|q| q.get("token").cloned())
 }
 
+/// Who the visitor is, settled before any handler reads the body (as agents are, by
+/// `preauthenticate`): a caller who will be refused learns nothing from how their body or path
+/// would have been parsed.
+#[derive(Clone)]
+struct Identified(Result<Visitor, ApiError>);
+
+/// Identifies the visitor of a widget or portal request up front, for the `Visitor` extractor.
+pub(super) async fn preidentify(req: &HttpRequest) {
+    let path = req.path();
+    if path.starts_with("/api/v1/widget/") || path.starts_with("/api/v1/portal/") {
+        let outcome = identify_visitor(req.app_data::<State>().cloned(), visitor_token(req)).await;
+        req.extensions_mut().insert(Identified(outcome));
+    }
+}
+
+async fn identify_visitor(state: Option<State>, token: Option<String>) -> Result<Visitor, ApiError> {
+    let (Some(state), Some(token)) = (state, token) else {
+        return Err(ApiError::unauthenticated());
+    };
+    let token_hash = token::hash(&token);
+    let hash = token_hash.clone();
+    let customer = state.store.read(move |c| customers::by_visitor_token(c, &hash)).await?;
+    customer.map(|customer| Visitor { customer, token_hash }).ok_or_else(ApiError::unauthenticated)
+}
+
 impl FromRequest for Visitor {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Visitor, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<State>().cloned();
-        let token = visitor_token(req);
+        let settled = req.extensions().get::<Identified>().map(|i| i.0.clone());
+        let (state, token) = (req.app_data::<State>().cloned(), visitor_token(req));
         Box::pin(async move {
-            let (Some(state), Some(token)) = (state, token) else {
-                return Err(ApiError::unauthenticated());
-            };
-            let token_hash = token::hash(&token);
-            let hash = token_hash.clone();
-            let customer = state.store.read(move |c| customers::by_visitor_token(c, &hash)).await?;
-            customer.map(|customer| Visitor { customer, token_hash }).ok_or_else(ApiError::unauthenticated)
+            match settled {
+                Some(outcome) => outcome,
+                None => identify_visitor(state, token).await,
+            }
         })
     }
 }
@@ -194,7 +217,8 @@ async fn my_conversations(state: State, visitor: Visitor) -> Result<web::Json<Ve
 
 /// Starts a conversation with the team.
 #[utoipa::path(tag = "widget", security(("visitor" = [])), request_body = CreateConversationBody,
-    responses((status = 201, body = super::conversations::CreatedConversation), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = super::conversations::CreatedConversation), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 #[post("/api/v1/widget/conversations")]
 async fn start_conversation(
     state: State,
@@ -267,7 +291,8 @@ async fn mark_seen(
 /// Uploads a file for the visitor's next message (limited per IP).
 #[utoipa::path(tag = "widget", security(("visitor" = [])), params(super::attachments::UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = crate::store::attachments::AttachmentMeta), (status = 413, body = ErrorBody)))]
+    responses((status = 201, body = crate::store::attachments::AttachmentMeta), (status = 413, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 #[post("/api/v1/widget/attachments")]
 async fn upload(
     state: State,

@@ -108,6 +108,11 @@ impl ImapSource {
         }
     }
 
+    /// Connects, logs in and opens the mailbox, taking nothing.
+    pub async fn check(&self) -> Result<(), String> {
+        self.fetch_new(0, |_| async { Ok(()) }).await.map(drop)
+    }
+
     /// One poll: connect, LOGIN, SELECT the mailbox, UID SEARCH UNSEEN, and for each such message
     /// (oldest first, at most `limit`) FETCH its raw bytes with BODY.PEEK[] and call `handle`.
     /// When it returns Ok the message is flagged \Seen; when Err it stays unseen, to be handed

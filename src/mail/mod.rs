@@ -145,6 +145,16 @@ impl Mailer {
         })
     }
 
+    /// Connects and greets the SMTP server (with TLS and login as configured), sending nothing.
+    pub async fn check(&self) -> Result<(), String> {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), self.transport.test_connection()).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err("the SMTP server did not answer NOOP".into()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("no answer within 10 s".into()),
+        }
+    }
+
     /// The bare From address, `support@example.com`.
     pub fn from_address(&self) -> String {
         self.from.email.to_string()

@@ -124,7 +124,8 @@ fn base36(mut n: i64) -> String {
 }
 
 fn from_base36(text: &str) -> Result<i64, TokenError> {
-    if text.is_empty() || text.len() > 12 {
+    // i64::MAX is 13 base-36 digits; from_str_radix refuses anything larger.
+    if text.is_empty() || text.len() > 13 {
         return Err(TokenError::Malformed);
     }
     i64::from_str_radix(text, 36).map_err(|_| TokenError::Malformed)
@@ -166,5 +167,119 @@ mod tests {
         assert_eq!(ReplyToken::in_address("support+sales@example.com"), None);
         assert_eq!(ReplyToken::in_message_id("<r1-u2-3-abc.x9f@example.com>"), Some("r1-u2-3-abc"));
         assert_eq!(ReplyToken::in_message_id("<CAF=abc.def@mail.gmail.com>"), None);
+    }
+}
+
+/// Property tests: every token Rapport signs verifies, in any letter case, until it expires; no
+/// other text does, whatever it is; finding tokens in addresses and Message-IDs never panics.
+/// More cases with `PROPTEST_CASES=...`.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        let default = ProptestConfig::default();
+        let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { 256 };
+        ProptestConfig { cases, failure_persistence: None, ..default }
+    }
+
+    fn party() -> impl Strategy<Value = Party> {
+        prop_oneof![(0..=i64::MAX).prop_map(Party::User), (0..=i64::MAX).prop_map(Party::Customer)]
+    }
+
+    fn id() -> impl Strategy<Value = i64> {
+        prop_oneof![0..1_000_000i64, 0..=i64::MAX, Just(i64::MAX)]
+    }
+
+    /// Some time from 1970 to the year 2096.
+    fn now() -> impl Strategy<Value = i64> {
+        0..4_000_000_000_000i64
+    }
+
+    fn flip_case(text: &str, flips: &[bool]) -> String {
+        text.chars()
+            .zip(flips.iter().chain(std::iter::repeat(&false)))
+            .map(|(c, &up)| if up { c.to_ascii_uppercase() } else { c })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn a_signed_token_verifies_in_any_case_until_it_expires(
+            conversation in id(),
+            party in party(),
+            now in now(),
+            secret in ".{0,40}",
+            flips in prop::collection::vec(any::<bool>(), 0..80),
+        ) {
+            let token = ReplyToken::new(conversation, party, now);
+            let text = token.sign(&secret);
+            prop_assert_eq!(ReplyToken::verify(&text, &secret, now), Ok(token));
+            prop_assert_eq!(ReplyToken::verify(&flip_case(&text, &flips), &secret, now), Ok(token));
+            let later = now + (LIFETIME_DAYS + 1) * DAY_MS;
+            prop_assert_eq!(ReplyToken::verify(&text, &secret, later), Err(TokenError::Expired));
+            // Where mail carries it.
+            let (address, message_id) = (format!("support+{text}@example.com"), format!("<{text}.n0nce@example.com>"));
+            prop_assert_eq!(ReplyToken::in_address(&address), Some(text.as_str()));
+            prop_assert_eq!(ReplyToken::in_message_id(&message_id), Some(text.as_str()));
+        }
+
+        #[test]
+        fn a_changed_token_does_not_verify(
+            conversation in id(),
+            party in party(),
+            now in now(),
+            at in any::<prop::sample::Index>(),
+            to in any::<char>(),
+            how in 0..4u8,
+        ) {
+            let text = ReplyToken::new(conversation, party, now).sign("secret");
+            let mut chars: Vec<char> = text.chars().collect();
+            let i = at.index(chars.len());
+            match how {
+                0 if !chars[i].eq_ignore_ascii_case(&to) => chars[i] = to,
+                1 => { chars.remove(i); }
+                2 => chars.insert(i, to),
+                _ => chars.truncate(i),
+            }
+            let changed: String = chars.into_iter().collect();
+            if !changed.eq_ignore_ascii_case(&text) {
+                prop_assert!(ReplyToken::verify(&changed, "secret", now).is_err(), "{} verified", changed);
+            }
+            prop_assert!(ReplyToken::verify(&text, "another secret", now).is_err());
+        }
+
+        #[test]
+        fn no_other_text_verifies(
+            text in prop_oneof![
+                ".{0,80}",
+                "[rR][0-9a-z+-]{0,14}-[ucbx][0-9a-z+-]{0,14}-[0-9a-z+-]{0,14}-[a-z2-7]{0,20}",
+            ],
+            secret in ".{0,20}",
+            now in now(),
+        ) {
+            prop_assert!(ReplyToken::verify(&text, &secret, now).is_err());
+        }
+
+        #[test]
+        fn finding_tokens_in_any_address_or_message_id_never_panics(text in ".{0,120}") {
+            if let Some(tag) = ReplyToken::in_address(&text) {
+                prop_assert!(text.contains(tag) && tag.len() > 1 && tag.starts_with(['r', 'R']));
+            }
+            if let Some(token) = ReplyToken::in_message_id(&text) {
+                prop_assert!(text.contains(token) && token.starts_with(['r', 'R']));
+            }
+        }
+    }
+
+    /// Found by the properties above: ids from 36^12 up to i64::MAX signed into tokens that
+    /// could never verify (13 base-36 digits were refused as malformed).
+    #[test]
+    fn the_largest_ids_verify() {
+        let token = ReplyToken::new(i64::MAX, Party::Customer(i64::MAX), 0);
+        assert_eq!(ReplyToken::verify(&token.sign("s"), "s", 0), Ok(token));
     }
 }

@@ -8,7 +8,8 @@ use crate::domain::{ConversationKind, Party};
 use crate::store::conversations::{Author, Conversation};
 use crate::store::{Event, Viewer};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::domain::PartyKind;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -24,6 +25,26 @@ struct Inner {
     inboxes: Mutex<HashMap<u64, Inbox>>,
     presence: Mutex<HashMap<i64, Presence>>,
     next_id: AtomicU64,
+    stats: LiveStats,
+}
+
+/// What `/metrics` reports of the live side.
+#[derive(Default)]
+pub struct LiveStats {
+    /// Open sockets: agents', customers'.
+    pub agent_sockets: AtomicI64,
+    pub customer_sockets: AtomicI64,
+    /// Messages committed since start, by who wrote them: customers, users, the bot.
+    pub messages: [AtomicU64; 3],
+}
+
+/// Counts a socket while it is open.
+pub struct OpenSocket(Hub, bool);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.socket_count(self.1).fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// An agent socket that watches every conversation it may see.
@@ -78,6 +99,7 @@ impl Hub {
             inboxes: Mutex::default(),
             presence: Mutex::default(),
             next_id: AtomicU64::new(1),
+            stats: LiveStats::default(),
         }));
         tokio::spawn(hub.clone().dispatch(events, store, on_mail));
         hub
@@ -85,6 +107,24 @@ impl Hub {
 
     pub(super) fn next_id(&self) -> u64 {
         self.0.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn stats(&self) -> &LiveStats {
+        &self.0.stats
+    }
+
+    fn socket_count(&self, agent: bool) -> &AtomicI64 {
+        if agent {
+            &self.0.stats.agent_sockets
+        } else {
+            &self.0.stats.customer_sockets
+        }
+    }
+
+    /// Counts an open socket until the guard is dropped.
+    pub(super) fn socket_opened(&self, agent: bool) -> OpenSocket {
+        self.socket_count(agent).fetch_add(1, Ordering::Relaxed);
+        OpenSocket(self.clone(), agent)
     }
 
     /// Number of conversations with a live room.
@@ -119,8 +159,16 @@ impl Hub {
                     self.tell_about_item(item);
                     continue;
                 }
-                Event::Message { conversation, .. }
-                | Event::Conversation(conversation)
+                Event::Message { conversation, message } => {
+                    let by = match message.author.kind {
+                        PartyKind::Customer => 0,
+                        PartyKind::User => 1,
+                        PartyKind::Bot => 2,
+                    };
+                    self.0.stats.messages[by].fetch_add(1, Ordering::Relaxed);
+                    conversation.clone()
+                }
+                Event::Conversation(conversation)
                 | Event::Seen { conversation, .. } => conversation.clone(),
             };
             let room = lock(&self.0.rooms).get(&conversation.id).cloned();

@@ -103,6 +103,7 @@ pub async fn run(
     stream: actix_ws::MessageStream,
 ) {
     let (tx, mut rx) = mpsc::channel(QUEUE);
+    let _open = hub.socket_opened(matches!(peer, Peer::Agent { .. }));
     let mut s = Session {
         id: hub.next_id(),
         peer,

@@ -13,13 +13,16 @@ mod live;
 mod migrate;
 pub mod notify;
 pub mod portal;
+pub mod privacy;
 pub mod projects;
 pub mod search;
 pub mod settings;
+pub mod stats;
 pub mod users;
 mod visibility;
 mod writer;
 pub(crate) use writer::raise;
+pub use writer::WriteStats;
 
 pub use events::Event;
 pub use live::{EmailReply, EmailTicket, Started};
@@ -48,8 +51,11 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("the store is shut down")]
     Closed,
+    /// The disk (or the file system holding the data dir) is full: nothing was written.
+    #[error("the disk is full")]
+    Full,
     #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     #[error("pool: {0}")]
     Pool(#[from] r2d2::Error),
     #[error("{0}")]
@@ -58,9 +64,30 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full,
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
 /// The database file inside a data dir.
 pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("rapport.db")
+}
+
+/// Holds the data dir for one serving process: `rapport restore` refuses while it is held. Admin
+/// commands and backups do not take it; they work beside a running server.
+pub fn lock_data_dir(data_dir: &Path) -> std::io::Result<Option<std::fs::File>> {
+    std::fs::create_dir_all(data_dir)?;
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(data_dir.join("rapport.lock"))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
 }
 
 /// Every connection gets these, the writer's and the readers'.
@@ -106,6 +133,15 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn write_stats(&self) -> &WriteStats {
+        self.writer.stats()
+    }
+
+    /// Writes waiting for the writer thread.
+    pub fn write_queue(&self) -> usize {
+        self.writer.queued()
     }
 
     /// Runs `f` inside the writer's current transaction. Resolves only after the transaction

@@ -5,7 +5,11 @@
 use super::{Event, Result, StoreError};
 use rusqlite::Connection;
 use std::cell::RefCell;
+use crate::metrics::Histogram;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// Bounds both the queue and one transaction: enough to amortise an fsync over many writes,
@@ -13,9 +17,36 @@ use tokio::sync::{mpsc, oneshot};
 const MAX_BATCH: usize = 512;
 
 /// Runs after the commit (or its failure): answers the caller and publishes what happened.
-type Done = Box<dyn FnOnce(Result<(), String>, &Events) + Send>;
-/// A job gets no connection when its transaction could not even begin.
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Done + Send>;
+type Done = Box<dyn FnOnce(Result<(), Failed>, &Events) + Send>;
+/// A job gets no connection when its transaction could not even begin. Besides its `Done`, it
+/// returns why the whole transaction is gone, when its failure took the transaction down with
+/// it (SQLite rolls back by itself on a full disk or an I/O error).
+type Job = Box<dyn FnOnce(Option<&Connection>) -> (Done, Option<Failed>) + Send>;
+
+/// Why a batch did not commit; every job in it gets this answer.
+#[derive(Clone, Debug)]
+enum Failed {
+    Full,
+    Other(String),
+}
+
+impl Failed {
+    fn of(e: &StoreError) -> Failed {
+        match e {
+            StoreError::Full => Failed::Full,
+            other => Failed::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<Failed> for StoreError {
+    fn from(f: Failed) -> StoreError {
+        match f {
+            Failed::Full => StoreError::Full,
+            Failed::Other(e) => StoreError::Internal(format!("commit failed: {e}")),
+        }
+    }
+}
 
 enum Command {
     Job(Job),
@@ -42,6 +73,16 @@ pub(crate) fn raise(event: Event) {
 #[derive(Clone)]
 pub(super) struct Writer {
     tx: mpsc::Sender<Command>,
+    stats: Arc<WriteStats>,
+}
+
+/// What `/metrics` reports of the writer.
+#[derive(Default)]
+pub struct WriteStats {
+    /// How long each batch took from BEGIN to the answer: the jobs and the durable COMMIT.
+    pub batch_seconds: Histogram,
+    pub jobs: AtomicU64,
+    pub failed_batches: AtomicU64,
 }
 
 /// Where committed changes are announced, in commit order (the realtime hub listens).
@@ -65,11 +106,22 @@ impl Writer {
     pub(super) fn start(conn: Connection, events: Option<mpsc::Sender<Event>>) -> Writer {
         let (tx, rx) = mpsc::channel(MAX_BATCH);
         let events = Events(events);
+        let stats = Arc::new(WriteStats::default());
+        let counted = stats.clone();
         std::thread::Builder::new()
             .name("rapport-writer".into())
-            .spawn(move || run(conn, rx, events))
+            .spawn(move || run(conn, rx, events, &counted))
             .expect("spawning the writer thread");
-        Writer { tx }
+        Writer { tx, stats }
+    }
+
+    pub(super) fn stats(&self) -> &WriteStats {
+        &self.stats
+    }
+
+    /// Jobs waiting for the writer.
+    pub(super) fn queued(&self) -> usize {
+        self.tx.max_capacity() - self.tx.capacity()
     }
 
     /// Runs `f` in the next transaction; after it commits, `announce` turns the result into
@@ -83,22 +135,23 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
             RAISED.with(|r| *r.borrow_mut() = Some(Vec::new()));
-            let outcome = match conn {
+            let (outcome, lost) = match conn {
                 Some(conn) => in_savepoint(conn, f),
-                None => Err(StoreError::Internal("could not begin a transaction".into())),
+                None => (Err(StoreError::Internal("could not begin a transaction".into())), None),
             };
             let raised = RAISED.with(|r| r.borrow_mut().take()).unwrap_or_default();
-            Box::new(move |committed: Result<(), String>, events: &Events| {
+            let done: Done = Box::new(move |committed: Result<(), Failed>, events: &Events| {
                 let result = match committed {
                     Ok(()) => outcome,
-                    Err(e) => Err(StoreError::Internal(format!("commit failed: {e}"))),
+                    Err(failed) => Err(failed.into()),
                 };
                 if let Ok(value) = &result {
                     events.publish(announce(value));
                     events.publish(raised);
                 }
                 let _ = reply.send(result);
-            })
+            });
+            (done, lost)
         });
         self.tx.send(Command::Job(job)).await.map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
@@ -113,18 +166,34 @@ impl Writer {
     }
 }
 
-fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
-    let outcome = catch_unwind(AssertUnwindSafe(|| f(conn)))
-        .unwrap_or_else(|_| Err(StoreError::Internal("a write job panicked".into())));
-    match &outcome {
-        Ok(_) => conn.prepare_cached("RELEASE job")?.execute([]).map(drop)?,
-        Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job")?,
+/// Runs `f` in a savepoint of the open transaction. The second value is set when the
+/// transaction cannot go on: SQLite rolled it back by itself (a full disk, an I/O error), or
+/// the savepoint could not be closed.
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> (Result<T>, Option<Failed>) {
+    let outcome = match conn.prepare_cached("SAVEPOINT job").and_then(|mut s| s.execute([])) {
+        Ok(_) => catch_unwind(AssertUnwindSafe(|| f(conn)))
+            .unwrap_or_else(|_| Err(StoreError::Internal("a write job panicked".into()))),
+        Err(e) => Err(e.into()),
+    };
+    let ended = if conn.is_autocommit() {
+        Err(outcome.err().unwrap_or_else(|| StoreError::Internal("the transaction was rolled back".into())))
+    } else {
+        let closed = match &outcome {
+            Ok(_) => conn.prepare_cached("RELEASE job").and_then(|mut s| s.execute([])).map(drop),
+            Err(_) => conn.execute_batch("ROLLBACK TO job; RELEASE job"),
+        };
+        closed.map(|()| outcome).map_err(StoreError::from)
+    };
+    match ended {
+        Ok(outcome) => (outcome, None),
+        Err(e) => {
+            let failed = Failed::of(&e);
+            (Err(e), Some(failed))
+        }
     }
-    outcome
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events) {
+fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats: &WriteStats) {
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = Vec::new();
         let mut close = None;
@@ -140,13 +209,18 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events) {
             }
         }
         if !jobs.is_empty() {
-            commit_batch(&conn, jobs, &events);
+            let started = Instant::now();
+            stats.jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
+            if !commit_batch(&conn, jobs, &events) {
+                stats.failed_batches.fetch_add(1, Ordering::Relaxed);
+            }
+            stats.batch_seconds.observe(started.elapsed());
         }
         if let Some(reply) = close {
             rx.close();
             // Anything that raced in behind the close still gets its answer.
             while let Ok(Command::Job(job)) = rx.try_recv() {
-                commit_batch(&conn, vec![job], &events);
+                let _ = commit_batch(&conn, vec![job], &events);
             }
             let checkpoint = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(StoreError::from);
             let closed = conn.close().map_err(|(_, e)| StoreError::from(e));
@@ -156,21 +230,42 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events) {
     }
 }
 
-fn commit_batch(conn: &Connection, jobs: Vec<Job>, events: &Events) {
+/// Whether the batch committed.
+fn commit_batch(conn: &Connection, jobs: Vec<Job>, events: &Events) -> bool {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "could not begin a write transaction");
+        let failed = Failed::of(&e.into());
         for job in jobs {
-            job(None)(Err(e.to_string()), events);
+            job(None).0(Err(failed.clone()), events);
         }
-        return;
+        return false;
     }
-    let done: Vec<Done> = jobs.into_iter().map(|job| job(Some(conn))).collect();
-    let committed = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+    let mut done = Vec::with_capacity(jobs.len());
+    let mut lost = None;
+    let mut jobs = jobs.into_iter();
+    for job in jobs.by_ref() {
+        let (d, gone) = job(Some(conn));
+        done.push(d);
+        if gone.is_some() {
+            lost = gone;
+            break;
+        }
+    }
+    // The jobs behind one that lost the transaction are not run: they share its answer.
+    done.extend(jobs.map(|job| job(None).0));
+    let committed = match lost {
+        Some(failed) => Err(failed),
+        None => conn.execute_batch("COMMIT").map_err(|e| Failed::of(&e.into())),
+    };
     if let Err(e) = &committed {
-        tracing::error!(error = %e, "commit failed; the batch is rolled back");
-        let _ = conn.execute_batch("ROLLBACK");
+        tracing::error!(error = ?e, "the batch did not commit and is rolled back");
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
     }
+    let ok = committed.is_ok();
     for d in done {
         d(committed.clone(), events);
     }
+    ok
 }

@@ -110,9 +110,15 @@ impl Server {
     /// Starts on a free port and waits until `rapport healthcheck` passes. The port is free
     /// when picked but may be taken before the server binds it: then it tries another.
     fn start(data_dir: &Path) -> Server {
+        Server::start_with(data_dir, &[])
+    }
+
+    /// Starts with extra environment variables.
+    fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
         for _attempt in 0..3 {
             let port = free_port();
             let mut cmd = rapport();
+            cmd.envs(env.iter().copied());
             cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
                 .arg(data_dir)
                 .stdout(Stdio::piped())
@@ -299,6 +305,144 @@ async fn serve_admin_commands_sigterm_and_restart() {
     assert!(status.success(), "exit after SIGTERM: {status}; stderr: {stderr}");
     assert!(!stdout.contains("/setup?token="), "a setup link was printed although an admin exists: {stdout}");
     assert_eq!(wal_len(&data), 0);
+}
+
+/// `rapport restore --data-dir DIR FILE`.
+fn restore(data_dir: &Path, file: &Path) -> Output {
+    let mut cmd = rapport();
+    cmd.args(["restore", "--data-dir"]).arg(data_dir).arg(file);
+    run(cmd, None, Duration::from_secs(20))
+}
+
+/// Every message body of a conversation, and the bytes of an attachment, as served.
+async fn served(admin: &Client, conversation: i64, attachment: i64) -> (Vec<String>, Vec<u8>) {
+    let messages = admin.get(&format!("/api/v1/conversations/{conversation}/messages")).await.ok();
+    let bodies = messages.as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap().to_owned()).collect();
+    let file = admin.request(reqwest::Method::GET, &format!("/api/v1/attachments/{attachment}")).send().await.unwrap();
+    assert_eq!(file.status().as_u16(), 200);
+    (bodies, file.bytes().await.unwrap().to_vec())
+}
+
+/// The README's promises: after SIGTERM the database file alone is the whole state (a copy of
+/// it serves everything, attachments included); `rapport backup` runs beside the server and
+/// `rapport restore` puts a backup back, refusing while the server runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_file_after_sigterm_is_everything_and_restore_puts_a_backup_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    assert!(admin_command("create", &data, PASSWORD).status.success());
+    let admin = server.logged_in(PASSWORD).await;
+    let project = admin.project("Restore").await;
+    let picture: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..300_000u32).map(|i| (i % 253) as u8)).collect();
+    let uploaded = admin
+        .request(reqwest::Method::POST, "/api/v1/attachments?filename=kept.png")
+        .header("content-type", "image/png")
+        .body(picture.clone())
+        .send()
+        .await
+        .unwrap();
+    let attachment = crate::helpers::answer(uploaded).await.ok()["id"].as_i64().unwrap();
+    let conversation = admin
+        .conversation(json!({"kind": "internal", "project_id": project, "subject": "Kept",
+            "message": {"body": "before the backup", "attachment_ids": [attachment]}}))
+        .await;
+
+    // A second server on the same data dir is refused.
+    let mut second = rapport();
+    second.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(&data);
+    let second = run(second, None, Duration::from_secs(10));
+    assert!(!second.status.success());
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another rapport is serving"));
+
+    let backup = dir.path().join("nightly.db");
+    let mut cmd = rapport();
+    cmd.args(["backup", "--data-dir"]).arg(&data).arg(&backup);
+    let made = run(cmd, None, Duration::from_secs(20));
+    assert!(made.status.success(), "backup: {}", String::from_utf8_lossy(&made.stderr));
+    admin.say(conversation, "after the backup").await.ok();
+
+    let refused = restore(&data, &backup);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("stop it first"), "{refused:?}");
+
+    let (status, _, stderr) = server.terminate();
+    assert!(status.success(), "{stderr}");
+
+    // The file alone, copied after the clean stop, serves everything.
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::copy(data.join("rapport.db"), copy.join("rapport.db")).unwrap();
+    let server = Server::start(&copy);
+    let admin = server.logged_in(PASSWORD).await;
+    let (bodies, bytes) = served(&admin, conversation, attachment).await;
+    assert_eq!(bodies, ["before the backup", "after the backup"]);
+    assert_eq!(bytes, picture, "the attachment did not survive the copy");
+    assert!(server.terminate().0.success());
+
+    // Restoring the backup brings back its moment; the database it replaced is kept.
+    let restored = restore(&data, &backup);
+    assert!(restored.status.success(), "restore: {}", String::from_utf8_lossy(&restored.stderr));
+    let kept: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("rapport.db.before-restore-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let server = Server::start(&data);
+    let admin = server.logged_in(PASSWORD).await;
+    let (bodies, bytes) = served(&admin, conversation, attachment).await;
+    assert_eq!(bodies, ["before the backup"]);
+    assert_eq!(bytes, picture);
+    assert!(server.terminate().0.success());
+
+    // What is not a sound Rapport backup is refused, and the data dir is left alone.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database at all").unwrap();
+    let empty = dir.path().join("empty.db");
+    rusqlite::Connection::open(&empty).unwrap().execute_batch("CREATE TABLE t(x)").unwrap();
+    let newer = dir.path().join("newer.db");
+    std::fs::copy(&backup, &newer).unwrap();
+    rusqlite::Connection::open(&newer).unwrap().pragma_update(None, "user_version", 9999).unwrap();
+    let before = std::fs::read(data.join("rapport.db")).unwrap();
+    for (file, says) in [(&junk, "not a database"), (&empty, "not a Rapport database"), (&newer, "newer Rapport")] {
+        let out = restore(&data, file);
+        assert!(!out.status.success(), "{file:?} was restored");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{file:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(std::fs::read(data.join("rapport.db")).unwrap(), before);
+}
+
+/// With `log_format = "json"` every line is one JSON object, and each request's lines carry its
+/// id: the caller's `X-Request-Id`, echoed in the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &[("RAPPORT_LOG_FORMAT", "json")]);
+    let res = server
+        .client()
+        .request(reqwest::Method::GET, "/api/v1/me")
+        .header("x-request-id", "trace-me-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    assert_eq!(res.headers()["x-request-id"], "trace-me-7");
+    let (status, _, stderr) = server.terminate();
+    assert!(status.success(), "{stderr}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {l}")))
+        .collect();
+    assert!(lines.iter().any(|l| l["fields"]["message"] == "rapport is serving"), "{stderr}");
+    let request = lines
+        .iter()
+        .find(|l| l["fields"]["path"] == "/api/v1/me")
+        .unwrap_or_else(|| panic!("no line for the request: {stderr}"));
+    assert_eq!(request["span"]["id"], "trace-me-7", "{request}");
+    assert_eq!(request["fields"]["status"], 401);
+    assert_eq!(request["fields"]["method"], "GET");
+    assert!(request["fields"]["ms"].is_number());
 }
 
 #[test]

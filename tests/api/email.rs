@@ -27,6 +27,8 @@ async fn an_admin_sees_the_smtp_settings_without_the_password_and_a_test_email_a
     assert_eq!(settings["smtp"]["username"], "rapport");
     assert_eq!(settings["smtp"]["tls"], "none");
     assert!(!settings.to_string().contains("s3cret-pass"));
+    // One server per data dir.
+    shown.stop().await;
 
     let app = spawn_with(config).await;
     let admin = app.admin().await;

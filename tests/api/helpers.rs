@@ -97,12 +97,7 @@ pub async fn as_visitor(app: &TestApp, token: &str, method: Method, path: &str, 
 
 impl TestApp {
     pub fn client(&self) -> Client {
-        Client {
-            base: self.base.clone(),
-            http: reqwest::Client::builder().cookie_store(true).build().unwrap(),
-            csrf: None,
-            bearer: None,
-        }
+        Client::anonymous(&self.base)
     }
 
     /// Creates a user through the same code path as `rapport admin create`, or, for agents,
@@ -127,10 +122,7 @@ impl TestApp {
     }
 
     pub async fn logged_in(&self, email: &str) -> Client {
-        let mut client = self.client();
-        let me = client.login(email, PASSWORD).await.ok();
-        client.csrf = me["csrf_token"].as_str().map(str::to_owned);
-        client
+        Client::logged_in(&self.base, email).await
     }
 
     /// Stops gracefully, as SIGTERM would, and waits until the store is closed.
@@ -152,6 +144,38 @@ impl TestApp {
 }
 
 impl Client {
+    /// An anonymous client of the server at `base` (`http://127.0.0.1:PORT`), with its own
+    /// cookie jar: for servers that are not a `TestApp`, such as the real binary.
+    pub fn anonymous(base: &str) -> Client {
+        Client {
+            base: base.to_owned(),
+            http: reqwest::Client::builder().cookie_store(true).build().unwrap(),
+            csrf: None,
+            bearer: None,
+        }
+    }
+
+    /// A client of the server at `base`, logged in as `email` with the tests' password.
+    pub async fn logged_in(base: &str, email: &str) -> Client {
+        let mut client = Client::anonymous(base);
+        let me = client.login(email, PASSWORD).await.ok();
+        client.csrf = me["csrf_token"].as_str().map(str::to_owned);
+        client
+    }
+
+    /// A client of the server at `base` that speaks as the widget visitor with this token.
+    pub fn visitor(base: &str, token: &str) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-rapport-visitor", token.parse().unwrap());
+        let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
+        Client { base: base.to_owned(), http, csrf: None, bearer: None }
+    }
+
+    /// A new personal API token of this (logged-in) user.
+    pub async fn api_token(&self) -> String {
+        self.post("/api/v1/tokens", json!({"name": "test"})).await.ok()["secret"].as_str().unwrap().to_owned()
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Answer {
         self.send(Method::POST, "/api/v1/auth/login", Some(json!({"email": email, "password": password}))).await
     }

@@ -338,7 +338,7 @@ async fn a_ticket_an_agent_opened_shows_its_requester_no_description_and_links_n
     app.client()
         .post("/api/v1/portal/link", json!({"email": "gus@example.com"}))
         .await
-        .expect(503, "email_not_configured");
+        .expect(409, "email_not_configured");
     let gus = admin.customer("gus@example.com").await;
     admin
         .post(

@@ -354,6 +354,29 @@ pub fn fill(conn: &Connection, text: &str, facts: &Facts) -> Result<String> {
     Ok(out)
 }
 
+/// Whether the event happened in an internal conversation. Nothing of such an event reaches the
+/// customer: not its text, not its subject, not that it happened at all.
+pub(super) fn internal(facts: &Facts) -> bool {
+    facts.field("conversation.kind") == ConversationKind::Internal.as_str()
+}
+
+/// The facts a text for the customer is filled from: without what only the team may read. The
+/// description of an item an agent opened is in the team's own words (the portal hides it too).
+pub(super) fn for_customer(conn: &Connection, facts: &Facts) -> Result<Facts> {
+    let mut f = facts.clone();
+    let by_team = match facts.item_id {
+        Some(item) => conn
+            .query_row("SELECT created_by IS NOT NULL FROM items WHERE id = ?1", [item], |r| r.get(0))
+            .optional()?
+            .unwrap_or(true),
+        None => false,
+    };
+    if by_team {
+        f.fields.insert("item.description".into(), String::new());
+    }
+    Ok(f)
+}
+
 /// The conversation a bot reply goes to: the event's, or the item's first with the customer.
 pub(super) fn customer_conversation(conn: &Connection, facts: &Facts) -> Result<Option<i64>> {
     if facts.field("conversation.kind") == "public" {
@@ -386,6 +409,7 @@ fn bot_post(
 
 fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: Millis) -> Result<Done> {
     Ok(match action {
+        Action::BotReply { .. } if internal(facts) => idle("an internal conversation: the customer is not told"),
         Action::BotReply { text } => {
             // A ticket that arrived without a conversation (portal, web form) gets one.
             let thread = match (customer_conversation(conn, facts)?, facts.item_id) {
@@ -395,7 +419,7 @@ fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: 
             };
             match thread {
                 Some(id) => {
-                    let body = fill(conn, text, facts)?;
+                    let body = fill(conn, text, &for_customer(conn, facts)?)?;
                     let m = bot_post(conn, rule, facts, id, body, now)?;
                     did(format!("replied to the customer in conversation #{id} (message {})", m.seq))
                 }
@@ -501,11 +525,15 @@ pub(super) fn user_name(conn: &Connection, id: i64) -> Result<String> {
 /// What an action would do, in words, without doing it (dry runs).
 pub fn describe(conn: &Connection, action: &Action, facts: &Facts) -> Result<String> {
     Ok(match action {
+        Action::BotReply { .. } if internal(facts) => "would not reply: the conversation is internal".into(),
         Action::BotReply { text } => match customer_conversation(conn, facts)? {
-            Some(id) => format!("would reply in conversation #{id}: {}", clip(&fill(conn, text, facts)?, 120)),
+            Some(id) => format!(
+                "would reply in conversation #{id}: {}",
+                clip(&fill(conn, text, &for_customer(conn, facts)?)?, 120)
+            ),
             None if facts.item_id.is_some() && facts.customer_id.is_some() => format!(
                 "would start the conversation with the customer and reply: {}",
-                clip(&fill(conn, text, facts)?, 120)
+                clip(&fill(conn, text, &for_customer(conn, facts)?)?, 120)
             ),
             None => "would not reply: no customer to reply to".into(),
         },
@@ -513,6 +541,9 @@ pub fn describe(conn: &Connection, action: &Action, facts: &Facts) -> Result<Str
             Some(item) => format!("would note on item #{item}: {}", clip(&fill(conn, text, facts)?, 120)),
             None => "would not note: no item".into(),
         },
+        Action::Notify { to: Recipients::Customer, .. } if internal(facts) => {
+            "would not notify the customer: the conversation is internal".into()
+        }
         Action::Notify { to: Recipients::Customer, email, text, .. } => match (facts.customer_id, email) {
             (Some(_), true) if text.is_none() => "would email the customer if they do not see it in time".into(),
             (Some(_), true) if facts.field("customer.email").is_empty() => {

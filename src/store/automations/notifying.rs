@@ -2,7 +2,7 @@
 //! the customer), who of them it reaches (access and each user's preferences), and how (an
 //! alert in the app; an email owed until a message goes unseen, or sent at once with a text).
 
-use super::engine::{clip, customer_conversation, did, fill, idle, user_name, Done, Facts};
+use super::engine::{clip, customer_conversation, did, fill, for_customer, idle, internal, user_name, Done, Facts};
 use super::model::{Recipients, Rule};
 use crate::domain::{NotifyReplies, Party, PartyKind};
 use crate::store::{conversations, items, notify, users, writer, Event, Millis, Result, StoreError, Viewer};
@@ -154,6 +154,7 @@ pub(super) fn notify_people(
 ) -> Result<Done> {
     let about_message = text.is_none() && facts.message_seq.is_some();
     let text = match text {
+        Some(t) if to == Recipients::Customer => fill(conn, t, &for_customer(conn, facts)?)?,
         Some(t) => fill(conn, t, facts)?,
         None => facts.field("message.body").to_owned(),
     };
@@ -202,6 +203,9 @@ fn notify_customer(
     now: Millis,
 ) -> Result<Done> {
     let Some(customer) = facts.customer_id else { return Ok(idle("no customer to notify")) };
+    if internal(facts) {
+        return Ok(idle("an internal conversation: the customer is not told"));
+    }
     if !email {
         return Ok(idle("nothing to do"));
     }

@@ -1,0 +1,226 @@
+//! For whoever runs Rapport: the admin health page's data (is email reachable, is the disk
+//! filling up, is anything stuck) and `/metrics` for Prometheus. Both are for admins only:
+//! scrape with an admin's API token (`Authorization: Bearer ...`).
+
+use super::{Admin, AppState, State};
+use crate::error::{ApiError, ErrorBody};
+use crate::metrics::Exposition;
+use crate::store::stats::{self, Queues};
+use actix_web::{get, web, HttpResponse};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use utoipa::ToSchema;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(health).service(metrics);
+}
+
+/// Below this much free space the health page says so (or below a twentieth of the disk).
+const LOW_DISK_BYTES: u64 = 1 << 30;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `attention` when `problems` lists something.
+    pub status: &'static str,
+    /// For people, one line each: what needs looking at.
+    pub problems: Vec<String>,
+    pub version: &'static str,
+    pub commit: &'static str,
+    pub schema_version: i64,
+    pub uptime_seconds: u64,
+    pub database: DatabaseSize,
+    /// The file system of the data dir; absent where it cannot be read.
+    pub disk: Option<Disk>,
+    pub smtp: Reachability,
+    pub imap: Reachability,
+    pub queues: Queues,
+    pub sockets: Sockets,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DatabaseSize {
+    pub path: String,
+    pub bytes: u64,
+    pub wal_bytes: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Disk {
+    pub free_bytes: u64,
+    pub total_bytes: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Reachability {
+    pub configured: bool,
+    /// Checked just now; absent when not configured.
+    pub reachable: Option<bool>,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Sockets {
+    pub agents: i64,
+    pub customers: i64,
+}
+
+fn disk(dir: &Path) -> Option<Disk> {
+    let fs = rustix::fs::statvfs(dir).ok()?;
+    Some(Disk { free_bytes: fs.f_bavail * fs.f_frsize, total_bytes: fs.f_blocks * fs.f_frsize })
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+fn database(state: &AppState) -> DatabaseSize {
+    let path = state.store.path();
+    let wal = path.with_file_name("rapport.db-wal");
+    DatabaseSize { path: path.display().to_string(), bytes: file_len(path), wal_bytes: file_len(&wal) }
+}
+
+fn reachability(configured: bool, checked: Option<Result<(), String>>) -> Reachability {
+    match checked {
+        Some(result) => Reachability { configured, reachable: Some(result.is_ok()), error: result.err() },
+        None => Reachability { configured, reachable: None, error: None },
+    }
+}
+
+/// Everything an admin needs to know that Rapport is well, checked now: SMTP and IMAP are
+/// connected to (and logged in to), which takes up to 10 s when a server does not answer.
+#[utoipa::path(tag = "admin", responses((status = 200, body = Health), (status = 403, body = ErrorBody)))]
+#[get("/api/v1/admin/health")]
+async fn health(state: State, _admin: Admin) -> Result<web::Json<Health>, ApiError> {
+    let smtp = async {
+        match &state.mailer {
+            Some(mailer) => Some(mailer.check().await),
+            None => None,
+        }
+    };
+    let imap = async {
+        let source = state.config.imap_url.as_ref().map(crate::mail::imap::ImapSource::parse);
+        match source {
+            Some(Ok(source)) => Some(source.check().await),
+            Some(Err(e)) => Some(Err(e)),
+            None => None,
+        }
+    };
+    let (smtp, imap, queues) = futures_util::join!(smtp, imap, state.store.read(stats::queues));
+    let queues = queues?;
+    let smtp = reachability(state.mailer.is_some(), smtp);
+    let imap = reachability(state.config.imap_url.is_some(), imap);
+    let disk = disk(&state.config.data_dir);
+
+    let mut problems = Vec::new();
+    for (name, r) in [("SMTP", &smtp), ("IMAP", &imap)] {
+        if let Some(e) = &r.error {
+            problems.push(format!("the {name} server cannot be reached: {e}"));
+        }
+    }
+    if let Some(d) = &disk {
+        if d.free_bytes < LOW_DISK_BYTES.min(d.total_bytes / 20) {
+            problems.push(format!("the disk is almost full: {} MiB free", d.free_bytes >> 20));
+        }
+    }
+    if queues.outbox("failed") > 0 {
+        problems.push(format!("{} emails could not be sent (Admin → Email)", queues.outbox("failed")));
+    }
+    let held = queues.inbound.iter().find(|(o, _)| o == "held").map_or(0, |(_, n)| *n);
+    if held > 0 {
+        problems.push(format!("{held} inbound emails wait for review (Admin → Email)"));
+    }
+    let live = state.hub.stats();
+    Ok(web::Json(Health {
+        status: if problems.is_empty() { "ok" } else { "attention" },
+        problems,
+        version: env!("CARGO_PKG_VERSION"),
+        commit: crate::COMMIT,
+        schema_version: *crate::store::SCHEMA_VERSION,
+        uptime_seconds: state.started.elapsed().as_secs(),
+        database: database(&state),
+        disk,
+        smtp,
+        imap,
+        queues,
+        sockets: Sockets {
+            agents: live.agent_sockets.load(Ordering::Relaxed),
+            customers: live.customer_sockets.load(Ordering::Relaxed),
+        },
+    }))
+}
+
+/// Prometheus text format: sockets, messages, queues, email outcomes, latencies, sizes.
+#[utoipa::path(tag = "admin", responses(
+    (status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain"),
+    (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[get("/metrics")]
+async fn metrics(state: State, _admin: Admin) -> Result<HttpResponse, ApiError> {
+    let queues = state.store.read(stats::queues).await?;
+    let mut out = Exposition::default();
+    let label = |name: &str, value: &str| format!("{name}=\"{value}\"");
+
+    out.gauges(
+        "rapport_build_info",
+        "The running version and commit.",
+        &[(format!("{},{}", label("version", env!("CARGO_PKG_VERSION")), label("commit", crate::COMMIT)), 1)],
+    );
+    out.gauge("rapport_uptime_seconds", "Seconds since start.", state.started.elapsed().as_secs());
+
+    let live = state.hub.stats();
+    out.gauges(
+        "rapport_sockets",
+        "Open websockets.",
+        &[
+            (label("kind", "agent"), live.agent_sockets.load(Ordering::Relaxed)),
+            (label("kind", "customer"), live.customer_sockets.load(Ordering::Relaxed)),
+        ],
+    );
+    out.gauge("rapport_rooms", "Conversations with a live room.", state.hub.rooms());
+    let authors = ["customer", "user", "bot"];
+    let messages: Vec<(String, u64)> =
+        authors.iter().zip(&live.messages).map(|(a, n)| (label("author", a), n.load(Ordering::Relaxed))).collect();
+    out.counters("rapport_messages_total", "Messages committed since start, by author.", &messages);
+
+    let answers: Vec<(String, u64)> =
+        (1..=5).zip(&state.http.answers).map(|(c, n)| (label("class", &format!("{c}xx")), n.load(Ordering::Relaxed))).collect();
+    out.counters("rapport_http_responses_total", "HTTP answers since start, by status class.", &answers);
+    out.histogram("rapport_http_request_duration_seconds", "Time to answer an HTTP request.", &state.http.latency);
+
+    let writes = state.store.write_stats();
+    out.histogram(
+        "rapport_write_batch_duration_seconds",
+        "One group commit: its writes and the durable COMMIT.",
+        &writes.batch_seconds,
+    );
+    out.counters("rapport_writes_total", "Writes run since start.", &[(String::new(), writes.jobs.load(Ordering::Relaxed))]);
+    out.counters(
+        "rapport_write_failed_batches_total",
+        "Group commits that did not commit (a full disk, an I/O error).",
+        &[(String::new(), writes.failed_batches.load(Ordering::Relaxed))],
+    );
+    out.gauge("rapport_write_queue", "Writes waiting for the writer.", state.store.write_queue());
+
+    out.gauge(
+        "rapport_pending_notifications",
+        "Recipients owed an email for messages not yet seen.",
+        queues.pending_notifications,
+    );
+    out.gauge("rapport_notices", "Rule notifications waiting to become email.", queues.notices);
+    let outbox: Vec<(String, i64)> = queues.outbox.iter().map(|(s, n)| (label("status", s), *n)).collect();
+    out.gauges("rapport_outbox_emails", "Outgoing emails by status (pending, sent, failed).", &outbox);
+    let inbound: Vec<(String, i64)> = queues.inbound.iter().map(|(o, n)| (label("outcome", o), *n)).collect();
+    out.gauges("rapport_inbound_emails", "Emails received, by what became of them.", &inbound);
+
+    let db = database(&state);
+    out.gauges(
+        "rapport_database_bytes",
+        "Size of the database file and its WAL.",
+        &[(label("file", "db"), db.bytes as i64), (label("file", "wal"), db.wal_bytes as i64)],
+    );
+    if let Some(d) = disk(&state.config.data_dir) {
+        out.gauge("rapport_disk_free_bytes", "Free space for the data dir.", d.free_bytes);
+        out.gauge("rapport_disk_total_bytes", "Size of the data dir's file system.", d.total_bytes);
+    }
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out.finish()))
+}

@@ -1,0 +1,302 @@
+//! Data protection: everything Rapport holds about one customer, as one document, and the
+//! erasure of all of it.
+//!
+//! The export is the customer's own record: who they are, their conversations with every
+//! message and file, the tickets they asked for, the email sent to them and received from them.
+//! It leaves out the team's internal conversations (it is made to be handed to the customer).
+//! The erasure removes all of that and the internal conversations of their tickets too.
+
+use super::customers::{self, Customer};
+use super::{Millis, Result};
+use base64::Engine;
+use rusqlite::{params, Connection};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct CustomerExport {
+    pub exported_at: Millis,
+    pub customer: Customer,
+    pub has_portal_password: bool,
+    /// When each browser or portal session of theirs began.
+    pub sessions_started_at: Vec<Millis>,
+    pub conversations: Vec<ExportedConversation>,
+    pub tickets: Vec<ExportedItem>,
+    pub emails_sent: Vec<ExportedEmail>,
+    pub emails_received: Vec<ReceivedEmail>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportedConversation {
+    pub id: i64,
+    pub subject: String,
+    pub channel: String,
+    pub status: String,
+    pub item_id: Option<i64>,
+    pub page_url: Option<String>,
+    pub created_at: Millis,
+    pub messages: Vec<ExportedMessage>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportedMessage {
+    pub seq: i64,
+    /// `customer`, `user` or `bot`.
+    pub author_kind: String,
+    /// The agent's name for `user` messages.
+    pub author_name: Option<String>,
+    pub body: String,
+    pub created_at: Millis,
+    pub attachments: Vec<ExportedFile>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportedFile {
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    /// The file itself, base64.
+    pub data_base64: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportedItem {
+    pub id: i64,
+    pub kind: String,
+    pub title: String,
+    pub description: String,
+    pub status: String,
+    pub channel: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportedEmail {
+    pub to: String,
+    pub subject: String,
+    pub text_body: String,
+    pub status: String,
+    pub created_at: Millis,
+    pub sent_at: Option<Millis>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReceivedEmail {
+    pub from: String,
+    pub subject: String,
+    pub outcome: String,
+    pub received_at: Millis,
+}
+
+/// Every address of the customer's: the verified one and the one they gave themselves.
+fn addresses(customer: &Customer) -> Vec<String> {
+    customer.email.iter().chain(customer.contact_email.iter()).map(|a| a.to_lowercase()).collect()
+}
+
+/// The JSON array of `addresses`, for `IN (SELECT value FROM json_each(?))`.
+fn json_list<T: Serialize>(values: &[T]) -> String {
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
+}
+
+pub fn export(conn: &Connection, id: i64, now: Millis) -> Result<CustomerExport> {
+    let customer = customers::get(conn, id)?;
+    let addresses = json_list(&addresses(&customer));
+    let has_portal_password =
+        conn.query_row("SELECT password_hash IS NOT NULL FROM customers WHERE id = ?1", [id], |r| r.get(0))?;
+    let sessions_started_at = conn
+        .prepare("SELECT created_at FROM visitor_tokens WHERE customer_id = ?1 ORDER BY created_at")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+
+    let mut conversations: Vec<ExportedConversation> = conn
+        .prepare(
+            "SELECT id, subject, channel, status, item_id, page_url, created_at FROM conversations
+             WHERE customer_id = ?1 AND kind = 'public' ORDER BY id",
+        )?
+        .query_map([id], |r| {
+            Ok(ExportedConversation {
+                id: r.get(0)?,
+                subject: r.get(1)?,
+                channel: r.get(2)?,
+                status: r.get(3)?,
+                item_id: r.get(4)?,
+                page_url: r.get(5)?,
+                created_at: r.get(6)?,
+                messages: Vec::new(),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut messages = conn.prepare(
+        "SELECT m.id, m.seq, m.author_kind, u.name, m.body, m.created_at FROM messages m
+         LEFT JOIN users u ON m.author_kind = 'user' AND u.id = m.author_id
+         WHERE m.conversation_id = ?1 ORDER BY m.seq",
+    )?;
+    for conversation in &mut conversations {
+        let rows: Vec<(i64, ExportedMessage)> = messages
+            .query_map([conversation.id], |r| {
+                let message = ExportedMessage {
+                    seq: r.get(1)?,
+                    author_kind: r.get(2)?,
+                    author_name: r.get(3)?,
+                    body: r.get(4)?,
+                    created_at: r.get(5)?,
+                    attachments: Vec::new(),
+                };
+                Ok((r.get(0)?, message))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (message_id, mut message) in rows {
+            message.attachments = files_of(conn, message_id)?;
+            conversation.messages.push(message);
+        }
+    }
+
+    let tickets = conn
+        .prepare(
+            "SELECT id, kind, title, description, status, channel, created_at, updated_at FROM items
+             WHERE requester_id = ?1 ORDER BY id",
+        )?
+        .query_map([id], |r| {
+            Ok(ExportedItem {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                title: r.get(2)?,
+                description: r.get(3)?,
+                status: r.get(4)?,
+                channel: r.get(5)?,
+                created_at: r.get(6)?,
+                updated_at: r.get(7)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let emails_sent = conn
+        .prepare(
+            "SELECT to_address, subject, text_body, status, created_at, sent_at FROM outbox
+             WHERE lower(to_address) IN (SELECT value FROM json_each(?1)) ORDER BY id",
+        )?
+        .query_map([&addresses], |r| {
+            Ok(ExportedEmail {
+                to: r.get(0)?,
+                subject: r.get(1)?,
+                text_body: r.get(2)?,
+                status: r.get(3)?,
+                created_at: r.get(4)?,
+                sent_at: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let emails_received = conn
+        .prepare(
+            "SELECT from_address, subject, outcome, received_at FROM inbound_mail
+             WHERE lower(from_address) IN (SELECT value FROM json_each(?1)) ORDER BY id",
+        )?
+        .query_map([&addresses], |r| {
+            Ok(ReceivedEmail { from: r.get(0)?, subject: r.get(1)?, outcome: r.get(2)?, received_at: r.get(3)? })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(CustomerExport {
+        exported_at: now,
+        customer,
+        has_portal_password,
+        sessions_started_at,
+        conversations,
+        tickets,
+        emails_sent,
+        emails_received,
+    })
+}
+
+fn files_of(conn: &Connection, message_id: i64) -> Result<Vec<ExportedFile>> {
+    let files: Vec<(i64, String, String, i64)> = conn
+        .prepare_cached("SELECT id, filename, content_type, size FROM attachments WHERE message_id = ?1 ORDER BY id")?
+        .query_map([message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut chunks = conn.prepare_cached("SELECT data FROM attachment_chunks WHERE attachment_id = ?1 ORDER BY idx")?;
+    files
+        .into_iter()
+        .map(|(id, filename, content_type, size)| {
+            let mut data = Vec::with_capacity(size as usize);
+            for chunk in chunks.query_map([id], |r| r.get::<_, Vec<u8>>(0))? {
+                data.extend_from_slice(&chunk?);
+            }
+            let data_base64 = base64::engine::general_purpose::STANDARD.encode(data);
+            Ok(ExportedFile { filename, content_type, size, data_base64 })
+        })
+        .collect()
+}
+
+/// What an erasure removed, for the admin who asked and the log.
+#[derive(Serialize, ToSchema)]
+pub struct Erased {
+    pub conversations: usize,
+    pub messages: i64,
+    pub items: usize,
+    pub emails: usize,
+}
+
+/// Removes the customer and everything about them: their conversations (messages, files,
+/// seen marks and pending emails go with them), the tickets they asked for with all of those
+/// tickets' conversations, internal ones included, the email sent to and received from them,
+/// their sessions, sign-in links and files never posted, and what automations noted about them.
+/// The search index follows by its triggers.
+pub fn erase(conn: &Connection, id: i64) -> Result<Erased> {
+    let customer = customers::get(conn, id)?;
+    let addresses = json_list(&addresses(&customer));
+    let items: Vec<i64> = conn
+        .prepare("SELECT id FROM items WHERE requester_id = ?1")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let items_json = json_list(&items);
+    let conversations: Vec<i64> = conn
+        .prepare(
+            "SELECT id FROM conversations
+             WHERE customer_id = ?1 OR item_id IN (SELECT value FROM json_each(?2))",
+        )?
+        .query_map(params![id, items_json], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let conversations_json = json_list(&conversations);
+    let in_conversations = "IN (SELECT value FROM json_each(?1))";
+
+    let messages: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM messages WHERE conversation_id {in_conversations}"),
+        [&conversations_json],
+        |r| r.get(0),
+    )?;
+    // Email and automation records quote what was said: they go before the rows they point at
+    // would turn their links to NULL.
+    let mut emails = conn.execute(
+        &format!(
+            "DELETE FROM outbox WHERE conversation_id {in_conversations}
+             OR lower(to_address) IN (SELECT value FROM json_each(?2))"
+        ),
+        params![conversations_json, addresses],
+    )?;
+    emails += conn.execute(
+        &format!(
+            "DELETE FROM inbound_mail WHERE conversation_id {in_conversations}
+             OR lower(from_address) IN (SELECT value FROM json_each(?2))"
+        ),
+        params![conversations_json, addresses],
+    )?;
+    for table in ["notices", "automation_events", "rule_runs"] {
+        conn.execute(
+            &format!(
+                "DELETE FROM {table} WHERE conversation_id {in_conversations}
+                 OR item_id IN (SELECT value FROM json_each(?2))"
+            ),
+            params![conversations_json, items_json],
+        )?;
+    }
+    conn.execute("DELETE FROM notices WHERE party_kind = 'customer' AND party_id = ?1", [id])?;
+    conn.execute(&format!("DELETE FROM conversations WHERE id {in_conversations}"), [&conversations_json])?;
+    conn.execute("DELETE FROM items WHERE id IN (SELECT value FROM json_each(?1))", [&items_json])?;
+    for table in ["participants", "seen_marks", "pending_notifications"] {
+        conn.execute(&format!("DELETE FROM {table} WHERE party_kind = 'customer' AND party_id = ?1"), [id])?;
+    }
+    conn.execute("DELETE FROM attachments WHERE uploader_kind = 'customer' AND uploader_id = ?1", [id])?;
+    conn.execute("DELETE FROM portal_links WHERE lower(email) IN (SELECT value FROM json_each(?1))", [&addresses])?;
+    // Visitor tokens (widget and portal sessions) go with the customer.
+    conn.execute("DELETE FROM customers WHERE id = ?1", [id])?;
+    Ok(Erased { conversations: conversations.len(), messages, items: items.len(), emails })
+}
