@@ -22,6 +22,7 @@ mod portal_and_forms;
 mod privacy;
 mod realtime;
 mod release;
+mod reliability;
 mod reply_by_email;
 mod search_and_counts;
 mod smtp;

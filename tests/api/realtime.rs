@@ -58,23 +58,6 @@ fn refusal(result: Result<Ws, WsError>) -> (u16, String) {
     }
 }
 
-/// A personal API token of the logged-in user.
-async fn api_token(client: &Client) -> String {
-    client.post("/api/v1/tokens", json!({"name": "t"})).await.ok()["secret"].as_str().unwrap().to_owned()
-}
-
-/// An HTTP client that speaks as a widget visitor.
-fn visitor_client(app: &TestApp, token: &str) -> Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("x-rapport-visitor", token.parse().unwrap());
-    Client {
-        base: app.base.clone(),
-        http: reqwest::Client::builder().default_headers(headers).build().unwrap(),
-        csrf: None,
-        bearer: None,
-    }
-}
-
 async fn connect_agent(app: &TestApp, token: &str) -> Live {
     let ws = open(app, "/api/v1/socket", &[("authorization", format!("Bearer {token}"))], None)
         .await
@@ -221,9 +204,9 @@ async fn an_agent_and_a_customer_chat_live() {
     let admin = app.admin().await;
     // Only people in this conversation: the bot's reply has its own test (widget.rs).
     admin.change_rule("auto_reply", json!({"enabled": false})).await;
-    let mut agent = connect_agent(&app, &api_token(&admin).await).await;
+    let mut agent = connect_agent(&app, &admin.api_token().await).await;
     let (visitor_token, customer_id) = visitor(&app).await;
-    let started = visitor_client(&app, &visitor_token)
+    let started = Client::visitor(&app.base, &visitor_token)
         .post("/api/v1/widget/conversations", json!({"message": {"body": "Hello?", "client_id": "w-1"}}))
         .await
         .ok();
@@ -296,13 +279,13 @@ async fn a_message_posted_through_the_rest_api_reaches_socket_subscribers() {
     let admin = app.admin().await;
     let (visitor_token, customer_id) = visitor(&app).await;
     let id = admin.conversation(json!({"kind": "public", "customer_id": customer_id})).await;
-    let mut agent = connect_agent(&app, &api_token(&admin).await).await;
+    let mut agent = connect_agent(&app, &admin.api_token().await).await;
     let mut customer = connect_customer(&app, &visitor_token).await;
     assert!(agent.subscribe(id, 0).await.is_empty());
     assert!(customer.subscribe(id, 0).await.is_empty());
 
     let from_agent = admin.say(id, "Posted over REST").await.ok();
-    let from_customer = visitor_client(&app, &visitor_token)
+    let from_customer = Client::visitor(&app.base, &visitor_token)
         .post(&format!("/api/v1/widget/conversations/{id}/messages"), json!({"body": "Me too, over REST"}))
         .await
         .ok();
@@ -321,7 +304,7 @@ async fn a_reconnect_in_the_middle_of_a_burst_resumes_with_no_gap_and_no_duplica
     const POSTERS: i64 = 3;
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let token = api_token(&admin).await;
+    let token = admin.api_token().await;
     let id = admin.conversation(json!({"kind": "internal"})).await;
 
     // A witness stays subscribed throughout; it also tells how far the burst has got.
@@ -386,7 +369,7 @@ async fn a_reconnect_in_the_middle_of_a_burst_resumes_with_no_gap_and_no_duplica
 async fn a_resend_after_the_connection_is_cut_before_the_ack_creates_exactly_one_message() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let token = api_token(&admin).await;
+    let token = admin.api_token().await;
     let id = admin.conversation(json!({"kind": "internal"})).await;
     let mut witness = connect_agent(&app, &token).await;
     witness.subscribe(id, 0).await;
@@ -457,7 +440,7 @@ async fn a_customer_socket_never_receives_a_frame_about_an_internal_conversation
     assert_eq!(refused["conversation_id"], internal);
     assert!(!refused.to_string().contains("Printer"), "the refusal leaks nothing: {refused}");
 
-    let mut agent = connect_agent(&app, &api_token(&admin).await).await;
+    let mut agent = connect_agent(&app, &admin.api_token().await).await;
     agent.send(json!({"type": "watch_inbox"})).await;
     agent.subscribe(public, 0).await;
     agent.subscribe(internal, 0).await;
@@ -517,7 +500,7 @@ async fn a_customer_socket_never_receives_a_frame_about_an_internal_conversation
 async fn a_foreign_origin_is_refused() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let token = api_token(&admin).await;
+    let token = admin.api_token().await;
     let bearer = ("authorization", format!("Bearer {token}"));
     let evil = "https://evil.example".to_owned();
 
@@ -575,7 +558,7 @@ async fn a_foreign_origin_is_refused() {
 async fn bad_frames_close_only_the_socket_that_sent_them() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let token = api_token(&admin).await;
+    let token = admin.api_token().await;
     let id = admin.conversation(json!({"kind": "internal"})).await;
     let mut bystander = connect_agent(&app, &token).await;
     bystander.subscribe(id, 0).await;
@@ -605,7 +588,7 @@ async fn a_consumer_that_stops_reading_is_cut_off_while_the_others_get_everythin
     const POSTERS: i64 = 6;
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let token = api_token(&admin).await;
+    let token = admin.api_token().await;
     let (visitor_token, customer_id) = visitor(&app).await;
     let id = admin.conversation(json!({"kind": "public", "customer_id": customer_id})).await;
 
@@ -679,7 +662,7 @@ async fn a_consumer_that_stops_reading_is_cut_off_while_the_others_get_everythin
 async fn heartbeat_a_ping_frame_gets_a_pong() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let mut agent = connect_agent(&app, &api_token(&admin).await).await;
+    let mut agent = connect_agent(&app, &admin.api_token().await).await;
     agent.send(json!({"type": "ping"})).await;
     assert_eq!(agent.next_any().await, json!({"type": "pong"}));
 
@@ -703,7 +686,7 @@ async fn unsubscribe_stops_delivery_and_an_invisible_conversation_answers_not_fo
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (agent_client, _) = app.agent(&admin, "bob@example.com").await;
-    let token = api_token(&agent_client).await;
+    let token = agent_client.api_token().await;
     let project = admin.project("Secret project").await;
     let hidden = admin.conversation(json!({"kind": "internal", "project_id": project})).await;
     let open_one = admin.conversation(json!({"kind": "internal"})).await;
@@ -722,7 +705,7 @@ async fn unsubscribe_stops_delivery_and_an_invisible_conversation_answers_not_fo
     admin.say(open_one, "first").await.ok();
     assert_eq!(bob.expect("message").await["message"]["body"], "first");
 
-    let mut witness = connect_agent(&app, &api_token(&admin).await).await;
+    let mut witness = connect_agent(&app, &admin.api_token().await).await;
     witness.subscribe(open_one, 1).await;
     bob.send(json!({"type": "unsubscribe", "conversation_id": open_one})).await;
     assert_eq!(bob.next().await, json!({"type": "unsubscribed", "conversation_id": open_one}));
@@ -751,9 +734,9 @@ async fn the_inbox_tells_agents_about_conversations_they_may_see_and_no_others()
     // Bea leaves the project but still follows the item; Cid leaves and follows nothing.
     admin.delete(&format!("/api/v1/projects/{project}/members/{bea_id}")).await;
     admin.delete(&format!("/api/v1/projects/{project}/members/{cid_id}")).await;
-    let mut bea_socket = connect_agent(&app, &api_token(&bea).await).await;
+    let mut bea_socket = connect_agent(&app, &bea.api_token().await).await;
     let cid = app.logged_in("cid@example.com").await;
-    let mut cid_socket = connect_agent(&app, &api_token(&cid).await).await;
+    let mut cid_socket = connect_agent(&app, &cid.api_token().await).await;
     for socket in [&mut bea_socket, &mut cid_socket] {
         socket.send(json!({"type": "watch_inbox"})).await;
         socket.settle().await;
@@ -775,14 +758,17 @@ async fn in_app_alerts_follow_the_team_notification_rule_and_each_agents_prefere
     let prefs = json!({"see_all_projects": true, "hide_from_customers": false, "notify_customer_replies": "none",
                        "notify_internal": true, "sound": true, "email_fallback": true});
     quiet.put("/api/v1/me/preferences", Some(prefs)).await.ok();
-    let mut bea_socket = connect_agent(&app, &api_token(&bea).await).await;
-    let mut quiet_socket = connect_agent(&app, &api_token(&quiet).await).await;
+    let mut bea_socket = connect_agent(&app, &bea.api_token().await).await;
+    let mut quiet_socket = connect_agent(&app, &quiet.api_token().await).await;
     for socket in [&mut bea_socket, &mut quiet_socket] {
         socket.send(json!({"type": "watch_inbox"})).await;
         socket.settle().await;
     }
     let (token, _) = visitor(&app).await;
-    visitor_client(&app, &token).post("/api/v1/widget/conversations", json!({"message": {"body": "Help!"}})).await.ok();
+    Client::visitor(&app.base, &token)
+        .post("/api/v1/widget/conversations", json!({"message": {"body": "Help!"}}))
+        .await
+        .ok();
     let alert = bea_socket.expect("alert").await;
     assert_eq!(alert["body"], "Help!");
     let heard = quiet_socket.settle().await;
@@ -793,7 +779,10 @@ async fn in_app_alerts_follow_the_team_notification_rule_and_each_agents_prefere
     let email_only = json!([{"kind": "notify", "to": "team", "app": false, "email": true}]);
     admin.change_rule("team_notification", json!({"actions": email_only})).await;
     bea_socket.settle().await;
-    visitor_client(&app, &token).post("/api/v1/widget/conversations", json!({"message": {"body": "Again"}})).await.ok();
+    Client::visitor(&app.base, &token)
+        .post("/api/v1/widget/conversations", json!({"message": {"body": "Again"}}))
+        .await
+        .ok();
     let heard = bea_socket.settle().await;
     assert!(heard.iter().any(|f| f["type"] == "inbox") && heard.iter().all(|f| f["type"] != "alert"), "{heard:?}");
 }
@@ -806,8 +795,8 @@ async fn item_frames_search_and_lists_follow_membership_and_the_see_all_preferen
     let (bea, bea_id) = app.agent(&admin, "bea@example.com").await;
     let (cid, _) = app.agent(&admin, "cid@example.com").await;
     admin.put(&format!("/api/v1/projects/{lab}/members/{bea_id}"), None).await.ok();
-    let mut bea_socket = connect_agent(&app, &api_token(&bea).await).await;
-    let cid_token = api_token(&cid).await;
+    let mut bea_socket = connect_agent(&app, &bea.api_token().await).await;
+    let cid_token = cid.api_token().await;
     let mut cid_socket = connect_agent(&app, &cid_token).await;
     for socket in [&mut bea_socket, &mut cid_socket] {
         socket.send(json!({"type": "watch_inbox"})).await;
