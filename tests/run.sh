@@ -23,6 +23,8 @@ fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 need chromium || apt_install chromium
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install --quiet aiosmtpd 2>/dev/null || apt_install python3-aiosmtpd
+# schemathesis fuzzes the HTTP API from its OpenAPI document (tests/api/fuzz.rs).
+python3 -c 'import schemathesis' 2>/dev/null || python3 -m pip install --quiet 'schemathesis>=4.32,<5'
 # dovecot is the real IMAP server of the inbound-mail tests (Debian installs it in /usr/sbin).
 [ -x /usr/sbin/dovecot ] || need dovecot || apt_install dovecot-imapd
 need node || apt_install nodejs npm

@@ -1,5 +1,5 @@
 // The admin area: agents, projects and their members, the widget (with the snippet), email and
-// the automations (rules.js), web forms and the portal (forms.js).
+// the automations (rules.js), web forms and the portal (forms.js), and the server's health.
 
 import { api } from "./api.js";
 import { h, $ } from "./dom.js";
@@ -11,12 +11,12 @@ const dialog = () => $("#admin");
 export async function openAdmin(tab = "agents") {
   const body = $("#admin-body");
   const tabs = h("div", { class: "switch", role: "tablist" },
-    ...[["agents", "Agents"], ["projects", "Projects"], ["widget", "Widget"], ["email", "Email"], ["automations", "Automations"], ["forms", "Forms"]].map(([id, label]) =>
+    ...[["agents", "Agents"], ["projects", "Projects"], ["widget", "Widget"], ["email", "Email"], ["automations", "Automations"], ["forms", "Forms"], ["health", "Health"]].map(([id, label]) =>
       h("button", { type: "button", role: "tab", "aria-pressed": String(id === tab), onclick: () => openAdmin(id), text: label })));
   const content = h("div", {});
   body.replaceChildren(tabs, content);
   if (!dialog().open) dialog().showModal();
-  await { agents, projects, widget, email, automations, forms }[tab](content);
+  await { agents, projects, widget, email, automations, forms, health }[tab](content);
 }
 
 function errorLine() { return h("p", { class: "error", role: "alert" }); }
@@ -172,4 +172,76 @@ async function email(box) {
       : h("p", { text: "Not configured. Set smtp_url and smtp_from in the config file, or RAPPORT_SMTP_URL and RAPPORT_SMTP_FROM, and restart." }),
     h("h3", { text: "Incoming email" }), table(inbound),
     flowForm, failedList, heldList, rotate, form);
+}
+
+/** 1536 -> "1.5 KiB". */
+function size(bytes) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  for (; bytes >= 1024 && i < units.length - 1; i++) bytes /= 1024;
+  return `${i ? bytes.toFixed(bytes < 10 ? 1 : 0) : bytes} ${units[i]}`;
+}
+
+function duration(s) {
+  const [d, hours, min] = [Math.floor(s / 86400), Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60)];
+  return d ? `${d} d ${hours} h` : hours ? `${hours} h ${min} min` : min ? `${min} min` : `${s} s`;
+}
+
+/** Is Rapport well: the server checks email now, which takes up to 10 s when a server does not answer. */
+async function health(box) {
+  const checked = h("span", { class: "meta", role: "status" });
+  const refresh = h("button", { type: "button", class: "tool", id: "health-refresh", text: "Refresh", onclick: () => load() });
+  const report = h("div", { id: "health" });
+  box.replaceChildren(h("div", { class: "row" }, h("h3", { text: "Health" }), refresh, checked), report);
+  async function load() {
+    refresh.disabled = true;
+    report.setAttribute("aria-busy", "true");
+    checked.textContent = "Checking… (up to 10 s when a mail server does not answer)";
+    try {
+      report.replaceChildren(...healthReport(await api("/api/v1/admin/health")));
+      checked.textContent = `Checked at ${new Date().toLocaleTimeString()}`;
+    } catch (e) {
+      checked.textContent = "";
+      report.replaceChildren(h("p", { class: "error", role: "alert", text: e.message }));
+    } finally {
+      refresh.disabled = false;
+      report.removeAttribute("aria-busy");
+    }
+  }
+  await load();
+}
+
+function healthReport(r) {
+  const ok = r.status === "ok";
+  const count = (pairs, key) => pairs.find(([k]) => k === key)?.[1] ?? 0;
+  const reach = (x) => !x.configured ? ["not configured", ""] : x.reachable ? ["reachable", "good"] : [`not reachable: ${x.error || "no answer"}`, "bad"];
+  const row = (key, label, value, cls = "", ...more) => h("tr", { "data-row": key }, h("th", { text: label }), h("td", { class: cls, text: value }, ...more));
+  let disk = row("disk", "Disk", "cannot be read");
+  if (r.disk) {
+    const used = r.disk.total_bytes ? 1 - r.disk.free_bytes / r.disk.total_bytes : 0;
+    const fill = h("span");
+    fill.style.width = `${Math.round(used * 100)}%`;
+    disk = row("disk", "Disk", `${size(r.disk.free_bytes)} free of ${size(r.disk.total_bytes)}`, "",
+      h("span", { class: `bar${used > 0.9 ? " low" : ""}`, role: "img", "aria-label": `${Math.round(used * 100)}% used` }, fill));
+  }
+  const [outbox, inbound, q] = [r.queues.outbox, r.queues.inbound, r.queues];
+  return [
+    h("section", { id: "health-status", class: ok ? "ok" : "attention" },
+      h("strong", { text: ok ? "All is well" : "Needs attention" }),
+      ok ? null : h("ul", {}, r.problems.map((p) => h("li", { text: p.charAt(0).toUpperCase() + p.slice(1) })))),
+    h("table", {}, h("tbody", {},
+      row("version", "Version", `${r.version} · commit ${r.commit} · schema ${r.schema_version}`),
+      row("uptime", "Up for", duration(r.uptime_seconds)),
+      row("database", "Database", `${size(r.database.bytes)} · WAL ${size(r.database.wal_bytes)}`, "", h("span", { class: "meta", text: ` ${r.database.path}` })),
+      disk,
+      row("smtp", "SMTP (sending)", ...reach(r.smtp)),
+      row("imap", "IMAP (receiving)", ...reach(r.imap)),
+      row("notifications", "Waiting to email", `${q.pending_notifications} unseen-message notifications · ${q.notices} rule notices`),
+      row("outbox", "Outbox", `${count(outbox, "pending")} to send · ${count(outbox, "sent")} sent · ${count(outbox, "failed")} failed`,
+        count(outbox, "failed") ? "bad" : ""),
+      row("inbound", "Inbound mail", `${count(inbound, "held")} held for review · ${count(inbound, "posted")} posted · ${count(inbound, "ticket")} tickets · ${count(inbound, "dropped")} dropped`,
+        count(inbound, "held") ? "bad" : ""),
+      row("sockets", "Open sockets", `${r.sockets.agents} from agents · ${r.sockets.customers} from customers`))),
+    h("p", { class: "meta", text: "Prometheus: scrape /metrics with an admin's API token." }),
+  ];
 }

@@ -71,7 +71,8 @@ export function itemRef(item) {
 /**
  * The top of the item page: a header (title editable in place, kind, status, Close item /
  * Reopen item) and the fields. `ctx`: {item, me, users, projects, requester (promise),
- * patch(changes), setStatus(), follow(), back()}.
+ * patch(changes), setStatus(), follow(), back(), details() (a button showing the requester's
+ * details where their column is hidden, or null)}.
  */
 export function itemTop(ctx) {
   const { item, me, users } = ctx;
@@ -104,7 +105,8 @@ export function itemTop(ctx) {
     title,
     h("span", { class: `badge kind-${item.kind}`, text: kindLabel(item.kind) }),
     h("span", { class: `badge status-${item.status}`, id: "item-status-badge", text: item.status }),
-    h("button", { type: "button", class: "tool", id: "item-status", onclick: () => ctx.setStatus().catch(fail), text: closed ? "Reopen item" : "Close item" }));
+    h("button", { type: "button", class: "tool", id: "item-status", onclick: () => ctx.setStatus().catch(fail), text: closed ? "Reopen item" : "Close item" }),
+    ctx.details?.());
 
   const priority = h("select", { id: "item-priority", "aria-label": "Priority", onchange: (e) => ctx.patch({ priority: e.target.value }).catch(fail) },
     ...PRIORITIES.map((p) => h("option", { value: p, selected: p === item.priority, text: p })));

@@ -6,6 +6,7 @@ import { api, setCsrf, Live, ApiError } from "./api.js";
 import { h, $, when, avatar } from "./dom.js";
 import { alert as notifyAgent } from "./notify.js";
 import { openAdmin } from "./admin.js";
+import { customerTools } from "./privacy.js";
 import { ITEM_VIEWS, team, projects, channelBadge, itemRow, itemRef, itemTop, setupNewItem, customerName } from "./items.js";
 
 const TITLES = {
@@ -185,6 +186,7 @@ const isSelected = (e) => isItemView(state.view) ? state.item?.id === e.id : sta
 async function select(entry, asItem = isItemView(state.view)) {
   const ticket = ++state.opening;
   app.classList.add("show-pane");
+  app.classList.remove("show-details");
   try {
     await openEntry(entry, asItem, ticket);
   } catch (e) {
@@ -259,15 +261,20 @@ function conversationHeader() {
   customer(c?.customer_id).then((cu) => { if (cu) title.textContent = customerName(cu); });
   return h("header", {}, h("button", { class: "icon back", "aria-label": "Back to the list", onclick: () => app.classList.remove("show-pane") }, "←"),
     title, channelBadge(c?.channel), c ? h("span", { class: `badge ${c.kind}`, text: c.kind === "internal" ? "Internal" : c.status }) : null,
-    c ? h("button", { class: "tool", id: "toggle-status", onclick: toggleStatus, text: c.status === "open" ? "Close" : "Reopen" }) : null);
+    c ? h("button", { class: "tool", id: "toggle-status", onclick: toggleStatus, text: c.status === "open" ? "Close" : "Reopen" }) : null,
+    c?.customer_id ? detailsToggle() : null);
 }
+
+/** Where the details column is hidden (narrow screens), this button shows it over the page. */
+const detailsToggle = () => h("button", { type: "button", class: "details-toggle info", title: "Customer details", "aria-label": "Customer details",
+  onclick: () => app.classList.toggle("show-details"), text: "i" });
 
 /** The item's header; redraws it in place unless `fresh` (a new pane is being built). */
 function drawItemTop(fresh = false) {
   const top = itemTop({
     item: state.item, me: state.me, users: state.users, projects: state.projects, requester: customer(state.item.requester_id),
     patch: patchItem, setStatus: toggleItemStatus, follow: toggleFollow, redraw: () => drawItemTop(),
-    back: () => app.classList.remove("show-pane"),
+    back: () => app.classList.remove("show-pane"), details: state.item.requester_id ? detailsToggle : null,
   });
   if (!fresh) $("#item-top")?.replaceWith(top);
   return top;
@@ -485,12 +492,29 @@ async function drawDetails() {
   const rows = [["Name", cu.name], ["Email", cu.email], ["Contact email", cu.contact_email], ["Their id", cu.external_id],
     ["Status", cu.known ? "known" : "anonymous"], ["Wrote from", state.selected?.page_url], ["Channel", state.selected?.channel ?? state.item?.channel]];
   box.replaceChildren(
+    h("button", { type: "button", class: "tool details-toggle", onclick: () => app.classList.remove("show-details"), text: "Close" }),
     h("h2", { text: "Customer" }),
     h("dl", {}, rows.filter(([, v]) => v).flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { text: String(v) })])),
     h("h2", { text: "Conversations" }),
     h("ul", {}, a.conversations.map((c) => h("li", {}, h("button", { class: "link", onclick: () => select(c, false), text: `#${c.id} · ${c.status} · ${when(c.last_activity_at)}` })))),
     h("h2", { text: "Items" }),
-    h("ul", {}, a.items.length ? a.items.map((i) => h("li", {}, h("button", { class: "link", onclick: () => select(i, true), text: `${i.title} (${i.status})` }))) : [h("li", { text: "None" })]));
+    h("ul", {}, a.items.length ? a.items.map((i) => h("li", {}, h("button", { class: "link", onclick: () => select(i, true), text: `${i.title} (${i.status})` }))) : [h("li", { text: "None" })]),
+    ...(state.me.role === "admin" ? [h("h2", { text: "Data protection" }), customerTools(cu, { erased: customerErased })] : []));
+}
+
+/** The customer is gone, and with them what is open: back to the list, without their rows. */
+function customerErased(id) {
+  if (state.selected) state.live.unsubscribe(state.selected.id);
+  Object.assign(state, { item: null, selected: null, threads: {} });
+  state.customers.delete(id);
+  state.entries = state.entries.filter((e) => e.customer_id !== id && e.requester_id !== id);
+  drawList();
+  $("#pane").replaceChildren(h("p", { class: "empty", text: "Pick a conversation." }));
+  $("#details").replaceChildren();
+  app.classList.remove("show-pane", "show-details");
+  if (location.hash) history.replaceState(null, "", location.pathname);
+  showView(state.view);
+  refreshCounts();
 }
 
 // ---- live frames and notifications ---------------------------------------------------------

@@ -130,7 +130,9 @@ pub fn restore(data_dir: &Path, backup: &Path, progress: &mut dyn FnMut(&str)) -
 fn schema_version(path: &Path) -> Result<i64, String> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| e.to_string())?;
     let is_rapport: bool = conn
-        .query_row("SELECT count(*) = 1 FROM sqlite_schema WHERE type = 'table' AND name = 'messages'", [], |r| r.get(0))
+        .query_row("SELECT count(*) = 1 FROM sqlite_schema WHERE type = 'table' AND name = 'messages'", [], |r| {
+            r.get(0)
+        })
         .map_err(|e| format!("{} is not a Rapport database: {e}", path.display()))?;
     if !is_rapport {
         return Err(format!("{} is not a Rapport database", path.display()));

@@ -96,7 +96,7 @@ pub(super) async fn store_upload(
 
 /// Downloads a file the caller may see.
 #[utoipa::path(tag = "attachments", responses(
-    (status = 200, description = "the file", content_type = "application/octet-stream"),
+    (status = 200, description = "the file, as the type it was uploaded as", content_type = "*/*"),
     (status = 404, body = ErrorBody)))]
 #[get("/api/v1/attachments/{id}")]
 async fn download(state: State, agent: Agent, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {

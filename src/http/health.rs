@@ -182,8 +182,10 @@ async fn metrics(state: State, _admin: Admin) -> Result<HttpResponse, ApiError> 
         authors.iter().zip(&live.messages).map(|(a, n)| (label("author", a), n.load(Ordering::Relaxed))).collect();
     out.counters("rapport_messages_total", "Messages committed since start, by author.", &messages);
 
-    let answers: Vec<(String, u64)> =
-        (1..=5).zip(&state.http.answers).map(|(c, n)| (label("class", &format!("{c}xx")), n.load(Ordering::Relaxed))).collect();
+    let answers: Vec<(String, u64)> = (1..=5)
+        .zip(&state.http.answers)
+        .map(|(c, n)| (label("class", &format!("{c}xx")), n.load(Ordering::Relaxed)))
+        .collect();
     out.counters("rapport_http_responses_total", "HTTP answers since start, by status class.", &answers);
     out.histogram("rapport_http_request_duration_seconds", "Time to answer an HTTP request.", &state.http.latency);
 
@@ -193,7 +195,11 @@ async fn metrics(state: State, _admin: Admin) -> Result<HttpResponse, ApiError> 
         "One group commit: its writes and the durable COMMIT.",
         &writes.batch_seconds,
     );
-    out.counters("rapport_writes_total", "Writes run since start.", &[(String::new(), writes.jobs.load(Ordering::Relaxed))]);
+    out.counters(
+        "rapport_writes_total",
+        "Writes run since start.",
+        &[(String::new(), writes.jobs.load(Ordering::Relaxed))],
+    );
     out.counters(
         "rapport_write_failed_batches_total",
         "Group commits that did not commit (a full disk, an I/O error).",

@@ -88,7 +88,9 @@ impl Modify for CommonErrors {
         };
         let public = |op: &Operation| {
             op.security.as_ref().is_some_and(|requirements| {
-                requirements.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty())))
+                requirements
+                    .iter()
+                    .any(|r| serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty())))
             })
         };
         for item in api.paths.paths.values_mut() {

@@ -307,7 +307,7 @@ async fn upload(
 
 /// Downloads a file of the visitor's own conversations.
 #[utoipa::path(tag = "widget", security(("visitor" = [])), responses(
-    (status = 200, description = "the file", content_type = "application/octet-stream"), (status = 404, body = ErrorBody)))]
+    (status = 200, description = "the file, as the type it was uploaded as", content_type = "*/*"), (status = 404, body = ErrorBody)))]
 #[get("/api/v1/widget/attachments/{id}")]
 async fn download(state: State, visitor: Visitor, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let (viewer, id) = (visitor.viewer(), id.into_inner());

@@ -464,7 +464,11 @@ mod proptests {
         let w = world();
         let outcome = w.rt.block_on(w.room.receive(raw.clone(), envelope));
         outcome.map_err(|e| {
-            TestCaseError::fail(format!("{e:?} for an email of {} bytes:\n{}", raw.len(), String::from_utf8_lossy(&raw)))
+            TestCaseError::fail(format!(
+                "{e:?} for an email of {} bytes:\n{}",
+                raw.len(),
+                String::from_utf8_lossy(&raw)
+            ))
         })
     }
 
@@ -490,9 +494,23 @@ mod proptests {
     fn header_name() -> impl Strategy<Value = String> {
         prop_oneof![
             prop::sample::select(vec![
-                "From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "References", "Content-Type",
-                "Content-Transfer-Encoding", "Auto-Submitted", "Precedence", "Return-Path", "Delivered-To",
-                "X-Original-To", "Envelope-To", "MIME-Version", "Content-Disposition",
+                "From",
+                "To",
+                "Cc",
+                "Subject",
+                "Message-ID",
+                "In-Reply-To",
+                "References",
+                "Content-Type",
+                "Content-Transfer-Encoding",
+                "Auto-Submitted",
+                "Precedence",
+                "Return-Path",
+                "Delivered-To",
+                "X-Original-To",
+                "Envelope-To",
+                "MIME-Version",
+                "Content-Disposition",
             ])
             .prop_map(str::to_owned),
             "[A-Za-z-]{1,20}",
@@ -534,8 +552,15 @@ mod proptests {
             ]
             .prop_map(Mutation::Charset),
             prop::sample::select(vec![
-                "text/html", "multipart/alternative", "multipart/mixed", "message/rfc822", "application/octet-stream",
-                "text/plain; format=flowed; delsp=yes", "multipart/digest", "x/y/z", "",
+                "text/html",
+                "multipart/alternative",
+                "multipart/mixed",
+                "message/rfc822",
+                "application/octet-stream",
+                "text/plain; format=flowed; delsp=yes",
+                "multipart/digest",
+                "x/y/z",
+                "",
             ])
             .prop_map(|t| Mutation::ContentType(t.to_owned())),
             index.clone().prop_map(Mutation::Truncate),

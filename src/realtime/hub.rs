@@ -4,11 +4,11 @@
 use super::protocol::{PresenceStatus, PublicConversation, ServerFrame, Who};
 use super::room::{self, Listener, RoomCmd, Rooms};
 use super::{Audience, Outbound};
+use crate::domain::PartyKind;
 use crate::domain::{ConversationKind, Party};
 use crate::store::conversations::{Author, Conversation};
 use crate::store::{Event, Viewer};
 use std::collections::{HashMap, HashSet};
-use crate::domain::PartyKind;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -168,8 +168,7 @@ impl Hub {
                     self.0.stats.messages[by].fetch_add(1, Ordering::Relaxed);
                     conversation.clone()
                 }
-                Event::Conversation(conversation)
-                | Event::Seen { conversation, .. } => conversation.clone(),
+                Event::Conversation(conversation) | Event::Seen { conversation, .. } => conversation.clone(),
             };
             let room = lock(&self.0.rooms).get(&conversation.id).cloned();
             if let Some(room) = room {
@@ -250,6 +249,17 @@ impl Hub {
             }
             true
         });
+    }
+
+    /// Ends the rooms of conversations that no longer exist (an erased customer's): whoever
+    /// listened is cut off, and a new conversation that gets one of those ids starts afresh.
+    pub async fn close_rooms(&self, conversations: &[i64]) {
+        for id in conversations {
+            let room = lock(&self.0.rooms).remove(id);
+            if let Some(room) = room {
+                let _ = room.send(RoomCmd::Close).await;
+            }
+        }
     }
 
     /// Sends a frame to the inboxes of these users (each may have several tabs open).

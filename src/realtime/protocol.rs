@@ -199,10 +199,7 @@ mod proptests {
             any::<i64>().prop_map(Value::from),
             any::<u64>().prop_map(Value::from),
             any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
-            prop::sample::select(vec![
-                i64::MIN, -1, 0, 1, 7, i64::MAX,
-            ])
-            .prop_map(Value::from),
+            prop::sample::select(vec![i64::MIN, -1, 0, 1, 7, i64::MAX,]).prop_map(Value::from),
             Just(json!(u64::MAX)),
             Just(json!(1e300)),
             Just(json!(-0.0)),

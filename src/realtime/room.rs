@@ -30,7 +30,13 @@ pub(super) enum RoomCmd {
     Join(Listener, oneshot::Sender<()>),
     Leave(u64),
     Deliver(Arc<Outbound>),
-    Typing { from: u64, party: Party, author: Author },
+    Typing {
+        from: u64,
+        party: Party,
+        author: Author,
+    },
+    /// The conversation is gone (erased): every listener is cut off and the room ends.
+    Close,
 }
 
 pub(super) fn start(conversation_id: i64, audience: Audience, rooms: Rooms) -> mpsc::Sender<RoomCmd> {
@@ -52,6 +58,12 @@ async fn run(conversation_id: i64, audience: Audience, mut rx: mpsc::Receiver<Ro
             }
             RoomCmd::Leave(id) => listeners.retain(|l| l.id != id),
             RoomCmd::Deliver(frame) => deliver(&mut listeners, &frame, None),
+            RoomCmd::Close => {
+                for listener in listeners {
+                    listener.kick.cancel();
+                }
+                return;
+            }
             RoomCmd::Typing { from, party, author } => {
                 let now = Instant::now();
                 if typing.get(&party).is_some_and(|last| now - *last < TYPING_EVERY) {

@@ -94,6 +94,13 @@ enum Flow {
     Close(u16, &'static str),
 }
 
+/// Whether the socket's payload was cut off for announcing a frame over `MAX_FRAME_BYTES` (see
+/// `FrameLimit` in http/socket.rs).
+fn announced_too_large(e: &std::io::Error) -> bool {
+    let inner = e.get_ref().and_then(|inner| inner.downcast_ref::<actix_web::error::PayloadError>());
+    matches!(inner, Some(actix_web::error::PayloadError::Overflow))
+}
+
 pub async fn run(
     peer: Peer,
     hub: Hub,
@@ -180,6 +187,9 @@ impl Session {
                         }
                         Some(Ok(Message::Nop)) => Flow::Continue,
                         Some(Err(ProtocolError::Overflow)) => Flow::Close(close::TOO_BIG, "frame_too_large"),
+                        Some(Err(ProtocolError::Io(e))) if announced_too_large(&e) => {
+                            Flow::Close(close::TOO_BIG, "frame_too_large")
+                        }
                         Some(Err(_)) => Flow::Close(close::INVALID_FRAME, "invalid_frame: protocol error"),
                     }
                 }

@@ -82,7 +82,8 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
 /// commands and backups do not take it; they work beside a running server.
 pub fn lock_data_dir(data_dir: &Path) -> std::io::Result<Option<std::fs::File>> {
     std::fs::create_dir_all(data_dir)?;
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(data_dir.join("rapport.lock"))?;
+    let file =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(data_dir.join("rapport.lock"))?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),

@@ -233,6 +233,9 @@ pub struct Erased {
     pub messages: i64,
     pub items: usize,
     pub emails: usize,
+    /// For closing their live rooms.
+    #[serde(skip)]
+    pub conversation_ids: Vec<i64>,
 }
 
 /// Removes the customer and everything about them: their conversations (messages, files,
@@ -248,10 +251,13 @@ pub fn erase(conn: &Connection, id: i64) -> Result<Erased> {
         .query_map([id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let items_json = json_list(&items);
+    // Another customer's conversation on one of those tickets (its requester was changed) is
+    // theirs: it stays, without the ticket.
     let conversations: Vec<i64> = conn
         .prepare(
             "SELECT id FROM conversations
-             WHERE customer_id = ?1 OR item_id IN (SELECT value FROM json_each(?2))",
+             WHERE customer_id = ?1
+                OR (item_id IN (SELECT value FROM json_each(?2)) AND customer_id IS NULL)",
         )?
         .query_map(params![id, items_json], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
@@ -290,13 +296,25 @@ pub fn erase(conn: &Connection, id: i64) -> Result<Erased> {
     }
     conn.execute("DELETE FROM notices WHERE party_kind = 'customer' AND party_id = ?1", [id])?;
     conn.execute(&format!("DELETE FROM conversations WHERE id {in_conversations}"), [&conversations_json])?;
+    conn.execute(
+        "UPDATE conversations SET item_id = NULL WHERE item_id IN (SELECT value FROM json_each(?1))",
+        [&items_json],
+    )?;
     conn.execute("DELETE FROM items WHERE id IN (SELECT value FROM json_each(?1))", [&items_json])?;
     for table in ["participants", "seen_marks", "pending_notifications"] {
         conn.execute(&format!("DELETE FROM {table} WHERE party_kind = 'customer' AND party_id = ?1"), [id])?;
     }
     conn.execute("DELETE FROM attachments WHERE uploader_kind = 'customer' AND uploader_id = ?1", [id])?;
     conn.execute("DELETE FROM portal_links WHERE lower(email) IN (SELECT value FROM json_each(?1))", [&addresses])?;
-    // Visitor tokens (widget and portal sessions) go with the customer.
+    // Visitor tokens (widget and portal sessions) go with the customer. Its id stays taken, so
+    // that an old reply address or link never names someone new.
     conn.execute("DELETE FROM customers WHERE id = ?1", [id])?;
-    Ok(Erased { conversations: conversations.len(), messages, items: items.len(), emails })
+    customers::keep_id_taken(conn, id)?;
+    Ok(Erased {
+        conversations: conversations.len(),
+        messages,
+        items: items.len(),
+        emails,
+        conversation_ids: conversations,
+    })
 }

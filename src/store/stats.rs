@@ -28,10 +28,7 @@ pub fn queues(conn: &Connection) -> Result<Queues> {
     let grouped = |known: &[&str], sql: &str| -> Result<Vec<(String, i64)>> {
         let found: Vec<(String, i64)> =
             conn.prepare(sql)?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-        Ok(known
-            .iter()
-            .map(|k| ((*k).to_owned(), found.iter().find(|(s, _)| s == k).map_or(0, |(_, n)| *n)))
-            .collect())
+        Ok(known.iter().map(|k| ((*k).to_owned(), found.iter().find(|(s, _)| s == k).map_or(0, |(_, n)| *n))).collect())
     };
     Ok(Queues {
         pending_notifications: count("SELECT count(*) FROM pending_notifications")?,

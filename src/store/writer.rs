@@ -3,9 +3,9 @@
 //! commits once, and only then answers each caller: group commit, durable and fast at once.
 
 use super::{Event, Result, StoreError};
+use crate::metrics::Histogram;
 use rusqlite::Connection;
 use std::cell::RefCell;
-use crate::metrics::Histogram;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

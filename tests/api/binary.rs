@@ -334,7 +334,8 @@ async fn the_file_after_sigterm_is_everything_and_restore_puts_a_backup_back() {
     assert!(admin_command("create", &data, PASSWORD).status.success());
     let admin = server.logged_in(PASSWORD).await;
     let project = admin.project("Restore").await;
-    let picture: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..300_000u32).map(|i| (i % 253) as u8)).collect();
+    let picture: Vec<u8> =
+        b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..300_000u32).map(|i| (i % 253) as u8)).collect();
     let uploaded = admin
         .request(reqwest::Method::POST, "/api/v1/attachments?filename=kept.png")
         .header("content-type", "image/png")
@@ -408,7 +409,11 @@ async fn the_file_after_sigterm_is_everything_and_restore_puts_a_backup_back() {
     for (file, says) in [(&junk, "not a database"), (&empty, "not a Rapport database"), (&newer, "newer Rapport")] {
         let out = restore(&data, file);
         assert!(!out.status.success(), "{file:?} was restored");
-        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{file:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{file:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert_eq!(std::fs::read(data.join("rapport.db")).unwrap(), before);
 }

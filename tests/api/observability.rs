@@ -57,15 +57,17 @@ async fn metrics_count_sockets_messages_email_and_latency_for_admins_only() {
     // A customer writes and opens the widget socket; an agent answers; a minute passes unseen.
     let (token, conversation) = customer_chat(&app, Some("cat@example.com"), "hello there").await;
     let port = app.base.rsplit(':').next().unwrap();
-    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/api/v1/widget/socket?token={token}"))
-        .await
-        .expect("the widget socket opens");
+    let (socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/api/v1/widget/socket?token={token}"))
+            .await
+            .expect("the widget socket opens");
     admin.say(conversation, "first answer").await.ok();
     admin.say(conversation, "second answer").await.ok();
 
     let during = scrape(&scraper).await;
     assert_eq!(sample(&during, "rapport_sockets{kind=\"customer\"}"), Some(1.0), "{during}");
-    let counted = |text: &str, author: &str| sample(text, &format!("rapport_messages_total{{author=\"{author}\"}}")).unwrap();
+    let counted =
+        |text: &str, author: &str| sample(text, &format!("rapport_messages_total{{author=\"{author}\"}}")).unwrap();
     assert_eq!(counted(&during, "customer") - counted(&before, "customer"), 1.0);
     assert_eq!(counted(&during, "user") - counted(&before, "user"), 2.0);
     assert!(sample(&during, "rapport_pending_notifications").unwrap() >= 1.0, "{during}");
@@ -132,7 +134,8 @@ async fn every_answer_carries_a_request_id() {
     assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
 
     // A proxy's id is kept, so one request can be followed through both logs ...
-    let given = app.client().request(Method::GET, "/healthz").header("x-request-id", "edge-42-abc").send().await.unwrap();
+    let given =
+        app.client().request(Method::GET, "/healthz").header("x-request-id", "edge-42-abc").send().await.unwrap();
     assert_eq!(given.headers()["x-request-id"], "edge-42-abc");
     // ... unless it is not a plain one.
     for hostile in ["a b", "<script>", &"x".repeat(65)] {
@@ -152,7 +155,11 @@ async fn per_ip_limits_count_the_client_a_trusted_proxy_names() {
     config.visitor_limit = 2;
     let app = spawn_with(config).await;
     let start = |forwarded: &'static str| {
-        app.client().request(Method::POST, "/api/v1/widget/visitors").header("x-forwarded-for", forwarded).json(&serde_json::json!({})).send()
+        app.client()
+            .request(Method::POST, "/api/v1/widget/visitors")
+            .header("x-forwarded-for", forwarded)
+            .json(&serde_json::json!({}))
+            .send()
     };
     for _ in 0..2 {
         assert_eq!(start("198.51.100.7").await.unwrap().status().as_u16(), 201);

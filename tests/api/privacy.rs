@@ -166,3 +166,38 @@ async fn an_admin_erases_a_customer_with_all_their_data() {
     let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(integrity, "ok");
 }
+
+/// An erased customer's open widget socket is cut off, and nobody new ever gets their id: an
+/// old reply address or socket could otherwise speak for (or listen to) someone else.
+#[tokio::test]
+async fn erasing_cuts_off_the_customers_sockets_and_retires_their_id() {
+    use futures_util::{SinkExt, StreamExt};
+    let s = scene().await;
+    let port = s.app.base.rsplit(':').next().unwrap().to_owned();
+    let url = format!("ws://127.0.0.1:{port}/api/v1/widget/socket?token={}", s.visitor);
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("the widget socket opens");
+    let subscribe = json!({"type": "subscribe", "conversation_id": s.chat}).to_string();
+    socket.send(tokio_tungstenite::tungstenite::Message::text(subscribe)).await.unwrap();
+    loop {
+        let frame = socket.next().await.expect("open").expect("readable");
+        if frame.to_text().unwrap_or("").contains("\"subscribed\"") {
+            break;
+        }
+    }
+
+    s.admin.delete(&format!("/api/v1/customers/{}", s.customer)).await.ok();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if frame.is_close() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the erased customer's socket stayed open");
+
+    let (_, next) = visitor(&s.app).await;
+    assert!(next > s.customer, "a new visitor got the erased customer's id {next}");
+    let known = s.admin.post("/api/v1/customers", json!({"email": "new@example.com"})).await.ok();
+    assert!(known["id"].as_i64().unwrap() > next);
+}

@@ -42,7 +42,8 @@ async fn a_schema_6_database_migrates_forward_with_everything_in_it() {
     assert_eq!(messages[1]["attachments"][0]["id"], ATTACHMENT);
     let file = admin.request(Method::GET, &format!("/api/v1/attachments/{ATTACHMENT}")).send().await.unwrap();
     assert_eq!(file.status().as_u16(), 200);
-    let expected: Vec<u8> = b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..70000u32).map(|i| (i * 7 % 251) as u8)).collect();
+    let expected: Vec<u8> =
+        b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..70000u32).map(|i| (i * 7 % 251) as u8)).collect();
     assert_eq!(file.bytes().await.unwrap().as_ref(), expected.as_slice());
     let internal = admin.get(&format!("/api/v1/conversations/{INTERNAL}/messages")).await.ok();
     assert_eq!(internal[0]["body"], "Refund or replace?");
@@ -75,7 +76,10 @@ async fn a_database_from_a_newer_rapport_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     fixture_into(dir.path());
     let newer = *rapport::store::SCHEMA_VERSION + 1;
-    rusqlite::Connection::open(dir.path().join("rapport.db")).unwrap().pragma_update(None, "user_version", newer).unwrap();
+    rusqlite::Connection::open(dir.path().join("rapport.db"))
+        .unwrap()
+        .pragma_update(None, "user_version", newer)
+        .unwrap();
     let before = std::fs::read(dir.path().join("rapport.db")).unwrap();
     let config = rapport::config::Config::for_tests(dir.path().to_path_buf());
     let refused = rapport::app::Application::build(config, std::sync::Arc::new(rapport::clock::SystemClock)).await;
