@@ -18,3 +18,10 @@ pub mod token;
 
 /// The commit this binary was built from (see build.rs), or `unknown`.
 pub const COMMIT: &str = env!("RAPPORT_COMMIT");
+
+/// The property tests' settings: 256 cases, or `PROPTEST_CASES` (proptest reads it), and no
+/// files of failing cases left in the source tree (each failure prints its input instead).
+#[cfg(test)]
+pub(crate) fn proptest_config() -> proptest::test_runner::Config {
+    proptest::test_runner::Config { failure_persistence: None, ..Default::default() }
+}

@@ -75,8 +75,9 @@ impl Modify for Security {
 
 /// The error answers any operation may give besides those it lists, so that the document
 /// names every status the server sends: 400 for a query or JSON body that does not parse,
-/// 401 where a caller must authenticate, 413/415/422 for a request body that is too large,
-/// not JSON or not the right shape.
+/// 401 where a caller must authenticate, 403 in the agents' API (admins only, or a cookie
+/// session without its CSRF token), 413/415/422 for a request body that is too large, not JSON
+/// or not the right shape.
 struct CommonErrors;
 
 impl Modify for CommonErrors {
@@ -96,10 +97,12 @@ impl Modify for CommonErrors {
         for item in api.paths.paths.values_mut() {
             let ops = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for op in ops.into_iter().flatten() {
-                let (has_query, has_body, public) = (
+                let (has_query, has_body, public, agents) = (
                     op.parameters.iter().flatten().any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query),
                     op.request_body.is_some(),
                     public(op),
+                    // Operations that name no security of their own take the document's: cookie or bearer.
+                    op.security.is_none(),
                 );
                 let mut add = |status: &str, description: &str| {
                     op.responses.responses.entry(status.to_owned()).or_insert_with(|| error(description));
@@ -109,6 +112,9 @@ impl Modify for CommonErrors {
                 }
                 if !public {
                     add("401", "not authenticated (`unauthenticated`, `not_signed_in`)");
+                }
+                if agents {
+                    add("403", "not allowed: admins only, or a cookie session without its CSRF token (`forbidden`, `csrf_token_invalid`)");
                 }
                 if has_body {
                     add("413", "the body is too large");

@@ -281,7 +281,9 @@ pub struct TicketConversation {
 
 /// Replies on a ticket: into its conversation with the customer, started if it has none.
 #[utoipa::path(tag = "portal", security(("visitor" = [])), request_body = NewMessageBody, responses(
-    (status = 201, body = TicketReply), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    (status = 201, body = TicketReply),
+    (status = 200, body = TicketReply, description = "a resend with the same client_id: the message it posted"),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/api/v1/portal/tickets/{id}/messages")]
 async fn reply(
     state: State,

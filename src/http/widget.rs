@@ -260,7 +260,8 @@ async fn messages(
 }
 
 #[utoipa::path(tag = "widget", security(("visitor" = [])), request_body = NewMessageBody,
-    responses((status = 201, body = Message), (status = 200, body = Message), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = Message), (status = 200, body = Message), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 #[post("/api/v1/widget/conversations/{id}/messages")]
 async fn post_message(
     state: State,

@@ -449,12 +449,6 @@ mod proptests {
         format!("<fuzz-{}@example.org>", N.fetch_add(1, Ordering::Relaxed))
     }
 
-    fn config() -> ProptestConfig {
-        let default = ProptestConfig::default();
-        let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { 256 };
-        ProptestConfig { cases, failure_persistence: None, ..default }
-    }
-
     /// Hands one email to the mailroom: any outcome but an error is fine. One at a time, as
     /// the tests share the store: two deliveries of the same email at the same moment may fail
     /// one of them on purpose (the mail is offered again, and is then a duplicate).
@@ -692,7 +686,7 @@ mod proptests {
     }
 
     proptest! {
-        #![proptest_config(config())]
+        #![proptest_config(crate::proptest_config())]
 
         #[test]
         fn arbitrary_bytes_are_dropped_or_filed(raw in prop::collection::vec(any::<u8>(), 0..2000), to in envelope()) {

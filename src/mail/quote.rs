@@ -553,12 +553,6 @@ mod proptests {
     use super::strip_reply;
     use proptest::prelude::*;
 
-    fn config() -> ProptestConfig {
-        let default = ProptestConfig::default();
-        let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { 256 };
-        ProptestConfig { cases, failure_persistence: None, ..default }
-    }
-
     /// The text as `strip_reply` sees it: one `\n` per line break, each line trimmed at the end.
     fn lines_of(text: &str) -> Vec<String> {
         text.replace("\r\n", "\n").replace('\r', "\n").lines().map(|l| l.trim_end().to_owned()).collect()
@@ -625,7 +619,7 @@ mod proptests {
     }
 
     proptest! {
-        #![proptest_config(config())]
+        #![proptest_config(crate::proptest_config())]
 
         #[test]
         fn any_text_keeps_a_run_of_its_own_trimmed_lines(text in ".{0,400}") {

@@ -178,12 +178,6 @@ mod proptests {
     use super::*;
     use proptest::prelude::*;
 
-    fn config() -> ProptestConfig {
-        let default = ProptestConfig::default();
-        let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { 256 };
-        ProptestConfig { cases, failure_persistence: None, ..default }
-    }
-
     fn party() -> impl Strategy<Value = Party> {
         prop_oneof![(0..=i64::MAX).prop_map(Party::User), (0..=i64::MAX).prop_map(Party::Customer)]
     }
@@ -205,7 +199,7 @@ mod proptests {
     }
 
     proptest! {
-        #![proptest_config(config())]
+        #![proptest_config(crate::proptest_config())]
 
         #[test]
         fn a_signed_token_verifies_in_any_case_until_it_expires(

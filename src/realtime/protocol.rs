@@ -179,13 +179,6 @@ mod proptests {
         serde_json::from_str(text)
     }
 
-    fn config() -> ProptestConfig {
-        // 256 cases unless PROPTEST_CASES says otherwise (proptest reads it for the default).
-        let default = ProptestConfig::default();
-        let cases = if std::env::var_os("PROPTEST_CASES").is_some() { default.cases } else { 256 };
-        ProptestConfig { cases, failure_persistence: None, ..default }
-    }
-
     /// A parse error is one the socket can name: bad syntax, a truncated frame, or a value of
     /// the wrong shape; never an I/O error.
     fn typed(e: &serde_json::Error) -> bool {
@@ -296,7 +289,7 @@ mod proptests {
     }
 
     proptest! {
-        #![proptest_config(config())]
+        #![proptest_config(crate::proptest_config())]
 
         #[test]
         fn any_text_parses_or_fails_with_a_typed_error(text in ".{0,300}") {

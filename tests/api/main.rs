@@ -11,6 +11,7 @@ mod binary;
 mod conversations;
 mod email;
 mod errors;
+mod fuzz;
 mod imap;
 mod inbound_smtp;
 mod items_and_projects;
