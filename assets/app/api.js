@@ -31,6 +31,7 @@ export class Live {
       this.retry = 0;
       this.send({ type: "watch_inbox" });
       for (const [id, seq] of this.subscriptions) this.send({ type: "subscribe", conversation_id: id, after_seq: seq });
+      document.documentElement.dataset.live = "";
     };
     ws.onmessage = (e) => {
       const frame = JSON.parse(e.data);
@@ -40,6 +41,7 @@ export class Live {
       this.onFrame(frame);
     };
     ws.onclose = () => {
+      delete document.documentElement.dataset.live;
       this.retry = Math.min(this.retry + 1, 5);
       setTimeout(() => this.connect(), 400 * 2 ** this.retry);
     };

@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startRapport, hostPage, launch, openWidget, artifacts, repo, PASSWORD } from "./lib.mjs";
+import { startRapport, hostPage, launch, openWidget, artifacts, repo, PASSWORD, logIn } from "./lib.mjs";
 
 let rapport, host, browser;
 before(async () => {
@@ -24,11 +24,7 @@ async function agentPage(email = "agent@example.com", viewport = { width: 1400, 
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.on("pageerror", (e) => { throw e; });
-  await page.goto(`${rapport.base}/app/`);
-  await page.fill("#login [name=email]", email);
-  await page.fill("#login [name=password]", PASSWORD);
-  await page.click("#login button");
-  await page.waitForSelector("#app:not([hidden]) #entries");
+  await logIn(page, rapport.base, email);
   return { context, page };
 }
 

@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startRapport, hostPage, launch, openWidget, artifacts, repo, PASSWORD, smtpSink, eventually, shooting } from "./lib.mjs";
+import { startRapport, hostPage, launch, openWidget, artifacts, repo, smtpSink, eventually, shooting, logIn } from "./lib.mjs";
 
 const shots = process.env.UPDATE_SCREENSHOTS ? join(repo, "docs", "screenshots") : artifacts;
 
@@ -31,11 +31,7 @@ async function adminPage(pages, viewport = { width: 1400, height: 900 }) {
   pages.push(page);
   page.on("pageerror", (e) => { throw e; });
   page.on("dialog", (d) => d.accept());
-  await page.goto(`${rapport.base}/app/`);
-  await page.fill("#login [name=email]", "agent@example.com");
-  await page.fill("#login [name=password]", PASSWORD);
-  await page.click("#login button");
-  await page.waitForSelector("#app:not([hidden]) #entries");
+  await logIn(page, rapport.base, "agent@example.com");
   if (!(await page.isVisible("#open-admin"))) await page.click("#list [data-back=nav]"); // a phone shows one pane at a time
   await page.click("#open-admin");
   await openAutomations(page);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { createServer as createHttpServer } from "node:http";
 import { createHmac } from "node:crypto";
 import { join } from "node:path";
-import { startRapport, launch, openWidget, artifacts, PASSWORD, smtpSink, eventually, shooting } from "./lib.mjs";
+import { startRapport, launch, openWidget, artifacts, PASSWORD, smtpSink, eventually, shooting, logIn } from "./lib.mjs";
 
 let rapport, browser, smtp, site, project, form;
 before(async () => {
@@ -99,11 +99,7 @@ const items = async () => (await rapport.api("/api/v1/items?view=all&limit=100")
 test("an admin makes a form in Admin → Forms; the portal box saves its settings", () => shooting("channels-admin", async (pages) => {
   const { context, page } = await newPage(pages, { width: 1400, height: 900 });
   page.on("dialog", (d) => d.accept());
-  await page.goto(`${rapport.base}/app/`);
-  await page.fill("#login [name=email]", "agent@example.com");
-  await page.fill("#login [name=password]", PASSWORD);
-  await page.click("#login button");
-  await page.waitForSelector("#app:not([hidden]) #entries");
+  await logIn(page, rapport.base, "agent@example.com");
   await page.click("#open-admin");
   await page.click("#admin [role=tab] >> text=Forms");
   await page.waitForSelector("#admin >> text=New form");

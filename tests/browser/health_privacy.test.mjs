@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { startRapport, launch, artifacts, PASSWORD, smtpSink, eventually, shooting } from "./lib.mjs";
+import { startRapport, launch, artifacts, PASSWORD, smtpSink, eventually, shooting, logIn } from "./lib.mjs";
 
 let rapport, browser, smtp, project;
 before(async () => {
@@ -34,11 +34,7 @@ async function signIn(pages, email = "agent@example.com", viewport = { width: 14
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(String(e)));
   pages.push(page);
-  await page.goto(`${rapport.base}/app/`);
-  await page.fill("#login [name=email]", email);
-  await page.fill("#login [name=password]", PASSWORD);
-  await page.click("#login button");
-  await page.waitForSelector("#app:not([hidden]) #entries");
+  await logIn(page, rapport.base, email);
   return page;
 }
 

@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startRapport, launch, artifacts, PASSWORD, eventually } from "./lib.mjs";
+import { startRapport, launch, artifacts, PASSWORD, eventually, logIn } from "./lib.mjs";
 
 let rapport, browser, users, hardware, carl;
 const ids = {};
@@ -34,11 +34,7 @@ async function agentPage(email = "agent@example.com", viewport = { width: 1400, 
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e));
   pages.push(page);
-  await page.goto(`${rapport.base}/app/`);
-  await page.fill("#login [name=email]", email);
-  await page.fill("#login [name=password]", PASSWORD);
-  await page.click("#login button");
-  await page.waitForSelector("#app:not([hidden]) #entries");
+  await logIn(page, rapport.base, email);
   return { context, page };
 }
 

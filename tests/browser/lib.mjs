@@ -152,6 +152,17 @@ export function decodeMail(raw) {
 }
 
 /** Polls `check` every 200 ms until it returns something truthy. */
+/** Signs in to the agents' app on `page` and waits for the app to show and its socket to be
+ * open (`html[data-live]`), so that what happens next arrives live. */
+export async function logIn(page, base, email) {
+  await page.goto(`${base}/app/`);
+  await page.fill("#login [name=email]", email);
+  await page.fill("#login [name=password]", PASSWORD);
+  await page.click("#login button");
+  await page.waitForSelector("#app:not([hidden]) #entries");
+  await page.waitForSelector("html[data-live]", { state: "attached" });
+}
+
 export async function eventually(what, check, tries = 50) {
   for (let i = 0; ; i++) {
     const value = await check();
