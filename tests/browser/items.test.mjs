@@ -150,7 +150,7 @@ test("following and unfollowing an item, seen live by the other agent", shooting
   await ada.page.waitForFunction(() => document.querySelector("#item-head .followers")?.textContent.includes("Bea Agent"));
 
   await bea.page.click("#toggle-follow");
-  await bea.page.waitForSelector("#toggle-follow >> text=Follow");
+  await bea.page.waitForSelector("#toggle-follow >> text=\"Follow\"");
   assert.ok(!(await item(battery.id)).followers.includes(ids.bea));
   await ada.page.waitForFunction(() => !document.querySelector("#item-head .followers")?.textContent.includes("Bea Agent"));
 
