@@ -39,13 +39,8 @@ fn listing(dir: &Path) -> Vec<String> {
 
 /// `rapport backup --data-dir DIR FILE` with no inherited `RAPPORT_*` setting.
 fn backup_binary(data_dir: &Path, dest: &Path) -> std::process::Output {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rapport"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("RAPPORT_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.arg("backup").arg("--data-dir").arg(data_dir).arg(dest).stdin(std::process::Stdio::null());
+    let mut cmd = clean_command(env!("CARGO_BIN_EXE_rapport"));
+    cmd.arg("backup").arg("--data-dir").arg(data_dir).arg(dest);
     cmd.output().expect("rapport backup runs")
 }
 

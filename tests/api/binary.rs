@@ -1,7 +1,7 @@
 //! Smoke tests of the real `rapport` binary: serve, healthcheck, admin commands beside a
 //! running server, a clean stop on SIGTERM, configuration errors.
 
-use crate::helpers::{Client, PASSWORD};
+use crate::helpers::{clean_command, Client, PASSWORD};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -16,13 +16,8 @@ const NEW_PASSWORD: &str = "a much better passphrase";
 
 /// The binary with no `RAPPORT_*` setting inherited from whoever runs the tests.
 fn rapport() -> Command {
-    let mut cmd = Command::new(BIN);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("RAPPORT_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("RAPPORT_LOG", "info").stdin(Stdio::null());
+    let mut cmd = clean_command(BIN);
+    cmd.env("RAPPORT_LOG", "info");
     cmd
 }
 

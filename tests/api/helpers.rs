@@ -57,6 +57,19 @@ impl Answer {
     }
 }
 
+/// `program` (the `rapport` binary, or one unpacked from a release) with no `RAPPORT_*`
+/// setting inherited from whoever runs the tests, and nothing on standard input.
+pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("RAPPORT_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.stdin(std::process::Stdio::null());
+    cmd
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut app = spawn_app_at(dir.path()).await;

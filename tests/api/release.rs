@@ -2,6 +2,7 @@
 //! stay fast) with the example config, the systemd unit and the proxy examples; its checksum
 //! verifies, it holds exactly those files, and the binary in it names its version and commit.
 
+use crate::helpers::clean_command;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -11,18 +12,6 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A command with no `RAPPORT_*` variable inherited from whoever runs the tests.
-fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let mut cmd = Command::new(program);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("RAPPORT_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.stdin(Stdio::null());
-    cmd
 }
 
 /// Runs to completion and insists on success.
@@ -55,7 +44,7 @@ fn read(path: &Path) -> Vec<u8> {
 fn release_archive_holds_the_binary_config_and_hardened_unit() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("dist");
-    let mut release = command(repo().join("packaging/release.sh"));
+    let mut release = clean_command(repo().join("packaging/release.sh"));
     // The debug binary is large: the fastest compression keeps the test quick.
     release.arg("--binary").arg(BIN).arg("--out").arg(&out_dir).env("RAPPORT_GZIP_LEVEL", "1");
     ok(&mut release);
@@ -71,7 +60,7 @@ fn release_archive_holds_the_binary_config_and_hardened_unit() {
     assert_eq!(names, [archive.clone(), checksum.clone()], "only the archive and its checksum are written");
 
     // The checksum file is in `sha256sum` format and verifies from inside the folder.
-    let check = ok(command("sha256sum").arg("-c").arg(&checksum).current_dir(&out_dir));
+    let check = ok(clean_command("sha256sum").arg("-c").arg(&checksum).current_dir(&out_dir));
     assert_eq!(stdout(&check).trim(), format!("{archive}: OK"));
 
     // Exactly the expected files, under one top folder.
@@ -88,20 +77,20 @@ fn release_archive_holds_the_binary_config_and_hardened_unit() {
         expected.push(format!("{top}/LICENSE"));
     }
     expected.sort();
-    let listing = ok(command("tar").arg("-tzf").arg(out_dir.join(&archive)));
+    let listing = ok(clean_command("tar").arg("-tzf").arg(out_dir.join(&archive)));
     let mut listed: Vec<String> = stdout(&listing).lines().map(str::to_owned).collect();
     listed.sort();
     assert_eq!(listed, expected);
 
     let unpacked = dir.path().join("unpacked");
     std::fs::create_dir(&unpacked).unwrap();
-    ok(command("tar").arg("-xzf").arg(out_dir.join(&archive)).arg("-C").arg(&unpacked));
+    ok(clean_command("tar").arg("-xzf").arg(out_dir.join(&archive)).arg("-C").arg(&unpacked));
     let folder = unpacked.join(&top);
 
     // The binary runs and names its version and the commit it was built from.
     let binary = folder.join("rapport");
     assert_eq!(std::fs::metadata(&binary).unwrap().permissions().mode() & 0o777, 0o755);
-    let version = stdout(&ok(command(&binary).arg("--version")));
+    let version = stdout(&ok(clean_command(&binary).arg("--version")));
     let commit = version
         .trim_end()
         .strip_prefix(&format!("rapport {VERSION} (commit "))
@@ -141,7 +130,7 @@ fn release_archive_holds_the_binary_config_and_hardened_unit() {
     assert_eq!(words.next(), Some("/usr/local/bin/rapport"));
     let args: Vec<&str> = words.collect();
     assert!(args.starts_with(&["serve"]) && args.contains(&"--config") && args.contains(&"--data-dir"), "{exec}");
-    ok(command(&binary).args(&args).arg("--help"));
+    ok(clean_command(&binary).args(&args).arg("--help"));
 
     // systemd's own check of the unit, where systemd is installed, with ExecStart pointing at
     // the unpacked binary (verify insists the program exists).
@@ -152,7 +141,7 @@ fn release_archive_holds_the_binary_config_and_hardened_unit() {
         assert_ne!(local, unit, "ExecStart was not rewritten");
         let path = units.join("rapport.service");
         std::fs::write(&path, local).unwrap();
-        let verify = ok(command("systemd-analyze").arg("verify").arg(&path));
+        let verify = ok(clean_command("systemd-analyze").arg("verify").arg(&path));
         let said = format!("{}{}", stdout(&verify), String::from_utf8_lossy(&verify.stderr));
         assert!(
             !said.lines().any(|l| l.contains("rapport.service") && (l.contains("ignoring") || l.contains("Unknown"))),

@@ -214,18 +214,12 @@ struct Binary {
 impl Binary {
     /// Starts the server and waits until it serves (it logs the port it bound).
     async fn start(data_dir: &Path, settings: &[(&str, String)]) -> Binary {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rapport"));
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("RAPPORT_") {
-                cmd.env_remove(key);
-            }
-        }
+        let mut cmd = clean_command(env!("CARGO_BIN_EXE_rapport"));
         // The port bound is read from the text log.
         cmd.env("RAPPORT_LOG_FORMAT", "text")
             .envs(settings.iter().map(|(k, v)| (k, v)))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("rapport serve starts");
