@@ -159,6 +159,10 @@ impl Hub {
                     self.tell_about_item(item);
                     continue;
                 }
+                Event::Rights(change) => {
+                    self.rights_changed(change).await;
+                    continue;
+                }
                 Event::Message { conversation, message } => {
                     let by = match message.author.kind {
                         PartyKind::Customer => 0,
@@ -187,7 +191,7 @@ impl Hub {
         let (conversation, message) = match event {
             Event::Message { conversation, message } => (conversation, Some(message)),
             Event::Conversation(conversation) => (conversation, None),
-            Event::Seen { .. } | Event::Item(_) | Event::Alert { .. } | Event::Mail => return,
+            Event::Seen { .. } | Event::Item(_) | Event::Alert { .. } | Event::Mail | Event::Rights(_) => return,
         };
         let outside_scope = {
             let inboxes = lock(&self.0.inboxes);
@@ -237,6 +241,13 @@ impl Hub {
             }
             kept
         });
+    }
+
+    /// Makes the sockets concerned re-check their rights before anything later reaches them.
+    async fn rights_changed(&self, change: &crate::store::RightsChange) {
+        if let crate::store::RightsChange::User(user_id) = change {
+            self.reconnect_user(*user_id);
+        }
     }
 
     /// Closes a user's app sockets (with the code that means "reconnect"): what they may see
@@ -393,7 +404,7 @@ fn frames(c: &Conversation, event: &Event) -> Vec<Arc<Outbound>> {
             }
             out
         }
-        Event::Item(_) | Event::Alert { .. } | Event::Mail => Vec::new(),
+        Event::Item(_) | Event::Alert { .. } | Event::Mail | Event::Rights(_) => Vec::new(),
     }
 }
 

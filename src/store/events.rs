@@ -18,6 +18,20 @@ pub enum Event {
     Alert { users: Vec<i64>, conversation_id: Option<i64>, item_id: Option<i64>, title: String, body: String },
     /// An email is waiting to be sent at once.
     Mail,
+    /// Who may see what changed: the open sockets concerned re-check their rights before they
+    /// are handed anything committed after this change.
+    Rights(RightsChange),
+}
+
+/// What a change of rights concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RightsChange {
+    /// A user's role, activity, preferences, project memberships, sessions or tokens.
+    User(i64),
+    /// A customer was merged into another or erased: their sockets end.
+    Customer(i64),
+    /// Who may see these conversations changed (their item moved, its requester changed).
+    Conversations(Vec<i64>),
 }
 
 impl Event {
@@ -26,7 +40,7 @@ impl Event {
             Event::Message { conversation, .. }
             | Event::Conversation(conversation)
             | Event::Seen { conversation, .. } => Some(conversation),
-            Event::Item(_) | Event::Alert { .. } | Event::Mail => None,
+            Event::Item(_) | Event::Alert { .. } | Event::Mail | Event::Rights(_) => None,
         }
     }
 }

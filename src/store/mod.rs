@@ -24,7 +24,7 @@ mod writer;
 pub(crate) use writer::raise;
 pub use writer::WriteStats;
 
-pub use events::Event;
+pub use events::{Event, RightsChange};
 pub use live::{EmailReply, EmailTicket, Started};
 pub use migrate::SCHEMA_VERSION;
 pub use visibility::Viewer;
