@@ -105,6 +105,11 @@ impl From<StoreError> for ApiError {
             StoreError::Closed => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down")
             }
+            StoreError::Revoked => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "access_revoked",
+                "your access has ended (signed out, revoked or deactivated): sign in again",
+            ),
             StoreError::Full => {
                 tracing::error!("the disk is full: a write was refused");
                 ApiError::new(

@@ -5,7 +5,7 @@ use super::{AppState, State};
 use crate::domain::{Email, Secret};
 use crate::error::ApiError;
 use crate::store::users::{self, Session};
-use crate::store::Viewer;
+use crate::store::{Credential, Viewer};
 use crate::{password, token};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::{Method, StatusCode};
@@ -25,14 +25,20 @@ pub struct Agent {
     pub viewer: Viewer,
     /// Where the caller works: `App` in the agents' app (a cookie session), `Api` with a token.
     pub channel: crate::domain::Channel,
+    /// What they signed in with, for a socket to check again later.
+    pub credential: Credential,
 }
 
 /// An authenticated admin.
 pub struct Admin(pub Agent);
 
 impl Agent {
-    fn from_session(s: Session, channel: crate::domain::Channel) -> Agent {
-        Agent { viewer: Viewer::agent(s.user.id, s.user.role, s.see_all_projects), user: s.user, channel }
+    fn from_session(s: Session, credential: Credential) -> Agent {
+        let channel = match credential {
+            Credential::Session(_) => crate::domain::Channel::App,
+            Credential::Token(_) => crate::domain::Channel::Api,
+        };
+        Agent { viewer: Viewer::agent(s.user.id, s.user.role, s.see_all_projects), user: s.user, channel, credential }
     }
 }
 
@@ -75,16 +81,15 @@ async fn authenticate(req: HttpRequest) -> Result<Agent, ApiError> {
         let token =
             header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).ok_or_else(ApiError::unauthenticated)?;
         let hash = token::hash(token.trim());
-        let session = state.store.read(move |c| users::by_token(c, &hash)).await?;
-        return session
-            .map(|s| Agent::from_session(s, crate::domain::Channel::Api))
-            .ok_or_else(ApiError::unauthenticated);
+        let lookup = hash.clone();
+        let session = state.store.read(move |c| users::by_token(c, &lookup)).await?;
+        return session.map(|s| Agent::from_session(s, Credential::Token(hash))).ok_or_else(ApiError::unauthenticated);
     }
     let cookie = req.cookie(SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
     let hash = token::hash(cookie.value());
-    let now = state.now();
+    let (now, lookup) = (state.now(), hash.clone());
     let session =
-        state.store.read(move |c| users::session(c, &hash, now)).await?.ok_or_else(ApiError::unauthenticated)?;
+        state.store.read(move |c| users::session(c, &lookup, now)).await?.ok_or_else(ApiError::unauthenticated)?;
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
         let expected = session.csrf_token.as_deref().unwrap_or("");
@@ -96,7 +101,7 @@ async fn authenticate(req: HttpRequest) -> Result<Agent, ApiError> {
             ));
         }
     }
-    Ok(Agent::from_session(session, crate::domain::Channel::App))
+    Ok(Agent::from_session(session, Credential::Session(hash)))
 }
 
 /// Who the caller is, settled before any handler reads the body: a caller who will be refused

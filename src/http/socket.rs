@@ -7,7 +7,7 @@ use super::{Agent, State};
 use crate::error::ApiError;
 use crate::realtime::protocol::MAX_FRAME_BYTES;
 use crate::realtime::{self, Peer};
-use crate::store::settings;
+use crate::store::{settings, Principal};
 use actix_web::dev;
 use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
@@ -58,7 +58,8 @@ async fn agent_socket(
         None if req.headers().get("authorization").is_some() => {}
         None => return Err(forbidden_origin()),
     }
-    let peer = Peer::Agent { user_id: agent.user.id, name: agent.user.name.clone(), viewer: agent.viewer };
+    let principal = Principal::Agent { user_id: agent.user.id, credential: agent.credential.clone() };
+    let peer = Peer { principal, name: Some(agent.user.name.clone()) };
     upgrade(&req, body, &state, peer).await
 }
 
@@ -79,7 +80,8 @@ async fn customer_socket(
             return Err(forbidden_origin());
         }
     }
-    let peer = Peer::Customer { customer_id: visitor.customer.id, name: visitor.customer.name.clone() };
+    let principal = Principal::Customer { customer_id: visitor.customer.id, token_hash: visitor.token_hash().to_vec() };
+    let peer = Peer { principal, name: visitor.customer.name.clone() };
     upgrade(&req, body, &state, peer).await
 }
 

@@ -3,12 +3,12 @@
 
 use super::protocol::{PresenceStatus, PublicConversation, ServerFrame, Who};
 use super::room::{self, Listener, RoomCmd, Rooms};
-use super::{Audience, Outbound};
+use super::{Audience, Delivery, Outbound};
 use crate::domain::PartyKind;
 use crate::domain::{ConversationKind, Party};
 use crate::store::conversations::{Author, Conversation};
-use crate::store::{Event, Viewer};
-use std::collections::{HashMap, HashSet};
+use crate::store::{AgentScope, Event, Principal, RightsChange};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -22,6 +22,7 @@ pub struct Hub(Arc<Inner>);
 
 struct Inner {
     rooms: Rooms,
+    sockets: Mutex<HashMap<u64, Socket>>,
     inboxes: Mutex<HashMap<u64, Inbox>>,
     presence: Mutex<HashMap<i64, Presence>>,
     next_id: AtomicU64,
@@ -47,25 +48,42 @@ impl Drop for OpenSocket {
     }
 }
 
-/// An agent socket that watches every conversation it may see.
-struct Inbox {
-    tx: mpsc::Sender<Arc<Outbound>>,
-    kick: CancellationToken,
-    scope: Scope,
+/// An open socket, found by whose it is when their rights change.
+struct Socket {
+    holder: Holder,
+    queue: Queue,
 }
 
-/// Which conversations an inbox hears about, decided in memory (no query per event).
+/// Whose a socket is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    User(i64),
+    Customer(i64),
+}
+
+/// A socket's queue and the token that cuts it off.
 #[derive(Clone)]
-pub struct Scope {
-    pub user_id: i64,
-    pub all_projects: bool,
-    pub projects: HashSet<i64>,
+pub(super) struct Queue {
+    pub tx: mpsc::Sender<Delivery>,
+    pub kick: CancellationToken,
 }
 
-impl Scope {
-    fn admits(&self, c: &Conversation) -> bool {
-        self.all_projects || c.project_id.is_none_or(|p| self.projects.contains(&p))
+impl Queue {
+    /// Queues without waiting; a socket whose queue is full is cut off (it resumes by seq).
+    fn offer(&self, delivery: Delivery) -> bool {
+        let kept = self.tx.try_send(delivery).is_ok();
+        if !kept {
+            self.kick.cancel();
+        }
+        kept
     }
+}
+
+/// An agent socket that watches every conversation it may see, decided in memory with the
+/// access authority's `AgentScope` (no query per event).
+struct Inbox {
+    queue: Queue,
+    scope: AgentScope,
 }
 
 struct Presence {
@@ -96,6 +114,7 @@ impl Hub {
     ) -> Hub {
         let hub = Hub(Arc::new(Inner {
             rooms: Arc::default(),
+            sockets: Mutex::default(),
             inboxes: Mutex::default(),
             presence: Mutex::default(),
             next_id: AtomicU64::new(1),
@@ -160,7 +179,7 @@ impl Hub {
                     continue;
                 }
                 Event::Rights(change) => {
-                    self.rights_changed(change).await;
+                    self.rights_changed(change, &store).await;
                     continue;
                 }
                 Event::Message { conversation, message } => {
@@ -198,7 +217,7 @@ impl Hub {
             if inboxes.is_empty() {
                 return;
             }
-            inboxes.values().any(|i| !i.scope.admits(conversation))
+            inboxes.values().any(|i| !i.scope.sees_project(conversation.project_id))
         };
         let watchers = if outside_scope {
             let id = conversation.id;
@@ -207,59 +226,82 @@ impl Hub {
             Vec::new()
         };
         let json: Arc<str> = ServerFrame::Inbox { conversation, message }.to_json().into();
-        let frame =
-            Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: conversation.id, seq: None });
-        lock(&self.0.inboxes).retain(|_, inbox| {
-            if !inbox.scope.admits(conversation) && !watchers.contains(&inbox.scope.user_id) {
-                return true;
-            }
-            let kept = inbox.tx.try_send(frame.clone()).is_ok();
-            if !kept {
-                inbox.kick.cancel();
-            }
-            kept
+        self.tell_inboxes_that(json, |scope| {
+            scope.sees_project(conversation.project_id) || watchers.contains(&scope.user_id)
         });
     }
 
-    /// Tells every watching agent who may see the item: by project, or as its follower or
-    /// assignee (the same rule as `visibility::item`).
-    fn tell_about_item(&self, item: &crate::store::items::Item) {
-        let json: Arc<str> = ServerFrame::Item { item }.to_json().into();
+    /// Queues a frame for every inbox whose scope `sees`.
+    fn tell_inboxes_that(&self, json: Arc<str>, sees: impl Fn(&AgentScope) -> bool) {
         let frame = Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: 0, seq: None });
-        lock(&self.0.inboxes).retain(|_, inbox| {
-            let s = &inbox.scope;
-            let sees = s.all_projects
-                || s.projects.contains(&item.project_id)
-                || item.followers.contains(&s.user_id)
-                || item.assignee_id == Some(s.user_id);
-            if !sees {
-                return true;
-            }
-            let kept = inbox.tx.try_send(frame.clone()).is_ok();
-            if !kept {
-                inbox.kick.cancel();
-            }
-            kept
-        });
+        lock(&self.0.inboxes)
+            .retain(|_, inbox| !sees(&inbox.scope) || inbox.queue.offer(Delivery::Frame(frame.clone())));
     }
 
-    /// Makes the sockets concerned re-check their rights before anything later reaches them.
-    async fn rights_changed(&self, change: &crate::store::RightsChange) {
-        if let crate::store::RightsChange::User(user_id) = change {
-            self.reconnect_user(*user_id);
+    /// Tells every watching agent who may see the item.
+    fn tell_about_item(&self, item: &crate::store::items::Item) {
+        self.tell_inboxes_that(ServerFrame::Item { item }.to_json().into(), |scope| scope.sees_item(item));
+    }
+
+    /// Makes the sockets concerned re-check their rights before anything committed later
+    /// reaches them. Runs in the dispatcher, so no later event is fanned out before: inbox
+    /// scopes are read afresh here, and each socket finds a `Recheck` in its queue ahead of
+    /// any later frame (rooms hand theirs out in order, after this).
+    async fn rights_changed(&self, change: &RightsChange, store: &crate::store::Store) {
+        match change {
+            RightsChange::User(user_id) => {
+                let user_id = *user_id;
+                let watching = lock(&self.0.inboxes).values().any(|i| i.scope.user_id == user_id);
+                if watching {
+                    let scope = store.read(move |c| AgentScope::of_user(c, user_id)).await;
+                    lock(&self.0.inboxes).retain(|_, inbox| match (&scope, inbox.scope.user_id == user_id) {
+                        (_, false) => true,
+                        (Ok(Some(scope)), true) => {
+                            inbox.scope = scope.clone();
+                            true
+                        }
+                        // Deactivated, or unreadable: stop telling it anything; the socket's
+                        // own re-check closes it or starts over.
+                        _ => false,
+                    });
+                }
+                self.recheck_sockets(Holder::User(user_id));
+            }
+            RightsChange::Customer(customer_id) => self.recheck_sockets(Holder::Customer(*customer_id)),
+            RightsChange::Conversations(ids) => {
+                for id in ids {
+                    let room = lock(&self.0.rooms).get(id).cloned();
+                    if let Some(room) = room {
+                        let _ = room.send(RoomCmd::Recheck).await;
+                    }
+                }
+            }
         }
     }
 
-    /// Closes a user's app sockets (with the code that means "reconnect"): what they may see
-    /// changed (preferences, project membership, role), and a socket keeps who it was opened by.
+    fn recheck_sockets(&self, holder: Holder) {
+        for socket in lock(&self.0.sockets).values().filter(|s| s.holder == holder) {
+            socket.queue.offer(Delivery::Recheck(None));
+        }
+    }
+
+    /// Registers an open socket until `forget_socket`.
+    pub(super) fn register_socket(&self, id: u64, principal: &Principal, queue: Queue) {
+        let holder = match principal {
+            Principal::Agent { user_id, .. } => Holder::User(*user_id),
+            Principal::Customer { customer_id, .. } => Holder::Customer(*customer_id),
+        };
+        lock(&self.0.sockets).insert(id, Socket { holder, queue });
+    }
+
+    pub(super) fn forget_socket(&self, id: u64) {
+        lock(&self.0.sockets).remove(&id);
+    }
+
+    /// What a user may see changed outside a write that announces it (kept for callers not yet
+    /// raising `RightsChange::User`): their sockets re-check.
     pub fn reconnect_user(&self, user_id: i64) {
-        lock(&self.0.inboxes).retain(|_, inbox| {
-            if inbox.scope.user_id == user_id {
-                inbox.kick.cancel();
-                return false;
-            }
-            true
-        });
+        self.recheck_sockets(Holder::User(user_id));
     }
 
     /// Ends the rooms of conversations that no longer exist (an erased customer's): whoever
@@ -275,17 +317,7 @@ impl Hub {
 
     /// Sends a frame to the inboxes of these users (each may have several tabs open).
     fn tell_users(&self, users: &[i64], json: String) {
-        let frame = Arc::new(Outbound { json: json.into(), audience: Audience::Agents, conversation_id: 0, seq: None });
-        lock(&self.0.inboxes).retain(|_, inbox| {
-            if !users.contains(&inbox.scope.user_id) {
-                return true;
-            }
-            let kept = inbox.tx.try_send(frame.clone()).is_ok();
-            if !kept {
-                inbox.kick.cancel();
-            }
-            kept
-        });
+        self.tell_inboxes_that(json.into(), |scope| users.contains(&scope.user_id));
     }
 
     /// Adds a listener to a conversation's room, starting the room if needed. Resolves once
@@ -332,8 +364,8 @@ impl Hub {
         }
     }
 
-    pub(super) fn watch_inbox(&self, id: u64, tx: mpsc::Sender<Arc<Outbound>>, kick: CancellationToken, scope: Scope) {
-        lock(&self.0.inboxes).insert(id, Inbox { tx, kick, scope });
+    pub(super) fn watch_inbox(&self, id: u64, queue: Queue, scope: AgentScope) {
+        lock(&self.0.inboxes).insert(id, Inbox { queue, scope });
     }
 
     pub(super) fn unwatch_inbox(&self, id: u64) {
@@ -359,13 +391,7 @@ impl Hub {
             (before != after).then_some(after)
         };
         if let Some(status) = changed {
-            let json: Arc<str> = ServerFrame::Presence { user_id, name, status }.to_json().into();
-            let frame = Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: 0, seq: None });
-            for inbox in lock(&self.0.inboxes).values() {
-                if inbox.tx.try_send(frame.clone()).is_err() {
-                    inbox.kick.cancel();
-                }
-            }
+            self.tell_inboxes_that(ServerFrame::Presence { user_id, name, status }.to_json().into(), |_| true);
         }
     }
 
@@ -410,14 +436,4 @@ fn frames(c: &Conversation, event: &Event) -> Vec<Arc<Outbound>> {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// What an agent's inbox may show, for `Viewer`s that are agents.
-pub fn scope_of(viewer: Viewer, member_of: Vec<i64>) -> Scope {
-    match viewer {
-        Viewer::Agent { user_id, all_projects } => {
-            Scope { user_id, all_projects, projects: member_of.into_iter().collect() }
-        }
-        Viewer::Customer { .. } => Scope { user_id: 0, all_projects: false, projects: HashSet::new() },
-    }
 }

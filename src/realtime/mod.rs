@@ -27,9 +27,20 @@ pub enum Audience {
 pub struct Outbound {
     pub json: Arc<str>,
     pub audience: Audience,
+    /// The room it came through: a socket passes it on only while subscribed there. 0 for the
+    /// frames of inboxes, presence and alerts.
     pub conversation_id: i64,
     /// For message frames: lets a socket drop what it already sent from the backlog.
     pub seq: Option<i64>,
+}
+
+/// What a socket's queue carries, in the order the changes committed.
+#[derive(Debug, Clone)]
+pub(crate) enum Delivery {
+    Frame(Arc<Outbound>),
+    /// Rights changed: the socket re-checks them before it passes on anything queued after
+    /// this. `Some(id)`: only who may see that conversation changed.
+    Recheck(Option<i64>),
 }
 
 impl Audience {

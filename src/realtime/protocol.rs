@@ -19,6 +19,9 @@ pub mod close {
     pub const RESUME: u16 = 4409;
     /// Too many frames too fast.
     pub const RATE_LIMITED: u16 = 4429;
+    /// The credential admits nobody any more (signed out, password reset, token revoked,
+    /// deactivated, erased): sign in again before reconnecting.
+    pub const ACCESS_REVOKED: u16 = 4401;
     pub const TOO_BIG: u16 = 1009;
 }
 
@@ -109,6 +112,9 @@ pub enum ServerFrame<'a> {
     },
     Unsubscribed {
         conversation_id: i64,
+        /// Why the server ended the subscription (`access_revoked`); absent when asked for.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<&'a str>,
     },
     Typing {
         conversation_id: i64,

@@ -2,7 +2,7 @@
 //! forwards committed changes to them in commit order, relays typing, and stops when the last
 //! listener leaves.
 
-use super::{Audience, Outbound};
+use super::{Audience, Delivery, Outbound};
 use crate::domain::Party;
 use crate::store::conversations::Author;
 use std::collections::HashMap;
@@ -21,7 +21,7 @@ pub(super) type Rooms = Arc<Mutex<HashMap<i64, mpsc::Sender<RoomCmd>>>>;
 /// A socket listening to a room.
 pub(super) struct Listener {
     pub id: u64,
-    pub tx: mpsc::Sender<Arc<Outbound>>,
+    pub tx: mpsc::Sender<Delivery>,
     /// Cancelled when the socket falls behind: it must reconnect and resume.
     pub kick: CancellationToken,
 }
@@ -35,6 +35,8 @@ pub(super) enum RoomCmd {
         party: Party,
         author: Author,
     },
+    /// Who may see the conversation changed: every listener re-checks before later frames.
+    Recheck,
     /// The conversation is gone (erased): every listener is cut off and the room ends.
     Close,
 }
@@ -57,7 +59,8 @@ async fn run(conversation_id: i64, audience: Audience, mut rx: mpsc::Receiver<Ro
                 let _ = joined.send(());
             }
             RoomCmd::Leave(id) => listeners.retain(|l| l.id != id),
-            RoomCmd::Deliver(frame) => deliver(&mut listeners, &frame, None),
+            RoomCmd::Deliver(frame) => deliver(&mut listeners, &Delivery::Frame(frame), None),
+            RoomCmd::Recheck => deliver(&mut listeners, &Delivery::Recheck(Some(conversation_id)), None),
             RoomCmd::Close => {
                 for listener in listeners {
                     listener.kick.cancel();
@@ -72,7 +75,7 @@ async fn run(conversation_id: i64, audience: Audience, mut rx: mpsc::Receiver<Ro
                 typing.insert(party, now);
                 let json = super::protocol::ServerFrame::Typing { conversation_id, author: &author }.to_json();
                 let frame = Arc::new(Outbound { json: json.into(), audience, conversation_id, seq: None });
-                deliver(&mut listeners, &frame, Some(from));
+                deliver(&mut listeners, &Delivery::Frame(frame), Some(from));
             }
         }
         if listeners.is_empty() && stop_if_idle(conversation_id, &rx, &rooms) {
@@ -82,7 +85,7 @@ async fn run(conversation_id: i64, audience: Audience, mut rx: mpsc::Receiver<Ro
 }
 
 /// Hands a frame to every listener; one whose queue is full is cut off rather than waited for.
-fn deliver(listeners: &mut Vec<Listener>, frame: &Arc<Outbound>, except: Option<u64>) {
+fn deliver(listeners: &mut Vec<Listener>, frame: &Delivery, except: Option<u64>) {
     listeners.retain(|l| {
         if Some(l.id) == except {
             return true;

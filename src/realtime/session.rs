@@ -1,16 +1,21 @@
 //! One task per websocket: reads the client's frames, answers them through the store and the
 //! hub, and writes what its rooms deliver, after the visibility filter. It keeps its peer alive
 //! with pings, and closes with a code that says what to do when anything goes wrong.
+//!
+//! A socket remembers who opened it (`Principal`), never what they may see: each read and
+//! write asks the store's access authority afresh, and a change of rights reaches the socket
+//! as a `Recheck` in its queue, ahead of anything committed after the change.
 
-use super::hub::{scope_of, Hub};
+use super::hub::{Hub, Queue};
 use super::protocol::{close, ClientFrame, PresenceStatus, ServerFrame, Who, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use super::room::Listener;
-use super::Outbound;
+use super::{Delivery, Outbound};
 use crate::clock::Clock;
-use crate::domain::{Body, ClientId, Party, PartyKind};
+use crate::domain::{Body, ClientId, Party};
 use crate::error::ApiError;
 use crate::store::conversations::{self, Author, MessagePage, NewMessage};
-use crate::store::{projects, Store, Viewer};
+use crate::store::Acting;
+use crate::store::{AgentScope, Principal, Standing, Store};
 use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,34 +34,25 @@ const BACKLOG_PAGE: usize = 200;
 const FRAMES_PER_SEC: f64 = 50.0;
 const FRAME_BURST: f64 = 200.0;
 
-/// Who is connected.
-pub enum Peer {
-    Agent { user_id: i64, name: String, viewer: Viewer },
-    Customer { customer_id: i64, name: Option<String> },
+/// Who is connected: the principal, and the name they had when they connected.
+pub struct Peer {
+    pub principal: Principal,
+    pub name: Option<String>,
 }
 
 impl Peer {
-    fn party(&self) -> Party {
-        match self {
-            Peer::Agent { user_id, .. } => Party::User(*user_id),
-            Peer::Customer { customer_id, .. } => Party::Customer(*customer_id),
-        }
+    fn is_agent(&self) -> bool {
+        matches!(self.principal, Principal::Agent { .. })
     }
-    fn viewer(&self) -> Viewer {
-        match self {
-            Peer::Agent { viewer, .. } => *viewer,
-            Peer::Customer { customer_id, .. } => Viewer::Customer { customer_id: *customer_id },
+    fn party(&self) -> Party {
+        match &self.principal {
+            Principal::Agent { user_id, .. } => Party::User(*user_id),
+            Principal::Customer { customer_id, .. } => Party::Customer(*customer_id),
         }
     }
     fn who(&self) -> Who {
-        match self {
-            Peer::Agent { user_id, name, .. } => {
-                Who { kind: PartyKind::User, id: Some(*user_id), name: Some(name.clone()) }
-            }
-            Peer::Customer { customer_id, name } => {
-                Who { kind: PartyKind::Customer, id: Some(*customer_id), name: name.clone() }
-            }
-        }
+        let party = self.party();
+        Who { kind: party.kind(), id: party.id(), name: self.name.clone() }
     }
 }
 
@@ -67,8 +63,7 @@ struct Session {
     store: Store,
     clock: Arc<dyn Clock>,
     ws: actix_ws::Session,
-    tx: mpsc::Sender<Arc<Outbound>>,
-    kick: CancellationToken,
+    queue: Queue,
     /// Subscribed conversations and the last message seq written to this socket.
     subscribed: HashMap<i64, i64>,
     watching_inbox: bool,
@@ -83,8 +78,9 @@ impl Drop for Session {
         if self.watching_inbox {
             self.hub.unwatch_inbox(self.id);
         }
-        if let Peer::Agent { user_id, name, .. } = &self.peer {
-            self.hub.set_presence(*user_id, name, self.id, None);
+        self.hub.forget_socket(self.id);
+        if let (Party::User(user_id), Some(name)) = (self.peer.party(), &self.peer.name) {
+            self.hub.set_presence(user_id, name, self.id, None);
         }
     }
 }
@@ -110,19 +106,12 @@ pub async fn run(
     stream: actix_ws::MessageStream,
 ) {
     let (tx, mut rx) = mpsc::channel(QUEUE);
-    let _open = hub.socket_opened(matches!(peer, Peer::Agent { .. }));
-    let mut s = Session {
-        id: hub.next_id(),
-        peer,
-        hub,
-        store,
-        clock,
-        ws,
-        tx,
-        kick: CancellationToken::new(),
-        subscribed: HashMap::new(),
-        watching_inbox: false,
-    };
+    let _open = hub.socket_opened(peer.is_agent());
+    let queue = Queue { tx, kick: CancellationToken::new() };
+    let id = hub.next_id();
+    hub.register_socket(id, &peer.principal, queue.clone());
+    let mut s =
+        Session { id, peer, hub, store, clock, ws, queue, subscribed: HashMap::new(), watching_inbox: false };
     let mut stream = stream.max_frame_size(MAX_FRAME_BYTES);
     let outcome = s.serve(&mut rx, &mut stream).await;
     let (code, reason) = match outcome {
@@ -136,30 +125,43 @@ pub async fn run(
 }
 
 impl Session {
-    async fn serve(&mut self, rx: &mut mpsc::Receiver<Arc<Outbound>>, stream: &mut actix_ws::MessageStream) -> Flow {
+    async fn serve(&mut self, rx: &mut mpsc::Receiver<Delivery>, stream: &mut actix_ws::MessageStream) -> Flow {
         let who = self.peer.who();
         let hello = ServerFrame::Hello { protocol: PROTOCOL_VERSION, you: &who, heartbeat_secs: HEARTBEAT.as_secs() };
         if let Flow::Close(c, r) = self.write(&hello.to_json()).await {
             return Flow::Close(c, r);
         }
-        if let Peer::Agent { user_id, name, .. } = &self.peer {
-            self.hub.set_presence(*user_id, name, self.id, Some(PresenceStatus::Online));
+        if let (Party::User(user_id), Some(name)) = (self.peer.party(), &self.peer.name) {
+            self.hub.set_presence(user_id, name, self.id, Some(PresenceStatus::Online));
         }
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         let mut last_heard = Instant::now();
         let mut allowance = FRAME_BURST;
         let mut last_frame = Instant::now();
         loop {
+            // Biased: what is queued goes out before the next client frame is read, so an
+            // answer to a frame (a pong) follows everything committed before it arrived.
             let flow = tokio::select! {
-                _ = self.kick.cancelled() => Flow::Close(close::RESUME, "too far behind: reconnect and resubscribe"),
+                biased;
+                _ = self.queue.kick.cancelled() => Flow::Close(close::RESUME, "too far behind: reconnect and resubscribe"),
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > CLIENT_TIMEOUT {
                         Flow::Close(close::HEARTBEAT_TIMEOUT, "no pong")
+                    } else if self.peer.is_agent() {
+                        // Also catches what no event announces (a `rapport admin` command run
+                        // in another process, a session that expired).
+                        match self.recheck(None).await {
+                            Flow::Continue => self.guarded(self.ws.clone().ping(b"")).await,
+                            close => close,
+                        }
                     } else {
                         self.guarded(self.ws.clone().ping(b"")).await
                     }
                 }
-                Some(frame) = rx.recv() => self.forward(&frame).await,
+                Some(delivery) = rx.recv() => match delivery {
+                    Delivery::Frame(frame) => self.forward(&frame).await,
+                    Delivery::Recheck(only) => self.recheck(only).await,
+                },
                 incoming = stream.recv() => {
                     last_heard = Instant::now();
                     match incoming {
@@ -170,7 +172,7 @@ impl Session {
                             let now = Instant::now();
                             allowance = (allowance + (now - last_frame).as_secs_f64() * FRAMES_PER_SEC).min(FRAME_BURST) - 1.0;
                             last_frame = now;
-                            if allowance < 0.0 && matches!(self.peer, Peer::Customer { .. }) {
+                            if allowance < 0.0 && !self.peer.is_agent() {
                                 Flow::Close(close::RATE_LIMITED, "too many frames")
                             } else {
                                 match serde_json::from_str::<ClientFrame>(&text) {
@@ -208,7 +210,7 @@ impl Session {
                 Ok(Err(_)) => Flow::Close(1000, "closed"),
                 Err(_) => Flow::Close(close::RESUME, "not reading: reconnect and resubscribe"),
             },
-            _ = self.kick.cancelled() => Flow::Close(close::RESUME, "too far behind: reconnect and resubscribe"),
+            _ = self.queue.kick.cancelled() => Flow::Close(close::RESUME, "too far behind: reconnect and resubscribe"),
         }
     }
 
@@ -218,20 +220,68 @@ impl Session {
 
     /// The visibility filter and the exactly-once rule, then the socket.
     async fn forward(&mut self, frame: &Outbound) -> Flow {
-        let (agent, customer) = match &self.peer {
-            Peer::Agent { .. } => (true, None),
-            Peer::Customer { customer_id, .. } => (false, Some(*customer_id)),
+        let customer = match self.peer.party() {
+            Party::Customer(id) => Some(id),
+            _ => None,
         };
-        if !frame.audience.admits(agent, customer) {
+        if !frame.audience.admits(self.peer.is_agent(), customer) {
             return Flow::Continue;
         }
-        if let Some(seq) = frame.seq {
-            match self.subscribed.get_mut(&frame.conversation_id) {
-                Some(last) if seq > *last => *last = seq,
-                _ => return Flow::Continue, // already sent from the backlog, or unsubscribed
+        if frame.conversation_id != 0 {
+            // A room's frame: only while subscribed (a re-check may have just ended it).
+            let Some(last) = self.subscribed.get_mut(&frame.conversation_id) else { return Flow::Continue };
+            if let Some(seq) = frame.seq {
+                if seq <= *last {
+                    return Flow::Continue; // already sent from the backlog
+                }
+                *last = seq;
             }
         }
         self.guarded(self.ws.clone().text(frame.json.to_string())).await
+    }
+
+    /// Reads the principal's rights afresh: a socket whose principal may no longer act is
+    /// closed; a conversation it may no longer see is left, with an `unsubscribed` frame that
+    /// says why. `only`: just that conversation's rights changed.
+    async fn recheck(&mut self, only: Option<i64>) -> Flow {
+        let principal = self.peer.principal.clone();
+        let conversations: Vec<i64> = match only {
+            Some(id) if self.subscribed.contains_key(&id) => vec![id],
+            Some(_) => Vec::new(),
+            None => self.subscribed.keys().copied().collect(),
+        };
+        let now = self.clock.now_ms();
+        let checked = self
+            .store
+            .read(move |c| {
+                let standing = crate::store::standing(c, &principal, now)?;
+                let mut lost = Vec::new();
+                if let Standing::Admitted(viewer) = &standing {
+                    for id in conversations {
+                        if conversations::get(c, *viewer, id).is_err() {
+                            lost.push(id);
+                        }
+                    }
+                }
+                Ok((standing, lost))
+            })
+            .await;
+        match checked {
+            Ok((Standing::Admitted(_), lost)) => {
+                for conversation_id in lost {
+                    self.subscribed.remove(&conversation_id);
+                    self.hub.leave(conversation_id, self.id);
+                    let frame = ServerFrame::Unsubscribed { conversation_id, reason: Some("access_revoked") };
+                    if let Flow::Close(c, r) = self.write(&frame.to_json()).await {
+                        return Flow::Close(c, r);
+                    }
+                }
+                Flow::Continue
+            }
+            Ok((Standing::Revoked, _)) => Flow::Close(close::ACCESS_REVOKED, "access_revoked: sign in again"),
+            Ok((Standing::Moved, _)) => Flow::Close(close::RESUME, "identity changed: reconnect"),
+            Err(_) => Flow::Close(close::RESUME, "could not check access: reconnect"),
+        }
     }
 
     async fn error(&self, code: &str, message: &str, conversation_id: Option<i64>, client_id: Option<&str>) -> Flow {
@@ -246,7 +296,7 @@ impl Session {
                 if self.subscribed.remove(&conversation_id).is_some() {
                     self.hub.leave(conversation_id, self.id);
                 }
-                self.write(&ServerFrame::Unsubscribed { conversation_id }.to_json()).await
+                self.write(&ServerFrame::Unsubscribed { conversation_id, reason: None }.to_json()).await
             }
             ClientFrame::Send { conversation_id, client_id, body, attachment_ids } => {
                 self.send(conversation_id, client_id, body, attachment_ids).await
@@ -262,67 +312,87 @@ impl Session {
             }
             ClientFrame::Seen { conversation_id, seq } => {
                 let now = self.clock.now_ms();
-                match self
-                    .store
-                    .mark_seen(self.peer.viewer(), self.peer.party(), conversation_id, seq.max(0), now)
-                    .await
-                {
+                let acting = Acting::Live(self.peer.principal.clone());
+                match self.store.mark_seen(acting, self.peer.party(), conversation_id, seq.max(0), now).await {
                     Ok(_) => Flow::Continue,
                     Err(e) => self.api_error(e.into(), Some(conversation_id), None).await,
                 }
             }
-            ClientFrame::Presence { status } => match &self.peer {
-                Peer::Agent { user_id, name, .. } => {
+            ClientFrame::Presence { status } => match (self.peer.party(), &self.peer.name) {
+                (Party::User(user_id), Some(name)) => {
                     let status = if status == PresenceStatus::Offline { PresenceStatus::Away } else { status };
-                    self.hub.set_presence(*user_id, name, self.id, Some(status));
+                    self.hub.set_presence(user_id, name, self.id, Some(status));
                     Flow::Continue
                 }
-                Peer::Customer { .. } => self.error("forbidden", "customers have no presence", None, None).await,
+                _ => self.error("forbidden", "customers have no presence", None, None).await,
             },
             ClientFrame::WatchInbox {} => self.watch_inbox().await,
         }
     }
 
     async fn api_error(&self, e: ApiError, conversation_id: Option<i64>, client_id: Option<&str>) -> Flow {
+        if e.code == "access_revoked" {
+            return Flow::Close(close::ACCESS_REVOKED, "access_revoked: sign in again");
+        }
         self.error(e.code, &e.message, conversation_id, client_id).await
     }
 
     async fn subscribe(&mut self, conversation_id: i64, after_seq: i64) -> Flow {
-        let viewer = self.peer.viewer();
-        let conversation = match self.store.read(move |c| conversations::get(c, viewer, conversation_id)).await {
+        let (principal, now) = (self.peer.principal.clone(), self.clock.now_ms());
+        let conversation = match self
+            .store
+            .read(move |c| conversations::get(c, principal.viewer(c, now)?, conversation_id))
+            .await
+        {
             Ok(c) => c,
             Err(e) => return self.api_error(e.into(), Some(conversation_id), None).await,
         };
-        let mut last = after_seq.max(0);
         // Join first, then read the backlog: whatever commits in between arrives live and
-        // the seq check in `forward` drops what the backlog already sent.
+        // the seq check in `forward` drops what the backlog already sent. The backlog is read
+        // with the rights of its moment: a change since the check above either shows there,
+        // or comes as a `Recheck` queued behind the join.
         self.subscribed.insert(conversation_id, i64::MAX);
-        let listener = Listener { id: self.id, tx: self.tx.clone(), kick: self.kick.clone() };
+        let listener = Listener { id: self.id, tx: self.queue.tx.clone(), kick: self.queue.kick.clone() };
         self.hub.join(&conversation, listener).await;
+        match self.replay(conversation_id, after_seq.max(0)).await {
+            Ok(last) => {
+                self.subscribed.insert(conversation_id, last);
+                self.write(&ServerFrame::Subscribed { conversation_id, last_seq: last }.to_json()).await
+            }
+            Err(flow) => {
+                self.subscribed.remove(&conversation_id);
+                self.hub.leave(conversation_id, self.id);
+                flow
+            }
+        }
+    }
+
+    /// Writes the messages after `last`, page by page; the last seq written.
+    async fn replay(&mut self, conversation_id: i64, mut last: i64) -> Result<i64, Flow> {
         loop {
-            let page = MessagePage::After(last);
+            let (principal, now, page) = (self.peer.principal.clone(), self.clock.now_ms(), MessagePage::After(last));
             let batch = match self
                 .store
-                .read(move |c| conversations::messages(c, viewer, conversation_id, page, BACKLOG_PAGE))
+                .read(move |c| {
+                    conversations::messages(c, principal.viewer(c, now)?, conversation_id, page, BACKLOG_PAGE)
+                })
                 .await
             {
                 Ok(batch) => batch,
-                Err(e) => return self.api_error(e.into(), Some(conversation_id), None).await,
+                Err(e) => return Err(self.api_error(e.into(), Some(conversation_id), None).await),
             };
             for message in &batch {
                 if let Flow::Close(c, r) =
                     self.write(&ServerFrame::Message { conversation_id, message }.to_json()).await
                 {
-                    return Flow::Close(c, r);
+                    return Err(Flow::Close(c, r));
                 }
                 last = message.seq;
             }
             if batch.len() < BACKLOG_PAGE {
-                break;
+                return Ok(last);
             }
         }
-        self.subscribed.insert(conversation_id, last);
-        self.write(&ServerFrame::Subscribed { conversation_id, last_seq: last }.to_json()).await
     }
 
     async fn send(
@@ -348,7 +418,7 @@ impl Session {
             attachment_ids,
         };
         let now = self.clock.now_ms();
-        match self.store.post_message(self.peer.viewer(), conversation_id, new, now).await {
+        match self.store.post_message(Acting::Live(self.peer.principal.clone()), conversation_id, new, now).await {
             Ok(posted) => {
                 let ack = ServerFrame::Ack {
                     client_id: &client_id,
@@ -364,15 +434,16 @@ impl Session {
     }
 
     async fn watch_inbox(&mut self) -> Flow {
-        let Peer::Agent { user_id, viewer, .. } = &self.peer else {
+        if !self.peer.is_agent() {
             return self.error("forbidden", "only agents have an inbox", None, None).await;
-        };
-        let (user_id, viewer) = (*user_id, *viewer);
-        let member_of = match self.store.read(move |c| projects::member_of(c, user_id)).await {
-            Ok(p) => p,
+        }
+        let (principal, now) = (self.peer.principal.clone(), self.clock.now_ms());
+        let scope = self.store.read(move |c| AgentScope::of(c, principal.viewer(c, now)?)).await;
+        match scope {
+            Ok(Some(scope)) => self.hub.watch_inbox(self.id, self.queue.clone(), scope),
+            Ok(None) => return Flow::Continue,
             Err(e) => return self.api_error(e.into(), None, None).await,
-        };
-        self.hub.watch_inbox(self.id, self.tx.clone(), self.kick.clone(), scope_of(viewer, member_of));
+        }
         self.watching_inbox = true;
         for (user_id, name, status) in self.hub.presence() {
             if let Flow::Close(c, r) =

@@ -42,8 +42,13 @@ fn row(r: &Row) -> rusqlite::Result<AttachmentMeta> {
 pub fn insert(conn: &Connection, new: &NewAttachment, now: Millis) -> Result<AttachmentMeta> {
     let uploader = new.uploader.id().ok_or(StoreError::Internal("the bot uploads nothing".into()))?;
     conn.execute(
-        "INSERT INTO attachments (uploader_kind, uploader_id, filename, content_type, size, sha256, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        concat!(
+            "INSERT INTO attachments (id, uploader_kind, uploader_id, filename, content_type, size, sha256,
+                                      created_at)
+             VALUES (",
+            super::next_id!("attachments"),
+            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        ),
         params![new.uploader.kind(), uploader, new.filename, new.content_type, new.data.len() as i64, new.sha256, now],
     )?;
     let id = conn.last_insert_rowid();

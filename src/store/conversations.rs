@@ -231,9 +231,13 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Mill
         super::customers::get(conn, customer)?;
     }
     conn.execute(
-        "INSERT INTO conversations (project_id, item_id, kind, subject, customer_id, channel, page_url,
-                                    last_activity_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        concat!(
+            "INSERT INTO conversations (id, project_id, item_id, kind, subject, customer_id, channel, page_url,
+                                        last_activity_at, created_at)
+             VALUES (",
+            super::next_id!("conversations"),
+            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
+        ),
         params![project_id, new.item_id, new.kind, new.subject, new.customer_id, new.channel, new.page_url, now],
     )?;
     let id = conn.last_insert_rowid();
@@ -322,8 +326,12 @@ pub(super) fn post_caused(
         )?
         .query_row(params![now, reopen, conversation_id], |r| r.get(0))?;
     conn.prepare_cached(
-        "INSERT INTO messages (conversation_id, seq, client_id, author_kind, author_id, body, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        concat!(
+            "INSERT INTO messages (id, conversation_id, seq, client_id, author_kind, author_id, body, created_at)
+             VALUES (",
+            super::next_id!("messages"),
+            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        ),
     )?
     .execute(params![conversation_id, seq, new.client_id, new.author.kind(), new.author.id(), new.body, now])?;
     let id = conn.last_insert_rowid();

@@ -1,7 +1,7 @@
 //! Customers: known ones (name, email, an external id from the team's site) and anonymous
 //! widget visitors.
 
-use super::{is_constraint, Millis, Page, Result, StoreError};
+use super::{is_constraint, next_id, Millis, Page, Result, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -30,24 +30,9 @@ fn row(r: &Row) -> rusqlite::Result<Customer> {
     Ok(Customer { id: r.get(0)?, name, email, external_id, contact_email, known, created_at: r.get(4)? })
 }
 
-/// The id a new customer gets: above every customer there is and every one erased (SQLite
-/// alone would hand an erased top id out again).
-const NEXT_ID: &str = "(SELECT max(coalesce((SELECT max(id) FROM customers), 0),
-                              coalesce((SELECT json_extract(value, '$') FROM settings WHERE key = 'erased_customer_id'), 0)) + 1)";
-
-/// Records that ids up to `id` were used by an erased customer.
-pub(super) fn keep_id_taken(conn: &Connection, id: i64) -> Result<()> {
-    conn.execute(
-        "INSERT INTO settings (key, value) VALUES ('erased_customer_id', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), ?1)",
-        [id],
-    )?;
-    Ok(())
-}
-
 pub fn insert(conn: &Connection, name: Option<&str>, email: Option<&str>, now: Millis) -> Result<Customer> {
     conn.execute(
-        &format!("INSERT INTO customers (id, name, email, created_at) VALUES ({NEXT_ID}, ?1, ?2, ?3)"),
+        concat!("INSERT INTO customers (id, name, email, created_at) VALUES (", next_id!("customers"), ", ?1, ?2, ?3)"),
         params![name, email, now],
     )
     .map_err(|e| if is_constraint(&e) { StoreError::Conflict("customer_email_taken") } else { e.into() })?;
@@ -85,7 +70,7 @@ pub fn list(conn: &Connection, query: Option<&str>, before_id: Option<i64>, limi
 
 /// A new anonymous customer, known only by the hash of their visitor token.
 pub fn insert_visitor(conn: &Connection, token_hash: &[u8], now: Millis) -> Result<Customer> {
-    conn.execute(&format!("INSERT INTO customers (id, created_at) VALUES ({NEXT_ID}, ?1)"), params![now])?;
+    conn.execute(concat!("INSERT INTO customers (id, created_at) VALUES (", next_id!("customers"), ", ?1)"), params![now])?;
     let id = conn.last_insert_rowid();
     conn.execute(
         "INSERT INTO visitor_tokens (token_hash, customer_id, created_at) VALUES (?1, ?2, ?3)",
@@ -137,7 +122,7 @@ pub fn identify(
         Some(id) => id,
         None if visitor.external_id.is_none() && visitor.email.is_none() => visitor.id,
         None => {
-            conn.execute(&format!("INSERT INTO customers (id, created_at) VALUES ({NEXT_ID}, ?1)"), [now])?;
+            conn.execute(concat!("INSERT INTO customers (id, created_at) VALUES (", next_id!("customers"), ", ?1)"), [now])?;
             conn.last_insert_rowid()
         }
     };
@@ -147,8 +132,12 @@ pub fn identify(
     )
     .map_err(|e| if is_constraint(&e) { StoreError::Conflict("customer_email_taken") } else { e.into() })?;
     conn.execute("UPDATE visitor_tokens SET customer_id = ?1 WHERE token_hash = ?2", params![target, token_hash])?;
-    if target != visitor.id && visitor.external_id.is_none() && visitor.email.is_none() {
-        merge(conn, visitor.id, target)?;
+    if target != visitor.id {
+        // The browser is now someone else: its open sockets must reconnect as them.
+        super::raise(super::Event::Rights(super::RightsChange::Customer(visitor.id)));
+        if visitor.external_id.is_none() && visitor.email.is_none() {
+            merge(conn, visitor.id, target)?;
+        }
     }
     get(conn, target)
 }

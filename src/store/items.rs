@@ -114,9 +114,13 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewItem, now: Millis) -> R
         super::users::get(conn, user)?;
     }
     conn.execute(
-        "INSERT INTO items (project_id, kind, title, description, priority, requester_id, assignee_id, channel,
-                            created_by, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+        concat!(
+            "INSERT INTO items (id, project_id, kind, title, description, priority, requester_id, assignee_id,
+                                channel, created_by, created_at, updated_at)
+             VALUES (",
+            super::next_id!("items"),
+            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+        ),
         params![
             new.project_id,
             new.kind,

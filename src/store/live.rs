@@ -5,7 +5,7 @@ use super::attachments::{self, NewAttachment};
 use super::automations::engine;
 use super::conversations::{get, insert, mark_seen, post, Conversation, Message, NewConversation, NewMessage, Posted};
 use super::inbound::{self, Record};
-use super::{items, Event, Millis, Result, Store, Viewer};
+use super::{items, Acting, Event, Millis, Result, Store, Viewer};
 use crate::domain::{Channel, ConversationKind, ItemKind, Party, Status};
 use rusqlite::{Connection, OptionalExtension};
 
@@ -111,12 +111,14 @@ impl Store {
 
     pub async fn post_message(
         &self,
-        viewer: Viewer,
+        acting: impl Into<Acting>,
         conversation_id: i64,
         new: NewMessage,
         now: Millis,
     ) -> Result<Posted> {
-        self.write_announcing(move |c| post(c, viewer, conversation_id, new, now), message_event).await
+        let acting = acting.into();
+        self.write_announcing(move |c| post(c, acting.viewer(c, now)?, conversation_id, new, now), message_event)
+            .await
     }
 
     /// Posts a customer's reply on their ticket, starting the ticket's conversation with them
@@ -235,11 +237,19 @@ impl Store {
         .map(|(_, conversation)| conversation)
     }
 
-    /// Moves `party`'s seen mark in a conversation `viewer` can see; announces a real move.
-    pub async fn mark_seen(&self, viewer: Viewer, party: Party, id: i64, seq: i64, now: Millis) -> Result<i64> {
+    /// Moves `party`'s seen mark in a conversation `acting` can see; announces a real move.
+    pub async fn mark_seen(
+        &self,
+        acting: impl Into<Acting>,
+        party: Party,
+        id: i64,
+        seq: i64,
+        now: Millis,
+    ) -> Result<i64> {
+        let acting = acting.into();
         self.write_announcing(
             move |c| {
-                let before = get(c, viewer, id)?;
+                let before = get(c, acting.viewer(c, now)?, id)?;
                 let seen = mark_seen(c, id, party, seq, now)?;
                 let previous = before.last_seq - before.unread;
                 Ok((before, seen, seen > previous))

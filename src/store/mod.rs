@@ -27,7 +27,7 @@ pub use writer::WriteStats;
 pub use events::{Event, RightsChange};
 pub use live::{EmailReply, EmailTicket, Started};
 pub use migrate::SCHEMA_VERSION;
-pub use visibility::Viewer;
+pub use visibility::{standing, Acting, AgentScope, Credential, Principal, Standing, Viewer};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
@@ -51,6 +51,10 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("the store is shut down")]
     Closed,
+    /// A long-lived connection's principal may no longer act: signed out, revoked, deactivated,
+    /// erased, or merged into another customer.
+    #[error("access revoked")]
+    Revoked,
     /// The disk (or the file system holding the data dir) is full: nothing was written.
     #[error("the disk is full")]
     Full,
@@ -190,6 +194,21 @@ impl Store {
 
 /// Milliseconds since the epoch as stored in every `*_at` column.
 pub type Millis = i64;
+
+/// SQL for the id a new row of `$table` gets: above every row there is and every one ever
+/// deleted (`retired_ids`, kept by triggers), so an id is never handed out twice.
+macro_rules! next_id {
+    ($table:literal) => {
+        concat!(
+            "(SELECT max(coalesce((SELECT max(id) FROM ",
+            $table,
+            "), 0), coalesce((SELECT id FROM retired_ids WHERE tbl = '",
+            $table,
+            "'), 0)) + 1)"
+        )
+    };
+}
+pub(crate) use next_id;
 
 pub(crate) fn is_constraint(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)

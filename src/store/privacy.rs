@@ -306,10 +306,11 @@ pub fn erase(conn: &Connection, id: i64) -> Result<Erased> {
     }
     conn.execute("DELETE FROM attachments WHERE uploader_kind = 'customer' AND uploader_id = ?1", [id])?;
     conn.execute("DELETE FROM portal_links WHERE lower(email) IN (SELECT value FROM json_each(?1))", [&addresses])?;
-    // Visitor tokens (widget and portal sessions) go with the customer. Its id stays taken, so
-    // that an old reply address or link never names someone new.
+    // Visitor tokens (widget and portal sessions) go with the customer, and their open sockets
+    // close. Its id stays taken (`retired_ids`), so an old reply address or link never names
+    // someone new.
     conn.execute("DELETE FROM customers WHERE id = ?1", [id])?;
-    customers::keep_id_taken(conn, id)?;
+    super::raise(super::Event::Rights(super::RightsChange::Customer(id)));
     Ok(Erased {
         conversations: conversations.len(),
         messages,

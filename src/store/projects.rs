@@ -17,7 +17,10 @@ fn row(r: &Row) -> rusqlite::Result<Project> {
 }
 
 pub fn insert(conn: &Connection, name: &str, now: Millis) -> Result<Project> {
-    conn.execute("INSERT INTO projects (name, created_at) VALUES (?1, ?2)", params![name, now]).map_err(|e| {
+    conn.execute(
+        concat!("INSERT INTO projects (id, name, created_at) VALUES (", super::next_id!("projects"), ", ?1, ?2)"),
+        params![name, now],
+    ).map_err(|e| {
         if is_constraint(&e) {
             StoreError::Conflict("project_name_taken")
         } else {

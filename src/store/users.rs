@@ -84,7 +84,11 @@ pub fn insert(
     now: Millis,
 ) -> Result<User> {
     conn.execute(
-        "INSERT INTO users (email, name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        concat!(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (",
+            super::next_id!("users"),
+            ", ?1, ?2, ?3, ?4, ?5)"
+        ),
         params![email, name, role, password_hash, now],
     )
     .map_err(|e| if is_constraint(&e) { StoreError::Conflict("email_taken") } else { e.into() })?;
