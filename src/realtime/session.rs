@@ -110,8 +110,7 @@ pub async fn run(
     let queue = Queue { tx, kick: CancellationToken::new() };
     let id = hub.next_id();
     hub.register_socket(id, &peer.principal, queue.clone());
-    let mut s =
-        Session { id, peer, hub, store, clock, ws, queue, subscribed: HashMap::new(), watching_inbox: false };
+    let mut s = Session { id, peer, hub, store, clock, ws, queue, subscribed: HashMap::new(), watching_inbox: false };
     let mut stream = stream.max_frame_size(MAX_FRAME_BYTES);
     let outcome = s.serve(&mut rx, &mut stream).await;
     let (code, reason) = match outcome {
@@ -339,14 +338,11 @@ impl Session {
 
     async fn subscribe(&mut self, conversation_id: i64, after_seq: i64) -> Flow {
         let (principal, now) = (self.peer.principal.clone(), self.clock.now_ms());
-        let conversation = match self
-            .store
-            .read(move |c| conversations::get(c, principal.viewer(c, now)?, conversation_id))
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => return self.api_error(e.into(), Some(conversation_id), None).await,
-        };
+        let conversation =
+            match self.store.read(move |c| conversations::get(c, principal.viewer(c, now)?, conversation_id)).await {
+                Ok(c) => c,
+                Err(e) => return self.api_error(e.into(), Some(conversation_id), None).await,
+            };
         // Join first, then read the backlog: whatever commits in between arrives live and
         // the seq check in `forward` drops what the backlog already sent. The backlog is read
         // with the rights of its moment: a change since the check above either shows there,

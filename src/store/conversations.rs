@@ -325,14 +325,12 @@ pub(super) fn post_caused(
          WHERE id = ?3 RETURNING last_seq",
         )?
         .query_row(params![now, reopen, conversation_id], |r| r.get(0))?;
-    conn.prepare_cached(
-        concat!(
-            "INSERT INTO messages (id, conversation_id, seq, client_id, author_kind, author_id, body, created_at)
+    conn.prepare_cached(concat!(
+        "INSERT INTO messages (id, conversation_id, seq, client_id, author_kind, author_id, body, created_at)
              VALUES (",
-            super::next_id!("messages"),
-            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-        ),
-    )?
+        super::next_id!("messages"),
+        ", ?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))?
     .execute(params![conversation_id, seq, new.client_id, new.author.kind(), new.author.id(), new.body, now])?;
     let id = conn.last_insert_rowid();
     for attachment in &new.attachment_ids {

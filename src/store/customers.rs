@@ -70,7 +70,10 @@ pub fn list(conn: &Connection, query: Option<&str>, before_id: Option<i64>, limi
 
 /// A new anonymous customer, known only by the hash of their visitor token.
 pub fn insert_visitor(conn: &Connection, token_hash: &[u8], now: Millis) -> Result<Customer> {
-    conn.execute(concat!("INSERT INTO customers (id, created_at) VALUES (", next_id!("customers"), ", ?1)"), params![now])?;
+    conn.execute(
+        concat!("INSERT INTO customers (id, created_at) VALUES (", next_id!("customers"), ", ?1)"),
+        params![now],
+    )?;
     let id = conn.last_insert_rowid();
     conn.execute(
         "INSERT INTO visitor_tokens (token_hash, customer_id, created_at) VALUES (?1, ?2, ?3)",
@@ -122,7 +125,10 @@ pub fn identify(
         Some(id) => id,
         None if visitor.external_id.is_none() && visitor.email.is_none() => visitor.id,
         None => {
-            conn.execute(concat!("INSERT INTO customers (id, created_at) VALUES (", next_id!("customers"), ", ?1)"), [now])?;
+            conn.execute(
+                concat!("INSERT INTO customers (id, created_at) VALUES (", next_id!("customers"), ", ?1)"),
+                [now],
+            )?;
             conn.last_insert_rowid()
         }
     };

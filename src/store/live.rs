@@ -117,8 +117,7 @@ impl Store {
         now: Millis,
     ) -> Result<Posted> {
         let acting = acting.into();
-        self.write_announcing(move |c| post(c, acting.viewer(c, now)?, conversation_id, new, now), message_event)
-            .await
+        self.write_announcing(move |c| post(c, acting.viewer(c, now)?, conversation_id, new, now), message_event).await
     }
 
     /// Posts a customer's reply on their ticket, starting the ticket's conversation with them

@@ -20,13 +20,8 @@ pub fn insert(conn: &Connection, name: &str, now: Millis) -> Result<Project> {
     conn.execute(
         concat!("INSERT INTO projects (id, name, created_at) VALUES (", super::next_id!("projects"), ", ?1, ?2)"),
         params![name, now],
-    ).map_err(|e| {
-        if is_constraint(&e) {
-            StoreError::Conflict("project_name_taken")
-        } else {
-            e.into()
-        }
-    })?;
+    )
+    .map_err(|e| if is_constraint(&e) { StoreError::Conflict("project_name_taken") } else { e.into() })?;
     Ok(Project { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now })
 }
 

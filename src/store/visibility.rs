@@ -195,10 +195,8 @@ impl AgentScope {
 
     /// The scope of an active user now; `None` when deactivated or gone.
     pub fn of_user(conn: &Connection, user_id: i64) -> Result<Option<AgentScope>> {
-        let found: Option<(Role, bool)> = conn
-            .prepare_cached(ACTIVE_USER)?
-            .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+        let found: Option<(Role, bool)> =
+            conn.prepare_cached(ACTIVE_USER)?.query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
         match found {
             Some((role, see_all)) => AgentScope::of(conn, Viewer::agent(user_id, role, see_all)),
             None => Ok(None),

@@ -2,7 +2,9 @@
 
 mod helpers;
 mod imap_server;
+mod live;
 
+mod access;
 mod attachments;
 mod auth;
 mod automations;
