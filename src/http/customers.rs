@@ -115,7 +115,6 @@ async fn export(state: State, _admin: Admin, id: web::Path<i64>) -> Result<HttpR
 async fn erase(state: State, admin: Admin, id: web::Path<i64>) -> Result<web::Json<Erased>, ApiError> {
     let id = id.into_inner();
     let erased = state.store.write(move |c| privacy::erase(c, id)).await?;
-    state.hub.close_rooms(&erased.conversation_ids).await;
     tracing::info!(
         customer = id,
         by = admin.0.user.id,

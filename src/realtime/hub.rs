@@ -304,17 +304,6 @@ impl Hub {
         self.recheck_sockets(Holder::User(user_id));
     }
 
-    /// Ends the rooms of conversations that no longer exist (an erased customer's): whoever
-    /// listened is cut off, and a new conversation that gets one of those ids starts afresh.
-    pub async fn close_rooms(&self, conversations: &[i64]) {
-        for id in conversations {
-            let room = lock(&self.0.rooms).remove(id);
-            if let Some(room) = room {
-                let _ = room.send(RoomCmd::Close).await;
-            }
-        }
-    }
-
     /// Sends a frame to the inboxes of these users (each may have several tabs open).
     fn tell_users(&self, users: &[i64], json: String) {
         self.tell_inboxes_that(json.into(), |scope| users.contains(&scope.user_id));

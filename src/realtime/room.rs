@@ -37,8 +37,6 @@ pub(super) enum RoomCmd {
     },
     /// Who may see the conversation changed: every listener re-checks before later frames.
     Recheck,
-    /// The conversation is gone (erased): every listener is cut off and the room ends.
-    Close,
 }
 
 pub(super) fn start(conversation_id: i64, audience: Audience, rooms: Rooms) -> mpsc::Sender<RoomCmd> {
@@ -61,12 +59,6 @@ async fn run(conversation_id: i64, audience: Audience, mut rx: mpsc::Receiver<Ro
             RoomCmd::Leave(id) => listeners.retain(|l| l.id != id),
             RoomCmd::Deliver(frame) => deliver(&mut listeners, &Delivery::Frame(frame), None),
             RoomCmd::Recheck => deliver(&mut listeners, &Delivery::Recheck(Some(conversation_id)), None),
-            RoomCmd::Close => {
-                for listener in listeners {
-                    listener.kick.cancel();
-                }
-                return;
-            }
             RoomCmd::Typing { from, party, author } => {
                 let now = Instant::now();
                 if typing.get(&party).is_some_and(|last| now - *last < TYPING_EVERY) {

@@ -180,6 +180,16 @@ pub fn update(conn: &Connection, viewer: Viewer, id: i64, change: ItemChange, no
         // Conversations on an item live in its project.
         conn.execute("UPDATE conversations SET project_id = ?1 WHERE item_id = ?2", params![project, id])?;
     }
+    if change.project_id.is_some_and(|p| p != before.project_id)
+        || change.requester_id.is_some_and(|r| r != before.requester_id)
+    {
+        // Who may see its conversations changed: open sockets re-check.
+        let ids = conn
+            .prepare_cached("SELECT id FROM conversations WHERE item_id = ?1")?
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        writer::raise(Event::Rights(super::RightsChange::Conversations(ids)));
+    }
     if let Some(Some(user)) = change.assignee_id {
         follow(conn, id, user)?;
     }

@@ -311,6 +311,7 @@ pub fn erase(conn: &Connection, id: i64) -> Result<Erased> {
     // someone new.
     conn.execute("DELETE FROM customers WHERE id = ?1", [id])?;
     super::raise(super::Event::Rights(super::RightsChange::Customer(id)));
+    super::raise(super::Event::Rights(super::RightsChange::Conversations(conversations.clone())));
     Ok(Erased {
         conversations: conversations.len(),
         messages,

@@ -66,6 +66,7 @@ pub fn set_member(conn: &Connection, viewer: Viewer, project_id: i64, user_id: i
             params![project_id, user_id],
         )?;
     }
+    super::raise(super::Event::Rights(super::RightsChange::User(user_id)));
     Ok(())
 }
 

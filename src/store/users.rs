@@ -165,7 +165,13 @@ pub fn update(
     if before.role == Role::Admin && before.active && !any_admin(conn)? {
         return Err(StoreError::Conflict("last_admin"));
     }
+    rights_changed(id);
     get(conn, id)
+}
+
+/// Announces that what this user may see or do changed: their open sockets re-check.
+fn rights_changed(user_id: i64) {
+    super::raise(super::Event::Rights(super::RightsChange::User(user_id)));
 }
 
 pub fn preferences(conn: &Connection, user_id: i64) -> Result<Preferences> {
@@ -212,6 +218,7 @@ pub fn set_preferences(conn: &Connection, user_id: i64, p: &Preferences) -> Resu
             p.email_fallback
         ],
     )?;
+    rights_changed(user_id);
     Ok(())
 }
 
@@ -249,7 +256,12 @@ pub fn session(conn: &Connection, token_hash: &[u8], now: Millis) -> Result<Opti
 }
 
 pub fn delete_session(conn: &Connection, token_hash: &[u8]) -> Result<()> {
-    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+    let user: Option<i64> = conn
+        .query_row("DELETE FROM sessions WHERE token_hash = ?1 RETURNING user_id", [token_hash], |r| r.get(0))
+        .optional()?;
+    if let Some(user) = user {
+        rights_changed(user);
+    }
     Ok(())
 }
 
@@ -292,5 +304,6 @@ pub fn delete_token(conn: &Connection, user_id: i64, id: i64) -> Result<()> {
     if n == 0 {
         return Err(StoreError::NotFound("token_not_found"));
     }
+    rights_changed(user_id);
     Ok(())
 }

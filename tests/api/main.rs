@@ -5,6 +5,7 @@ mod imap_server;
 mod live;
 
 mod access;
+mod access_model;
 mod attachments;
 mod auth;
 mod automations;
