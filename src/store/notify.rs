@@ -5,7 +5,7 @@
 
 use super::conversations::{self, Message, MessagePage};
 use super::{users, Millis, Result, Viewer};
-use crate::domain::{ConversationKind, Party, PartyKind};
+use crate::domain::{Party, PartyKind};
 use crate::mail::render::{self, Letterhead};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -153,16 +153,13 @@ fn notification(
     if from > last {
         return Ok(None);
     }
-    // Read as the recipient: a customer can never be shown an internal conversation, and an
-    // agent who lost access to a project is not emailed its messages.
+    // Read as the recipient, by the access authority: a customer is never shown an internal
+    // conversation, and an agent who lost access to a project is not emailed its messages.
     let conversation = match conversations::get(conn, recipient.viewer, conversation_id) {
         Ok(c) => c,
         Err(super::StoreError::NotFound(_)) => return Ok(None),
         Err(e) => return Err(e),
     };
-    if matches!(party, Party::Customer(_)) && conversation.kind != ConversationKind::Public {
-        return Ok(None);
-    }
     let start = from.max(last - MESSAGES_PER_EMAIL + 1);
     let messages: Vec<Message> = conversations::messages(
         conn,
@@ -185,13 +182,8 @@ fn notification(
 pub fn recipient(conn: &Connection, party: Party) -> Result<Option<Recipient>> {
     match party {
         Party::User(id) => {
-            let user = match users::get(conn, id) {
-                Ok(u) if u.active => u,
-                Ok(_) | Err(super::StoreError::NotFound(_)) => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            let prefs = users::preferences(conn, id)?;
-            let viewer = Viewer::agent(id, user.role, prefs.see_all_projects);
+            let Some(viewer) = super::visibility::agent_viewer(conn, id)? else { return Ok(None) };
+            let user = users::get(conn, id)?;
             Ok(Some(Recipient { party, address: user.email, name: Some(user.name), viewer }))
         }
         Party::Customer(id) => {

@@ -105,6 +105,15 @@ pub enum Standing {
 const ACTIVE_USER: &str = "SELECT u.role, coalesce(p.see_all_projects, 0) FROM users u
                            LEFT JOIN user_preferences p ON p.user_id = u.id WHERE u.id = ?1 AND u.active = 1";
 
+/// What an active user may see now, whatever they signed in with (for what Rapport does on
+/// their behalf, such as emailing them); `None` when deactivated or gone.
+pub fn agent_viewer(conn: &Connection, user_id: i64) -> Result<Option<Viewer>> {
+    Ok(conn
+        .prepare_cached(ACTIVE_USER)?
+        .query_row([user_id], |r| Ok(Viewer::agent(user_id, r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
 /// The principal's standing now.
 pub fn standing(conn: &Connection, principal: &Principal, now: Millis) -> Result<Standing> {
     match principal {
