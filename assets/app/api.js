@@ -35,13 +35,17 @@ export class Live {
     };
     ws.onmessage = (e) => {
       const frame = JSON.parse(e.data);
+      // The server ended it (access revoked): not to be resubscribed on reconnect.
+      if (frame.type === "unsubscribed" && frame.reason) this.subscriptions.delete(frame.conversation_id);
       if (frame.type === "message" && this.subscriptions.has(frame.conversation_id)) {
         this.subscriptions.set(frame.conversation_id, Math.max(this.subscriptions.get(frame.conversation_id), frame.message.seq));
       }
       this.onFrame(frame);
     };
-    ws.onclose = () => {
+    ws.onclose = (e) => {
       delete document.documentElement.dataset.live;
+      // 4401: signed out, revoked or deactivated; reloading shows the sign-in page.
+      if (e.code === 4401) { location.reload(); return; }
       this.retry = Math.min(this.retry + 1, 5);
       setTimeout(() => this.connect(), 400 * 2 ** this.retry);
     };

@@ -134,9 +134,12 @@ function connect() {
     if (f.type === "message" && f.conversation_id === state.conversation) { render(f.message, f.message.client_id); typingDone(); }
     else if (f.type === "typing" && f.conversation_id === state.conversation) typingShow(f.author.name || "Someone");
     else if (f.type === "seen" && f.reader.kind === "user" && f.conversation_id === state.conversation) seenBy(f.seq);
+    else if (f.type === "unsubscribed" && f.reason && f.conversation_id === state.conversation) { state.conversation = null; showList(); }
   };
-  ws.onclose = () => {
+  ws.onclose = (e) => {
     state.socket = null;
+    // 4401: this visitor was erased; the next message starts afresh as a new visitor.
+    if (e.code === 4401) { localStorage.removeItem(KEY); state.token = null; state.conversation = null; clearLog(); showList(); return; }
     state.retry = Math.min(state.retry + 1, 5);
     setTimeout(connect, 500 * 2 ** state.retry);
   };
