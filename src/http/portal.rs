@@ -34,6 +34,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(put_settings);
 }
 
+/// Signing in and opening tickets answer 404 `portal_disabled` while an admin has the portal
+/// turned off (each of those operations documents it); a customer already signed in still
+/// reads and replies on their tickets.
 async fn enabled(state: &State) -> Result<(), ApiError> {
     if !state.store.read(settings::portal).await?.enabled {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "portal_disabled", "the customer portal is turned off"));
@@ -59,7 +62,8 @@ pub struct PortalLogin {
 /// Signs a customer in with their password. At most 20 attempts per IP and 5 per address in
 /// 15 minutes (shared with the agents' login limits).
 #[utoipa::path(tag = "portal", security(()), request_body = PortalLogin, responses(
-    (status = 200, body = NewVisitor), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    (status = 200, body = NewVisitor), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody),
+    (status = 404, body = ErrorBody, description = "the customer portal is turned off (`portal_disabled`)")))]
 #[post("/api/v1/portal/login")]
 async fn login(
     state: State,
@@ -86,7 +90,9 @@ pub struct LinkRequest {
 /// whether or not the address belongs to a customer: redeeming the link proves it, and makes
 /// the customer if there is none. At most 5 per IP and per address in 10 minutes.
 #[utoipa::path(tag = "portal", security(()), request_body = LinkRequest, responses(
-    (status = 202), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    (status = 202), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    (status = 429, body = ErrorBody),
+    (status = 404, body = ErrorBody, description = "the customer portal is turned off (`portal_disabled`)")))]
 #[post("/api/v1/portal/link")]
 async fn send_link(state: State, req: HttpRequest, body: web::Json<LinkRequest>) -> Result<HttpResponse, ApiError> {
     enabled(&state).await?;
@@ -125,7 +131,8 @@ pub struct Redeem {
 
 /// Signs in with the token of an emailed link; it works once.
 #[utoipa::path(tag = "portal", security(()), request_body = Redeem, responses(
-    (status = 200, body = NewVisitor), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    (status = 200, body = NewVisitor), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody),
+    (status = 404, body = ErrorBody, description = "the customer portal is turned off (`portal_disabled`)")))]
 #[post("/api/v1/portal/link/redeem")]
 async fn redeem_link(
     state: State,
@@ -238,7 +245,8 @@ pub struct NewTicket {
 
 /// Opens a ticket; it goes through the team's rules like any new ticket.
 #[utoipa::path(tag = "portal", security(("visitor" = [])), request_body = NewTicket, responses(
-    (status = 201, body = Ticket), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    (status = 201, body = Ticket), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    (status = 404, body = ErrorBody, description = "the customer portal is turned off (`portal_disabled`)")))]
 #[post("/api/v1/portal/tickets")]
 async fn open_ticket(
     state: State,

@@ -1,5 +1,6 @@
 //! First run: while there is no admin, the server prints a one-time link; the page behind it
-//! lets the first admin choose a password in the browser.
+//! lets the first admin choose a password in the browser. Once an admin exists, however it was
+//! made, the page says so and points to the sign-in instead.
 
 use super::{auth::start_session, State};
 use crate::domain::{Email, Name, Password, Role, Secret};
@@ -88,14 +89,41 @@ fn form_html(secret: &str, error: Option<&str>, name: &str, email: &str) -> Stri
     )
 }
 
-fn gone() -> HttpResponse {
-    page(StatusCode::GONE, "Already set up", "<p>This server has an admin. Log in instead.</p>")
+/// The page once an admin exists: no form, a way to sign in.
+fn set_up() -> HttpResponse {
+    page(
+        StatusCode::GONE,
+        "Already set up",
+        "<p>Setup is done: this Rapport server has an admin.</p><p><a href=/app/>Sign in</a></p>",
+    )
 }
 
-async fn form(state: State, q: web::Query<TokenQuery>) -> HttpResponse {
+/// A link that is not the current one, while there is no admin yet.
+fn not_valid() -> HttpResponse {
+    page(
+        StatusCode::GONE,
+        "Setup link not valid",
+        "<p>This setup link is not valid. Use the one the server printed when it last started.</p>",
+    )
+}
+
+/// What a link that is not the current one gets, depending on whether setup is done.
+async fn refused(state: &State) -> Result<HttpResponse, ApiError> {
+    Ok(if state.store.read(users::any_admin).await? { set_up() } else { not_valid() })
+}
+
+async fn form(state: State, q: web::Query<TokenQuery>) -> Result<HttpResponse, ApiError> {
+    // The link outlives an admin made on the command line while it was out: asking the store
+    // keeps it from offering a form that can only be refused.
+    if state.store.read(users::any_admin).await? {
+        state.setup.spend();
+        return Ok(set_up());
+    }
     match q.token.as_deref() {
-        Some(t) if state.setup.matches(t) => page(StatusCode::OK, "Welcome to Rapport", &form_html(t, None, "", "")),
-        _ => gone(),
+        Some(t) if state.setup.matches(t) => {
+            Ok(page(StatusCode::OK, "Welcome to Rapport", &form_html(t, None, "", "")))
+        }
+        _ => Ok(not_valid()),
     }
 }
 
@@ -108,8 +136,8 @@ struct SetupForm {
 }
 
 async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, ApiError> {
-    if !state.setup.matches(&f.token) {
-        return Ok(gone());
+    if !state.setup.matches(&f.token) || state.store.read(users::any_admin).await? {
+        return refused(&state).await;
     }
     let parsed = (|| {
         Ok::<_, crate::domain::Invalid>((
@@ -138,7 +166,7 @@ async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, A
         .await?;
     state.setup.spend();
     let Some(admin) = created else {
-        return Ok(gone());
+        return Ok(set_up());
     };
     let (cookie, _) = start_session(&state, admin.id).await?;
     let mut res = page(

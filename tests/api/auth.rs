@@ -560,6 +560,42 @@ async fn the_first_run_setup_link_creates_the_first_admin_once() {
 }
 
 #[tokio::test]
+async fn setup_page_after_the_first_admin_offers_sign_in_not_the_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, setup_url) = first_run(dir.path()).await;
+    assert!(setup_url.is_some(), "a fresh server offers a setup link");
+    let setup = format!("{}/setup", app.base);
+    // A wrong link, while there is no admin yet, says so and offers nothing.
+    let (status, _, html) = text(reqwest::get(format!("{setup}?token=wrong")).await.unwrap()).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(html.contains("not valid") && !html.contains("<form") && !html.contains("Sign in"), "{html}");
+
+    // The admin is made on the command line while the link is out.
+    let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
+    rapport::cli::admin::create(&app.data_dir, "cli@example.com", "Cli Admin", password).await.unwrap();
+    for url in [format!("{setup}?token={}", app.token), setup.clone(), format!("{setup}?token=wrong")] {
+        let (status, ctype, html) = text(reqwest::get(&url).await.unwrap()).await;
+        assert_eq!(status, StatusCode::GONE, "{url}");
+        assert!(ctype.starts_with("text/html"), "{ctype}");
+        assert!(html.contains("Setup is done") && html.contains("<a href=/app/>Sign in</a>"), "{url}: {html}");
+        assert!(!html.contains("<form") && !html.contains("password") && !html.contains(&app.token), "{url}: {html}");
+    }
+    // Posting the link's form (kept open in a browser tab) is refused the same way.
+    let posted = reqwest::Client::new()
+        .post(&setup)
+        .form(&[("token", app.token.as_str()), ("name", "Eve"), ("email", "eve@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(session_cookie(&posted).is_none());
+    let (status, _, html) = text(posted).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(html.contains("Setup is done") && html.contains("<a href=/app/>Sign in</a>"), "{html}");
+    assert_eq!(app.users(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn an_app_with_an_admin_offers_no_setup_link() {
     let dir = tempfile::tempdir().unwrap();
     let app = spawn_app_at(dir.path()).await;

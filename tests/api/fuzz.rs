@@ -1,15 +1,18 @@
 //! Fuzzing: no input may get a 5xx answer, a panic or a dead server.
 //!
 //! - The HTTP API, from its own OpenAPI document, with schemathesis (PyPI, 4.x; tests/run.sh
-//!   installs it): as a widget visitor and portal customer, as an admin, and without
+//!   installs it into tests/.venv): as a widget visitor and portal customer, as an admin, and without
 //!   credentials. Every answer must be documented (status, content type, schema), never a 5xx;
 //!   without credentials every non-public operation answers 401.
 //! - The live sockets, with a few hundred random and hostile frames: each is answered (an error
 //!   frame, or a close with a code docs/protocol.md documents), nobody reads what is not theirs,
 //!   and afterwards the server serves requests and fresh sockets as before.
 //!
-//! `RAPPORT_LONG=1` runs many more examples and frames; `RAPPORT_FUZZ_SEED=N` replays the socket
-//! frames of a run (its seed is printed).
+//! Both run derandomized: the same requests and frames every time, so that whether a run passes
+//! does not depend on what a random generator happened to try first (schemathesis in its
+//! deterministic mode, the frames from a fixed seed). `RAPPORT_LONG=1` explores instead: many
+//! more examples and frames, from a new seed each run; `RAPPORT_FUZZ_SEED=N` (with
+//! `RAPPORT_LONG=1` for a long run) replays a run, whose seed is printed.
 
 use crate::helpers::*;
 use futures_util::{SinkExt, StreamExt};
@@ -19,7 +22,6 @@ use rapport::clock::Clock;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -31,11 +33,19 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-/// What tests/run.sh installs; the configuration below needs 4.32 or later.
+/// What tests/run.sh installs (tests/requirements.txt); the configuration below needs 4.32 or later.
 const SCHEMATHESIS: &str = "schemathesis>=4.32,<5";
+
+/// The seed of the derandomized runs.
+const FIXED_SEED: u64 = 16;
 
 fn long() -> bool {
     std::env::var("RAPPORT_LONG").is_ok_and(|v| v == "1")
+}
+
+/// The seed given in `RAPPORT_FUZZ_SEED`, if any.
+fn given_seed() -> Option<u64> {
+    std::env::var("RAPPORT_FUZZ_SEED").ok().and_then(|s| s.parse().ok())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -44,7 +54,7 @@ fn long() -> bool {
 /// Whether schemathesis (4.32 or a later 4.x) can run. Without it the test fails in CI and is
 /// skipped, with a notice, elsewhere.
 fn schemathesis_ready() -> bool {
-    let probe = Command::new("python3")
+    let probe = python()
         .args(["-c", "import schemathesis; print(schemathesis.__version__)"])
         .output()
         .ok()
@@ -59,7 +69,10 @@ fn schemathesis_ready() -> bool {
         Some(version) => format!("schemathesis {version} is installed, but the fuzz test needs {SCHEMATHESIS:?}"),
         None => "schemathesis is not installed".to_owned(),
     };
-    let fix = format!("tests/run.sh installs it: python3 -m pip install '{SCHEMATHESIS}'");
+    let fix = format!(
+        "tests/run.sh installs it into tests/.venv (RAPPORT_TEST_PYTHON names that Python): \
+         tests/.venv/bin/python -m pip install '{SCHEMATHESIS}'"
+    );
     if std::env::var_os("CI").is_some() {
         panic!("{problem}; {fix}");
     }
@@ -135,9 +148,36 @@ async fn seed(app: &TestApp) -> Seeded {
     }
 }
 
-/// One schemathesis run against the app; returns its output. `extra` are further arguments.
-async fn schemathesis(app: &TestApp, dir: &Path, headers: &[String], extra: &[&str]) -> (bool, String) {
-    let examples = if long() { "500" } else { "50" };
+/// How schemathesis generates: deterministically (the same requests every run), or from a seed
+/// (a new one each run under `RAPPORT_LONG=1`, or `RAPPORT_FUZZ_SEED`).
+fn generation() -> Vec<String> {
+    let mut args = vec!["--max-examples".to_owned(), if long() { "500" } else { "50" }.to_owned()];
+    let seed = match given_seed() {
+        Some(seed) => seed,
+        None if long() => rand::random::<u32>().into(),
+        None => {
+            args.push("--generation-deterministic".to_owned());
+            return args;
+        }
+    };
+    eprintln!("schemathesis with RAPPORT_FUZZ_SEED={seed}");
+    args.extend(["--seed".to_owned(), seed.to_string(), "--generation-database".to_owned(), "none".to_owned()]);
+    args
+}
+
+/// One schemathesis run against the app; returns whether it passed, and its output. `extra`
+/// are further arguments.
+///
+/// Only a real problem fails it: no check measures time, a request may take long on a busy
+/// machine (two minutes, where an answer takes milliseconds), and Hypothesis' health check of
+/// its own generation speed is off.
+async fn schemathesis(
+    app: &TestApp,
+    dir: &Path,
+    generation: &[String],
+    headers: &[String],
+    extra: &[&str],
+) -> (bool, String) {
     let mut args: Vec<String> = ["-m", "schemathesis.cli", "--config-file", "schemathesis.toml", "run"]
         .into_iter()
         .map(str::to_owned)
@@ -147,30 +187,37 @@ async fn schemathesis(app: &TestApp, dir: &Path, headers: &[String], extra: &[&s
         [
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-            "--max-examples",
-            examples,
-            // One worker: the engine is not thread-safe everywhere on every Python.
+            // One worker: the engine is not thread-safe everywhere on every Python, and one
+            // worker sends the requests in the same order every run.
             "--workers",
             "1",
-            "--generation-database",
-            "none",
+            "--suppress-health-check",
+            "too_slow",
             "--no-color",
             "--request-timeout",
-            "30",
+            "120",
         ]
         .map(str::to_owned),
     );
+    args.extend(generation.iter().cloned());
     for header in headers {
         args.extend(["-H".to_owned(), header.clone()]);
     }
     args.extend(extra.iter().map(|a| a.to_string()));
     let dir = dir.to_owned();
-    let output = tokio::task::spawn_blocking(move || Command::new("python3").args(&args).current_dir(&dir).output())
-        .await
-        .unwrap()
-        .expect("python3 runs");
+    // A fixed hash seed: no set or dict of strings is ordered differently from one run to the next.
+    let output =
+        tokio::task::spawn_blocking(move || python().args(&args).env("PYTHONHASHSEED", "0").current_dir(&dir).output())
+            .await
+            .unwrap()
+            .expect("python runs");
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     (output.status.success(), text)
+}
+
+/// Schemathesis' count of its test cases ("8832 generated, 8832 passed"), for the log.
+fn cases(output: &str) -> &str {
+    output.lines().skip_while(|l| !l.starts_with("Test cases:")).nth(1).map_or("no summary", str::trim)
 }
 
 /// The documented operations: method, path template, and whether anyone may call it.
@@ -232,13 +279,15 @@ async fn fuzz_the_http_api_from_its_openapi_document() {
         ("as an admin", vec![format!("Authorization: Bearer {}", seeded.admin_token)], vec![]),
         ("without credentials", vec![], vec!["--report", "har", "--report-har-path", "anonymous.har"]),
     ];
+    let generation = generation();
     for (who, headers, extra) in runs {
         let run_started = Instant::now();
-        let (passed, output) = schemathesis(&app, dir.path(), &headers, &extra).await;
+        let (passed, output) = schemathesis(&app, dir.path(), &generation, &headers, &extra).await;
         let still = app.client().with_bearer(&seeded.admin_token).get("/api/v1/me").await.status.is_success();
         eprintln!(
-            "schemathesis {who}: {} in {:.0?} (the fuzzed admin {} signed in)",
+            "schemathesis {who}: {} ({}) in {:.0?} (the fuzzed admin {} signed in)",
             if passed { "passed" } else { "FAILED" },
+            cases(&output),
             run_started.elapsed(),
             if still { "is still" } else { "is no longer" }
         );
@@ -539,7 +588,7 @@ fn hostile(rng: &mut StdRng, t: &Targets) -> (Hostile, Expect) {
 
 #[tokio::test]
 async fn fuzz_the_live_sockets_with_hostile_frames() {
-    let seed = std::env::var("RAPPORT_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
+    let seed = given_seed().unwrap_or_else(|| if long() { rand::random() } else { FIXED_SEED });
     eprintln!("socket fuzzing with RAPPORT_FUZZ_SEED={seed}");
     let mut rng = StdRng::seed_from_u64(seed);
     let app = spawn_app().await;

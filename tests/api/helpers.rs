@@ -70,6 +70,12 @@ pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Comm
     cmd
 }
 
+/// The Python of the tests' tools (aiosmtpd, schemathesis): the virtual environment that
+/// tests/run.sh makes and names in `RAPPORT_TEST_PYTHON`, else `python3`.
+pub fn python() -> std::process::Command {
+    std::process::Command::new(std::env::var_os("RAPPORT_TEST_PYTHON").unwrap_or_else(|| "python3".into()))
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut app = spawn_app_at(dir.path()).await;

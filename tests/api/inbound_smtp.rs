@@ -174,7 +174,7 @@ async fn python(script: &str, addr: SocketAddr) -> String {
     let script = script.replace("PORT", &addr.port().to_string());
     // smtplib blocks, and the server runs on this test's runtime.
     let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("python3").args(["-c", &script]).output().expect("python3 runs")
+        crate::helpers::python().args(["-c", &script]).output().expect("python runs")
     })
     .await
     .unwrap();

@@ -169,3 +169,61 @@ async fn per_ip_limits_count_the_client_a_trusted_proxy_names() {
     assert_eq!(start("203.0.113.50, 198.51.100.7").await.unwrap().status().as_u16(), 429);
     assert_eq!(start("198.51.100.8").await.unwrap().status().as_u16(), 201, "another client has its own count");
 }
+
+/// The settings the container image sets: the `ENV` instructions of packaging/Containerfile.
+fn container_env() -> std::collections::BTreeMap<String, String> {
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/packaging/Containerfile")).unwrap();
+    let joined = file.replace("\\\n", " ");
+    joined
+        .lines()
+        .filter_map(|line| line.strip_prefix("ENV "))
+        .flat_map(str::split_whitespace)
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect()
+}
+
+/// In a container behind a published port, every request comes from Docker's bridge gateway
+/// (172.17.0.1), where the host's reverse proxy reaches it. The image trusts that address, so
+/// each client the proxy names has limits of its own instead of all sharing the gateway's.
+#[tokio::test]
+async fn in_the_container_each_client_behind_the_published_port_has_its_own_limits() {
+    let env = container_env();
+    let dir = tempfile::tempdir().unwrap();
+    let flags = rapport::config::Flags {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(dir.path().to_string_lossy().into_owned()),
+        ..Default::default()
+    };
+    let mut config = rapport::config::Config::load_from(&flags, |key| env.get(key).cloned())
+        .expect("the image's settings are valid");
+    let gateway: std::net::IpAddr = "172.17.0.1".parse().unwrap();
+    assert!(config.trusted_proxies.contains(&gateway), "the image trusts {:?}", config.trusted_proxies);
+    assert_eq!(env.get("RAPPORT_LISTEN").map(String::as_str), Some("0.0.0.0:8080"));
+
+    // The server decides by that list: from a peer on it (the test's 127.0.0.1, which the list
+    // also holds) each named client counts apart; from a peer not on it (127.0.0.2) the header
+    // is ignored and everyone counts as the peer.
+    let trusted = config.trusted_proxies.clone();
+    assert!(trusted.contains(&"127.0.0.1".parse().unwrap()) && !trusted.contains(&"127.0.0.2".parse().unwrap()));
+    config.visitor_limit = 2;
+    let app = spawn_with(config).await;
+    let from =
+        |peer: &str| reqwest::Client::builder().local_address(peer.parse::<std::net::IpAddr>().ok()).build().unwrap();
+    let (proxy, stranger) = (from("127.0.0.1"), from("127.0.0.2"));
+    let start = |client: &reqwest::Client, forwarded: &str| {
+        client
+            .post(format!("{}/api/v1/widget/visitors", app.base))
+            .header("x-forwarded-for", forwarded)
+            .json(&serde_json::json!({}))
+            .send()
+    };
+    for client in ["198.51.100.7", "198.51.100.7", "198.51.100.8", "198.51.100.9"] {
+        assert_eq!(start(&proxy, client).await.unwrap().status().as_u16(), 201, "{client} via the proxy");
+    }
+    assert_eq!(start(&proxy, "198.51.100.7").await.unwrap().status().as_u16(), 429);
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        assert_eq!(start(&stranger, client).await.unwrap().status().as_u16(), 201, "{client} from 127.0.0.2");
+    }
+    assert_eq!(start(&stranger, "203.0.113.3").await.unwrap().status().as_u16(), 429, "one count for 127.0.0.2");
+}

@@ -357,3 +357,83 @@ async fn a_ticket_an_agent_opened_shows_its_requester_no_description_and_links_n
     assert_eq!(tickets[0]["title"], "Replace router");
     assert_eq!(tickets[0]["description"], "", "the team's own words stay inside: {tickets}");
 }
+
+/// A client that meets `portal_disabled` finds it in the OpenAPI document, and the document
+/// promises it only where the server gives it: every operation of the portal is called, with a
+/// good request, while an admin has the portal turned off.
+#[tokio::test]
+async fn portal_disabled_is_documented_for_every_portal_endpoint() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let customer = admin.customer("cus@example.com").await;
+    let token = "rpv_portal-disabled-test";
+    let now = rapport::clock::Clock::now_ms(&app.clock);
+    rapport::store::portal::start_session(&app.db(), customer, &rapport::token::hash(token), now).unwrap();
+    let opened =
+        portal(&app, token, Method::POST, "/api/v1/portal/tickets", Some(json!({"title": "T", "description": "D"})))
+            .await
+            .ok();
+    let ticket = opened["id"].as_i64().unwrap();
+    let off = json!({"enabled": false, "project_id": null});
+    admin.put("/api/v1/settings/portal", Some(off.clone())).await.ok();
+
+    // (method, path template, body); the customer's session ends last.
+    let admin_only = ["/api/v1/settings/portal"];
+    let calls: Vec<(Method, &str, Option<Value>)> = vec![
+        (Method::POST, "/api/v1/portal/login", Some(json!({"email": "cus@example.com", "password": PASSWORD}))),
+        (Method::POST, "/api/v1/portal/link", Some(json!({"email": "cus@example.com"}))),
+        (Method::POST, "/api/v1/portal/link/redeem", Some(json!({"token": "some-link-token"}))),
+        (Method::GET, "/api/v1/portal/me", None),
+        (Method::PUT, "/api/v1/portal/password", Some(json!({"password": PASSWORD}))),
+        (Method::GET, "/api/v1/portal/tickets", None),
+        (Method::POST, "/api/v1/portal/tickets", Some(json!({"title": "Another", "description": "D"}))),
+        (Method::GET, "/api/v1/portal/tickets/{id}", None),
+        (Method::POST, "/api/v1/portal/tickets/{id}/messages", Some(json!({"body": "Still there?"}))),
+        (Method::GET, "/api/v1/settings/portal", None),
+        (Method::PUT, "/api/v1/settings/portal", Some(off)),
+        (Method::POST, "/api/v1/portal/logout", None),
+    ];
+
+    let doc = app.client().get("/api/openapi.json").await.ok();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            if op["tags"].as_array().is_some_and(|tags| tags.contains(&json!("portal"))) {
+                documented.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let mut called: Vec<(String, String)> = calls.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    documented.sort();
+    called.sort();
+    assert_eq!(called, documented, "every portal operation is called here");
+
+    let mut answered = Vec::new();
+    for (method, template, body) in calls {
+        let path = template.replace("{id}", &ticket.to_string());
+        let got = if admin_only.contains(&template) {
+            admin.send(method.clone(), &path, body).await
+        } else {
+            portal(&app, token, method.clone(), &path, body).await
+        };
+        let op = &doc["paths"][template][method.as_str().to_lowercase()];
+        let promised = op["responses"]["404"]["description"].as_str().is_some_and(|d| d.contains("`portal_disabled`"));
+        if got.code() == "portal_disabled" {
+            assert_eq!(got.status.as_u16(), 404, "{method} {template}: {:?}", got.body);
+            assert!(promised, "{method} {template} answers portal_disabled, undocumented: {}", op["responses"]);
+            answered.push(format!("{method} {template}"));
+        } else {
+            assert!(!promised, "{method} {template} documents portal_disabled but answered {:?}", got);
+        }
+    }
+    // Signing in and opening tickets are what turning the portal off stops.
+    assert_eq!(
+        answered,
+        [
+            "POST /api/v1/portal/login",
+            "POST /api/v1/portal/link",
+            "POST /api/v1/portal/link/redeem",
+            "POST /api/v1/portal/tickets"
+        ]
+    );
+}

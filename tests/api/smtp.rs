@@ -1,9 +1,9 @@
-//! A real SMTP server for the tests: aiosmtpd (PyPI or Debian's python3-aiosmtpd), delivering
-//! into a Maildir that the tests read.
+//! A real SMTP server for the tests: aiosmtpd (from PyPI, in the tests' Python; see
+//! `helpers::python`), delivering into a Maildir that the tests read.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct SmtpServer {
@@ -41,7 +41,7 @@ impl SmtpServer {
     /// Starts it again on the same port, delivering into the same Maildir.
     pub fn start_again(&mut self) {
         let here = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api");
-        let child = Command::new("python3")
+        let child = crate::helpers::python()
             .args([
                 "-m",
                 "aiosmtpd",
@@ -56,7 +56,7 @@ impl SmtpServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("python3 with aiosmtpd (tests/run.sh installs it)");
+            .expect("python with aiosmtpd (tests/run.sh installs it in tests/.venv)");
         self.child = Some(child);
         let start = Instant::now();
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {

@@ -116,11 +116,11 @@ export async function smtpSink() {
   const { port } = probe.address();
   await new Promise((ok) => probe.close(ok));
   const maildir = join(mkdtempSync(join(tmpdir(), "rapport-mail-")), "mail");
-  const proc = spawn("python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], { stdio: "ignore" });
+  const proc = spawn(process.env.RAPPORT_TEST_PYTHON || "python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${port}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], { stdio: "ignore" });
   for (let i = 0; ; i++) {
     const up = await new Promise((ok) => connect(port, "127.0.0.1").on("connect", function () { this.destroy(); ok(true); }).on("error", () => ok(false)));
     if (up) break;
-    if (i > 300) throw new Error("aiosmtpd did not start (tests/run.sh installs it)");
+    if (i > 300) throw new Error("aiosmtpd did not start (tests/run.sh installs it in tests/.venv)");
     await new Promise((ok) => setTimeout(ok, 50));
   }
   const mails = () => (existsSync(join(maildir, "new")) ? readdirSync(join(maildir, "new")) : []).map((f) => {
