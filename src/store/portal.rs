@@ -161,8 +161,16 @@ pub fn start_session(conn: &Connection, customer_id: i64, session_hash: &[u8], n
     Ok(())
 }
 
+/// Signs a portal session out; a socket opened with it closes.
 pub fn end_session(conn: &Connection, session_hash: &[u8]) -> Result<()> {
-    conn.execute("DELETE FROM visitor_tokens WHERE token_hash = ?1", [session_hash])?;
+    let customer: Option<i64> = conn
+        .query_row("DELETE FROM visitor_tokens WHERE token_hash = ?1 RETURNING customer_id", [session_hash], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if let Some(customer) = customer {
+        super::raise(super::Event::Rights(super::RightsChange::Customer(customer)));
+    }
     Ok(())
 }
 

@@ -201,3 +201,24 @@ async fn an_erased_customers_socket_closes() {
     admin.delete(&format!("/api/v1/customers/{customer}")).await.ok();
     assert_eq!(socket.close_code().await, Some(4401));
 }
+
+#[tokio::test]
+async fn signing_out_of_the_portal_closes_the_sockets_of_that_session() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let customer = admin.customer("ann@example.com").await;
+    // A portal session is a visitor token of the customer's (as a sign-in link makes one).
+    let session = "portal-session-token-for-this-test";
+    app.db()
+        .execute(
+            "INSERT INTO visitor_tokens (token_hash, customer_id, created_at) VALUES (?1, ?2, 0)",
+            rusqlite::params![rapport::token::hash(session), customer],
+        )
+        .unwrap();
+    let (widget, _) = visitor(&app).await;
+    let mut signed_in = connect_customer(&app, session).await;
+    let mut elsewhere = connect_customer(&app, &widget).await;
+    as_visitor(&app, session, Method::POST, "/api/v1/portal/logout", None).await.expect(204, "");
+    assert_eq!(signed_in.close_code().await, Some(4401));
+    elsewhere.settle().await;
+}
