@@ -6,29 +6,7 @@ use crate::helpers::*;
 use crate::live::*;
 use crate::widget::signed;
 use reqwest::Method;
-use serde_json::{json, Value};
-
-/// A cookie session for `email`, as the agents' app has it: the cookie header and the CSRF token.
-pub async fn cookie_session(app: &TestApp, email: &str) -> (String, String) {
-    let res = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/login", app.base))
-        .json(&json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "login {email}");
-    let cookie = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("rapport_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
-    let body: Value = res.json().await.unwrap();
-    (cookie, body["csrf_token"].as_str().unwrap().to_owned())
-}
+use serde_json::json;
 
 /// The agents' app socket on a cookie session (from the app's own origin).
 pub async fn connect_with_cookie(app: &TestApp, cookie: &str) -> Live {

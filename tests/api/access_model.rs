@@ -7,7 +7,6 @@
 //! whose credential no longer admits it must be closed. REST is the oracle, not a second copy
 //! of the rules. 2,000 steps with a fixed seed; `RAPPORT_LONG=1` runs 20,000 from a random one.
 
-use crate::access::cookie_session;
 use crate::helpers::*;
 use crate::live::*;
 use crate::widget::signed;

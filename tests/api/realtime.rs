@@ -329,22 +329,7 @@ async fn a_foreign_origin_is_refused() {
     own.expect("pong").await;
 
     // A session cookie without an Origin is not enough (only a token is).
-    let login = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/login", app.base))
-        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert!(login.status().is_success());
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("rapport_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let (cookie, _) = cookie_session(&app, ADMIN_EMAIL).await;
     let refused = open(&app, "/api/v1/socket", &[("cookie", cookie.clone())], None).await;
     assert_eq!(refusal(refused), (403, "origin_not_allowed".to_owned()));
     let refused = open(&app, "/api/v1/socket", &[("cookie", cookie.clone()), ("origin", evil.clone())], None).await;
