@@ -12,6 +12,8 @@ export async function api(path, { method = "GET", json, body, headers = {} } = {
   if (csrf && method !== "GET") headers["X-CSRF-Token"] = csrf;
   if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
   const res = await fetch(path, { method, headers, body, credentials: "same-origin" });
+  // Signed out meanwhile (elsewhere, or deactivated): the page starts over at its sign-in.
+  if (res.status === 401 && csrf && path !== "/api/v1/me") { location.reload(); return new Promise(() => {}); }
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, data?.error?.code || "error", data?.error?.message || res.statusText);
   return data;

@@ -223,3 +223,11 @@ test("on a phone the messenger shows one pane at a time", async () => {
   await page.screenshot({ path: join(shots, "app-phone.png") });
   await context.close();
 });
+
+test("an agent deactivated while the app is open is shown the sign-in page at once", async () => {
+  const user = await rapport.api("/api/v1/users", { method: "POST", json: { email: "dee@example.com", name: "Dee Agent", role: "agent", password: PASSWORD } });
+  const { context, page } = await agentPage("dee@example.com");
+  await rapport.api(`/api/v1/users/${user.id}`, { method: "PATCH", json: { active: false } });
+  await page.waitForSelector("#login:not([hidden])");
+  await context.close();
+});
