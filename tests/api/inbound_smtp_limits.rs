@@ -82,13 +82,13 @@ async fn noop_and_rset_do_not_keep_an_smtp_session_alive_forever() {
 
 #[tokio::test]
 async fn an_smtp_session_ends_at_its_time_limit_but_a_message_under_way_is_received() {
-    let server = start(Limits { max_session: Duration::from_millis(400), ..limits() }).await;
+    let server = start(Limits { max_session: Duration::from_millis(700), ..limits() }).await;
     let mut c = Raw::hello(server.addr).await;
     assert_eq!(c.cmd("MAIL FROM:<a@sender.test>").await, 250);
     assert_eq!(c.cmd("RCPT TO:<b@team.test>").await, 250);
     assert_eq!(c.cmd("DATA").await, 354);
     c.send(b"Subject: slow\r\n\r\nfirst half\r\n").await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
     c.send(b"second half\r\n.\r\n").await;
     assert_eq!(c.reply().await.0, 250, "the message under way is received");
     let (code, text) = c.reply().await;
