@@ -18,6 +18,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("email settings: {0}")]
     Mail(String),
+    #[error("password settings: {0}")]
+    Password(String),
     #[error("another rapport is serving {0}")]
     Busy(String),
     #[error("cannot lock the data dir: {0}")]
@@ -58,7 +60,10 @@ impl Application {
             config.base_url = format!("{host}:{port}");
         }
 
-        let (login_by_ip, login_by_account) = AppState::login_limiters();
+        let device_key = store.write(crate::store::settings::device_secret).await?;
+        let passwords =
+            crate::password::Hasher::new(config.password_memory_kib, config.password_workers, config.password_queue)
+                .map_err(StartError::Password)?;
         let mailer = match (&config.smtp_url, &config.smtp_from) {
             (Some(url), Some(from)) => Some(Arc::new(crate::mail::Mailer::new(url, from).map_err(StartError::Mail)?)),
             _ => None,
@@ -126,8 +131,8 @@ impl Application {
             hub,
             config: Arc::new(config.clone()),
             clock,
-            login_by_ip,
-            login_by_account,
+            logins: http::LoginLimits::new(device_key),
+            passwords,
             setup: SetupLink::default(),
             new_visitors: http::RateLimiter::new(config.visitor_limit, 10 * 60 * 1000),
             widget_writes: http::RateLimiter::new(config.visitor_limit * 4, 10 * 60 * 1000),
@@ -208,10 +213,10 @@ fn smtp_limits(config: &Config) -> smtpd::Limits {
     smtpd::Limits {
         // Attachments travel base64-encoded: a third larger than the files.
         max_message_bytes: config.max_upload_bytes.saturating_mul(4) / 3 + 1024 * 1024,
-        max_recipients: 100,
-        max_connections: 64,
-        idle_timeout: std::time::Duration::from_secs(300),
+        max_connections_per_address: config.inbound_smtp_max_per_address,
+        ipv6_prefix: config.ipv6_limit_prefix,
         hostname: hostname.to_owned(),
+        ..smtpd::Limits::default()
     }
 }
 

@@ -33,8 +33,18 @@ pub struct Config {
     pub imap_poll_secs: u64,
     /// Inbound email by SMTP: the address of Rapport's own listener, e.g. `0.0.0.0:2525`.
     pub inbound_smtp_listen: Option<SocketAddr>,
+    /// Concurrent inbound SMTP sessions from one client address.
+    pub inbound_smtp_max_per_address: usize,
     /// Reverse proxies whose `X-Forwarded-For` names the client (per-IP limits, logs).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Per-address limits count an IPv6 client by its network of this many bits (IPv4 by address).
+    pub ipv6_limit_prefix: u8,
+    /// Memory each password hash or check uses (argon2id `m`), in KiB.
+    pub password_memory_kib: u32,
+    /// Password hashes or checks run at once; the number of cores unless set.
+    pub password_workers: usize,
+    /// Password checks that may wait for a worker; more are answered 503 `busy` at once.
+    pub password_queue: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +88,12 @@ const SETTINGS: &[(&str, &str)] = &[
     ("imap_url", ""),
     ("imap_poll_secs", "30"),
     ("inbound_smtp_listen", ""),
+    ("inbound_smtp_max_per_address", "8"),
     ("trusted_proxies", "127.0.0.1,::1"),
+    ("ipv6_limit_prefix", "64"),
+    ("password_memory_kib", "19456"),
+    ("password_workers", ""),
+    ("password_queue", "64"),
 ];
 
 /// The environment variable of a setting: `data_dir` → `RAPPORT_DATA_DIR`.
@@ -234,6 +249,17 @@ impl Config {
                     .map(|a| a.parse().map_err(|_| format!("{a:?} is not an IP address")))
                     .collect()
             })?,
+            inbound_smtp_max_per_address: l.parse("inbound_smtp_max_per_address", |v| in_range(v, 1, 1 << 20))?,
+            ipv6_limit_prefix: l.parse("ipv6_limit_prefix", |v| in_range(v, 16, 128))? as u8,
+            // argon2 needs at least 8 KiB; below 1 MiB a hash is cheap to guess.
+            password_memory_kib: l.parse("password_memory_kib", |v| in_range(v, 1024, 4 << 20))? as u32,
+            password_workers: l.parse("password_workers", |v| {
+                if v.trim().is_empty() {
+                    return Ok(crate::password::Hasher::cores());
+                }
+                in_range(v, 1, 1024)
+            })?,
+            password_queue: l.parse("password_queue", |v| in_range(v, 0, 1 << 20))?,
         })
     }
 
@@ -339,6 +365,27 @@ mod tests {
         let bad = |k: &str| (k == "RAPPORT_SMTP_URL").then(|| "imap://x".to_string());
         let err = Config::load_from(&Flags::default(), bad).unwrap_err().to_string();
         assert!(err.contains("`smtp_url`") && !err.contains("imap://x"), "{err}");
+    }
+
+    #[test]
+    fn password_and_limit_settings_are_checked() {
+        let defaults = Config::load_from(&Flags::default(), |_| None).unwrap();
+        assert_eq!(defaults.password_memory_kib, argon2::Params::DEFAULT_M_COST);
+        assert_eq!(defaults.password_workers, crate::password::Hasher::cores());
+        assert_eq!((defaults.password_queue, defaults.ipv6_limit_prefix), (64, 64));
+        let set =
+            |key: &'static str, value: &'static str| move |k: &str| (k == env_name(key)).then(|| value.to_string());
+        let c = Config::load_from(&Flags::default(), set("password_workers", "3")).unwrap();
+        assert_eq!(c.password_workers, 3);
+        for (key, value) in [
+            ("password_memory_kib", "512"),
+            ("password_workers", "0"),
+            ("ipv6_limit_prefix", "129"),
+            ("inbound_smtp_max_per_address", "0"),
+        ] {
+            let err = Config::load_from(&Flags::default(), set(key, value)).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{key}`")), "{err}");
+        }
     }
 
     #[test]

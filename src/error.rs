@@ -59,13 +59,33 @@ impl ApiError {
         )
     }
     pub fn too_many(code: &'static str, retry_after: u64) -> ApiError {
+        ApiError::limited(code, retry_after, format!("too many attempts; try again in {retry_after} s"))
+    }
+    /// A 429 that says in its own words what was limited; `Retry-After` says when to come back.
+    pub fn limited(code: &'static str, retry_after: u64, message: impl Into<String>) -> ApiError {
+        ApiError { retry_after: Some(retry_after), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message) }
+    }
+    /// Too many password checks are waiting: a 503 answered at once, to be tried again soon.
+    pub fn busy() -> ApiError {
         ApiError {
-            retry_after: Some(retry_after),
+            retry_after: Some(1),
             ..ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                code,
-                format!("too many attempts; try again in {retry_after} s"),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is busy checking other passwords; try again in a moment",
             )
+        }
+    }
+}
+
+impl From<crate::password::HashError> for ApiError {
+    fn from(e: crate::password::HashError) -> ApiError {
+        match e {
+            crate::password::HashError::Busy => ApiError::busy(),
+            crate::password::HashError::Failed(reason) => {
+                tracing::error!(error = %reason, "password hashing failed");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -170,14 +170,19 @@ fn admin(cmd: AdminCommand) -> Result<(), String> {
     };
     let config = load(&args.place.flags())?;
     let password = cli::admin::read_password(std::io::stdin().lock())?;
+    let hasher = rapport::password::Hasher::new(config.password_memory_kib, 1, 0)?;
     actix_web::rt::System::new().block_on(async {
         if creating {
             let name = args.name.as_deref().ok_or("admin create needs --name")?;
-            let user = cli::admin::create(&config.data_dir, &args.email, name, password).await?;
+            let user = cli::admin::create_with(&hasher, &config.data_dir, &args.email, name, password).await?;
             println!("created admin {} <{}>", user.name, user.email);
         } else {
-            cli::admin::reset_password(&config.data_dir, &args.email, password).await?;
-            println!("password changed for {}; their sessions have ended", args.email);
+            let ended = cli::admin::reset_password(&hasher, &config.data_dir, &args.email, password).await?;
+            println!(
+                "password changed for {}; ended {} browser session(s) and revoked {} API token(s); \
+                 a running server closes their open connections when it next re-checks rights",
+                args.email, ended.sessions, ended.tokens
+            );
         }
         Ok(())
     })

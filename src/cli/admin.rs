@@ -1,8 +1,11 @@
 //! `rapport admin create` and `rapport admin reset-password`: they open the database directly,
-//! beside a running server if there is one (WAL and a busy timeout make that safe).
+//! beside a running server if there is one (WAL and a busy timeout make that safe). A running
+//! server learns of a reset only through the database (its sockets re-check their rights
+//! periodically): this process cannot reach them.
 
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{Email, Name, Password, Role, Secret};
+use crate::password::Hasher;
 use crate::store::{users, Store};
 use std::io::BufRead;
 use std::path::Path;
@@ -13,10 +16,22 @@ pub fn read_password(input: impl BufRead) -> Result<Password, String> {
     Password::parse(Secret::new(line.trim_end_matches(['\r', '\n']))).map_err(|e| e.message)
 }
 
+/// Creates an admin, hashing the password with the default memory cost.
 pub async fn create(data_dir: &Path, email: &str, name: &str, password: Password) -> Result<users::User, String> {
+    create_with(&Hasher::default(), data_dir, email, name, password).await
+}
+
+/// Creates an admin, hashing the password with `hasher` (the configured memory cost).
+pub async fn create_with(
+    hasher: &Hasher,
+    data_dir: &Path,
+    email: &str,
+    name: &str,
+    password: Password,
+) -> Result<users::User, String> {
     let email = Email::parse(email).map_err(|e| e.message)?.into_string();
     let name = Name::parse(name).map_err(|e| e.message)?.into_string();
-    let hash = crate::password::hash(&password).await?;
+    let hash = hasher.hash(&password).await.map_err(|e| e.to_string())?;
     let store = open(data_dir).await?;
     let now = SystemClock.now_ms();
     let created = store.write(move |c| users::insert(c, &email, &name, Role::Admin, Some(&hash), now)).await.map_err(
@@ -29,9 +44,15 @@ pub async fn create(data_dir: &Path, email: &str, name: &str, password: Password
     created
 }
 
-pub async fn reset_password(data_dir: &Path, email: &str, password: Password) -> Result<(), String> {
+/// Sets a new password and ends every session and API token of the user; says how many.
+pub async fn reset_password(
+    hasher: &Hasher,
+    data_dir: &Path,
+    email: &str,
+    password: Password,
+) -> Result<users::Ended, String> {
     let email = Email::parse(email).map_err(|e| e.message)?.into_string();
-    let hash = crate::password::hash(&password).await?;
+    let hash = hasher.hash(&password).await.map_err(|e| e.to_string())?;
     let store = open(data_dir).await?;
     let done = store
         .write(move |c| {

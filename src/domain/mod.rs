@@ -1,7 +1,10 @@
 //! The words of the product and values that are valid by construction. No actix, no SQL.
 
 pub mod identity;
+mod network;
 mod values;
+
+pub use network::client_network;
 
 pub use values::{Body, ClientId, ContentType, Email, Filename, Name, Password, Secret, Title, MAX_BODY_CHARS};
 

@@ -1,12 +1,13 @@
 //! Who is calling: a session cookie (with a CSRF token for anything that changes state) or a
 //! personal API token. Also login, logout, "who am I" and the caller's preferences.
 
+use super::login_limits::check_password;
 use super::{AppState, State};
 use crate::domain::{Email, Secret};
 use crate::error::ApiError;
 use crate::store::users::{self, Session};
 use crate::store::{Credential, Viewer};
-use crate::{password, token};
+use crate::token;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
@@ -42,36 +43,6 @@ impl Agent {
     }
 }
 
-/// The client's address: the peer's, or, when the peer is a trusted reverse proxy, the last
-/// address in `X-Forwarded-For` that is not one of the trusted proxies (what came before it
-/// the client could have written itself).
-pub(super) fn client_ip(req: &HttpRequest) -> String {
-    let Some(peer) = req.peer_addr().map(|a| a.ip()) else { return "unknown".into() };
-    let trusted = req.app_data::<State>().map(|s| s.config.trusted_proxies.as_slice()).unwrap_or_default();
-    forwarded_client(peer, trusted, req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()))
-        .to_string()
-}
-
-fn forwarded_client<'a>(
-    peer: std::net::IpAddr,
-    trusted: &[std::net::IpAddr],
-    forwarded_for: impl Iterator<Item = &'a str>,
-) -> std::net::IpAddr {
-    if !trusted.contains(&peer) {
-        return peer;
-    }
-    let hops: Vec<&str> = forwarded_for.flat_map(|v| v.split(',')).map(str::trim).collect();
-    let mut client = peer;
-    for hop in hops.iter().rev() {
-        match hop.parse() {
-            Ok(ip) if trusted.contains(&ip) => client = ip,
-            Ok(ip) => return ip,
-            Err(_) => return client,
-        }
-    }
-    client
-}
-
 async fn authenticate(req: HttpRequest) -> Result<Agent, ApiError> {
     let state = req.app_data::<State>().ok_or_else(ApiError::internal)?.clone();
     if req.headers().get("authorization").is_none() && req.cookie(SESSION_COOKIE).is_none() {
@@ -81,9 +52,15 @@ async fn authenticate(req: HttpRequest) -> Result<Agent, ApiError> {
         let token =
             header.to_str().ok().and_then(|h| h.strip_prefix("Bearer ")).ok_or_else(ApiError::unauthenticated)?;
         let hash = token::hash(token.trim());
-        let lookup = hash.clone();
-        let session = state.store.read(move |c| users::by_token(c, &lookup)).await?;
-        return session.map(|s| Agent::from_session(s, Credential::Token(hash))).ok_or_else(ApiError::unauthenticated);
+        let (now, lookup) = (state.now(), hash.clone());
+        let (session, stale) =
+            state.store.read(move |c| users::by_token(c, &lookup, now)).await?.ok_or_else(ApiError::unauthenticated)?;
+        if let Some(id) = stale {
+            // Off the request path: a failure to note the time must not fail the request.
+            let store = state.store.clone();
+            tokio::spawn(async move { store.write(move |c| users::token_used(c, id, now)).await });
+        }
+        return Ok(Agent::from_session(session, Credential::Token(hash)));
     }
     let cookie = req.cookie(SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
     let hash = token::hash(cookie.value());
@@ -179,64 +156,25 @@ pub struct Me {
     pub preferences: users::Preferences,
 }
 
-const IP_ATTEMPTS: u32 = 20;
-const ACCOUNT_FAILURES: u32 = 5;
-const LOGIN_WINDOW_MS: i64 = 15 * 60 * 1000;
-
-impl AppState {
-    pub fn login_limiters() -> (super::RateLimiter, super::RateLimiter) {
-        (
-            super::RateLimiter::new(IP_ATTEMPTS, LOGIN_WINDOW_MS),
-            super::RateLimiter::new(ACCOUNT_FAILURES, LOGIN_WINDOW_MS),
-        )
-    }
-}
-
-/// Starts a session; answers with the user, the CSRF token and a session cookie.
-/// At most 20 attempts per IP and 5 failures per account in 15 minutes.
+/// Starts a session; answers with the user, the CSRF token, a session cookie and a known-device
+/// cookie. Limits: 20 password checks per client address and 5 failures per account and address
+/// in 15 minutes (429 `too_many_login_attempts`); 20 failures per account in an hour from
+/// browsers that never signed in to it (429 `account_locked`; a browser with the known-device
+/// cookie is exempt). When too many password checks are already waiting: 503 `busy`.
 #[utoipa::path(tag = "auth", security(()), request_body = LoginRequest, responses(
     (status = 200, body = Me), (status = 401, body = crate::error::ErrorBody),
-    (status = 429, body = crate::error::ErrorBody)))]
+    (status = 429, description = "`too_many_login_attempts` or `account_locked`; see Retry-After", body = crate::error::ErrorBody),
+    (status = 503, description = "`busy`: too many password checks are waiting; see Retry-After", body = crate::error::ErrorBody)))]
 #[post("/api/v1/auth/login")]
 async fn login(state: State, req: HttpRequest, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
     let account = body.email.trim().to_lowercase();
     let lookup = account.clone();
-    let user = check_password(&state, &req, &account, &body.password, move |c| users::for_login(c, &lookup)).await?;
+    let (user, device) =
+        check_password(&state, &req, &account, &body.password, move |c| users::for_login(c, &lookup)).await?;
     let (cookie, csrf) = start_session(&state, user.id).await?;
     let uid = user.id;
     let preferences = state.store.read(move |c| users::preferences(c, uid)).await?;
-    Ok(HttpResponse::Ok().cookie(cookie).json(Me { user, csrf_token: Some(csrf), preferences }))
-}
-
-/// Checks a password for a sign-in (agents' and customers'), within the login limits: `account`
-/// names the limit's key, `lookup` finds who it is and their password hash. Unknown accounts
-/// take as long as known ones.
-pub(super) async fn check_password<T, F>(
-    state: &State,
-    req: &HttpRequest,
-    account: &str,
-    password: &Secret,
-    lookup: F,
-) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&rusqlite::Connection) -> crate::store::Result<Option<(T, Option<String>)>> + Send + 'static,
-{
-    let (now, ip) = (state.now(), client_ip(req));
-    for (limiter, key) in [(&state.login_by_ip, ip.as_str()), (&state.login_by_account, account)] {
-        if let Some(secs) = limiter.blocked(key, now) {
-            return Err(ApiError::too_many("too_many_login_attempts", secs));
-        }
-    }
-    state.login_by_ip.hit(&ip, now);
-    let (who, hash) = state.store.read(lookup).await?.map_or((None, None), |(who, hash)| (Some(who), hash));
-    let ok = password::verify(password.expose().to_owned(), hash).await;
-    let Some(who) = who.filter(|_| ok) else {
-        state.login_by_account.hit(account, now);
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "wrong email or password"));
-    };
-    state.login_by_account.clear(account);
-    Ok(who)
+    Ok(HttpResponse::Ok().cookie(cookie).cookie(device).json(Me { user, csrf_token: Some(csrf), preferences }))
 }
 
 /// Creates a session row and the cookie that carries it.
@@ -308,40 +246,10 @@ async fn put_preferences(
     let prefs = body.into_inner();
     let stored = prefs.clone();
     state.store.write(move |c| users::set_preferences(c, uid, &stored)).await?;
-    state.hub.reconnect_user(uid);
     Ok(web::Json(prefs))
 }
 
 /// Parses an email for lookups and creation; shared by the user and customer endpoints.
 pub(super) fn email(text: &str) -> Result<String, ApiError> {
     Ok(Email::parse(text)?.into_string())
-}
-
-#[cfg(test)]
-mod forwarded_tests {
-    use super::forwarded_client;
-    use std::net::IpAddr;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
-        let trusted = [ip("127.0.0.1"), ip("10.0.0.2")];
-        let from = |peer: &str, header: &[&str]| forwarded_client(ip(peer), &trusted, header.iter().copied());
-        // Straight from the internet: the header is the client's own word, ignored.
-        assert_eq!(from("203.0.113.9", &["198.51.100.1"]), ip("203.0.113.9"));
-        // Through the proxy: the address it saw.
-        assert_eq!(from("127.0.0.1", &["198.51.100.1"]), ip("198.51.100.1"));
-        // A client that sends its own header cannot choose its address: the proxy appends.
-        assert_eq!(from("127.0.0.1", &["6.6.6.6, 198.51.100.1"]), ip("198.51.100.1"));
-        // Through two trusted proxies, and split over two header lines.
-        assert_eq!(from("127.0.0.1", &["198.51.100.1, 10.0.0.2"]), ip("198.51.100.1"));
-        assert_eq!(from("127.0.0.1", &["198.51.100.1", "10.0.0.2"]), ip("198.51.100.1"));
-        // No header, or garbage: the peer (or the last trusted hop).
-        assert_eq!(from("127.0.0.1", &[]), ip("127.0.0.1"));
-        assert_eq!(from("127.0.0.1", &["not-an-ip"]), ip("127.0.0.1"));
-        assert_eq!(from("127.0.0.1", &["nonsense, 10.0.0.2"]), ip("10.0.0.2"));
-    }
 }

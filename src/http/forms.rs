@@ -2,7 +2,7 @@
 //! parties: a honeypot field, a signed time the form was served (too fast is a robot, a day
 //! old is stale), and a limit per IP.
 
-use super::{client_ip, Admin, State};
+use super::{limit_key, Admin, State};
 use crate::domain::Email;
 use crate::error::{ApiError, ErrorBody};
 use crate::store::forms::{self, Form, FormInput, Submission};
@@ -180,7 +180,7 @@ async fn submit(
     body: web::Json<Submission>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.now();
-    state.form_submissions.admit(&[&client_ip(&req)], now, "too_many_requests")?;
+    state.form_submissions.admit(&[&limit_key(&req)], now, "too_many_requests")?;
     let (key, submission) = (key.into_inner(), body.into_inner());
     let lookup = key.clone();
     let secret = state

@@ -9,7 +9,7 @@ use crate::store::stats::{self, Queues};
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -206,6 +206,7 @@ async fn metrics(state: State, _admin: Admin) -> Result<HttpResponse, ApiError> 
         &[(String::new(), writes.failed_batches.load(Ordering::Relaxed))],
     );
     out.gauge("rapport_write_queue", "Writes waiting for the writer.", state.store.write_queue());
+    password_metrics(&mut out, state.passwords.stats());
 
     out.gauge(
         "rapport_pending_notifications",
@@ -229,4 +230,19 @@ async fn metrics(state: State, _admin: Admin) -> Result<HttpResponse, ApiError> 
         out.gauge("rapport_disk_total_bytes", "Size of the data dir's file system.", d.total_bytes);
     }
     Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(out.finish()))
+}
+
+fn password_metrics(out: &mut Exposition, stats: &crate::password::HashStats) {
+    let counter = |n: &AtomicU64| [(String::new(), n.load(Ordering::Relaxed))];
+    out.counters(
+        "rapport_password_checks_total",
+        "Passwords checked (argon2 against a stored or the dummy hash) since start.",
+        &counter(&stats.checks),
+    );
+    out.counters("rapport_password_hashes_total", "New passwords hashed since start.", &counter(&stats.hashes));
+    out.counters(
+        "rapport_password_busy_total",
+        "Password checks and hashes refused at once (503 busy): too many were waiting.",
+        &counter(&stats.busy),
+    );
 }

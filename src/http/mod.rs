@@ -4,13 +4,16 @@
 mod assets;
 mod attachments;
 mod auth;
+mod client;
 mod conversations;
 mod customers;
+mod device;
 mod email;
 mod forms;
 mod health;
 mod items;
 mod limiter;
+mod login_limits;
 mod observe;
 pub mod openapi;
 mod page;
@@ -20,12 +23,14 @@ mod rules;
 mod setup;
 pub(crate) use setup::escape;
 mod socket;
+mod tokens;
 mod users;
 mod widget;
 
-use auth::client_ip;
 pub use auth::{preauthenticate, Admin, Agent, SESSION_COOKIE};
+use client::limit_key;
 pub use limiter::RateLimiter;
+pub use login_limits::LoginLimits;
 pub use observe::trace_requests;
 pub use setup::SetupLink;
 
@@ -44,8 +49,10 @@ pub struct AppState {
     pub hub: crate::realtime::Hub,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
-    pub login_by_ip: RateLimiter,
-    pub login_by_account: RateLimiter,
+    /// Password sign-ins per address, per account and address (or known device), per account.
+    pub logins: LoginLimits,
+    /// Hashes and checks passwords, a bounded number at once.
+    pub passwords: crate::password::Hasher,
     pub setup: SetupLink,
     pub new_visitors: RateLimiter,
     /// Anonymous writes (new conversations, uploads) per IP.
@@ -88,6 +95,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
         .service(openapi::document)
         .configure(auth::routes)
         .configure(users::routes)
+        .configure(tokens::routes)
         .configure(projects::routes)
         .configure(customers::routes)
         .configure(items::routes)

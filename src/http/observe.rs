@@ -43,7 +43,7 @@ pub async fn trace_requests(
     let stats = req.app_data::<web::Data<AppState>>().cloned();
     // The path only: query strings may carry visitor tokens.
     let (method, path) = (req.method().clone(), req.path().to_owned());
-    let peer = super::auth::client_ip(req.request());
+    let peer = super::client::client_ip(req.request());
     let span = tracing::info_span!("request", id = %id);
     let result = next.call(req).instrument(span.clone()).await;
     let status = match &result {

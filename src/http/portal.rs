@@ -5,7 +5,7 @@
 use super::auth::email;
 use super::conversations::{new_message, NewMessageBody};
 use super::widget::{NewVisitor, Visitor};
-use super::{client_ip, Admin, State};
+use super::{limit_key, Admin, State};
 use crate::domain::{Invalid, Party, Password, Secret, Status, Title, MAX_BODY_CHARS};
 use crate::error::{ApiError, ErrorBody};
 use crate::mail::render::{self, Letterhead};
@@ -13,7 +13,7 @@ use crate::store::conversations::Message;
 use crate::store::portal::{self, Ticket};
 use crate::store::settings::{self, PortalSettings};
 use crate::store::{customers::Customer, notify, Event};
-use crate::{password, token};
+use crate::token;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -59,25 +59,26 @@ pub struct PortalLogin {
     pub password: Secret,
 }
 
-/// Signs a customer in with their password. At most 20 attempts per IP and 5 per address in
-/// 15 minutes (shared with the agents' login limits).
+/// Signs a customer in with their password, and sets a known-device cookie. The limits are the
+/// agents' login limits (per address, per address and account, per account with the
+/// known-device exemption): 429 `too_many_login_attempts` or `account_locked`; 503 `busy` when
+/// too many password checks are waiting.
 #[utoipa::path(tag = "portal", security(()), request_body = PortalLogin, responses(
-    (status = 200, body = NewVisitor), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody),
-    (status = 404, body = ErrorBody, description = "the customer portal is turned off (`portal_disabled`)")))]
+    (status = 200, body = NewVisitor), (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody, description = "the customer portal is turned off (`portal_disabled`)"),
+    (status = 429, description = "`too_many_login_attempts` or `account_locked`; see Retry-After", body = ErrorBody),
+    (status = 503, description = "`busy`: too many password checks are waiting; see Retry-After", body = ErrorBody)))]
 #[post("/api/v1/portal/login")]
-async fn login(
-    state: State,
-    req: HttpRequest,
-    body: web::Json<PortalLogin>,
-) -> Result<web::Json<NewVisitor>, ApiError> {
+async fn login(state: State, req: HttpRequest, body: web::Json<PortalLogin>) -> Result<HttpResponse, ApiError> {
     enabled(&state).await?;
     let account = format!("customer:{}", body.email.trim().to_lowercase());
     let lookup = body.email.trim().to_owned();
-    let customer =
-        super::auth::check_password(&state, &req, &account, &body.password, move |c| portal::for_login(c, &lookup))
-            .await?;
+    let (customer, device) = super::login_limits::check_password(&state, &req, &account, &body.password, move |c| {
+        portal::for_login(c, &lookup)
+    })
+    .await?;
     let token = new_session(&state, customer.id).await?;
-    Ok(web::Json(NewVisitor { token, customer }))
+    Ok(HttpResponse::Ok().cookie(device).json(NewVisitor { token, customer }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -104,7 +105,7 @@ async fn send_link(state: State, req: HttpRequest, body: web::Json<LinkRequest>)
             "sign-in links go by email, and this server sends none; sign in with your password",
         ));
     }
-    state.portal_attempts.admit(&[&client_ip(&req), &address.to_lowercase()], state.now(), "too_many_requests")?;
+    state.portal_attempts.admit(&[&limit_key(&req), &address.to_lowercase()], state.now(), "too_many_requests")?;
     let secret = token::generate("");
     let link = format!("{}/portal/#link={secret}", state.config.base_url);
     let (hash, now) = (token::hash(&secret), state.now());
@@ -140,7 +141,7 @@ async fn redeem_link(
     body: web::Json<Redeem>,
 ) -> Result<web::Json<NewVisitor>, ApiError> {
     enabled(&state).await?;
-    state.portal_attempts.admit(&[&format!("redeem:{}", client_ip(&req))], state.now(), "too_many_requests")?;
+    state.portal_attempts.admit(&[&format!("redeem:{}", limit_key(&req))], state.now(), "too_many_requests")?;
     let link_hash = token::hash(body.token.trim());
     let secret = token::generate("rpv_");
     let (session_hash, now) = (token::hash(&secret), state.now());
@@ -205,7 +206,8 @@ pub struct NewPassword {
 
 /// Sets or changes the caller's password (signing in by link proved the address).
 #[utoipa::path(tag = "portal", security(("visitor" = [])), request_body = NewPassword, responses(
-    (status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    (status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody),
+    (status = 503, description = "`busy`: too many password checks are waiting; see Retry-After", body = ErrorBody)))]
 #[put("/api/v1/portal/password")]
 async fn set_password(
     state: State,
@@ -213,7 +215,7 @@ async fn set_password(
     body: web::Json<NewPassword>,
 ) -> Result<HttpResponse, ApiError> {
     let password = Password::parse(body.into_inner().password)?;
-    let hash = password::hash(&password).await.map_err(|_| ApiError::internal())?;
+    let hash = state.passwords.hash(&password).await?;
     let id = who.id();
     state.store.write(move |c| portal::set_password(c, id, &hash)).await?;
     Ok(super::no_content())

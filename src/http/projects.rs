@@ -78,6 +78,5 @@ async fn set_member(
 ) -> Result<HttpResponse, ApiError> {
     let viewer = admin.0.viewer;
     state.store.write(move |c| projects::set_member(c, viewer, id, user, member)).await?;
-    state.hub.reconnect_user(user);
     Ok(no_content())
 }

@@ -6,7 +6,7 @@ use super::{auth::start_session, State};
 use crate::domain::{Email, Name, Password, Role, Secret};
 use crate::error::ApiError;
 use crate::store::users;
-use crate::{password, token};
+use crate::token;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -153,7 +153,7 @@ async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, A
             return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, "Welcome to Rapport", &html));
         }
     };
-    let hash = password::hash(&password).await.map_err(|_| ApiError::internal())?;
+    let hash = state.passwords.hash(&password).await?;
     let now = state.now();
     let created = state
         .store

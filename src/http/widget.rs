@@ -2,7 +2,7 @@
 //! their conversations and messages, and the widget's settings (admins).
 
 use super::conversations::{new_message, CreateConversationBody, MessageQuery, NewMessageBody};
-use super::{client_ip, Admin, State};
+use super::{limit_key, Admin, State};
 use crate::domain::identity::SiteIdentity;
 use crate::domain::{Channel, ConversationKind, Email, Invalid, Name, Party};
 use crate::error::{ApiError, ErrorBody};
@@ -36,7 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Counts one anonymous write (a conversation, an upload) against the caller's IP.
 pub(super) fn limit_writes(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
-    state.widget_writes.admit(&[&client_ip(req)], state.now(), "too_many_requests")
+    state.widget_writes.admit(&[&limit_key(req)], state.now(), "too_many_requests")
 }
 
 /// What the widget shows before anyone types: public settings and whether the team is online.
@@ -199,7 +199,7 @@ pub struct NewVisitor {
 #[post("/api/v1/widget/visitors")]
 async fn new_visitor(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let now = state.now();
-    state.new_visitors.admit(&[&client_ip(&req)], now, "too_many_visitors")?;
+    state.new_visitors.admit(&[&limit_key(&req)], now, "too_many_visitors")?;
     let secret = token::generate("rpv_");
     let hash = token::hash(&secret);
     let customer = state.store.write(move |c| customers::insert_visitor(c, &hash, now)).await?;

@@ -298,12 +298,6 @@ impl Hub {
         lock(&self.0.sockets).remove(&id);
     }
 
-    /// What a user may see changed outside a write that announces it (kept for callers not yet
-    /// raising `RightsChange::User`): their sockets re-check.
-    pub fn reconnect_user(&self, user_id: i64) {
-        self.recheck_sockets(Holder::User(user_id));
-    }
-
     /// Sends a frame to the inboxes of these users (each may have several tabs open).
     fn tell_users(&self, users: &[i64], json: String) {
         self.tell_inboxes_that(json.into(), |scope| users.contains(&scope.user_id));

@@ -51,20 +51,24 @@ pub fn members(conn: &Connection, project_id: i64) -> Result<Vec<i64>> {
     Ok(rows)
 }
 
-/// Adds or removes a member of a project the viewer can see.
+/// Adds or removes a member of a project the viewer can see. A change of membership changes
+/// what the user may see: it is announced as a change of their rights.
 pub fn set_member(conn: &Connection, viewer: Viewer, project_id: i64, user_id: i64, member: bool) -> Result<()> {
     get(conn, viewer, project_id)?;
-    if member {
+    let changed = if member {
         super::users::get(conn, user_id)?;
         conn.execute(
             "INSERT OR IGNORE INTO project_members (project_id, user_id) VALUES (?1, ?2)",
             params![project_id, user_id],
-        )?;
+        )?
     } else {
         conn.execute(
             "DELETE FROM project_members WHERE project_id = ?1 AND user_id = ?2",
             params![project_id, user_id],
-        )?;
+        )?
+    };
+    if changed > 0 {
+        super::raise(super::Event::Rights(super::RightsChange::User(user_id)));
     }
     super::raise(super::Event::Rights(super::RightsChange::User(user_id)));
     Ok(())

@@ -80,6 +80,7 @@ const WIDGET: &str = "widget";
 const BUSINESS_HOURS: &str = "business_hours";
 const EMAIL_FLOW: &str = "email_flow";
 const REPLY_SECRET: &str = "reply_secret";
+const DEVICE_SECRET: &str = "device_secret";
 
 pub fn email_flow(conn: &Connection) -> Result<EmailFlow> {
     load(conn, EMAIL_FLOW)
@@ -103,6 +104,18 @@ pub fn rotate_reply_secret(conn: &Connection) -> Result<String> {
     let secret = crate::token::generate("");
     save(conn, REPLY_SECRET, &secret)?;
     Ok(secret)
+}
+
+/// Signs the known-device cookies of sign-ins, made on first use. Replacing it would make every
+/// browser unknown again (to the per-account login limit).
+pub fn device_secret(conn: &Connection) -> Result<crate::domain::Secret> {
+    let secret: String = load(conn, DEVICE_SECRET)?;
+    if !secret.is_empty() {
+        return Ok(crate::domain::Secret::new(secret));
+    }
+    let secret = crate::token::generate("");
+    save(conn, DEVICE_SECRET, &secret)?;
+    Ok(crate::domain::Secret::new(secret))
 }
 
 /// Signs the time a web form was served; made by the migration that added forms.

@@ -1,6 +1,10 @@
 //! Internal users, their preferences, browser sessions and API tokens.
+//!
+//! Every change that ends a user's session or token, or changes what they may see (role,
+//! activity, preferences), raises `Event::Rights(RightsChange::User(id))`: once committed, their
+//! open sockets re-check who they are.
 
-use super::{is_constraint, Millis, Result, StoreError};
+use super::{is_constraint, raise, Event, Millis, Result, RightsChange, StoreError};
 use crate::domain::{NotifyReplies, Role};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -68,11 +72,25 @@ pub struct Session {
     pub csrf_token: Option<String>,
 }
 
+/// A personal API token as it is listed: never its secret.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ApiToken {
     pub id: i64,
     pub name: String,
     pub created_at: Millis,
+    /// When it was last used, to the hour; null if never.
+    pub last_used_at: Option<Millis>,
+}
+
+/// What ending a user's access ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Ended {
+    pub sessions: usize,
+    pub tokens: usize,
+}
+
+fn rights_of(user_id: i64) {
+    raise(Event::Rights(RightsChange::User(user_id)));
 }
 
 pub fn insert(
@@ -130,14 +148,17 @@ pub fn any_admin(conn: &Connection) -> Result<bool> {
     Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND active = 1)", [], |r| r.get(0))?)
 }
 
-/// Sets a new password and ends every session of the user.
-pub fn set_password(conn: &Connection, user_id: i64, hash: &str) -> Result<()> {
+/// Sets a new password and ends every session and API token of the user: whoever knew the old
+/// password may have made either.
+pub fn set_password(conn: &Connection, user_id: i64, hash: &str) -> Result<Ended> {
     let n = conn.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![hash, user_id])?;
     if n == 0 {
         return Err(StoreError::NotFound("user_not_found"));
     }
-    conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
-    Ok(())
+    let sessions = conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+    let tokens = conn.execute("DELETE FROM api_tokens WHERE user_id = ?1", [user_id])?;
+    rights_of(user_id);
+    Ok(Ended { sessions, tokens })
 }
 
 /// Changes name, role or active flag. The last active admin can be neither demoted nor
@@ -165,14 +186,12 @@ pub fn update(
     if before.role == Role::Admin && before.active && !any_admin(conn)? {
         return Err(StoreError::Conflict("last_admin"));
     }
-    rights_changed(id);
+    if role.is_some() || active.is_some() {
+        rights_of(id);
+    }
     get(conn, id)
 }
 
-/// Announces that what this user may see or do changed: their open sockets re-check.
-fn rights_changed(user_id: i64) {
-    super::raise(super::Event::Rights(super::RightsChange::User(user_id)));
-}
 
 pub fn preferences(conn: &Connection, user_id: i64) -> Result<Preferences> {
     Ok(conn
@@ -218,7 +237,7 @@ pub fn set_preferences(conn: &Connection, user_id: i64, p: &Preferences) -> Resu
             p.email_fallback
         ],
     )?;
-    rights_changed(user_id);
+    rights_of(user_id);
     Ok(())
 }
 
@@ -259,8 +278,8 @@ pub fn delete_session(conn: &Connection, token_hash: &[u8]) -> Result<()> {
     let user: Option<i64> = conn
         .query_row("DELETE FROM sessions WHERE token_hash = ?1 RETURNING user_id", [token_hash], |r| r.get(0))
         .optional()?;
-    if let Some(user) = user {
-        rights_changed(user);
+    if let Some(user_id) = user {
+        rights_of(user_id);
     }
     Ok(())
 }
@@ -274,27 +293,47 @@ pub fn insert_token(conn: &Connection, user_id: i64, name: &str, hash: &[u8], no
         "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![user_id, name, hash, now],
     )?;
-    Ok(ApiToken { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now })
+    Ok(ApiToken { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now, last_used_at: None })
 }
 
-pub fn by_token(conn: &Connection, hash: &[u8]) -> Result<Option<Session>> {
+/// How long a token's `last_used_at` may lag: it is written at most this often.
+pub const TOKEN_USE_PRECISION_MS: Millis = 3_600_000;
+
+/// The session of this token's user, and the token's id if its last use is to be recorded
+/// (it never was, or not within `TOKEN_USE_PRECISION_MS` of `now`).
+pub fn by_token(conn: &Connection, hash: &[u8], now: Millis) -> Result<Option<(Session, Option<i64>)>> {
     Ok(conn
         .query_row(
             &format!(
-                "SELECT {SESSION_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
+                "SELECT {SESSION_COLS}, t.id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
                  LEFT JOIN user_preferences p ON p.user_id = u.id
                  WHERE t.token_hash = ?1 AND u.active = 1"
             ),
             [hash],
-            |r| Ok(Session { user: user_row(r)?, see_all_projects: r.get(6)?, csrf_token: None }),
+            |r| {
+                let session = Session { user: user_row(r)?, see_all_projects: r.get(6)?, csrf_token: None };
+                let last: Option<Millis> = r.get(8)?;
+                let stale = last.is_none_or(|t| now - t >= TOKEN_USE_PRECISION_MS);
+                Ok((session, stale.then_some(r.get(7)?)))
+            },
         )
         .optional()?)
 }
 
+pub fn token_used(conn: &Connection, id: i64, now: Millis) -> Result<()> {
+    conn.execute("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1", params![id, now])?;
+    Ok(())
+}
+
+/// The user's tokens; `user_not_found` when there is no such user.
 pub fn tokens(conn: &Connection, user_id: i64) -> Result<Vec<ApiToken>> {
-    let mut stmt = conn.prepare("SELECT id, name, created_at FROM api_tokens WHERE user_id = ?1 ORDER BY id")?;
+    get(conn, user_id)?;
+    let mut stmt =
+        conn.prepare("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ?1 ORDER BY id")?;
     let rows = stmt
-        .query_map([user_id], |r| Ok(ApiToken { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?
+        .query_map([user_id], |r| {
+            Ok(ApiToken { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)?, last_used_at: r.get(3)? })
+        })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
@@ -304,6 +343,14 @@ pub fn delete_token(conn: &Connection, user_id: i64, id: i64) -> Result<()> {
     if n == 0 {
         return Err(StoreError::NotFound("token_not_found"));
     }
-    rights_changed(user_id);
+    rights_of(user_id);
     Ok(())
+}
+
+/// Revokes every token of the user; how many there were.
+pub fn delete_tokens(conn: &Connection, user_id: i64) -> Result<usize> {
+    get(conn, user_id)?;
+    let n = conn.execute("DELETE FROM api_tokens WHERE user_id = ?1", [user_id])?;
+    rights_of(user_id);
+    Ok(n)
 }

@@ -211,24 +211,33 @@ async fn a_refused_caller_gets_the_403_even_with_an_invalid_body() {
 }
 
 #[tokio::test]
-async fn five_wrong_passwords_lock_the_account_until_the_window_passes() {
+async fn five_wrong_passwords_lock_the_account_from_that_address_until_the_window_passes() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (_agent, _) = app.agent(&admin, "b@example.com").await;
     for _ in 0..5 {
         app.client().login(ADMIN_EMAIL, "not the password").await.expect(401, "invalid_credentials");
     }
-    // Even the right password is refused now, with a hint when to come back.
+    // Even the right password is refused now from this address, with a hint when to come back.
     let res = raw_login(&app, ADMIN_EMAIL, PASSWORD).await;
     assert_too_many(&res);
     assert!(session_cookie(&res).is_none(), "no session while locked");
     answer(res).await.expect(429, "too_many_login_attempts");
     // Changing the case of the email does not get around it.
     app.client().login("Admin@Example.COM", PASSWORD).await.expect(429, "too_many_login_attempts");
-    // The lock is per account: another user on the same IP logs in fine.
+    // The lock is per account: another user on the same address logs in fine.
     app.client().login("b@example.com", PASSWORD).await.ok();
     // Sessions that already existed keep working.
     admin.get("/api/v1/me").await.ok();
+    // So does the owner from elsewhere (see login_limits.rs for the whole design).
+    let elsewhere = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("x-forwarded-for", "192.0.2.10")
+        .json(&json!({"email": ADMIN_EMAIL, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::OK);
 
     app.clock.advance_ms(FIFTEEN_MINUTES_AND_A_BIT);
     let client = app.client();

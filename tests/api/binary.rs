@@ -242,11 +242,15 @@ async fn serve_admin_commands_sigterm_and_restart() {
         String::from_utf8_lossy(&again.stderr)
     );
 
+    let bot = admin.with_bearer(&admin.api_token().await);
     let reset = admin_command("reset-password", &data, NEW_PASSWORD);
     assert!(reset.status.success(), "reset failed: {}", String::from_utf8_lossy(&reset.stderr));
-    // The reset ends every session ...
+    let said = String::from_utf8_lossy(&reset.stdout);
+    assert!(said.contains("ended 1 browser session(s) and revoked 1 API token(s)"), "{said}");
+    // The reset ends every session and token ...
     let after_reset = admin.get("/api/v1/me").await;
     assert_eq!(after_reset.status.as_u16(), 401, "the old session still works: {}", after_reset.body);
+    bot.get("/api/v1/me").await.expect(401, "unauthenticated");
     // ... the old password fails and the new one works.
     server.client().login(EMAIL, PASSWORD).await.expect(401, "invalid_credentials");
     let admin = server.logged_in(NEW_PASSWORD).await;

@@ -15,13 +15,15 @@ use tokio_util::sync::CancellationToken;
 
 type Received = Arc<Mutex<Vec<(Envelope, Vec<u8>)>>>;
 
-fn limits() -> Limits {
+pub fn limits() -> Limits {
     Limits {
         max_message_bytes: 10_000,
         max_recipients: 3,
         max_connections: 8,
-        idle_timeout: Duration::from_secs(10),
+        command_timeout: Duration::from_secs(10),
+        data_timeout: Duration::from_secs(10),
         hostname: "mx.test".into(),
+        ..Limits::default()
     }
 }
 
@@ -41,8 +43,8 @@ fn refusing(code: u16, text: &'static str, calls: &Received) -> Handler {
     })
 }
 
-struct Server {
-    addr: SocketAddr,
+pub struct Server {
+    pub addr: SocketAddr,
     received: Received,
     stop: CancellationToken,
     task: JoinHandle<()>,
@@ -57,30 +59,34 @@ async fn start_with(limits: Limits, handler: impl FnOnce(&Received) -> Handler) 
     Server { addr, received, stop, task }
 }
 
-async fn start(limits: Limits) -> Server {
+pub async fn start(limits: Limits) -> Server {
     start_with(limits, recording).await
 }
 
 impl Server {
-    fn received(&self) -> Vec<(Envelope, Vec<u8>)> {
+    pub fn received(&self) -> Vec<(Envelope, Vec<u8>)> {
         self.received.lock().unwrap().clone()
     }
 }
 
 /// A client that says exactly what the test tells it to.
-struct Raw {
+pub struct Raw {
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
 }
 
 impl Raw {
-    async fn connect(addr: SocketAddr) -> Raw {
-        let (reader, writer) = TcpStream::connect(addr).await.unwrap().into_split();
+    pub async fn connect(addr: SocketAddr) -> Raw {
+        Raw::from_stream(TcpStream::connect(addr).await.unwrap())
+    }
+
+    pub fn from_stream(stream: TcpStream) -> Raw {
+        let (reader, writer) = stream.into_split();
         Raw { reader: BufReader::new(reader), writer }
     }
 
     /// Connects and reads the greeting.
-    async fn open(addr: SocketAddr) -> Raw {
+    pub async fn open(addr: SocketAddr) -> Raw {
         let mut raw = Raw::connect(addr).await;
         let (code, text) = raw.reply().await;
         assert_eq!(code, 220, "{text}");
@@ -88,18 +94,18 @@ impl Raw {
     }
 
     /// Connects, greets with EHLO and reads past its reply.
-    async fn hello(addr: SocketAddr) -> Raw {
+    pub async fn hello(addr: SocketAddr) -> Raw {
         let mut raw = Raw::open(addr).await;
         assert_eq!(raw.cmd("EHLO client.test").await, 250);
         raw
     }
 
-    async fn send(&mut self, bytes: &[u8]) {
+    pub async fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).await.unwrap();
     }
 
     /// One reply, all its lines joined; panics at end of input.
-    async fn reply(&mut self) -> (u16, String) {
+    pub async fn reply(&mut self) -> (u16, String) {
         let mut text = String::new();
         loop {
             let mut line = String::new();
@@ -116,12 +122,12 @@ impl Raw {
         }
     }
 
-    async fn cmd(&mut self, line: &str) -> u16 {
+    pub async fn cmd(&mut self, line: &str) -> u16 {
         self.send(format!("{line}\r\n").as_bytes()).await;
         self.reply().await.0
     }
 
-    async fn closed(&mut self) -> bool {
+    pub async fn closed(&mut self) -> bool {
         let mut rest = Vec::new();
         let read = tokio::time::timeout(Duration::from_secs(10), self.reader.read_to_end(&mut rest)).await;
         matches!(read, Ok(Ok(0)))
@@ -386,7 +392,7 @@ async fn connections_over_the_limit_get_421() {
 
 #[tokio::test]
 async fn an_idle_client_gets_421() {
-    let server = start(Limits { idle_timeout: Duration::from_millis(300), ..limits() }).await;
+    let server = start(Limits { command_timeout: Duration::from_millis(300), ..limits() }).await;
     let mut c = Raw::open(server.addr).await;
     let (code, text) = c.reply().await;
     assert_eq!(code, 421, "{text}");

@@ -336,8 +336,12 @@ impl SmtpSink {
             max_message_bytes: 1 << 20,
             max_recipients: 10,
             max_connections: 64,
-            idle_timeout: Duration::from_secs(60),
+            max_connections_per_address: 64,
+            command_timeout: Duration::from_secs(60),
+            max_idle_commands: usize::MAX,
+            max_session: Duration::from_secs(24 * 3600),
             hostname: "sink.bench".into(),
+            ..smtpd::Limits::default()
         };
         let stop = tokio_util::sync::CancellationToken::new();
         tokio::spawn(smtpd::serve(listener, limits, handler, stop.clone()));

@@ -1,118 +1,23 @@
-//! The built-in inbound SMTP listener: a team points a domain's MX (or a forward from its own
-//! MTA) at Rapport, and Rapport receives the mail itself.
-//!
-//! This is the subset of RFC 5321 a final-destination MX needs: EHLO/HELO, MAIL, RCPT, DATA,
-//! RSET, NOOP, QUIT, VRFY and HELP, with SIZE, 8BITMIME, PIPELINING and SMTPUTF8 advertised.
-//! STARTTLS is deliberately not offered: mail arrives in clear text, so either run it behind a
-//! relay that terminates TLS or use it for a forward from the team's own MTA over a trusted
-//! network. There is no AUTH either, since it only receives mail for the team, never relays.
-//!
-//! Every recipient is accepted at RCPT time; the handler sees the whole envelope after DATA and
-//! decides for the message as a whole. The final 250 is sent only after the handler returned
-//! `Ok`, so it is the promise that the message is stored.
+//! One inbound SMTP session: the command loop, DATA, and the timeouts and caps that keep an
+//! idle or chatty client from holding a connection for long.
 
-use futures_util::future::BoxFuture;
+use super::{clean, Envelope, Handler, Limits};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-/// Who sent a message and to whom, as the client declared it.
-#[derive(Debug, Clone)]
-pub struct Envelope {
-    pub peer: SocketAddr,
-    /// The name the client gave in HELO/EHLO.
-    pub helo: String,
-    /// The reverse path without angle brackets; empty for a bounce (`MAIL FROM:<>`).
-    pub mail_from: String,
-    /// The forward paths without angle brackets, in the order given.
-    pub rcpt_to: Vec<String>,
-}
-
-/// Why a message is refused: an SMTP code (4xx temporary, 5xx permanent) and a short text.
-#[derive(Debug, Clone)]
-pub struct Refusal {
-    pub code: u16,
-    pub text: String,
-}
-
-/// Stores one message; `Ok` means it is durable, since the client is then told 250.
-pub type Handler = Arc<dyn Fn(Envelope, Vec<u8>) -> BoxFuture<'static, Result<(), Refusal>> + Send + Sync>;
-
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// The message after dot-unstuffing, with CRLF line ends.
-    pub max_message_bytes: usize,
-    pub max_recipients: usize,
-    /// Concurrent sessions; further connections are told 421 and closed.
-    pub max_connections: usize,
-    /// How long the client may stay silent (also how long a reply may take to be written).
-    pub idle_timeout: Duration,
-    /// The name in the greeting and in EHLO/HELO replies.
-    pub hostname: String,
-}
 
 /// RFC 5321 requires at least 512 for a command line; some clients' long MAIL parameters need more.
 const MAX_COMMAND_LINE: usize = 1000;
 /// Syntax, sequence and unknown-command errors before the session is dropped as hostile.
 const MAX_ERRORS: usize = 10;
-
-/// Serves until `stop` is cancelled; each connection in its own task.
-///
-/// Returns once every open session has ended: each is told 421 at its next command or data line,
-/// and a handler that is already running completes first, so no accepted message is lost.
-pub async fn serve(listener: TcpListener, limits: Limits, handler: Handler, stop: CancellationToken) {
-    // acquire_many takes a u32; no real deployment needs more sessions than that.
-    let slots = limits.max_connections.min(Semaphore::MAX_PERMITS).min(u32::MAX as usize);
-    let permits = Arc::new(Semaphore::new(slots));
-    let limits = Arc::new(limits);
-    loop {
-        let (stream, peer) = tokio::select! {
-            biased;
-            _ = stop.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Usually out of file descriptors: back off rather than spin.
-                    tracing::warn!("inbound SMTP accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        // Replies are small writes answering small writes: without this, Nagle's algorithm and
-        // delayed ACKs add tens of milliseconds to every command.
-        let _ = stream.set_nodelay(true);
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "inbound SMTP: too many connections, refusing");
-            // A fresh socket's send buffer is empty, so this never waits; no task per refusal.
-            let busy = format!("421 {} Too many connections, try again later\r\n", clean(&limits.hostname));
-            let _ = stream.try_write(busy.as_bytes());
-            continue;
-        };
-        let (limits, handler, stop) = (limits.clone(), handler.clone(), stop.clone());
-        tokio::spawn(async move {
-            tracing::debug!(%peer, "inbound SMTP session starts");
-            let mut session = Session::new(stream, peer, limits, handler, stop);
-            if let Err(e) = session.run().await {
-                tracing::debug!(%peer, "inbound SMTP session ends with an I/O error: {e}");
-            }
-            // The permit goes before the socket closes, so a client that saw the close can reconnect.
-            drop(permit);
-        });
-    }
-    // Every permit back means every session has ended.
-    let _ = permits.acquire_many(slots as u32).await;
-}
-
-/// Strips line breaks so that no text can forge an extra reply line.
-fn clean(text: &str) -> String {
-    text.replace(['\r', '\n'], " ")
-}
+/// The longest one message may take to arrive after DATA: the client's own DATA termination
+/// timeout in RFC 5321 4.5.3.2.6.
+const MAX_DATA_TIME: Duration = Duration::from_secs(10 * 60);
 
 /// One line as read: whether it was cut at the limit, and whether it ended with CRLF (not bare LF).
 struct Line {
@@ -165,7 +70,7 @@ enum Next {
     Close,
 }
 
-struct Session {
+pub(super) struct Session {
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
     peer: SocketAddr,
@@ -176,10 +81,14 @@ struct Session {
     mail_from: Option<String>,
     rcpt_to: Vec<String>,
     errors: usize,
+    /// Commands that moved no mail since the last message.
+    idle_commands: usize,
+    /// When the session must end (checked while waiting for a command).
+    ends: Instant,
 }
 
 impl Session {
-    fn new(
+    pub(super) fn new(
         stream: TcpStream,
         peer: SocketAddr,
         limits: Arc<Limits>,
@@ -191,23 +100,30 @@ impl Session {
             reader: BufReader::new(reader),
             writer,
             peer,
-            limits,
             handler,
             stop,
             helo: None,
             mail_from: None,
             rcpt_to: Vec::new(),
             errors: 0,
+            idle_commands: 0,
+            ends: Instant::now() + limits.max_session,
+            limits,
         }
     }
 
-    async fn run(&mut self) -> std::io::Result<()> {
+    pub(super) async fn run(&mut self) -> std::io::Result<()> {
         let host = clean(&self.limits.hostname);
         self.reply(220, &format!("{host} Rapport ESMTP")).await?;
         let mut line = Vec::with_capacity(128);
         loop {
             line.clear();
-            let read = self.next_line(MAX_COMMAND_LINE + 1, &mut line).await?;
+            if Instant::now() >= self.ends {
+                self.timed_out(true).await?;
+                return Ok(());
+            }
+            let deadline = (Instant::now() + self.limits.command_timeout).min(self.ends);
+            let read = self.next_line(MAX_COMMAND_LINE + 1, &mut line, deadline).await?;
             let next = match read {
                 Read::Line(Line { truncated: true, .. }) => self.error(500, "Line too long").await?,
                 Read::Line(Line { crlf, .. }) => {
@@ -223,7 +139,7 @@ impl Session {
                     tracing::debug!(peer = %self.peer, "inbound SMTP client disconnected");
                     Next::Close
                 }
-                Read::TimedOut => self.timed_out().await?,
+                Read::TimedOut => self.timed_out(Instant::now() >= self.ends).await?,
                 Read::Stopped => self.shutting_down().await?,
             };
             if let Next::Close = next {
@@ -232,12 +148,12 @@ impl Session {
         }
     }
 
-    /// The next line, unless the client stays silent too long or the server stops first.
-    async fn next_line(&mut self, limit: usize, out: &mut Vec<u8>) -> std::io::Result<Read> {
+    /// The next line, unless the client stays silent past `deadline` or the server stops first.
+    async fn next_line(&mut self, limit: usize, out: &mut Vec<u8>, deadline: Instant) -> std::io::Result<Read> {
         tokio::select! {
             biased;
             _ = self.stop.cancelled() => Ok(Read::Stopped),
-            read = tokio::time::timeout(self.limits.idle_timeout, read_line(&mut self.reader, limit, out)) => {
+            read = tokio::time::timeout_at(deadline, read_line(&mut self.reader, limit, out)) => {
                 match read {
                     Err(_) => Ok(Read::TimedOut),
                     Ok(Ok(Some(line))) => Ok(Read::Line(line)),
@@ -250,7 +166,7 @@ impl Session {
 
     async fn write(&mut self, text: &str) -> std::io::Result<()> {
         // A client that never reads would otherwise hold the session forever once buffers fill.
-        match tokio::time::timeout(self.limits.idle_timeout, self.writer.write_all(text.as_bytes())).await {
+        match tokio::time::timeout(self.limits.command_timeout, self.writer.write_all(text.as_bytes())).await {
             Ok(written) => written,
             Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
         }
@@ -273,11 +189,30 @@ impl Session {
         Ok(Next::Continue)
     }
 
-    async fn timed_out(&mut self) -> std::io::Result<Next> {
-        tracing::debug!(peer = %self.peer, "inbound SMTP client idle too long");
+    /// The client was silent too long, or (`session_over`) the session has lasted too long.
+    async fn timed_out(&mut self, session_over: bool) -> std::io::Result<Next> {
         let host = clean(&self.limits.hostname);
-        self.reply(421, &format!("{host} Timeout, closing connection")).await?;
+        if session_over {
+            tracing::debug!(peer = %self.peer, "inbound SMTP session lasted too long");
+            self.reply(421, &format!("{host} Session time limit reached, closing connection")).await?;
+        } else {
+            tracing::debug!(peer = %self.peer, "inbound SMTP client idle too long");
+            self.reply(421, &format!("{host} Timeout, closing connection")).await?;
+        }
         Ok(Next::Close)
+    }
+
+    /// Counts a command that moves no mail; past the limit since the last message the client
+    /// is told 421 and the answer is true: the session ends.
+    async fn too_idle(&mut self) -> std::io::Result<bool> {
+        self.idle_commands += 1;
+        if self.idle_commands <= self.limits.max_idle_commands {
+            return Ok(false);
+        }
+        tracing::debug!(peer = %self.peer, "inbound SMTP: too many commands without mail, closing");
+        let host = clean(&self.limits.hostname);
+        self.reply(421, &format!("{host} Too many commands without mail, closing connection")).await?;
+        Ok(true)
     }
 
     async fn shutting_down(&mut self) -> std::io::Result<Next> {
@@ -293,8 +228,14 @@ impl Session {
 
     async fn command(&mut self, line: &str) -> std::io::Result<Next> {
         let (verb, args) = line.split_once(' ').unwrap_or((line, ""));
-        let args = args.trim();
-        match verb.to_ascii_uppercase().as_str() {
+        let (verb, args) = (verb.to_ascii_uppercase(), args.trim());
+        // The first greeting is needed; another, like these, moves no mail.
+        let idle = matches!(verb.as_str(), "RSET" | "NOOP" | "VRFY" | "HELP")
+            || (matches!(verb.as_str(), "EHLO" | "HELO") && self.helo.is_some());
+        if idle && self.too_idle().await? {
+            return Ok(Next::Close);
+        }
+        match verb.as_str() {
             "EHLO" | "HELO" if args.is_empty() => self.error(501, "Syntax: EHLO hostname").await,
             "EHLO" => {
                 self.greeted(args);
@@ -421,7 +362,10 @@ impl Session {
             return self.error(503, "Need RCPT before DATA").await;
         }
         self.reply(354, "End data with <CR><LF>.<CR><LF>").await?;
-        let message = match self.read_message().await? {
+        let message = self.read_message().await?;
+        // A message came (or was refused for its size): the client is moving mail.
+        self.idle_commands = 0;
+        let message = match message {
             Data::Message(message) => message,
             Data::TooBig => {
                 self.reset();
@@ -430,7 +374,7 @@ impl Session {
             }
             Data::Ended(Read::Eof) => return Ok(Next::Close),
             Data::Ended(Read::Stopped) => return self.shutting_down().await,
-            Data::Ended(_) => return self.timed_out().await,
+            Data::Ended(_) => return self.timed_out(false).await,
         };
         let envelope = Envelope {
             peer: self.peer,
@@ -467,11 +411,13 @@ impl Session {
         let mut message = Vec::new();
         let mut too_big = false;
         let mut after_crlf = true;
+        let ends = Instant::now() + MAX_DATA_TIME;
         loop {
             let start = message.len();
             // Any line longer than the room left overflows anyway; 2 still fits ".\r".
             let limit = if too_big { 2 } else { max.saturating_sub(start).max(2) };
-            let line = match self.next_line(limit, &mut message).await? {
+            let deadline = (Instant::now() + self.limits.data_timeout).min(ends);
+            let line = match self.next_line(limit, &mut message, deadline).await? {
                 Read::Line(line) => line,
                 other => return Ok(Data::Ended(other)),
             };
