@@ -36,7 +36,7 @@ pub struct Config {
     /// Concurrent inbound SMTP sessions from one client address.
     pub inbound_smtp_max_per_address: usize,
     /// Reverse proxies whose `X-Forwarded-For` names the client (per-IP limits, logs).
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: Vec<crate::domain::Network>,
     /// Per-address limits count an IPv6 client by its network of this many bits (IPv4 by address).
     pub ipv6_limit_prefix: u8,
     /// Memory each password hash or check uses (argon2id `m`), in KiB.
@@ -243,11 +243,7 @@ impl Config {
                 v.parse().map(Some).map_err(|_| format!("{v:?} is not an address such as 0.0.0.0:2525"))
             })?,
             trusted_proxies: l.parse("trusted_proxies", |v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|a| !a.is_empty())
-                    .map(|a| a.parse().map_err(|_| format!("{a:?} is not an IP address")))
-                    .collect()
+                v.split(',').map(str::trim).filter(|a| !a.is_empty()).map(crate::domain::Network::parse).collect()
             })?,
             inbound_smtp_max_per_address: l.parse("inbound_smtp_max_per_address", |v| in_range(v, 1, 1 << 20))?,
             ipv6_limit_prefix: l.parse("ipv6_limit_prefix", |v| in_range(v, 16, 128))? as u8,

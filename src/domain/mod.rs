@@ -4,7 +4,7 @@ pub mod identity;
 mod network;
 mod values;
 
-pub use network::client_network;
+pub use network::{client_network, Network};
 
 pub use values::{Body, ClientId, ContentType, Email, Filename, Name, Password, Secret, Title, MAX_BODY_CHARS};
 

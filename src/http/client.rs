@@ -2,6 +2,7 @@
 //! every per-address limit counts it under.
 
 use super::State;
+use crate::domain::Network;
 use actix_web::HttpRequest;
 
 /// The key of the caller in every per-address limit: its IPv4 address, or its IPv6 network
@@ -28,17 +29,18 @@ fn client_addr(req: &HttpRequest) -> Option<std::net::IpAddr> {
 
 fn forwarded_client<'a>(
     peer: std::net::IpAddr,
-    trusted: &[std::net::IpAddr],
+    trusted: &[Network],
     forwarded_for: impl Iterator<Item = &'a str>,
 ) -> std::net::IpAddr {
-    if !trusted.contains(&peer) {
+    let trusted = |ip: std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !trusted(peer) {
         return peer;
     }
     let hops: Vec<&str> = forwarded_for.flat_map(|v| v.split(',')).map(str::trim).collect();
     let mut client = peer;
     for hop in hops.iter().rev() {
         match hop.parse() {
-            Ok(ip) if trusted.contains(&ip) => client = ip,
+            Ok(ip) if trusted(ip) => client = ip,
             Ok(ip) => return ip,
             Err(_) => return client,
         }
@@ -49,6 +51,7 @@ fn forwarded_client<'a>(
 #[cfg(test)]
 mod forwarded_tests {
     use super::forwarded_client;
+    use crate::domain::Network;
     use std::net::IpAddr;
 
     fn ip(s: &str) -> IpAddr {
@@ -57,7 +60,7 @@ mod forwarded_tests {
 
     #[test]
     fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
-        let trusted = [ip("127.0.0.1"), ip("10.0.0.2")];
+        let trusted = [Network::parse("127.0.0.1").unwrap(), Network::parse("10.0.0.0/24").unwrap()];
         let from = |peer: &str, header: &[&str]| forwarded_client(ip(peer), &trusted, header.iter().copied());
         // Straight from the internet: the header is the client's own word, ignored.
         assert_eq!(from("203.0.113.9", &["198.51.100.1"]), ip("203.0.113.9"));

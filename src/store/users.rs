@@ -192,7 +192,6 @@ pub fn update(
     get(conn, id)
 }
 
-
 pub fn preferences(conn: &Connection, user_id: i64) -> Result<Preferences> {
     Ok(conn
         .query_row(
