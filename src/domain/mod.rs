@@ -3,7 +3,9 @@
 pub mod identity;
 mod values;
 
-pub use values::{Body, ClientId, ContentType, Email, Filename, Name, Password, Secret, Title, MAX_BODY_CHARS};
+pub use values::{
+    Body, ClientId, ContentType, Email, Filename, Name, Password, Secret, Title, MAX_ATTACHMENTS, MAX_BODY_CHARS,
+};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -25,7 +25,7 @@ mod widget;
 
 use auth::client_ip;
 pub use auth::{preauthenticate, Admin, Agent, SESSION_COOKIE};
-pub use limiter::RateLimiter;
+pub use limiter::{CustomerWrites, RateLimiter};
 pub use observe::trace_requests;
 pub use setup::SetupLink;
 
@@ -50,6 +50,9 @@ pub struct AppState {
     pub new_visitors: RateLimiter,
     /// Anonymous writes (new conversations, uploads) per IP.
     pub widget_writes: RateLimiter,
+    /// Everything customers write (messages, conversations, tickets, uploads), per visitor and
+    /// per address, on every path; shared with the live sockets.
+    pub customer_writes: Arc<CustomerWrites>,
     /// Portal sign-in links asked for and redeemed, per IP and per address.
     pub portal_attempts: RateLimiter,
     /// Web form submissions per IP.

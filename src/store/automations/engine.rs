@@ -10,8 +10,10 @@ use super::notifying::{names, notify_people, reached};
 use super::{enabled_rules, record_run, remember, Outcome};
 use crate::domain::{Channel, ConversationKind, Party, PartyKind, Status};
 use crate::store::conversations::{self, Conversation, Message, NewConversation, NewMessage};
-use crate::store::{customers, items, settings, users, writer, Event, Millis, Result, StoreError, Viewer};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::{
+    customer_view, customers, items, settings, users, writer, Event, Millis, Result, StoreError, Viewer,
+};
+use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -361,35 +363,25 @@ pub(super) fn internal(facts: &Facts) -> bool {
 }
 
 /// The facts a text for the customer is filled from: without what only the team may read. The
-/// description of an item an agent opened is in the team's own words (the portal hides it too).
+/// item's description is the one its requester may read (`customer_view`: the portal's rule).
 pub(super) fn for_customer(conn: &Connection, facts: &Facts) -> Result<Facts> {
     let mut f = facts.clone();
-    let by_team = match facts.item_id {
-        Some(item) => conn
-            .query_row("SELECT created_by IS NOT NULL FROM items WHERE id = ?1", [item], |r| r.get(0))
-            .optional()?
-            .unwrap_or(true),
-        None => false,
-    };
-    if by_team {
-        f.fields.insert("item.description".into(), String::new());
+    if let Some(item) = facts.item_id {
+        f.fields.insert("item.description".into(), customer_view::description(conn, item)?);
     }
     Ok(f)
 }
 
-/// The conversation a bot reply goes to: the event's, or the item's first with the customer.
+/// The conversation a bot reply goes to: the event's, or the item's with its requester (never
+/// another customer's conversation on the item).
 pub(super) fn customer_conversation(conn: &Connection, facts: &Facts) -> Result<Option<i64>> {
     if facts.field("conversation.kind") == "public" {
         return Ok(facts.conversation_id);
     }
-    let Some(item) = facts.item_id else { return Ok(None) };
-    Ok(conn
-        .query_row(
-            "SELECT id FROM conversations WHERE item_id = ?1 AND kind = 'public' ORDER BY id LIMIT 1",
-            [item],
-            |r| r.get(0),
-        )
-        .optional()?)
+    match facts.item_id {
+        Some(item) => items::requester_thread(conn, item),
+        None => Ok(None),
+    }
 }
 
 /// Posts as the bot, announces it, and runs the rules the new message sets off.
@@ -478,14 +470,20 @@ fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: 
             (Target::Item, _, None) => idle("no item to change"),
         },
         Action::Assign { user_id } => {
+            match users::get(conn, *user_id) {
+                Err(StoreError::NotFound(_)) => return Ok(idle("the user to assign no longer exists")),
+                other => other?,
+            };
             let name = user_name(conn, *user_id)?;
+            // Through the owners of the rows, so that the assignee follows and the app hears.
             match (facts.item_id, facts.conversation_id) {
                 (Some(item), _) => {
-                    conn.execute("UPDATE items SET assignee_id = ?1 WHERE id = ?2", params![user_id, item])?;
+                    let change = items::ItemChange { assignee_id: Some(Some(*user_id)), ..Default::default() };
+                    items::update(conn, Viewer::SYSTEM, item, change, now)?;
                     did(format!("assigned item #{item} to {name}"))
                 }
                 (None, Some(c)) => {
-                    conn.execute("UPDATE conversations SET assignee_id = ?1 WHERE id = ?2", params![user_id, c])?;
+                    conversations::assign(conn, Viewer::SYSTEM, c, *user_id, now)?;
                     did(format!("assigned conversation #{c} to {name}"))
                 }
                 (None, None) => idle("nothing to assign"),
@@ -495,7 +493,7 @@ fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: 
             let name = user_name(conn, *user_id)?;
             match (facts.item_id, facts.conversation_id) {
                 (Some(item), _) => {
-                    items::follow(conn, item, *user_id)?;
+                    items::set_following(conn, Viewer::SYSTEM, item, *user_id, true)?;
                     did(format!("{name} follows item #{item}"))
                 }
                 (None, Some(c)) => {
