@@ -239,7 +239,7 @@ pub struct NewTicket {
 
 /// Opens a ticket; it goes through the team's rules like any new ticket.
 #[utoipa::path(tag = "portal", security(("visitor" = [])), request_body = NewTicket, responses(
-    (status = 201, body = Ticket), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    (status = 201, body = Ticket), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody, description = "`too_many_messages` (this visitor or their address writes too fast), or `too_many_requests` (too many new conversations or uploads from this address in 10 minutes); see Retry-After")))]
 #[post("/api/v1/portal/tickets")]
 async fn open_ticket(
     state: State,
@@ -281,7 +281,7 @@ pub struct TicketReply {
     (status = 201, body = TicketReply),
     (status = 200, body = TicketReply, description = "a resend with the same client_id: the message it posted"),
     (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
-    (status = 429, body = ErrorBody)))]
+    (status = 429, body = ErrorBody, description = "`too_many_messages`: this visitor or their address writes too fast (see Retry-After)")))]
 #[post("/api/v1/portal/tickets/{id}/messages")]
 async fn reply(
     state: State,

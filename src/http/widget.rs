@@ -234,7 +234,7 @@ pub struct StartedConversation {
 /// Starts a conversation with the team.
 #[utoipa::path(tag = "widget", security(("visitor" = [])), request_body = CreateConversationBody,
     responses((status = 201, body = StartedConversation), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody, description = "`too_many_messages` (this visitor or their address writes too fast), or `too_many_requests` (too many new conversations or uploads from this address in 10 minutes); see Retry-After")))]
 #[post("/api/v1/widget/conversations")]
 async fn start_conversation(
     state: State,
@@ -282,7 +282,7 @@ async fn messages(
 
 #[utoipa::path(tag = "widget", security(("visitor" = [])), request_body = NewMessageBody,
     responses((status = 201, body = Message), (status = 200, body = Message), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody, description = "`too_many_messages`: this visitor or their address writes too fast (see Retry-After)")))]
 #[post("/api/v1/widget/conversations/{id}/messages")]
 async fn post_message(
     state: State,
@@ -316,7 +316,7 @@ async fn mark_seen(
 #[utoipa::path(tag = "widget", security(("visitor" = [])), params(super::attachments::UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = crate::store::attachments::AttachmentMeta), (status = 413, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 429, body = ErrorBody, description = "`too_many_messages` (this visitor or their address writes too fast), or `too_many_requests` (too many new conversations or uploads from this address in 10 minutes); see Retry-After")))]
 #[post("/api/v1/widget/attachments")]
 async fn upload(
     state: State,
