@@ -72,15 +72,19 @@ pub struct CustomerWrites {
 
 impl Default for CustomerWrites {
     fn default() -> Self {
-        CustomerWrites::new()
+        CustomerWrites::new(120)
     }
 }
 
 impl CustomerWrites {
     /// A visitor may write 20 in a burst, then one every 2 seconds; one address (many visitors
-    /// behind one office or school router) 100, then one a second.
-    pub fn new() -> CustomerWrites {
-        CustomerWrites { per_customer: Buckets::new(20.0, 2_000), per_address: Buckets::new(100.0, 1_000) }
+    /// behind one office or school router) `address_burst`, then one a second. The app gives
+    /// an address four times its `visitor_limit` (120 by default).
+    pub fn new(address_burst: u32) -> CustomerWrites {
+        CustomerWrites {
+            per_customer: Buckets::new(20.0, 2_000),
+            per_address: Buckets::new(f64::from(address_burst), 1_000),
+        }
     }
 
     /// Counts one write of customer `customer_id` from client address `ip` (`client_ip`), unless
@@ -155,7 +159,7 @@ mod tests {
 
     #[test]
     fn a_visitor_gets_a_burst_then_a_steady_rate_and_an_address_more() {
-        let writes = CustomerWrites::new();
+        let writes = CustomerWrites::new(100);
         let now = 1_000_000;
         for _ in 0..20 {
             writes.admit_customer(1, "a", now).unwrap();

@@ -6,6 +6,7 @@ use super::{client_ip, Admin, State};
 use crate::domain::identity::SiteIdentity;
 use crate::domain::{Channel, ConversationKind, Email, Invalid, Name, Party};
 use crate::error::{ApiError, ErrorBody};
+use crate::store::contacts;
 use crate::store::conversations::{self, Message, NewConversation};
 use crate::store::customer_view::{self, CustomerConversation};
 use crate::store::customers::{self, Customer};
@@ -110,6 +111,10 @@ async fn identify(state: State, visitor: Visitor, body: web::Json<Identify>) -> 
             state
                 .store
                 .write(move |c| {
+                    if let Some(email) = site_email.as_deref() {
+                        // The site vouches for the address: a fresh one's form contact is theirs.
+                        contacts::promote(c, email, Some(&user.id))?;
+                    }
                     let customer =
                         customers::identify(c, &hash, &user.id, site_email.as_deref(), site_name.as_deref(), now)?;
                     customers::set_contact(c, customer.id, name.as_deref(), None)

@@ -69,7 +69,9 @@ pub fn notification(
     };
     let heading = if earlier > 0 { format!("{heading} ({earlier} earlier messages are not shown.)") } else { heading };
     let portal = format!("{}/portal/", head.base_url);
-    let action_text = if to_customer && conversation.item_id.is_some() {
+    // An unverified contact has no portal: their address proves nothing there.
+    let in_portal = to_customer && conversation.item_id.is_some() && recipient.verified;
+    let action_text = if in_portal {
         format!("Reply to this email to answer, or follow your requests at {portal}")
     } else if to_customer {
         "Reply to this email to answer.".to_owned()
@@ -79,7 +81,7 @@ pub fn notification(
             head.base_url, conversation.id
         )
     };
-    let action_html = if to_customer && conversation.item_id.is_some() {
+    let action_html = if in_portal {
         format!("Reply to this email to answer, or <a href=\"{}\">follow your requests</a>.", escape(&portal))
     } else if to_customer {
         escape(&action_text)

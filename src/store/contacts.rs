@@ -2,9 +2,12 @@
 //! into a web form. Such an address may belong to someone else (an agent, another customer), so
 //! it never grants anything: a form's ticket goes to an unverified contact of its own, never to
 //! the customer who owns the address; the team sees that the address is unverified; and what is
-//! emailed to it is neutral and limited (see `notify`).
+//! emailed to it is neutral and limited (see `notify`). The first person to prove a fresh
+//! address (a portal sign-in link, or the team's site vouching for it) becomes its contact, with
+//! what was sent from it; an address that already has its customer never takes a contact in.
 
-use super::{customers, Millis, Result};
+use super::customers::{self, Customer};
+use super::{Millis, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// At most this many neutral notices go to one unverified address in `NOTICE_WINDOW_MS`.
@@ -28,16 +31,7 @@ pub(super) fn unverified_email(customer: &str) -> String {
 /// visitor who typed the address, no portal account): whoever owns the address sees none of
 /// its tickets, and what the form says never renames anyone who has a name.
 pub fn form_contact(conn: &Connection, name: Option<&str>, email: &str, now: Millis) -> Result<i64> {
-    let existing: Option<i64> = conn
-        .prepare_cached(
-            "SELECT cu.id FROM customers cu
-             WHERE cu.contact_email = ?1 COLLATE NOCASE AND cu.email IS NULL AND cu.external_id IS NULL
-               AND NOT EXISTS (SELECT 1 FROM visitor_tokens t WHERE t.customer_id = cu.id)
-             ORDER BY cu.id LIMIT 1",
-        )?
-        .query_row([email], |r| r.get(0))
-        .optional()?;
-    match existing {
+    match contact_of(conn, email)? {
         Some(id) => {
             conn.execute("UPDATE customers SET name = ?1 WHERE id = ?2 AND name IS NULL", params![name, id])?;
             Ok(id)
@@ -47,6 +41,33 @@ pub fn form_contact(conn: &Connection, name: Option<&str>, email: &str, now: Mil
             Ok(customers::set_contact(conn, contact.id, None, Some(email))?.id)
         }
     }
+}
+
+/// The form contact of `email` (see `form_contact`), if there is one.
+fn contact_of(conn: &Connection, email: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT cu.id FROM customers cu
+             WHERE cu.contact_email = ?1 COLLATE NOCASE AND cu.email IS NULL AND cu.external_id IS NULL
+               AND NOT EXISTS (SELECT 1 FROM visitor_tokens t WHERE t.customer_id = cu.id)
+             ORDER BY cu.id LIMIT 1",
+        )?
+        .query_row([email], |r| r.get(0))
+        .optional()?)
+}
+
+/// `email` was just proven and belongs to no customer yet (nor does the site's `external_id`,
+/// when the team's site vouches): its form contact, if any, becomes the verified customer of
+/// that address — the same customer, with its tickets, now in their portal and widget.
+pub fn promote(conn: &Connection, email: &str, external_id: Option<&str>) -> Result<Option<Customer>> {
+    let taken: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE email = ?1 OR (?2 IS NOT NULL AND external_id = ?2))",
+        params![email, external_id],
+        |r| r.get(0),
+    )?;
+    let Some(id) = (if taken { None } else { contact_of(conn, email)? }) else { return Ok(None) };
+    conn.execute("UPDATE customers SET email = ?1 WHERE id = ?2", params![email, id])?;
+    Ok(Some(customers::get(conn, id)?))
 }
 
 /// Whether another neutral notice may go to `address` now.
