@@ -67,6 +67,14 @@ pub fn promote(conn: &Connection, email: &str, external_id: Option<&str>) -> Res
     )?;
     let Some(id) = (if taken { None } else { contact_of(conn, email)? }) else { return Ok(None) };
     conn.execute("UPDATE customers SET email = ?1 WHERE id = ?2", params![email, id])?;
+    // Their items are no longer marked unverified: the agents' lists hear it.
+    let items: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM items WHERE requester_id = ?1")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for item in items {
+        super::items::announce(conn, item)?;
+    }
     Ok(Some(customers::get(conn, id)?))
 }
 
