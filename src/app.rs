@@ -136,6 +136,7 @@ impl Application {
             setup: SetupLink::default(),
             new_visitors: http::RateLimiter::new(config.visitor_limit, 10 * 60 * 1000),
             widget_writes: http::RateLimiter::new(config.visitor_limit * 4, 10 * 60 * 1000),
+            customer_writes: Arc::new(http::CustomerWrites::new(config.visitor_limit.saturating_mul(4))),
             portal_attempts: http::RateLimiter::new(5, 10 * 60 * 1000),
             form_submissions: http::RateLimiter::new(5, 10 * 60 * 1000),
             support_address: support_address.clone(),

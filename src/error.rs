@@ -153,7 +153,6 @@ fn conflict_message(code: &str) -> &'static str {
         "project_name_taken" => "a project with this name already exists",
         "last_admin" => "the last active admin cannot be demoted or deactivated",
         "client_id_conflict" => "this client_id was already used by someone else in this conversation",
-        "internal_conversation_has_no_customer" => "an internal conversation cannot have a customer",
         "conversation_has_item" => "this conversation already belongs to an item",
         _ => "the request conflicts with the current state",
     }

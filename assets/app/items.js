@@ -36,6 +36,14 @@ export function channelBadge(channel) {
   return channel ? h("span", { class: `channel ch-${channel}`, title: `Channel: ${channel}`, text: channel }) : null;
 }
 
+/** Marks an item or conversation whose customer's only email was typed in (a form, the widget)
+ * and never verified: it may not be theirs, so it is emailed neutral notices only. */
+export function unverifiedBadge(entry) {
+  return entry?.unverified_email
+    ? h("span", { class: "badge unverified", title: "This email address was typed in and never verified: it may belong to someone else.", text: "Unverified email" })
+    : null;
+}
+
 /** The priority; high and urgent are marked (colour and a sign drawn by the stylesheet). */
 export function priorityMark(priority) {
   return priority ? h("span", { class: `priority p-${priority}`, title: `Priority: ${priority}`, text: priority }) : null;
@@ -56,7 +64,7 @@ export function itemRow(item, { selected, onclick, users, requester, preview }) 
       h("span", { class: `badge status-${item.status}`, text: item.status }),
       channelBadge(item.channel),
       h("span", { class: "assignee", text: item.assignee_id ? `→ ${userName(users, item.assignee_id)}` : "Unassigned" }),
-      who),
+      who, unverifiedBadge(item)),
     h("span", { class: "preview", text: preview }));
   return h("li", { class: `item priority-${item.priority}` }, button);
 }
@@ -120,7 +128,8 @@ export function itemTop(ctx) {
   ctx.requester.then((c) => {
     if (!c) { requester.textContent = item.requester_id ? `Customer #${item.requester_id}` : "None"; return; }
     const email = c.email || c.contact_email;
-    requester.replaceChildren(h("span", { text: c.name || email || `Visitor #${c.id}` }), c.name && email ? h("span", { class: "meta", text: ` ${email}` }) : "");
+    requester.replaceChildren(h("span", { text: c.name || email || `Visitor #${c.id}` }), c.name && email ? h("span", { class: "meta", text: ` ${email}` }) : "",
+      item.unverified_email ? " " : "", unverifiedBadge(item) || "");
   });
   const project = ctx.projects.find((p) => p.id === item.project_id);
   const following = item.followers.includes(me.id);

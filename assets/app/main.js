@@ -7,7 +7,7 @@ import { h, $, when, avatar } from "./dom.js";
 import { alert as notifyAgent } from "./notify.js";
 import { openAdmin } from "./admin.js";
 import { customerTools } from "./privacy.js";
-import { ITEM_VIEWS, team, projects, channelBadge, itemRow, itemRef, itemTop, setupNewItem, customerName } from "./items.js";
+import { ITEM_VIEWS, team, projects, channelBadge, unverifiedBadge, itemRow, itemRef, itemTop, setupNewItem, customerName } from "./items.js";
 
 const TITLES = {
   open: "Open conversations", unanswered: "Unanswered items", closed: "Closed conversations",
@@ -163,7 +163,7 @@ function drawList() {
       continue;
     }
     const title = h("span", { class: "title" });
-    const tags = h("span", { class: "tags" }, channelBadge(e.channel));
+    const tags = h("span", { class: "tags" }, channelBadge(e.channel), unverifiedBadge(e));
     const button = h("button", { type: "button", "aria-current": String(isSelected(e)), "data-id": e.id, onclick: () => select(e, false) },
       title, h("span", { class: "when", text: when(e.last_activity_at || e.created_at) }), tags,
       h("span", { class: "preview", text: e.preview || "" }),
@@ -261,6 +261,7 @@ function conversationHeader() {
   customer(c?.customer_id).then((cu) => { if (cu) title.textContent = customerName(cu); });
   return h("header", {}, h("button", { class: "icon back", "aria-label": "Back to the list", onclick: () => app.classList.remove("show-pane") }, "←"),
     title, channelBadge(c?.channel), c ? h("span", { class: `badge ${c.kind}`, text: c.kind === "internal" ? "Internal" : c.status }) : null,
+    unverifiedBadge(c),
     c ? h("button", { class: "tool", id: "toggle-status", onclick: toggleStatus, text: c.status === "open" ? "Close" : "Reopen" }) : null,
     c?.customer_id ? detailsToggle() : null);
 }

@@ -6,7 +6,9 @@ mod values;
 
 pub use network::{client_network, Network};
 
-pub use values::{Body, ClientId, ContentType, Email, Filename, Name, Password, Secret, Title, MAX_BODY_CHARS};
+pub use values::{
+    Body, ClientId, ContentType, Email, Filename, Name, Password, Secret, Title, MAX_ATTACHMENTS, MAX_BODY_CHARS,
+};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

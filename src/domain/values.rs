@@ -107,6 +107,9 @@ impl Title {
 /// The longest message body, in characters.
 pub const MAX_BODY_CHARS: usize = 20_000;
 
+/// The most files one message may carry.
+pub const MAX_ATTACHMENTS: usize = 10;
+
 impl Body {
     /// A message body; it may be empty only when the message carries attachments.
     pub fn parse(text: &str, has_attachments: bool) -> Result<Body, Invalid> {

@@ -2,7 +2,7 @@
 //! reopen; list messages after (or before) a sequence number, post idempotently, mark seen.
 
 use super::{page, Agent, State};
-use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, Party, Status};
+use crate::domain::{Channel, ConversationKind, Invalid, Party, Status};
 use crate::error::{ApiError, ErrorBody};
 use crate::store::conversations::{
     self, Conversation, ConversationFilter, ConversationView, Message, MessagePage, NewConversation, NewMessage,
@@ -158,23 +158,9 @@ impl From<crate::store::Started> for CreatedConversation {
     }
 }
 
-const MAX_ATTACHMENTS: usize = 10;
-
-pub(super) fn new_message(author: Party, m: NewMessageBody) -> Result<NewMessage, ApiError> {
-    if m.attachment_ids.len() > MAX_ATTACHMENTS {
-        return Err(
-            Invalid::new("too_many_attachments", format!("at most {MAX_ATTACHMENTS} attachments per message")).into()
-        );
-    }
-    let mut ids = m.attachment_ids;
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(NewMessage {
-        client_id: m.client_id.as_deref().map(ClientId::parse).transpose()?.map(ClientId::into_string),
-        body: Body::parse(&m.body, !ids.is_empty())?.into_string(),
-        author,
-        attachment_ids: ids,
-    })
+/// The message a client sent; the store checks it (`conversations::post`), alike on every path.
+pub(super) fn new_message(author: Party, m: NewMessageBody) -> NewMessage {
+    NewMessage { client_id: m.client_id, body: m.body, author, attachment_ids: m.attachment_ids }
 }
 
 /// Starts a conversation, standalone or on an item, public or internal.
@@ -183,18 +169,11 @@ pub(super) fn new_message(author: Party, m: NewMessageBody) -> Result<NewMessage
 #[post("/api/v1/conversations")]
 async fn create(state: State, agent: Agent, body: web::Json<CreateConversation>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    if body.kind == ConversationKind::Internal && body.customer_id.is_some() {
-        return Err(Invalid::new(
-            "internal_conversation_has_no_customer",
-            "an internal conversation cannot have a customer",
-        )
-        .into());
-    }
     if body.subject.chars().count() > 500 {
         return Err(Invalid::new("invalid_subject", "subject must be at most 500 characters").into());
     }
     let author = Party::User(agent.user.id);
-    let first = body.message.map(|m| new_message(author, m)).transpose()?;
+    let first = body.message.map(|m| new_message(author, m));
     let new = NewConversation {
         project_id: body.project_id,
         item_id: body.item_id,
@@ -317,7 +296,7 @@ async fn post_message(
     id: web::Path<i64>,
     body: web::Json<NewMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = new_message(Party::User(agent.user.id), body.into_inner())?;
+    let new = new_message(Party::User(agent.user.id), body.into_inner());
     let posted = state.store.post_message(agent.viewer, id.into_inner(), new, state.now()).await?;
     Ok(posted_response(posted))
 }

@@ -126,3 +126,122 @@ mod tests {
         limiter.take(&["c"], 1010).unwrap();
     }
 }
+
+/// What customers write (messages, new conversations and tickets, uploads), limited per visitor
+/// and per client address: a person typing never meets it, a script posting thousands does.
+/// Token buckets: a burst, then a steady rate. It holds no app state, so the realtime side can
+/// share it (`Arc<CustomerWrites>`) and call `admit_customer` for each `send`.
+pub struct CustomerWrites {
+    per_customer: Buckets,
+    per_address: Buckets,
+}
+
+impl Default for CustomerWrites {
+    fn default() -> Self {
+        CustomerWrites::new(120)
+    }
+}
+
+impl CustomerWrites {
+    /// A visitor may write 20 in a burst, then one every 2 seconds; one address (many visitors
+    /// behind one office or school router) `address_burst`, then one a second. The app gives
+    /// an address four times its `visitor_limit` (120 by default).
+    pub fn new(address_burst: u32) -> CustomerWrites {
+        CustomerWrites {
+            per_customer: Buckets::new(20.0, 2_000),
+            per_address: Buckets::new(f64::from(address_burst), 1_000),
+        }
+    }
+
+    /// Counts one write of customer `customer_id` from client address `ip` (`limit_key`), unless
+    /// either is over its limit: then `429 too_many_messages` with when to try again, and
+    /// nothing is counted.
+    pub fn admit_customer(&self, customer_id: i64, ip: &str, now: i64) -> Result<(), crate::error::ApiError> {
+        let customer = customer_id.to_string();
+        let wait = self.per_customer.wait(&customer, now).max(self.per_address.wait(ip, now));
+        if wait > 0 {
+            let secs = (wait as u64).div_ceil(1000).max(1);
+            return Err(crate::error::ApiError {
+                retry_after: Some(secs),
+                ..crate::error::ApiError::new(
+                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_messages",
+                    format!("you are sending too fast; try again in {secs} s"),
+                )
+            });
+        }
+        self.per_customer.take(&customer, now);
+        self.per_address.take(ip, now);
+        Ok(())
+    }
+}
+
+/// Token buckets by key: `burst` tokens, one more every `refill_ms`.
+struct Buckets {
+    burst: f64,
+    refill_ms: i64,
+    /// Key → (tokens, when they were counted).
+    state: Mutex<HashMap<String, (f64, i64)>>,
+}
+
+impl Buckets {
+    fn new(burst: f64, refill_ms: i64) -> Buckets {
+        Buckets { burst, refill_ms, state: Mutex::new(HashMap::new()) }
+    }
+
+    fn tokens(&self, entry: Option<&(f64, i64)>, now: i64) -> f64 {
+        match entry {
+            Some(&(tokens, at)) => (tokens + (now - at).max(0) as f64 / self.refill_ms as f64).min(self.burst),
+            None => self.burst,
+        }
+    }
+
+    /// Milliseconds until `key` has a token (0: it has one now).
+    fn wait(&self, key: &str, now: i64) -> i64 {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let tokens = self.tokens(state.get(key), now);
+        if tokens >= 1.0 {
+            0
+        } else {
+            ((1.0 - tokens) * self.refill_ms as f64).ceil() as i64
+        }
+    }
+
+    fn take(&self, key: &str, now: i64) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.len() >= SWEEP_AT {
+            // Keys whose bucket is full again are the same as absent ones.
+            let (burst, refill) = (self.burst, self.refill_ms as f64);
+            state.retain(|_, (tokens, at)| *tokens + (now - *at) as f64 / refill < burst);
+        }
+        let tokens = self.tokens(state.get(key), now);
+        state.insert(key.to_owned(), (tokens - 1.0, now));
+    }
+}
+
+#[cfg(test)]
+mod customer_writes_tests {
+    use super::*;
+
+    #[test]
+    fn a_visitor_gets_a_burst_then_a_steady_rate_and_an_address_more() {
+        let writes = CustomerWrites::new(100);
+        let now = 1_000_000;
+        for _ in 0..20 {
+            writes.admit_customer(1, "a", now).unwrap();
+        }
+        let refused = writes.admit_customer(1, "a", now).unwrap_err();
+        assert_eq!((refused.status.as_u16(), refused.code, refused.retry_after), (429, "too_many_messages", Some(2)));
+        writes.admit_customer(1, "a", now + 2_000).unwrap();
+        writes.admit_customer(1, "a", now + 2_000).unwrap_err();
+        // Other visitors at the same address share its larger budget: 100, and 2 more by now.
+        for visitor in 2..6 {
+            for _ in 0..20 {
+                writes.admit_customer(visitor, "a", now + 2_000).unwrap();
+            }
+        }
+        writes.admit_customer(6, "a", now + 2_000).unwrap();
+        assert_eq!(writes.admit_customer(6, "a", now + 2_000).unwrap_err().code, "too_many_messages");
+        writes.admit_customer(6, "b", now + 2_000).unwrap();
+    }
+}

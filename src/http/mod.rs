@@ -29,7 +29,7 @@ mod widget;
 
 pub use auth::{preauthenticate, Admin, Agent, SESSION_COOKIE};
 use client::limit_key;
-pub use limiter::RateLimiter;
+pub use limiter::{CustomerWrites, RateLimiter};
 pub use login_limits::LoginLimits;
 pub use observe::trace_requests;
 pub use setup::SetupLink;
@@ -57,6 +57,9 @@ pub struct AppState {
     pub new_visitors: RateLimiter,
     /// Anonymous writes (new conversations, uploads) per IP.
     pub widget_writes: RateLimiter,
+    /// Everything customers write (messages, conversations, tickets, uploads), per visitor and
+    /// per address, on every path; shared with the live sockets.
+    pub customer_writes: Arc<CustomerWrites>,
     /// Portal sign-in links asked for and redeemed, per IP and per address.
     pub portal_attempts: RateLimiter,
     /// Web form submissions per IP.

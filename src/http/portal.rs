@@ -6,10 +6,11 @@ use super::auth::email;
 use super::conversations::{new_message, NewMessageBody};
 use super::widget::{NewVisitor, Visitor};
 use super::{limit_key, Admin, State};
-use crate::domain::{Invalid, Party, Password, Secret, Status, Title, MAX_BODY_CHARS};
+use crate::domain::{Invalid, Party, Password, Secret, Title, MAX_BODY_CHARS};
 use crate::error::{ApiError, ErrorBody};
 use crate::mail::render::{self, Letterhead};
 use crate::store::conversations::Message;
+use crate::store::customer_view::CustomerConversation;
 use crate::store::portal::{self, Ticket};
 use crate::store::settings::{self, PortalSettings};
 use crate::store::{customers::Customer, notify, Event};
@@ -247,7 +248,7 @@ pub struct NewTicket {
 
 /// Opens a ticket; it goes through the team's rules like any new ticket.
 #[utoipa::path(tag = "portal", security(("visitor" = [])), request_body = NewTicket, responses(
-    (status = 201, body = Ticket), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+    (status = 201, body = Ticket), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody, description = "`too_many_messages` (this visitor or their address writes too fast), or `too_many_requests` (too many new conversations or uploads from this address in 10 minutes); see Retry-After"),
     (status = 404, body = ErrorBody, description = "the customer portal is turned off (`portal_disabled`)")))]
 #[post("/api/v1/portal/tickets")]
 async fn open_ticket(
@@ -258,6 +259,7 @@ async fn open_ticket(
 ) -> Result<HttpResponse, ApiError> {
     enabled(&state).await?;
     super::widget::limit_writes(&state, &req)?;
+    super::widget::admit_customer(&state, &req, who.id())?;
     let body = body.into_inner();
     let title = Title::parse(&body.title)?.into_string();
     let description = body.description.trim().to_owned();
@@ -280,31 +282,29 @@ async fn ticket(state: State, who: PortalCustomer, id: web::Path<i64>) -> Result
 #[derive(Serialize, ToSchema)]
 pub struct TicketReply {
     pub message: Message,
-    pub conversation: TicketConversation,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TicketConversation {
-    pub id: i64,
-    pub status: Status,
+    /// The ticket's conversation with the customer, as they may see it.
+    pub conversation: CustomerConversation,
 }
 
 /// Replies on a ticket: into its conversation with the customer, started if it has none.
 #[utoipa::path(tag = "portal", security(("visitor" = [])), request_body = NewMessageBody, responses(
     (status = 201, body = TicketReply),
     (status = 200, body = TicketReply, description = "a resend with the same client_id: the message it posted"),
-    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    (status = 429, body = ErrorBody, description = "`too_many_messages`: this visitor or their address writes too fast (see Retry-After)")))]
 #[post("/api/v1/portal/tickets/{id}/messages")]
 async fn reply(
     state: State,
     who: PortalCustomer,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: web::Json<NewMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     let customer = who.id();
-    let new = new_message(Party::Customer(customer), body.into_inner())?;
+    super::widget::admit_customer(&state, &req, customer)?;
+    let new = new_message(Party::Customer(customer), body.into_inner());
     let posted = state.store.post_to_ticket(customer, id.into_inner(), new, state.now()).await?;
-    let conversation = TicketConversation { id: posted.conversation.id, status: posted.conversation.status };
+    let conversation = CustomerConversation::of(&posted.conversation);
     let status = if posted.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok(HttpResponse::build(status).json(TicketReply { message: posted.message, conversation }))
 }

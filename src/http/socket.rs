@@ -6,7 +6,7 @@ use super::widget::Visitor;
 use super::{Agent, State};
 use crate::error::ApiError;
 use crate::realtime::protocol::MAX_FRAME_BYTES;
-use crate::realtime::{self, Peer};
+use crate::realtime::{self, Peer, WriteLimit};
 use crate::store::{settings, Principal};
 use actix_web::dev;
 use actix_web::error::PayloadError;
@@ -59,7 +59,7 @@ async fn agent_socket(
         None => return Err(forbidden_origin()),
     }
     let principal = Principal::Agent { user_id: agent.user.id, credential: agent.credential.clone() };
-    let peer = Peer { principal, name: Some(agent.user.name.clone()) };
+    let peer = Peer { principal, name: Some(agent.user.name.clone()), writes: None };
     upgrade(&req, body, &state, peer).await
 }
 
@@ -81,7 +81,8 @@ async fn customer_socket(
         }
     }
     let principal = Principal::Customer { customer_id: visitor.customer.id, token_hash: visitor.token_hash().to_vec() };
-    let peer = Peer { principal, name: visitor.customer.name.clone() };
+    let writes = WriteLimit { limiter: state.customer_writes.clone(), address: super::limit_key(&req) };
+    let peer = Peer { principal, name: visitor.customer.name.clone(), writes: Some(writes) };
     upgrade(&req, body, &state, peer).await
 }
 

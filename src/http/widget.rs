@@ -6,7 +6,9 @@ use super::{limit_key, Admin, State};
 use crate::domain::identity::SiteIdentity;
 use crate::domain::{Channel, ConversationKind, Email, Invalid, Name, Party};
 use crate::error::{ApiError, ErrorBody};
-use crate::store::conversations::{self, Conversation, Message, NewConversation};
+use crate::store::contacts;
+use crate::store::conversations::{self, Message, NewConversation};
+use crate::store::customer_view::{self, CustomerConversation};
 use crate::store::customers::{self, Customer};
 use crate::store::settings::{self, WidgetSettings};
 use crate::store::Viewer;
@@ -37,6 +39,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Counts one anonymous write (a conversation, an upload) against the caller's IP.
 pub(super) fn limit_writes(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
     state.widget_writes.admit(&[&limit_key(req)], state.now(), "too_many_requests")
+}
+
+/// Counts one write of a customer (a message, a conversation, a ticket, an upload) against
+/// their limits, per visitor and per address: `429 too_many_messages` beyond them.
+pub(super) fn admit_customer(state: &State, req: &HttpRequest, customer_id: i64) -> Result<(), ApiError> {
+    state.customer_writes.admit_customer(customer_id, &limit_key(req), state.now())
 }
 
 /// What the widget shows before anyone types: public settings and whether the team is online.
@@ -103,6 +111,10 @@ async fn identify(state: State, visitor: Visitor, body: web::Json<Identify>) -> 
             state
                 .store
                 .write(move |c| {
+                    if let Some(email) = site_email.as_deref() {
+                        // The site vouches for the address: a fresh one's form contact is theirs.
+                        contacts::promote(c, email, Some(&user.id))?;
+                    }
                     let customer =
                         customers::identify(c, &hash, &user.id, site_email.as_deref(), site_name.as_deref(), now)?;
                     customers::set_contact(c, customer.id, name.as_deref(), None)
@@ -206,19 +218,28 @@ async fn new_visitor(state: State, req: HttpRequest) -> Result<HttpResponse, Api
     Ok(HttpResponse::Created().json(NewVisitor { token: secret, customer }))
 }
 
-/// The visitor's conversations, most recent first.
-#[utoipa::path(tag = "widget", security(("visitor" = [])), responses((status = 200, body = Vec<Conversation>)))]
+/// The visitor's conversations as they may see them, most recent first.
+#[utoipa::path(tag = "widget", security(("visitor" = [])), responses((status = 200, body = Vec<CustomerConversation>)))]
 #[get("/api/v1/widget/conversations")]
-async fn my_conversations(state: State, visitor: Visitor) -> Result<web::Json<Vec<Conversation>>, ApiError> {
+async fn my_conversations(state: State, visitor: Visitor) -> Result<web::Json<Vec<CustomerConversation>>, ApiError> {
     let id = visitor.customer.id;
-    let viewer = visitor.viewer();
-    Ok(web::Json(state.store.read(move |c| conversations::of_customer(c, viewer, id, 100)).await?))
+    Ok(web::Json(state.store.read(move |c| customer_view::conversations(c, id, 100)).await?))
+}
+
+/// A conversation the visitor started, as they may see it, with its first message and the
+/// bot's reply.
+#[derive(Serialize, ToSchema)]
+pub struct StartedConversation {
+    pub conversation: CustomerConversation,
+    pub message: Option<Message>,
+    /// The bot's reply, when the auto-responder is on.
+    pub auto_reply: Option<Message>,
 }
 
 /// Starts a conversation with the team.
 #[utoipa::path(tag = "widget", security(("visitor" = [])), request_body = CreateConversationBody,
-    responses((status = 201, body = super::conversations::CreatedConversation), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 201, body = StartedConversation), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody, description = "`too_many_messages` (this visitor or their address writes too fast), or `too_many_requests` (too many new conversations or uploads from this address in 10 minutes); see Retry-After")))]
 #[post("/api/v1/widget/conversations")]
 async fn start_conversation(
     state: State,
@@ -227,10 +248,11 @@ async fn start_conversation(
     body: web::Json<CreateConversationBody>,
 ) -> Result<HttpResponse, ApiError> {
     limit_writes(&state, &req)?;
+    admit_customer(&state, &req, visitor.customer.id)?;
     let author = Party::Customer(visitor.customer.id);
     let body = body.into_inner();
     let page_url = body.page_url.filter(|u| (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 2000);
-    let first = body.message.map(|m| new_message(author, m)).transpose()?;
+    let first = body.message.map(|m| new_message(author, m));
     let new = NewConversation {
         project_id: None,
         item_id: None,
@@ -242,7 +264,11 @@ async fn start_conversation(
         creator: author,
     };
     let started = state.store.create_conversation(visitor.viewer(), new, first, state.now()).await?;
-    Ok(HttpResponse::Created().json(super::conversations::CreatedConversation::from(started)))
+    Ok(HttpResponse::Created().json(StartedConversation {
+        conversation: CustomerConversation::of(&started.conversation),
+        message: started.message,
+        auto_reply: started.auto_reply,
+    }))
 }
 
 #[utoipa::path(tag = "widget", security(("visitor" = [])), params(MessageQuery),
@@ -261,15 +287,17 @@ async fn messages(
 
 #[utoipa::path(tag = "widget", security(("visitor" = [])), request_body = NewMessageBody,
     responses((status = 201, body = Message), (status = 200, body = Message), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody, description = "`too_many_messages`: this visitor or their address writes too fast (see Retry-After)")))]
 #[post("/api/v1/widget/conversations/{id}/messages")]
 async fn post_message(
     state: State,
     visitor: Visitor,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: web::Json<NewMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let new = new_message(Party::Customer(visitor.customer.id), body.into_inner())?;
+    admit_customer(&state, &req, visitor.customer.id)?;
+    let new = new_message(Party::Customer(visitor.customer.id), body.into_inner());
     let posted = state.store.post_message(visitor.viewer(), id.into_inner(), new, state.now()).await?;
     Ok(super::conversations::posted_response(posted))
 }
@@ -293,7 +321,7 @@ async fn mark_seen(
 #[utoipa::path(tag = "widget", security(("visitor" = [])), params(super::attachments::UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, body = crate::store::attachments::AttachmentMeta), (status = 413, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 429, body = ErrorBody, description = "`too_many_messages` (this visitor or their address writes too fast), or `too_many_requests` (too many new conversations or uploads from this address in 10 minutes); see Retry-After")))]
 #[post("/api/v1/widget/attachments")]
 async fn upload(
     state: State,
@@ -303,6 +331,7 @@ async fn upload(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     limit_writes(&state, &req)?;
+    admit_customer(&state, &req, visitor.customer.id)?;
     super::attachments::store_upload(&state, &req, &q.filename, body, Party::Customer(visitor.customer.id)).await
 }
 

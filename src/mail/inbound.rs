@@ -7,16 +7,13 @@
 use super::quote::strip_reply;
 use super::reply_token::{ReplyToken, TokenError};
 use crate::clock::Clock;
-use crate::domain::{ContentType, Filename, Party, MAX_BODY_CHARS};
+use crate::domain::{ContentType, Filename, Party, MAX_ATTACHMENTS, MAX_BODY_CHARS};
 use crate::store::attachments::NewAttachment;
 use crate::store::inbound::{self, Outcome, Record};
 use crate::store::{notify, settings, users, EmailReply, EmailTicket, Store, StoreError, Viewer};
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-
-/// Attachments kept from one email; more are dropped (and said so in the message).
-const MAX_ATTACHMENTS: usize = 20;
 
 /// What became of one email.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,8 +127,15 @@ impl Mailroom {
                 };
                 match self.store.post_email_reply(reply, now).await {
                     Ok(posted) => Ok(Received::Posted(posted.conversation.id)),
+                    // The token's recipient may no longer see the conversation (it moved to
+                    // another requester, or they lost access): nothing is posted.
                     Err(StoreError::NotFound(_)) => {
                         let (r, o) = hold("conversation_unavailable");
+                        self.finish(r, o).await
+                    }
+                    // What the store refuses of any message (see `content`), held for an admin.
+                    Err(StoreError::Invalid(invalid)) => {
+                        let (r, o) = hold(invalid.code);
                         self.finish(r, o).await
                     }
                     Err(e) => Err(e),
@@ -261,7 +265,10 @@ impl Mailroom {
     fn content(&self, mail: &Message, reply: bool) -> (String, Vec<NewAttachment>) {
         let text = mail.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
         let text = if reply { strip_reply(&text) } else { text.trim().to_owned() };
-        let mut body: String = text.chars().take(MAX_BODY_CHARS).collect();
+        // A message's body obeys the store's rules (`conversations::post`): no control
+        // characters but line breaks and tabs, and room kept for the notes below.
+        let text: String = text.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t' | '\r')).collect();
+        let mut body: String = text.chars().take(MAX_BODY_CHARS - 100).collect();
         if body.len() < text.len() {
             body.push_str("\n[…]");
         }
@@ -272,6 +279,8 @@ impl Mailroom {
             if data.is_empty() {
                 continue;
             }
+            // A message takes at most `MAX_ATTACHMENTS` files (the store refuses more); the rest
+            // are dropped, and said so in the message.
             if data.len() > self.max_attachment_bytes || files.len() == MAX_ATTACHMENTS {
                 left_out += 1;
                 continue;

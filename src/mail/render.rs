@@ -59,7 +59,7 @@ pub fn notification(
 ) -> NewEmail {
     let to_customer = matches!(recipient.party, Party::Customer(_));
     let token = ReplyToken::new(conversation.id, recipient.party, now).sign(&head.secret);
-    let subject = subject(head, conversation, to_customer);
+    let subject = subject(head, conversation, to_customer, recipient.verified);
     let heading = if to_customer {
         format!("{} replied to your conversation.", head.team_name)
     } else if conversation.kind == ConversationKind::Internal {
@@ -69,7 +69,9 @@ pub fn notification(
     };
     let heading = if earlier > 0 { format!("{heading} ({earlier} earlier messages are not shown.)") } else { heading };
     let portal = format!("{}/portal/", head.base_url);
-    let action_text = if to_customer && conversation.item_id.is_some() {
+    // An unverified contact has no portal: their address proves nothing there.
+    let in_portal = to_customer && conversation.item_id.is_some() && recipient.verified;
+    let action_text = if in_portal {
         format!("Reply to this email to answer, or follow your requests at {portal}")
     } else if to_customer {
         "Reply to this email to answer.".to_owned()
@@ -79,7 +81,7 @@ pub fn notification(
             head.base_url, conversation.id
         )
     };
-    let action_html = if to_customer && conversation.item_id.is_some() {
+    let action_html = if in_portal {
         format!("Reply to this email to answer, or <a href=\"{}\">follow your requests</a>.", escape(&portal))
     } else if to_customer {
         escape(&action_text)
@@ -162,6 +164,38 @@ pub fn notice(
     }
 }
 
+/// What an address nobody verified is sent instead of anything that could echo what a stranger
+/// typed there (a form's subject, a bot's reply quoting it): no user text at all.
+pub fn unverified_notice(
+    head: &Letterhead,
+    recipient: &Recipient,
+    conversation: Option<&Conversation>,
+    now: Millis,
+) -> NewEmail {
+    let subject = format!("Your request to {}", head.team_name);
+    let body = "We received a request from this email address. If it was you, we will answer you by email, \
+                and you can reply to this email to add to it.\n\n\
+                If it was not you, ignore this email: someone may have typed your address by mistake.";
+    let html_body = format!("<p>{}</p>", escape(body).replace("\n\n", "</p><p>"));
+    let token = conversation.map(|c| ReplyToken::new(c.id, recipient.party, now).sign(&head.secret));
+    let reply_to = match &token {
+        Some(token) => format!("{}+{token}@{}", head.local, head.domain),
+        None => head.support_address(),
+    };
+    NewEmail {
+        // `<unverified.…>`: the outbox counts these by that prefix (`contacts::NOTICE_ID_PREFIX`),
+        // to send an address only a few.
+        message_id: message_id(head, "unverified"),
+        to: recipient.address.clone(),
+        reply_to: Some(reply_to),
+        in_reply_to: None,
+        text: fill(TEXT, &head.team_name, body, "", &subject),
+        html: fill(HTML, &escape(&head.team_name), &html_body, "", &escape(&subject)),
+        subject,
+        conversation_id: conversation.map(|c| c.id),
+    }
+}
+
 /// A one-time link that signs a customer in to the portal.
 pub fn sign_in(head: &Letterhead, to: &str, link: &str) -> NewEmail {
     let subject = format!("Sign in to {}", head.team_name);
@@ -190,8 +224,9 @@ fn fill(template: &str, heading: &str, messages: &str, action: &str, subject: &s
 }
 
 /// One subject per conversation and recipient, so mail clients keep the emails in one thread.
-fn subject(head: &Letterhead, c: &Conversation, to_customer: bool) -> String {
-    let topic = c.subject.trim();
+/// To an unverified address, never the conversation's own subject: a stranger may have typed it.
+fn subject(head: &Letterhead, c: &Conversation, to_customer: bool, verified: bool) -> String {
+    let topic = if verified { c.subject.trim() } else { "" };
     match (to_customer, c.kind, topic.is_empty()) {
         (true, _, true) => format!("Your conversation with {}", head.team_name),
         (true, _, false) => topic.to_owned(),

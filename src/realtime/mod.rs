@@ -7,7 +7,7 @@ mod room;
 mod session;
 
 pub use hub::{Hub, EVENT_QUEUE};
-pub use session::{run as run_session, Peer};
+pub use session::{run as run_session, Peer, WriteLimit};
 
 use std::sync::Arc;
 

@@ -11,7 +11,7 @@ use super::protocol::{close, ClientFrame, PresenceStatus, ServerFrame, Who, MAX_
 use super::room::Listener;
 use super::{Delivery, Outbound};
 use crate::clock::Clock;
-use crate::domain::{Body, ClientId, Party};
+use crate::domain::Party;
 use crate::error::ApiError;
 use crate::store::conversations::{self, Author, MessagePage, NewMessage};
 use crate::store::Acting;
@@ -34,10 +34,18 @@ const BACKLOG_PAGE: usize = 200;
 const FRAMES_PER_SEC: f64 = 50.0;
 const FRAME_BURST: f64 = 200.0;
 
-/// Who is connected: the principal, and the name they had when they connected.
+/// Who is connected: the principal, the name they had when they connected, and for customers
+/// the limit their writes count against (shared with their REST writes).
 pub struct Peer {
     pub principal: Principal,
     pub name: Option<String>,
+    pub writes: Option<WriteLimit>,
+}
+
+/// A customer's write limit: per visitor and per client address (`limit_key`).
+pub struct WriteLimit {
+    pub limiter: Arc<crate::http::CustomerWrites>,
+    pub address: String,
 }
 
 impl Peer {
@@ -391,28 +399,14 @@ impl Session {
         }
     }
 
-    async fn send(
-        &mut self,
-        conversation_id: i64,
-        client_id: String,
-        body: String,
-        mut attachment_ids: Vec<i64>,
-    ) -> Flow {
-        let parsed = ClientId::parse(&client_id).and_then(|id| {
-            attachment_ids.sort_unstable();
-            attachment_ids.dedup();
-            Ok((id, Body::parse(&body, !attachment_ids.is_empty())?))
-        });
-        let (id, body) = match parsed {
-            Ok(v) => v,
-            Err(e) => return self.error(e.code, &e.message, Some(conversation_id), Some(&client_id)).await,
-        };
-        let new = NewMessage {
-            client_id: Some(id.into_string()),
-            author: self.peer.party(),
-            body: body.into_string(),
-            attachment_ids,
-        };
+    /// Posts a message; the store checks it as on every other path (body, client id, files).
+    async fn send(&mut self, conversation_id: i64, client_id: String, body: String, attachment_ids: Vec<i64>) -> Flow {
+        if let (Party::Customer(customer_id), Some(limit)) = (self.peer.party(), &self.peer.writes) {
+            if let Err(e) = limit.limiter.admit_customer(customer_id, &limit.address, self.clock.now_ms()) {
+                return self.api_error(e, Some(conversation_id), Some(&client_id)).await;
+            }
+        }
+        let new = NewMessage { client_id: Some(client_id.clone()), author: self.peer.party(), body, attachment_ids };
         let now = self.clock.now_ms();
         match self.store.post_message(Acting::Live(self.peer.principal.clone()), conversation_id, new, now).await {
             Ok(posted) => {

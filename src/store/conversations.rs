@@ -1,7 +1,8 @@
 //! Conversations, their participants, messages and seen marks.
 
 use super::{attachments, visibility, Millis, Page, Result, StoreError, Viewer};
-use crate::domain::{Channel, ConversationKind, Party, PartyKind, Status};
+use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, Party, PartyKind, Status};
+use crate::domain::{MAX_ATTACHMENTS, MAX_BODY_CHARS};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -26,6 +27,9 @@ pub struct Conversation {
     pub created_at: Millis,
     /// Messages after the caller's seen mark.
     pub unread: i64,
+    /// The customer's only email address was typed in (the widget, a form) and never verified:
+    /// it may not be theirs, and what is emailed to it is kept neutral.
+    pub unverified_email: bool,
     /// The start of the newest message, in lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<String>,
@@ -118,8 +122,10 @@ fn cols(viewer: Viewer) -> String {
         "c.id, c.project_id, c.item_id, c.kind, c.status, c.subject, c.customer_id, c.channel, c.page_url,
          c.last_seq, c.last_activity_at, c.created_at, c.assignee_id,
          c.last_seq - COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
-             AND s.party_kind = '{}' AND s.party_id = {id}), 0)",
-        kind.as_str()
+             AND s.party_kind = '{}' AND s.party_id = {id}), 0),
+         {}",
+        kind.as_str(),
+        super::contacts::unverified_email("c.customer_id")
     )
 }
 
@@ -139,6 +145,7 @@ fn row(r: &Row) -> rusqlite::Result<Conversation> {
         created_at: r.get(11)?,
         assignee_id: r.get(12)?,
         unread: r.get(13)?,
+        unverified_email: r.get(14)?,
         preview: None,
     })
 }
@@ -225,7 +232,11 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Mill
         (None, None) => None,
     };
     if new.kind == ConversationKind::Internal && new.customer_id.is_some() {
-        return Err(StoreError::Conflict("internal_conversation_has_no_customer"));
+        return Err(Invalid::new(
+            "internal_conversation_has_no_customer",
+            "an internal conversation cannot have a customer",
+        )
+        .into());
     }
     if let Some(customer) = new.customer_id {
         super::customers::get(conn, customer)?;
@@ -265,6 +276,18 @@ pub fn set_status(conn: &Connection, viewer: Viewer, id: i64, status: Status) ->
     get(conn, viewer, id)
 }
 
+/// Assigns a conversation (one without an item: an item's assignment is the item's) to a user,
+/// who takes part in it; announced once committed.
+pub fn assign(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, now: Millis) -> Result<Conversation> {
+    get(conn, viewer, id)?;
+    super::users::get(conn, user_id)?;
+    conn.execute("UPDATE conversations SET assignee_id = ?1 WHERE id = ?2", params![user_id, id])?;
+    join(conn, id, Party::User(user_id), now)?;
+    let c = get(conn, viewer, id)?;
+    super::raise(super::Event::Conversation(c.clone()));
+    Ok(c)
+}
+
 const MESSAGE_COLS: &str = "m.id, m.conversation_id, m.seq, m.client_id, m.author_kind, m.author_id,
     CASE m.author_kind WHEN 'user' THEN u.name WHEN 'customer' THEN cu.name END, m.body, m.created_at
     FROM messages m
@@ -301,6 +324,7 @@ pub(super) fn post_caused(
     now: Millis,
     cause: &[i64],
 ) -> Result<Posted> {
+    let new = checked(new)?;
     let mut conversation = get(conn, viewer, conversation_id)?;
     if let Some(client_id) = &new.client_id {
         let existing: Option<(i64, PartyKind, Option<i64>)> = conn
@@ -357,6 +381,27 @@ pub(super) fn post_caused(
     let message = message(conn, id)?;
     super::automations::engine::message_posted(conn, &conversation, &message, cause, now)?;
     Ok(Posted { message, conversation, replayed: false })
+}
+
+/// What every path (HTTP, socket, email, rules) must respect in a message, checked here so
+/// that each refuses alike: at most `MAX_ATTACHMENTS` files (`too_many_attachments`), a body a
+/// person wrote within bounds (`invalid_body`), a valid client id. What the bot writes is a rule's
+/// text: clipped, never refused, so that a rule cannot make the customer's own message fail.
+fn checked(mut new: NewMessage) -> Result<NewMessage> {
+    new.attachment_ids.sort_unstable();
+    new.attachment_ids.dedup();
+    if new.attachment_ids.len() > MAX_ATTACHMENTS {
+        let message = format!("at most {MAX_ATTACHMENTS} attachments per message");
+        return Err(Invalid::new("too_many_attachments", message).into());
+    }
+    if let Some(id) = &new.client_id {
+        ClientId::parse(id)?;
+    }
+    new.body = match new.author {
+        Party::Bot => new.body.chars().take(MAX_BODY_CHARS).collect(),
+        _ => Body::parse(&new.body, !new.attachment_ids.is_empty())?.into_string(),
+    };
+    Ok(new)
 }
 
 pub(super) fn message(conn: &Connection, id: i64) -> Result<Message> {

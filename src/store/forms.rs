@@ -1,8 +1,7 @@
 //! Web forms an admin designs: where a submission goes (a project, an item type) and which
 //! fields it asks for beyond the built-in name, email, subject and message. A submission
-//! becomes an item with its requester, and runs the rules of a new item.
+//! becomes an item whose requester is an unverified contact, and runs the rules of a new item.
 
-use super::customers;
 use super::items::{self, NewItem};
 use super::{is_constraint, Millis, Result, StoreError, Viewer};
 use crate::domain::{Channel, Invalid, ItemKind, Priority};
@@ -254,8 +253,9 @@ fn describe(form: &Form, s: &Submission) -> Result<String> {
     Ok(text)
 }
 
-/// Files a submission (its spam checks done by the caller): the requester is the customer with
-/// that email, created if new; the item runs the rules of a new item.
+/// Files a submission (its spam checks done by the caller): the requester is the unverified
+/// contact with that email (see `contacts`), created if new; the item runs the rules of a new
+/// item.
 pub fn submit(conn: &Connection, key: &str, s: &Submission, email: &str, now: Millis) -> Result<items::Item> {
     let form = by_key(conn, key)?;
     if s.subject.trim().is_empty() {
@@ -273,14 +273,9 @@ pub fn submit(conn: &Connection, key: &str, s: &Submission, email: &str, now: Mi
     if name.is_some_and(|n| n.chars().count() > MAX_LABEL) {
         return Err(Invalid::new("invalid_field", "the name is too long").into());
     }
-    let requester = match customers::by_email(conn, email)? {
-        Some(c) => {
-            // What a form says is not verified: it never renames a customer who has a name.
-            conn.execute("UPDATE customers SET name = ?1 WHERE id = ?2 AND name IS NULL", params![name, c.id])?;
-            c.id
-        }
-        None => customers::insert(conn, name, Some(email), now)?.id,
-    };
+    // Nobody verified the address: the ticket's requester is an unverified contact, never the
+    // customer who owns the address (their portal would show a stranger's ticket).
+    let requester = super::contacts::form_contact(conn, name, email, now)?;
     items::insert(
         conn,
         Viewer::SYSTEM,

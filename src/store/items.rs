@@ -1,7 +1,7 @@
 //! Items (tickets and tasks) in projects, with their requester and followers.
 
 use super::conversations::{self, Conversation, NewConversation};
-use super::{visibility, writer, Event, Millis, Page, Result, StoreError, Viewer};
+use super::{visibility, writer, Event, Millis, Page, Result, RightsChange, StoreError, Viewer};
 use crate::domain::{Channel, ConversationKind, ItemKind, Party, Priority, Status};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,9 @@ pub struct Item {
     pub status: Status,
     pub priority: Priority,
     pub requester_id: Option<i64>,
+    /// The requester's only email address was typed in (a web form, the widget) and never
+    /// verified: it may not be theirs, and what is emailed to it is kept neutral.
+    pub unverified_email: bool,
     /// The user it is assigned to.
     pub assignee_id: Option<i64>,
     pub channel: Channel,
@@ -76,8 +79,13 @@ pub struct ItemFilter {
 const UNANSWERED: &str = "i.status = 'open' AND i.requester_id IS NOT NULL
     AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.item_id = i.id AND c.kind = 'public')";
 
-const COLS: &str = "i.id, i.project_id, i.kind, i.title, i.description, i.status, i.requester_id,
-    i.channel, i.created_by, i.created_at, i.updated_at, i.assignee_id, i.priority";
+fn cols() -> String {
+    format!(
+        "i.id, i.project_id, i.kind, i.title, i.description, i.status, i.requester_id,
+         i.channel, i.created_by, i.created_at, i.updated_at, i.assignee_id, i.priority, {}",
+        super::contacts::unverified_email("i.requester_id")
+    )
+}
 
 fn row(r: &Row) -> rusqlite::Result<Item> {
     Ok(Item {
@@ -94,6 +102,7 @@ fn row(r: &Row) -> rusqlite::Result<Item> {
         updated_at: r.get(10)?,
         assignee_id: r.get(11)?,
         priority: r.get(12)?,
+        unverified_email: r.get(13)?,
         followers: Vec::new(),
     })
 }
@@ -176,9 +185,13 @@ pub fn update(conn: &Connection, viewer: Viewer, id: i64, change: ItemChange, no
             id
         ],
     )?;
-    if let Some(project) = change.project_id {
-        // Conversations on an item live in its project.
+    if let Some(project) = change.project_id.filter(|p| *p != before.project_id) {
+        // Conversations on an item live in its project: who may see them changes with it.
         conn.execute("UPDATE conversations SET project_id = ?1 WHERE item_id = ?2", params![project, id])?;
+        rights_changed(conn, "SELECT id FROM conversations WHERE item_id = ?1", [id])?;
+    }
+    if let Some(requester) = change.requester_id.filter(|r| *r != before.requester_id) {
+        move_conversations(conn, id, before.requester_id, requester, now)?;
     }
     if change.project_id.is_some_and(|p| p != before.project_id)
         || change.requester_id.is_some_and(|r| r != before.requester_id)
@@ -197,13 +210,68 @@ pub fn update(conn: &Connection, viewer: Viewer, id: i64, change: ItemChange, no
     get(conn, viewer, id)
 }
 
-/// The item's conversation with its requester: the first public one, started (by `creator`, on
-/// the item's channel) when there is none yet. `None` for an item without a requester.
-pub fn customer_thread(conn: &Connection, item_id: i64, creator: Party, now: Millis) -> Result<Option<Conversation>> {
-    let existing: Option<i64> = conn
-        .prepare_cached("SELECT id FROM conversations WHERE item_id = ?1 AND kind = 'public' ORDER BY id LIMIT 1")?
+/// A requester change moves the item's public conversations with the old requester to the new
+/// one (as Zendesk and Help Scout do): the thread is the ticket's, and the ticket is now theirs.
+/// The old requester loses them at once (open sockets re-check on the rights event); what they
+/// were owed by email about them is dropped.
+fn move_conversations(conn: &Connection, id: i64, old: Option<i64>, new: Option<i64>, now: Millis) -> Result<()> {
+    let Some(old) = old else { return Ok(()) };
+    let moved: Vec<i64> = conn
+        .prepare_cached(
+            "UPDATE conversations SET customer_id = ?1
+             WHERE item_id = ?2 AND kind = 'public' AND customer_id = ?3 RETURNING id",
+        )?
+        .query_map(params![new, id, old], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for c in &moved {
+        conn.execute(
+            "DELETE FROM pending_notifications WHERE conversation_id = ?1 AND party_kind = 'customer' AND party_id = ?2",
+            params![c, old],
+        )?;
+        conn.execute(
+            "DELETE FROM participants WHERE conversation_id = ?1 AND party_kind = 'customer' AND party_id = ?2",
+            params![c, old],
+        )?;
+        if let Some(new) = new {
+            conversations::join(conn, *c, Party::Customer(new), now)?;
+        }
+    }
+    if moved.is_empty() {
+        return Ok(());
+    }
+    // Rights first: a socket re-checks before it is handed the moved conversation.
+    writer::raise(Event::Rights(RightsChange::Conversations(moved.clone())));
+    for c in moved {
+        writer::raise(Event::Conversation(conversations::get(conn, Viewer::SYSTEM, c)?));
+    }
+    Ok(())
+}
+
+/// Announces that who may see the conversations `sql` selects (by `args`) changed.
+fn rights_changed(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<()> {
+    let ids: Vec<i64> = conn.prepare_cached(sql)?.query_map(args, |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    if !ids.is_empty() {
+        writer::raise(Event::Rights(RightsChange::Conversations(ids)));
+    }
+    Ok(())
+}
+
+/// The id of the item's conversation with its requester (their first public one on it), if any.
+pub fn requester_thread(conn: &Connection, item_id: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT c.id FROM conversations c JOIN items i ON i.id = c.item_id
+             WHERE c.item_id = ?1 AND c.kind = 'public' AND c.customer_id = i.requester_id ORDER BY c.id LIMIT 1",
+        )?
         .query_row([item_id], |r| r.get(0))
-        .optional()?;
+        .optional()?)
+}
+
+/// The item's conversation with its requester: their first public one on it, started (by
+/// `creator`, on the item's channel) when there is none yet. `None` for an item without a
+/// requester. Another customer's conversation on the item is never it.
+pub fn customer_thread(conn: &Connection, item_id: i64, creator: Party, now: Millis) -> Result<Option<Conversation>> {
+    let existing = requester_thread(conn, item_id)?;
     if let Some(id) = existing {
         return Ok(Some(conversations::get(conn, Viewer::SYSTEM, id)?));
     }
@@ -229,7 +297,7 @@ pub fn customer_thread(conn: &Connection, item_id: i64, creator: Party, now: Mil
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Item> {
     let vis = visibility::item(viewer);
     let item = conn
-        .query_row(&format!("SELECT {COLS} FROM items i WHERE i.id = ?1 AND {vis}"), [id], row)
+        .query_row(&format!("SELECT {} FROM items i WHERE i.id = ?1 AND {vis}", cols()), [id], row)
         .optional()?
         .ok_or(StoreError::NotFound("item_not_found"))?;
     with_followers(conn, item)
@@ -243,12 +311,13 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ItemFilter) -> Result<Page<It
     };
     let (after_at, after_id) = f.after.unwrap_or((i64::MAX, i64::MAX));
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLS} FROM items i
+        "SELECT {} FROM items i
          WHERE {vis} AND {unanswered}
            AND (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR i.project_id = ?2)
            AND (?6 IS NULL OR i.kind = ?6) AND (?7 IS NULL OR i.assignee_id = ?7)
            AND (i.created_at < ?3 OR (i.created_at = ?3 AND i.id < ?4))
-         ORDER BY i.created_at DESC, i.id DESC LIMIT ?5"
+         ORDER BY i.created_at DESC, i.id DESC LIMIT ?5",
+        cols()
     ))?;
     let rows: Vec<Item> = stmt
         .query_map(params![f.status, f.project_id, after_at, after_id, f.limit as i64 + 1, f.kind, f.assignee_id], row)?
@@ -296,7 +365,8 @@ pub fn count_unanswered(conn: &Connection, viewer: Viewer) -> Result<i64> {
 pub fn of_requester(conn: &Connection, viewer: Viewer, customer_id: i64, limit: usize) -> Result<Vec<Item>> {
     let vis = visibility::item(viewer);
     let mut stmt = conn.prepare(&format!(
-        "SELECT {COLS} FROM items i WHERE {vis} AND i.requester_id = ?1 ORDER BY i.created_at DESC, i.id DESC LIMIT ?2"
+        "SELECT {} FROM items i WHERE {vis} AND i.requester_id = ?1 ORDER BY i.created_at DESC, i.id DESC LIMIT ?2",
+        cols()
     ))?;
     let rows: Vec<Item> = stmt.query_map(params![customer_id, limit as i64], row)?.collect::<rusqlite::Result<_>>()?;
     rows.into_iter().map(|i| with_followers(conn, i)).collect()

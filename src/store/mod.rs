@@ -3,7 +3,9 @@
 
 pub mod attachments;
 pub mod automations;
+pub mod contacts;
 pub mod conversations;
+pub mod customer_view;
 pub mod customers;
 mod events;
 pub mod forms;

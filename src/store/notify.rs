@@ -21,6 +21,9 @@ pub struct Recipient {
     pub address: String,
     pub name: Option<String>,
     pub viewer: Viewer,
+    /// The address is theirs for sure: an agent's, or a customer's verified one (not a contact
+    /// email someone typed, see `contacts`).
+    pub verified: bool,
 }
 
 /// An email for the outbox.
@@ -126,7 +129,17 @@ fn notices(conn: &Connection, limit: usize, head: &Letterhead, now: Millis) -> R
             None | Some(Err(super::StoreError::NotFound(_))) => None,
             Some(Err(e)) => return Err(e),
         };
-        enqueue(conn, &render::notice(head, &recipient, conversation.as_ref(), item_id, &subject, &body, now), now)?;
+        let email = if recipient.verified {
+            render::notice(head, &recipient, conversation.as_ref(), item_id, &subject, &body, now)
+        } else {
+            // A rule's text may quote what a stranger typed: an unverified address gets a
+            // neutral notice instead, a few an hour at most.
+            match neutral(conn, head, &recipient, conversation.as_ref(), now)? {
+                Some(email) => email,
+                None => continue,
+            }
+        };
+        enqueue(conn, &email, now)?;
         queued += 1;
     }
     Ok(queued)
@@ -175,7 +188,31 @@ fn notification(
         return Ok(None);
     }
     let earlier = start - from;
-    Ok(Some(render::notification(head, &conversation, &recipient, &messages, earlier, now)))
+    if recipient.verified {
+        return Ok(Some(render::notification(head, &conversation, &recipient, &messages, earlier, now)));
+    }
+    // To an address nobody verified goes only what the team wrote (the bot's texts may quote
+    // the stranger who typed it); with nothing of the team's, a neutral notice.
+    let team: Vec<Message> = messages.into_iter().filter(|m| m.author.kind == PartyKind::User).collect();
+    if team.is_empty() {
+        return neutral(conn, head, &recipient, Some(&conversation), now);
+    }
+    Ok(Some(render::notification(head, &conversation, &recipient, &team, earlier, now)))
+}
+
+/// The neutral notice for an unverified address, unless it had its share this hour.
+fn neutral(
+    conn: &Connection,
+    head: &Letterhead,
+    recipient: &Recipient,
+    conversation: Option<&conversations::Conversation>,
+    now: Millis,
+) -> Result<Option<NewEmail>> {
+    if !super::contacts::may_notify(conn, &recipient.address, now)? {
+        tracing::info!(to = %recipient.address, "an unverified address had its notices this hour: one dropped");
+        return Ok(None);
+    }
+    Ok(Some(render::unverified_notice(head, recipient, conversation, now)))
 }
 
 /// The address and view of a notification's recipient, if they can be emailed.
@@ -184,7 +221,7 @@ pub fn recipient(conn: &Connection, party: Party) -> Result<Option<Recipient>> {
         Party::User(id) => {
             let Some(viewer) = super::visibility::agent_viewer(conn, id)? else { return Ok(None) };
             let user = users::get(conn, id)?;
-            Ok(Some(Recipient { party, address: user.email, name: Some(user.name), viewer }))
+            Ok(Some(Recipient { party, address: user.email, name: Some(user.name), viewer, verified: true }))
         }
         Party::Customer(id) => {
             let customer = match super::customers::get(conn, id) {
@@ -192,12 +229,14 @@ pub fn recipient(conn: &Connection, party: Party) -> Result<Option<Recipient>> {
                 Err(super::StoreError::NotFound(_)) => return Ok(None),
                 Err(e) => return Err(e),
             };
+            let verified = customer.email.is_some();
             let address = customer.email.or(customer.contact_email);
             Ok(address.map(|address| Recipient {
                 party,
                 address,
                 name: customer.name,
                 viewer: Viewer::Customer { customer_id: id },
+                verified,
             }))
         }
         Party::Bot => Ok(None),

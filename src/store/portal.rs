@@ -5,73 +5,23 @@
 
 use super::customers::{self, Customer};
 use super::items::{self, NewItem};
-use super::{visibility, Millis, Result, StoreError, Viewer};
+use super::{customer_view, Millis, Result, StoreError, Viewer};
 use crate::domain::{Channel, ItemKind, Priority};
-use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::Serialize;
-use utoipa::ToSchema;
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// How long a sign-in link works.
 pub const LINK_MS: Millis = 30 * 60 * 1000;
 
-/// A ticket as its requester sees it: nothing about who works on it inside the team.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Ticket {
-    pub id: i64,
-    pub kind: ItemKind,
-    pub title: String,
-    pub description: String,
-    pub status: crate::domain::Status,
-    pub channel: Channel,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-    /// Its conversation with the customer, once there is one.
-    pub conversation_id: Option<i64>,
-    pub last_activity_at: Millis,
-    /// Messages in that conversation the customer has not seen.
-    pub unread: i64,
-}
-
-/// The description is shown only of tickets the customer made (portal, form, email): one an
-/// agent opened may describe it in the team's own words.
-const TICKET: &str = "SELECT i.id, i.kind, i.title, CASE WHEN i.created_by IS NULL THEN i.description ELSE '' END, i.status, i.channel, i.created_at, i.updated_at,
-        c.id, COALESCE(c.last_activity_at, i.updated_at),
-        COALESCE(c.last_seq - COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
-            AND s.party_kind = 'customer' AND s.party_id = i.requester_id), 0), 0)
-    FROM items i
-    LEFT JOIN conversations c ON c.id = (SELECT min(id) FROM conversations
-                                         WHERE item_id = i.id AND kind = 'public' AND customer_id = i.requester_id)";
-
-fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
-    Ok(Ticket {
-        id: r.get(0)?,
-        kind: r.get(1)?,
-        title: r.get(2)?,
-        description: r.get(3)?,
-        status: r.get(4)?,
-        channel: r.get(5)?,
-        created_at: r.get(6)?,
-        updated_at: r.get(7)?,
-        conversation_id: r.get(8)?,
-        last_activity_at: r.get(9)?,
-        unread: r.get(10)?,
-    })
-}
+pub use super::customer_view::Ticket;
 
 /// The customer's tickets, most recently active first.
 pub fn tickets(conn: &Connection, customer_id: i64) -> Result<Vec<Ticket>> {
-    let vis = visibility::item(Viewer::Customer { customer_id });
-    let mut stmt = conn.prepare(&format!("{TICKET} WHERE {vis} ORDER BY 10 DESC, i.id DESC LIMIT 200"))?;
-    let rows = stmt.query_map([], ticket_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    customer_view::tickets(conn, customer_id, Some(200))
 }
 
 /// One of the customer's tickets; anybody else's is not found.
 pub fn ticket(conn: &Connection, customer_id: i64, id: i64) -> Result<Ticket> {
-    let vis = visibility::item(Viewer::Customer { customer_id });
-    conn.query_row(&format!("{TICKET} WHERE i.id = ?1 AND {vis}"), [id], ticket_row)
-        .optional()?
-        .ok_or(StoreError::NotFound("ticket_not_found"))
+    customer_view::ticket(conn, customer_id, id)
 }
 
 /// The project new portal (and other customer-made) tickets go to: the configured one, else
@@ -144,9 +94,13 @@ pub fn redeem_link(conn: &Connection, token_hash: &[u8], session_hash: &[u8], no
         )
         .optional()?;
     let Some(email) = email else { return Ok(None) };
+    // The link proves the address: a fresh one's form contact becomes its customer.
     let customer = match customers::by_email(conn, &email)? {
         Some(c) => c,
-        None => customers::insert(conn, None, Some(&email), now)?,
+        None => match super::contacts::promote(conn, &email, None)? {
+            Some(c) => c,
+            None => customers::insert(conn, None, Some(&email), now)?,
+        },
     };
     start_session(conn, customer.id, session_hash, now)?;
     Ok(Some(customer))

@@ -3,11 +3,16 @@
 //!
 //! The export is the customer's own record: who they are, their conversations with every
 //! message and file, the tickets they asked for, the email sent to them and received from them.
-//! It leaves out the team's internal conversations (it is made to be handed to the customer).
-//! The erasure removes all of that and the internal conversations of their tickets too.
+//! It is made to be handed to the customer, so it is built from what they may see
+//! (`customer_view`): no internal conversation, no agent's description of a ticket. The erasure
+//! removes all of that and the internal conversations of their tickets too. Email counts as
+//! theirs by their verified address only, never by an address someone typed.
 
+use super::conversations::{self, MessagePage};
+use super::customer_view::{self, CustomerConversation, Ticket};
 use super::customers::{self, Customer};
-use super::{Millis, Result};
+use super::{Millis, Result, Viewer};
+use crate::domain::{Channel, PartyKind};
 use base64::Engine;
 use rusqlite::{params, Connection};
 use serde::Serialize;
@@ -21,20 +26,22 @@ pub struct CustomerExport {
     /// When each browser or portal session of theirs began.
     pub sessions_started_at: Vec<Millis>,
     pub conversations: Vec<ExportedConversation>,
-    pub tickets: Vec<ExportedItem>,
+    /// Their tickets as the portal shows them (an agent's description of one stays inside).
+    pub tickets: Vec<Ticket>,
+    /// Emails sent to their verified address.
     pub emails_sent: Vec<ExportedEmail>,
+    /// Emails received from their verified address.
     pub emails_received: Vec<ReceivedEmail>,
 }
 
+/// A conversation as the customer sees it, with where it came from and every message.
 #[derive(Serialize, ToSchema)]
 pub struct ExportedConversation {
-    pub id: i64,
-    pub subject: String,
-    pub channel: String,
-    pub status: String,
-    pub item_id: Option<i64>,
+    #[serde(flatten)]
+    pub conversation: CustomerConversation,
+    pub channel: Channel,
+    /// The page they wrote from, when the widget reported it.
     pub page_url: Option<String>,
-    pub created_at: Millis,
     pub messages: Vec<ExportedMessage>,
 }
 
@@ -42,8 +49,8 @@ pub struct ExportedConversation {
 pub struct ExportedMessage {
     pub seq: i64,
     /// `customer`, `user` or `bot`.
-    pub author_kind: String,
-    /// The agent's name for `user` messages.
+    pub author_kind: PartyKind,
+    /// The author's name (an agent's, or their own), when known.
     pub author_name: Option<String>,
     pub body: String,
     pub created_at: Millis,
@@ -57,18 +64,6 @@ pub struct ExportedFile {
     pub size: i64,
     /// The file itself, base64.
     pub data_base64: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ExportedItem {
-    pub id: i64,
-    pub kind: String,
-    pub title: String,
-    pub description: String,
-    pub status: String,
-    pub channel: String,
-    pub created_at: Millis,
-    pub updated_at: Millis,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -89,9 +84,11 @@ pub struct ReceivedEmail {
     pub received_at: Millis,
 }
 
-/// Every address of the customer's: the verified one and the one they gave themselves.
+/// The addresses that are the customer's: the verified one only. A contact email a visitor
+/// typed in proves nothing; it may be an agent's or another customer's address, whose mail is
+/// not theirs to read or to erase.
 fn addresses(customer: &Customer) -> Vec<String> {
-    customer.email.iter().chain(customer.contact_email.iter()).map(|a| a.to_lowercase()).collect()
+    customer.email.iter().map(|a| a.to_lowercase()).collect()
 }
 
 /// The JSON array of `addresses`, for `IN (SELECT value FROM json_each(?))`.
@@ -99,6 +96,8 @@ fn json_list<T: Serialize>(values: &[T]) -> String {
     serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
 }
 
+/// Conversations and tickets come from the customer's own views, read as the customer: what
+/// the export holds is what they could see in the widget and the portal.
 pub fn export(conn: &Connection, id: i64, now: Millis) -> Result<CustomerExport> {
     let customer = customers::get(conn, id)?;
     let addresses = json_list(&addresses(&customer));
@@ -108,68 +107,18 @@ pub fn export(conn: &Connection, id: i64, now: Millis) -> Result<CustomerExport>
         .prepare("SELECT created_at FROM visitor_tokens WHERE customer_id = ?1 ORDER BY created_at")?
         .query_map([id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-
-    let mut conversations: Vec<ExportedConversation> = conn
-        .prepare(
-            "SELECT id, subject, channel, status, item_id, page_url, created_at FROM conversations
-             WHERE customer_id = ?1 AND kind = 'public' ORDER BY id",
-        )?
-        .query_map([id], |r| {
+    let viewer = Viewer::Customer { customer_id: id };
+    let conversations = conversations::of_customer(conn, viewer, id, ALL)?
+        .iter()
+        .map(|c| {
             Ok(ExportedConversation {
-                id: r.get(0)?,
-                subject: r.get(1)?,
-                channel: r.get(2)?,
-                status: r.get(3)?,
-                item_id: r.get(4)?,
-                page_url: r.get(5)?,
-                created_at: r.get(6)?,
-                messages: Vec::new(),
+                conversation: CustomerConversation::of(c),
+                channel: c.channel,
+                page_url: c.page_url.clone(),
+                messages: messages_of(conn, viewer, c.id)?,
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut messages = conn.prepare(
-        "SELECT m.id, m.seq, m.author_kind, u.name, m.body, m.created_at FROM messages m
-         LEFT JOIN users u ON m.author_kind = 'user' AND u.id = m.author_id
-         WHERE m.conversation_id = ?1 ORDER BY m.seq",
-    )?;
-    for conversation in &mut conversations {
-        let rows: Vec<(i64, ExportedMessage)> = messages
-            .query_map([conversation.id], |r| {
-                let message = ExportedMessage {
-                    seq: r.get(1)?,
-                    author_kind: r.get(2)?,
-                    author_name: r.get(3)?,
-                    body: r.get(4)?,
-                    created_at: r.get(5)?,
-                    attachments: Vec::new(),
-                };
-                Ok((r.get(0)?, message))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        for (message_id, mut message) in rows {
-            message.attachments = files_of(conn, message_id)?;
-            conversation.messages.push(message);
-        }
-    }
-
-    let tickets = conn
-        .prepare(
-            "SELECT id, kind, title, description, status, channel, created_at, updated_at FROM items
-             WHERE requester_id = ?1 ORDER BY id",
-        )?
-        .query_map([id], |r| {
-            Ok(ExportedItem {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                title: r.get(2)?,
-                description: r.get(3)?,
-                status: r.get(4)?,
-                channel: r.get(5)?,
-                created_at: r.get(6)?,
-                updated_at: r.get(7)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        })
+        .collect::<Result<_>>()?;
     let emails_sent = conn
         .prepare(
             "SELECT to_address, subject, text_body, status, created_at, sent_at FROM outbox
@@ -197,14 +146,41 @@ pub fn export(conn: &Connection, id: i64, now: Millis) -> Result<CustomerExport>
         .collect::<rusqlite::Result<_>>()?;
     Ok(CustomerExport {
         exported_at: now,
+        tickets: customer_view::tickets(conn, id, None)?,
         customer,
         has_portal_password,
         sessions_started_at,
         conversations,
-        tickets,
         emails_sent,
         emails_received,
     })
+}
+
+/// No limit, for lists the export takes whole.
+const ALL: usize = i64::MAX as usize;
+const PAGE: usize = 500;
+
+/// Every message of a conversation as `viewer` (its customer) sees it, with the files.
+fn messages_of(conn: &Connection, viewer: Viewer, conversation_id: i64) -> Result<Vec<ExportedMessage>> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = conversations::messages(conn, viewer, conversation_id, MessagePage::After(after), PAGE)?;
+        for m in &page {
+            out.push(ExportedMessage {
+                seq: m.seq,
+                author_kind: m.author.kind,
+                author_name: m.author.name.clone(),
+                body: m.body.clone(),
+                created_at: m.created_at,
+                attachments: files_of(conn, m.id)?,
+            });
+            after = m.seq;
+        }
+        if page.len() < PAGE {
+            return Ok(out);
+        }
+    }
 }
 
 fn files_of(conn: &Connection, message_id: i64) -> Result<Vec<ExportedFile>> {

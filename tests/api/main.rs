@@ -12,6 +12,8 @@ mod automations;
 mod backup_and_restart;
 mod binary;
 mod conversations;
+mod customer_data;
+mod customer_writes;
 mod email;
 mod errors;
 mod fuzz;

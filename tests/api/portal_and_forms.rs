@@ -168,6 +168,8 @@ async fn a_sign_in_link_works_once_and_not_after_half_an_hour() {
     anonymous.post("/api/v1/portal/link", json!({"email": "cy@example.com"})).await.expect(429, "too_many_requests");
 }
 
+/// A form proves no address; the first to prove a fresh one (here the team's site, then a
+/// sign-in link) is the customer the form's contact becomes, with its ticket.
 #[tokio::test]
 async fn a_known_customer_is_one_identity_across_form_portal_and_widget() {
     let smtp = SmtpServer::start();
@@ -194,6 +196,8 @@ async fn a_known_customer_is_one_identity_across_form_portal_and_widget() {
         as_visitor(&app, &widget, Method::POST, "/api/v1/widget/identify", Some(json!({"user": user}))).await.ok();
     let (sign_in, customer) = sign_in_by_link(&app, &smtp, "dee@example.com").await;
     assert_eq!(identified["id"], customer);
+    let item = &admin.get("/api/v1/items").await.ok()["entries"][0];
+    assert_eq!((item["requester_id"].as_i64(), &item["unverified_email"]), (Some(customer), &json!(false)));
     let tickets = portal(&app, &sign_in, Method::GET, "/api/v1/portal/tickets", None).await.ok();
     assert_eq!(tickets[0]["title"], "Where is my order?");
     // The default rule answered as the bot: the ticket's conversation is in the widget too.
@@ -257,8 +261,11 @@ async fn a_form_submission_becomes_a_ticket_that_runs_the_notification_flow_and_
     assert_eq!(item["channel"], "form");
     assert_eq!(item["title"], "Quote for 12 seats");
     assert_eq!(item["description"], "We need a quote.\n\nCompany size: 11-50\n\nCall me back: yes");
+    // Nobody verified the address: the requester is a contact with it, and the team is told.
     let requester = admin.get(&format!("/api/v1/customers/{}", item["requester_id"])).await.ok();
-    assert_eq!((requester["name"].as_str(), requester["email"].as_str()), (Some("Eve"), Some("eve@example.com")));
+    let contact = (requester["name"].as_str(), requester["email"].as_str(), requester["contact_email"].as_str());
+    assert_eq!(contact, (Some("Eve"), None, Some("eve@example.com")));
+    assert_eq!(item["unverified_email"], true);
     // The team is told at once by email, and the bot's answer started the customer's conversation.
     settle(&app, 60_000).await;
     let to_team = read(&smtp.wait_for(1)[0]);

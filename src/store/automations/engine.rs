@@ -3,15 +3,14 @@
 //! hold acts in the same transaction, so what a rule does commits (or not) with its cause.
 //! What an action does can be an event in turn (a bot reply is a message posted); each event
 //! carries the chain of rules that led to it, and a rule never acts on an event its own
-//! actions caused, so rules cannot loop.
+//! actions caused, so rules cannot loop. What the actions do is in `actions`.
 
-use super::model::{Action, Recipients, Rule, Target};
-use super::notifying::{names, notify_people, reached};
+use super::model::Rule;
 use super::{enabled_rules, record_run, remember, Outcome};
-use crate::domain::{Channel, ConversationKind, Party, PartyKind, Status};
-use crate::store::conversations::{self, Conversation, Message, NewConversation, NewMessage};
-use crate::store::{customers, items, settings, users, writer, Event, Millis, Result, StoreError, Viewer};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::domain::{Channel, Party, PartyKind, Status};
+use crate::store::conversations::{self, Conversation, Message};
+use crate::store::{customers, items, settings, Millis, Result, Viewer};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -230,7 +229,7 @@ pub(super) fn act(
     let mut detail = why;
     let mut acted = false;
     for action in &rule.actions {
-        let (line, did) = perform(conn, rule, action, facts, now)?;
+        let (line, did) = super::actions::perform(conn, rule, action, facts, now)?;
         acted |= did;
         detail.push(line);
     }
@@ -329,243 +328,4 @@ pub fn set_item_status(
         }
     }
     Ok(after)
-}
-
-// ---- actions -------------------------------------------------------------------------------
-
-/// `{{name}}` replaced by what the facts know (empty when they know nothing).
-pub fn fill(conn: &Connection, text: &str, facts: &Facts) -> Result<String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let Some(len) = rest[start..].find("}}") else { break };
-        out.push_str(&rest[..start]);
-        let value = match rest[start + 2..start + len].trim() {
-            "team.name" => settings::widget(conn)?.team_name,
-            "team.back_at" => settings::business_hours(conn)?.back_at(facts.at).unwrap_or_else(|| "soon".into()),
-            "item.id" => facts.item_id.map(|i| i.to_string()).unwrap_or_default(),
-            "conversation.id" => facts.conversation_id.map(|i| i.to_string()).unwrap_or_default(),
-            name => facts.field(name).to_owned(),
-        };
-        out.push_str(&value);
-        rest = &rest[start + len + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// Whether the event happened in an internal conversation. Nothing of such an event reaches the
-/// customer: not its text, not its subject, not that it happened at all.
-pub(super) fn internal(facts: &Facts) -> bool {
-    facts.field("conversation.kind") == ConversationKind::Internal.as_str()
-}
-
-/// The facts a text for the customer is filled from: without what only the team may read. The
-/// description of an item an agent opened is in the team's own words (the portal hides it too).
-pub(super) fn for_customer(conn: &Connection, facts: &Facts) -> Result<Facts> {
-    let mut f = facts.clone();
-    let by_team = match facts.item_id {
-        Some(item) => conn
-            .query_row("SELECT created_by IS NOT NULL FROM items WHERE id = ?1", [item], |r| r.get(0))
-            .optional()?
-            .unwrap_or(true),
-        None => false,
-    };
-    if by_team {
-        f.fields.insert("item.description".into(), String::new());
-    }
-    Ok(f)
-}
-
-/// The conversation a bot reply goes to: the event's, or the item's first with the customer.
-pub(super) fn customer_conversation(conn: &Connection, facts: &Facts) -> Result<Option<i64>> {
-    if facts.field("conversation.kind") == "public" {
-        return Ok(facts.conversation_id);
-    }
-    let Some(item) = facts.item_id else { return Ok(None) };
-    Ok(conn
-        .query_row(
-            "SELECT id FROM conversations WHERE item_id = ?1 AND kind = 'public' ORDER BY id LIMIT 1",
-            [item],
-            |r| r.get(0),
-        )
-        .optional()?)
-}
-
-/// Posts as the bot, announces it, and runs the rules the new message sets off.
-fn bot_post(
-    conn: &Connection,
-    rule: &Rule,
-    facts: &Facts,
-    conversation_id: i64,
-    body: String,
-    now: Millis,
-) -> Result<Message> {
-    let new = NewMessage { client_id: None, author: Party::Bot, body, attachment_ids: Vec::new() };
-    let posted = conversations::post_caused(conn, Viewer::SYSTEM, conversation_id, new, now, &chain(rule, facts))?;
-    writer::raise(Event::Message { conversation: posted.conversation, message: posted.message.clone() });
-    Ok(posted.message)
-}
-
-fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: Millis) -> Result<Done> {
-    Ok(match action {
-        Action::BotReply { .. } if internal(facts) => idle("an internal conversation: the customer is not told"),
-        Action::BotReply { text } => {
-            // A ticket that arrived without a conversation (portal, web form) gets one.
-            let thread = match (customer_conversation(conn, facts)?, facts.item_id) {
-                (Some(id), _) => Some(id),
-                (None, Some(item)) => items::customer_thread(conn, item, Party::Bot, now)?.map(|c| c.id),
-                (None, None) => None,
-            };
-            match thread {
-                Some(id) => {
-                    let body = fill(conn, text, &for_customer(conn, facts)?)?;
-                    let m = bot_post(conn, rule, facts, id, body, now)?;
-                    did(format!("replied to the customer in conversation #{id} (message {})", m.seq))
-                }
-                None => idle("no customer to reply to"),
-            }
-        }
-        Action::InternalNote { text } => {
-            let Some(item) = facts.item_id else { return Ok(idle("no item to note on")) };
-            let existing: Option<i64> = conn
-                .query_row(
-                    "SELECT id FROM conversations WHERE item_id = ?1 AND kind = 'internal' ORDER BY id LIMIT 1",
-                    [item],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let id = match existing {
-                Some(id) => id,
-                None => {
-                    let new = NewConversation {
-                        project_id: None,
-                        item_id: Some(item),
-                        kind: ConversationKind::Internal,
-                        subject: "Notes".into(),
-                        customer_id: None,
-                        channel: Channel::App,
-                        page_url: None,
-                        creator: Party::Bot,
-                    };
-                    let c = conversations::insert(conn, Viewer::SYSTEM, new, now)?;
-                    writer::raise(Event::Conversation(c.clone()));
-                    c.id
-                }
-            };
-            let body = fill(conn, text, facts)?;
-            bot_post(conn, rule, facts, id, body, now)?;
-            did(format!("added an internal note to item #{item}"))
-        }
-        Action::Notify { to, user_ids, app, email, text } => {
-            notify_people(conn, rule, facts, *to, user_ids, *app, *email, text.as_deref(), now)?
-        }
-        Action::SetStatus { of, status } => match (of, facts.conversation_id, facts.item_id) {
-            (Target::Conversation, Some(id), _) => {
-                let (changed, c) =
-                    set_conversation_status(conn, Viewer::SYSTEM, id, *status, &chain(rule, facts), now)?;
-                if changed {
-                    writer::raise(Event::Conversation(c));
-                }
-                (format!("conversation #{id} is {}", status.as_str()), changed)
-            }
-            (Target::Item, _, Some(id)) => {
-                let changes = facts.field("item.status") != status.as_str();
-                set_item_status(conn, Viewer::SYSTEM, id, *status, &chain(rule, facts), now)?;
-                (format!("item #{id} is {}", status.as_str()), changes)
-            }
-            (Target::Conversation, None, _) => idle("no conversation to change"),
-            (Target::Item, _, None) => idle("no item to change"),
-        },
-        Action::Assign { user_id } => {
-            let name = user_name(conn, *user_id)?;
-            match (facts.item_id, facts.conversation_id) {
-                (Some(item), _) => {
-                    conn.execute("UPDATE items SET assignee_id = ?1 WHERE id = ?2", params![user_id, item])?;
-                    did(format!("assigned item #{item} to {name}"))
-                }
-                (None, Some(c)) => {
-                    conn.execute("UPDATE conversations SET assignee_id = ?1 WHERE id = ?2", params![user_id, c])?;
-                    did(format!("assigned conversation #{c} to {name}"))
-                }
-                (None, None) => idle("nothing to assign"),
-            }
-        }
-        Action::AddFollower { user_id } => {
-            let name = user_name(conn, *user_id)?;
-            match (facts.item_id, facts.conversation_id) {
-                (Some(item), _) => {
-                    items::follow(conn, item, *user_id)?;
-                    did(format!("{name} follows item #{item}"))
-                }
-                (None, Some(c)) => {
-                    conversations::join(conn, c, Party::User(*user_id), now)?;
-                    did(format!("{name} takes part in conversation #{c}"))
-                }
-                (None, None) => idle("nothing to follow"),
-            }
-        }
-    })
-}
-
-fn chain(rule: &Rule, facts: &Facts) -> Vec<i64> {
-    let mut cause = facts.cause.clone();
-    cause.push(rule.id);
-    cause
-}
-
-pub(super) fn user_name(conn: &Connection, id: i64) -> Result<String> {
-    match users::get(conn, id) {
-        Ok(u) => Ok(u.name),
-        Err(StoreError::NotFound(_)) => Ok(format!("user {id}")),
-        Err(e) => Err(e),
-    }
-}
-
-/// What an action would do, in words, without doing it (dry runs).
-pub fn describe(conn: &Connection, action: &Action, facts: &Facts) -> Result<String> {
-    Ok(match action {
-        Action::BotReply { .. } if internal(facts) => "would not reply: the conversation is internal".into(),
-        Action::BotReply { text } => match customer_conversation(conn, facts)? {
-            Some(id) => format!(
-                "would reply in conversation #{id}: {}",
-                clip(&fill(conn, text, &for_customer(conn, facts)?)?, 120)
-            ),
-            None if facts.item_id.is_some() && facts.customer_id.is_some() => format!(
-                "would start the conversation with the customer and reply: {}",
-                clip(&fill(conn, text, &for_customer(conn, facts)?)?, 120)
-            ),
-            None => "would not reply: no customer to reply to".into(),
-        },
-        Action::InternalNote { text } => match facts.item_id {
-            Some(item) => format!("would note on item #{item}: {}", clip(&fill(conn, text, facts)?, 120)),
-            None => "would not note: no item".into(),
-        },
-        Action::Notify { to: Recipients::Customer, .. } if internal(facts) => {
-            "would not notify the customer: the conversation is internal".into()
-        }
-        Action::Notify { to: Recipients::Customer, email, text, .. } => match (facts.customer_id, email) {
-            (Some(_), true) if text.is_none() => "would email the customer if they do not see it in time".into(),
-            (Some(_), true) if facts.field("customer.email").is_empty() => {
-                "would not email the customer: address unknown".into()
-            }
-            (Some(_), true) => format!("would email the customer at {}", facts.field("customer.email")),
-            _ => "would not notify: no customer".into(),
-        },
-        Action::Notify { to, user_ids, app, email, text } => {
-            let about_message = text.is_none() && facts.message_seq.is_some();
-            let (in_app, by_email) = reached(conn, *to, user_ids, facts, about_message)?;
-            let mut parts = Vec::new();
-            if *app {
-                parts.push(format!("alert {} in the app", names(&in_app)));
-            }
-            if *email {
-                parts.push(format!("email {}", names(&by_email)));
-            }
-            format!("would {}", parts.join(" and "))
-        }
-        Action::SetStatus { of, status } => format!("would set the {:?} to {}", of, status.as_str()).to_lowercase(),
-        Action::Assign { user_id } => format!("would assign to {}", user_name(conn, *user_id)?),
-        Action::AddFollower { user_id } => format!("would add {} as a follower", user_name(conn, *user_id)?),
-    })
 }

@@ -1,6 +1,7 @@
 //! Automations: rules an admin can see, turn off, change and add, stored as rows, read afresh
 //! for every event (so a change applies at once), and a log of what each did.
 
+pub mod actions;
 pub mod engine;
 pub mod hours;
 pub mod model;
@@ -262,7 +263,7 @@ pub fn dry_run(conn: &Connection, input: &RuleInput, now: Millis) -> Result<Vec<
             engine::with_hours(conn, &mut f, &input.conditions)?;
             let (matched, reasons) = engine::check(&input.conditions, &f);
             let actions = if matched {
-                input.actions.iter().map(|a| engine::describe(conn, a, &f)).collect::<Result<_>>()?
+                input.actions.iter().map(|a| actions::describe(conn, a, &f)).collect::<Result<_>>()?
             } else {
                 Vec::new()
             };

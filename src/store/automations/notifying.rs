@@ -2,7 +2,8 @@
 //! the customer), who of them it reaches (access and each user's preferences), and how (an
 //! alert in the app; an email owed until a message goes unseen, or sent at once with a text).
 
-use super::engine::{clip, customer_conversation, did, fill, for_customer, idle, internal, user_name, Done, Facts};
+use super::actions::{customer_conversation, fill, for_customer, internal, user_name};
+use super::engine::{clip, did, idle, Done, Facts};
 use super::model::{Recipients, Rule};
 use crate::domain::{NotifyReplies, Party, PartyKind};
 use crate::store::{conversations, items, notify, users, writer, Event, Millis, Result, StoreError, Viewer};

@@ -1,0 +1,90 @@
+//! Addresses nobody verified: what a visitor typed into the widget and what a stranger typed
+//! into a web form. Such an address may belong to someone else (an agent, another customer), so
+//! it never grants anything: a form's ticket goes to an unverified contact of its own, never to
+//! the customer who owns the address; the team sees that the address is unverified; and what is
+//! emailed to it is neutral and limited (see `notify`). The first person to prove a fresh
+//! address (a portal sign-in link, or the team's site vouching for it) becomes its contact, with
+//! what was sent from it; an address that already has its customer never takes a contact in.
+
+use super::customers::{self, Customer};
+use super::{Millis, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// At most this many neutral notices go to one unverified address in `NOTICE_WINDOW_MS`.
+pub const NOTICES_PER_WINDOW: i64 = 3;
+pub const NOTICE_WINDOW_MS: Millis = 3_600_000;
+
+/// The Message-ID prefix of a neutral notice, by which the outbox counts them.
+pub const NOTICE_ID_PREFIX: &str = "<unverified.";
+
+/// SQL: whether the customer in column `customer` has only an address someone typed (a
+/// contact email and no verified one).
+pub(super) fn unverified_email(customer: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM customers cu WHERE cu.id = {customer}
+                 AND cu.email IS NULL AND cu.contact_email IS NOT NULL)"
+    )
+}
+
+/// The requester of a web form's ticket: the unverified contact with that address, made if
+/// there is none. A contact is a customer with only a contact email and no session (no widget
+/// visitor who typed the address, no portal account): whoever owns the address sees none of
+/// its tickets, and what the form says never renames anyone who has a name.
+pub fn form_contact(conn: &Connection, name: Option<&str>, email: &str, now: Millis) -> Result<i64> {
+    match contact_of(conn, email)? {
+        Some(id) => {
+            conn.execute("UPDATE customers SET name = ?1 WHERE id = ?2 AND name IS NULL", params![name, id])?;
+            Ok(id)
+        }
+        None => {
+            let contact = customers::insert(conn, name, None, now)?;
+            Ok(customers::set_contact(conn, contact.id, None, Some(email))?.id)
+        }
+    }
+}
+
+/// The form contact of `email` (see `form_contact`), if there is one.
+fn contact_of(conn: &Connection, email: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT cu.id FROM customers cu
+             WHERE cu.contact_email = ?1 COLLATE NOCASE AND cu.email IS NULL AND cu.external_id IS NULL
+               AND NOT EXISTS (SELECT 1 FROM visitor_tokens t WHERE t.customer_id = cu.id)
+             ORDER BY cu.id LIMIT 1",
+        )?
+        .query_row([email], |r| r.get(0))
+        .optional()?)
+}
+
+/// `email` was just proven and belongs to no customer yet (nor does the site's `external_id`,
+/// when the team's site vouches): its form contact, if any, becomes the verified customer of
+/// that address — the same customer, with its tickets, now in their portal and widget.
+pub fn promote(conn: &Connection, email: &str, external_id: Option<&str>) -> Result<Option<Customer>> {
+    let taken: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE email = ?1 OR (?2 IS NOT NULL AND external_id = ?2))",
+        params![email, external_id],
+        |r| r.get(0),
+    )?;
+    let Some(id) = (if taken { None } else { contact_of(conn, email)? }) else { return Ok(None) };
+    conn.execute("UPDATE customers SET email = ?1 WHERE id = ?2", params![email, id])?;
+    // Their items are no longer marked unverified: the agents' lists hear it.
+    let items: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM items WHERE requester_id = ?1")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for item in items {
+        super::items::announce(conn, item)?;
+    }
+    Ok(Some(customers::get(conn, id)?))
+}
+
+/// Whether another neutral notice may go to `address` now.
+pub(super) fn may_notify(conn: &Connection, address: &str, now: Millis) -> Result<bool> {
+    let sent: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM outbox WHERE lower(to_address) = lower(?1) AND created_at > ?2
+             AND message_id LIKE ?3 || '%'",
+        )?
+        .query_row(params![address, now - NOTICE_WINDOW_MS, NOTICE_ID_PREFIX], |r| r.get(0))?;
+    Ok(sent < NOTICES_PER_WINDOW)
+}
