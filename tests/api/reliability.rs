@@ -819,6 +819,7 @@ async fn socket_messages(
     conversation: i64,
     route: &'static str,
     phase: &'static str,
+    clock: rapport::clock::ManualClock,
     (tally, stop): Shared,
 ) {
     let mut ws = author.socket(&base).await;
@@ -831,6 +832,11 @@ async fn socket_messages(
             Some(frame) if frame["type"] == "ack" => Ok(Stored::of_ack(&frame)),
             Some(frame) if frame["code"] == "storage_full" && frame["client_id"] == client_id.as_str() => {
                 Err(Outcome::Full)
+            }
+            Some(frame) if frame["code"] == "too_many_messages" => {
+                // As over HTTP: refused before the store; wait (in the app's time) and go on.
+                clock.advance_ms(2_000);
+                continue;
             }
             Some(frame) => Err(Outcome::Wrong(frame.to_string())),
             None => Err(Outcome::Wrong("the socket closed".into())),
@@ -908,6 +914,7 @@ async fn load_until(t: &Targets, phase: &'static str, min_time: Duration, enough
             t.internal,
             "socket-agent",
             phase,
+            t.clock.clone(),
             shared.clone(),
         )),
         tokio::spawn(socket_messages(
@@ -916,6 +923,7 @@ async fn load_until(t: &Targets, phase: &'static str, min_time: Duration, enough
             t.public,
             "socket-visitor",
             phase,
+            t.clock.clone(),
             shared.clone(),
         )),
         tokio::spawn(uploads(agent(), first_upload, most_uploads, shared.clone())),
