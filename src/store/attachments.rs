@@ -1,7 +1,7 @@
 //! Attachment metadata and content. Content is stored in fixed-size chunks, written in the
 //! same transaction as the metadata, so an attachment is either whole or absent.
 
-use super::{visibility, Millis, Result, StoreError, Viewer};
+use super::{access, Millis, Result, StoreError, Viewer};
 use crate::domain::Party;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -94,7 +94,7 @@ pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<AttachmentMeta>
         Viewer::Agent { user_id, .. } => ("user", user_id),
         Viewer::Customer { customer_id } => ("customer", customer_id),
     };
-    let vis = visibility::conversation(viewer);
+    let vis = access::conversation(viewer);
     conn.query_row(
         &format!(
             "SELECT {COLS} FROM attachments a

@@ -1,6 +1,6 @@
 //! Conversations, their participants, messages and seen marks.
 
-use super::{attachments, visibility, Millis, Page, Result, StoreError, Viewer};
+use super::{access, attachments, Millis, Page, Result, StoreError, Viewer};
 use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, Party, PartyKind, Status};
 use crate::domain::{MAX_ATTACHMENTS, MAX_BODY_CHARS};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -151,7 +151,7 @@ fn row(r: &Row) -> rusqlite::Result<Conversation> {
 }
 
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Conversation> {
-    let vis = visibility::conversation(viewer);
+    let vis = access::conversation(viewer);
     conn.prepare_cached(&format!("SELECT {} FROM conversations c WHERE c.id = ?1 AND {vis}", cols(viewer)))?
         .query_row([id], row)
         .optional()?
@@ -173,7 +173,7 @@ fn view_clause(viewer: Viewer, view: ConversationView) -> String {
         ConversationView::Internal => format!("c.kind = 'internal' AND c.status = 'open' AND {followed}"),
         ConversationView::AllClosed => format!("c.status = 'closed' AND {followed}"),
     };
-    format!("{} AND {view}", visibility::conversation(viewer))
+    format!("{} AND {view}", access::conversation(viewer))
 }
 
 /// How many conversations each view holds, and how many of them have unread messages.
@@ -511,7 +511,7 @@ pub fn of_item(conn: &Connection, viewer: Viewer, item_id: i64) -> Result<Vec<Co
     let mut stmt = conn.prepare(&format!(
         "SELECT {} FROM conversations c WHERE {} AND c.item_id = ?1 ORDER BY c.id",
         cols(viewer),
-        visibility::conversation(viewer)
+        access::conversation(viewer)
     ))?;
     let rows = stmt.query_map([item_id], row)?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
@@ -523,7 +523,7 @@ pub fn of_customer(conn: &Connection, viewer: Viewer, customer_id: i64, limit: u
         "SELECT {} FROM conversations c WHERE {} AND c.customer_id = ?1
          ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?2",
         cols(viewer),
-        visibility::conversation(viewer)
+        access::conversation(viewer)
     ))?;
     let rows = stmt.query_map(params![customer_id, limit as i64], row)?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)

@@ -4,7 +4,7 @@
 //! reaches customers only when it is added here.
 
 use super::conversations::{self, Conversation};
-use super::{visibility, Millis, Result, StoreError, Viewer};
+use super::{access, Millis, Result, StoreError, Viewer};
 use crate::domain::{Channel, ItemKind, Status};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -101,7 +101,7 @@ fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
 
 /// The customer's tickets, most recently active first; all of them without a `limit`.
 pub fn tickets(conn: &Connection, customer_id: i64, limit: Option<usize>) -> Result<Vec<Ticket>> {
-    let vis = visibility::item(Viewer::Customer { customer_id });
+    let vis = access::item(Viewer::Customer { customer_id });
     let limit = limit.map_or(-1, |l| l as i64);
     let mut stmt = conn.prepare(&format!("{} WHERE {vis} ORDER BY 10 DESC, i.id DESC LIMIT ?1", ticket_sql()))?;
     let rows = stmt.query_map([limit], ticket_row)?.collect::<rusqlite::Result<_>>()?;
@@ -110,7 +110,7 @@ pub fn tickets(conn: &Connection, customer_id: i64, limit: Option<usize>) -> Res
 
 /// One of the customer's tickets; anybody else's is not found.
 pub fn ticket(conn: &Connection, customer_id: i64, id: i64) -> Result<Ticket> {
-    let vis = visibility::item(Viewer::Customer { customer_id });
+    let vis = access::item(Viewer::Customer { customer_id });
     conn.query_row(&format!("{} WHERE i.id = ?1 AND {vis}", ticket_sql()), [id], ticket_row)
         .optional()?
         .ok_or(StoreError::NotFound("ticket_not_found"))

@@ -1,7 +1,7 @@
 //! Items (tickets and tasks) in projects, with their requester and followers.
 
 use super::conversations::{self, Conversation, NewConversation};
-use super::{visibility, writer, Event, Millis, Page, Result, RightsChange, StoreError, Viewer};
+use super::{access, writer, Event, Millis, Page, Result, RightsChange, StoreError, Viewer};
 use crate::domain::{Channel, ConversationKind, ItemKind, Party, Priority, Status};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -295,7 +295,7 @@ pub fn customer_thread(conn: &Connection, item_id: i64, creator: Party, now: Mil
 }
 
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Item> {
-    let vis = visibility::item(viewer);
+    let vis = access::item(viewer);
     let item = conn
         .query_row(&format!("SELECT {} FROM items i WHERE i.id = ?1 AND {vis}", cols()), [id], row)
         .optional()?
@@ -304,7 +304,7 @@ pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Item> {
 }
 
 pub fn list(conn: &Connection, viewer: Viewer, f: &ItemFilter) -> Result<Page<Item>> {
-    let vis = visibility::item(viewer);
+    let vis = access::item(viewer);
     let unanswered = match f.view {
         ItemView::All => "1",
         ItemView::Unanswered => UNANSWERED,
@@ -355,7 +355,7 @@ pub fn set_following(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, f
 
 /// Open items with no customer conversation yet that the viewer can see.
 pub fn count_unanswered(conn: &Connection, viewer: Viewer) -> Result<i64> {
-    let vis = visibility::item(viewer);
+    let vis = access::item(viewer);
     Ok(conn
         .prepare_cached(&format!("SELECT count(*) FROM items i WHERE {vis} AND {UNANSWERED}"))?
         .query_row([], |r| r.get(0))?)
@@ -363,7 +363,7 @@ pub fn count_unanswered(conn: &Connection, viewer: Viewer) -> Result<i64> {
 
 /// Items a customer asked for that the viewer can see, newest first.
 pub fn of_requester(conn: &Connection, viewer: Viewer, customer_id: i64, limit: usize) -> Result<Vec<Item>> {
-    let vis = visibility::item(viewer);
+    let vis = access::item(viewer);
     let mut stmt = conn.prepare(&format!(
         "SELECT {} FROM items i WHERE {vis} AND i.requester_id = ?1 ORDER BY i.created_at DESC, i.id DESC LIMIT ?2",
         cols()

@@ -1,6 +1,7 @@
 //! The store owns every line of SQL. Writes go through one writer thread that group-commits;
 //! reads go through a pool of read-only connections. Nothing here blocks the async executor.
 
+mod access;
 pub mod attachments;
 pub mod automations;
 pub mod contacts;
@@ -21,15 +22,14 @@ pub mod search;
 pub mod settings;
 pub mod stats;
 pub mod users;
-mod visibility;
 mod writer;
 pub(crate) use writer::raise;
 pub use writer::WriteStats;
 
+pub use access::{standing, Acting, AgentScope, Credential, Principal, Standing, Viewer};
 pub use events::{Event, RightsChange};
 pub use live::{EmailReply, EmailTicket, Started};
 pub use migrate::SCHEMA_VERSION;
-pub use visibility::{standing, Acting, AgentScope, Credential, Principal, Standing, Viewer};
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -219,7 +219,7 @@ fn neutral(
 pub fn recipient(conn: &Connection, party: Party) -> Result<Option<Recipient>> {
     match party {
         Party::User(id) => {
-            let Some(viewer) = super::visibility::agent_viewer(conn, id)? else { return Ok(None) };
+            let Some(viewer) = super::access::agent_viewer(conn, id)? else { return Ok(None) };
             let user = users::get(conn, id)?;
             Ok(Some(Recipient { party, address: user.email, name: Some(user.name), viewer, verified: true }))
         }

@@ -1,6 +1,6 @@
 //! Projects and who is a member of them.
 
-use super::{is_constraint, visibility, Millis, Result, StoreError, Viewer};
+use super::{access, is_constraint, Millis, Result, StoreError, Viewer};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -26,7 +26,7 @@ pub fn insert(conn: &Connection, name: &str, now: Millis) -> Result<Project> {
 }
 
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Project> {
-    let vis = visibility::project(viewer);
+    let vis = access::project(viewer);
     conn.query_row(
         &format!("SELECT pr.id, pr.name, pr.created_at FROM projects pr WHERE pr.id = ?1 AND {vis}"),
         [id],
@@ -37,7 +37,7 @@ pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Project> {
 }
 
 pub fn list(conn: &Connection, viewer: Viewer) -> Result<Vec<Project>> {
-    let vis = visibility::project(viewer);
+    let vis = access::project(viewer);
     let mut stmt = conn.prepare(&format!(
         "SELECT pr.id, pr.name, pr.created_at FROM projects pr WHERE {vis} ORDER BY pr.name, pr.id"
     ))?;

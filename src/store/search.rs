@@ -2,7 +2,7 @@
 
 use super::conversations::{self, Message};
 use super::items::{self, Item};
-use super::{visibility, Result, Viewer};
+use super::{access, Result, Viewer};
 use rusqlite::Connection;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -33,7 +33,7 @@ pub fn fts_query(text: &str) -> Option<String> {
 
 pub fn search(conn: &Connection, viewer: Viewer, text: &str, limit: usize) -> Result<SearchResults> {
     let Some(query) = fts_query(text) else { return Ok(SearchResults { messages: Vec::new(), items: Vec::new() }) };
-    let vis = visibility::conversation(viewer);
+    let vis = access::conversation(viewer);
     let mut stmt = conn.prepare(&format!(
         "SELECT m.id, m.conversation_id FROM messages_fts f
          JOIN messages m ON m.id = f.rowid JOIN conversations c ON c.id = m.conversation_id
@@ -50,7 +50,7 @@ pub fn search(conn: &Connection, viewer: Viewer, text: &str, limit: usize) -> Re
             message: conversations::message(conn, message)?,
         });
     }
-    let vis = visibility::item(viewer);
+    let vis = access::item(viewer);
     let mut stmt = conn.prepare(&format!(
         "SELECT i.id FROM items_fts f JOIN items i ON i.id = f.rowid
          WHERE items_fts MATCH ?1 AND {vis} ORDER BY i.created_at DESC LIMIT ?2"
