@@ -539,8 +539,21 @@ function refreshThreads() {
   }, 250);
 }
 
+/** What the agent may see changed and the open conversation is no longer theirs to read. */
+function accessEnded(id) {
+  if (state.selected?.id !== id) { reloadList(); refreshCounts(); return; }
+  Object.assign(state, { item: null, selected: null, threads: {} });
+  $("#pane").replaceChildren(h("p", { class: "empty", role: "status", text: "You no longer have access to this conversation." }));
+  $("#details").replaceChildren();
+  if (location.hash) history.replaceState(null, "", location.pathname);
+  reloadList();
+  refreshCounts();
+}
+
 function onFrame(f) {
-  if (f.type === "message" && f.conversation_id === state.selected?.id) {
+  if (f.type === "unsubscribed" && f.reason) {
+    accessEnded(f.conversation_id);
+  } else if (f.type === "message" && f.conversation_id === state.selected?.id) {
     render(f.message);
     $("#typing").textContent = "";
     markSeen();

@@ -231,3 +231,19 @@ test("an agent deactivated while the app is open is shown the sign-in page at on
   await page.waitForSelector("#login:not([hidden])");
   await context.close();
 });
+
+test("an agent removed from a project while reading one of its conversations is told at once", async () => {
+  const project = await rapport.api("/api/v1/projects", { method: "POST", json: { name: "Secret lab" } });
+  const user = await rapport.api("/api/v1/users", { method: "POST", json: { email: "eve@example.com", name: "Eve Agent", role: "agent", password: PASSWORD } });
+  await rapport.api(`/api/v1/projects/${project.id}/members/${user.id}`, { method: "PUT" });
+  const item = await rapport.api("/api/v1/items", { method: "POST", json: { project_id: project.id, kind: "task", title: "Formula" } });
+  const note = await rapport.api("/api/v1/conversations", { method: "POST", json: { kind: "internal", item_id: item.id, message: { body: "the formula is secret" } } });
+  const { context, page } = await agentPage("eve@example.com");
+  await page.goto(`${rapport.base}/app/#conversation/${note.conversation.id}`);
+  await page.waitForSelector("text=the formula is secret");
+  await page.waitForSelector("html[data-live]", { state: "attached" });
+  await rapport.api(`/api/v1/projects/${project.id}/members/${user.id}`, { method: "DELETE" });
+  await page.waitForSelector("text=You no longer have access to this conversation.");
+  assert.equal(await page.locator("text=the formula is secret").count(), 0);
+  await context.close();
+});
