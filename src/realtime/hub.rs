@@ -3,7 +3,7 @@
 
 use super::protocol::{PresenceStatus, PublicConversation, ServerFrame, Who};
 use super::room::{self, Listener, RoomCmd, Rooms};
-use super::{Audience, Delivery, Outbound};
+use super::{Audience, Delivery, Outbound, Queue};
 use crate::domain::PartyKind;
 use crate::domain::{ConversationKind, Party};
 use crate::store::conversations::{Author, Conversation};
@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 /// How many committed changes may wait for the hub before writers wait for it.
 pub const EVENT_QUEUE: usize = 16 * 1024;
@@ -59,24 +58,6 @@ struct Socket {
 enum Holder {
     User(i64),
     Customer(i64),
-}
-
-/// A socket's queue and the token that cuts it off.
-#[derive(Clone)]
-pub(super) struct Queue {
-    pub tx: mpsc::Sender<Delivery>,
-    pub kick: CancellationToken,
-}
-
-impl Queue {
-    /// Queues without waiting; a socket whose queue is full is cut off (it resumes by seq).
-    fn offer(&self, delivery: Delivery) -> bool {
-        let kept = self.tx.try_send(delivery).is_ok();
-        if !kept {
-            self.kick.cancel();
-        }
-        kept
-    }
 }
 
 /// An agent socket that watches every conversation it may see, decided in memory with the

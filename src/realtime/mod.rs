@@ -10,6 +10,8 @@ pub use hub::{Hub, EVENT_QUEUE};
 pub use session::{run as run_session, Peer, WriteLimit};
 
 use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 /// Who may receive a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,24 @@ pub(crate) enum Delivery {
     /// Rights changed: the socket re-checks them before it passes on anything queued after
     /// this. `Some(id)`: only who may see that conversation changed.
     Recheck(Option<i64>),
+}
+
+/// A socket's queue and the token that cuts it off.
+#[derive(Clone)]
+pub(crate) struct Queue {
+    pub tx: mpsc::Sender<Delivery>,
+    pub kick: CancellationToken,
+}
+
+impl Queue {
+    /// Queues without waiting; a socket whose queue is full is cut off (it resumes by seq).
+    pub(crate) fn offer(&self, delivery: Delivery) -> bool {
+        let kept = self.tx.try_send(delivery).is_ok();
+        if !kept {
+            self.kick.cancel();
+        }
+        kept
+    }
 }
 
 impl Audience {

@@ -2,14 +2,13 @@
 //! forwards committed changes to them in commit order, relays typing, and stops when the last
 //! listener leaves.
 
-use super::{Audience, Delivery, Outbound};
+use super::{Audience, Delivery, Outbound, Queue};
 use crate::domain::Party;
 use crate::store::conversations::Author;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
 
 /// Room mailbox size: commands wait (backpressure) rather than pile up.
 const ROOM_QUEUE: usize = 1024;
@@ -21,9 +20,7 @@ pub(super) type Rooms = Arc<Mutex<HashMap<i64, mpsc::Sender<RoomCmd>>>>;
 /// A socket listening to a room.
 pub(super) struct Listener {
     pub id: u64,
-    pub tx: mpsc::Sender<Delivery>,
-    /// Cancelled when the socket falls behind: it must reconnect and resume.
-    pub kick: CancellationToken,
+    pub queue: Queue,
 }
 
 pub(super) enum RoomCmd {
@@ -82,13 +79,7 @@ fn deliver(listeners: &mut Vec<Listener>, frame: &Delivery, except: Option<u64>)
         if Some(l.id) == except {
             return true;
         }
-        match l.tx.try_send(frame.clone()) {
-            Ok(()) => true,
-            Err(_) => {
-                l.kick.cancel();
-                false
-            }
-        }
+        l.queue.offer(frame.clone())
     });
 }
 

@@ -6,10 +6,10 @@
 //! write asks the store's access authority afresh, and a change of rights reaches the socket
 //! as a `Recheck` in its queue, ahead of anything committed after the change.
 
-use super::hub::{Hub, Queue};
+use super::hub::Hub;
 use super::protocol::{close, ClientFrame, PresenceStatus, ServerFrame, Who, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use super::room::Listener;
-use super::{Delivery, Outbound};
+use super::{Delivery, Outbound, Queue};
 use crate::clock::Clock;
 use crate::domain::Party;
 use crate::error::ApiError;
@@ -356,7 +356,7 @@ impl Session {
         // with the rights of its moment: a change since the check above either shows there,
         // or comes as a `Recheck` queued behind the join.
         self.subscribed.insert(conversation_id, i64::MAX);
-        let listener = Listener { id: self.id, tx: self.queue.tx.clone(), kick: self.queue.kick.clone() };
+        let listener = Listener { id: self.id, queue: self.queue.clone() };
         self.hub.join(&conversation, listener).await;
         match self.replay(conversation_id, after_seq.max(0)).await {
             Ok(last) => {
