@@ -1,7 +1,7 @@
 //! The hub: finds or starts the room of a conversation, fans each committed change out to its
 //! room and to the agents watching their inbox, and keeps the agents' presence.
 
-use super::protocol::{PresenceStatus, PublicConversation, ServerFrame, Who};
+use super::protocol::{PresenceStatus, ServerFrame, Who};
 use super::room::{self, Listener, RoomCmd, Rooms};
 use super::{Audience, Delivery, Outbound, Queue};
 use crate::domain::PartyKind;
@@ -388,7 +388,7 @@ fn frames(c: &Conversation, event: &Event) -> Vec<Arc<Outbound>> {
             let mut out =
                 vec![frame(ServerFrame::Conversation { conversation: full }.to_json(), Audience::Agents, None)];
             if let (ConversationKind::Public, Some(customer)) = (c.kind, c.customer_id) {
-                let public = PublicConversation { id: c.id, status: c.status, last_seq: c.last_seq };
+                let public = crate::store::customer_view::ConversationUpdate::of(c);
                 let json = ServerFrame::Conversation { conversation: serde_json::to_value(public).unwrap_or_default() };
                 out.push(frame(json.to_json(), Audience::Customer(customer), None));
             }

@@ -79,14 +79,6 @@ pub struct Who {
     pub name: Option<String>,
 }
 
-/// A conversation as a customer may see it.
-#[derive(Debug, Clone, Serialize)]
-pub struct PublicConversation {
-    pub id: i64,
-    pub status: crate::domain::Status,
-    pub last_seq: i64,
-}
-
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame<'a> {
@@ -125,7 +117,7 @@ pub enum ServerFrame<'a> {
         reader: &'a Who,
         seq: i64,
     },
-    /// A conversation changed: full for agents, `PublicConversation` for customers.
+    /// A conversation changed: full for agents, `customer_view::ConversationUpdate` for customers.
     Conversation {
         conversation: serde_json::Value,
     },

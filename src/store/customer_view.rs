@@ -26,6 +26,21 @@ pub struct CustomerConversation {
     pub unread: i64,
 }
 
+/// What a customer's socket is told when their conversation changes (reopened, closed, a new
+/// message): a part of `CustomerConversation` that needs no read as the customer.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationUpdate {
+    pub id: i64,
+    pub status: Status,
+    pub last_seq: i64,
+}
+
+impl ConversationUpdate {
+    pub fn of(c: &Conversation) -> ConversationUpdate {
+        ConversationUpdate { id: c.id, status: c.status, last_seq: c.last_seq }
+    }
+}
+
 impl CustomerConversation {
     /// The customer's view of `c`, which must have been read as that customer
     /// (`Viewer::Customer`): its `unread` is then theirs.
