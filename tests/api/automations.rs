@@ -42,7 +42,13 @@ async fn the_auto_responder_is_a_rule_its_text_and_switch_apply_at_once() {
     let admin = app.admin().await;
     let (token, id) = customer_chat(&app, None, "hello?").await;
     let default_reply = messages(&app, &token, id).await[1]["body"].as_str().unwrap().to_owned();
-    assert!(default_reply.starts_with("Thanks for getting in touch"), "{default_reply}");
+    assert!(
+        default_reply.starts_with("Hi there, thanks for getting in touch"),
+        "no name, the fallback: {default_reply}"
+    );
+    let (token, id) = customer_chat(&app, Some("ann@example.com"), "hello?").await;
+    let named = messages(&app, &token, id).await[1]["body"].as_str().unwrap().to_owned();
+    assert!(named.starts_with("Hi Ann Customer, thanks for getting in touch"), "{named}");
 
     let rule = admin
         .change_rule("auto_reply", json!({"actions": [{"kind": "bot_reply", "text": "Hi! {{team.name}} is on it."}]}))
@@ -327,7 +333,7 @@ async fn outside_business_hours_the_bot_says_when_the_team_is_back() {
 
     app.clock.advance_ms(2 * 3600 * 1000);
     let (token, id) = customer_chat(&app, None, "at ten").await;
-    assert!(messages(&app, &token, id).await[1]["body"].as_str().unwrap().starts_with("Thanks for getting in touch"));
+    assert!(messages(&app, &token, id).await[1]["body"].as_str().unwrap().contains("thanks for getting in touch"));
 
     app.clock.advance_ms(8 * 3600 * 1000);
     let (token, id) = customer_chat(&app, None, "friday night").await;

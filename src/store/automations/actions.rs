@@ -11,21 +11,23 @@ use crate::store::conversations::{self, Message, NewConversation, NewMessage};
 use crate::store::{customer_view, items, settings, users, writer, Event, Millis, Result, StoreError, Viewer};
 use rusqlite::{Connection, OptionalExtension};
 
-/// `{{name}}` replaced by what the facts know (empty when they know nothing).
+/// `{{name}}` replaced by what the facts know: empty when they know nothing, or the fallback
+/// the text gives (`{{customer.name | "there"}}`).
 pub fn fill(conn: &Connection, text: &str, facts: &Facts) -> Result<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         let Some(len) = rest[start..].find("}}") else { break };
         out.push_str(&rest[..start]);
-        let value = match rest[start + 2..start + len].trim() {
+        let (name, fallback) = super::model::variable(&rest[start + 2..start + len]).unwrap_or(("", None));
+        let value = match name {
             "team.name" => settings::widget(conn)?.team_name,
             "team.back_at" => settings::business_hours(conn)?.back_at(facts.at).unwrap_or_else(|| "soon".into()),
             "item.id" => facts.item_id.map(|i| i.to_string()).unwrap_or_default(),
             "conversation.id" => facts.conversation_id.map(|i| i.to_string()).unwrap_or_default(),
             name => facts.field(name).to_owned(),
         };
-        out.push_str(&value);
+        out.push_str(if value.trim().is_empty() { fallback.unwrap_or("") } else { &value });
         rest = &rest[start + len + 2..];
     }
     out.push_str(rest);

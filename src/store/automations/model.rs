@@ -393,6 +393,17 @@ pub fn parse_time(text: &str) -> Option<u32> {
     (h < 24 && m < 60).then_some(h * 60 + m)
 }
 
+/// What one `{{...}}` says: a variable, and the text to use when it has no value
+/// (`{{customer.name | "there"}}`).
+pub(super) fn variable(inside: &str) -> Result<(&str, Option<&str>), String> {
+    let Some((name, fallback)) = inside.split_once('|') else { return Ok((inside.trim(), None)) };
+    let fallback = fallback.trim();
+    match fallback.strip_prefix('"').and_then(|f| f.strip_suffix('"')) {
+        Some(text) if !text.contains('"') => Ok((name.trim(), Some(text))),
+        _ => Err(format!("the fallback of {{{{{}}}}} must be a \"quoted text\"", name.trim())),
+    }
+}
+
 /// The `{{names}}` a text uses, or the first malformed or unknown one.
 fn check_text(at: &str, text: &str) -> Result<(), Invalid> {
     if text.trim().is_empty() {
@@ -406,7 +417,7 @@ fn check_text(at: &str, text: &str) -> Result<(), Invalid> {
         let Some(len) = rest[start..].find("}}") else {
             return Err(invalid(at, "a {{ is never closed by }}"));
         };
-        let name = rest[start + 2..start + len].trim();
+        let (name, _) = variable(&rest[start + 2..start + len]).map_err(|e| invalid(at, e))?;
         if !VARIABLES.contains(&name) {
             return Err(invalid(at, format!("unknown variable {{{{{name}}}}}; known: {}", VARIABLES.join(", "))));
         }
@@ -541,6 +552,9 @@ mod tests {
         let err = check_text("actions[0].text", "Hi {{customer.nmae}}").unwrap_err();
         assert!(err.message.starts_with("actions[0].text: unknown variable {{customer.nmae}}"), "{}", err.message);
         assert!(check_text("t", "Hi {{customer.name").is_err());
+        assert!(check_text("t", "Hi {{customer.name | \"there\"}}!").is_ok());
+        assert!(check_text("t", "Hi {{customer.name | there}}!").is_err(), "a fallback is quoted");
+        assert!(check_text("t", "Hi {{customer.nmae | \"there\"}}!").is_err());
         assert!(check_text("t", "   ").is_err());
     }
 
