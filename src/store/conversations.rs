@@ -361,6 +361,10 @@ pub(super) fn post_caused(
         attachments::attach(conn, *attachment, new.author, id)?;
     }
     join(conn, conversation_id, new.author, now)?;
+    if let (Party::User(user), Some(item)) = (new.author, conversation.item_id) {
+        // Answering an item follows it, so it is in the agent's My conversations from then on.
+        super::items::follow_on_reply(conn, item, user)?;
+    }
     // The author has seen their own message; the mark only moves forward, so no read-back.
     if let Some(author) = new.author.id() {
         conn.prepare_cached(

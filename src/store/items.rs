@@ -193,16 +193,6 @@ pub fn update(conn: &Connection, viewer: Viewer, id: i64, change: ItemChange, no
     if let Some(requester) = change.requester_id.filter(|r| *r != before.requester_id) {
         move_conversations(conn, id, before.requester_id, requester, now)?;
     }
-    if change.project_id.is_some_and(|p| p != before.project_id)
-        || change.requester_id.is_some_and(|r| r != before.requester_id)
-    {
-        // Who may see its conversations changed: open sockets re-check.
-        let ids = conn
-            .prepare_cached("SELECT id FROM conversations WHERE item_id = ?1")?
-            .query_map([id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        writer::raise(Event::Rights(super::RightsChange::Conversations(ids)));
-    }
     if let Some(Some(user)) = change.assignee_id {
         follow(conn, id, user)?;
     }
@@ -341,13 +331,26 @@ pub fn follow(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
     Ok(())
 }
 
+/// An agent who writes on an item follows it (once; the app hears of the new follower).
+pub(super) fn follow_on_reply(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
+    let added = conn
+        .prepare_cached("INSERT OR IGNORE INTO item_followers (item_id, user_id) VALUES (?1, ?2)")?
+        .execute(params![item_id, user_id])?;
+    if added > 0 {
+        announce(conn, item_id)?;
+    }
+    Ok(())
+}
+
 /// Makes `user_id` follow (or stop following) an item the viewer can see.
 pub fn set_following(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, following: bool) -> Result<Item> {
     get(conn, viewer, id)?;
     if following {
         follow(conn, id, user_id)?;
-    } else {
-        conn.execute("DELETE FROM item_followers WHERE item_id = ?1 AND user_id = ?2", params![id, user_id])?;
+    } else if conn.execute("DELETE FROM item_followers WHERE item_id = ?1 AND user_id = ?2", params![id, user_id])? > 0
+    {
+        // Following may have been what let them see its conversations.
+        writer::raise(Event::Rights(RightsChange::User(user_id)));
     }
     announce(conn, id)?;
     get(conn, viewer, id)

@@ -70,7 +70,6 @@ pub fn set_member(conn: &Connection, viewer: Viewer, project_id: i64, user_id: i
     if changed > 0 {
         super::raise(super::Event::Rights(super::RightsChange::User(user_id)));
     }
-    super::raise(super::Event::Rights(super::RightsChange::User(user_id)));
     Ok(())
 }
 

@@ -182,3 +182,26 @@ async fn items_are_edited_assigned_and_filtered_and_the_assignee_sees_what_they_
     admin.item(ops, "Rotate keys", None).await;
     assert_eq!(ids(&admin.get("/api/v1/items?view=unanswered").await.ok()), [id]);
 }
+
+#[tokio::test]
+async fn answering_an_item_makes_the_agent_follow_it_so_it_is_in_their_conversations() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let lab = admin.project("Lab").await;
+    let (bea, bea_id) = app.agent(&admin, "bea@example.com").await;
+    admin.put(&format!("/api/v1/projects/{lab}/members/{bea_id}"), None).await.ok();
+    let customer = admin.customer("carl@example.com").await;
+    let item = admin.item(lab, "Broken zipper", Some(customer)).await;
+    let body = serde_json::json!({"kind": "public", "item_id": item, "customer_id": customer,
+        "message": {"body": "We are on it"}});
+    let conversation = admin.conversation(body).await;
+    async fn mine(client: &Client) -> Vec<i64> {
+        let listed = client.get("/api/v1/conversations?view=customer_replies").await.ok();
+        listed["entries"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect()
+    }
+    assert!(!mine(&bea).await.contains(&conversation));
+    bea.say(conversation, "A new one is on its way").await.ok();
+    let followers = admin.get(&format!("/api/v1/items/{item}")).await.ok()["followers"].clone();
+    assert!(followers.as_array().unwrap().contains(&serde_json::json!(bea_id)), "{followers}");
+    assert!(mine(&bea).await.contains(&conversation));
+}
