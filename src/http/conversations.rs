@@ -2,7 +2,7 @@
 //! reopen; list messages after (or before) a sequence number, post idempotently, mark seen.
 
 use super::{page, Agent, State};
-use crate::domain::{Channel, ConversationKind, Invalid, Party, Status};
+use crate::domain::{ConversationKind, Invalid, Party, Status};
 use crate::error::{ApiError, ErrorBody};
 use crate::store::conversations::{
     self, Conversation, ConversationFilter, ConversationView, Message, MessagePage, NewConversation, NewMessage,
@@ -180,7 +180,7 @@ async fn create(state: State, agent: Agent, body: web::Json<CreateConversation>)
         kind: body.kind,
         subject: body.subject.trim().to_owned(),
         customer_id: body.customer_id,
-        channel: Channel::Api,
+        channel: agent.channel,
         page_url: None,
         creator: author,
     };

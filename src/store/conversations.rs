@@ -226,8 +226,16 @@ fn with_previews(conn: &Connection, rows: &mut [Conversation]) -> Result<()> {
 /// Creates a conversation. On an item it takes the item's project; internal conversations
 /// never have a customer; the creator and the customer become participants.
 pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Millis) -> Result<Conversation> {
+    let mut channel = new.channel;
     let project_id = match (new.item_id, new.project_id) {
-        (Some(item), _) => Some(super::items::get(conn, viewer, item)?.project_id),
+        (Some(item), _) => {
+            let item = super::items::get(conn, viewer, item)?;
+            // The customer's thread of a ticket goes on where they wrote in (a form, the portal, email).
+            if new.kind == ConversationKind::Public {
+                channel = item.channel;
+            }
+            Some(item.project_id)
+        }
         (None, Some(project)) => Some(super::projects::get(conn, viewer, project)?.id),
         (None, None) => None,
     };
@@ -249,7 +257,7 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Mill
             super::next_id!("conversations"),
             ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
         ),
-        params![project_id, new.item_id, new.kind, new.subject, new.customer_id, new.channel, new.page_url, now],
+        params![project_id, new.item_id, new.kind, new.subject, new.customer_id, channel, new.page_url, now],
     )?;
     let id = conn.last_insert_rowid();
     join(conn, id, new.creator, now)?;

@@ -205,3 +205,32 @@ async fn answering_an_item_makes_the_agent_follow_it_so_it_is_in_their_conversat
     assert!(followers.as_array().unwrap().contains(&serde_json::json!(bea_id)), "{followers}");
     assert!(mine(&bea).await.contains(&conversation));
 }
+
+#[tokio::test]
+async fn a_thread_started_in_the_app_says_app_and_a_tickets_customer_thread_keeps_the_tickets_channel() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let lab = admin.project("Lab").await;
+    let customer = admin.customer("carl@example.com").await;
+    let standalone = admin
+        .conversation(serde_json::json!({"kind": "public", "customer_id": customer,
+        "message": {"body": "Hello from the app"}}))
+        .await;
+    let channel = |id: i64| format!("/api/v1/conversations/{id}");
+    assert_eq!(admin.get(&channel(standalone)).await.ok()["channel"], "app", "the admin signed in with a cookie");
+    let token = admin.api_token().await;
+    let integration = app.client().with_bearer(&token);
+    let by_api =
+        integration.conversation(serde_json::json!({"kind": "internal", "message": {"body": "from a script"}})).await;
+    assert_eq!(admin.get(&channel(by_api)).await.ok()["channel"], "api");
+    // A ticket that came by a form: the team's answer continues on the form's channel.
+    app.db()
+        .execute("UPDATE items SET channel = 'form' WHERE id = ?1", [admin.item(lab, "Zipper", Some(customer)).await])
+        .unwrap();
+    let item: i64 = app.db().query_row("SELECT max(id) FROM items", [], |r| r.get(0)).unwrap();
+    let thread = admin
+        .conversation(serde_json::json!({"kind": "public", "item_id": item, "customer_id": customer,
+        "message": {"body": "We are on it"}}))
+        .await;
+    assert_eq!(admin.get(&channel(thread)).await.ok()["channel"], "form");
+}
