@@ -7,7 +7,8 @@ mod values;
 pub use network::{client_network, Network};
 
 pub use values::{
-    Body, ClientId, ContentType, Email, Filename, Name, Password, Secret, Title, MAX_ATTACHMENTS, MAX_BODY_CHARS,
+    human_size, thousands, Body, ClientId, ContentType, Email, Filename, Name, Password, Secret, Title,
+    MAX_ATTACHMENTS, MAX_BODY_CHARS,
 };
 
 use serde::{Deserialize, Serialize};

@@ -56,18 +56,48 @@ text_value!(ClientId);
 text_value!(Filename);
 text_value!(ContentType);
 
-fn bounded(text: &str, max: usize, field: &'static str, code: &'static str) -> Result<String, Invalid> {
+/// `text` trimmed, if it is between 1 and `max` characters of printable text; otherwise a
+/// sentence about `what` ("The message") for the person who typed it.
+fn bounded(text: &str, max: usize, what: &'static str, code: &'static str) -> Result<String, Invalid> {
     let t = text.trim();
     if t.is_empty() {
-        return Err(Invalid::new(code, format!("{field} must not be empty")));
+        return Err(Invalid::new(code, format!("{what} is empty.")));
     }
-    if t.chars().count() > max {
-        return Err(Invalid::new(code, format!("{field} must be at most {max} characters")));
+    let length = t.chars().count();
+    if length > max {
+        let (max, length) = (thousands(max as u64), thousands(length as u64));
+        return Err(Invalid::new(
+            code,
+            format!("{what} is too long: at most {max} characters, and this has {length}."),
+        ));
     }
     if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(Invalid::new(code, format!("{field} must not contain control characters")));
+        return Err(Invalid::new(code, format!("{what} contains invisible control characters; remove them.")));
     }
     Ok(t.to_owned())
+}
+
+/// `20000` as `20,000`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// A size as people say it: `25 MB`, `64 KB`, `900 bytes` (binary units, as file managers count).
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GB", b >> 30),
+        b if b >= 1 << 20 => format!("{} MB", (b as f64 / f64::from(1 << 20)).round()),
+        b if b >= 1 << 10 => format!("{} KB", (b as f64 / 1024.0).round()),
+        b => format!("{b} bytes"),
+    }
 }
 
 impl Email {
@@ -90,9 +120,9 @@ impl Email {
 
 impl Name {
     pub fn parse(text: &str) -> Result<Name, Invalid> {
-        let t = bounded(text, 200, "name", "invalid_name")?;
+        let t = bounded(text, 200, "The name", "invalid_name")?;
         if t.contains('\n') {
-            return Err(Invalid::new("invalid_name", "name must be one line"));
+            return Err(Invalid::new("invalid_name", "The name must be on one line."));
         }
         Ok(Name(t))
     }
@@ -100,7 +130,7 @@ impl Name {
 
 impl Title {
     pub fn parse(text: &str) -> Result<Title, Invalid> {
-        bounded(text, 500, "title", "invalid_title").map(Title)
+        bounded(text, 500, "The title", "invalid_title").map(Title)
     }
 }
 
@@ -116,7 +146,7 @@ impl Body {
         if text.trim().is_empty() && has_attachments {
             return Ok(Body(String::new()));
         }
-        bounded(text, MAX_BODY_CHARS, "body", "invalid_body").map(Body)
+        bounded(text, MAX_BODY_CHARS, "The message", "invalid_body").map(Body)
     }
 }
 
@@ -234,5 +264,23 @@ mod tests {
         assert!(Body::parse("  ", false).is_err());
         assert!(Body::parse("", true).is_ok());
         assert!(Body::parse(&"x".repeat(MAX_BODY_CHARS + 1), false).is_err());
+    }
+}
+
+#[cfg(test)]
+mod sentence_tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_said_in_words_and_units_people_use() {
+        assert_eq!(human_size(25 << 20), "25 MB");
+        assert_eq!(human_size(64 << 10), "64 KB");
+        assert_eq!(human_size(900), "900 bytes");
+        assert_eq!(thousands(20_000), "20,000");
+        assert_eq!(thousands(999), "999");
+        let long = "x".repeat(MAX_BODY_CHARS + 5);
+        let refused = Body::parse(&long, false).unwrap_err();
+        assert_eq!(refused.message, "The message is too long: at most 20,000 characters, and this has 20,005.");
+        assert_eq!(Name::parse("  ").unwrap_err().message, "The name is empty.");
     }
 }

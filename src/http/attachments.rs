@@ -34,7 +34,7 @@ pub(crate) async fn read_limited(mut body: web::Payload, max: usize) -> Result<V
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "attachment_too_large",
-                format!("files may be at most {max} bytes"),
+                format!("This file is too large: files may be at most {}.", crate::domain::human_size(max as u64)),
             ));
         }
         data.extend_from_slice(&chunk);
@@ -70,7 +70,7 @@ pub(super) async fn store_upload(
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "attachment_too_large",
-            format!("files may be at most {max} bytes"),
+            format!("This file is too large: files may be at most {}.", crate::domain::human_size(max as u64)),
         )
     };
     if req.headers().get("content-length").and_then(|v| v.to_str().ok()?.parse::<usize>().ok()).is_some_and(|n| n > max)

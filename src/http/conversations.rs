@@ -170,7 +170,7 @@ pub(super) fn new_message(author: Party, m: NewMessageBody) -> NewMessage {
 async fn create(state: State, agent: Agent, body: web::Json<CreateConversation>) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.subject.chars().count() > 500 {
-        return Err(Invalid::new("invalid_subject", "subject must be at most 500 characters").into());
+        return Err(Invalid::new("invalid_subject", "The subject is too long: at most 500 characters.").into());
     }
     let author = Party::User(agent.user.id);
     let first = body.message.map(|m| new_message(author, m));

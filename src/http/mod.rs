@@ -87,39 +87,47 @@ impl AppState {
 pub type State = web::Data<AppState>;
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
-    cfg.app_data(web::JsonConfig::default().limit(max_json_bytes).error_handler(|e, _| json_error(e).into()))
-        .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource_not_found").into()))
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|e, _| ApiError::bad_request("invalid_query", e.to_string()).into()),
-        )
-        .app_data(web::FormConfig::default().limit(64 * 1024))
-        .route("/healthz", web::get().to(healthz))
-        .service(openapi::document)
-        .configure(auth::routes)
-        .configure(users::routes)
-        .configure(tokens::routes)
-        .configure(projects::routes)
-        .configure(customers::routes)
-        .configure(items::routes)
-        .configure(conversations::routes)
-        .configure(attachments::routes)
-        .configure(setup::routes)
-        .configure(socket::routes)
-        .configure(widget::routes)
-        .configure(portal::routes)
-        .configure(forms::routes)
-        .configure(email::routes)
-        .configure(rules::routes)
-        .configure(health::routes)
-        .configure(assets::routes)
-        .default_service(web::to(not_found));
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(max_json_bytes)
+            .error_handler(move |e, _| json_error(e, max_json_bytes).into()),
+    )
+    .app_data(web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource_not_found").into()))
+    .app_data(
+        web::QueryConfig::default().error_handler(|e, _| ApiError::bad_request("invalid_query", e.to_string()).into()),
+    )
+    .app_data(web::FormConfig::default().limit(64 * 1024))
+    .route("/healthz", web::get().to(healthz))
+    .service(openapi::document)
+    .configure(auth::routes)
+    .configure(users::routes)
+    .configure(tokens::routes)
+    .configure(projects::routes)
+    .configure(customers::routes)
+    .configure(items::routes)
+    .configure(conversations::routes)
+    .configure(attachments::routes)
+    .configure(setup::routes)
+    .configure(socket::routes)
+    .configure(widget::routes)
+    .configure(portal::routes)
+    .configure(forms::routes)
+    .configure(email::routes)
+    .configure(rules::routes)
+    .configure(health::routes)
+    .configure(assets::routes)
+    .default_service(web::to(not_found));
 }
 
-fn json_error(e: error::JsonPayloadError) -> ApiError {
+fn json_error(e: error::JsonPayloadError, max: usize) -> ApiError {
     match e {
         error::JsonPayloadError::OverflowKnownLength { .. } | error::JsonPayloadError::Overflow { .. } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is too large")
+            let max = crate::domain::human_size(max as u64);
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("This is too much to send at once: at most {max} of text."),
+            )
         }
         error::JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
