@@ -90,7 +90,7 @@ export function setupComposer(ctx) {
     text.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.metaKey || e.ctrlKey)) { e.preventDefault(); send(); } });
     let lastTyping = 0;
     text.addEventListener("input", () => {
-      d.text = text.value;
+      draftOf(key).text = text.value; // a new draft once the last one was sent
       if (state.selected && Date.now() - lastTyping > 1500) { lastTyping = Date.now(); ctx.typing(state.selected.id); }
     });
     text.addEventListener("paste", (e) => { const f = [...(e.clipboardData?.files || [])]; if (f.length) { e.preventDefault(); addFiles(key, f); } });
@@ -115,6 +115,7 @@ export function setupComposer(ctx) {
       for (const f of d.files) {
         if (f.id) continue;
         f.progress = 0;
+        if (shown(key)) $("#files-preview").replaceChildren(...chips(key));
         const path = `/api/v1/attachments?filename=${encodeURIComponent(f.file.name || "pasted.png")}`;
         f.id = (await upload(path, f.file, (p) => { f.progress = p; if (shown(key)) $("#files-preview").replaceChildren(...chips(key)); })).id;
       }
