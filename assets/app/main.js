@@ -364,7 +364,7 @@ function markSeen() {
   if (marked === `${c.id}:${state.lastSeq}`) return;
   marked = `${c.id}:${state.lastSeq}`;
   if (!state.live.send({ type: "seen", conversation_id: c.id, seq: state.lastSeq })) {
-    api(`/api/v1/conversations/${c.id}/seen`, { method: "POST", json: { seq: state.lastSeq } }).catch(() => {});
+    api(`/api/v1/conversations/${c.id}/seen`, { method: "POST", json: { seq: state.lastSeq } }).catch(() => { marked = null; });
   }
   const entry = state.entries.find((e) => e.id === c.id);
   if (entry && entry.unread && !isItemView(state.view)) { entry.unread = 0; drawList(); }
