@@ -15,6 +15,8 @@ async function limit() {
   return maxBytes;
 }
 
+const nameOf = (file) => file.name || "pasted.png";
+
 /** 26214400 -> "25 MB". */
 export function megabytes(bytes) {
   const mb = bytes / 1048576;
@@ -23,7 +25,7 @@ export function megabytes(bytes) {
 }
 
 /**
- * `ctx`: {state, render(message), drawPane(), started(kind, conversation), refreshCounts(),
+ * `ctx`: {state, render(message), started(kind, conversation, item), refreshCounts(),
  * setMode(kind), makeTicket(), typing(conversationId)}.
  */
 export function setupComposer(ctx) {
@@ -41,9 +43,9 @@ export function setupComposer(ctx) {
   function chips(key) {
     const d = draftOf(key);
     return d.files.map((f) => h("span", { class: "chip" },
-      h("span", { text: f.file.name || "pasted.png" }),
-      f.progress != null && !f.id ? h("progress", { max: 1, value: f.progress, "aria-label": `Uploading ${f.file.name}` }) : null,
-      h("button", { type: "button", class: "remove", "aria-label": `Remove ${f.file.name}`, disabled: d.sending, text: "×",
+      h("span", { text: nameOf(f.file) }),
+      f.progress != null && !f.id ? h("progress", { max: 1, value: f.progress, "aria-label": `Uploading ${nameOf(f.file)}` }) : null,
+      h("button", { type: "button", class: "remove", "aria-label": `Remove ${nameOf(f.file)}`, disabled: d.sending, text: "×",
         onclick: () => { d.files = d.files.filter((x) => x !== f); redraw(key); } })));
   }
 
@@ -61,7 +63,7 @@ export function setupComposer(ctx) {
     const max = await limit();
     const refused = [];
     for (const file of list) {
-      if (file.size > max) refused.push(file.name || "The pasted file");
+      if (file.size > max) refused.push(nameOf(file));
       else d.files.push({ file, id: null, progress: null });
     }
     d.error = refused.length ? `${refused.join(", ")} ${refused.length > 1 ? "are" : "is"} too large: files may be at most ${megabytes(max)}.` : "";
@@ -116,7 +118,7 @@ export function setupComposer(ctx) {
         if (f.id) continue;
         f.progress = 0;
         if (shown(key)) $("#files-preview").replaceChildren(...chips(key));
-        const path = `/api/v1/attachments?filename=${encodeURIComponent(f.file.name || "pasted.png")}`;
+        const path = `/api/v1/attachments?filename=${encodeURIComponent(nameOf(f.file))}`;
         f.id = (await upload(path, f.file, (p) => { f.progress = p; if (shown(key)) $("#files-preview").replaceChildren(...chips(key)); })).id;
       }
       const message = { body, client_id: d.clientId, attachment_ids: d.files.map((f) => f.id) };

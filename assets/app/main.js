@@ -390,7 +390,7 @@ async function setMode(mode) {
 }
 
 const { composer } = setupComposer({
-  state, render, drawPane, refreshCounts, setMode, makeTicket,
+  state, render, refreshCounts, setMode, makeTicket,
   typing: (id) => state.live.send({ type: "typing", conversation_id: id }),
   /** The item's first message of `kind` started its thread (the agent may have moved on). */
   started(kind, conversation, item) {
