@@ -2,7 +2,7 @@
 // the automations (rules.js), web forms and the portal (forms.js), and the server's health.
 
 import { api } from "./api.js";
-import { h, $ } from "./dom.js";
+import { h, $, sentence } from "./dom.js";
 import { automations } from "./rules.js";
 import { forms } from "./forms.js";
 
@@ -28,11 +28,16 @@ async function agents(box) {
   const error = errorLine();
   const rows = users.map((u) => h("tr", {},
     h("td", { text: u.name }), h("td", { text: u.email }),
-    h("td", {}, h("select", { "aria-label": `Role of ${u.name}`, onchange: (e) => change(u, { role: e.target.value }) },
+    h("td", {}, h("select", { "aria-label": `Role of ${u.name}`, onchange: (e) => change(u, { role: e.target.value }, e.target) },
       ...["agent", "admin"].map((r) => h("option", { value: r, selected: u.role === r, text: r })))),
     h("td", {}, h("button", { class: "link", onclick: () => change(u, { active: !u.active }), text: u.active ? "Deactivate" : "Reactivate" }))));
-  async function change(u, patch) {
-    try { await api(`/api/v1/users/${u.id}`, { method: "PATCH", json: patch }); openAdmin("agents"); } catch (e) { error.textContent = e.message; }
+  /** A refused change leaves the row as stored: the selector goes back to the stored role. */
+  async function change(u, patch, select) {
+    error.textContent = "";
+    try { await api(`/api/v1/users/${u.id}`, { method: "PATCH", json: patch }); openAdmin("agents"); } catch (e) {
+      if (select) select.value = u.role;
+      error.textContent = sentence(e.message);
+    }
   }
   const form = h("form", {},
     h("h3", { text: "Invite an agent" }),
@@ -130,7 +135,7 @@ async function email(box) {
   const saved = h("p", { role: "status" });
   const flowForm = h("form", {}, h("h3", { text: "Notification flow" }),
     toAutomations("Who is emailed, and when, is set by rules in "),
-    h("label", {}, h("input", { type: "checkbox", name: "inbound", checked: flow.inbound }), " Turn new email to the support address into tickets"),
+    h("label", { class: "check" }, h("input", { type: "checkbox", name: "inbound", checked: flow.inbound }), "Turn new email to the support address into tickets"),
     h("label", {}, "Project for email tickets ",
       h("select", { name: "project" }, h("option", { value: "", text: "The oldest project" }),
         projectList.map((p) => h("option", { value: p.id, text: p.name, selected: p.id === flow.inbound_project_id })))),

@@ -19,6 +19,27 @@ export async function api(path, { method = "GET", json, body, headers = {} } = {
   return data;
 }
 
+/** Uploads one file as the request body, reporting progress as a fraction (0..1); answers
+ * what the server answered, like `api()`. fetch cannot report an upload's progress, XHR can. */
+export function upload(path, file, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    if (csrf) xhr.setRequestHeader("X-CSRF-Token", csrf);
+    xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    xhr.responseType = "json";
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+    xhr.onerror = () => reject(new ApiError(0, "network", "The upload failed: check the connection and send again."));
+    xhr.onload = () => {
+      if (xhr.status === 401 && csrf) { location.reload(); return; }
+      const data = xhr.response;
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(new ApiError(xhr.status, data?.error?.code || "error", data?.error?.message || xhr.statusText));
+    };
+    xhr.send(file);
+  });
+}
+
 export class Live {
   constructor(onFrame) {
     this.onFrame = onFrame;

@@ -31,3 +31,10 @@ export function avatar(name) {
   el.style.background = palette[hash % palette.length];
   return el;
 }
+
+/** A server's error message as a sentence: "the file is empty" -> "The file is empty." */
+export function sentence(text) {
+  text = String(text || "").trim();
+  if (!text) return "";
+  return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?…]$/.test(text) ? "" : ".");
+}

@@ -7,6 +7,7 @@ import { h, $, when, avatar } from "./dom.js";
 import { alert as notifyAgent } from "./notify.js";
 import { openAdmin } from "./admin.js";
 import { customerTools } from "./privacy.js";
+import { setupComposer } from "./composer.js";
 import { ITEM_VIEWS, team, projects, channelBadge, unverifiedBadge, itemRow, itemRef, itemTop, setupNewItem, customerName } from "./items.js";
 
 const TITLES = {
@@ -18,7 +19,7 @@ const TITLES = {
 const isItemView = (view) => view === "unanswered" || view in ITEM_VIEWS;
 const state = {
   me: null, prefs: null, view: "open", entries: [], cursor: null, selected: null,
-  item: null, threads: {}, mode: "public", drafts: {}, files: [], customers: new Map(), items: new Map(), users: [], projects: [],
+  item: null, threads: {}, mode: "public", customers: new Map(), items: new Map(), users: [], projects: [],
   live: null, firstSeq: 0, lastSeq: 0, opening: 0,
 };
 const app = $("#app");
@@ -185,6 +186,7 @@ const isSelected = (e) => isItemView(state.view) ? state.item?.id === e.id : sta
 
 async function select(entry, asItem = isItemView(state.view)) {
   const ticket = ++state.opening;
+  state.switching = true; // what the pane shows until then is not what the agent picked
   app.classList.add("show-pane");
   app.classList.remove("show-details");
   try {
@@ -195,6 +197,8 @@ async function select(entry, asItem = isItemView(state.view)) {
     Object.assign(state, { item: null, selected: null, threads: {} });
     $("#pane").replaceChildren(h("header", {}, h("button", { class: "icon back", "aria-label": "Back to the list", onclick: () => app.classList.remove("show-pane") }, "←")),
       h("p", { class: "empty", role: "alert", text: e.status === 404 ? "Not found: it was deleted, or you may not see it." : e.message }));
+  } finally {
+    if (ticket === state.opening) state.switching = false;
   }
 }
 
@@ -222,7 +226,7 @@ async function openEntry(entry, asItem, ticket) {
   // A change made to this item while it loaded (a status toggle, an edit) is newer than what came.
   if (item && writes !== state.itemWrites && state.item?.id === item.id) item = state.item;
   if (state.selected) state.live.unsubscribe(state.selected.id);
-  Object.assign(state, { item, threads, selected, users, projects: visible, drafts: {}, mode: selected?.kind || "public" });
+  Object.assign(state, { item, threads, selected, users, projects: visible, mode: selected?.kind || "public" });
   drawPane();
   drawList();
   drawDetails();
@@ -244,7 +248,6 @@ function drawPane() {
   const parts = item ? [drawItemTop(true), threadTabs(), threadBanner()] : [conversationHeader()];
   pane.replaceChildren(...parts, thread, h("p", { id: "typing" }), composer());
   pane.classList.toggle("item-page", !!item);
-  $("#reply").value = state.drafts[state.mode] || "";
   state.firstSeq = 0;
   state.lastSeq = 0;
   if (item && !c) {
@@ -344,45 +347,34 @@ function render(m, prepend = false) {
   if (!prepend) thread.scrollTop = thread.scrollHeight;
 }
 
+/** Is the open conversation in front of the agent: the page visible and the pane shown (on a
+ * phone the list and the pane take turns, and the details cover the pane)? */
+function displayed() {
+  if (document.visibilityState !== "visible" || !$("#thread")?.checkVisibility()) return false;
+  return !(app.classList.contains("show-details") && narrow.matches);
+}
+const narrow = matchMedia("(max-width: 760px)");
+
+/** Seen means displayed: who is emailed about a message depends on it. Marks the newest message
+ * rendered in the pane, only while the pane is in front of the agent. */
+let marked = null;
 function markSeen() {
   const c = state.selected;
-  if (!c || document.hidden || !state.lastSeq) return;
+  if (!c || !state.lastSeq || state.switching || !displayed()) return;
+  if (marked === `${c.id}:${state.lastSeq}`) return;
+  marked = `${c.id}:${state.lastSeq}`;
   if (!state.live.send({ type: "seen", conversation_id: c.id, seq: state.lastSeq })) {
-    api(`/api/v1/conversations/${c.id}/seen`, { method: "POST", json: { seq: state.lastSeq } }).catch(() => {});
+    api(`/api/v1/conversations/${c.id}/seen`, { method: "POST", json: { seq: state.lastSeq } }).catch(() => { marked = null; });
   }
   const entry = state.entries.find((e) => e.id === c.id);
   if (entry && entry.unread && !isItemView(state.view)) { entry.unread = 0; drawList(); }
   if (state.threads[c.kind]?.unread) { state.threads[c.kind].unread = 0; redrawTabs(); }
   refreshCounts();
 }
+// The page shown again, the pane shown again (back from the list or the details), a rotation.
 document.addEventListener("visibilitychange", markSeen);
-
-function composer() {
-  const internalAllowed = !!state.item;
-  const text = h("textarea", { id: "reply", placeholder: "", "aria-label": state.mode === "internal" ? "Internal note" : "Reply to the customer" });
-  const files = h("input", { type: "file", multiple: true, hidden: true, onchange: (e) => { addFiles([...e.target.files]); e.target.value = ""; } });
-  const form = h("form", { id: "composer", class: state.mode },
-    h("div", { class: "row" },
-      h("div", { class: "switch", role: "group", "aria-label": "Reply or internal note" },
-        h("button", { type: "button", "aria-pressed": String(state.mode === "public"), onclick: () => setMode("public"), text: "Reply to customer" }),
-        h("button", { type: "button", class: "internal", "aria-pressed": String(state.mode === "internal"), onclick: () => setMode("internal"), text: "Internal note" })),
-      h("button", { type: "button", class: "tool", onclick: () => files.click(), text: "Attach" }), files),
-    h("div", { id: "files-preview" }, ...state.files.map((f) => h("span", { text: f.name }))), text,
-    h("div", { class: "row" }, h("button", { class: "primary", type: "submit", text: state.mode === "internal" ? "Add note" : "Send" }),
-      h("span", { class: "meta", text: internalAllowed ? "" : "Internal notes live on tickets: make this conversation a ticket to add them." }),
-      !internalAllowed && state.selected ? h("button", { type: "button", class: "link", onclick: makeTicket, text: "Make a ticket" }) : null),
-    h("p", { class: "error", role: "alert" }));
-  text.placeholder = state.mode === "internal" ? "Internal note: only your team sees this" : "Reply to the customer";
-  text.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.metaKey || e.ctrlKey)) { e.preventDefault(); send(); } });
-  let lastTyping = 0;
-  text.addEventListener("input", () => {
-    state.drafts[state.mode] = text.value;
-    if (state.selected && Date.now() - lastTyping > 1500) { lastTyping = Date.now(); state.live.send({ type: "typing", conversation_id: state.selected.id }); }
-  });
-  text.addEventListener("paste", (e) => { const f = [...(e.clipboardData?.files || [])]; if (f.length) { e.preventDefault(); addFiles(f); } });
-  form.addEventListener("submit", (e) => { e.preventDefault(); send(); });
-  return form;
-}
+new MutationObserver(markSeen).observe(app, { attributes: true, attributeFilter: ["class"] });
+narrow.addEventListener("change", markSeen);
 
 async function setMode(mode) {
   if (!$("#composer")) return;
@@ -397,46 +389,17 @@ async function setMode(mode) {
   $("#reply").focus();
 }
 
-function addFiles(list) {
-  state.files.push(...list);
-  $("#files-preview").replaceChildren(...state.files.map((f) => h("span", { text: f.name })));
-}
-
-async function send() {
-  const text = $("#reply");
-  const body = text.value.trim();
-  if (!body && !state.files.length) return;
-  const error = $("#composer .error");
-  error.textContent = "";
-  try {
-    const ids = [];
-    for (const f of state.files) {
-      ids.push((await api(`/api/v1/attachments?filename=${encodeURIComponent(f.name || "pasted.png")}`, { method: "POST", body: f, headers: { "Content-Type": f.type || "application/octet-stream" } })).id);
-    }
-    const message = { body, client_id: crypto.randomUUID(), attachment_ids: ids };
-    const kind = state.mode;
-    const sent = () => { state.drafts[kind] = ""; state.files = []; };
-    if (state.selected) {
-      render(await api(`/api/v1/conversations/${state.selected.id}/messages`, { method: "POST", json: message }));
-      sent();
-      $("#reply").value = "";
-      $("#files-preview")?.replaceChildren();
-    } else {
-      // The item's first message of this kind starts its thread; the first customer reply moves
-      // the item from Unanswered items to Open conversations.
-      const created = await api("/api/v1/conversations", { method: "POST", json: {
-        kind, item_id: state.item.id, customer_id: kind === "public" ? state.item.requester_id ?? undefined : undefined, message } });
-      sent();
-      state.selected = created.conversation;
-      state.threads[kind] = created.conversation;
-      drawPane();
-      if (isItemView(state.view)) reloadList();
-    }
-    refreshCounts();
-  } catch (e) {
-    error.textContent = e.message;
-  }
-}
+const { composer } = setupComposer({
+  state, render, refreshCounts, setMode, makeTicket,
+  typing: (id) => state.live.send({ type: "typing", conversation_id: id }),
+  /** The item's first message of `kind` started its thread (the agent may have moved on). */
+  started(kind, conversation, item) {
+    if (state.item?.id !== item.id) return;
+    state.threads[kind] = conversation;
+    if (state.mode === kind && !state.selected) { state.selected = conversation; drawPane(); } else redrawTabs();
+    if (isItemView(state.view)) reloadList();
+  },
+});
 
 async function toggleStatus() {
   const c = state.selected;
@@ -559,7 +522,7 @@ function onFrame(f) {
     markSeen();
   } else if (f.type === "alert") {
     // The server's rules decide who is alerted, with each user's preferences already applied.
-    const watching = f.conversation_id != null && f.conversation_id === state.selected?.id && !document.hidden;
+    const watching = f.conversation_id != null && f.conversation_id === state.selected?.id && displayed();
     if (!watching) notifyAgent({ title: f.title, body: f.body, sound: state.prefs.sound, browser: state.prefs.browser_notifications });
   } else if (f.type === "inbox") {
     refreshCounts();
