@@ -133,8 +133,25 @@ async fn embedders(state: &State) -> String {
     }
 }
 
-async fn frame(state: State) -> HttpResponse {
-    html_page(&state, "widget/frame.html", &embedders(&state).await)
+/// Whether a page of `origin` may frame the widget: the rule `embedders` gives browsers as a CSP.
+pub(super) fn may_embed(allowed: &[String], base_url: &str, origin: &str) -> bool {
+    allowed.is_empty() || origin == super::socket::origin_of(base_url) || allowed.iter().any(|a| a == origin)
+}
+
+/// The panel's page changes only with the assets' version and the sites allowed to frame it,
+/// so visitors revalidate it by ETag instead of downloading it on every page view.
+async fn frame(state: State, req: HttpRequest) -> HttpResponse {
+    let ancestors = embedders(&state).await;
+    let hash = Sha256::digest(format!("{}\n{ancestors}", *VERSION));
+    let tag = EntityTag::new_strong(hash.iter().take(12).map(|b| format!("{b:02x}")).collect());
+    let quoted = tag.to_string();
+    let known = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if known.split(',').any(|t| t.trim().trim_start_matches("W/") == quoted) {
+        return HttpResponse::NotModified().insert_header(header::ETag(tag)).insert_header(("Cache-Control", "no-cache")).finish();
+    }
+    let mut res = html_page(&state, "widget/frame.html", &ancestors);
+    res.headers_mut().insert(header::ETAG, header::HeaderValue::from_str(&quoted).expect("hex is a header value"));
+    res
 }
 
 /// The customer portal: one page, like the agents' app.

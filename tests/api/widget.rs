@@ -234,3 +234,53 @@ async fn the_auto_responder_answers_a_new_customer_conversation_and_can_be_chang
     let by_agent = admin.post("/api/v1/conversations", json!({"kind": "public", "message": {"body": "hi"}})).await.ok();
     assert!(by_agent["auto_reply"].is_null());
 }
+
+#[tokio::test]
+async fn the_widget_frame_revalidates_by_etag_and_changes_with_the_allowed_sites() {
+    let app = spawn_app().await;
+    let first = app.client().request(Method::GET, "/widget/frame").send().await.unwrap();
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let again =
+        app.client().request(Method::GET, "/widget/frame").header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    // Allowing sites changes the page's CSP, so the cached copy must not be reused.
+    let admin = app.admin().await;
+    let mut settings = admin.get("/api/v1/settings/widget").await.ok();
+    settings["allowed_origins"] = json!(["https://shop.example.com"]);
+    admin.put("/api/v1/settings/widget", Some(settings)).await.ok();
+    let changed =
+        app.client().request(Method::GET, "/widget/frame").header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    assert!(changed.headers()["content-security-policy"].to_str().unwrap().contains("https://shop.example.com"));
+}
+
+#[tokio::test]
+async fn the_widget_config_tells_the_loader_whether_its_site_may_embed_the_widget() {
+    let app = spawn_app().await;
+    let from = |origin: &'static str| {
+        let client = app.client();
+        async move {
+            let res =
+                client.request(Method::GET, "/api/v1/widget/config").header("origin", origin).send().await.unwrap();
+            assert_eq!(res.headers()["access-control-allow-origin"], "*");
+            res.json::<Value>().await.unwrap()["site_allowed"].as_bool().unwrap()
+        }
+    };
+    // Any site, until the admin names some.
+    assert!(from("https://elsewhere.example.net").await);
+    let admin = app.admin().await;
+    let mut settings = admin.get("/api/v1/settings/widget").await.ok();
+    settings["allowed_origins"] = json!(["https://shop.example.com"]);
+    admin.put("/api/v1/settings/widget", Some(settings)).await.ok();
+    assert!(from("https://shop.example.com").await);
+    assert!(!from("https://elsewhere.example.net").await);
+    assert!(!from("https://shop.example.com.evil.example").await);
+    // The panel itself asks from Rapport's own origin, or without one.
+    let config = app.client().request(Method::GET, "/api/v1/widget/config").send().await.unwrap();
+    assert_eq!(config.json::<Value>().await.unwrap()["site_allowed"], true);
+}
