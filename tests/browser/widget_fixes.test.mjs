@@ -3,10 +3,15 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startRapport, hostPage, launch, widgetFrame, eventually } from "./lib.mjs";
+import { startRapport, hostPage, launch, widgetFrame, eventually, smtpSink } from "./lib.mjs";
 
-let rapport, host, browser;
+let rapport, host, browser, smtp;
 before(async () => {
+  smtp = await smtpSink();
+  process.env.RAPPORT_SMTP_URL = `smtp://127.0.0.1:${smtp.port}`;
+  process.env.RAPPORT_SMTP_FROM = "support@example.com";
+  // Unseen messages are emailed after 2 s rather than a minute.
+  process.env.RAPPORT_NOTIFY_DELAY_SECS = "2";
   rapport = await startRapport();
   host = await hostPage(rapport.base);
   browser = await launch();
@@ -15,6 +20,7 @@ after(async () => {
   await browser?.close();
   await host?.close();
   await rapport?.stop();
+  smtp?.close();
 });
 
 // The loader draws in a closed shadow root; this keeps a handle on it for the test to read.
@@ -85,12 +91,15 @@ async function unseen(token, id) {
 
 const reply = (id, body) => rapport.api(`/api/v1/conversations/${id}/messages`, { method: "POST", json: { body } });
 
-test("a reply that arrives while the widget shows its list is not marked seen, and is once the conversation is shown", async () => {
+test("a reply that arrives while the widget shows its list is not marked seen and is emailed, and is seen once the conversation is shown", async () => {
   const { context, page } = await customerPage();
   const frame = await open(page);
   const { id, token } = await startChat(frame);
   await frame.waitForSelector(".msg:not(.mine)[data-seq='2']"); // the auto-responder
   await eventually("the bot's reply is seen", async () => (await unseen(token, id)) === 0);
+  await frame.fill("#identify [name=email]", "lena@example.com");
+  await frame.click("#identify button[type=submit]");
+  await frame.waitForSelector("#identify", { state: "hidden" });
 
   await frame.click("#back");
   await frame.waitForSelector("#list:not([hidden])");
@@ -98,6 +107,7 @@ test("a reply that arrives while the widget shows its list is not marked seen, a
   await frame.waitForSelector("#log .msg[data-seq='3']", { state: "attached" });
   await page.waitForTimeout(700);
   assert.equal(await unseen(token, id), 1, "shown nowhere, so not seen");
+  await eventually("the unseen reply is emailed", () => smtp.mails().some((m) => m.to.includes("lena@example.com") && m.text.includes("Here is your answer")), 75);
 
   await frame.click("#conversations button");
   await frame.waitForSelector("#chat:not([hidden]) .msg[data-seq='3']");
