@@ -48,7 +48,7 @@
       if (frame.src) return;
       frame.src = origin + "/widget/frame";
       frame.addEventListener("load", function () {
-        post({ type: "rapport:init", settings: { user: cfg.user, greeting: cfg.greeting, locale: cfg.locale, page: location.href }, open: open, phone: matchMedia("(max-width:480px)").matches });
+        post({ type: "rapport:init", settings: { user: cfg.user, greeting: cfg.greeting, locale: cfg.locale, color: cfg.color, page: location.href }, open: open, phone: matchMedia("(max-width:480px)").matches });
       });
     }
     function show(yes) {

@@ -363,7 +363,9 @@ async function send() {
 // ---- wiring ------------------------------------------------------------------------------
 
 function applyConfig(c) {
-  document.documentElement.style.setProperty("--brand", c.color);
+  // The launcher's colour: the tag's, or else the admin's.
+  const color = /^#[0-9a-f]{6}$/i.test(state.settings.color || "") ? state.settings.color : c.color;
+  document.documentElement.style.setProperty("--brand", color);
   $("team").textContent = c.team_name;
   $("greeting").textContent = state.settings.greeting || c.greeting;
   $("status").classList.toggle("online", c.team_online);
