@@ -80,17 +80,16 @@
     try { returning = localStorage.getItem(RETURNING) === "1"; } catch (_) {}
     if (returning) (window.requestIdleCallback || setTimeout)(load, { timeout: 3000 });
   }
-  // The admin's colour and side, unless the site's tag says otherwise; nothing at all on a
-  // site the admin did not allow (the browser would refuse the frame).
-  var config = fetch(origin + "/api/v1/widget/config").then(function (r) { return r.json(); });
+  // Filled in by the server: the admin's colour, side and allowed sites.
+  var look = {/*launcher*/};
   function start() {
-    config.then(function (c) {
-      if (!c.site_allowed) {
-        console.warn("rapport: this site (" + location.origin + ") is not among the widget's allowed sites; add it in Rapport's widget settings");
-        return;
-      }
-      draw(cfg.position || c.position, cfg.color || c.color);
-    }, function (e) { console.warn("rapport: could not reach " + origin + ":", e); });
+    var allowed = look.allowed || [];
+    if (allowed.length && allowed.indexOf(location.origin) < 0 && location.origin !== origin) {
+      console.warn("rapport: this site (" + location.origin + ") is not among the widget's allowed sites; add it in Rapport's widget settings");
+      return;
+    }
+    // The tag's own settings win over the admin's.
+    draw(cfg.position || look.position, cfg.color || look.color);
   }
   if (document.readyState === "complete") start(); else window.addEventListener("load", start);
 })();

@@ -58,19 +58,13 @@ pub struct WidgetConfig {
     pub team_online: bool,
     pub require_verification: bool,
     pub max_upload_bytes: usize,
-    /// Whether the page asking (its `Origin`) may embed the widget: the loader draws nothing
-    /// on a site the admin did not allow, rather than a frame the browser will refuse.
-    pub site_allowed: bool,
 }
 
 #[utoipa::path(tag = "widget", security(()), responses((status = 200, body = WidgetConfig)))]
 #[get("/api/v1/widget/config")]
-async fn config(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn config(state: State) -> Result<web::Json<WidgetConfig>, ApiError> {
     let s = state.store.read(settings::widget).await?;
-    let origin = req.headers().get("origin").map(|o| o.to_str().unwrap_or(""));
-    let site_allowed = origin.is_none_or(|o| super::assets::may_embed(&s.allowed_origins, &state.config.base_url, o));
-    // Public settings, read by the loader on the team's site.
-    Ok(HttpResponse::Ok().insert_header(("Access-Control-Allow-Origin", "*")).json(WidgetConfig {
+    Ok(web::Json(WidgetConfig {
         team_name: s.team_name,
         color: s.color,
         greeting: s.greeting,
@@ -79,7 +73,6 @@ async fn config(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError
         team_online: state.hub.team_online(),
         require_verification: s.require_verification,
         max_upload_bytes: state.config.max_upload_bytes,
-        site_allowed,
     }))
 }
 

@@ -241,8 +241,7 @@ async fn the_widget_frame_revalidates_by_etag_and_changes_with_the_allowed_sites
     let first = app.client().request(Method::GET, "/widget/frame").send().await.unwrap();
     assert_eq!(first.headers()["cache-control"], "no-cache");
     let etag = first.headers()["etag"].to_str().unwrap().to_owned();
-    let again =
-        app.client().request(Method::GET, "/widget/frame").header("if-none-match", &etag).send().await.unwrap();
+    let again = app.client().request(Method::GET, "/widget/frame").header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(again.status(), 304);
     assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
     assert!(again.bytes().await.unwrap().is_empty());
@@ -260,27 +259,26 @@ async fn the_widget_frame_revalidates_by_etag_and_changes_with_the_allowed_sites
 }
 
 #[tokio::test]
-async fn the_widget_config_tells_the_loader_whether_its_site_may_embed_the_widget() {
+async fn the_loader_carries_the_admins_launcher_settings_and_allowed_sites() {
     let app = spawn_app().await;
-    let from = |origin: &'static str| {
-        let client = app.client();
-        async move {
-            let res =
-                client.request(Method::GET, "/api/v1/widget/config").header("origin", origin).send().await.unwrap();
-            assert_eq!(res.headers()["access-control-allow-origin"], "*");
-            res.json::<Value>().await.unwrap()["site_allowed"].as_bool().unwrap()
-        }
-    };
-    // Any site, until the admin names some.
-    assert!(from("https://elsewhere.example.net").await);
+    let first = app.client().request(Method::GET, "/widget.js").send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let body = first.text().await.unwrap();
+    assert!(body.contains(r##"{"allowed":[],"color":"#2b6cb0","position":"right"}"##), "{body}");
+
     let admin = app.admin().await;
     let mut settings = admin.get("/api/v1/settings/widget").await.ok();
     settings["allowed_origins"] = json!(["https://shop.example.com"]);
+    settings["color"] = json!("#d53f8c");
+    settings["position"] = json!("left");
     admin.put("/api/v1/settings/widget", Some(settings)).await.ok();
-    assert!(from("https://shop.example.com").await);
-    assert!(!from("https://elsewhere.example.net").await);
-    assert!(!from("https://shop.example.com.evil.example").await);
-    // The panel itself asks from Rapport's own origin, or without one.
-    let config = app.client().request(Method::GET, "/api/v1/widget/config").send().await.unwrap();
-    assert_eq!(config.json::<Value>().await.unwrap()["site_allowed"], true);
+    let changed = app.client().request(Method::GET, "/widget.js").header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), 200, "a loader cached before the change is not reused");
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(changed.headers()["access-control-allow-origin"], "*");
+    let body = changed.text().await.unwrap();
+    assert!(
+        body.contains(r##"{"allowed":["https://shop.example.com"],"color":"#d53f8c","position":"left"}"##),
+        "{body}"
+    );
 }
