@@ -385,7 +385,9 @@ window.addEventListener("message", (e) => {
   if (e.data.type === "rapport:init" || e.data.type === "rapport:visible") {
     state.open = !!e.data.open;
     document.body.classList.toggle("phone", !!e.data.phone);
-    if (state.open) { $("text").focus(); markSeen(); greetKnown().catch((err) => showError(err.message)); }
+    // Marks what is now shown, or tells the launcher what is left unseen.
+    markSeen();
+    if (state.open) { $("text").focus(); greetKnown().catch((err) => showError(err.message)); }
   }
 });
 
