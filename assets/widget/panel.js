@@ -9,9 +9,11 @@ const state = {
   settings: {},
   conversation: null,
   lastSeq: 0,
-  seenSent: 0,
+  // The customer's seen mark in the open conversation, as the server keeps it.
+  seenMark: 0,
+  // Unseen team messages in their other conversations.
+  otherUnread: 0,
   open: false,
-  unread: 0,
   files: [],
   socket: null,
   retry: 0,
@@ -110,16 +112,17 @@ function render(m, pendingKey) {
   }
   if (m.seq) {
     state.lastSeq = Math.max(state.lastSeq, m.seq);
-    if (!mine && (!state.open || document.hidden)) { state.unread++; toParent({ type: "rapport:unread", count: state.unread }); }
+    // Posting moves the author's own mark on the server.
+    if (mine) state.seenMark = Math.max(state.seenMark, m.seq);
   }
   log.scrollTop = log.scrollHeight;
-  markSeen();
+  seenSoon();
 }
 
-function clearLog() {
+function clearLog(seenMark = 0) {
   for (const n of $("log").querySelectorAll(".msg")) n.remove();
   state.lastSeq = 0;
-  state.seenSent = 0;
+  state.seenMark = seenMark;
 }
 
 // ---- live socket -----------------------------------------------------------------------
@@ -139,7 +142,7 @@ function connect() {
   ws.onclose = (e) => {
     state.socket = null;
     // 4401: this visitor was erased; the next message starts afresh as a new visitor.
-    if (e.code === 4401) { localStorage.removeItem(KEY); state.token = null; state.conversation = null; clearLog(); showList(); return; }
+    if (e.code === 4401) { localStorage.removeItem(KEY); state.token = null; state.conversation = null; clearLog(); tellVisitor(); showList(); return; }
     state.retry = Math.min(state.retry + 1, 5);
     setTimeout(connect, 500 * 2 ** state.retry);
   };
@@ -169,14 +172,43 @@ function seenBy(seq) {
   if (!meta.textContent.endsWith("Seen")) meta.textContent += " · Seen";
 }
 
-function markSeen() {
-  if (!state.open || document.hidden || !state.conversation || state.lastSeq <= state.seenSent) return;
-  state.seenSent = state.lastSeq;
-  state.unread = 0;
-  toParent({ type: "rapport:unread", count: 0 });
-  const frame = { type: "seen", conversation_id: state.conversation, seq: state.lastSeq };
-  if (!wsSend(frame)) api(`/api/v1/widget/conversations/${state.conversation}/seen`, { method: "POST", json: { seq: state.lastSeq } }).catch(() => {});
+// Seen means in front of the customer: the panel open, the page visible, this conversation
+// shown (not the list). Agents' "Seen" and who gets an email depend on it.
+const displayed = () => state.open && !document.hidden && !!state.conversation && !$("chat").hidden;
+
+// One mark for the newest message shown, however many were rendered at once.
+let seenQueued = false;
+function seenSoon() {
+  if (seenQueued) return;
+  seenQueued = true;
+  queueMicrotask(() => { seenQueued = false; markSeen(); });
 }
+
+function markSeen() {
+  if (displayed() && state.lastSeq > state.seenMark) {
+    state.seenMark = state.lastSeq;
+    const frame = { type: "seen", conversation_id: state.conversation, seq: state.lastSeq };
+    if (!wsSend(frame)) api(`/api/v1/widget/conversations/${state.conversation}/seen`, { method: "POST", json: { seq: state.lastSeq } }).catch(() => {});
+  }
+  const here = [...$("log").querySelectorAll(".msg:not(.mine)[data-seq]")].filter((n) => +n.dataset.seq > state.seenMark).length;
+  toParent({ type: "rapport:unread", count: here + state.otherUnread });
+}
+
+// Unseen team messages in the visitor's other conversations (not the open one): those after
+// their seen mark that are not their own.
+async function countOthers(conversations) {
+  let count = 0;
+  for (const c of conversations) {
+    if (c.id === state.conversation || c.unread <= 0) continue;
+    const after = c.last_seq - c.unread;
+    const news = await api(`/api/v1/widget/conversations/${c.id}/messages?limit=200&after=${after}`).catch(() => []);
+    count += news.filter((m) => m.author.kind !== "customer").length;
+  }
+  state.otherUnread = count;
+  markSeen();
+}
+
+const tellVisitor = () => toParent({ type: "rapport:visitor", known: !!state.token });
 
 // ---- conversations ---------------------------------------------------------------------
 
@@ -185,6 +217,7 @@ async function ensureVisitor() {
   const v = await api("/api/v1/widget/visitors", { method: "POST" });
   state.token = v.token;
   localStorage.setItem(KEY, v.token);
+  tellVisitor();
   await identifyFromSite();
   connect();
 }
@@ -205,7 +238,7 @@ async function greetKnown() {
   if (state.token || !state.open || !state.settings?.user?.signature) return;
   await ensureVisitor();
   const conversations = await api("/api/v1/widget/conversations");
-  if (conversations.length) await openConversation(conversations[0].id);
+  if (conversations.length) await openConversation(conversations[0]);
 }
 
 function rememberKnown(known) {
@@ -214,13 +247,15 @@ function rememberKnown(known) {
   $("identify").hidden = true;
 }
 
-async function openConversation(id) {
+async function openConversation(c) {
+  const id = c.id;
   state.conversation = id;
-  clearLog();
+  clearLog(c.last_seq - c.unread);
   showChat();
   const messages = await api(`/api/v1/widget/conversations/${id}/messages?limit=200&before=${Number.MAX_SAFE_INTEGER}`);
   for (const m of messages) render(m);
   subscribe();
+  markSeen();
 }
 
 async function showList() {
@@ -232,19 +267,21 @@ async function showList() {
     const b = document.createElement("button");
     b.type = "button";
     b.textContent = `Conversation #${c.id} · ${c.status} · ${new Date(c.last_activity_at).toLocaleString()}`;
-    b.addEventListener("click", () => openConversation(c.id));
+    b.addEventListener("click", () => openConversation(c));
     li.append(b);
     list.append(li);
   }
   $("list").hidden = false;
   $("chat").hidden = true;
   $("back").hidden = true;
+  countOthers(conversations).catch(() => {});
 }
 
 function showChat() {
   $("list").hidden = true;
   $("chat").hidden = false;
   $("back").hidden = !state.token;
+  markSeen();
 }
 
 // ---- composing ---------------------------------------------------------------------------
@@ -326,7 +363,9 @@ async function send() {
 // ---- wiring ------------------------------------------------------------------------------
 
 function applyConfig(c) {
-  document.documentElement.style.setProperty("--brand", c.color);
+  // The launcher's colour: the tag's, or else the admin's.
+  const color = /^#[0-9a-f]{6}$/i.test(state.settings.color || "") ? state.settings.color : c.color;
+  document.documentElement.style.setProperty("--brand", color);
   $("team").textContent = c.team_name;
   $("greeting").textContent = state.settings.greeting || c.greeting;
   $("status").classList.toggle("online", c.team_online);
@@ -346,7 +385,9 @@ window.addEventListener("message", (e) => {
   if (e.data.type === "rapport:init" || e.data.type === "rapport:visible") {
     state.open = !!e.data.open;
     document.body.classList.toggle("phone", !!e.data.phone);
-    if (state.open) { $("text").focus(); markSeen(); greetKnown().catch((err) => showError(err.message)); }
+    // Marks what is now shown, or tells the launcher what is left unseen.
+    markSeen();
+    if (state.open) { $("text").focus(); greetKnown().catch((err) => showError(err.message)); }
   }
 });
 
@@ -402,7 +443,9 @@ $("identify").addEventListener("submit", async (e) => {
         if (e.code === "unauthenticated") { localStorage.removeItem(KEY); state.token = null; }
         return [];
       });
-      if (conversations.length) await openConversation(conversations[0].id);
+      tellVisitor();
+      if (conversations.length) await openConversation(conversations[0]);
+      countOthers(conversations).catch(() => {});
       connect();
     }
   } catch (e) { showError(e.message); }

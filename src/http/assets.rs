@@ -87,19 +87,30 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
+fn etag(hash: &[u8]) -> EntityTag {
+    EntityTag::new_strong(hash.iter().take(12).map(|b| format!("{b:02x}")).collect())
+}
+
+/// 304 when the client holds `tag` already.
+fn not_modified(req: &HttpRequest, tag: &EntityTag, cache: &str) -> Option<HttpResponse> {
+    let quoted = tag.to_string();
+    let known = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).unwrap_or("");
+    known.split(',').any(|t| t.trim().trim_start_matches("W/") == quoted).then(|| {
+        HttpResponse::NotModified()
+            .insert_header(header::ETag(tag.clone()))
+            .insert_header(("Cache-Control", cache.to_owned()))
+            .finish()
+    })
+}
+
 /// An embedded file with its ETag; 304 when the client has it already.
 fn serve(req: &HttpRequest, path: &str, cache: &str) -> HttpResponse {
     let Some(file) = Assets::get(path) else {
         return actix_web::ResponseError::error_response(&crate::error::ApiError::not_found("asset_not_found"));
     };
-    let tag = EntityTag::new_strong(file.metadata.sha256_hash().iter().take(12).map(|b| format!("{b:02x}")).collect());
-    let quoted = tag.to_string();
-    let known = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if known.split(',').any(|t| t.trim().trim_start_matches("W/") == quoted) {
-        return HttpResponse::NotModified()
-            .insert_header(header::ETag(tag))
-            .insert_header(("Cache-Control", cache.to_owned()))
-            .finish();
+    let tag = etag(&file.metadata.sha256_hash());
+    if let Some(res) = not_modified(req, &tag, cache) {
+        return res;
     }
     HttpResponse::Ok()
         .content_type(content_type(path))
@@ -108,9 +119,24 @@ fn serve(req: &HttpRequest, path: &str, cache: &str) -> HttpResponse {
         .body(file.data.into_owned())
 }
 
-async fn loader(req: HttpRequest) -> HttpResponse {
+/// The loader carries what it needs to draw the launcher at once, without a request of its
+/// own: the admin's colour and side, and the sites that may embed the widget (public already,
+/// in the panel's CSP), so that on any other it draws nothing.
+async fn loader(state: State, req: HttpRequest) -> HttpResponse {
     // Sites embed this URL unversioned: cache briefly, revalidate by ETag.
-    let mut res = serve(&req, "widget/loader.js", "public, max-age=300");
+    let cache = "public, max-age=300";
+    let Some(file) = Assets::get("widget/loader.js") else { return HttpResponse::NotFound().finish() };
+    let s = state.store.read(settings::widget).await.unwrap_or_default();
+    let launcher = serde_json::json!({"color": s.color, "position": s.position, "allowed": s.allowed_origins});
+    let body = String::from_utf8_lossy(&file.data).replacen("{/*launcher*/}", &launcher.to_string(), 1);
+    let tag = etag(&Sha256::digest(&body));
+    let mut res = not_modified(&req, &tag, cache).unwrap_or_else(|| {
+        HttpResponse::Ok()
+            .content_type(content_type("loader.js"))
+            .insert_header(header::ETag(tag))
+            .insert_header(("Cache-Control", cache))
+            .body(body)
+    });
     res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, header::HeaderValue::from_static("*"));
     res
 }
@@ -133,8 +159,18 @@ async fn embedders(state: &State) -> String {
     }
 }
 
-async fn frame(state: State) -> HttpResponse {
-    html_page(&state, "widget/frame.html", &embedders(&state).await)
+/// The panel's page changes only with the assets' version and the sites allowed to frame it,
+/// so visitors revalidate it by ETag instead of downloading it on every page view.
+async fn frame(state: State, req: HttpRequest) -> HttpResponse {
+    let ancestors = embedders(&state).await;
+    let tag = etag(&Sha256::digest(format!("{}\n{ancestors}", *VERSION)));
+    if let Some(res) = not_modified(&req, &tag, "no-cache") {
+        return res;
+    }
+    let mut res = html_page(&state, "widget/frame.html", &ancestors);
+    res.headers_mut()
+        .insert(header::ETAG, header::HeaderValue::from_str(&tag.to_string()).expect("hex is a header value"));
+    res
 }
 
 /// The customer portal: one page, like the agents' app.

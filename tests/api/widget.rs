@@ -234,3 +234,51 @@ async fn the_auto_responder_answers_a_new_customer_conversation_and_can_be_chang
     let by_agent = admin.post("/api/v1/conversations", json!({"kind": "public", "message": {"body": "hi"}})).await.ok();
     assert!(by_agent["auto_reply"].is_null());
 }
+
+#[tokio::test]
+async fn the_widget_frame_revalidates_by_etag_and_changes_with_the_allowed_sites() {
+    let app = spawn_app().await;
+    let first = app.client().request(Method::GET, "/widget/frame").send().await.unwrap();
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let again = app.client().request(Method::GET, "/widget/frame").header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
+    assert!(again.bytes().await.unwrap().is_empty());
+
+    // Allowing sites changes the page's CSP, so the cached copy must not be reused.
+    let admin = app.admin().await;
+    let mut settings = admin.get("/api/v1/settings/widget").await.ok();
+    settings["allowed_origins"] = json!(["https://shop.example.com"]);
+    admin.put("/api/v1/settings/widget", Some(settings)).await.ok();
+    let changed =
+        app.client().request(Method::GET, "/widget/frame").header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    assert!(changed.headers()["content-security-policy"].to_str().unwrap().contains("https://shop.example.com"));
+}
+
+#[tokio::test]
+async fn the_loader_carries_the_admins_launcher_settings_and_allowed_sites() {
+    let app = spawn_app().await;
+    let first = app.client().request(Method::GET, "/widget.js").send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let body = first.text().await.unwrap();
+    assert!(body.contains(r##"{"allowed":[],"color":"#2b6cb0","position":"right"}"##), "{body}");
+
+    let admin = app.admin().await;
+    let mut settings = admin.get("/api/v1/settings/widget").await.ok();
+    settings["allowed_origins"] = json!(["https://shop.example.com"]);
+    settings["color"] = json!("#d53f8c");
+    settings["position"] = json!("left");
+    admin.put("/api/v1/settings/widget", Some(settings)).await.ok();
+    let changed = app.client().request(Method::GET, "/widget.js").header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(changed.status(), 200, "a loader cached before the change is not reused");
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+    assert_eq!(changed.headers()["access-control-allow-origin"], "*");
+    let body = changed.text().await.unwrap();
+    assert!(
+        body.contains(r##"{"allowed":["https://shop.example.com"],"color":"#d53f8c","position":"left"}"##),
+        "{body}"
+    );
+}
