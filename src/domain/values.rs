@@ -82,7 +82,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(d);
@@ -93,7 +93,7 @@ pub fn thousands(n: u64) -> String {
 /// A size as people say it: `25 MB`, `64 KB`, `900 bytes` (binary units, as file managers count).
 pub fn human_size(bytes: u64) -> String {
     match bytes {
-        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GB", b >> 30),
+        b if b >= 1 << 30 && b.is_multiple_of(1 << 30) => format!("{} GB", b >> 30),
         b if b >= 1 << 20 => format!("{} MB", (b as f64 / f64::from(1 << 20)).round()),
         b if b >= 1 << 10 => format!("{} KB", (b as f64 / 1024.0).round()),
         b => format!("{b} bytes"),
