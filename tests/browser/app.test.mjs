@@ -3,7 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startRapport, hostPage, launch, openWidget, artifacts, repo, PASSWORD, logIn } from "./lib.mjs";
+import { startRapport, hostPage, launch, openWidget, artifacts, repo, PASSWORD, agentPage as sharedAgentPage, restVisitor } from "./lib.mjs";
 
 let rapport, host, browser;
 before(async () => {
@@ -20,36 +20,10 @@ after(async () => {
 
 const shots = process.env.UPDATE_SCREENSHOTS ? join(repo, "docs", "screenshots") : artifacts;
 
-async function agentPage(email = "agent@example.com", viewport = { width: 1400, height: 860 }) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.on("pageerror", (e) => { throw e; });
-  await logIn(page, rapport.base, email);
-  return { context, page };
-}
+const agentPage = (email = "agent@example.com", viewport) => sharedAgentPage(browser, rapport.base, email, viewport);
 
-/** A visitor through the REST API the widget uses; returns {token, say(text) -> conversation id}. */
-async function visitor() {
-  const v = await (await fetchRetrying(`${rapport.base}/api/v1/widget/visitors`, { method: "POST" })).json();
-  const headers = { "content-type": "application/json", "x-rapport-visitor": v.token };
-  let conversation = null;
-  return {
-    customer: v.customer,
-    token: v.token,
-    async say(body) {
-      const path = conversation ? `/api/v1/widget/conversations/${conversation}/messages` : "/api/v1/widget/conversations";
-      const json = conversation ? { body } : { message: { body } };
-      const res = await (await fetchRetrying(rapport.base + path, { method: "POST", headers, body: JSON.stringify(json) })).json();
-      conversation ??= res.conversation.id;
-      return conversation;
-    },
-  };
-}
+const visitor = () => restVisitor(rapport.base);
 
-/** Node's fetch may reuse a keep-alive connection the server is just closing: retry once. */
-async function fetchRetrying(url, options) {
-  try { return await fetch(url, options); } catch { return fetch(url, options); }
-}
 
 
 test("a new customer conversation appears live at the top of Open conversations with a badge", async () => {

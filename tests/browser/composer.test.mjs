@@ -4,7 +4,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startRapport, launch, eventually, PASSWORD, logIn } from "./lib.mjs";
+import { startRapport, launch, eventually, PASSWORD, agentPage as sharedAgentPage, restVisitor } from "./lib.mjs";
 
 let rapport, browser;
 before(async () => {
@@ -17,34 +17,10 @@ after(async () => {
   await rapport?.stop();
 });
 
-async function agentPage(email = "agent@example.com", viewport = { width: 1400, height: 860 }) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.on("pageerror", (e) => { throw e; });
-  await logIn(page, rapport.base, email);
-  return { context, page };
-}
+const agentPage = (email = "agent@example.com", viewport) => sharedAgentPage(browser, rapport.base, email, viewport);
 
-/** A visitor through the REST API the widget uses; `say(text)` answers the conversation's id. */
-async function visitor() {
-  const v = await (await fetchRetrying(`${rapport.base}/api/v1/widget/visitors`, { method: "POST" })).json();
-  const headers = { "content-type": "application/json", "x-rapport-visitor": v.token };
-  let conversation = null;
-  return {
-    async say(body) {
-      const path = conversation ? `/api/v1/widget/conversations/${conversation}/messages` : "/api/v1/widget/conversations";
-      const json = conversation ? { body } : { message: { body } };
-      const res = await (await fetchRetrying(rapport.base + path, { method: "POST", headers, body: JSON.stringify(json) })).json();
-      conversation ??= res.conversation.id;
-      return conversation;
-    },
-  };
-}
+const visitor = () => restVisitor(rapport.base);
 
-/** Node's fetch may reuse a keep-alive connection the server is just closing: retry once. */
-async function fetchRetrying(url, options) {
-  try { return await fetch(url, options); } catch { return fetch(url, options); }
-}
 
 const messages = (id) => rapport.api(`/api/v1/conversations/${id}/messages?before=${Number.MAX_SAFE_INTEGER}&limit=50`);
 const unread = async (id) => (await rapport.api(`/api/v1/conversations/${id}`)).unread;

@@ -182,3 +182,36 @@ export async function shooting(name, body) {
     throw e;
   }
 }
+
+/** A signed-in page of the agents' app in a context (cookies) of its own; an error thrown in
+ * the page fails the test. */
+export async function agentPage(browser, base, email, viewport = { width: 1400, height: 860 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => { throw e; });
+  await logIn(page, base, email);
+  return { context, page };
+}
+
+/** Node's fetch may reuse a keep-alive connection the server is just closing: retry once. */
+export async function fetchRetrying(url, options) {
+  try { return await fetch(url, options); } catch { return fetch(url, options); }
+}
+
+/** A visitor through the REST API the widget uses: {customer, token, say(text) -> conversation id}. */
+export async function restVisitor(base) {
+  const v = await (await fetchRetrying(`${base}/api/v1/widget/visitors`, { method: "POST" })).json();
+  const headers = { "content-type": "application/json", "x-rapport-visitor": v.token };
+  let conversation = null;
+  return {
+    customer: v.customer,
+    token: v.token,
+    async say(body) {
+      const path = conversation ? `/api/v1/widget/conversations/${conversation}/messages` : "/api/v1/widget/conversations";
+      const json = conversation ? { body } : { message: { body } };
+      const res = await (await fetchRetrying(base + path, { method: "POST", headers, body: JSON.stringify(json) })).json();
+      conversation ??= res.conversation.id;
+      return conversation;
+    },
+  };
+}
