@@ -321,10 +321,17 @@ function drawPreviews() {
   });
 }
 
+const MAX_CHARS = 20000;
+
 async function send() {
   const text = $("text").value.trim();
   const files = state.files.slice();
   if (!text && !files.length) return;
+  // Said, never cut: the text stays in the composer to be shortened or split.
+  if (text.length > MAX_CHARS) {
+    showError(`Your message is too long: at most ${MAX_CHARS.toLocaleString("en")} characters, and this has ${text.length.toLocaleString("en")}. Please split it.`);
+    return;
+  }
   showError("");
   const client_id = crypto.randomUUID();
   render({ author: { kind: "customer" }, body: text, client_id, attachments: [] }, client_id);

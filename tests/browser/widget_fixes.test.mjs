@@ -270,3 +270,14 @@ test("the panel loads only when the launcher is about to be used, and its page i
   assert.equal(frames[1].body, 0);
   await context.close();
 });
+
+test("a message over the limit is not cut: the widget says how long it may be and keeps the text", async () => {
+  const { context, page } = await customerPage();
+  const frame = await open(page);
+  const long = "x".repeat(20005);
+  await frame.fill("#text", long);
+  await frame.click("#composer .send");
+  await frame.waitForSelector("#error >> text=at most 20,000 characters, and this has 20,005");
+  assert.equal((await frame.inputValue("#text")).length, 20005, "the text is kept, whole");
+  await context.close();
+});
