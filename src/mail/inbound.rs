@@ -84,7 +84,10 @@ impl Mailroom {
         };
         let from = mail.from().and_then(|a| a.first()).and_then(|a| a.address()).unwrap_or("").trim().to_lowercase();
         let subject = mail.subject().unwrap_or("").trim().to_owned();
-        let base = self.record(message_id, &from, &subject, Outcome::Dropped, "", release_of);
+        let base = Record {
+            references: reference_chain(&mail),
+            ..self.record(message_id, &from, &subject, Outcome::Dropped, "", release_of)
+        };
         let drop = |reason: &'static str| (Record { reason: reason.into(), ..base.clone() }, Received::Dropped(reason));
         let hold = |reason: &'static str| {
             let record =
@@ -215,6 +218,7 @@ impl Mailroom {
             conversation_id: None,
             raw: None,
             release_of,
+            references: Vec::new(),
         }
     }
 
@@ -363,6 +367,28 @@ fn referenced_ids(mail: &Message) -> Vec<String> {
     }
     ids
 }
+
+/// The References chain of this mail, oldest first, ending with what it answers directly; bounded,
+/// as the chain of a long thread is, so a crafted header cannot grow every reply.
+fn reference_chain(mail: &Message) -> Vec<String> {
+    let mut chain: Vec<String> = Vec::new();
+    for value in [mail.references(), mail.in_reply_to()] {
+        for id in value.as_text_list().unwrap_or_default() {
+            let id = bare_id(id);
+            let plain =
+                !id.is_empty() && id.len() <= 250 && id.chars().all(|c| c.is_ascii_graphic() && c != '<' && c != '>');
+            if plain && !chain.contains(&id) {
+                chain.push(id);
+            }
+        }
+    }
+    let excess = chain.len().saturating_sub(MAX_REFERENCES);
+    chain.drain(..excess);
+    chain
+}
+
+/// How many ids of a customer's References chain are kept (the newest).
+const MAX_REFERENCES: usize = 20;
 
 fn bare_id(id: &str) -> String {
     id.trim().trim_matches(['<', '>']).to_owned()

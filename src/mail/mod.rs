@@ -127,7 +127,8 @@ impl Mailer {
             builder = builder.reply_to(mailbox(reply_to)?);
         }
         if let Some(thread) = &email.in_reply_to {
-            builder = builder.in_reply_to(thread.clone()).references(thread.clone());
+            let answers = thread.split_whitespace().next_back().unwrap_or(thread);
+            builder = builder.in_reply_to(answers.to_owned()).references(thread.clone());
         }
         let mut message = builder
             .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))

@@ -5,6 +5,7 @@ use crate::domain::{ConversationKind, Party, PartyKind};
 use crate::http::escape;
 use crate::mail::reply_token::ReplyToken;
 use crate::store::conversations::{Conversation, Message};
+use crate::store::inbound::MailThread;
 use crate::store::notify::{NewEmail, Recipient};
 use crate::store::Millis;
 use rand::Rng;
@@ -53,13 +54,18 @@ pub fn notification(
     head: &Letterhead,
     conversation: &Conversation,
     recipient: &Recipient,
+    thread: Option<&MailThread>,
     messages: &[Message],
     earlier: i64,
     now: Millis,
 ) -> NewEmail {
     let to_customer = matches!(recipient.party, Party::Customer(_));
     let token = ReplyToken::new(conversation.id, recipient.party, now).sign(&head.secret);
-    let subject = subject(head, conversation, to_customer, recipient.verified);
+    let thread = thread.filter(|_| to_customer && recipient.verified);
+    let subject = match thread.map(|t| strip_replies(&t.subject)).filter(|s| !s.is_empty()) {
+        Some(theirs) => format!("Re: {theirs}"),
+        None => subject(head, conversation, to_customer, recipient.verified),
+    };
     let heading = if to_customer {
         format!("{} replied to your conversation.", head.team_name)
     } else if conversation.kind == ConversationKind::Internal {
@@ -114,7 +120,9 @@ pub fn notification(
         message_id: message_id(head, &token),
         to: recipient.address.clone(),
         reply_to: Some(format!("{}+{token}@{}", head.local, head.domain)),
-        in_reply_to: Some(thread_id(head, conversation.id, recipient.party)),
+        in_reply_to: Some(
+            thread.and_then(answering).unwrap_or_else(|| thread_id(head, conversation.id, recipient.party)),
+        ),
         text: fill(TEXT, &heading, text_messages.trim_end(), &action_text, &subject),
         html: fill(HTML, &escape(&heading), &html_messages, &action_html, &escape(&subject)),
         subject,
@@ -127,7 +135,7 @@ pub fn notification(
 pub fn notice(
     head: &Letterhead,
     recipient: &Recipient,
-    conversation: Option<&Conversation>,
+    (conversation, thread): (Option<&Conversation>, Option<&MailThread>),
     item_id: Option<i64>,
     subject: &str,
     body: &str,
@@ -156,7 +164,10 @@ pub fn notice(
             Some(token) => Some(format!("{}+{token}@{}", head.local, head.domain)),
             None => to_customer.then(|| head.support_address()),
         },
-        in_reply_to: conversation.map(|c| thread_id(head, c.id, recipient.party)),
+        in_reply_to: conversation.map(|c| {
+            let theirs = thread.filter(|_| to_customer && recipient.verified).and_then(answering);
+            theirs.unwrap_or_else(|| thread_id(head, c.id, recipient.party))
+        }),
         text: fill(TEXT, &heading, body, &action_text, subject),
         html: fill(HTML, &escape(&heading), &html_body, &action_html, &escape(subject)),
         subject: subject.to_owned(),
@@ -243,6 +254,37 @@ fn thread_id(head: &Letterhead, conversation_id: i64, party: Party) -> String {
     format!("<thread-{conversation_id}-{kind}{}@{}>", party.id().unwrap_or(0), head.domain)
 }
 
+/// The thread headers of an answer to the customer's email (see `NewEmail::in_reply_to`): their
+/// References chain, then their Message-ID, each in angle brackets. None when their id is not one
+/// a header can carry.
+fn answering(thread: &MailThread) -> Option<String> {
+    if !plain_id(&thread.message_id) {
+        return None;
+    }
+    let chain = thread.references.iter().filter(|id| plain_id(id) && **id != thread.message_id);
+    Some(chain.chain([&thread.message_id]).map(|id| format!("<{id}>")).collect::<Vec<_>>().join(" "))
+}
+
+fn plain_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 250 && id.chars().all(|c| c.is_ascii_graphic() && c != '<' && c != '>')
+}
+
+/// A subject without the "Re:" (or "RE:", "Re[2]:", "AW:", "SV:") prefixes clients add, so the
+/// answer says "Re:" once.
+pub fn strip_replies(subject: &str) -> &str {
+    let mut rest = subject.trim();
+    while let Some((prefix, tail)) = rest.split_once(':') {
+        let prefix = prefix.trim_end().to_ascii_lowercase();
+        let (word, count) = prefix.split_once('[').unwrap_or((&prefix, "]"));
+        let counted = count.strip_suffix(']').is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()));
+        if !(counted && matches!(word, "re" | "aw" | "sv" | "antw")) {
+            break;
+        }
+        rest = tail.trim_start();
+    }
+    rest
+}
+
 fn author_name(head: &Letterhead, m: &Message) -> String {
     match (m.author.kind, &m.author.name) {
         (PartyKind::Bot, _) => head.team_name.clone(),
@@ -250,5 +292,19 @@ fn author_name(head: &Letterhead, m: &Message) -> String {
         (_, Some(name)) => name.clone(),
         (PartyKind::Customer, None) => "Customer".into(),
         (PartyKind::User, None) => head.team_name.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_replies;
+
+    #[test]
+    fn an_answer_says_re_once() {
+        assert_eq!(strip_replies("Export fails"), "Export fails");
+        assert_eq!(strip_replies("Re: Export fails"), "Export fails");
+        assert_eq!(strip_replies("RE: Re[2]: AW:  Export: fails"), "Export: fails");
+        assert_eq!(strip_replies("Regarding: this"), "Regarding: this");
+        assert_eq!(strip_replies("Re:"), "");
     }
 }

@@ -45,6 +45,19 @@ pub struct Record {
     pub raw: Option<Vec<u8>>,
     /// Set when an admin releases held mail: that row is updated instead of a new one written.
     pub release_of: Option<i64>,
+    /// The mail's References chain, bare Message-IDs, oldest first.
+    pub references: Vec<String>,
+}
+
+/// The customer's own email thread a conversation continues: what the team's emails to them
+/// answer, so they land in that thread in the customer's mail client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailThread {
+    pub subject: String,
+    /// Bare, without angle brackets.
+    pub message_id: String,
+    /// What that email referenced, bare, oldest first.
+    pub references: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -81,10 +94,21 @@ pub fn record(conn: &Connection, r: &Record, now: Millis) -> Result<i64> {
         return Ok(id);
     }
     conn.prepare_cached(
-        "INSERT INTO inbound_mail (message_id, from_address, subject, outcome, reason, conversation_id, raw, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO inbound_mail (message_id, from_address, subject, outcome, reason, conversation_id, raw, received_at,
+                                   refs)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
-    .execute(params![r.message_id, r.from, r.subject, r.outcome.as_str(), r.reason, r.conversation_id, r.raw, now])?;
+    .execute(params![
+        r.message_id,
+        r.from,
+        r.subject,
+        r.outcome.as_str(),
+        r.reason,
+        r.conversation_id,
+        r.raw,
+        now,
+        r.references.join(" ")
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -104,6 +128,27 @@ pub fn thread_of(conn: &Connection, message_ids: &[String], from: &str) -> Resul
         }
     }
     Ok(None)
+}
+
+/// The latest email `address` sent into the conversation, when it had a Message-ID of its own
+/// (a hash names mail without one, and nothing can answer that).
+pub fn customer_thread(conn: &Connection, conversation_id: i64, address: &str) -> Result<Option<MailThread>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT subject, message_id, refs FROM inbound_mail
+             WHERE conversation_id = ?1 AND from_address = lower(?2) AND outcome IN ('posted', 'ticket')
+               AND message_id NOT LIKE 'sha256:%'
+             ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![conversation_id, address.trim()], |r| {
+            let refs: String = r.get(2)?;
+            Ok(MailThread {
+                subject: r.get(0)?,
+                message_id: r.get(1)?,
+                references: refs.split_whitespace().map(str::to_owned).collect(),
+            })
+        })
+        .optional()?)
 }
 
 pub fn list(conn: &Connection, outcome: Option<&str>, limit: usize) -> Result<Vec<InboundEntry>> {

@@ -4,6 +4,7 @@
 //! neither loses nor repeats one); the sender drains the outbox.
 
 use super::conversations::{self, Message, MessagePage};
+use super::inbound::MailThread;
 use super::{users, Millis, Result, Viewer};
 use crate::domain::{Party, PartyKind};
 use crate::mail::render::{self, Letterhead};
@@ -32,6 +33,8 @@ pub struct NewEmail {
     pub message_id: String,
     pub to: String,
     pub reply_to: Option<String>,
+    /// The thread this email continues: Message-IDs in angle brackets, space-separated, oldest
+    /// first. The last is the In-Reply-To; all of them are the References.
     pub in_reply_to: Option<String>,
     pub subject: String,
     pub text: String,
@@ -130,7 +133,11 @@ fn notices(conn: &Connection, limit: usize, head: &Letterhead, now: Millis) -> R
             Some(Err(e)) => return Err(e),
         };
         let email = if recipient.verified {
-            render::notice(head, &recipient, conversation.as_ref(), item_id, &subject, &body, now)
+            let thread = match &conversation {
+                Some(c) => mail_thread(conn, &recipient, c.id)?,
+                None => None,
+            };
+            render::notice(head, &recipient, (conversation.as_ref(), thread.as_ref()), item_id, &subject, &body, now)
         } else {
             // A rule's text may quote what a stranger typed: an unverified address gets a
             // neutral notice instead, a few an hour at most.
@@ -189,7 +196,9 @@ fn notification(
     }
     let earlier = start - from;
     if recipient.verified {
-        return Ok(Some(render::notification(head, &conversation, &recipient, &messages, earlier, now)));
+        let thread = mail_thread(conn, &recipient, conversation_id)?;
+        let email = render::notification(head, &conversation, &recipient, thread.as_ref(), &messages, earlier, now);
+        return Ok(Some(email));
     }
     // To an address nobody verified goes only what the team wrote (the bot's texts may quote
     // the stranger who typed it); with nothing of the team's, a neutral notice.
@@ -197,7 +206,15 @@ fn notification(
     if team.is_empty() {
         return neutral(conn, head, &recipient, Some(&conversation), now);
     }
-    Ok(Some(render::notification(head, &conversation, &recipient, &team, earlier, now)))
+    Ok(Some(render::notification(head, &conversation, &recipient, None, &team, earlier, now)))
+}
+
+/// The customer's own email thread the conversation continues, for a customer recipient.
+fn mail_thread(conn: &Connection, recipient: &Recipient, conversation_id: i64) -> Result<Option<MailThread>> {
+    match recipient.party {
+        Party::Customer(_) => super::inbound::customer_thread(conn, conversation_id, &recipient.address),
+        _ => Ok(None),
+    }
 }
 
 /// The neutral notice for an unverified address, unless it had its share this hour.

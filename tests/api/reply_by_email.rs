@@ -278,3 +278,54 @@ async fn replies_and_new_mail_arrive_from_a_real_imap_mailbox() {
     assert_eq!(app.count("conversations"), 2, "the new mail opened a conversation of its own");
     assert_eq!(imap.unseen(), 0, "both are marked seen once recorded");
 }
+
+/// The thread headers of an email Rapport sent: In-Reply-To and the References list.
+fn thread_headers(mail: &Mail) -> (String, Vec<String>) {
+    let m = mail_parser::MessageParser::default().parse(mail.raw.as_bytes()).unwrap();
+    let in_reply_to = m.in_reply_to().as_text().unwrap_or("").to_owned();
+    let references = m.references().as_text_list().unwrap_or_default().iter().map(|s| s.to_string()).collect();
+    (in_reply_to, references)
+}
+
+#[tokio::test]
+async fn a_reply_to_an_emailed_ticket_threads_in_the_customers_mail_client() {
+    let smtp = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(mail_config(dir.path(), &smtp)).await;
+    let admin = app.admin().await;
+    admin.project("Support").await;
+    // Dana writes from a thread of her own (a forward of an older exchange): "RE:" already.
+    let first = fixture("new_ticket.eml", &[("FROM", "Dana Scully <dana@example.org>"), ("SUPPORT_ADDRESS", SUPPORT)])
+        .replace("Subject: Cannot log in", "Subject: RE: Cannot log in\r\nReferences: <older@example.net>")
+        .replace("<5e1b7c2a-93d4-4f0e-8a6b-2c9d1e7f3a40@example.net>", "<first@example.net>");
+    deliver(&app, "dana@example.org", SUPPORT, &first).await;
+    let items = admin.get("/api/v1/items").await.ok();
+    let item = items["entries"][0]["id"].clone();
+    let id = admin.get(&format!("/api/v1/items/{item}/conversations")).await.ok()[0]["id"].as_i64().unwrap();
+    advance(&app, 61).await;
+
+    admin.say(id, "Please try a private window").await.ok();
+    advance(&app, 61).await;
+    let answer = last_to(&smtp, "dana@example.org");
+    assert!(answer.text.contains("Please try a private window"), "{}", answer.text);
+    assert_eq!(answer.subject, "Re: Cannot log in", "Re: once, on her subject");
+    assert_eq!(
+        thread_headers(&answer),
+        ("first@example.net".into(), vec!["older@example.net".into(), "first@example.net".into()])
+    );
+
+    // She answers from Gmail; the team's next email answers that email of hers.
+    let raw = fresh_id(reply("gmail_reply.eml", &answer, "dana@example.org", "Please try"), 9);
+    let hers = read(&raw).message_id.trim_matches(['<', '>']).to_owned();
+    deliver(&app, "dana@example.org", &answer.reply_to, &raw).await;
+    assert_eq!(messages(&admin, id).await.last().unwrap()["author"]["kind"], "customer");
+    admin.say(id, "Glad it works").await.ok();
+    advance(&app, 61).await;
+    let next = last_to(&smtp, "dana@example.org");
+    assert!(next.text.contains("Glad it works"), "{}", next.text);
+    assert_eq!(next.subject, "Re: Cannot log in");
+    let (in_reply_to, references) = thread_headers(&next);
+    assert_eq!(in_reply_to, hers);
+    assert_eq!(references.last(), Some(&hers));
+    assert!(references.contains(&answer.message_id.trim_matches(['<', '>']).to_owned()), "{references:?}");
+}
