@@ -104,7 +104,11 @@ async fn create(state: State, agent: Agent, body: web::Json<CreateItem>) -> Resu
 #[get("/api/v1/items/{id}")]
 async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Item>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    Ok(web::Json(state.store.read(move |c| items::get(c, viewer, id)).await?))
+    let item = state.store.read(move |c| items::get(c, viewer, id)).await?;
+    // Opening an item is seeing it: its new-item email, if still waiting, is not sent.
+    let user = agent.user.id;
+    state.store.write(move |c| crate::store::notify::item_opened(c, id, user)).await?;
+    Ok(web::Json(item))
 }
 
 /// Present fields change; `null` clears the assignee or the requester.

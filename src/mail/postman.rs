@@ -107,7 +107,8 @@ impl Postman {
                 .store
                 .write(move |c| {
                     let n = c.execute("DELETE FROM pending_notifications WHERE since <= ?1", [cutoff])?;
-                    let notices = c.execute("DELETE FROM notices", [])?;
+                    let notices =
+                        c.execute("DELETE FROM notices WHERE owed_since IS NULL OR owed_since <= ?1", [cutoff])?;
                     Ok((n + notices, 0))
                 })
                 .await;

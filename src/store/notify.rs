@@ -75,7 +75,12 @@ pub(super) fn seen(conn: &Connection, conversation_id: i64, party: Party, seq: i
 
 /// When the earliest waiting notification was first owed, if any is waiting.
 pub fn earliest_pending(conn: &Connection) -> Result<Option<Millis>> {
-    Ok(conn.query_row("SELECT min(since) FROM pending_notifications", [], |r| r.get(0))?)
+    Ok(conn.query_row(
+        "SELECT min(s) FROM (SELECT min(since) AS s FROM pending_notifications
+                             UNION ALL SELECT min(owed_since) FROM notices)",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Turns up to `limit` notifications owed since `cutoff` or earlier into outbox rows, dropping
@@ -95,7 +100,7 @@ pub fn queue_due(
         )?
         .query_map(params![cutoff, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut queued = notices(conn, limit, head, now)?;
+    let mut queued = notices(conn, cutoff, limit, head, now)?;
     for (conversation_id, kind, id, first, last) in &due {
         conn.prepare_cached(
             "DELETE FROM pending_notifications WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3",
@@ -111,21 +116,31 @@ pub fn queue_due(
 }
 
 /// Turns the notices rules left (each due at once) into outbox rows; returns how many.
-fn notices(conn: &Connection, limit: usize, head: &Letterhead, now: Millis) -> Result<usize> {
-    type Notice = (i64, PartyKind, i64, Option<i64>, Option<i64>, String, String);
+fn notices(conn: &Connection, cutoff: Millis, limit: usize, head: &Letterhead, now: Millis) -> Result<usize> {
+    type Notice = (i64, PartyKind, i64, Option<i64>, Option<i64>, String, String, bool);
     let waiting: Vec<Notice> = conn
         .prepare_cached(
-            "SELECT id, party_kind, party_id, conversation_id, item_id, subject, body FROM notices ORDER BY id LIMIT ?1",
+            "SELECT id, party_kind, party_id, conversation_id, item_id, subject, body, owed_since IS NOT NULL
+             FROM notices WHERE owed_since IS NULL OR owed_since <= ?1 ORDER BY id LIMIT ?2",
         )?
-        .query_map([limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        .query_map(params![cutoff, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut queued = 0;
-    for (id, kind, party_id, conversation_id, item_id, subject, body) in waiting {
+    for (id, kind, party_id, conversation_id, item_id, subject, body, delayed) in waiting {
         conn.prepare_cached("DELETE FROM notices WHERE id = ?1")?.execute([id])?;
         let Some(party) = Party::from_parts(kind, Some(party_id)) else { continue };
         let Some(recipient) = recipient(conn, party)? else { continue };
+        // A new item's conversation is opened after the item (and its rules): found now, it
+        // gives the email a reply address; and an agent who opened it has seen what it says.
+        let conversation_id = match (conversation_id, item_id) {
+            (None, Some(item)) => first_conversation(conn, item)?,
+            (known, _) => known,
+        };
+        if delayed && seen_any(conn, conversation_id, party)? {
+            continue;
+        }
         // Read as the recipient: a reply address is only given for a conversation they may see.
         let conversation = match conversation_id.map(|c| conversations::get(conn, recipient.viewer, c)) {
             Some(Ok(c)) => Some(c),
@@ -150,6 +165,34 @@ fn notices(conn: &Connection, limit: usize, head: &Letterhead, now: Millis) -> R
         queued += 1;
     }
     Ok(queued)
+}
+
+/// An agent opened an item: the new-item notice waiting for them (see `notices`) is dropped.
+pub fn item_opened(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
+    conn.prepare_cached(
+        "DELETE FROM notices WHERE item_id = ?1 AND party_kind = 'user' AND party_id = ?2 AND owed_since IS NOT NULL",
+    )?
+    .execute(params![item_id, user_id])?;
+    Ok(())
+}
+
+/// The first conversation of an item, if it has one.
+fn first_conversation(conn: &Connection, item_id: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT min(id) FROM conversations WHERE item_id = ?1")?
+        .query_row([item_id], |r| r.get(0))?)
+}
+
+/// Whether `party` marked anything of the conversation seen (an agent opening it does).
+fn seen_any(conn: &Connection, conversation_id: Option<i64>, party: Party) -> Result<bool> {
+    let Some(c) = conversation_id else { return Ok(false) };
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM seen_marks WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3 AND seq > 0",
+        )?
+        .query_row(params![c, party.kind(), party.id()], |_| Ok(()))
+        .optional()?
+        .is_some())
 }
 
 /// The email for messages `first..=last` of a conversation, minus what the recipient saw or

@@ -56,7 +56,7 @@ pub async fn settle(app: &TestApp, delay_ms: i64) {
         let db = app.db();
         let overdue: i64 = db
             .query_row(
-                "SELECT (SELECT count(*) FROM pending_notifications WHERE since <= ?1) + (SELECT count(*) FROM notices)",
+                "SELECT (SELECT count(*) FROM pending_notifications WHERE since <= ?1) + (SELECT count(*) FROM notices WHERE owed_since IS NULL OR owed_since <= ?1)",
                 [now - delay_ms],
                 |r| r.get(0),
             )

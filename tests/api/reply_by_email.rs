@@ -329,3 +329,40 @@ async fn a_reply_to_an_emailed_ticket_threads_in_the_customers_mail_client() {
     assert_eq!(references.last(), Some(&hers));
     assert!(references.contains(&answer.message_id.trim_matches(['<', '>']).to_owned()), "{references:?}");
 }
+
+/// The new-ticket emails the admin was sent about `title`.
+fn ticket_emails(smtp: &SmtpServer, title: &str) -> Vec<Mail> {
+    let about = format!("\"{title}\"");
+    smtp.messages()
+        .iter()
+        .map(|m| read(m))
+        .filter(|m| m.to == ADMIN_EMAIL && m.text.contains("by portal from") && m.text.contains(&about))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_ticket_email_to_an_agent_waits_the_unseen_delay_and_is_not_sent_if_they_opened_it() {
+    use crate::portal_and_forms::{portal, sign_in_by_link};
+    let smtp = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(mail_config(dir.path(), &smtp)).await;
+    let admin = app.admin().await;
+    let (ann, _) = sign_in_by_link(&app, &smtp, ANN).await;
+    let mut ids = Vec::new();
+    for title in ["Opened at once", "Left alone"] {
+        let body = json!({"title": title, "description": "Details."});
+        let ticket =
+            portal(&app, &ann, reqwest::Method::POST, "/api/v1/portal/tickets", Some(body)).await.expect(201, "");
+        ids.push(ticket["id"].as_i64().unwrap());
+    }
+    advance(&app, 30).await;
+    assert!(ticket_emails(&smtp, "Left alone").is_empty(), "nothing before the delay");
+    admin.get(&format!("/api/v1/items/{}", ids[0])).await.ok();
+
+    advance(&app, 31).await;
+    smtp.wait_for(2);
+    assert_eq!(ticket_emails(&smtp, "Left alone").len(), 1, "unseen after the delay: emailed once");
+    advance(&app, 3600).await;
+    assert!(ticket_emails(&smtp, "Opened at once").is_empty(), "the admin opened it: no email");
+    assert_eq!(ticket_emails(&smtp, "Left alone").len(), 1);
+}

@@ -248,13 +248,24 @@ fn heading(facts: &Facts, fallback: &str) -> String {
     }
 }
 
-/// Queues an email with its own text, sent at once by the email scheduler.
+/// Queues an email with its own text, sent by the email scheduler: at once, except that a new
+/// item waits for an agent, like a message, the notification delay and is dropped if they open it.
 fn notice(conn: &Connection, party: Party, facts: &Facts, subject: &str, body: &str, now: Millis) -> Result<()> {
+    let unseen_delay = facts.event == "item_created" && facts.item_id.is_some() && party.kind() == PartyKind::User;
     conn.prepare_cached(
-        "INSERT INTO notices (party_kind, party_id, conversation_id, item_id, subject, body, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO notices (party_kind, party_id, conversation_id, item_id, subject, body, created_at, owed_since)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
-    .execute(params![party.kind(), party.id(), facts.conversation_id, facts.item_id, subject, body, now])?;
+    .execute(params![
+        party.kind(),
+        party.id(),
+        facts.conversation_id,
+        facts.item_id,
+        subject,
+        body,
+        now,
+        unseen_delay.then_some(now)
+    ])?;
     writer::raise(Event::Mail);
     Ok(())
 }
