@@ -55,12 +55,21 @@ function start(me) {
   $("#me").textContent = `${me.user.name} · ${me.user.role}`;
   $("#open-admin").hidden = me.user.role !== "admin";
   applyPrefs();
+  if (me.user.role === "admin") showSetup();
   team().then((u) => { state.users = u; });
   projects().then((p) => { state.projects = p; });
   state.live = new Live(onFrame);
   showView(state.prefs.hide_from_customers ? "customer_replies" : "open");
   openLinked();
   window.addEventListener("hashchange", openLinked);
+}
+
+/** Admins see what the install still lacks (Admin → Health says the same). */
+async function showSetup() {
+  const { setup } = await api("/api/v1/admin/setup").catch(() => ({ setup: [] }));
+  const box = $("#setup-notice");
+  box.hidden = !setup.length;
+  box.replaceChildren(h("strong", { text: "Not set up yet" }), h("ul", {}, setup.map((s) => h("li", { text: s }))));
 }
 
 // Notification emails link to `/app/#conversation/ID`; items open from `/app/#item/ID`.
