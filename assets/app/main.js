@@ -416,6 +416,7 @@ async function toggleStatus() {
   state.selected = { ...c, ...updated, unread: 0 };
   state.threads[updated.kind] = state.selected;
   drawPane();
+  drawDetails();
   showView(state.view);
   refreshCounts();
 }
@@ -536,6 +537,11 @@ function onFrame(f) {
   } else if (f.type === "inbox") {
     refreshCounts();
     reloadList();
+    // The customer's name or a conversation's status may have changed: ask again, and redraw
+    // the details panel when it shows that customer.
+    const who = f.conversation?.customer_id;
+    if (who) state.customers.delete(who);
+    if (who && who === (state.selected?.customer_id ?? state.item?.requester_id)) drawDetails();
     if (state.item && f.conversation?.item_id === state.item.id) refreshThreads();
   } else if (f.type === "item") {
     remember(f.item);
@@ -544,7 +550,10 @@ function onFrame(f) {
     else if (state.entries.some((e) => e.item_id === f.item.id)) drawList();
     if (state.item?.id === f.item.id && !document.getElementById("item-title-input")) {
       state.item = f.item;
-      drawItemTop();
+      // A follower the app has not met yet (a new agent): learn the team again first.
+      const known = new Set(state.users.map((u) => u.id));
+      if (f.item.followers.some((id) => !known.has(id))) team(true).then((u) => { state.users = u; drawItemTop(); });
+      else drawItemTop();
     }
   } else if (f.type === "typing" && f.conversation_id === state.selected?.id) {
     $("#typing").textContent = `${f.author.name || "The customer"} is typing…`;

@@ -49,3 +49,32 @@ test("health says plainly that email is not set up and how to set it", () => sho
   assert.match(setup, /sign-in link/);
   await context.close();
 }));
+
+test("closing a conversation updates the details panel", () => shooting("first-run-close", async (pages) => {
+  const visitor = await restVisitor(rapport.base);
+  const conversation = await visitor.say("Please close me");
+  const { page, context } = await agentPage(browser, rapport.base, "agent@example.com");
+  pages.push(page);
+  await page.click("[data-view=open]");
+  await page.click(`#entries button[data-id="${conversation}"]`);
+  await page.waitForSelector(`#details >> text=#${conversation} · open`);
+  await page.click("#toggle-status");
+  await page.waitForSelector(`#details >> text=#${conversation} · closed`);
+  await context.close();
+}));
+
+test("a new agent's name shows in Followers", () => shooting("first-run-followers", async (pages) => {
+  const [project] = await rapport.api("/api/v1/projects");
+  const item = await rapport.api("/api/v1/items", { method: "POST", json: { project_id: project.id, kind: "task", title: "Count the spoons" } });
+  const { page, context } = await agentPage(browser, rapport.base, "agent@example.com");
+  pages.push(page);
+  await page.goto(`${rapport.base}/app/#item/${item.id}`);
+  await page.waitForSelector("#details, .followers");
+  await page.waitForSelector(".followers");
+  // Made after the app loaded its team, then assigned (so following).
+  const cy = await rapport.api("/api/v1/users", { method: "POST", json: { email: "cy@example.com", name: "Cy Newcomer", role: "agent", password: "browser test password" } });
+  await rapport.api(`/api/v1/items/${item.id}`, { method: "PATCH", json: { assignee_id: cy.id } });
+  await page.waitForSelector(".followers >> text=Cy Newcomer");
+  assert.doesNotMatch(await page.textContent(".followers"), /User #/);
+  await context.close();
+}));
