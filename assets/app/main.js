@@ -541,7 +541,16 @@ function onFrame(f) {
     // the details panel when it shows that customer.
     const who = f.conversation?.customer_id;
     if (who) state.customers.delete(who);
-    if (who && who === (state.selected?.customer_id ?? state.item?.requester_id)) drawDetails();
+    if (who && who === (state.selected?.customer_id ?? state.item?.requester_id)) {
+      drawDetails();
+      customer(who).then((cu) => {
+        if (!cu) return;
+        const title = state.selected?.customer_id === who && $("#pane > header h1");
+        if (title) title.textContent = customerName(cu);
+        const banner = $("#pane .thread-banner.public");
+        if (banner) banner.textContent = `${customerName(cu)} sees these replies`;
+      });
+    }
     if (state.item && f.conversation?.item_id === state.item.id) refreshThreads();
   } else if (f.type === "item") {
     remember(f.item);

@@ -78,3 +78,21 @@ test("a new agent's name shows in Followers", () => shooting("first-run-follower
   assert.doesNotMatch(await page.textContent(".followers"), /User #/);
   await context.close();
 }));
+
+test("a visitor's name appears in the agent's list and header as soon as they give it", () => shooting("first-run-name", async (pages) => {
+  const visitor = await restVisitor(rapport.base);
+  const conversation = await visitor.say("Hello, anyone?");
+  const { page, context } = await agentPage(browser, rapport.base, "agent@example.com");
+  pages.push(page);
+  await page.click("[data-view=open]");
+  await page.click(`#entries button[data-id="${conversation}"]`);
+  await page.waitForSelector("#pane > header h1 >> text=Visitor");
+  const res = await fetch(`${rapport.base}/api/v1/widget/identify`, {
+    method: "POST", headers: { "content-type": "application/json", "x-rapport-visitor": visitor.token }, body: JSON.stringify({ name: "Dora Named" }),
+  });
+  assert.ok(res.ok, `identify: ${res.status}`);
+  await page.waitForSelector("#pane > header h1 >> text=Dora Named");
+  await page.waitForSelector(`#entries button[data-id="${conversation}"] >> text=Dora Named`);
+  await page.waitForSelector("#details >> text=Dora Named");
+  await context.close();
+}));
