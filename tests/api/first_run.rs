@@ -45,3 +45,30 @@ async fn health_lists_what_is_not_set_up_apart_from_problems() {
     assert_eq!(admin.get("/api/v1/admin/setup").await.ok(), json!({"setup": health["setup"]}));
     agent.get("/api/v1/admin/setup").await.expect(403, "forbidden");
 }
+
+#[tokio::test]
+async fn a_visitors_new_name_is_announced_to_watching_agents() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (token, customer) = visitor(&app).await;
+    let made = as_visitor(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/widget/conversations",
+        Some(json!({"message": {"body": "hello"}})),
+    )
+    .await
+    .ok();
+    let conversation = made["conversation"]["id"].as_i64().unwrap();
+
+    let mut watching = crate::live::connect_agent(&app, &admin.api_token().await).await;
+    watching.send(json!({"type": "watch_inbox"})).await;
+    watching.settle().await;
+    as_visitor(&app, &token, reqwest::Method::POST, "/api/v1/widget/identify", Some(json!({"name": "Dora Named"})))
+        .await
+        .ok();
+    let inbox = watching.expect("inbox").await;
+    assert_eq!(inbox["conversation"]["id"], conversation, "{inbox}");
+    assert_eq!(inbox["conversation"]["customer_id"], customer, "{inbox}");
+}
