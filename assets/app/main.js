@@ -55,12 +55,21 @@ function start(me) {
   $("#me").textContent = `${me.user.name} · ${me.user.role}`;
   $("#open-admin").hidden = me.user.role !== "admin";
   applyPrefs();
+  if (me.user.role === "admin") showSetup();
   team().then((u) => { state.users = u; });
   projects().then((p) => { state.projects = p; });
   state.live = new Live(onFrame);
   showView(state.prefs.hide_from_customers ? "customer_replies" : "open");
   openLinked();
   window.addEventListener("hashchange", openLinked);
+}
+
+/** Admins see what the install still lacks (Admin → Health says the same). */
+async function showSetup() {
+  const { setup } = await api("/api/v1/admin/setup").catch(() => ({ setup: [] }));
+  const box = $("#setup-notice");
+  box.hidden = !setup.length;
+  box.replaceChildren(h("strong", { text: "Not set up yet" }), h("ul", {}, setup.map((s) => h("li", { text: s }))));
 }
 
 // Notification emails link to `/app/#conversation/ID`; items open from `/app/#item/ID`.
@@ -407,6 +416,7 @@ async function toggleStatus() {
   state.selected = { ...c, ...updated, unread: 0 };
   state.threads[updated.kind] = state.selected;
   drawPane();
+  drawDetails();
   showView(state.view);
   refreshCounts();
 }
@@ -527,6 +537,20 @@ function onFrame(f) {
   } else if (f.type === "inbox") {
     refreshCounts();
     reloadList();
+    // The customer's name or a conversation's status may have changed: ask again, and redraw
+    // the details panel when it shows that customer.
+    const who = f.conversation?.customer_id;
+    if (who) state.customers.delete(who);
+    if (who && who === (state.selected?.customer_id ?? state.item?.requester_id)) {
+      drawDetails();
+      customer(who).then((cu) => {
+        if (!cu) return;
+        const title = state.selected?.customer_id === who && $("#pane > header h1");
+        if (title) title.textContent = customerName(cu);
+        const banner = $("#pane .thread-banner.public");
+        if (banner) banner.textContent = `${customerName(cu)} sees these replies`;
+      });
+    }
     if (state.item && f.conversation?.item_id === state.item.id) refreshThreads();
   } else if (f.type === "item") {
     remember(f.item);
@@ -535,7 +559,10 @@ function onFrame(f) {
     else if (state.entries.some((e) => e.item_id === f.item.id)) drawList();
     if (state.item?.id === f.item.id && !document.getElementById("item-title-input")) {
       state.item = f.item;
-      drawItemTop();
+      // A follower the app has not met yet (a new agent): learn the team again first.
+      const known = new Set(state.users.map((u) => u.id));
+      if (f.item.followers.some((id) => !known.has(id))) team(true).then((u) => { state.users = u; drawItemTop(); });
+      else drawItemTop();
     }
   } else if (f.type === "typing" && f.conversation_id === state.selected?.id) {
     $("#typing").textContent = `${f.author.name || "The customer"} is typing…`;

@@ -34,12 +34,21 @@ pub async fn create_with(
     let hash = hasher.hash(&password).await.map_err(|e| e.to_string())?;
     let store = open(data_dir).await?;
     let now = SystemClock.now_ms();
-    let created = store.write(move |c| users::insert(c, &email, &name, Role::Admin, Some(&hash), now)).await.map_err(
-        |e| match e {
+    // The first admin's install also gets its first project, in the same transaction.
+    let created = store
+        .write(move |c| {
+            let first = !users::any_admin(c)?;
+            let admin = users::insert(c, &email, &name, Role::Admin, Some(&hash), now)?;
+            if first {
+                crate::store::projects::ensure_default(c, now)?;
+            }
+            Ok(admin)
+        })
+        .await
+        .map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => "a user with this email already exists".to_owned(),
             other => other.to_string(),
-        },
-    );
+        });
     let _ = store.close().await;
     created
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use utoipa::ToSchema;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(health).service(metrics);
+    cfg.service(health).service(setup_list).service(metrics);
 }
 
 /// Below this much free space the health page says so (or below a twentieth of the disk).
@@ -25,6 +25,9 @@ pub struct Health {
     pub status: &'static str,
     /// For people, one line each: what needs looking at.
     pub problems: Vec<String>,
+    /// For people, one line each: what is not set up yet, how to set it, and what waits on
+    /// it. Not a problem (status stays `ok`): a new install starts this way.
+    pub setup: Vec<String>,
     pub version: &'static str,
     pub commit: &'static str,
     pub schema_version: i64,
@@ -87,6 +90,25 @@ fn reachability(configured: bool, checked: Option<Result<(), String>>) -> Reacha
     }
 }
 
+/// What a fresh install still lacks, each with the way to set it.
+fn not_set_up(has_mailer: bool, has_project: bool) -> Vec<String> {
+    let mut setup = Vec::new();
+    if !has_mailer {
+        setup.push(
+            "Email is not set up: set smtp_url (RAPPORT_SMTP_URL) and smtp_from (RAPPORT_SMTP_FROM), then restart \
+             — until then no email, portal sign-in link or unseen-message email goes out"
+                .to_owned(),
+        );
+    }
+    if !has_project {
+        setup.push(
+            "There is no project: make one in Admin → Projects — until then no ticket can be made and web forms are off"
+                .to_owned(),
+        );
+    }
+    setup
+}
+
 /// Everything an admin needs to know that Rapport is well, checked now: SMTP and IMAP are
 /// connected to (and logged in to), which takes up to 10 s when a server does not answer.
 #[utoipa::path(tag = "admin", responses((status = 200, body = Health), (status = 403, body = ErrorBody)))]
@@ -106,8 +128,10 @@ async fn health(state: State, _admin: Admin) -> Result<web::Json<Health>, ApiErr
             None => None,
         }
     };
-    let (smtp, imap, queues) = futures_util::join!(smtp, imap, state.store.read(stats::queues));
+    let (smtp, imap, queues, has_project) =
+        futures_util::join!(smtp, imap, state.store.read(stats::queues), state.store.read(crate::store::projects::any));
     let queues = queues?;
+    let setup = not_set_up(state.mailer.is_some(), has_project?);
     let smtp = reachability(state.mailer.is_some(), smtp);
     let imap = reachability(state.config.imap_url.is_some(), imap);
     let disk = disk(&state.config.data_dir);
@@ -134,6 +158,7 @@ async fn health(state: State, _admin: Admin) -> Result<web::Json<Health>, ApiErr
     Ok(web::Json(Health {
         status: if problems.is_empty() { "ok" } else { "attention" },
         problems,
+        setup,
         version: env!("CARGO_PKG_VERSION"),
         commit: crate::COMMIT,
         schema_version: *crate::store::SCHEMA_VERSION,
@@ -148,6 +173,21 @@ async fn health(state: State, _admin: Admin) -> Result<web::Json<Health>, ApiErr
             customers: live.customer_sockets.load(Ordering::Relaxed),
         },
     }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Setup {
+    /// As in the health page: what is not set up yet, one line each.
+    pub setup: Vec<String>,
+}
+
+/// Only what is not set up yet, at once (no mail server is contacted): the app shows it to
+/// admins as a notice.
+#[utoipa::path(tag = "admin", responses((status = 200, body = Setup), (status = 403, body = ErrorBody)))]
+#[get("/api/v1/admin/setup")]
+async fn setup_list(state: State, _admin: Admin) -> Result<web::Json<Setup>, ApiError> {
+    let has_project = state.store.read(crate::store::projects::any).await?;
+    Ok(web::Json(Setup { setup: not_set_up(state.mailer.is_some(), has_project) }))
 }
 
 /// Prometheus text format: sockets, messages, queues, email outcomes, latencies, sizes.

@@ -22,7 +22,7 @@ use utoipa::{Modify, OpenApi};
         super::projects::add_member, super::projects::remove_member,
         super::customers::list, super::customers::create, super::customers::get, super::customers::activity,
         super::customers::export, super::customers::erase,
-        super::health::health, super::health::metrics,
+        super::health::health, super::health::setup_list, super::health::metrics,
         super::items::list, super::items::create, super::items::get, super::items::update, super::items::conversations_of,
         super::items::set_status,
         super::items::follow, super::items::unfollow,

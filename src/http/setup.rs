@@ -161,7 +161,9 @@ async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, A
             if users::any_admin(c)? {
                 return Ok(None);
             }
-            users::insert(c, email.as_str(), name.as_str(), Role::Admin, Some(&hash), now).map(Some)
+            let admin = users::insert(c, email.as_str(), name.as_str(), Role::Admin, Some(&hash), now)?;
+            crate::store::projects::ensure_default(c, now)?;
+            Ok(Some(admin))
         })
         .await?;
     state.setup.spend();

@@ -98,6 +98,12 @@ pub fn set_contact(conn: &Connection, id: i64, name: Option<&str>, contact_email
         "UPDATE customers SET name = COALESCE(?1, name), contact_email = COALESCE(?2, contact_email) WHERE id = ?3",
         params![name, contact_email, id],
     )?;
+    if name.is_some() || contact_email.is_some() {
+        // Agents' lists, headers and banners show the customer's name: tell them it changed.
+        for c in super::conversations::of_customer(conn, super::Viewer::SYSTEM, id, 200)? {
+            super::writer::raise(super::Event::Conversation(c));
+        }
+    }
     get(conn, id)
 }
 

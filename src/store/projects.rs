@@ -25,6 +25,22 @@ pub fn insert(conn: &Connection, name: &str, now: Millis) -> Result<Project> {
     Ok(Project { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now })
 }
 
+/// The project a fresh install starts with, so tickets and forms work from the first sign-in.
+pub const DEFAULT_NAME: &str = "Support";
+
+/// Makes the default project when the database has none; called as the first admin is made.
+pub fn ensure_default(conn: &Connection, now: Millis) -> Result<()> {
+    if !any(conn)? {
+        insert(conn, DEFAULT_NAME, now)?;
+    }
+    Ok(())
+}
+
+/// Whether any project exists: without one no ticket can be made and web forms are off.
+pub fn any(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM projects)", [], |r| r.get(0))?)
+}
+
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Project> {
     let vis = access::project(viewer);
     conn.query_row(

@@ -307,13 +307,13 @@ async fn an_api_token_works_without_csrf_until_it_is_revoked() {
     // A state change with a bearer token needs no CSRF header.
     let project = bot.post("/api/v1/projects", json!({"name": "Via token"})).await;
     assert_eq!(project.status, StatusCode::CREATED, "{}", project.body);
-    assert_eq!(app.count("projects"), 1);
+    assert_eq!(app.count("projects"), 2, "the fresh install's Support and this one");
 
     let revoked = admin.delete(&format!("/api/v1/tokens/{id}")).await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT);
     bot.get("/api/v1/me").await.expect(401, "unauthenticated");
     bot.post("/api/v1/projects", json!({"name": "After revoke"})).await.expect(401, "unauthenticated");
-    assert_eq!(app.count("projects"), 1);
+    assert_eq!(app.count("projects"), 2);
     // Revoking twice, or someone else's token, is a 404.
     admin.delete(&format!("/api/v1/tokens/{id}")).await.expect(404, "token_not_found");
 }
@@ -378,7 +378,7 @@ async fn an_agent_cannot_create_users_or_projects_or_change_users() {
         .send(Method::PATCH, &format!("/api/v1/users/{admin_id}"), Some(json!({"active": false})))
         .await
         .expect(403, "forbidden");
-    let project = admin.project("Support").await;
+    let project = admin.project("Billing").await;
     agent.put(&format!("/api/v1/projects/{project}/members/{agent_id}"), None).await.expect(403, "forbidden");
 
     assert_eq!(app.count("users"), users);

@@ -102,6 +102,7 @@ async fn the_health_page_checks_email_disk_database_and_queues() {
     let health = admin.get("/api/v1/admin/health").await.ok();
     assert_eq!(health["status"], "ok", "{health}");
     assert_eq!(health["problems"], serde_json::json!([]));
+    assert_eq!(health["setup"], serde_json::json!([]), "email is set up and the first admin brought a project");
     assert_eq!(health["smtp"]["configured"], true);
     assert_eq!(health["smtp"]["reachable"], true, "{health}");
     assert_eq!(health["imap"]["configured"], false);

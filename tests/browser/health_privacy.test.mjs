@@ -19,7 +19,7 @@ before(async () => {
   rapport = await startRapport();
   browser = await launch();
   await rapport.api("/api/v1/users", { method: "POST", json: { email: "bea@example.com", name: "Bea Agent", role: "agent", password: PASSWORD } });
-  project = await rapport.api("/api/v1/projects", { method: "POST", json: { name: "Support" } });
+  project = await rapport.api("/api/v1/projects", { method: "POST", json: { name: "Customer care" } });
 });
 after(async () => {
   await browser?.close();
