@@ -326,17 +326,17 @@ pub fn set_status(conn: &Connection, viewer: Viewer, id: i64, status: Status, no
     get(conn, viewer, id)
 }
 
-pub fn follow(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
-    conn.execute("INSERT OR IGNORE INTO item_followers (item_id, user_id) VALUES (?1, ?2)", params![item_id, user_id])?;
-    Ok(())
+/// Makes `user_id` follow the item; whether they did not already.
+pub fn follow(conn: &Connection, item_id: i64, user_id: i64) -> Result<bool> {
+    let added = conn
+        .prepare_cached("INSERT OR IGNORE INTO item_followers (item_id, user_id) VALUES (?1, ?2)")?
+        .execute(params![item_id, user_id])?;
+    Ok(added > 0)
 }
 
 /// An agent who writes on an item follows it (once; the app hears of the new follower).
 pub(super) fn follow_on_reply(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
-    let added = conn
-        .prepare_cached("INSERT OR IGNORE INTO item_followers (item_id, user_id) VALUES (?1, ?2)")?
-        .execute(params![item_id, user_id])?;
-    if added > 0 {
+    if follow(conn, item_id, user_id)? {
         announce(conn, item_id)?;
     }
     Ok(())

@@ -209,9 +209,6 @@ pub struct Erased {
     pub messages: i64,
     pub items: usize,
     pub emails: usize,
-    /// For closing their live rooms.
-    #[serde(skip)]
-    pub conversation_ids: Vec<i64>,
 }
 
 /// Removes the customer and everything about them: their conversations (messages, files,
@@ -288,11 +285,5 @@ pub fn erase(conn: &Connection, id: i64) -> Result<Erased> {
     conn.execute("DELETE FROM customers WHERE id = ?1", [id])?;
     super::raise(super::Event::Rights(super::RightsChange::Customer(id)));
     super::raise(super::Event::Rights(super::RightsChange::Conversations(conversations.clone())));
-    Ok(Erased {
-        conversations: conversations.len(),
-        messages,
-        items: items.len(),
-        emails,
-        conversation_ids: conversations,
-    })
+    Ok(Erased { conversations: conversations.len(), messages, items: items.len(), emails })
 }
