@@ -1,7 +1,8 @@
 //! Conversations, their participants, messages and seen marks.
 
+use super::people::{self, CustomerSummary};
 use super::{access, attachments, Millis, Page, Result, StoreError, Viewer};
-use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, Party, PartyKind, Status};
+use crate::domain::{display_name, Body, Channel, ClientId, ConversationKind, Invalid, Party, PartyKind, Status};
 use crate::domain::{MAX_ATTACHMENTS, MAX_BODY_CHARS};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -30,9 +31,11 @@ pub struct Conversation {
     /// The customer's only email address was typed in (the widget, a form) and never verified:
     /// it may not be theirs, and what is emailed to it is kept neutral.
     pub unverified_email: bool,
-    /// The start of the newest message, in lists.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The start of the newest message on one line (the newest a person wrote, when there is
+    /// one besides the bot's); null when there is no message.
     pub preview: Option<String>,
+    /// Who the customer is, for the list row; null when there is none.
+    pub customer: Option<CustomerSummary>,
 }
 
 /// The views of the agents' messenger (PRODUCT.md).
@@ -73,7 +76,10 @@ pub struct NewConversation {
 pub struct Author {
     pub kind: PartyKind,
     pub id: Option<i64>,
+    /// A user's name, a customer's display name, the bot's one name (`BOT_NAME`).
     pub name: Option<String>,
+    /// A user's photo (see `User.photo_url`); null for customers, the bot and users without one.
+    pub photo_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -116,6 +122,17 @@ fn reader(viewer: Viewer) -> (PartyKind, i64) {
     }
 }
 
+/// Conversations `c` with their customers `cust`, for `cols`.
+const FROM: &str = "conversations c LEFT JOIN customers cust ON cust.id = c.customer_id";
+
+/// The preview of conversation `c`: its newest message, preferring a person's (a bot's reply
+/// would hide what the customer said); a file's name when the message is only files. Every
+/// message of a conversation is visible to whoever may see the conversation.
+const PREVIEW: &str = "(SELECT CASE WHEN m.body <> '' THEN substr(m.body, 1, 400)
+        ELSE (SELECT '📎 ' || a.filename FROM attachments a WHERE a.message_id = m.id ORDER BY a.id LIMIT 1) END
+    FROM messages m WHERE m.conversation_id = c.id ORDER BY m.author_kind = 'bot', m.seq DESC LIMIT 1)";
+
+/// The columns `row` reads, from `FROM`.
 fn cols(viewer: Viewer) -> String {
     let (kind, id) = reader(viewer);
     format!(
@@ -123,10 +140,24 @@ fn cols(viewer: Viewer) -> String {
          c.last_seq, c.last_activity_at, c.created_at, c.assignee_id,
          c.last_seq - COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
              AND s.party_kind = '{}' AND s.party_id = {id}), 0),
-         {}",
+         {}, {PREVIEW}, {}",
         kind.as_str(),
-        super::contacts::unverified_email("c.customer_id")
+        super::contacts::unverified_email("c.customer_id"),
+        people::summary_cols("cust")
     )
+}
+
+/// The longest preview, in characters.
+const PREVIEW_CHARS: usize = 140;
+
+/// `text` on one line, cut at `PREVIEW_CHARS` with an ellipsis.
+pub fn one_line(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= PREVIEW_CHARS {
+        return line;
+    }
+    let cut: String = line.chars().take(PREVIEW_CHARS - 1).collect();
+    format!("{}…", cut.trim_end())
 }
 
 fn row(r: &Row) -> rusqlite::Result<Conversation> {
@@ -146,13 +177,14 @@ fn row(r: &Row) -> rusqlite::Result<Conversation> {
         assignee_id: r.get(12)?,
         unread: r.get(13)?,
         unverified_email: r.get(14)?,
-        preview: None,
+        preview: r.get::<_, Option<String>>(15)?.map(|p| one_line(&p)),
+        customer: people::summary(r, 16)?,
     })
 }
 
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Conversation> {
     let vis = access::conversation(viewer);
-    conn.prepare_cached(&format!("SELECT {} FROM conversations c WHERE c.id = ?1 AND {vis}", cols(viewer)))?
+    conn.prepare_cached(&format!("SELECT {} FROM {FROM} WHERE c.id = ?1 AND {vis}", cols(viewer)))?
         .query_row([id], row)
         .optional()?
         .ok_or(StoreError::NotFound("conversation_not_found"))
@@ -199,28 +231,16 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result
     let view = view_clause(viewer, f.view);
     let (after_at, after_id) = f.after.unwrap_or((i64::MAX, i64::MAX));
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM conversations c
+        "SELECT {} FROM {FROM}
          WHERE {view}
            AND (c.last_activity_at < ?1 OR (c.last_activity_at = ?1 AND c.id < ?2))
          ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3",
         cols(viewer)
     ))?;
-    let mut rows: Vec<Conversation> =
+    // One query for the page: each row carries its preview and customer.
+    let rows: Vec<Conversation> =
         stmt.query_map(params![after_at, after_id, f.limit as i64 + 1], row)?.collect::<rusqlite::Result<_>>()?;
-    with_previews(conn, &mut rows)?;
     Ok(Page::from_overfetch(rows, f.limit))
-}
-
-fn with_previews(conn: &Connection, rows: &mut [Conversation]) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        // The newest message from a person: a bot's reply would hide what the customer said.
-        "SELECT substr(body, 1, 140) FROM messages WHERE conversation_id = ?1
-         ORDER BY author_kind = 'bot', seq DESC LIMIT 1",
-    )?;
-    for c in rows {
-        c.preview = stmt.query_row([c.id], |r| r.get(0)).optional()?;
-    }
-    Ok(())
 }
 
 /// Creates a conversation. On an item it takes the item's project; internal conversations
@@ -296,19 +316,40 @@ pub fn assign(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, now: Mil
     Ok(c)
 }
 
-const MESSAGE_COLS: &str = "m.id, m.conversation_id, m.seq, m.client_id, m.author_kind, m.author_id,
-    CASE m.author_kind WHEN 'user' THEN u.name WHEN 'customer' THEN cu.name END, m.body, m.created_at
-    FROM messages m
+const MESSAGE_COLS: &str = concat!(
+    "m.id, m.conversation_id, m.seq, m.client_id, m.author_kind, m.author_id, u.name, m.body, m.created_at,
+     cu.id, cu.name, cu.email, cu.contact_email, ",
+    super::users::photo_version!("u"),
+    " FROM messages m
     LEFT JOIN users u ON m.author_kind = 'user' AND u.id = m.author_id
-    LEFT JOIN customers cu ON m.author_kind = 'customer' AND cu.id = m.author_id";
+    LEFT JOIN customers cu ON m.author_kind = 'customer' AND cu.id = m.author_id"
+);
 
 fn message_row(r: &Row) -> rusqlite::Result<Message> {
+    let (kind, id): (PartyKind, Option<i64>) = (r.get(4)?, r.get(5)?);
+    let author = match kind {
+        PartyKind::User => {
+            let photo = match id {
+                Some(id) => super::users::photo_url(id, r.get(13)?),
+                None => None,
+            };
+            Author { kind, id, name: r.get(6)?, photo_url: photo }
+        }
+        PartyKind::Customer => {
+            let customer: Option<i64> = r.get(9)?;
+            let (name, email, contact): (Option<String>, Option<String>, Option<String>) =
+                (r.get(10)?, r.get(11)?, r.get(12)?);
+            let name = customer.map(|c| display_name(c, name.as_deref(), email.as_deref(), contact.as_deref()));
+            Author { kind, id, name, photo_url: None }
+        }
+        PartyKind::Bot => Author { kind, id, name: Some(crate::domain::BOT_NAME.to_owned()), photo_url: None },
+    };
     Ok(Message {
         id: r.get(0)?,
         conversation_id: r.get(1)?,
         seq: r.get(2)?,
         client_id: r.get(3)?,
-        author: Author { kind: r.get(4)?, id: r.get(5)?, name: r.get(6)? },
+        author,
         body: r.get(7)?,
         created_at: r.get(8)?,
         attachments: Vec::new(),
@@ -391,8 +432,19 @@ pub(super) fn post_caused(
         conversation.status = Status::Open;
     }
     let message = message(conn, id)?;
+    if new.author != Party::Bot || conversation.preview.is_none() {
+        conversation.preview = preview_of(&message);
+    }
     super::automations::engine::message_posted(conn, &conversation, &message, cause, now)?;
     Ok(Posted { message, conversation, replayed: false })
+}
+
+/// `PREVIEW` of one message.
+fn preview_of(m: &Message) -> Option<String> {
+    match m.attachments.first() {
+        Some(file) if m.body.is_empty() => Some(format!("📎 {}", file.filename)),
+        _ => Some(one_line(&m.body)),
+    }
 }
 
 /// What every path (HTTP, socket, email, rules) must respect in a message, checked here so
@@ -521,7 +573,7 @@ pub fn watchers(conn: &Connection, conversation_id: i64) -> Result<Vec<i64>> {
 /// The conversations on an item that the viewer may see, oldest first.
 pub fn of_item(conn: &Connection, viewer: Viewer, item_id: i64) -> Result<Vec<Conversation>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM conversations c WHERE {} AND c.item_id = ?1 ORDER BY c.id",
+        "SELECT {} FROM {FROM} WHERE {} AND c.item_id = ?1 ORDER BY c.id",
         cols(viewer),
         access::conversation(viewer)
     ))?;
@@ -532,7 +584,7 @@ pub fn of_item(conn: &Connection, viewer: Viewer, item_id: i64) -> Result<Vec<Co
 /// A customer's conversations that the viewer may see, most recently active first.
 pub fn of_customer(conn: &Connection, viewer: Viewer, customer_id: i64, limit: usize) -> Result<Vec<Conversation>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM conversations c WHERE {} AND c.customer_id = ?1
+        "SELECT {} FROM {FROM} WHERE {} AND c.customer_id = ?1
          ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?2",
         cols(viewer),
         access::conversation(viewer)

@@ -15,6 +15,7 @@ pub mod items;
 mod live;
 mod migrate;
 pub mod notify;
+pub mod people;
 pub mod portal;
 pub mod privacy;
 pub mod projects;
