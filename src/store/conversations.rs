@@ -127,10 +127,22 @@ const FROM: &str = "conversations c LEFT JOIN customers cust ON cust.id = c.cust
 
 /// The preview of conversation `c`: its newest message, preferring a person's (a bot's reply
 /// would hide what the customer said); a file's name when the message is only files. Every
-/// message of a conversation is visible to whoever may see the conversation.
-const PREVIEW: &str = "(SELECT CASE WHEN m.body <> '' THEN substr(m.body, 1, 400)
-        ELSE (SELECT '📎 ' || a.filename FROM attachments a WHERE a.message_id = m.id ORDER BY a.id LIMIT 1) END
-    FROM messages m WHERE m.conversation_id = c.id ORDER BY m.author_kind = 'bot', m.seq DESC LIMIT 1)";
+/// message of a conversation is visible to whoever may see the conversation. Each lookup walks
+/// the (conversation_id, seq) index back from the newest message, so a post stays cheap however
+/// long the conversation.
+macro_rules! preview_of_newest {
+    ($filter:literal) => {
+        concat!(
+            "(SELECT CASE WHEN m.body <> '' THEN substr(m.body, 1, 400)
+                ELSE (SELECT '📎 ' || a.filename FROM attachments a WHERE a.message_id = m.id ORDER BY a.id LIMIT 1) END
+              FROM messages m WHERE m.conversation_id = c.id ",
+            $filter,
+            " ORDER BY m.seq DESC LIMIT 1)"
+        )
+    };
+}
+const PREVIEW: &str =
+    concat!("COALESCE(", preview_of_newest!("AND m.author_kind <> 'bot'"), ", ", preview_of_newest!(""), ")");
 
 /// The columns `row` reads, from `FROM`.
 fn cols(viewer: Viewer) -> String {

@@ -159,3 +159,30 @@ async fn every_customer_has_a_display_name_and_none_is_visitor_number_n() {
     let activity = admin.get(&format!("/api/v1/customers/{anonymous}/activity")).await.ok();
     assert_eq!(activity["customer"]["display_name"], friendly);
 }
+
+#[tokio::test]
+async fn a_live_reply_carries_the_agents_face_to_the_customer_and_the_customers_name_to_the_agent() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    admin.change_rule("auto_reply", json!({"enabled": false})).await;
+    let url = put_photo(&admin, "image/png", PNG.to_vec()).await.ok()["photo_url"].as_str().unwrap().to_owned();
+    let (token, customer_id) = visitor(&app).await;
+    let started = Client::visitor(&app.base, &token)
+        .post("/api/v1/widget/conversations", json!({"message": {"body": "Hello?"}}))
+        .await
+        .ok();
+    let id = started["conversation"]["id"].as_i64().unwrap();
+    let mut customer = crate::live::connect_customer(&app, &token).await;
+    let mut agent = crate::live::connect_agent(&app, &admin.api_token().await).await;
+    customer.subscribe(id, 1).await;
+    let backlog = agent.subscribe(id, 0).await;
+    let friendly = rapport::domain::friendly_name(customer_id);
+    assert_eq!(backlog[0]["message"]["author"]["name"], friendly.as_str());
+
+    admin.say(id, "Hi, Ada here").await.ok();
+    let heard = customer.expect("message").await;
+    assert_eq!(heard["message"]["author"]["photo_url"], url.as_str());
+    customer.send(json!({"type": "typing", "conversation_id": id})).await;
+    let typing = agent.expect("typing").await;
+    assert_eq!(typing["author"]["name"], friendly.as_str(), "the agent sees who is typing by the same name");
+}
