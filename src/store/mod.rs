@@ -13,6 +13,7 @@ pub mod forms;
 pub mod inbound;
 pub mod items;
 mod live;
+mod messages;
 mod migrate;
 pub mod notify;
 pub mod people;
