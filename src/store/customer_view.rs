@@ -24,6 +24,9 @@ pub struct CustomerConversation {
     pub created_at: Millis,
     /// Messages after the customer's seen mark.
     pub unread: i64,
+    /// The start of the newest message on one line (null when there is none). Every message
+    /// of the customer's own public conversation is theirs to read.
+    pub preview: Option<String>,
 }
 
 /// What a customer's socket is told when their conversation changes (reopened, closed, a new
@@ -53,6 +56,7 @@ impl CustomerConversation {
             last_activity_at: c.last_activity_at,
             created_at: c.created_at,
             unread: c.unread,
+            preview: c.preview.clone(),
         }
     }
 }

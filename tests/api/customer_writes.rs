@@ -148,7 +148,7 @@ async fn the_widget_lists_conversations_as_a_customer_may_see_them() {
         keys.sort();
         keys
     };
-    let expected = ["created_at", "id", "last_activity_at", "last_seq", "status", "subject", "unread"];
+    let expected = ["created_at", "id", "last_activity_at", "last_seq", "preview", "status", "subject", "unread"];
     assert_eq!(keys(&started["conversation"]), expected, "{started}");
     let listed = as_visitor(&app, &token, Method::GET, "/api/v1/widget/conversations", None).await.ok();
     assert_eq!(keys(&listed[0]), expected, "{listed}");

@@ -16,6 +16,7 @@ mod customer_data;
 mod customer_writes;
 mod email;
 mod errors;
+mod faces;
 mod first_run;
 mod fuzz;
 mod imap;

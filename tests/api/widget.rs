@@ -182,6 +182,66 @@ async fn versioned_assets_are_cached_for_a_year_and_revalidate_by_etag() {
     assert_ne!(etag, "");
 }
 
+/// The relative module specifiers a script imports (`from "./x.js"`, `import("../y.js")`).
+fn imports_of(script: &str) -> Vec<String> {
+    script
+        .lines()
+        .filter(|l| l.contains("import") || l.contains("from"))
+        .flat_map(|l| l.split(['"', '\'']).skip(1).step_by(2).map(str::to_owned).collect::<Vec<_>>())
+        .filter(|s| (s.starts_with("./") || s.starts_with("../")) && s.contains(".js"))
+        .collect()
+}
+
+/// `spec` relative to the module at `base` (a path, with or without a query).
+fn resolve(base: &str, spec: &str) -> String {
+    let mut parts: Vec<&str> = base.split('?').next().unwrap().split('/').collect();
+    parts.pop();
+    for segment in spec.split('/') {
+        match segment {
+            "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+#[tokio::test]
+async fn every_module_a_page_loads_is_cached_for_a_year_with_all_it_imports() {
+    let app = spawn_app().await;
+    let mut seen = std::collections::HashSet::new();
+    for page in ["/app/", "/widget/frame", "/portal/", "/forms/any"] {
+        let html = app.client().get(page).await.body.as_str().unwrap().to_owned();
+        let mut queue: Vec<String> =
+            html.split('"').filter(|s| s.starts_with("/assets/") && s.contains(".js?v=")).map(str::to_owned).collect();
+        assert!(!queue.is_empty(), "{page} loads a module");
+        let version = queue[0].split("?v=").nth(1).unwrap().to_owned();
+        while let Some(url) = queue.pop() {
+            if !seen.insert(url.clone()) {
+                continue;
+            }
+            let res = app.client().request(Method::GET, &url).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{url}");
+            assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable", "{url}");
+            let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+            let script = res.text().await.unwrap();
+            for spec in imports_of(&script) {
+                assert!(spec.ends_with(&format!(".js?v={version}")), "{url} imports {spec} at the page's version");
+                queue.push(resolve(&url, &spec));
+            }
+            let again = app.client().request(Method::GET, &url).header("if-none-match", etag).send().await.unwrap();
+            assert_eq!(again.status(), 304, "{url} revalidates by its own ETag");
+        }
+    }
+    assert!(seen.iter().any(|u| u.starts_with("/assets/app/api.js?v=")), "the app's modules are followed: {seen:?}");
+    // Asked for without the version, a module is the file as it is, revalidated every time.
+    let plain = app.client().request(Method::GET, "/assets/app/main.js").send().await.unwrap();
+    assert_eq!(plain.headers()["cache-control"], "no-cache");
+    assert!(!plain.text().await.unwrap().contains(".js?v="));
+}
+
 #[tokio::test]
 async fn anonymous_endpoints_are_rate_limited_per_ip() {
     let dir = tempfile::tempdir().unwrap();
