@@ -18,6 +18,7 @@ mod email;
 mod errors;
 mod first_run;
 mod fuzz;
+mod identity;
 mod imap;
 mod inbound_smtp;
 mod inbound_smtp_limits;
