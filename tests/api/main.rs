@@ -15,6 +15,7 @@ mod conversations;
 mod customer_data;
 mod customer_writes;
 mod email;
+mod email_subjects;
 mod errors;
 mod first_run;
 mod fuzz;
