@@ -22,14 +22,29 @@ export function when(ms) {
 }
 
 const palette = ["#2b6cb0", "#2f855a", "#b7791f", "#c53030", "#6b46c1", "#2c7a7b", "#b83280"];
-export function avatar(name) {
+/** A face: the photo when there is one, else initials on a colour that follows the name. */
+export function avatar(name, photoUrl = null, size = "") {
   name = name || "?";
   let hash = 0;
   for (const c of name) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
   const text = name.split(/\s+/).map((w) => w[0] || "").join("").slice(0, 2).toUpperCase();
-  const el = h("span", { class: "avatar", "aria-hidden": "true", text });
+  const el = h("span", { class: `avatar ${size}`.trim(), "aria-hidden": "true" });
+  if (photoUrl) el.append(h("img", { src: photoUrl, alt: "", loading: "lazy", decoding: "async" }));
+  else el.textContent = text;
   el.style.background = palette[hash % palette.length];
   return el;
+}
+
+/** A short confirmation or error in the toasts region, gone after a few seconds. */
+export function toast(text, { bad = false } = {}) {
+  let region = document.getElementById("toasts");
+  if (!region) {
+    region = h("div", { id: "toasts", class: "toasts", role: "status", "aria-live": "polite" });
+    document.body.append(region);
+  }
+  const el = h("div", { class: bad ? "toast bad" : "toast", text });
+  region.append(el);
+  setTimeout(() => el.remove(), bad ? 6000 : 2500);
 }
 
 /** A server's error message as a sentence: "the file is empty" -> "The file is empty." */
