@@ -141,8 +141,8 @@ export function itemTop(ctx) {
     if (!c) { requester.textContent = item.requester_id ? `Customer #${item.requester_id}` : "None"; return; }
     const email = c.email || c.contact_email;
     requester.replaceChildren(avatar(customerName(c), null, "sm"),
-      h("span", { class: "who" }, h("span", { class: "name", text: customerName(c) }), c.name && email ? h("span", { class: "email", text: email }) : null),
-      unverifiedBadge(item));
+      h("span", { class: "who" }, h("span", { class: "name", text: customerName(c) }), c.name && email ? h("span", { class: "email", text: email }) : ""),
+      unverifiedBadge(item) || "");
   });
   const project = ctx.projects.find((p) => p.id === item.project_id);
   const following = item.followers.includes(me.id);

@@ -190,6 +190,8 @@ test("a plain conversation has no internal-note switch; a ticket's has one, and 
   await page.waitForSelector("#composer.internal");
   assert.equal(await page.getAttribute("#reply", "placeholder"), "Internal note — customers never see this");
   assert.equal((await page.textContent("#composer button[type=submit]")).trim(), "Add note");
+  await page.fill("#reply", "Checked with the warehouse: it left on Monday.");
+  await shoot(page, "internal-1440");
 
   // An item whose requester has an email: the reply says it reaches them by email.
   const [project] = await rapport.api("/api/v1/projects");
@@ -198,6 +200,9 @@ test("a plain conversation has no internal-note switch; a ticket's has one, and 
   await page.waitForSelector("#item-title >> text=Refund for order 1042");
   await page.waitForFunction(() => document.querySelector("#reply")?.placeholder === "Reply to Carl Requester — they get it by email if they do not see it within a minute");
   assert.equal(await page.locator("#composer .switch").count(), 1);
+  await page.click("#item-head .description-box summary");
+  await page.waitForSelector("#item-head .description >> text=Card ending 4242.");
+  await shoot(page, "item-description-1440");
   assert.deepEqual(errors.map(String), []);
   await context.close();
 });
