@@ -159,7 +159,7 @@ export function setupComposer(ctx) {
           emoji,
           !canSwitch && state.selected?.kind === "public"
             ? h("button", { type: "button", class: "link make-ticket", title: "A ticket has a second thread for internal notes", onclick: ctx.makeTicket, text: "Make a ticket" }) : null,
-          h("span", { class: "hint keys", text: sends ? "Enter to send · Shift+Enter for a new line" : matchMedia("(pointer: coarse)").matches ? "" : "Ctrl+Enter to send" }),
+          h("span", { class: "hint keys", text: sends ? "Enter to send · Shift+Enter for a new line" : matchMedia("(pointer: coarse)").matches ? "" : `${/Mac|iP(hone|ad)/.test(navigator.platform) ? "⌘" : "Ctrl"}+Enter to send` }),
           h("button", { class: "primary send", type: "submit", disabled: d.sending }, icon("send"), internal ? "Add note" : "Send"))),
       h("p", { class: "error", role: "alert", text: d.error }));
     audience(text);
@@ -175,6 +175,15 @@ export function setupComposer(ctx) {
     });
     text.addEventListener("paste", (e) => { const f = [...(e.clipboardData?.files || [])]; if (f.length) { e.preventDefault(); addFiles(key, f); } });
     form.addEventListener("submit", (e) => { e.preventDefault(); send(); });
+    // Files dragged from the desktop onto the composer are attached like picked ones.
+    const carriesFiles = (e) => [...(e.dataTransfer?.types || [])].includes("Files");
+    form.addEventListener("dragover", (e) => { if (carriesFiles(e)) { e.preventDefault(); form.classList.add("dropping"); } });
+    form.addEventListener("dragleave", (e) => { if (!form.contains(e.relatedTarget)) form.classList.remove("dropping"); });
+    form.addEventListener("drop", (e) => {
+      form.classList.remove("dropping");
+      const dropped = [...(e.dataTransfer?.files || [])];
+      if (dropped.length) { e.preventDefault(); addFiles(key, dropped); }
+    });
     requestAnimationFrame(() => { if (text.isConnected) grow(text); });
     return form;
   }

@@ -77,8 +77,9 @@ export function emojiPicker(pick) {
     pick(b.dataset.emoji);
   });
   popup.addEventListener("keydown", (e) => {
+    e.stopPropagation(); // keys here pick emoji: they are not the app's shortcuts
     const current = document.activeElement?.closest?.("button.emoji");
-    if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); close(); return; }
+    if (e.key === "Escape") { e.preventDefault(); close(); return; }
     if (e.key === "Tab") { close(false); return; }
     if (!current) return;
     const next = neighbour(all(), current, e.key);

@@ -65,6 +65,15 @@ test("Enter sends and Shift+Enter makes a new line", async () => {
   assert.equal(await page.inputValue("#reply"), "", "the composer is empty after sending");
   const grown = await page.evaluate(() => document.querySelector("#reply").getBoundingClientRect().height);
   assert.ok(grown < 80, `the empty composer is short again (${grown}px)`);
+
+  // A long draft grows the box up to 40% of the pane, then scrolls inside it.
+  await page.fill("#reply", Array.from({ length: 40 }, (_, i) => `line ${i + 1}`).join("\n"));
+  const [height, pane, scrolls] = await page.evaluate(() => {
+    const text = document.querySelector("#reply");
+    return [text.getBoundingClientRect().height, document.querySelector("#pane").clientHeight, text.scrollHeight > text.clientHeight];
+  });
+  assert.ok(height > 150 && height <= pane * 0.4 + 1, `grown to ${height}px of a ${pane}px pane`);
+  assert.ok(scrolls, "the rest scrolls inside the box");
   assert.deepEqual(errors.map(String), []);
   await context.close();
 });
@@ -130,6 +139,23 @@ test("an attached picture shows as a thumbnail, a file as a card with its size, 
     assert.deepEqual(errors.map(String), []);
     await context.close();
   }
+});
+
+test("a file dropped on the composer is attached to the open conversation's draft", async () => {
+  const id = await (await restVisitor(rapport.base)).say("Dropping a file");
+  const { context, page, errors } = await agent();
+  await openConversation(page, id, "Dropping a file");
+  await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(["a log"], "server.log", { type: "text/plain" }));
+    const composer = document.querySelector("#composer");
+    composer.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
+    composer.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+  });
+  await page.waitForSelector("#files-preview .file >> text=server.log");
+  assert.equal(await page.locator("#composer.dropping").count(), 0, "the drop highlight is gone");
+  assert.deepEqual(errors.map(String), []);
+  await context.close();
 });
 
 test("the emoji picker inserts at the caret, is driven by the keyboard and fits a phone", async () => {
