@@ -253,6 +253,7 @@ test("an item page has one close action, and it closes and reopens the item with
       const { item_id } = await rapport.api(`/api/v1/conversations/${id}`);
       await page.click("#item-status");
       await page.waitForSelector("#item-status >> text=Reopen item");
+      await shoot(page, "item-closed-1440");
       await eventually("the item and its conversation are closed", async () =>
         (await rapport.api(`/api/v1/items/${item_id}`)).status === "closed" && (await rapport.api(`/api/v1/conversations/${id}`)).status === "closed");
       await page.click("#item-status");
