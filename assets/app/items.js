@@ -3,7 +3,7 @@
 // with its requester picker. main.js owns the state and the threads.
 
 import { api } from "./api.js";
-import { h, $, when, avatar, sentence } from "./dom.js";
+import { h, $, when, avatar, sentence, toast } from "./dom.js";
 import { icon } from "../shared/icons.js";
 
 export const PRIORITIES = ["low", "normal", "high", "urgent"];
@@ -174,9 +174,14 @@ async function closeOrReopen(ctx, button) {
   button.disabled = true;
   try {
     await ctx.setStatus();
-    const threads = await api(`/api/v1/items/${ctx.item.id}/conversations`);
-    await Promise.all(threads.filter((c) => c.status === (closing ? "open" : "closed"))
-      .map((c) => api(`/api/v1/conversations/${c.id}/${closing ? "close" : "reopen"}`, { method: "POST", json: {} })));
+    // The header is drawn again by now: a failure from here on is said in a toast.
+    try {
+      const threads = await api(`/api/v1/items/${ctx.item.id}/conversations`);
+      await Promise.all(threads.filter((c) => c.status === (closing ? "open" : "closed"))
+        .map((c) => api(`/api/v1/conversations/${c.id}/${closing ? "close" : "reopen"}`, { method: "POST", json: {} })));
+    } catch (e) {
+      toast(`The item is ${closing ? "closed" : "open again"}, but its conversations could not follow: ${sentence(e.message)}`, { bad: true });
+    }
   } finally {
     button.disabled = false;
   }
