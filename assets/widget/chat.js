@@ -2,10 +2,8 @@
 // displayed to the customer (panel open, page visible, this conversation shown): agents' "Seen"
 // and who gets an email depend on it, so it is sent for what was displayed and nothing else.
 
-import { clock } from "./faces.js";
-
 export function install(ctx) {
-  const { state, $, api, toParent } = ctx;
+  const { state, $, api, toParent, clock } = ctx;
 
   async function blobUrl(id) {
     const res = await fetch(`/api/v1/widget/attachments/${id}`, { headers: { "X-Rapport-Visitor": state.token } });
@@ -131,14 +129,16 @@ export function install(ctx) {
         render(f.message, f.message.client_id);
         typingDone();
         if (f.message.author.kind !== "customer") ctx.replied(f.message, state.conversation);
+        if ($("chat").hidden) ctx.elsewhere(state.conversation);
       }
       else if (f.type === "typing" && here) typingShow(ctx.nameOf(f.author));
       else if (f.type === "seen" && f.reader.kind === "user" && here) seenBy(f.seq);
       else if (f.type === "unsubscribed" && f.reason && here) { state.conversation = null; ctx.showList(); }
-      else if (f.type === "conversation" && (!here || $("chat").hidden)) ctx.refreshOthers(f.conversation?.id);
+      else if (f.type === "message") ctx.elsewhere(f.conversation_id, f.message);
     };
     ws.onclose = (e) => {
       state.socket = null;
+      state.live.clear();
       // 4401: this visitor was erased; the next message starts afresh as a new visitor.
       if (e.code === 4401) { ctx.forget(); return; }
       state.retry = Math.min(state.retry + 1, 5);
@@ -151,8 +151,20 @@ export function install(ctx) {
     return false;
   }
 
+  // The open conversation from where the log ends; the others live too (from their newest
+  // message), for the list, the badge and previews.
+  const LIVE = 10;
   function subscribe() {
-    if (state.conversation) wsSend({ type: "subscribe", conversation_id: state.conversation, after_seq: state.lastSeq });
+    if (state.socket?.readyState !== WebSocket.OPEN) return;
+    if (state.conversation && !state.live.has(state.conversation)) {
+      state.live.add(state.conversation);
+      wsSend({ type: "subscribe", conversation_id: state.conversation, after_seq: state.lastSeq });
+    }
+    for (const c of state.conversations.slice(0, LIVE)) {
+      if (state.live.has(c.id)) continue;
+      state.live.add(c.id);
+      wsSend({ type: "subscribe", conversation_id: c.id, after_seq: c.last_seq });
+    }
   }
 
   let typingTimer;

@@ -47,7 +47,7 @@ export function install(ctx) {
     return el;
   }
 
-  Object.assign(ctx, { nameOf, photoOf, avatar });
+  Object.assign(ctx, { nameOf, photoOf, avatar, ago, clock, initials });
 }
 
 /** "now", "5m", "3h", "Mon", then "12 Mar". */

@@ -1,10 +1,8 @@
 // The visitor's conversations: one row each with the team's face, the newest message, an
 // unread mark and a relative time, newest first; replies elsewhere for the badge and previews.
 
-import { ago, initials } from "./faces.js";
-
 export function install(ctx) {
-  const { state, $, api, toParent } = ctx;
+  const { state, $, api, toParent, ago, initials } = ctx;
 
   const previewText = (p) => (p.body.split("\n").find((l) => l.trim()) || (p.attachments ? "Sent a file" : "")).trim();
 
@@ -46,15 +44,19 @@ export function install(ctx) {
   async function loadConversations() {
     state.conversations = state.token ? await api("/api/v1/widget/conversations") : [];
     countOthers();
+    ctx.subscribe();
     return state.conversations;
+  }
+
+  function drawList() {
+    $("conversations").replaceChildren(...state.conversations.map(row));
+    $("list-empty").hidden = state.conversations.length > 0;
   }
 
   async function showList() {
     ctx.flushSeen();
-    const conversations = await loadConversations();
-    const list = $("conversations");
-    list.replaceChildren(...conversations.map(row));
-    $("list-empty").hidden = conversations.length > 0;
+    await loadConversations();
+    drawList();
     $("list").hidden = false;
     $("chat").hidden = true;
     $("back").hidden = true;
@@ -69,15 +71,12 @@ export function install(ctx) {
     ctx.tellUnread();
   }
 
-  /** Another conversation changed: recount, and preview a new reply there. */
-  async function refreshOthers(id) {
-    const before = state.conversations.find((c) => c.id === id)?.last_seq ?? 0;
+  /** A message in a conversation not displayed: the list and badge recount, and a reply
+   * there is previewed. */
+  async function elsewhere(id, message) {
+    if (message && id !== state.conversation && message.author.kind !== "customer") ctx.replied(message, id);
     await loadConversations();
-    const c = state.conversations.find((x) => x.id === id);
-    if (!$("list").hidden) showList();
-    if (c && id !== state.conversation && c.last_seq > before && c.preview && c.preview.author_kind !== "customer") {
-      ctx.replied({ author: { ...(c.face || {}), kind: c.preview.author_kind === "bot" ? "bot" : c.face?.kind || "user" }, body: c.preview.body, seq: c.last_seq }, c.id);
-    }
+    if (!$("list").hidden) drawList();
   }
 
   /** A reply arrived while the panel is closed: the launcher shows a preview (seen it is not). */
@@ -99,5 +98,5 @@ export function install(ctx) {
     ctx.shown();
   }
 
-  Object.assign(ctx, { showList, showChat, loadConversations, countOthers, refreshOthers, replied });
+  Object.assign(ctx, { showList, showChat, loadConversations, countOthers, elsewhere, replied });
 }

@@ -1,5 +1,4 @@
-// Rapport's widget loader, on the team's site: the launcher and a reply's preview in a closed
-// shadow root, the panel in an iframe. Settings: data-* on the tag or window.rapportSettings.
+// Rapport's widget loader (on the team's site): launcher, reply previews, the panel's iframe.
 (function () {
   var script = document.currentScript;
   if (!script || window.__rapport) return;
@@ -21,7 +20,7 @@
     root.innerHTML =
       "<style>button{font:inherit;cursor:pointer;border:0;padding:0}" +
       ".l{position:fixed;bottom:20px;" + side + ":20px;width:56px;height:56px;border-radius:50%;background:" + color + ";color:#fff;" +
-      "box-shadow:0 4px 14px rgba(0,0,0,.25);display:grid;place-items:center;transition:transform .2s}.l:hover{transform:scale(1.06)}" +
+      "box-shadow:0 4px 14px rgba(0,0,0,.25);display:grid;place-items:center}" +
       ".l:focus-visible{outline:3px solid #fff;outline-offset:-6px}" +
       "svg{grid-area:1/1;width:28px;height:28px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round;transition:transform .2s,opacity .2s}" +
       ".x,.on .c{opacity:0;transform:rotate(-90deg) scale(.6)}.on .x{opacity:1;transform:none}" +
@@ -55,13 +54,15 @@
     var open = false;
     var phone = function () { return matchMedia("(max-width:480px)").matches; };
 
+    var ready = false;
     function post(msg) {
-      if (frame.contentWindow) frame.contentWindow.postMessage(msg, origin);
+      if (ready) frame.contentWindow.postMessage(msg, origin);
     }
     function load() {
       if (frame.src) return;
       frame.src = origin + "/widget/frame";
       frame.addEventListener("load", function () {
+        ready = true;
         post({ type: "rapport:init", settings: { user: cfg.user, greeting: cfg.greeting, locale: cfg.locale, color: cfg.color, page: location.href }, open: open, phone: phone() });
       });
     }
@@ -110,12 +111,12 @@
       if (d.type === "rapport:preview") preview(d);
     });
     (document.body || document.documentElement).appendChild(host);
-    // A returning visitor may have replies: their panel loads when idle, for the badge.
+    // Returning visitors may have replies: load when idle, for the badge.
     var returning = false;
     try { returning = localStorage.getItem(RETURNING) === "1"; } catch (_) {}
     if (returning) (window.requestIdleCallback || setTimeout)(load, { timeout: 3000 });
   }
-  // The admin's colour, side and allowed sites, filled in by the server.
+  // Filled in by the server.
   var look = {/*launcher*/};
   function start() {
     var allowed = look.allowed || [];

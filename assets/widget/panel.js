@@ -30,6 +30,8 @@ const state = {
   open: false,
   files: [],
   socket: null,
+  // Conversations the socket is subscribed to.
+  live: new Set(),
   retry: 0,
   known: localStorage.getItem(KEY + ".known") === "1",
   identified: false,
@@ -52,6 +54,8 @@ async function api(path, { method = "GET", json, body, headers = {} } = {}) {
 const toParent = (msg) => window.parent.postMessage(msg, "*");
 const ctx = { state, $, api, icon, toParent, showError: (text) => { $("error").textContent = text || ""; } };
 for (const m of [faces, chat, list, compose, contact]) m.install(ctx);
+// Shown once it works: what is typed before would be lost.
+$("composer").hidden = false;
 
 // ---- the visitor -------------------------------------------------------------------------
 
@@ -110,7 +114,9 @@ function applyConfig(c) {
   document.documentElement.style.setProperty("--brand", color);
   $("team").textContent = c.team_name;
   const team = (Array.isArray(c.team) ? c.team : []).slice(0, 3);
-  $("faces").replaceChildren(...(team.length ? team.map((t) => ctx.avatar({ kind: "user", ...t })) : [ctx.avatar({ kind: "user", name: c.team_name })]));
+  const faces = team.length ? team.map((t) => ctx.avatar({ kind: "user", ...t })) : [ctx.avatar({ kind: "user", name: c.team_name })];
+  if (!team.length) faces[0].classList.add("team");
+  $("faces").replaceChildren(...faces);
   $("greeting").textContent = state.settings.greeting || c.greeting;
   $("status").classList.toggle("online", !!c.team_online);
   $("status-text").textContent = c.team_online ? "Online — we reply in minutes" : "Away — we'll reply by email";

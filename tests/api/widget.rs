@@ -150,11 +150,15 @@ async fn the_widget_stays_within_its_size_budget() {
         }
     };
     let loader = gz("/widget.js").await;
-    assert!(loader <= 3 * 1024, "widget.js is {loader} bytes gzipped; the budget is 3 KB");
+    // Every page view of the team's site pays this: the launcher and the preview of a reply.
+    assert!(loader <= 4096, "widget.js is {loader} bytes gzipped; the budget is 4 KB");
     let frame_html = app.client().get("/widget/frame").await.body.as_str().unwrap().to_owned();
     let mut panel = loader + gz("/widget/frame").await;
-    for asset in ["panel.js", "panel.css"] {
-        let path: &'static str = Box::leak(format!("/assets/widget/{asset}").into_boxed_str());
+    // Everything the panel's page loads before anyone types: styles and every module.
+    for asset in ["shared/ui.css", "shared/icons.js", "widget/panel.css", "widget/panel.js", "widget/faces.js",
+        "widget/chat.js", "widget/list.js", "widget/compose.js", "widget/contact.js"]
+    {
+        let path: &'static str = Box::leak(format!("/assets/{asset}").into_boxed_str());
         assert!(frame_html.contains(path), "the frame loads {path}");
         panel += gz(path).await;
     }
