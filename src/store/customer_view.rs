@@ -111,12 +111,9 @@ pub fn conversations(conn: &Connection, customer_id: i64, limit: usize) -> Resul
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params![customer_id, limit as i64], |r| {
         let preview = match r.get::<_, Option<PartyKind>>(9)? {
-            Some(author_kind) => Some(Preview {
-                body: r.get(8)?,
-                author_kind,
-                created_at: r.get(10)?,
-                attachments: r.get(11)?,
-            }),
+            Some(author_kind) => {
+                Some(Preview { body: r.get(8)?, author_kind, created_at: r.get(10)?, attachments: r.get(11)? })
+            }
             None => None,
         };
         let face = match r.get::<_, Option<PartyKind>>(12)? {

@@ -155,9 +155,17 @@ async fn the_widget_stays_within_its_size_budget() {
     let frame_html = app.client().get("/widget/frame").await.body.as_str().unwrap().to_owned();
     let mut panel = loader + gz("/widget/frame").await;
     // Everything the panel's page loads before anyone types: styles and every module.
-    for asset in ["shared/ui.css", "shared/icons.js", "widget/panel.css", "widget/panel.js", "widget/faces.js",
-        "widget/chat.js", "widget/list.js", "widget/compose.js", "widget/contact.js"]
-    {
+    for asset in [
+        "shared/ui.css",
+        "shared/icons.js",
+        "widget/panel.css",
+        "widget/panel.js",
+        "widget/faces.js",
+        "widget/chat.js",
+        "widget/list.js",
+        "widget/compose.js",
+        "widget/contact.js",
+    ] {
         let path: &'static str = Box::leak(format!("/assets/{asset}").into_boxed_str());
         assert!(frame_html.contains(path), "the frame loads {path}");
         panel += gz(path).await;
@@ -338,9 +346,15 @@ async fn the_widgets_list_gives_each_conversation_its_preview_face_and_unread_re
     assert_eq!(rows[1]["replies_unread"], 2, "the bot's reply and the agent's");
 
     // Seen, the replies are no longer unread; the customer's own message never counts.
-    as_visitor(&app, &token, Method::POST, &format!("/api/v1/widget/conversations/{chat}/seen"), Some(json!({"seq": 3})))
-        .await
-        .ok();
+    as_visitor(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/widget/conversations/{chat}/seen"),
+        Some(json!({"seq": 3})),
+    )
+    .await
+    .ok();
     as_visitor(
         &app,
         &token,
