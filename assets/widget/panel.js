@@ -141,7 +141,8 @@ async function fromLauncher(e) {
     state.open = !!d.open;
     document.body.classList.toggle("phone", !!d.phone);
     // Opened from a reply's preview: show that conversation.
-    const asked = d.conversation && state.conversations.find((c) => c.id === d.conversation);
+    const find = () => state.conversations.find((c) => c.id === d.conversation);
+    const asked = d.conversation && (find() || (await ctx.loadConversations(), find()));
     if (state.open && asked && (asked.id !== state.conversation || $("chat").hidden)) await ctx.openConversation(asked);
     ctx.shown();
     if (state.open) { $("text").focus(); greetKnown().catch((err) => ctx.showError(err.message)); }
