@@ -27,10 +27,16 @@ export async function showAdmin(root, section = "agents", navigate = (hash) => {
   if (!DRAW[section]) section = "agents";
   let page = root.querySelector(":scope > #admin");
   if (!page) {
-    page = h("div", { id: "admin", class: "admin-page" },
-      h("header", { class: "page-head" }, h("h1", { text: "Admin" }), h("p", { class: "hint", text: "Your team, your channels and how Rapport runs." })),
+    // Inside the app's page frame its bar already says "Admin"; elsewhere the page says it.
+    const framed = !!document.getElementById("page-title");
+    page = h("div", { id: "admin", class: framed ? "admin-page framed" : "admin-page" },
+      framed ? null : h("header", { class: "page-head" }, h("h1", { text: "Admin" }), h("p", { class: "hint", text: "Your team, your channels and how Rapport runs." })),
       h("nav", { class: "admin-nav", "aria-label": "Admin sections" }, SECTIONS.map(([id, label, glyph]) =>
-        h("a", { href: `#admin/${id}`, "data-section": id, onclick: (e) => { e.preventDefault(); navigate(`#admin/${id}`); } }, icon(glyph), label))),
+        h("a", { href: `#admin/${id}`, "data-section": id, onclick: (e) => {
+          e.preventDefault();
+          // The open section's own link draws it anew (what the server holds now).
+          if (page.querySelector(`[data-section="${id}"][aria-current]`)) showAdmin(root, id, navigate); else navigate(`#admin/${id}`);
+        } }, icon(glyph), label))),
       h("div", { id: "admin-body" }));
     root.replaceChildren(page);
   }

@@ -20,9 +20,10 @@ export async function showSettings(root, { me, prefs, applyPrefs = () => {} }) {
   const fresh = await api("/api/v1/me").catch(() => null);
   const user = fresh?.user ?? me?.user ?? me ?? {};
   prefs = { ...(fresh?.preferences ?? prefs ?? {}), browser_notifications: localStorage.getItem(BROWSER_KEY) === "1" };
+  // Inside the app's page frame its bar already says "Your settings".
+  const title = document.getElementById("page-title") ? [] : [h("h1", { text: "Your settings" })];
   const page = h("div", { id: "settings-page", class: "settings-page" },
-    h("header", { class: "page-head" }, h("h1", { text: "Your settings" }),
-      h("p", { class: "hint", text: "These apply to you only. Your team's settings are in Admin." })),
+    h("header", { class: "page-head" }, ...title, h("p", { class: "hint", text: "These apply to you only. Your team's settings are in Admin." })),
     profile(user, me), preferences(prefs, applyPrefs));
   root.replaceChildren(page);
 }
