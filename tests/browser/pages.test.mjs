@@ -65,7 +65,7 @@ test("a saved setting says Saved next to its button and is still there after a r
   assert.equal(await page.evaluate(() => localStorage.getItem("rapport.enterToSend")), "0");
 
   // A change after saving takes the mark away: it never says Saved about unsaved edits.
-  await page.check(`${form} [name=notify_internal]`);
+  await page.click(`${form} [name=notify_internal]`);
   assert.equal((await page.textContent(`${form} .saved`)).trim(), "");
 
   await page.reload();
