@@ -75,7 +75,7 @@ async function agents(box) {
       ["agent", "admin"].map((r) => h("option", { value: r, selected: u.role === r, text: r === "admin" ? "Admin" : "Agent" })));
     return h("li", { class: u.active ? "" : "inactive", "data-user": u.id },
       avatar(u.name, u.photo_url ?? null),
-      h("div", { class: "who" }, h("strong", { text: u.name }), h("span", { text: u.email })),
+      h("div", { class: "person" }, h("strong", { text: u.name }), h("span", { text: u.email })),
       roleBadge(u), u.active ? null : h("span", { class: "badge", text: "Deactivated" }),
       h("div", { class: "controls" }, mark, role,
         h("button", { type: "button", class: u.active ? "link danger" : "link", onclick: () => change(u, { active: !u.active }, null, mark),
@@ -101,10 +101,10 @@ async function agents(box) {
   const invited = savedMark();
   const inviteError = errorLine();
   const form = h("form", {},
-    h("div", { class: "fields" },
+    h("div", { class: "field-grid" },
       h("label", {}, "Name", h("input", { name: "name", required: true, autocomplete: "off" })),
       h("label", {}, "Email", h("input", { name: "email", type: "email", required: true, autocomplete: "off" }))),
-    h("div", { class: "fields" },
+    h("div", { class: "field-grid" },
       h("label", {}, "First password", h("input", { name: "password", type: "password", minlength: 8, required: true, autocomplete: "new-password" }),
         h("span", { class: "hint", text: "8 characters or more. Pass it on to them in person or by phone." })),
       h("label", {}, "Role", h("select", { name: "role" }, h("option", { value: "agent", text: "Agent" }), h("option", { value: "admin", text: "Admin (may change these settings)" })))),

@@ -35,7 +35,7 @@ export async function widget(box, { again, navigate }) {
 
   // The look, with the launcher drawn as the site will show it.
   const launcher = h("span", { class: "launcher", "aria-hidden": "true" }, icon("chat"));
-  const bubble = h("span", { class: "bubble" });
+  const bubble = h("span", { class: "preview-bubble" });
   const preview = h("div", { class: "widget-preview", role: "img", "aria-label": "Preview of the launcher on a page" });
   const lines = [[20, 60], [40, 45], [60, 52]].map(([top, width]) => { const l = h("span", { class: "fake-line" }); l.style.top = `${top}px`; l.style.width = `${width}%`; return l; });
   preview.replaceChildren(...lines, bubble, launcher);
@@ -44,13 +44,13 @@ export async function widget(box, { again, navigate }) {
   const hex = h("input", { "aria-label": "Colour as hex", value: s.color, maxlength: 7, pattern: "#[0-9a-fA-F]{6}", spellcheck: "false" });
   const position = (p, label) => h("label", {}, h("input", { type: "radio", name: "position", value: p, checked: s.position === p }), h("span", { text: label }));
   const look = h("form", {},
-    h("div", { class: "fields" },
+    h("div", { class: "field-grid" },
       h("label", {}, "Team name", h("input", { name: "team_name", value: s.team_name, required: true })),
       h("label", {}, "Colour", h("div", { class: "color-field" }, h("input", { type: "color", name: "color", value: s.color, "aria-label": "Colour" }), hex))),
     h("label", {}, "Greeting", h("input", { name: "greeting", value: s.greeting }), h("span", { class: "hint", text: "The first thing a visitor reads when they open the chat." })),
     h("label", {}, "Away note", h("input", { name: "away_message", value: s.away_message }), h("span", { class: "hint", text: "Shown in the widget while no agent is online." })),
     h("div", { class: "field" }, h("span", { class: "label", text: "Position" }),
-      h("div", { class: "segmented", role: "radiogroup", "aria-label": "Position" }, position("left", "Bottom left"), position("right", "Bottom right"))),
+      h("div", { class: "pick", role: "radiogroup", "aria-label": "Position" }, position("left", "Bottom left"), position("right", "Bottom right"))),
     preview,
     looksError, actions(h("button", { class: "primary", text: "Save" }), looks));
   const draw = () => {

@@ -130,7 +130,7 @@ test("every admin section has its own address, Back walks them, and the column k
   // The widget's preview follows the colour and position before they are saved; Save says so.
   await page.fill("#admin [aria-label='Colour as hex']", "#aa3355");
   await page.waitForFunction(() => getComputedStyle(document.querySelector(".widget-preview .launcher")).backgroundColor === "rgb(170, 51, 85)");
-  await page.click("#admin .segmented >> text=Bottom left");
+  await page.click("#admin .pick >> text=Bottom left");
   await page.waitForSelector(".widget-preview.left");
   await page.click("#admin .admin-card:has(.widget-preview) button.primary");
   await page.waitForSelector("#admin .admin-card:has(.widget-preview) .saved >> text=Saved");
