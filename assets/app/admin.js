@@ -64,7 +64,7 @@ export function openAdmin(tab = "agents") {
   return showAdmin(pane, tab, (hash) => openAdmin(hash.split("/")[1]));
 }
 
-const roleBadge = (u) => u.role === "admin" ? h("span", { class: "badge brand", text: "Admin" }) : h("span", { class: "badge", text: "Agent" });
+const roleBadge = (u) => u.role === "admin" ? h("span", { class: "badge role-admin", text: "Admin" }) : h("span", { class: "badge", text: "Agent" });
 
 async function agents(box) {
   const users = await api("/api/v1/users");

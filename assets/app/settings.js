@@ -34,7 +34,7 @@ function profile(user, me) {
   const drawFace = () => face.replaceChildren(avatar(user.name, user.photo_url ?? null, "lg xl"));
   drawFace();
   const who = h("div", { class: "person" }, h("strong", { text: user.name || "" }), h("span", { class: "email", text: user.email || "" }),
-    h("span", { class: user.role === "admin" ? "badge brand" : "badge", text: user.role === "admin" ? "Admin" : "Agent" }));
+    h("span", { class: user.role === "admin" ? "badge role-admin" : "badge", text: user.role === "admin" ? "Admin" : "Agent" }));
   if (!("photo_url" in user)) return card("Profile", null, h("div", { class: "profile" }, face, who));
 
   const mark = savedMark();
