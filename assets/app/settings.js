@@ -39,7 +39,7 @@ function profile(user, me) {
 
   const mark = savedMark();
   const error = errorLine();
-  const input = h("input", { type: "file", accept: PHOTO_TYPES.join(","), class: "sr-only", id: "photo-file", "aria-label": "Choose a photo" });
+  const input = h("input", { type: "file", accept: PHOTO_TYPES.join(","), hidden: true, id: "photo-file", "aria-label": "Choose a photo" });
   const choose = h("label", { for: "photo-file", class: "ghost", role: "button", tabindex: "0" }, icon("image"), "Upload a photo");
   choose.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
   const remove = h("button", { type: "button", class: "link danger", id: "photo-remove", text: "Remove photo", hidden: !user.photo_url });
