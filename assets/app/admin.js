@@ -77,9 +77,9 @@ async function agents(box) {
       avatar(u.name, u.photo_url ?? null),
       h("div", { class: "person" }, h("strong", { text: u.name }), h("span", { text: u.email })),
       roleBadge(u), u.active ? null : h("span", { class: "badge", text: "Deactivated" }),
-      h("div", { class: "controls" }, mark, role,
+      h("div", { class: "controls" }, role,
         h("button", { type: "button", class: u.active ? "link danger" : "link", onclick: () => change(u, { active: !u.active }, null, mark),
-          text: u.active ? "Deactivate" : "Reactivate" })));
+          text: u.active ? "Deactivate" : "Reactivate" }), mark));
   };
   /** A refused change leaves the row as stored: the selector goes back to the stored role. */
   async function change(u, patch, select, mark) {
