@@ -129,14 +129,19 @@ async function projects(box, { again }) {
   const blocks = await Promise.all(list.map(async (p) => {
     const members = new Set(await api(`/api/v1/projects/${p.id}/members`));
     const mark = savedMark();
+    const count = h("span", { class: "badge" });
+    const recount = () => { count.textContent = `${members.size} ${members.size === 1 ? "member" : "members"}`; };
+    recount();
     return h("div", { class: "project", "data-project": p.id },
-      h("div", { class: "project-head" }, h("strong", { text: p.name }), h("span", { class: "badge", text: `${members.size} ${members.size === 1 ? "member" : "members"}` }), mark),
+      h("div", { class: "project-head" }, h("strong", { text: p.name }), count, mark),
       h("div", { class: "members", role: "group", "aria-label": `Members of ${p.name}` }, users.filter((u) => u.active || members.has(u.id)).map((u) =>
         h("label", { class: "check" }, h("input", { type: "checkbox", checked: members.has(u.id), onchange: async (e) => {
           error.textContent = "";
           unflash(mark);
           try {
             await api(`/api/v1/projects/${p.id}/members/${u.id}`, { method: e.target.checked ? "PUT" : "DELETE" });
+            if (e.target.checked) members.add(u.id); else members.delete(u.id);
+            recount();
             flash(mark);
           } catch (err) { e.target.checked = !e.target.checked; fail(error, err); }
         } }), avatar(u.name, u.photo_url ?? null, "sm"), u.name))));
