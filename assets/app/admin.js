@@ -174,13 +174,29 @@ function duration(s) {
   return d ? `${d} d ${hours} h` : hours ? `${hours} h ${min} min` : min ? `${min} min` : `${s} s`;
 }
 
+const STEP_SECTION = { project: "projects", email: "email", widget: "widget", teammate: "agents", test_message: "widget" };
+
+/** The first-run checklist while some of it is still to do (GET /admin/setup), else nothing. */
+async function gettingStarted(navigate) {
+  const steps = (await api("/api/v1/admin/setup").catch(() => null))?.checklist ?? [];
+  if (steps.every((s) => s.done)) return null;
+  const go = (section) => h("a", { class: "link", href: `#admin/${section}`, onclick: (e) => { e.preventDefault(); navigate(`#admin/${section}`); }, text: "Open" });
+  return card("Getting started", `${steps.filter((s) => s.done).length} of ${steps.length} done.`,
+    h("ul", { class: "setup-steps" }, steps.map((s) => h("li", { class: s.done ? "done" : "", "data-step": s.key },
+      h("span", { class: "tick", "aria-hidden": "true" }, s.done ? icon("check") : null),
+      h("div", {}, h("strong", { text: s.title }), h("span", { class: "sr-only", text: s.done ? " (done)" : " (to do)" }),
+        s.done ? null : h("p", { class: "hint", text: s.hint })),
+      STEP_SECTION[s.key] ? go(STEP_SECTION[s.key]) : null))));
+}
+
 /** Is Rapport well: the server checks email now, which takes up to 10 s when a server does not answer. */
-async function health(box) {
+async function health(box, { navigate }) {
   const checked = h("span", { class: "hint", role: "status" });
   const refresh = h("button", { type: "button", class: "tool", id: "health-refresh", onclick: () => load() }, "Refresh");
   const report = h("div", { id: "health" });
   const head = h("div", { class: "admin-card-head" }, h("h3", { text: "Status" }), checked, refresh);
   box.replaceChildren(h("section", { class: "card admin-card" }, head, report));
+  gettingStarted(navigate).then((steps) => { if (steps) box.prepend(steps); });
   async function load() {
     refresh.disabled = true;
     report.setAttribute("aria-busy", "true");
