@@ -16,15 +16,18 @@ export async function forms(box) {
   const ctx = { projects, back: () => forms(box) };
   const error = errorLine();
   const projectName = (id) => projects.find((p) => p.id === id)?.name ?? `#${id}`;
-  const rows = list.map((f) => h("tr", { "data-form-id": f.id },
+  const rows = list.map((f) => {
+    const mark = savedMark(); // "Saved" beside the row's Enabled box
+    return h("tr", { "data-form-id": f.id },
     h("td", { text: f.name }),
     h("td", { class: "meta", text: projectName(f.project_id) }),
     h("td", {}, h("label", { class: "check" }, h("input", { type: "checkbox", "aria-label": `Enabled: ${f.name}`, checked: f.enabled,
       onchange: async (e) => {
         error.textContent = "";
-        try { Object.assign(f, await api(`${FORMS}/${f.id}`, { method: "PUT", json: { ...formInput(f), enabled: e.target.checked } })); }
+        unflash(mark);
+        try { Object.assign(f, await api(`${FORMS}/${f.id}`, { method: "PUT", json: { ...formInput(f), enabled: e.target.checked } })); flash(mark); }
         catch (err) { e.target.checked = f.enabled; fail(error, err); }
-      } }), "Enabled")),
+      } }), "Enabled"), mark),
     h("td", {}, h("a", { href: f.url, target: "_blank", rel: "noopener", text: "Open page" })),
     h("td", { class: "actions" },
       h("button", { type: "button", class: "link", "aria-label": `Edit: ${f.name}`, text: "Edit", onclick: () => editor(box, ctx, f) }),
@@ -32,6 +35,7 @@ export async function forms(box) {
         if (!confirm(`Delete the form "${f.name}"? Pages that embed it will show it as unavailable.`)) return;
         try { await api(`${FORMS}/${f.id}`, { method: "DELETE" }); forms(box); } catch (err) { fail(error, err); }
       } }))));
+  });
   box.replaceChildren(
     card("Web forms", "Each form has its own page and a snippet to embed it in your site. A submission becomes a ticket or task from the person who sent it.",
       list.length ? h("table", { class: "forms-list" }, h("tbody", {}, rows)) : h("p", { class: "hint", text: "No forms yet." }),

@@ -55,20 +55,24 @@ export async function automations(box) {
     api("/api/v1/settings/business-hours"), api("/api/v1/projects"), api("/api/v1/users")]);
   const ctx = { vocab, projects, users, back: () => automations(box) };
   const error = errorLine();
-  const list = rules.map((r) => h("tr", {},
+  const list = rules.map((r) => {
+    const mark = savedMark(); // "Saved" beside the row's Enabled box
+    return h("tr", {},
     h("td", { text: r.name }), h("td", { class: "meta", text: summary(r.trigger, vocab) }),
     h("td", {}, h("label", { class: "check" }, h("input", { type: "checkbox", "aria-label": `Enabled: ${r.name}`, checked: r.enabled,
       onchange: async (e) => {
         error.textContent = "";
-        try { Object.assign(r, await api(`${RULES}/${r.id}`, { method: "PUT", json: { ...ruleInput(r), enabled: e.target.checked } })); }
+        unflash(mark);
+        try { Object.assign(r, await api(`${RULES}/${r.id}`, { method: "PUT", json: { ...ruleInput(r), enabled: e.target.checked } })); flash(mark); }
         catch (err) { e.target.checked = r.enabled; fail(error, err); }
-      } }), "Enabled")),
+      } }), "Enabled"), mark),
     h("td", { class: "actions" },
       h("button", { type: "button", class: "link", "aria-label": `Edit: ${r.name}`, text: "Edit", onclick: () => editor(box, ctx, r) }),
       h("button", { type: "button", class: "link", "aria-label": `Delete: ${r.name}`, text: "Delete", onclick: async () => {
         if (!confirm(`Delete the rule "${r.name}"?`)) return;
         try { await api(`${RULES}/${r.id}`, { method: "DELETE" }); automations(box); } catch (err) { fail(error, err); }
       } }))));
+  });
   const subject = (r) => r.conversation_id ? ` · conversation #${r.conversation_id}` : r.item_id ? ` · item #${r.item_id}` : "";
   const log = runs.length
     ? h("table", { class: "runs" }, h("tbody", {}, runs.map((r) => h("tr", {},
