@@ -100,8 +100,7 @@ test("an admin makes a form in Admin → Forms; the portal box saves its setting
   const { context, page } = await newPage(pages, { width: 1400, height: 900 });
   page.on("dialog", (d) => d.accept());
   await logIn(page, rapport.base, "agent@example.com");
-  await page.click("#open-admin");
-  await page.click("#admin [role=tab] >> text=Forms");
+  await page.goto(`${rapport.base}/app/#admin/forms`);
   await page.waitForSelector("#admin >> text=New form");
 
   await page.click("#admin >> text=New form");
@@ -143,7 +142,7 @@ test("an admin makes a form in Admin → Forms; the portal box saves its setting
   await page.selectOption("#admin form.forms-portal select[name=project]", String(project.id));
   await page.check("#admin form.forms-portal [name=enabled]");
   await page.click("#admin form.forms-portal button.primary");
-  await page.waitForSelector("#admin form.forms-portal >> text=Saved.");
+  await page.waitForSelector("#admin form.forms-portal .saved >> text=Saved");
   assert.deepEqual(await rapport.api("/api/v1/settings/portal"), { project_id: project.id, enabled: true });
   assert.match(await page.getAttribute("#admin form.forms-portal a", "href"), /\/portal\/$/);
   await page.screenshot({ path: join(artifacts, "admin-forms.png") });
