@@ -17,7 +17,8 @@ export { render };
 
 const back = () => h("button", { type: "button", class: "icon back", "aria-label": "Back to the list", onclick: () => app.classList.remove("show-pane") }, icon("back"));
 
-/** Shows what the agent picked; the address bar follows, without a new history entry. */
+/** Shows what the agent picked; the address follows, so Back returns to the list (on a phone,
+ * from the conversation to the list). */
 export async function select(entry, asItem = isItemView(state.view)) {
   const ticket = ++state.opening;
   state.switching = true; // what the pane shows until then is not what the agent picked
@@ -27,7 +28,7 @@ export async function select(entry, asItem = isItemView(state.view)) {
     await openEntry(entry, asItem, ticket);
     if (ticket === state.opening) {
       const hash = asItem ? `#item/${entry.id}` : `#conversation/${entry.id}`;
-      if (location.hash !== hash) history.replaceState(null, "", hash);
+      if (location.hash !== hash) history.pushState(null, "", hash);
     }
   } catch (e) {
     if (ticket !== state.opening) return;

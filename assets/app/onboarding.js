@@ -4,7 +4,7 @@
 // everything is done: a friendly word about the empty view.
 
 import { api } from "./api.js";
-import { h } from "./dom.js";
+import { h, sentence } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { state } from "./state.js";
 import { navigate } from "./router.js";
@@ -48,11 +48,18 @@ export async function checklist() {
   const conversations = counts ? (counts.open?.total || 0) + (counts.closed?.total || 0) : 0;
   return [
     { key: "project", done: !lacks("no project") },
-    { key: "email", done: !lacks("email is not set up") },
+    { key: "email", done: !lacks("email is not set up"), hint: howTo(setup.setup, "email is not set up") },
     { key: "widget", done: conversations > 0 },
     { key: "teammate", done: users.filter((u) => u.active !== false).length > 1 },
     { key: "test_message", done: conversations > 0 },
   ];
+}
+
+/** "Email is not set up: set smtp_url …" -> "Set smtp_url …." (what to do, as a sentence). */
+function howTo(sentences = [], about) {
+  const s = sentences.find((x) => x.toLowerCase().includes(about));
+  const rest = s && s.includes(":") ? s.slice(s.indexOf(":") + 1).trim() : "";
+  return rest ? sentence(rest) : undefined;
 }
 
 function step(s) {

@@ -11,7 +11,6 @@ export async function showSettings(page, { prefs, applyPrefs }) {
   const saved = h("span", { class: "saved", role: "status" });
   const error = h("p", { class: "error", role: "alert" });
   const form = h("form", { id: "prefs", class: "card settings-form" },
-    h("h2", { text: "Your settings" }),
     check("see_all_projects", "See conversations across projects"),
     check("hide_from_customers", "Hide \u201cFrom customers\u201d"),
     h("label", {}, "Notify me of new customer replies",

@@ -29,17 +29,17 @@ export async function route() {
   }
   lastPlace = location.hash;
   hidePage();
-  if (name === "view") {
+  if (name === "view" || !name) {
     app.classList.remove("show-pane");
-    return showView(arg);
+    return showView(arg || state.view);
   }
   if (name === "conversation" && arg) {
-    if (state.selected?.id === Number(arg)) return;
+    if (state.selected?.id === Number(arg)) { app.classList.add("show-pane"); return; }
     const c = await api(`/api/v1/conversations/${arg}`).catch(() => null);
     if (c) return select(c, false);
   }
   if (name === "item" && arg) {
-    if (state.item?.id === Number(arg)) return;
+    if (state.item?.id === Number(arg)) { app.classList.add("show-pane"); return; }
     return select({ id: Number(arg) }, true);
   }
 }

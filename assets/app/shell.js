@@ -54,7 +54,11 @@ function drawNav() {
   for (const a of document.querySelectorAll("[data-view]")) {
     a.prepend(icon(a.dataset.icon || "inbox"));
     // Going where one already is (a view shown again) reloads it; the hash alone would not.
-    a.addEventListener("click", (e) => { e.preventDefault(); navigate(`#view/${a.dataset.view}`); });
+    a.addEventListener("click", (e) => {
+      if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return; // a new tab: the link's own job
+      e.preventDefault();
+      navigate(`#view/${a.dataset.view}`);
+    });
   }
   for (const a of document.querySelectorAll("#nav [data-page]")) a.prepend(icon(a.dataset.icon));
   $("#new-item").prepend(icon("plus"));
@@ -70,12 +74,21 @@ function drawNav() {
   $("#nav-close").replaceChildren(icon("close"));
 }
 
-/** Admins see what the install still lacks (Admin → Health says the same). */
+/** Where an admin sets up what a setup sentence says is missing. */
+const SETUP_ROUTES = [["email", "#admin/email"], ["project", "#admin/projects"]];
+
+/** Admins see what the install still lacks (Admin → Health says the same): the head of each
+ * sentence, linked to the page that sets it up; the rest of it on hover and for screen readers. */
 async function showSetup() {
   const { setup = [] } = await api("/api/v1/admin/setup").catch(() => ({}));
   const box = $("#setup-notice");
   box.hidden = !setup.length;
-  box.replaceChildren(h("strong", { text: "Not set up yet" }), h("ul", {}, setup.map((s) => h("li", { text: s }))));
+  box.replaceChildren(h("strong", { text: "Not set up yet" }), h("ul", {}, setup.map((s) => {
+    const cut = s.indexOf(":");
+    const [head, rest] = cut > 0 ? [s.slice(0, cut), s.slice(cut)] : [s, ""];
+    const route = SETUP_ROUTES.find(([word]) => s.toLowerCase().includes(word))?.[1] || "#admin/health";
+    return h("li", {}, h("a", { href: route, title: s, text: head }), h("span", { class: "sr-only", text: rest }));
+  })));
 }
 
 /** New preferences (the Settings page saved them): the nav, the counts and the list follow. */

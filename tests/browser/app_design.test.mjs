@@ -156,6 +156,21 @@ test("settings and admin are pages with their own addresses, and Back returns to
   await context.close();
 }));
 
+test("on a phone, Back from a conversation returns to the list, and Forward opens it again", () => shooting("design-back", async (pages) => {
+  const v = await visitorWrites("Back and forth", { name: "Walter Back" });
+  const { page, context } = await agentPage(pages, { viewport: PHONE });
+  await page.click(`#entries button[data-id="${v.conversation.id}"]`);
+  await page.waitForSelector("#thread >> text=Back and forth");
+  assert.equal(await page.evaluate(() => location.hash), `#conversation/${v.conversation.id}`);
+  await page.goBack();
+  await page.waitForSelector("#list", { state: "visible" });
+  assert.ok(!(await page.isVisible("#pane")));
+  await page.goForward();
+  await page.waitForSelector("#thread >> text=Back and forth");
+  assert.ok(!(await page.isVisible("#list")));
+  await context.close();
+}));
+
 test("the sign-in page loads no admin, rules, forms, privacy or composer module", () => shooting("design-login", async (pages) => {
   const context = await browser.newContext({ viewport: DESKTOP });
   const page = await context.newPage();
