@@ -8,7 +8,7 @@ import { h, $, when, displayName, avatar } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { team, projects, channelBadge, unverifiedBadge, itemTop } from "./items.js";
 import { setupComposer } from "./composer.js";
-import { state, app, isItemView, customer, remember } from "./state.js";
+import { state, app, isItemView, customer, remember, requesterOf } from "./state.js";
 import { render } from "./thread.js";
 import { drawList, showView, reloadList, refreshCounts } from "./list.js";
 import { drawDetails } from "./details.js";
@@ -134,7 +134,7 @@ export const detailsToggle = () => h("button", { type: "button", class: "icon de
 /** The item's header; redraws it in place unless `fresh` (a new pane is being built). */
 export function drawItemTop(fresh = false) {
   const top = itemTop({
-    item: state.item, me: state.me, users: state.users, projects: state.projects, requester: customer(state.item.requester_id),
+    item: state.item, me: state.me, users: state.users, projects: state.projects, requester: requesterOf(state.item.requester_id),
     patch: patchItem, setStatus: toggleItemStatus, follow: toggleFollow, redraw: () => drawItemTop(),
     back: () => app.classList.remove("show-pane"), details: state.item.requester_id ? detailsToggle : null,
   });

@@ -6,7 +6,7 @@ import { api } from "./api.js";
 import { h, $, when, relTime, displayName, avatar } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { ITEM_VIEWS, team, channelBadge, unverifiedBadge, itemRow, itemRef } from "./items.js";
-import { state, app, isItemView, customer, itemOf } from "./state.js";
+import { state, app, isItemView, customer, itemOf, requesterOf } from "./state.js";
 import { select } from "./conversation.js";
 import { emptyView } from "./onboarding.js";
 
@@ -83,7 +83,7 @@ export function drawList() {
   const rows = state.entries.map((e) => {
     if (!items) return conversationRow(e);
     const preview = e.description || (state.view === "unanswered" ? "No conversation yet" : "");
-    return itemRow(e, { selected: isSelected(e), onclick: () => select(e, true), users: state.users, requester: customer(e.requester_id), preview });
+    return itemRow(e, { selected: isSelected(e), onclick: () => select(e, true), users: state.users, requester: requesterOf(e.requester_id), preview });
   });
   list.replaceChildren(...rows);
   list.classList.toggle("items", items);
@@ -132,6 +132,7 @@ export async function search(q) {
   $("#list-title").textContent = `Search: ${q}`;
   const list = $("#entries");
   list.replaceChildren();
+  list.classList.remove("items");
   for (const hit of found.messages) {
     const who = hit.message.author.name || (hit.message.author.kind === "customer" ? "Customer" : hit.message.author.kind);
     list.append(h("li", { class: `kind-${hit.conversation.kind}` }, h("button", { type: "button", class: "row hit", "data-id": hit.conversation.id, onclick: () => select(hit.conversation, false) },

@@ -2,7 +2,7 @@
 // and items met so far (cached, kept fresh by live frames).
 
 import { api } from "./api.js";
-import { $ } from "./dom.js";
+import { $, displayName } from "./dom.js";
 import { ITEM_VIEWS } from "./items.js";
 
 export const state = {
@@ -32,3 +32,7 @@ export function remember(item) {
   state.items.set(item.id, Promise.resolve(item));
   return item;
 }
+
+/** The customer as items.js shows them: with a name always (their display name when they gave
+ * none), so a row or a header never falls back to an id. */
+export const requesterOf = (id) => customer(id).then((c) => c && { ...c, name: c.name || displayName(c) });
