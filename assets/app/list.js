@@ -149,3 +149,8 @@ export async function search(q) {
   }
   if (!list.children.length) list.append(h("li", { class: "empty" }, h("div", { class: "empty-state" }, icon("search"), h("p", { text: `Nothing matches “${q}”.` }))));
 }
+
+// Relative times grow older while the list stays: "now" becomes "1m", then "2m".
+setInterval(() => {
+  for (const t of document.querySelectorAll("#entries time[datetime]")) t.textContent = relTime(Date.parse(t.getAttribute("datetime")));
+}, 30000);

@@ -104,26 +104,31 @@ test("list rows name the customer (never \"Visitor #\") with a preview, a short 
   await context.close();
 }));
 
-test("a view of ten conversations costs no request per customer", async (t) => {
+test("a view of ten conversations costs no request per customer", () => shooting("design-one-call", async (pages) => {
   for (let i = 0; i < 10; i++) await visitorWrites(`Question number ${i}`, { name: `Customer ${i}` });
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  pages.push(page);
   const { entries } = await rapport.api("/api/v1/conversations?view=open");
-  if (!entries.length || !("customer" in entries[0])) {
-    t.skip("this server does not embed the customer in list entries yet (the faces branch adds it)");
-    return;
+  if (!("customer" in entries[0])) {
+    // A server from before the list embedded each entry's customer: the test embeds them (asking
+    // from here, unseen by the page), so what is held is the app's side: it asks no more.
+    await context.route(/\/api\/v1\/conversations\?view=/, async (route) => {
+      const res = await route.fetch();
+      const body = await res.json();
+      for (const e of body.entries) e.customer = e.customer_id ? await rapport.api(`/api/v1/customers/${e.customer_id}`) : null;
+      await route.fulfill({ response: res, json: body });
+    });
   }
-  await shooting("design-one-call", async (pages) => {
-    const context = await browser.newContext({ viewport: DESKTOP });
-    const page = await context.newPage();
-    pages.push(page);
-    const asked = [];
-    page.on("request", (r) => { if (new URL(r.url()).pathname.startsWith("/api/v1/customers/")) asked.push(r.url()); });
-    await logIn(page, rapport.base, "agent@example.com");
-    await page.waitForFunction(() => document.querySelectorAll("#entries button[data-id]").length >= 10);
-    await page.waitForLoadState("networkidle");
-    assert.deepEqual(asked, []);
-    await context.close();
-  })();
-});
+  const asked = [];
+  page.on("request", (r) => { if (new URL(r.url()).pathname.startsWith("/api/v1/customers/")) asked.push(r.url()); });
+  await logIn(page, rapport.base, "agent@example.com");
+  await page.waitForFunction(() => document.querySelectorAll("#entries button[data-id]").length >= 10);
+  await page.waitForSelector("#entries button[data-id] .name >> text=Customer 9");
+  await page.waitForLoadState("networkidle");
+  assert.deepEqual(asked, []);
+  await context.close();
+}));
 
 test("settings and admin are pages with their own addresses, and Back returns to the list", () => shooting("design-pages", async (pages) => {
   const { page, context } = await agentPage(pages);
