@@ -15,7 +15,18 @@ import { drawDetails } from "./details.js";
 import { emptyPane } from "./onboarding.js";
 import { route, startRouter, parse, navigate } from "./router.js";
 
+/** A stylesheet of the app's screens, versioned like app.css, loaded once signed in (the
+ * sign-in page does without it); resolves when it applies, so nothing is drawn unstyled. */
+function stylesheet(name) {
+  const version = new URL(document.querySelector("link[href*='/app/app.css']").href).search;
+  const link = h("link", { rel: "stylesheet", href: `/assets/app/${name}${version}` });
+  const loaded = new Promise((resolve) => { link.onload = resolve; link.onerror = resolve; });
+  document.head.append(link);
+  return loaded;
+}
+
 export async function start(me) {
+  await stylesheet("pane.css");
   state.me = me.user;
   state.prefs = { ...me.preferences, browser_notifications: localStorage.getItem("rapport.browserNotifications") === "1" };
   setCsrf(me.csrf_token);
