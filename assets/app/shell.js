@@ -78,12 +78,23 @@ function drawNav() {
   $("#theme").replaceChildren(...THEMES.map(([value, label, name]) => h("button", {
     type: "button", "data-theme": value, "aria-pressed": String(value === current), title: `${label} theme`, "aria-label": `${label} theme`, onclick: () => setTheme(value),
   }, icon(name), h("span", { text: label }))));
-  $("#me").replaceChildren(avatar(u.name, u.photo_url, "sm"), h("span", { class: "me-text" },
-    h("span", { class: "me-name", text: u.name }), h("span", { class: "me-role", text: u.role === "admin" ? "Admin" : "Agent" })));
+  drawMe();
   $("#logout").prepend(icon("logout"));
   for (const b of document.querySelectorAll("[data-back]")) b.replaceChildren(icon("menu"));
   $("#nav-close").replaceChildren(icon("close"));
 }
+
+/** Who is signed in, at the nav's foot; Your settings announces a new photo or name (`rapport:me`). */
+function drawMe() {
+  const u = state.me;
+  $("#me").replaceChildren(avatar(u.name, u.photo_url, "sm"), h("span", { class: "me-text" },
+    h("span", { class: "me-name", text: u.name }), h("span", { class: "me-role", text: u.role === "admin" ? "Admin" : "Agent" })));
+}
+window.addEventListener("rapport:me", (e) => {
+  if (!state.me || !e.detail) return;
+  Object.assign(state.me, e.detail);
+  drawMe();
+});
 
 /** Where an admin sets up what a setup sentence says is missing. */
 const SETUP_ROUTES = [["email", "#admin/email"], ["project", "#admin/projects"]];
