@@ -103,7 +103,7 @@ function conversationRow(e) {
   const tags = h("span", { class: "tags" }, channelBadge(e.channel), internal ? h("span", { class: "badge internal", text: "Internal" }) : null,
     e.status === "closed" ? h("span", { class: "badge", text: "Closed" }) : null, unverifiedBadge(e));
   const unread = e.unread > 0;
-  const button = h("button", { type: "button", class: unread ? "row unread" : "row", "aria-current": String(isSelected(e)), "data-id": e.id, onclick: () => select(e, false) },
+  const button = h("button", { type: "button", class: unread ? "entry unread" : "entry", "aria-current": String(isSelected(e)), "data-id": e.id, onclick: () => select(e, false) },
     face, name, h("time", { class: "when", datetime: new Date(e.last_activity_at || e.created_at).toISOString(), title: when(e.last_activity_at || e.created_at), text: relTime(e.last_activity_at || e.created_at) }),
     sub, h("span", { class: "preview", text: e.preview || "" }),
     h("span", { class: "mark" }, unread ? h("span", { class: "count", text: e.unread > 99 ? "99+" : String(e.unread), "aria-label": `${e.unread} unread` }) : null),
@@ -135,13 +135,13 @@ export async function search(q) {
   list.classList.remove("items");
   for (const hit of found.messages) {
     const who = hit.message.author.name || (hit.message.author.kind === "customer" ? "Customer" : hit.message.author.kind);
-    list.append(h("li", { class: `kind-${hit.conversation.kind}` }, h("button", { type: "button", class: "row hit", "data-id": hit.conversation.id, onclick: () => select(hit.conversation, false) },
+    list.append(h("li", { class: `kind-${hit.conversation.kind}` }, h("button", { type: "button", class: "entry hit", "data-id": hit.conversation.id, onclick: () => select(hit.conversation, false) },
       h("span", { class: "face" }, avatar(who, hit.message.author.photo_url)), h("span", { class: "name", text: who }),
       h("time", { class: "when", text: relTime(hit.message.created_at), title: when(hit.message.created_at) }),
       h("span", { class: "preview", text: hit.message.body }))));
   }
   for (const item of found.items) {
-    list.append(h("li", {}, h("button", { type: "button", class: "row hit", "data-item": item.id, onclick: () => select(item, true) },
+    list.append(h("li", {}, h("button", { type: "button", class: "entry hit", "data-item": item.id, onclick: () => select(item, true) },
       h("span", { class: "face" }, h("span", { class: "avatar internal-face", "aria-hidden": "true" }, icon(item.kind === "task" ? "task" : "ticket"))),
       h("span", { class: "name", text: item.title }),
       h("span", { class: "preview", text: `${item.kind === "task" ? "Task" : "Ticket"} · ${item.status}` }),
