@@ -38,7 +38,8 @@ export async function drawDetails() {
   const ticket = ++drawing;
   const id = state.selected?.customer_id ?? state.item?.requester_id;
   if (!id) {
-    box.replaceChildren(state.selected?.kind === "internal" ? h("p", { class: "hint", text: "Internal conversation: no customer." }) : "");
+    if (state.selected?.kind === "internal") box.replaceChildren(h("p", { class: "hint", text: "Internal conversation: no customer." }));
+    else box.replaceChildren();
     return;
   }
   const a = await api(`/api/v1/customers/${id}/activity`).catch(() => null);
