@@ -177,6 +177,19 @@ test("on a phone, Back from a conversation returns to the list, and Forward open
   await context.close();
 }));
 
+test("a conversation closed elsewhere says Closed in the open header and in the details at once", () => shooting("design-live-status", async (pages) => {
+  const v = await visitorWrites("Close me from elsewhere", { name: "Lena Live" });
+  const { page, context } = await agentPage(pages);
+  await page.click("[data-view=open]");
+  await page.click(`#entries button[data-id="${v.conversation.id}"]`);
+  await page.waitForSelector("#pane > header #conversation-status >> text=Open");
+  await rapport.api(`/api/v1/conversations/${v.conversation.id}/close`, { method: "POST", json: {} });
+  await page.waitForSelector("#pane > header #conversation-status >> text=Closed");
+  assert.equal(await page.textContent("#pane > header #toggle-status"), "Reopen");
+  await page.waitForSelector(`#details [data-conversation="${v.conversation.id}"] >> text=closed`);
+  await context.close();
+}));
+
 test("the sign-in page loads no admin, rules, forms, privacy or composer module", () => shooting("design-login", async (pages) => {
   const context = await browser.newContext({ viewport: DESKTOP });
   const page = await context.newPage();
