@@ -104,7 +104,9 @@ export function emptyView(view) {
 
 /** The pane with nothing open: the checklist for an admin while the install is not ready. */
 export function emptyPane() {
-  const box = h("div", { class: "pane-empty" }, h("div", { class: "empty-state" }, icon("chat"), h("p", { class: "empty", text: "Pick a conversation." })));
+  const items = state.view in { items_open: 1, items_mine: 1, items_closed: 1, unanswered: 1 };
+  const box = h("div", { class: "pane-empty" }, h("div", { class: "empty-state" }, icon(items ? "ticket" : "chat"),
+    h("p", { class: "empty", text: items ? "Pick an item." : "Pick a conversation." })));
   if (state.me?.role === "admin") checklistCard().then((card) => { if (card && box.isConnected) box.replaceChildren(card); });
   return box;
 }
