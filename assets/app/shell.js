@@ -32,7 +32,6 @@ export async function start(me) {
   setCsrf(me.csrf_token);
   drawNav();
   app.hidden = false;
-  $("#pane").replaceChildren(emptyPane());
   applyPrefs(state.prefs, false);
   if (me.user.role === "admin") showSetup();
   team().then((u) => { state.users = u; });
@@ -40,7 +39,10 @@ export async function start(me) {
   state.live = new Live(onFrame);
   startRouter();
   const { name, arg } = parse();
-  await showView(name === "view" ? arg : state.prefs.hide_from_customers ? "customer_replies" : "open");
+  const first = name === "view" ? arg : state.prefs.hide_from_customers ? "customer_replies" : "open";
+  state.view = first;
+  $("#pane").replaceChildren(emptyPane());
+  await showView(first);
   if (name && name !== "view") await route();
 }
 
