@@ -203,8 +203,8 @@ test("a customer's form submission waits live in Unanswered items, is answered, 
   await agent.page.fill("#login [name=password]", PASSWORD);
   await agent.page.click("#login button");
   await agent.page.waitForSelector("#app:not([hidden]) #entries");
-  await agent.page.click('button[data-view="unanswered"]');
-  await agent.page.waitForSelector('button[data-view="unanswered"][aria-current="true"]');
+  await agent.page.click('[data-view="unanswered"]');
+  await agent.page.waitForSelector('[data-view="unanswered"][aria-current="page"]');
   await agent.page.evaluate(() => { window.notReloaded = true; });
 
   // The customer fills in the form on the customer's site.
@@ -250,7 +250,7 @@ test("a customer's form submission waits live in Unanswered items, is answered, 
   await agent.page.click("#pane button:has-text('Send')");
   // Answered: it leaves Unanswered items and its conversation is in Open conversations.
   await agent.page.waitForSelector(entry, { state: "detached" });
-  await agent.page.click('button[data-view="open"]');
+  await agent.page.click('[data-view="open"]');
   await agent.page.waitForSelector(`#entries li:has-text("${subject}")`);
   const [conversation] = (await rapport.api(`/api/v1/items/${item.id}/conversations`)).filter((c) => c.kind === "public");
   assert.ok(conversation, "the reply started the public conversation");
