@@ -15,13 +15,15 @@ export const NOW = Date.UTC(2026, 4, 12, 9, 40, 0);
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1280, height: 800 };
 
-/** Chromium as lib.mjs `launch` starts it, drawing the same pixels every time (one raster
- * thread: several may round a corner's antialiasing differently from run to run). */
+/** Chromium as lib.mjs `launch` starts it, drawing the same pixels every time: with several
+ * raster threads, partial raster and threaded animation, the antialiasing of a rounded corner
+ * or a faded-in message could differ by a shade from one run to the next. */
 function launchSteady() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--num-raster-threads=1", "--force-color-profile=srgb", "--disable-lcd-text"],
+      "--disable-component-update", "--disable-sync", "--num-raster-threads=1", "--force-color-profile=srgb", "--disable-lcd-text",
+      "--disable-partial-raster", "--disable-threaded-animation", "--disable-threaded-scrolling", "--disable-checker-imaging", "--disable-skia-runtime-opts"],
   });
 }
 
@@ -68,6 +70,18 @@ export async function freezeTime(context, session) {
     const json = await response.json().catch(() => undefined);
     if (json === undefined) return route.fulfill({ response });
     return route.fulfill({ response, json: move(json, "") });
+  });
+  // The same on the live sockets: times moved, seen marks kept back.
+  const origin = new URL(session.rapport.base);
+  await context.routeWebSocket((url) => url.host === origin.host, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => { if (typeof m !== "string" || !/"type"\s*:\s*"seen"/.test(m)) server.send(m); });
+    server.onMessage((m) => {
+      if (typeof m !== "string") return ws.send(m);
+      let json;
+      try { json = JSON.parse(m); } catch { return ws.send(m); }
+      ws.send(JSON.stringify(move(json, "")));
+    });
   });
   await context.clock.setFixedTime(NOW);
 }
@@ -181,6 +195,16 @@ export const SCREENS = [
       await shown(page.getByText("Charged twice for the June subscription")).waitFor();
       await replyBox(page).waitFor();
       await customerShown(page, "Tomás Herrera");
+      return { page, doc: page };
+    },
+  },
+  {
+    name: "app-items", title: "Tickets and tasks: the open items",
+    async open(session, context) {
+      const page = await app(context, session);
+      await shown(page.getByText("Maya Lindqvist")).waitFor();
+      await navButton(page, "Open items");
+      await shown(page.getByText("Restock replacement burrs")).waitFor();
       return { page, doc: page };
     },
   },

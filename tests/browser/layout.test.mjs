@@ -17,6 +17,7 @@ const CHECKED = [
   ["app-inbox-list", "the inbox"],
   ["app-inbox", "an open conversation"],
   ["app-item", "an open ticket"],
+  ["app-items", "the list of tickets and tasks"],
   ["app-settings", "an agent's settings"],
   ["app-admin", "the admin area"],
   ["widget-open", "the open chat widget"],

@@ -24,6 +24,7 @@ const SHOTS = [
   { name: "app-inbox", screen: "app-inbox", viewport: WIDE, caption: "The inbox with a conversation open: the views, the list, the conversation with its ticket, the customer" },
   { name: "app-internal", screen: "app-internal", viewport: WIDE, caption: "An internal discussion beside a ticket" },
   { name: "app-item", screen: "app-item", viewport: WIDE, caption: "A ticket: priority, assignee, requester and its threads" },
+  { name: "app-items", screen: "app-items", viewport: WIDE, caption: "Tickets and tasks: open items with priorities and assignees" },
   { name: "app-settings", screen: "app-settings", viewport: WIDE, caption: "An agent's own settings" },
   { name: "app-admin", screen: "app-admin", viewport: WIDE, caption: "Admin: the agents" },
   { name: "app-admin-projects", screen: "app-admin-projects", viewport: WIDE, caption: "Admin: projects and their members" },
@@ -61,6 +62,8 @@ async function settle(page) {
     await frame.evaluate(() => document.fonts.ready);
     await frame.waitForFunction(() => [...document.images].every((i) => i.complete));
     await frame.evaluate(() => {
+      // Messages that fade in are shown as they end up.
+      for (const a of document.getAnimations()) if (a.effect?.getComputedTiming().endTime !== Infinity) a.finish();
       for (const log of document.querySelectorAll("[role=log]")) {
         for (let el = log; el; el = el.parentElement) {
           if (/auto|scroll/.test(getComputedStyle(el).overflowY) || el === document.scrollingElement) el.scrollTop = el.scrollHeight;
