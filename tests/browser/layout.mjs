@@ -62,14 +62,13 @@ export async function freezeTime(context, session) {
     // Looking at a screen marks what it shows as seen, which would change the next screen's
     // unread counts: seen marks are answered here and not recorded.
     if (route.request().method() === "POST" && /\/seen$/.test(new URL(route.request().url()).pathname)) {
-      return route.fulfill({ json: route.request().postDataJSON() });
+      return route.fulfill({ json: route.request().postDataJSON() }).catch(() => {});
     }
     const response = await route.fetch().catch(() => null);
-    if (!response) return route.abort();
-    if (!/json/.test(response.headers()["content-type"] ?? "")) return route.fulfill({ response });
-    const json = await response.json().catch(() => undefined);
-    if (json === undefined) return route.fulfill({ response });
-    return route.fulfill({ response, json: move(json, "") });
+    if (!response) return route.abort().catch(() => {});
+    const json = /json/.test(response.headers()["content-type"] ?? "") ? await response.json().catch(() => undefined) : undefined;
+    // A request still under way when the screen's context closes has nobody left to answer.
+    await route.fulfill(json === undefined ? { response } : { response, json: move(json, "") }).catch(() => {});
   });
   // The same on the live sockets: times moved, seen marks kept back.
   const origin = new URL(session.rapport.base);

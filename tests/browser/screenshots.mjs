@@ -61,16 +61,20 @@ async function settle(page) {
   for (const frame of page.frames()) {
     await frame.evaluate(() => document.fonts.ready);
     await frame.waitForFunction(() => [...document.images].every((i) => i.complete));
-    await frame.evaluate(() => {
-      // Messages that fade in are shown as they end up.
+    // Messages that fade in are shown as they end up; every log at its bottom, and still there
+    // a few frames later (a late line or image may grow it).
+    await frame.waitForFunction(() => {
       for (const a of document.getAnimations()) if (a.effect?.getComputedTiming().endTime !== Infinity) a.finish();
+      let moved = false;
       for (const log of document.querySelectorAll("[role=log]")) {
         for (let el = log; el; el = el.parentElement) {
-          if (/auto|scroll/.test(getComputedStyle(el).overflowY) || el === document.scrollingElement) el.scrollTop = el.scrollHeight;
+          const scrolls = /auto|scroll/.test(getComputedStyle(el).overflowY) || el === document.scrollingElement;
+          if (scrolls && el.scrollHeight - el.scrollTop - el.clientHeight > 1) { el.scrollTop = el.scrollHeight; moved = true; }
         }
       }
-      return new Promise((ok) => requestAnimationFrame(() => requestAnimationFrame(ok)));
-    });
+      window.__steadyFrames = moved ? 0 : (window.__steadyFrames ?? 0) + 1;
+      return window.__steadyFrames >= 3;
+    }, null, { polling: "raf" });
   }
 }
 
