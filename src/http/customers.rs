@@ -94,6 +94,9 @@ async fn activity(state: State, agent: Agent, id: web::Path<i64>) -> Result<web:
     Ok(web::Json(activity))
 }
 
+/// An export reads everything about one customer: the heavy budget, for at most this long.
+const EXPORT_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Everything Rapport holds about the customer, files included, as one JSON document to hand
 /// to them (the team's internal conversations are not in it). Admins only.
 #[utoipa::path(tag = "customers", responses(
@@ -101,7 +104,7 @@ async fn activity(state: State, agent: Agent, id: web::Path<i64>) -> Result<web:
 #[get("/api/v1/customers/{id}/export")]
 async fn export(state: State, _admin: Admin, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let (id, now) = (id.into_inner(), state.now());
-    let export = state.store.read(move |c| privacy::export(c, id, now)).await?;
+    let export = state.store.read_heavy(EXPORT_BUDGET, move |c| privacy::export(c, id, now)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Content-Disposition", format!("attachment; filename=\"customer-{id}.json\"")))
         .json(export))
