@@ -58,12 +58,6 @@ export async function showAdmin(root, section = "agents", navigate = (hash) => {
   }
 }
 
-/** For callers of the old dialog: the page, drawn where conversations are shown. */
-export function openAdmin(tab = "agents") {
-  const pane = document.querySelector("#page") || document.querySelector("#pane");
-  return showAdmin(pane, tab, (hash) => openAdmin(hash.split("/")[1]));
-}
-
 const roleBadge = (u) => u.role === "admin" ? h("span", { class: "badge role-admin", text: "Admin" }) : h("span", { class: "badge", text: "Agent" });
 
 async function agents(box) {

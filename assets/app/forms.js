@@ -34,7 +34,7 @@ export async function forms(box) {
       h("button", { type: "button", class: "link", "aria-label": `Delete: ${f.name}`, text: "Delete", onclick: async () => {
         if (!confirm(`Delete the form "${f.name}"? Pages that embed it will show it as unavailable.`)) return;
         try { await api(`${FORMS}/${f.id}`, { method: "DELETE" }); forms(box); } catch (err) { fail(error, err); }
-      } }))));
+      } })));
   });
   box.replaceChildren(
     card("Web forms", "Each form has its own page and a snippet to embed it in your site. A submission becomes a ticket or task from the person who sent it.",

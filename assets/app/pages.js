@@ -5,7 +5,7 @@
 
 import { h, $ } from "./dom.js";
 import { state, app } from "./state.js";
-import { navigate, route, lastPlace } from "./router.js";
+import { navigate } from "./router.js";
 import { applyPrefs } from "./shell.js";
 
 const TITLES = { settings: "Your settings", admin: "Admin" };
@@ -46,32 +46,15 @@ export function hidePage() {
   shown = null;
   app.classList.remove("paged");
   $("#page").replaceChildren();
-  document.querySelector("dialog#admin[open]")?.close();
   markNav(null);
 }
 
 async function settings(page) {
-  let m = await import("./settings.js").catch(() => null);
-  // Until settings.js exists, the shell's own form (prefs_page.js) does the same job.
-  if (!m?.showSettings) m = await import("./prefs_page.js");
+  const m = await import("./settings.js");
   await m.showSettings(page, { me: state.me, prefs: state.prefs, navigate, applyPrefs });
 }
 
 async function admin(page, section) {
   const m = await import("./admin.js");
-  if (m.showAdmin) { await m.showAdmin(page, section, navigate); return; }
-  // The admin area of before (a dialog of its own): shown over the app; closing it goes back.
-  page.replaceChildren();
-  app.classList.remove("paged");
-  let dialog = $("#admin");
-  if (!dialog) {
-    dialog = h("dialog", { id: "admin" }, h("div", { id: "admin-body" }), h("form", { method: "dialog" }, h("button", { class: "link", text: "Close" })));
-    dialog.addEventListener("close", () => {
-      if (!location.hash.startsWith("#admin")) return;
-      history.replaceState(null, "", lastPlace || `#view/${state.view}`);
-      route();
-    });
-    document.body.append(dialog);
-  }
-  await m.openAdmin(section);
+  await m.showAdmin(page, section, navigate);
 }

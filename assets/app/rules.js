@@ -71,7 +71,7 @@ export async function automations(box) {
       h("button", { type: "button", class: "link", "aria-label": `Delete: ${r.name}`, text: "Delete", onclick: async () => {
         if (!confirm(`Delete the rule "${r.name}"?`)) return;
         try { await api(`${RULES}/${r.id}`, { method: "DELETE" }); automations(box); } catch (err) { fail(error, err); }
-      } }))));
+      } })));
   });
   const subject = (r) => r.conversation_id ? ` · conversation #${r.conversation_id}` : r.item_id ? ` · item #${r.item_id}` : "";
   const log = runs.length

@@ -1,16 +1,15 @@
 // The chat panel inside the widget's iframe: state, the API, the header and the messages from
 // the launcher. Plain DOM, no framework; every piece of text from anyone is inserted with
 // textContent, never as HTML. The screens are modules (chat, list, compose, contact) that share
-// one context; they are imported with this file's version, so each is cached for good.
+// one context; the server gives their imports this file's version, so each is cached for good.
 
 // The launcher's first messages may come while the modules load: they are kept, then handled.
 const early = [];
 const keep = (e) => early.push(e);
 window.addEventListener("message", keep);
-const v = new URL(import.meta.url).search;
-const [{ icon }, faces, chat, list, compose, contact] = await Promise.all(
-  ["../shared/icons.js", "./faces.js", "./chat.js", "./list.js", "./compose.js", "./contact.js"].map((m) => import(m + v)),
-);
+const [{ icon }, faces, chat, list, compose, contact] = await Promise.all([
+  import("../shared/icons.js"), import("./faces.js"), import("./chat.js"), import("./list.js"), import("./compose.js"), import("./contact.js"),
+]);
 
 const $ = (id) => document.getElementById(id);
 const KEY = "rapport.visitor";

@@ -209,6 +209,6 @@ async fn a_list_row_carries_its_customer_and_a_one_line_preview() {
     // The customer's own list shows their conversation's preview, and nothing of the team's.
     let theirs = as_visitor(&app, &token, reqwest::Method::GET, "/api/v1/widget/conversations", None).await.ok();
     assert_eq!(theirs.as_array().unwrap().len(), 1);
-    assert_eq!(theirs[0]["preview"], "We are on it");
+    assert_eq!(theirs[0]["preview"]["body"], "We are on it");
     assert!(theirs[0].get("customer").is_none(), "a customer's view has no team fields: {theirs}");
 }

@@ -165,8 +165,8 @@ async fn the_widget_lists_conversations_as_a_customer_may_see_them() {
     assert_eq!(keys(&listed[0]), expected, "{listed}");
     // Unread: the bot's greeting and Bea's answer.
     assert_eq!((listed[0]["id"].as_i64(), listed[0]["unread"].as_i64()), (Some(id), Some(2)));
-    // The row's face is who answered, by name only.
-    assert_eq!(keys(&listed[0]["face"]), ["id", "kind", "name"], "{listed}");
+    // The row's face is who answered: their name and photo only.
+    assert_eq!(keys(&listed[0]["face"]), ["id", "kind", "name", "photo_url"], "{listed}");
     assert_eq!(keys(&listed[0]["preview"]), ["attachments", "author_kind", "body", "created_at"], "{listed}");
     let text = listed.to_string();
     assert!(!text.contains("secret-campaign") && !text.contains("assignee"), "{text}");

@@ -147,13 +147,13 @@ test("settings and admin are pages with their own addresses, and Back returns to
 
   await page.click("#open-admin");
   await page.waitForFunction(() => location.hash === "#admin/agents");
-  // Admin → Agents: a page in #page (admin.js's showAdmin), or the old dialog over the app.
-  await page.waitForSelector("#page #admin #admin-body > *, dialog#admin[open] table");
+  // Admin → Agents: a page in #page, where the list and the conversation were.
+  await page.waitForSelector("#page #admin #admin-body > *");
   assert.equal(await page.getAttribute("#open-admin", "aria-current"), "page");
   await page.goBack();
   await page.waitForFunction(() => location.hash === "#view/open");
   await page.waitForSelector("#list", { state: "visible" });
-  assert.equal(await page.$("#page #admin, dialog#admin[open]"), null);
+  assert.equal(await page.$("#page #admin"), null);
 
   // An address opens its page directly, a reload keeps it.
   await page.goto(`${rapport.base}/app/#admin/health`);

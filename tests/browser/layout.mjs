@@ -108,13 +108,13 @@ async function app(context, session, hash = "") {
   await page.goto(`${session.rapport.base}/app/${hash}`);
   await page.getByRole("button", { name: "Log out", includeHidden: true }).waitFor({ state: "attached" });
   // The views' counts, which come a moment later.
-  await page.getByRole("button", { name: /Open conversations\s*\d/, includeHidden: true }).waitFor({ state: "attached" });
+  await page.getByRole("link", { name: /Open conversations\s*\d/, includeHidden: true }).waitFor({ state: "attached" });
   return page;
 }
 
-/** Opens a control of the nav (Settings, Admin); on a phone the nav may sit behind a button. */
-async function navButton(page, name) {
-  const button = page.getByRole("button", { name, exact: true });
+/** Follows a link of the nav (a view, Settings, Admin); on a phone the nav may sit behind a button. */
+async function navLink(page, name) {
+  const button = page.getByRole("navigation", { name: "Views" }).or(page.locator("#nav .bottom")).getByRole("link", { name, exact: true });
   if (!(await button.isVisible())) {
     await page.getByRole("button", { name: "Views" }).first().click();
     await button.waitFor({ state: "visible" });
@@ -202,7 +202,7 @@ export const SCREENS = [
     async open(session, context) {
       const page = await app(context, session);
       await shown(page.getByText("Maya Lindqvist")).waitFor();
-      await navButton(page, "Open items");
+      await navLink(page, "Open items");
       await shown(page.getByText("Restock replacement burrs")).waitFor();
       return { page, doc: page };
     },
@@ -212,8 +212,9 @@ export const SCREENS = [
     async open(session, context) {
       const page = await app(context, session);
       await shown(page.getByText("Maya Lindqvist")).waitFor();
-      await navButton(page, "Settings");
-      await page.getByRole("dialog").getByRole("heading", { name: "Your settings" }).waitFor();
+      await navLink(page, "Settings");
+      await page.getByRole("heading", { name: "Your settings" }).waitFor();
+      await page.locator("#page form").first().waitFor();
       return { page, doc: page };
     },
   },
@@ -222,8 +223,8 @@ export const SCREENS = [
     async open(session, context) {
       const page = await app(context, session);
       await shown(page.getByText("Maya Lindqvist")).waitFor();
-      await navButton(page, "Admin");
-      await page.getByRole("dialog").getByText("dev@fernhill.example").waitFor();
+      await navLink(page, "Admin");
+      await shown(page.locator("#page").getByText("dev@fernhill.example")).waitFor();
       return { page, doc: page };
     },
   },
@@ -232,12 +233,12 @@ export const SCREENS = [
     async open(session, context) {
       const page = await app(context, session);
       await shown(page.getByText("Maya Lindqvist")).waitFor();
-      await navButton(page, "Admin");
-      const dialog = page.getByRole("dialog");
-      await dialog.getByText("dev@fernhill.example").waitFor();
-      await dialog.getByRole("tab", { name: tab }).click();
-      if (shows) await shown(dialog.getByText(shows)).waitFor();
-      else await page.waitForFunction(() => document.querySelectorAll("dialog[open] input, dialog[open] select, dialog[open] textarea").length > 0);
+      await navLink(page, "Admin");
+      const admin = page.locator("#page");
+      await shown(admin.getByText("dev@fernhill.example")).waitFor();
+      await admin.getByRole("navigation", { name: "Admin sections" }).getByRole("link", { name: tab }).click();
+      if (shows) await shown(admin.getByText(shows)).waitFor();
+      else await page.waitForFunction(() => document.querySelectorAll("#admin-body input, #admin-body select, #admin-body textarea").length > 0);
       return { page, doc: page };
     },
   })),
@@ -386,7 +387,8 @@ export async function unreachableByPointer(doc) {
     const el = doc.locator(`[data-layout-id="${i}"]`);
     await el.scrollIntoViewIfNeeded({ timeout: 2000 }).catch(() => {});
     const problem = await el.evaluate((el) => {
-      const r = el.getBoundingClientRect();
+      // A link that wraps is drawn as several boxes: its first line is where it is clicked.
+      const r = el.getClientRects()[0] || el.getBoundingClientRect();
       const [x, y] = [r.left + r.width / 2, r.top + r.height / 2];
       const hit = document.elementFromPoint(x, y);
       if (hit && (hit === el || el.contains(hit) || (el.labels && [...el.labels].some((l) => l.contains(hit))))) return null;
