@@ -74,13 +74,16 @@ export function itemRow(item, { selected, onclick, users, requester, preview }) 
       item.status === "closed" ? h("span", { class: `badge status-${item.status}`, text: item.status }) : null,
       channelBadge(item.channel),
       h("span", { class: "assignee", text: assignee ? `→ ${assignee}` : "Unassigned" }),
-      who, unverifiedBadge(item)));
+      who));
   return h("li", { class: `item priority-${item.priority}` }, button);
 }
 
-/** The tag line of a conversation that hangs off an item: its title and priority. */
+/** The tag line of a conversation that hangs off an item: its title, and its priority when it
+ * stands out (high, urgent). */
 export function itemRef(item) {
-  return [h("span", { class: "item-ref", title: `${kindLabel(item.kind)}: ${item.title}`, text: `${kindLabel(item.kind)}: ${item.title}` }), priorityMark(item.priority)];
+  const marked = item.priority === "high" || item.priority === "urgent";
+  const ref = h("span", { class: "item-ref", title: `${kindLabel(item.kind)}: ${item.title}`, text: `${kindLabel(item.kind)}: ${item.title}` });
+  return marked ? [ref, priorityMark(item.priority)] : [ref];
 }
 
 // ---- the item page's header -----------------------------------------------------------------

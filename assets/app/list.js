@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { h, $, when, relTime, displayName, avatar } from "./dom.js";
 import { icon } from "../shared/icons.js";
-import { ITEM_VIEWS, team, channelBadge, unverifiedBadge, itemRow, itemRef } from "./items.js";
+import { ITEM_VIEWS, team, channelBadge, itemRow, itemRef } from "./items.js";
 import { state, app, isItemView, customer, itemOf, requesterOf } from "./state.js";
 import { select } from "./conversation.js";
 import { emptyView } from "./onboarding.js";
@@ -101,7 +101,7 @@ function conversationRow(e) {
   const face = h("span", { class: "face" });
   const sub = h("span", { class: "sub" });
   const tags = h("span", { class: "tags" }, channelBadge(e.channel), internal ? h("span", { class: "badge internal", text: "Internal" }) : null,
-    e.status === "closed" ? h("span", { class: "badge", text: "Closed" }) : null, unverifiedBadge(e));
+    e.status === "closed" ? h("span", { class: "badge", text: "Closed" }) : null);
   const unread = e.unread > 0;
   const button = h("button", { type: "button", class: unread ? "entry unread" : "entry", "aria-current": String(isSelected(e)), "data-id": e.id, onclick: () => select(e, false) },
     face, name, h("time", { class: "when", datetime: new Date(e.last_activity_at || e.created_at).toISOString(), title: when(e.last_activity_at || e.created_at), text: relTime(e.last_activity_at || e.created_at) }),

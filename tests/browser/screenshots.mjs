@@ -60,7 +60,8 @@ const SAME_EVERY_TIME = [[session.rapport.base, "https://support.fernhill.exampl
 async function settle(page) {
   for (const frame of page.frames()) {
     await frame.evaluate(() => document.fonts.ready);
-    await frame.waitForFunction(() => [...document.images].every((i) => i.complete));
+    // Lazy images out of sight (faces in a hidden column) load too, so that none is left waiting.
+    await frame.waitForFunction(() => [...document.images].every((i) => { i.loading = "eager"; return i.complete; }));
     // Messages that fade in are shown as they end up; every log at its bottom, and still there
     // a few frames later (a late line or image may grow it).
     await frame.waitForFunction(() => {
