@@ -377,15 +377,13 @@ mod tests {
         heavy_connections_are_free(&store).await;
     }
 
-    #[tokio::test]
-    async fn a_read_whose_caller_went_away_is_interrupted() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let mut gone = Vec::new();
-        for _ in 0..2 {
+    /// `n` expensive reads that never end on their own, each running once this returns.
+    async fn endless_heavy_reads(store: &Store, n: u32) -> Vec<tokio::task::JoinHandle<Result<i64>>> {
+        let mut reads = Vec::new();
+        for _ in 0..n {
             let (started, running) = tokio::sync::oneshot::channel();
             let store = store.clone();
-            gone.push(tokio::spawn(async move {
+            reads.push(tokio::spawn(async move {
                 store
                     .read_heavy(Duration::from_secs(3600), move |c| {
                         let _ = started.send(());
@@ -395,7 +393,14 @@ mod tests {
             }));
             running.await.unwrap();
         }
-        for task in gone {
+        reads
+    }
+
+    #[tokio::test]
+    async fn a_read_whose_caller_went_away_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for task in endless_heavy_reads(&store, 2).await {
             task.abort();
         }
         heavy_connections_are_free(&store).await;
@@ -405,20 +410,7 @@ mod tests {
     async fn expensive_reads_never_take_the_cheap_reads_connections() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let mut busy = Vec::new();
-        for _ in 0..HEAVY_READERS {
-            let (started, running) = tokio::sync::oneshot::channel();
-            let store = store.clone();
-            busy.push(tokio::spawn(async move {
-                store
-                    .read_heavy(Duration::from_secs(3600), move |c| {
-                        let _ = started.send(());
-                        endless(c)
-                    })
-                    .await
-            }));
-            running.await.unwrap();
-        }
+        let busy = endless_heavy_reads(&store, HEAVY_READERS).await;
         // Another expensive read finds its budget taken and is told so; a cheap one is served.
         let third = store.read_heavy(Duration::from_secs(3600), endless).await;
         assert!(matches!(third, Err(StoreError::Busy)), "{third:?}");

@@ -176,7 +176,8 @@ test("the list shows previews, unread marks and times, newest first", async () =
 test("the contact form is not asked before the visitor writes, and once dismissed is not asked again", async () => {
   const { context, page } = await customerPage();
   let frame = await open(page);
-  await frame.waitForFunction(() => document.getElementById("status-text").textContent !== "");
+  // The preloaded frame is not displayed, so it draws no animation frames: poll by time.
+  await frame.waitForFunction(() => document.getElementById("status-text").textContent !== "", null, { polling: 100 });
   assert.equal(await frame.textContent("#status-text"), "Away — we'll reply by email");
   assert.equal(await frame.isVisible("#identify"), false, "not before the visitor has written");
   await startChat(frame);
@@ -225,7 +226,8 @@ test("the frame is not loaded until the visitor shows interest", async (t) => {
 
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   const frame = await eventually("hovering loads the panel", () => page.frames().find((f) => f.url().includes("/widget/frame")));
-  await frame.waitForFunction(() => document.getElementById("status-text").textContent !== "");
+  // The preloaded frame is not displayed, so it draws no animation frames: poll by time.
+  await frame.waitForFunction(() => document.getElementById("status-text").textContent !== "", null, { polling: 100 });
   const all = requests.filter((r) => r.url.startsWith(rapport.base));
   const preloaded = all.reduce((n, r) => n + r.bytes, 0);
   t.diagnostic(`widget bytes at load: ${atLoad} (1 request); after the preload: ${preloaded} (${all.length} requests)`);
