@@ -71,20 +71,9 @@ impl Server {
 
     /// Starts `rapport serve` (the binary beside this one) and an admin with an API token.
     pub async fn start(dir: &Path, env: &[(&str, String)]) -> Result<Server, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("rapport");
         let data = dir.join("data");
-        let port = free_port()?;
-        let base = format!("http://127.0.0.1:{port}");
-        let args = vec![
-            "serve".to_owned(),
-            "--listen".to_owned(),
-            format!("127.0.0.1:{port}"),
-            "--data-dir".to_owned(),
-            data.to_string_lossy().into_owned(),
-        ];
-        let http = reqwest::Client::new();
-        let mut server = Server { base, token: String::new(), http, child: None, exe: exe.clone(), args };
-        server.restart(env).await?;
+        let mut server = Server::serve(&data, env).await?;
+        let exe = server.exe.clone();
         let mut admin = Command::new(&exe)
             .args([
                 "admin",
@@ -105,6 +94,24 @@ impl Server {
         admin.stdin.take().ok_or("no stdin")?.write_all(b"bench password\n").map_err(|e| e.to_string())?;
         admin.wait().map_err(|e| e.to_string())?;
         server.token = server.token_for("bench@example.com").await?;
+        Ok(server)
+    }
+
+    /// Starts `rapport serve` on the data dir `data` as it is, with no token yet.
+    pub async fn serve(data: &Path, env: &[(&str, String)]) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("rapport");
+        let port = free_port()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let args = vec![
+            "serve".to_owned(),
+            "--listen".to_owned(),
+            format!("127.0.0.1:{port}"),
+            "--data-dir".to_owned(),
+            data.to_string_lossy().into_owned(),
+        ];
+        let http = reqwest::Client::new();
+        let mut server = Server { base, token: String::new(), http, child: None, exe, args };
+        server.restart(env).await?;
         Ok(server)
     }
 
