@@ -112,6 +112,7 @@ impl Application {
             let every = std::time::Duration::from_secs(config.imap_poll_secs);
             jobs.push(tokio::spawn(poll_mailbox(source, mailroom.clone(), every, background.clone())));
         }
+        jobs.push(tokio::spawn(keep_statistics(store.clone(), background.clone())));
         let timed_rules = crate::timed_rules::TimedRules::start(store.clone(), clock.clone(), background.clone());
         let bell = doorbell.clone();
         let hub = crate::realtime::Hub::start(
@@ -237,6 +238,21 @@ fn smtp_handler(mailroom: Mailroom) -> smtpd::Handler {
 
 /// Fetches new mail from the team's mailbox every `every`. A message is marked seen only once
 /// it is recorded, so a failure (or a crash) leaves it for the next poll.
+/// Gives the query planner fresh statistics every few hours (the store does it at start and at a
+/// clean stop too), so plans follow the data as it grows.
+async fn keep_statistics(store: Store, stop: CancellationToken) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(EVERY) => {}
+            () = stop.cancelled() => return,
+        }
+        if let Err(e) = store.optimize().await {
+            tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+        }
+    }
+}
+
 async fn poll_mailbox(
     source: crate::mail::imap::ImapSource,
     mailroom: Mailroom,

@@ -130,6 +130,19 @@ impl From<StoreError> for ApiError {
                 "access_revoked",
                 "your access has ended (signed out, revoked or deactivated): sign in again",
             ),
+            StoreError::Busy => ApiError {
+                retry_after: Some(1),
+                ..ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "server_busy",
+                    "the server is busy answering other requests; try again in a moment",
+                )
+            },
+            StoreError::TooSlow => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "query_too_slow",
+                "this took too long to answer; narrow it down (more or longer words) and try again",
+            ),
             StoreError::Full => {
                 tracing::error!("the disk is full: a write was refused");
                 ApiError::new(

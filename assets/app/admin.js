@@ -1,182 +1,158 @@
-// The admin area: agents, projects and their members, the widget (with the snippet), email and
-// the automations (rules.js), web forms and the portal (forms.js), and the server's health.
+// The Admin page: a header, the section nav (each section has its own address, #admin/NAME) and
+// one column with the section: agents, projects and their members, the widget and email
+// (admin_channels.js), automations (rules.js), web forms and the portal (forms.js), health.
 
 import { api } from "./api.js";
-import { h, $, sentence } from "./dom.js";
+import { h, avatar, sentence } from "./dom.js";
+import { icon } from "../shared/icons.js";
 import { automations } from "./rules.js";
 import { forms } from "./forms.js";
+import { widget, email } from "./admin_channels.js";
+import { adminStyles, card, sectionHead, savedMark, flash, unflash, errorLine, fail, actions } from "./admin_ui.js";
 
-const dialog = () => $("#admin");
+const SECTIONS = [
+  ["agents", "Agents", "team", "Who works in Rapport, and who may change its settings."],
+  ["projects", "Projects", "inbox", "Projects hold conversations and tickets; members see them."],
+  ["widget", "Widget", "chat", "The chat on your site: how it looks and where it may run."],
+  ["email", "Email", "mail", "Email out to customers and agents, and email in as tickets."],
+  ["automations", "Automations", "clock", "Business hours and the rules that reply, notify and close for you."],
+  ["forms", "Forms", "file", "Web forms on your site and the customers' portal."],
+  ["health", "Health", "admin", "Whether Rapport is well: email, disk and queues."],
+];
+const DRAW = { agents, projects, widget, email, automations, forms, health };
 
-export async function openAdmin(tab = "agents") {
-  const body = $("#admin-body");
-  const tabs = h("div", { class: "switch", role: "tablist" },
-    ...[["agents", "Agents"], ["projects", "Projects"], ["widget", "Widget"], ["email", "Email"], ["automations", "Automations"], ["forms", "Forms"], ["health", "Health"]].map(([id, label]) =>
-      h("button", { type: "button", role: "tab", "aria-pressed": String(id === tab), onclick: () => openAdmin(id), text: label })));
-  const content = h("div", {});
-  body.replaceChildren(tabs, content);
-  if (!dialog().open) dialog().showModal();
-  await { agents, projects, widget, email, automations, forms, health }[tab](content);
+/** Draws the Admin page into `root` with `section` open; section links go through `navigate`. */
+export async function showAdmin(root, section = "agents", navigate = (hash) => { location.hash = hash; }) {
+  adminStyles();
+  if (!DRAW[section]) section = "agents";
+  let page = root.querySelector(":scope > #admin");
+  if (!page) {
+    // Inside the app's page frame its bar already says "Admin"; elsewhere the page says it.
+    const framed = !!document.getElementById("page-title");
+    page = h("div", { id: "admin", class: framed ? "admin-page framed" : "admin-page" },
+      framed ? null : h("header", { class: "page-head" }, h("h1", { text: "Admin" }), h("p", { class: "hint", text: "Your team, your channels and how Rapport runs." })),
+      h("nav", { class: "admin-nav", "aria-label": "Admin sections" }, SECTIONS.map(([id, label, glyph]) =>
+        h("a", { href: `#admin/${id}`, "data-section": id, onclick: (e) => {
+          e.preventDefault();
+          // The open section's own link draws it anew (what the server holds now).
+          if (page.querySelector(`[data-section="${id}"][aria-current]`)) showAdmin(root, id, navigate); else navigate(`#admin/${id}`);
+        } }, icon(glyph), label))),
+      h("div", { id: "admin-body" }));
+    root.replaceChildren(page);
+  }
+  for (const a of page.querySelectorAll(".admin-nav a")) {
+    if (a.dataset.section === section) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
+  const body = page.querySelector("#admin-body");
+  const [, title, , hint] = SECTIONS.find(([id]) => id === section);
+  const content = h("div", { class: "section-content" });
+  body.setAttribute("aria-busy", "true");
+  const again = () => showAdmin(root, section, navigate);
+  try {
+    await DRAW[section](content, { again, navigate });
+    body.replaceChildren(sectionHead(title, hint), content);
+  } catch (e) {
+    body.replaceChildren(sectionHead(title, hint), h("p", { class: "error", role: "alert", text: `This section could not be shown: ${sentence(e.message)} Reload to try again.` }));
+  } finally {
+    body.removeAttribute("aria-busy");
+  }
 }
 
-function errorLine() { return h("p", { class: "error", role: "alert" }); }
-const toAutomations = (text) => h("p", { class: "meta" }, text,
-  h("button", { type: "button", class: "link", onclick: () => openAdmin("automations"), text: "Automations" }));
+const roleBadge = (u) => u.role === "admin" ? h("span", { class: "badge role-admin", text: "Admin" }) : h("span", { class: "badge", text: "Agent" });
 
 async function agents(box) {
   const users = await api("/api/v1/users");
   const error = errorLine();
-  const rows = users.map((u) => h("tr", {},
-    h("td", { text: u.name }), h("td", { text: u.email }),
-    h("td", {}, h("select", { "aria-label": `Role of ${u.name}`, onchange: (e) => change(u, { role: e.target.value }, e.target) },
-      ...["agent", "admin"].map((r) => h("option", { value: r, selected: u.role === r, text: r })))),
-    h("td", {}, h("button", { class: "link", onclick: () => change(u, { active: !u.active }), text: u.active ? "Deactivate" : "Reactivate" }))));
+  const list = h("ul", { class: "people" });
+  const row = (u, mark = savedMark()) => {
+    const role = h("select", { "aria-label": `Role of ${u.name}`, onchange: (e) => change(u, { role: e.target.value }, e.target, mark) },
+      ["agent", "admin"].map((r) => h("option", { value: r, selected: u.role === r, text: r === "admin" ? "Admin" : "Agent" })));
+    return h("li", { class: u.active ? "" : "inactive", "data-user": u.id },
+      avatar(u.name, u.photo_url ?? null),
+      h("div", { class: "person" }, h("strong", { text: u.name }), h("span", { text: u.email })),
+      roleBadge(u), u.active ? null : h("span", { class: "badge", text: "Deactivated" }),
+      h("div", { class: "controls" }, role,
+        h("button", { type: "button", class: u.active ? "link danger" : "link", onclick: () => change(u, { active: !u.active }, null, mark),
+          text: u.active ? "Deactivate" : "Reactivate" }), mark));
+  };
   /** A refused change leaves the row as stored: the selector goes back to the stored role. */
-  async function change(u, patch, select) {
+  async function change(u, patch, select, mark) {
     error.textContent = "";
-    try { await api(`/api/v1/users/${u.id}`, { method: "PATCH", json: patch }); openAdmin("agents"); } catch (e) {
+    unflash(mark);
+    try {
+      const stored = await api(`/api/v1/users/${u.id}`, { method: "PATCH", json: patch });
+      Object.assign(u, stored && typeof stored === "object" ? stored : patch);
+      const fresh = row(u, mark);
+      list.querySelector(`[data-user="${u.id}"]`)?.replaceWith(fresh);
+      flash(mark);
+    } catch (e) {
       if (select) select.value = u.role;
-      error.textContent = sentence(e.message);
+      fail(error, e);
     }
   }
+  list.append(...users.map((u) => row(u)));
+
+  const invited = savedMark();
+  const inviteError = errorLine();
   const form = h("form", {},
-    h("h3", { text: "Invite an agent" }),
-    h("input", { name: "name", placeholder: "Name", required: true }),
-    h("input", { name: "email", type: "email", placeholder: "Email", required: true }),
-    h("input", { name: "password", type: "password", placeholder: "First password (8+ characters)", minlength: 8, required: true }),
-    h("select", { name: "role" }, h("option", { value: "agent", text: "agent" }), h("option", { value: "admin", text: "admin" })),
-    h("button", { class: "primary", text: "Add agent" }), error);
+    h("div", { class: "field-grid" },
+      h("label", {}, "Name", h("input", { name: "name", required: true, autocomplete: "off" })),
+      h("label", {}, "Email", h("input", { name: "email", type: "email", required: true, autocomplete: "off" }))),
+    h("div", { class: "field-grid" },
+      h("label", {}, "First password", h("input", { name: "password", type: "password", minlength: 8, required: true, autocomplete: "new-password" }),
+        h("span", { class: "hint", text: "8 characters or more. Pass it on to them in person or by phone." })),
+      h("label", {}, "Role", h("select", { name: "role" }, h("option", { value: "agent", text: "Agent" }), h("option", { value: "admin", text: "Admin (may change these settings)" })))),
+    inviteError, actions(h("button", { class: "primary", text: "Add agent" }), invited));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
+    inviteError.textContent = "";
     const f = new FormData(form);
     try {
-      await api("/api/v1/users", { method: "POST", json: { name: f.get("name"), email: f.get("email"), password: f.get("password"), role: f.get("role") } });
-      openAdmin("agents");
-    } catch (err) { error.textContent = err.message; }
+      const made = await api("/api/v1/users", { method: "POST", json: { name: f.get("name"), email: f.get("email"), password: f.get("password"), role: f.get("role") } });
+      list.append(row(made ?? { name: f.get("name"), email: f.get("email"), role: f.get("role"), active: true }));
+      form.reset();
+      flash(invited, "Added");
+    } catch (err) { fail(inviteError, err); }
   });
-  box.replaceChildren(h("table", {}, h("tbody", {}, rows)), form);
+  box.replaceChildren(card("Team", `${users.filter((u) => u.active).length} active`, list, error), card("Invite an agent", null, form));
 }
 
-async function projects(box) {
+async function projects(box, { again }) {
   const [list, users] = await Promise.all([api("/api/v1/projects"), api("/api/v1/users")]);
   const error = errorLine();
-  const sections = await Promise.all(list.map(async (p) => {
+  const blocks = await Promise.all(list.map(async (p) => {
     const members = new Set(await api(`/api/v1/projects/${p.id}/members`));
-    return h("tr", {}, h("td", { text: p.name }), h("td", {}, ...users.map((u) =>
-      h("label", { class: "check" }, h("input", { type: "checkbox", checked: members.has(u.id), onchange: async (e) => {
-        try { await api(`/api/v1/projects/${p.id}/members/${u.id}`, { method: e.target.checked ? "PUT" : "DELETE" }); } catch (err) { error.textContent = err.message; }
-      } }), u.name))));
+    const mark = savedMark();
+    const count = h("span", { class: "badge" });
+    const recount = () => { count.textContent = `${members.size} ${members.size === 1 ? "member" : "members"}`; };
+    recount();
+    return h("div", { class: "project", "data-project": p.id },
+      h("div", { class: "project-head" }, h("strong", { text: p.name }), count, mark),
+      h("div", { class: "members", role: "group", "aria-label": `Members of ${p.name}` }, users.filter((u) => u.active || members.has(u.id)).map((u) =>
+        h("label", { class: "check" }, h("input", { type: "checkbox", checked: members.has(u.id), onchange: async (e) => {
+          error.textContent = "";
+          unflash(mark);
+          try {
+            await api(`/api/v1/projects/${p.id}/members/${u.id}`, { method: e.target.checked ? "PUT" : "DELETE" });
+            if (e.target.checked) members.add(u.id); else members.delete(u.id);
+            recount();
+            flash(mark);
+          } catch (err) { e.target.checked = !e.target.checked; fail(error, err); }
+        } }), avatar(u.name, u.photo_url ?? null, "sm"), u.name))));
   }));
-  const form = h("form", {}, h("h3", { text: "New project" }), h("input", { name: "name", placeholder: "Name", required: true }),
-    h("button", { class: "primary", text: "Create project" }), error);
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    try { await api("/api/v1/projects", { method: "POST", json: { name: new FormData(form).get("name") } }); openAdmin("projects"); } catch (err) { error.textContent = err.message; }
-  });
-  box.replaceChildren(h("table", {}, h("tbody", {}, sections)), form);
-}
-
-async function widget(box) {
-  const s = await api("/api/v1/settings/widget");
-  const error = errorLine();
-  const field = (name, label, attrs = {}) => h("label", {}, label, h("input", { name, value: s[name], ...attrs }));
+  const createError = errorLine();
   const form = h("form", {},
-    field("team_name", "Team name"), field("color", "Colour", { type: "color" }), field("greeting", "Greeting"),
-    field("away_message", "Away note (shown in the widget when no agent is online)"),
-    h("label", {}, "Position", h("select", { name: "position" }, ...["right", "left"].map((p) => h("option", { value: p, selected: s.position === p, text: p })))),
-    h("label", {}, "Sites that may embed the widget (one origin per line; empty: any)",
-      h("textarea", { name: "allowed_origins", rows: 3, text: s.allowed_origins.join("\n") })),
-    h("label", { class: "check" }, h("input", { type: "checkbox", name: "require_verification", checked: s.require_verification }), "Require signed identities"),
-    h("button", { class: "primary", text: "Save" }), error);
+    h("label", {}, "Name", h("input", { name: "name", required: true, autocomplete: "off", placeholder: "Billing, Shop, Partners…" })),
+    createError, actions(h("button", { class: "primary", text: "Create project" })));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const f = form.elements;
-    const value = {
-      team_name: f.team_name.value, color: f.color.value, greeting: f.greeting.value, away_message: f.away_message.value,
-      position: f.position.value, require_verification: f.require_verification.checked, identity_secret: "",
-      allowed_origins: f.allowed_origins.value.split("\n").map((o) => o.trim()).filter(Boolean),
-    };
-    try { await api("/api/v1/settings/widget", { method: "PUT", json: value }); openAdmin("widget"); } catch (err) { error.textContent = err.message; }
+    createError.textContent = "";
+    try { await api("/api/v1/projects", { method: "POST", json: { name: new FormData(form).get("name") } }); again(); } catch (err) { fail(createError, err); }
   });
-  const snippet = `<script src="${location.origin}/widget.js" async></script>`;
   box.replaceChildren(
-    h("h3", { text: "Add the widget to your site" }), h("pre", { text: snippet }),
-    h("button", { class: "link", type: "button", onclick: () => navigator.clipboard.writeText(snippet), text: "Copy the snippet" }),
-    h("h3", { text: "Identity secret (sign identities on your server)" }), h("pre", { text: s.identity_secret }),
-    h("button", { class: "link", type: "button", onclick: async () => { await api("/api/v1/settings/widget/rotate-secret", { method: "POST" }); openAdmin("widget"); }, text: "Make a new secret" }),
-    form, toAutomations("The auto-reply and away message are rules: see "));
-}
-
-async function email(box) {
-  const [settings, projectList, failed, held] = await Promise.all([
-    api("/api/v1/settings/email"), api("/api/v1/projects"),
-    api("/api/v1/email/outbox?status=failed"), api("/api/v1/email/inbound?outcome=held")]);
-  const { smtp, imap, inbound_smtp, flow, counts } = settings;
-  const result = h("p", { role: "status" });
-  const form = h("form", {}, h("h3", { text: "Send a test email" }),
-    h("input", { name: "to", type: "email", placeholder: "you@example.com", required: true }),
-    h("button", { class: "primary", text: "Send test email", disabled: !smtp }), result);
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    result.textContent = "Sending…";
-    try {
-      await api("/api/v1/settings/email/test", { method: "POST", json: { to: form.elements.to.value } });
-      result.textContent = "Sent. Check the inbox.";
-    } catch (err) { result.textContent = err.message; }
-  });
-  const table = (rows) => h("table", {}, h("tbody", {}, rows.map(([k, v]) => h("tr", {}, h("th", { text: k }), h("td", { text: v })))));
-  const rows = smtp ? [["Server", `${smtp.host}:${smtp.port}`], ["Encryption", smtp.tls], ["User", smtp.username || "none"], ["From", smtp.from]] : [];
-  const inbound = [["Support address", settings.support_address],
-    ["IMAP mailbox", imap ? `${imap.username} @ ${imap.host}:${imap.port}/${imap.mailbox}${imap.tls ? " (TLS)" : ""}` : "not configured"],
-    ["SMTP listener", inbound_smtp || "off"],
-    ["Unseen for", `${settings.notify_delay_secs} s before emailing`],
-    ["Outbox", `${counts.scheduled} waiting for their minute · ${counts.pending} to send · ${counts.sent} sent · ${counts.failed} failed`]];
-
-  const saved = h("p", { role: "status" });
-  const flowForm = h("form", {}, h("h3", { text: "Notification flow" }),
-    toAutomations("Who is emailed, and when, is set by rules in "),
-    h("label", { class: "check" }, h("input", { type: "checkbox", name: "inbound", checked: flow.inbound }), "Turn new email to the support address into tickets"),
-    h("label", {}, "Project for email tickets ",
-      h("select", { name: "project" }, h("option", { value: "", text: "The oldest project" }),
-        projectList.map((p) => h("option", { value: p.id, text: p.name, selected: p.id === flow.inbound_project_id })))),
-    h("button", { class: "primary", text: "Save" }), saved);
-  flowForm.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const f = flowForm.elements;
-    try {
-      await api("/api/v1/settings/email/flow", { method: "PUT", json: {
-        inbound: f.inbound.checked, inbound_project_id: f.project.value ? Number(f.project.value) : null } });
-      saved.textContent = "Saved.";
-    } catch (err) { saved.textContent = err.message; }
-  });
-
-  const action = (label, path) => h("button", { type: "button", text: label, onclick: async () => {
-    await api(path, { method: "POST" }).catch((err) => alert(err.message));
-    email(box);
-  } });
-  const failedList = h("section", {}, h("h3", { text: "Emails the server refused" }),
-    failed.length ? h("table", {}, h("tbody", {}, failed.map((m) => h("tr", {},
-      h("td", { text: m.to }), h("td", { text: m.subject }), h("td", { text: m.last_error || "" }),
-      h("td", {}, action("Retry", `/api/v1/email/outbox/${m.id}/retry`))))))
-      : h("p", { text: "None." }));
-  const heldList = h("section", {}, h("h3", { text: "Mail held for review" }),
-    held.length ? h("table", {}, h("tbody", {}, held.map((m) => h("tr", {},
-      h("td", { text: m.from }), h("td", { text: m.subject }), h("td", { text: m.reason.replaceAll("_", " ") }),
-      h("td", {}, action("Post it", `/api/v1/email/inbound/${m.id}/release`), " ",
-        action("Discard", `/api/v1/email/inbound/${m.id}/discard`))))))
-      : h("p", { text: "None." }));
-  const rotate = h("p", {}, h("button", { type: "button", text: "Rotate reply addresses", onclick: async () => {
-    if (!confirm("Every reply address sent so far stops working. Continue?")) return;
-    await api("/api/v1/settings/email/rotate-reply-secret", { method: "POST" });
-    alert("Done: replies to earlier emails now open new tickets or are held.");
-  } }));
-
-  box.replaceChildren(
-    h("h3", { text: "Outgoing email (SMTP)" }),
-    smtp ? table(rows)
-      : h("p", { text: "Not configured. Set smtp_url and smtp_from in the config file, or RAPPORT_SMTP_URL and RAPPORT_SMTP_FROM, and restart." }),
-    h("h3", { text: "Incoming email" }), table(inbound),
-    flowForm, failedList, heldList, rotate, form);
+    card("Projects and members", "Tick who works in each project. Admins who turn on “See conversations across projects” see them all.",
+      blocks.length ? blocks : h("p", { class: "hint", text: "No project yet: create the first one below." }), error),
+    card("New project", null, form));
 }
 
 /** 1536 -> "1.5 KiB". */
@@ -192,12 +168,29 @@ function duration(s) {
   return d ? `${d} d ${hours} h` : hours ? `${hours} h ${min} min` : min ? `${min} min` : `${s} s`;
 }
 
+const STEP_SECTION = { project: "projects", email: "email", widget: "widget", teammate: "agents", test_message: "widget" };
+
+/** The first-run checklist while some of it is still to do (GET /admin/setup), else nothing. */
+async function gettingStarted(navigate) {
+  const steps = (await api("/api/v1/admin/setup").catch(() => null))?.checklist ?? [];
+  if (steps.every((s) => s.done)) return null;
+  const go = (section) => h("a", { class: "link", href: `#admin/${section}`, onclick: (e) => { e.preventDefault(); navigate(`#admin/${section}`); }, text: "Open" });
+  return card("Getting started", `${steps.filter((s) => s.done).length} of ${steps.length} done.`,
+    h("ul", { class: "setup-steps" }, steps.map((s) => h("li", { class: s.done ? "done" : "", "data-step": s.key },
+      h("span", { class: "tick", "aria-hidden": "true" }, s.done ? icon("check") : null),
+      h("div", {}, h("strong", { text: s.title }), h("span", { class: "sr-only", text: s.done ? " (done)" : " (to do)" }),
+        s.done ? null : h("p", { class: "hint", text: s.hint })),
+      STEP_SECTION[s.key] ? go(STEP_SECTION[s.key]) : null))));
+}
+
 /** Is Rapport well: the server checks email now, which takes up to 10 s when a server does not answer. */
-async function health(box) {
-  const checked = h("span", { class: "meta", role: "status" });
-  const refresh = h("button", { type: "button", class: "tool", id: "health-refresh", text: "Refresh", onclick: () => load() });
+async function health(box, { navigate }) {
+  const checked = h("span", { class: "hint", role: "status" });
+  const refresh = h("button", { type: "button", class: "tool", id: "health-refresh", onclick: () => load() }, "Refresh");
   const report = h("div", { id: "health" });
-  box.replaceChildren(h("div", { class: "row" }, h("h3", { text: "Health" }), refresh, checked), report);
+  const head = h("div", { class: "admin-card-head" }, h("h3", { text: "Status" }), checked, refresh);
+  box.replaceChildren(h("section", { class: "card admin-card" }, head, report));
+  gettingStarted(navigate).then((steps) => { if (steps) box.prepend(steps); });
   async function load() {
     refresh.disabled = true;
     report.setAttribute("aria-busy", "true");
@@ -207,13 +200,14 @@ async function health(box) {
       checked.textContent = `Checked at ${new Date().toLocaleTimeString()}`;
     } catch (e) {
       checked.textContent = "";
-      report.replaceChildren(h("p", { class: "error", role: "alert", text: e.message }));
+      report.replaceChildren(h("p", { class: "error", role: "alert", text: sentence(e.message) }));
     } finally {
       refresh.disabled = false;
       report.removeAttribute("aria-busy");
     }
   }
-  await load();
+  // The section shows at once; the report fills in when the server has checked.
+  load();
 }
 
 function healthReport(r) {

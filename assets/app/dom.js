@@ -53,3 +53,32 @@ export function sentence(text) {
   if (!text) return "";
   return text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?…]$/.test(text) ? "" : ".");
 }
+
+/** The name a person is shown by: the server's display name (a friendly generated one for an
+ * anonymous visitor), else what they told us, else "Visitor". Never an id. */
+export function displayName(c) {
+  if (!c) return "";
+  return c.display_name || c.name || c.email || c.contact_email || "Visitor";
+}
+
+/** A list's time: "now", "2m", "3h", "Mon" within the week, else "12 Mar" (or "12 Mar 2024"). */
+export function relTime(ms, now = Date.now()) {
+  const d = new Date(ms);
+  const s = Math.max(0, (now - ms) / 1000);
+  if (s < 60) return "now";
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  if (s < 6 * 86400) return d.toLocaleDateString([], { weekday: "short" });
+  const sameYear = d.getFullYear() === new Date(now).getFullYear();
+  return d.toLocaleDateString([], sameYear ? { day: "numeric", month: "short" } : { day: "numeric", month: "short", year: "numeric" });
+}
+
+/** A thread's day separator: "Today", "Yesterday", "Monday 12 March". */
+export function dayLabel(ms, now = Date.now()) {
+  const d = new Date(ms);
+  const today = new Date(now);
+  if (d.toDateString() === today.toDateString()) return "Today";
+  if (d.toDateString() === new Date(now - 86400000).toDateString()) return "Yesterday";
+  const sameYear = d.getFullYear() === today.getFullYear();
+  return d.toLocaleDateString([], sameYear ? { weekday: "long", day: "numeric", month: "long" } : { day: "numeric", month: "long", year: "numeric" });
+}

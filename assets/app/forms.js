@@ -3,66 +3,58 @@
 
 import { api } from "./api.js";
 import { h } from "./dom.js";
+import { card, savedMark, flash, unflash, errorLine, fail, actions, copy } from "./admin_ui.js";
 
 const FORMS = "/api/v1/forms";
 const KINDS = [["text", "Short text"], ["long_text", "Long text"], ["choice", "Choice"], ["checkbox", "Checkbox"]];
 const MAX_FIELDS = 20;
-const errorLine = () => h("p", { class: "error", role: "alert" });
 const formInput = ({ name, project_id, item_kind, intro, thank_you, enabled, fields }) =>
   ({ name, project_id, item_kind, intro, thank_you, enabled, fields });
 
-function stylesheet() {
-  if (document.querySelector("link[data-forms-css]")) return;
-  document.head.append(h("link", { rel: "stylesheet", href: "/assets/app/forms.css", "data-forms-css": "" }));
-}
-
 export async function forms(box) {
-  stylesheet();
   const [list, projects, portal] = await Promise.all([api(FORMS), api("/api/v1/projects"), api("/api/v1/settings/portal")]);
   const ctx = { projects, back: () => forms(box) };
   const error = errorLine();
   const projectName = (id) => projects.find((p) => p.id === id)?.name ?? `#${id}`;
-  const rows = list.map((f) => h("tr", { "data-form-id": f.id },
+  const rows = list.map((f) => {
+    const mark = savedMark(); // "Saved" beside the row's Enabled box
+    return h("tr", { "data-form-id": f.id },
     h("td", { text: f.name }),
     h("td", { class: "meta", text: projectName(f.project_id) }),
     h("td", {}, h("label", { class: "check" }, h("input", { type: "checkbox", "aria-label": `Enabled: ${f.name}`, checked: f.enabled,
       onchange: async (e) => {
         error.textContent = "";
-        try { Object.assign(f, await api(`${FORMS}/${f.id}`, { method: "PUT", json: { ...formInput(f), enabled: e.target.checked } })); }
-        catch (err) { e.target.checked = f.enabled; error.textContent = err.message; }
-      } }), "Enabled")),
-    h("td", {}, h("a", { href: f.url, target: "_blank", rel: "noopener", text: "Open" })),
+        unflash(mark);
+        try { Object.assign(f, await api(`${FORMS}/${f.id}`, { method: "PUT", json: { ...formInput(f), enabled: e.target.checked } })); flash(mark); }
+        catch (err) { e.target.checked = f.enabled; fail(error, err); }
+      } }), "Enabled"), mark),
+    h("td", {}, h("a", { href: f.url, target: "_blank", rel: "noopener", text: "Open page" })),
     h("td", { class: "actions" },
       h("button", { type: "button", class: "link", "aria-label": `Edit: ${f.name}`, text: "Edit", onclick: () => editor(box, ctx, f) }),
       h("button", { type: "button", class: "link", "aria-label": `Delete: ${f.name}`, text: "Delete", onclick: async () => {
         if (!confirm(`Delete the form "${f.name}"? Pages that embed it will show it as unavailable.`)) return;
-        try { await api(`${FORMS}/${f.id}`, { method: "DELETE" }); forms(box); } catch (err) { error.textContent = err.message; }
-      } }))));
+        try { await api(`${FORMS}/${f.id}`, { method: "DELETE" }); forms(box); } catch (err) { fail(error, err); }
+      } })));
+  });
   box.replaceChildren(
-    h("h3", { text: "Web forms" }),
-    h("p", { class: "meta", text: "Each form has its own page and a snippet to embed it in your site. A submission becomes a ticket or task from the person who sent it." }),
-    list.length ? h("table", { class: "forms-list" }, h("tbody", {}, rows)) : h("p", { text: "No forms yet." }),
-    error,
-    h("div", { class: "row" }, h("button", { type: "button", class: "primary", text: "New form", disabled: !projects.length, onclick: () => editor(box, ctx, null) }),
-      projects.length ? null : h("span", { class: "meta", text: "Create a project first (Projects tab)." })),
+    card("Web forms", "Each form has its own page and a snippet to embed it in your site. A submission becomes a ticket or task from the person who sent it.",
+      list.length ? h("table", { class: "forms-list" }, h("tbody", {}, rows)) : h("p", { class: "hint", text: "No forms yet." }),
+      error,
+      actions(h("button", { type: "button", class: "primary", text: "New form", disabled: !projects.length, onclick: () => editor(box, ctx, null) }),
+        projects.length ? null : h("span", { class: "hint", text: "Create a project first (Admin → Projects)." }))),
     portalBox(portal, projects));
 }
 
 /** The page's address and the embed snippet, each with a way to copy it. */
 function share(form) {
-  const status = h("span", { role: "status", class: "meta" });
+  const status = savedMark();
   const snippet = h("textarea", { class: "forms-snippet", readonly: true, rows: 3, "aria-label": "Embed snippet", text: form.snippet,
     onfocus: (e) => e.target.select() });
-  const copy = async () => {
-    try { await navigator.clipboard.writeText(form.snippet); }
-    catch { snippet.focus(); snippet.select(); document.execCommand("copy"); }
-    status.textContent = "Copied.";
-  };
   return h("section", { class: "forms-share" },
     h("h4", { text: "Share" }),
     h("p", {}, "Link: ", h("a", { class: "forms-url", href: form.url, target: "_blank", rel: "noopener", text: form.url })),
     h("label", {}, "Paste this where the form should appear on your site", snippet),
-    h("div", { class: "row" }, h("button", { type: "button", class: "tool", text: "Copy", onclick: copy }), status));
+    actions(h("button", { type: "button", class: "tool", text: "Copy", onclick: () => copy(form.snippet, status, () => { snippet.focus(); snippet.select(); }) }), status));
 }
 
 const select = (label, choices, current, onchange, attrs = {}) => h("select", { "aria-label": label, ...attrs, onchange: (e) => onchange(e.target.value) },
@@ -104,11 +96,11 @@ function editor(box, ctx, form) {
   });
   draft.fields = draft.fields.map((f) => ({ label: f.label, kind: f.kind, required: !!f.required, options: f.options || [] }));
   const error = errorLine();
-  const saved = h("span", { class: "meta", role: "status" });
+  const saved = savedMark();
   const text = (name, label, tag = "input") => h("label", {}, label, h(tag, {
     name, ...(tag === "textarea" ? { rows: 3, text: draft[name] } : { value: draft[name], required: true }),
     oninput: (e) => { draft[name] = e.target.value; } }));
-  const el = h("form", { class: "forms-editor" },
+  const el = h("form", { class: "forms-editor card admin-card" },
     h("h3", { text: form ? `Edit "${form.name}"` : "New form" }),
     form ? share(form) : null,
     text("name", "Name"),
@@ -121,19 +113,19 @@ function editor(box, ctx, form) {
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "enabled", checked: draft.enabled,
       onchange: (e) => { draft.enabled = e.target.checked; } }), "Enabled"),
     h("h4", { text: "Fields" }),
-    h("p", { class: "meta", text: "Every form asks for a name, an email, a subject and a message. Add up to 20 more fields:" }),
+    h("p", { class: "hint", text: "Every form asks for a name, an email, a subject and a message. Add up to 20 more fields:" }),
     fieldsEditor(draft.fields),
     error,
-    h("div", { class: "row" }, h("button", { class: "primary", text: "Save" }),
-      h("button", { type: "button", class: "link", text: form ? "Back to the forms" : "Cancel", onclick: ctx.back }), saved));
+    actions(h("button", { class: "primary", text: "Save" }), saved,
+      h("button", { type: "button", class: "link", text: form ? "Back to the forms" : "Cancel", onclick: ctx.back })));
   el.addEventListener("submit", async (e) => {
     e.preventDefault();
     error.textContent = "";
     try {
       const result = await api(form ? `${FORMS}/${form.id}` : FORMS, { method: form ? "PUT" : "POST", json: draft });
       // Back to the editor of the saved form: it shows the link and the snippet to paste.
-      editor(box, ctx, result).saved.textContent = "Saved.";
-    } catch (err) { error.textContent = err.message; }
+      flash(editor(box, ctx, result).saved);
+    } catch (err) { fail(error, err); }
   });
   box.replaceChildren(el);
   if (!form) el.elements.name.focus();
@@ -143,9 +135,9 @@ function editor(box, ctx, form) {
 /** The customer portal: its address, on or off, and the project its new tickets go to. */
 function portalBox(settings, projects) {
   const url = `${location.origin}/portal/`;
-  const saved = h("span", { role: "status", class: "meta" });
+  const saved = savedMark();
   const error = errorLine();
-  const form = h("form", { class: "forms-portal" },
+  const form = h("form", { class: "forms-portal card admin-card" },
     h("h3", { text: "Customer portal" }),
     h("p", {}, "Customers sign in at ", h("a", { href: url, target: "_blank", rel: "noopener", text: url }),
       " to follow their tickets and open new ones."),
@@ -154,15 +146,17 @@ function portalBox(settings, projects) {
       h("select", { name: "project" }, h("option", { value: "", text: "The oldest project" }),
         projects.map((p) => h("option", { value: p.id, text: p.name, selected: p.id === settings.project_id })))),
     error,
-    h("div", { class: "row" }, h("button", { class: "primary", text: "Save portal" }), saved));
+    actions(h("button", { class: "primary", text: "Save portal" }), saved));
+  form.addEventListener("input", () => unflash(saved));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    saved.textContent = error.textContent = "";
+    error.textContent = "";
+    unflash(saved);
     const f = form.elements;
     try {
       await api("/api/v1/settings/portal", { method: "PUT", json: { enabled: f.enabled.checked, project_id: f.project.value ? Number(f.project.value) : null } });
-      saved.textContent = "Saved.";
-    } catch (err) { error.textContent = err.message; }
+      flash(saved);
+    } catch (err) { fail(error, err); }
   });
   return form;
 }

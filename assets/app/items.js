@@ -1,9 +1,10 @@
 // Tickets and tasks in the agents' app: the list rows of the item views, the item page's header
-// (title, status, priority, assignee, requester, project, channel, followers, description) and
-// the New item dialog with its requester picker. main.js owns the state and the threads.
+// (the title, one close action, a properties panel, the description) and the New item dialog
+// with its requester picker. main.js owns the state and the threads.
 
 import { api } from "./api.js";
-import { h, $, when } from "./dom.js";
+import { h, $, when, avatar, sentence, toast } from "./dom.js";
+import { icon } from "../shared/icons.js";
 
 export const PRIORITIES = ["low", "normal", "high", "urgent"];
 export const ITEM_VIEWS = {
@@ -51,21 +52,29 @@ export function priorityMark(priority) {
 
 // ---- list rows ---------------------------------------------------------------------------------
 
-/** One row of Unanswered items / Open items / Assigned to me / Closed items. */
+/** One row of Unanswered items / Open items / Assigned to me / Closed items, shaped like a
+ * conversation's row: a face (the requester's, else the assignee's), the title, the time, a
+ * preview, then tags. */
 export function itemRow(item, { selected, onclick, users, requester, preview }) {
   const who = h("span", { class: "requester" });
-  requester.then((c) => { who.textContent = c ? `From ${customerName(c)}` : ""; });
+  const assignee = item.assignee_id ? userName(users, item.assignee_id) : null;
+  const face = avatar(assignee || kindLabel(item.kind));
+  requester.then((c) => {
+    who.textContent = c ? `From ${customerName(c)}` : "";
+    if (c) face.replaceWith(avatar(customerName(c)));
+  });
   const button = h("button", { type: "button", "aria-current": String(selected), "data-item": item.id, onclick },
+    face,
     h("span", { class: "title", text: item.title }),
     h("span", { class: "when", text: when(item.updated_at || item.created_at) }),
+    h("span", { class: "preview", text: preview }),
     h("span", { class: "tags" },
-      h("span", { class: `badge kind-${item.kind}`, text: kindLabel(item.kind) }),
       priorityMark(item.priority),
-      h("span", { class: `badge status-${item.status}`, text: item.status }),
+      h("span", { class: `badge kind-${item.kind}`, text: kindLabel(item.kind) }),
+      item.status === "closed" ? h("span", { class: `badge status-${item.status}`, text: item.status }) : null,
       channelBadge(item.channel),
-      h("span", { class: "assignee", text: item.assignee_id ? `→ ${userName(users, item.assignee_id)}` : "Unassigned" }),
-      who, unverifiedBadge(item)),
-    h("span", { class: "preview", text: preview }));
+      h("span", { class: "assignee", text: assignee ? `→ ${assignee}` : "Unassigned" }),
+      who, unverifiedBadge(item)));
   return h("li", { class: `item priority-${item.priority}` }, button);
 }
 
@@ -76,16 +85,19 @@ export function itemRef(item) {
 
 // ---- the item page's header -----------------------------------------------------------------
 
+let descriptionOpen = false; // the agent's last choice, kept while the app is open
+
 /**
- * The top of the item page: a header (title editable in place, kind, status, Close item /
- * Reopen item) and the fields. `ctx`: {item, me, users, projects, requester (promise),
- * patch(changes), setStatus(), follow(), back(), details() (a button showing the requester's
- * details where their column is hidden, or null)}.
+ * The top of the item page: a header (back, the title editable in place, the one Close item /
+ * Reopen item action) and a properties panel (status, priority, assignee, requester, project,
+ * kind, channel, followers), then the description, folded. `ctx`: {item, me, users, projects,
+ * requester (promise), patch(changes), setStatus(), follow(), back(), redraw(), details() (a
+ * button showing the requester's details where their column is hidden, or null)}.
  */
 export function itemTop(ctx) {
   const { item, me, users } = ctx;
   const error = h("p", { class: "error", role: "alert" });
-  const fail = (e) => { error.textContent = e.message; };
+  const fail = (e) => { error.textContent = sentence(e.message); };
 
   const title = h("h1", {}, h("button", { type: "button", id: "item-title", class: "title-edit", title: "Rename", text: item.title, onclick: editTitle }));
   function editTitle() {
@@ -96,7 +108,7 @@ export function itemTop(ctx) {
       done = true;
       const value = input.value.trim();
       if (!save || !value || value === item.title) { ctx.redraw(); return; }
-      try { await ctx.patch({ title: value }); } catch (e) { ctx.redraw(); $("#item-top .error").textContent = e.message; }
+      try { await ctx.patch({ title: value }); } catch (e) { ctx.redraw(); $("#item-top .error").textContent = sentence(e.message); }
     };
     input.addEventListener("keydown", (e) => {
       if (e.key === "Enter") { e.preventDefault(); finish(true); } else if (e.key === "Escape") { e.preventDefault(); finish(false); }
@@ -108,46 +120,71 @@ export function itemTop(ctx) {
   }
 
   const closed = item.status === "closed";
-  const header = h("header", {},
-    h("button", { class: "icon back", "aria-label": "Back to the list", onclick: ctx.back }, "←"),
-    title,
-    h("span", { class: `badge kind-${item.kind}`, text: kindLabel(item.kind) }),
-    h("span", { class: `badge status-${item.status}`, id: "item-status-badge", text: item.status }),
-    h("button", { type: "button", class: "tool", id: "item-status", onclick: () => ctx.setStatus().catch(fail), text: closed ? "Reopen item" : "Close item" }),
-    ctx.details?.());
+  const status = h("button", { type: "button", class: closed ? "ghost" : "ghost close-item", id: "item-status",
+    title: closed ? "Reopen the item and its conversations" : "Close the item and its conversations",
+    onclick: () => closeOrReopen(ctx, status).catch(fail) }, closed ? null : icon("check"), closed ? "Reopen item" : "Close item");
+  const header = h("header", { class: "item-header" },
+    h("button", { class: "icon back", "aria-label": "Back to the list", onclick: ctx.back }, icon("back")),
+    h("span", { class: "kind-icon", title: kindLabel(item.kind) }, icon(item.kind === "task" ? "task" : "ticket")),
+    title, status, ctx.details?.());
 
-  const priority = h("select", { id: "item-priority", "aria-label": "Priority", onchange: (e) => ctx.patch({ priority: e.target.value }).catch(fail) },
-    ...PRIORITIES.map((p) => h("option", { value: p, selected: p === item.priority, text: p })));
+  const priority = h("select", { id: "item-priority", "aria-label": "Priority", class: `p-${item.priority}`, onchange: (e) => ctx.patch({ priority: e.target.value }).catch(fail) },
+    ...PRIORITIES.map((p) => h("option", { value: p, selected: p === item.priority, text: p.charAt(0).toUpperCase() + p.slice(1) })));
   const people = users.filter((u) => u.active || u.id === item.assignee_id);
   const assignee = h("select", { id: "item-assignee", "aria-label": "Assignee",
     onchange: (e) => ctx.patch({ assignee_id: e.target.value ? Number(e.target.value) : null }).catch(fail) },
   h("option", { value: "", text: "Unassigned" }),
   ...people.map((u) => h("option", { value: u.id, selected: u.id === item.assignee_id, text: u.id === me.id ? `${u.name} (you)` : u.name })));
 
-  const requester = h("dd", { class: "requester", text: item.requester_id ? "…" : "None" });
+  const requester = h("dd", { class: "requester" }, h("span", { class: "muted", text: item.requester_id ? "…" : "None" }));
   ctx.requester.then((c) => {
     if (!c) { requester.textContent = item.requester_id ? `Customer #${item.requester_id}` : "None"; return; }
     const email = c.email || c.contact_email;
-    requester.replaceChildren(h("span", { text: c.name || email || `Visitor #${c.id}` }), c.name && email ? h("span", { class: "meta", text: ` ${email}` }) : "",
-      item.unverified_email ? " " : "", unverifiedBadge(item) || "");
+    requester.replaceChildren(avatar(customerName(c), null, "sm"),
+      h("span", { class: "who" }, h("span", { class: "name", text: customerName(c) }), c.name && email ? h("span", { class: "email", text: email }) : ""),
+      unverifiedBadge(item) || "");
   });
   const project = ctx.projects.find((p) => p.id === item.project_id);
   const following = item.followers.includes(me.id);
   const followers = item.followers.length ? item.followers.map((id) => userName(users, id)).join(", ") : "Nobody";
 
-  const field = (label, ...value) => [h("dt", { text: label }), value[0]?.tagName === "DD" ? value[0] : h("dd", {}, ...value)];
+  const prop = (label, value, wide = false) => h("div", { class: wide ? "prop wide" : "prop" }, h("dt", { text: label }), value.tagName === "DD" ? value : h("dd", {}, value));
   const fields = h("dl", { class: "fields" },
-    field("Priority", priority),
-    field("Assignee", assignee),
-    field("Requester", requester),
-    field("Project", h("span", { class: "project", text: project ? project.name : `Project #${item.project_id}` })),
-    field("Channel", channelBadge(item.channel), h("span", { class: "meta", text: ` · opened ${when(item.created_at)}` })),
-    field("Followers", h("span", { class: "followers", text: followers }), " ",
-      h("button", { type: "button", class: "tool", id: "toggle-follow", onclick: () => ctx.follow().catch(fail), text: following ? "Unfollow" : "Follow" })));
-  const description = item.description
-    ? h("div", { class: "description", "aria-label": "Description", text: item.description })
-    : h("p", { class: "description meta", text: "No description." });
+    prop("Status", h("span", { class: `badge status-${item.status}${closed ? "" : " ok"}`, id: "item-status-badge", text: item.status })),
+    prop("Priority", priority),
+    prop("Assignee", assignee),
+    prop("Requester", requester),
+    prop("Project", h("span", { class: "project", text: project ? project.name : `Project #${item.project_id}` })),
+    prop("Kind", h("span", { class: "kind", text: kindLabel(item.kind) })),
+    prop("Channel", h("span", { class: "channel-line" }, channelBadge(item.channel), h("span", { class: "muted", text: `opened ${when(item.created_at)}` }))),
+    prop("Followers", h("dd", { class: "follow-line" }, h("span", { class: "followers", text: followers }),
+      h("button", { type: "button", class: "link", id: "toggle-follow", onclick: () => ctx.follow().catch(fail), text: following ? "Unfollow" : "Follow" })), true));
+  const description = h("details", { class: "description-box", open: descriptionOpen && !!item.description },
+    h("summary", {}, h("span", { class: "label", text: "Description" }),
+      h("span", { class: "peek", text: item.description ? item.description.split("\n")[0] : "None" })),
+    item.description ? h("div", { class: "description", "aria-label": "Description", text: item.description }) : h("p", { class: "description muted", text: "No description." }));
+  description.addEventListener("toggle", () => { descriptionOpen = description.open; });
   return h("div", { id: "item-top", class: closed ? "closed" : "" }, header, h("section", { id: "item-head", "aria-label": "Item" }, fields, description, error));
+}
+
+/** The one close action: an item and its conversations close together (so its customer thread
+ * leaves Open conversations), and reopen together. */
+async function closeOrReopen(ctx, button) {
+  const closing = ctx.item.status !== "closed";
+  button.disabled = true;
+  try {
+    await ctx.setStatus();
+    // The header is drawn again by now: a failure from here on is said in a toast.
+    try {
+      const threads = await api(`/api/v1/items/${ctx.item.id}/conversations`);
+      await Promise.all(threads.filter((c) => c.status === (closing ? "open" : "closed"))
+        .map((c) => api(`/api/v1/conversations/${c.id}/${closing ? "close" : "reopen"}`, { method: "POST", json: {} })));
+    } catch (e) {
+      toast(`The item is ${closing ? "closed" : "open again"}, but its conversations could not follow: ${sentence(e.message)}`, { bad: true });
+    }
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // ---- the New item dialog --------------------------------------------------------------------

@@ -2,20 +2,21 @@
 // the customer as a JSON file, and erase them, behind a dialog that makes the admin type who.
 
 import { api } from "./api.js";
-import { h } from "./dom.js";
+import { h, sentence } from "./dom.js";
+import { icon } from "../shared/icons.js";
 import { customerName } from "./items.js";
 
 /** The "Export data" and "Delete customer…" buttons; `erased(id, counts)` runs after an erasure. */
 export function customerTools(customer, { erased }) {
   const error = h("p", { class: "error", role: "alert" });
-  const exportButton = h("button", { type: "button", class: "tool", id: "export-customer", text: "Export data", onclick: async () => {
+  const exportButton = h("button", { type: "button", class: "tool", id: "export-customer", onclick: async () => {
     error.textContent = "";
     exportButton.disabled = true;
-    try { await download(customer.id); } catch (e) { error.textContent = e.message; } finally { exportButton.disabled = false; }
-  } });
+    try { await download(customer.id); } catch (e) { error.textContent = sentence(e.message); } finally { exportButton.disabled = false; }
+  } }, icon("down"), "Export data");
   return h("div", { class: "customer-tools" },
     h("div", { class: "row" }, exportButton,
-      h("button", { type: "button", class: "tool danger", id: "delete-customer", text: "Delete customer…", onclick: () => confirmErase(customer, erased) })),
+      h("button", { type: "button", class: "tool danger", id: "delete-customer", onclick: () => confirmErase(customer, erased) }, icon("trash"), "Delete customer…")),
     error);
 }
 
@@ -51,7 +52,7 @@ function confirmErase(customer, erased) {
     h("p", { class: "warning", text: "It cannot be undone. Export the data first if you must hand it to them." }),
     h("label", {}, h("span", {}, "Type ", h("b", { text: word }), " to confirm"), input),
     error,
-    h("div", { class: "row" }, submit, h("button", { type: "button", class: "link", onclick: close, text: "Cancel" })));
+    h("div", { class: "row" }, submit, h("button", { type: "button", class: "ghost", onclick: close, text: "Cancel" })));
   const dialog = h("dialog", { id: "erase-dialog", "aria-labelledby": "erase-title" }, form);
   input.addEventListener("input", () => { submit.disabled = input.value.trim().toLowerCase() !== word.toLowerCase(); });
   form.addEventListener("submit", async (e) => {
@@ -67,7 +68,7 @@ function confirmErase(customer, erased) {
         h("div", { class: "row" }, h("button", { type: "button", class: "primary", onclick: close, text: "Close" })));
       erased(customer.id, n);
     } catch (err) {
-      error.textContent = err.message;
+      error.textContent = sentence(err.message);
       submit.disabled = false;
     }
   });

@@ -4,6 +4,7 @@
 
 import { api } from "./api.js";
 import { h } from "./dom.js";
+import { card, savedMark, flash, unflash, fail, actions } from "./admin_ui.js";
 
 const RULES = "/api/v1/rules";
 const UNITS = [["days", 1440], ["hours", 60], ["minutes", 1]];
@@ -54,34 +55,37 @@ export async function automations(box) {
     api("/api/v1/settings/business-hours"), api("/api/v1/projects"), api("/api/v1/users")]);
   const ctx = { vocab, projects, users, back: () => automations(box) };
   const error = errorLine();
-  const list = rules.map((r) => h("tr", {},
+  const list = rules.map((r) => {
+    const mark = savedMark(); // "Saved" beside the row's Enabled box
+    return h("tr", {},
     h("td", { text: r.name }), h("td", { class: "meta", text: summary(r.trigger, vocab) }),
     h("td", {}, h("label", { class: "check" }, h("input", { type: "checkbox", "aria-label": `Enabled: ${r.name}`, checked: r.enabled,
       onchange: async (e) => {
         error.textContent = "";
-        try { Object.assign(r, await api(`${RULES}/${r.id}`, { method: "PUT", json: { ...ruleInput(r), enabled: e.target.checked } })); }
-        catch (err) { e.target.checked = r.enabled; error.textContent = err.message; }
-      } }), "Enabled")),
+        unflash(mark);
+        try { Object.assign(r, await api(`${RULES}/${r.id}`, { method: "PUT", json: { ...ruleInput(r), enabled: e.target.checked } })); flash(mark); }
+        catch (err) { e.target.checked = r.enabled; fail(error, err); }
+      } }), "Enabled"), mark),
     h("td", { class: "actions" },
       h("button", { type: "button", class: "link", "aria-label": `Edit: ${r.name}`, text: "Edit", onclick: () => editor(box, ctx, r) }),
       h("button", { type: "button", class: "link", "aria-label": `Delete: ${r.name}`, text: "Delete", onclick: async () => {
         if (!confirm(`Delete the rule "${r.name}"?`)) return;
-        try { await api(`${RULES}/${r.id}`, { method: "DELETE" }); automations(box); } catch (err) { error.textContent = err.message; }
-      } }))));
+        try { await api(`${RULES}/${r.id}`, { method: "DELETE" }); automations(box); } catch (err) { fail(error, err); }
+      } })));
+  });
   const subject = (r) => r.conversation_id ? ` · conversation #${r.conversation_id}` : r.item_id ? ` · item #${r.item_id}` : "";
   const log = runs.length
     ? h("table", { class: "runs" }, h("tbody", {}, runs.map((r) => h("tr", {},
       h("td", { text: stamp(r.at) }), h("td", { text: r.rule_name }), h("td", { text: words(r.event) + subject(r) }),
       h("td", { class: `outcome ${r.outcome}`, text: r.outcome }), h("td", { text: r.detail.join("; ") })))))
-    : h("p", { text: "No runs yet." });
+    : h("p", { class: "hint", text: "No runs yet." });
   box.replaceChildren(
+    card("Rules", "Each rule waits for its trigger, checks its conditions, then acts. The default notification flow is rules too.",
+      list.length ? h("table", { class: "rules" }, h("tbody", {}, list)) : h("p", { class: "hint", text: "No rules yet." }), error,
+      actions(h("button", { type: "button", class: "primary", text: "New rule", onclick: () => editor(box, ctx, null) }))),
     businessHours(hours, vocab.days),
-    h("h3", { text: "Rules" }),
-    h("table", { class: "rules" }, h("tbody", {}, list)), error,
-    h("button", { type: "button", class: "primary", text: "New rule", onclick: () => editor(box, ctx, null) }),
-    h("h3", { text: "What the rules did" }),
-    h("p", { class: "meta", text: `Time rules last checked: ${scheduler.checked_through ? stamp(scheduler.checked_through) : "not yet"}` }),
-    log);
+    card("What the rules did", `Time rules last checked: ${scheduler.checked_through ? stamp(scheduler.checked_through) : "not yet"}.`,
+      h("div", { class: "scroll-x" }, log)));
 }
 
 const select = (label, choices, current, onchange) => h("select", { "aria-label": label, onchange: (e) => onchange(e.target.value) },
@@ -90,24 +94,27 @@ const select = (label, choices, current, onchange) => h("select", { "aria-label"
 function businessHours(settings, days) {
   const hours = settings.hours.map(({ day, open, close }) => ({ day, open, close }));
   const error = errorLine();
-  const saved = h("span", { role: "status" });
+  const saved = savedMark();
   const row = (x, { remove }) => h("div", { class: "rule-row" },
     select("Day", days.map((d) => [d, d]), x.day, (d) => { x.day = d; }),
     h("input", { type: "time", "aria-label": "Opens", value: x.open, required: true, oninput: (e) => { x.open = e.target.value; } }), "to",
     h("input", { type: "time", "aria-label": "Closes", value: x.close, required: true, oninput: (e) => { x.close = e.target.value; } }),
     h("button", { type: "button", class: "link", text: "Remove", onclick: remove }));
-  const form = h("form", { class: "business-hours" }, h("h3", { text: "Business hours" }),
+  const form = h("form", { class: "business-hours card admin-card" }, h("h3", { text: "Business hours" }),
     h("label", { class: "check" }, h("input", { type: "checkbox", name: "enabled", checked: settings.enabled }),
       "Use business hours (when off, every hour counts as inside them)"),
-    h("label", {}, "Time zone", h("input", { name: "timezone", value: settings.timezone, placeholder: "Europe/Berlin", required: true })),
+    h("label", {}, "Time zone", h("input", { name: "timezone", value: settings.timezone, placeholder: "Europe/Berlin", required: true }),
+      h("span", { class: "hint", text: "A name from the time zone database, like Europe/Berlin or America/New_York." })),
     rows(hours, row, () => ({ day: days[0], open: "09:00", close: "17:00" }), "Add hours"),
-    h("div", { class: "row" }, h("button", { class: "primary", text: "Save hours" }), saved), error);
+    error, actions(h("button", { class: "primary", text: "Save hours" }), saved));
+  form.addEventListener("input", () => unflash(saved));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    error.textContent = saved.textContent = "";
+    error.textContent = "";
+    unflash(saved);
     const value = { enabled: form.elements.enabled.checked, timezone: form.elements.timezone.value.trim(), hours };
-    try { await api("/api/v1/settings/business-hours", { method: "PUT", json: value }); saved.textContent = "Saved."; }
-    catch (err) { error.textContent = err.message; }
+    try { await api("/api/v1/settings/business-hours", { method: "PUT", json: value }); flash(saved); }
+    catch (err) { fail(error, err); }
   });
   return form;
 }
@@ -230,7 +237,7 @@ function editor(box, ctx, rule) {
   const trigger = h("div", { class: "rule-row" });
   const drawTrigger = () => trigger.replaceChildren(...triggerFields(draft, vocab, drawTrigger));
   drawTrigger();
-  const form = h("form", { class: "rule-editor" },
+  const form = h("form", { class: "rule-editor card admin-card" },
     h("h3", { text: rule ? `Edit "${rule.name}"` : "New rule" }),
     h("label", {}, "Name", h("input", { name: "name", required: true, value: draft.name, oninput: (e) => { draft.name = e.target.value; } })),
     h("label", { class: "check" },
@@ -241,8 +248,8 @@ function editor(box, ctx, rule) {
     h("h4", { text: "Do" }),
     rows(draft.actions, (a, row) => actionRow(a, ctx, row), () => newAction(vocab.actions[0].kind, ctx), "Add action"),
     error,
-    h("div", { class: "row" }, h("button", { class: "primary", text: "Save" }),
-      h("button", { type: "button", class: "tool", text: "Dry run", onclick: dryRun }),
+    actions(h("button", { class: "primary", text: "Save" }),
+      h("button", { type: "button", class: "ghost", text: "Dry run", onclick: dryRun }),
       h("button", { type: "button", class: "link", text: "Cancel", onclick: ctx.back })),
     results);
   async function dryRun() {
@@ -252,7 +259,7 @@ function editor(box, ctx, rule) {
       const { entries } = await api(`${RULES}/dry-run`, { method: "POST", json: draft });
       results.replaceChildren(h("h4", { text: "What this rule would have done to recent events (nothing was changed)" }),
         entries.length ? h("ul", {}, entries.map(dryRunEntry)) : h("p", { text: "No recent events" }));
-    } catch (err) { results.replaceChildren(); error.textContent = err.message; }
+    } catch (err) { results.replaceChildren(); fail(error, err); }
   }
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -260,7 +267,7 @@ function editor(box, ctx, rule) {
     try {
       await api(rule ? `${RULES}/${rule.id}` : RULES, { method: rule ? "PUT" : "POST", json: draft });
       ctx.back();
-    } catch (err) { error.textContent = err.message; }
+    } catch (err) { fail(error, err); }
   });
   box.replaceChildren(form);
   form.elements.name.focus();

@@ -1,9 +1,12 @@
 //! The words of the product and values that are valid by construction. No actix, no SQL.
 
 pub mod identity;
+pub mod names;
 mod network;
+pub mod photo;
 mod values;
 
+pub use names::{display_name, friendly_name, BOT_NAME};
 pub use network::{client_network, Network};
 
 pub use values::{

@@ -1,7 +1,8 @@
 //! The web assets embedded in the binary: the widget's loader (`/widget.js`), its panel page,
 //! the customer portal (`/portal/`), web forms (`/forms/KEY`, `/forms/embed.js`) and
 //! `/assets/...`. Served gzipped when asked, with ETags; files requested with the current
-//! version (`?v=`) are cached for a year.
+//! version (`?v=`) are cached for a year, and so are the modules they import: a versioned
+//! module's relative imports carry the version too.
 
 use super::State;
 use crate::store::settings;
@@ -144,8 +145,97 @@ async fn loader(state: State, req: HttpRequest) -> HttpResponse {
 async fn asset(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let versioned = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
         .is_ok_and(|q| q.get("v") == Some(&*VERSION));
-    let cache = if versioned { "public, max-age=31536000, immutable" } else { "no-cache" };
-    serve(&req, &path, cache)
+    if !versioned {
+        return serve(&req, &path, "no-cache");
+    }
+    let cache = "public, max-age=31536000, immutable";
+    match VERSIONED_MODULES.get(path.as_str()) {
+        Some((body, tag)) => not_modified(&req, tag, cache).unwrap_or_else(|| {
+            HttpResponse::Ok()
+                .content_type(content_type(&path))
+                .insert_header(header::ETag(tag.clone()))
+                .insert_header(("Cache-Control", cache))
+                .body(body.clone())
+        }),
+        None => serve(&req, &path, cache),
+    }
+}
+
+/// Every script module as served at the current version: its relative imports carry
+/// `?v=VERSION`, so that a page loaded at one version loads all its modules at that version
+/// from the cache, without a request per module. Made once, on first use.
+static VERSIONED_MODULES: LazyLock<std::collections::HashMap<String, (web::Bytes, EntityTag)>> = LazyLock::new(|| {
+    Assets::iter()
+        .filter(|name| name.ends_with(".js") || name.ends_with(".mjs"))
+        .filter_map(|name| {
+            let file = Assets::get(&name)?;
+            let body = version_imports(&String::from_utf8_lossy(&file.data), &VERSION);
+            let tag = etag(&Sha256::digest(&body));
+            Some((name.into_owned(), (web::Bytes::from(body), tag)))
+        })
+        .collect()
+});
+
+/// `src` with each relative module specifier (`from "./x.js"`, `import "../x.js"`,
+/// `import("./x.js")`) carrying `?v=version`. A scan of string literals, not a parser: a
+/// literal ends at its quote or its line, so a stray quote in a comment can mislead no more than
+/// its own line.
+fn version_imports(src: &str, version: &str) -> String {
+    let mut out = String::with_capacity(src.len() + 256);
+    let mut rest = src;
+    while let Some(at) = rest.find(['"', '\'', '`']) {
+        let quote = rest.as_bytes()[at] as char;
+        out.push_str(&rest[..at]);
+        let body = &rest[at + 1..];
+        let end = literal_end(body, quote);
+        let spec = &body[..end];
+        let relative = (spec.starts_with("./") || spec.starts_with("../")) && spec.ends_with(".js");
+        out.push(quote);
+        out.push_str(spec);
+        if quote != '`'
+            && relative
+            && body[end..].starts_with(quote)
+            && follows_import(&out[..out.len() - 1 - spec.len()])
+        {
+            out.push_str("?v=");
+            out.push_str(version);
+        }
+        // The closing quote (or the newline that ended an unclosed literal).
+        let close = body[end..].chars().next().map_or(0, char::len_utf8);
+        out.push_str(&body[end..end + close]);
+        rest = &body[end + close..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the literal that starts `body` ends: at its closing quote, past escapes (template
+/// literals may span lines; other literals end at a newline).
+fn literal_end(body: &str, quote: char) -> usize {
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            c if c == quote => return i,
+            '\n' if quote != '`' => return i,
+            _ => {}
+        }
+    }
+    body.len()
+}
+
+/// Whether the code before a string literal makes it a module specifier: `from`, `import`
+/// or `import(` as a word.
+fn follows_import(before: &str) -> bool {
+    let before = before.trim_end();
+    let before = before.strip_suffix('(').map_or(before, str::trim_end);
+    ["from", "import"].iter().any(|word| {
+        before
+            .strip_suffix(word)
+            .is_some_and(|head| !head.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '$' || c == '.'))
+    })
 }
 
 /// The sites that may frame the widget's panel and the web forms: those the admin allowed,
@@ -187,4 +277,36 @@ async fn form_embed(req: HttpRequest) -> HttpResponse {
     let mut res = serve(&req, "forms/embed.js", "public, max-age=300");
     res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, header::HeaderValue::from_static("*"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_imports;
+
+    #[test]
+    fn relative_imports_carry_the_version_and_nothing_else_changes() {
+        let src = r#"import { a } from "./api.js";
+import './side.js';
+export { b } from "../app/dom.js";
+const m = await import("./lazy.js");
+const n = import ( './spaced.js' );
+const text = "./not-an-import.js", from = 'x';
+// the visitor's "./comment.js"
+const url = `./template.js`;
+import x from "https://cdn.example/x.js";
+fetch("./data.js");
+const s = "a \" from './tricky.js'";
+"#;
+        let out = version_imports(src, "v1");
+        for imported in ["./api.js", "./side.js", "../app/dom.js", "./lazy.js", "./spaced.js"] {
+            assert!(out.contains(&format!("{imported}?v=v1")), "{imported} in {out}");
+        }
+        for untouched in
+            ["./not-an-import.js\"", "./comment.js\"", "./template.js`", "cdn.example/x.js\"", "./data.js\""]
+        {
+            assert!(out.contains(untouched), "{untouched} in {out}");
+        }
+        assert!(!out.contains("tricky.js?v"), "inside a string: {out}");
+        assert_eq!(out.matches("?v=v1").count(), 5);
+    }
 }

@@ -94,6 +94,9 @@ pub struct SearchQuery {
     pub limit: Option<usize>,
 }
 
+/// How long a search may run before it is stopped and answered `query_too_slow`.
+const SEARCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Searches what the caller may see: messages of visible conversations (internal ones only
 /// for those who may see them) and visible items.
 #[utoipa::path(tag = "conversations", params(SearchQuery), responses((status = 200, body = fts::SearchResults)))]
@@ -104,7 +107,8 @@ async fn search(
     q: web::Query<SearchQuery>,
 ) -> Result<web::Json<fts::SearchResults>, ApiError> {
     let (viewer, limit, text) = (agent.viewer, page::limit(q.limit)?, q.q.clone());
-    Ok(web::Json(state.store.read(move |c| fts::search(c, viewer, &text, limit)).await?))
+    let found = state.store.read_heavy(SEARCH_BUDGET, move |c| fts::search(c, viewer, &text, limit)).await?;
+    Ok(web::Json(found))
 }
 
 #[derive(Deserialize, ToSchema)]

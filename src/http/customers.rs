@@ -4,7 +4,8 @@
 use super::{auth::email, page, Admin, Agent, State};
 use crate::domain::Name;
 use crate::error::{ApiError, ErrorBody};
-use crate::store::customers::{self, Customer};
+use crate::store::customers;
+use crate::store::people::NamedCustomer;
 use crate::store::privacy::{self, CustomerExport, Erased};
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpResponse};
@@ -25,19 +26,19 @@ pub struct CustomerQuery {
 }
 
 /// Newest first.
-#[utoipa::path(tag = "customers", params(CustomerQuery), responses((status = 200, body = page::Paged<Customer>)))]
+#[utoipa::path(tag = "customers", params(CustomerQuery), responses((status = 200, body = page::Paged<NamedCustomer>)))]
 #[get("/api/v1/customers")]
 async fn list(
     state: State,
     _agent: Agent,
     q: web::Query<CustomerQuery>,
-) -> Result<web::Json<page::Paged<Customer>>, ApiError> {
+) -> Result<web::Json<page::Paged<NamedCustomer>>, ApiError> {
     let limit = page::limit(q.limit)?;
     let before = page::decode(q.cursor.as_deref())?.map(|(_, id)| id);
     let query = q.q.clone().filter(|s| !s.trim().is_empty());
     let found = state.store.read(move |c| customers::list(c, query.as_deref(), before, limit)).await?;
     let next_cursor = found.more.then(|| found.rows.last().map(|c| page::encode(0, c.id))).flatten();
-    Ok(web::Json(page::Paged { entries: found.rows, next_cursor }))
+    Ok(web::Json(page::Paged { entries: found.rows.into_iter().map(NamedCustomer::from).collect(), next_cursor }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -48,7 +49,7 @@ pub struct NewCustomer {
 }
 
 #[utoipa::path(tag = "customers", request_body = NewCustomer, responses(
-    (status = 201, body = Customer), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    (status = 201, body = NamedCustomer), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 #[post("/api/v1/customers")]
 async fn create(state: State, _agent: Agent, body: web::Json<NewCustomer>) -> Result<HttpResponse, ApiError> {
     let name = body.name.as_deref().map(Name::parse).transpose()?.map(Name::into_string);
@@ -58,20 +59,20 @@ async fn create(state: State, _agent: Agent, body: web::Json<NewCustomer>) -> Re
     }
     let now = state.now();
     let customer = state.store.write(move |c| customers::insert(c, name.as_deref(), email.as_deref(), now)).await?;
-    Ok(HttpResponse::Created().json(customer))
+    Ok(HttpResponse::Created().json(NamedCustomer::from(customer)))
 }
 
-#[utoipa::path(tag = "customers", responses((status = 200, body = Customer), (status = 404, body = ErrorBody)))]
+#[utoipa::path(tag = "customers", responses((status = 200, body = NamedCustomer), (status = 404, body = ErrorBody)))]
 #[get("/api/v1/customers/{id}")]
-async fn get(state: State, _agent: Agent, id: web::Path<i64>) -> Result<web::Json<Customer>, ApiError> {
+async fn get(state: State, _agent: Agent, id: web::Path<i64>) -> Result<web::Json<NamedCustomer>, ApiError> {
     let id = id.into_inner();
-    Ok(web::Json(state.store.read(move |c| customers::get(c, id)).await?))
+    Ok(web::Json(state.store.read(move |c| customers::get(c, id)).await?.into()))
 }
 
 /// Who the customer is and what else they wrote about: the details panel of the messenger.
 #[derive(Serialize, ToSchema)]
 pub struct Activity {
-    pub customer: Customer,
+    pub customer: NamedCustomer,
     pub conversations: Vec<crate::store::conversations::Conversation>,
     pub items: Vec<crate::store::items::Item>,
 }
@@ -84,7 +85,7 @@ async fn activity(state: State, agent: Agent, id: web::Path<i64>) -> Result<web:
         .store
         .read(move |c| {
             Ok(Activity {
-                customer: customers::get(c, id)?,
+                customer: customers::get(c, id)?.into(),
                 conversations: crate::store::conversations::of_customer(c, viewer, id, 50)?,
                 items: crate::store::items::of_requester(c, viewer, id, 50)?,
             })
@@ -93,6 +94,9 @@ async fn activity(state: State, agent: Agent, id: web::Path<i64>) -> Result<web:
     Ok(web::Json(activity))
 }
 
+/// An export reads everything about one customer: the heavy budget, for at most this long.
+const EXPORT_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Everything Rapport holds about the customer, files included, as one JSON document to hand
 /// to them (the team's internal conversations are not in it). Admins only.
 #[utoipa::path(tag = "customers", responses(
@@ -100,7 +104,7 @@ async fn activity(state: State, agent: Agent, id: web::Path<i64>) -> Result<web:
 #[get("/api/v1/customers/{id}/export")]
 async fn export(state: State, _admin: Admin, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let (id, now) = (id.into_inner(), state.now());
-    let export = state.store.read(move |c| privacy::export(c, id, now)).await?;
+    let export = state.store.read_heavy(EXPORT_BUDGET, move |c| privacy::export(c, id, now)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Content-Disposition", format!("attachment; filename=\"customer-{id}.json\"")))
         .json(export))

@@ -179,15 +179,48 @@ async fn health(state: State, _admin: Admin) -> Result<web::Json<Health>, ApiErr
 pub struct Setup {
     /// As in the health page: what is not set up yet, one line each.
     pub setup: Vec<String>,
+    /// The first-run checklist, always these five steps in this order: `project`, `email`,
+    /// `widget`, `teammate`, `test_message`.
+    pub checklist: Vec<ChecklistStep>,
 }
 
-/// Only what is not set up yet, at once (no mail server is contacted): the app shows it to
-/// admins as a notice.
+/// One step of the first-run checklist, each done by what has happened, not by a click.
+#[derive(Serialize, ToSchema)]
+pub struct ChecklistStep {
+    /// Stable: `project`, `email`, `widget`, `teammate` or `test_message`.
+    pub key: &'static str,
+    /// For people: the step, as an instruction.
+    pub title: &'static str,
+    pub done: bool,
+    /// For people: how to do it, and when it counts as done.
+    pub hint: &'static str,
+}
+
+fn checklist(has_mailer: bool, facts: &stats::FirstRun) -> Vec<ChecklistStep> {
+    let step = |key, title, done, hint| ChecklistStep { key, title, done, hint };
+    vec![
+        step("project", "Create a project", facts.has_project,
+            "Projects hold your conversations and tickets. Make one in Admin → Projects."),
+        step("email", "Connect email", has_mailer,
+            "Set smtp_url (RAPPORT_SMTP_URL) and smtp_from (RAPPORT_SMTP_FROM) in the config, then restart. \
+             Until then no email, portal sign-in link or unseen-message email goes out."),
+        step("widget", "Install the chat widget on your site", facts.widget_chat,
+            "Paste the snippet from Admin → Widget into your site's pages. Done when a visitor starts a chat through it."),
+        step("teammate", "Invite a teammate", facts.active_users > 1,
+            "Add an agent in Admin → Agents, with a first password you pass on to them."),
+        step("test_message", "Send a test message", facts.customer_message,
+            "Write to your team as a customer would: in the widget on your site, in the portal or in a web form."),
+    ]
+}
+
+/// What is not set up yet and the first-run checklist, at once (no mail server is contacted):
+/// the app shows them to admins.
 #[utoipa::path(tag = "admin", responses((status = 200, body = Setup), (status = 403, body = ErrorBody)))]
 #[get("/api/v1/admin/setup")]
 async fn setup_list(state: State, _admin: Admin) -> Result<web::Json<Setup>, ApiError> {
-    let has_project = state.store.read(crate::store::projects::any).await?;
-    Ok(web::Json(Setup { setup: not_set_up(state.mailer.is_some(), has_project) }))
+    let facts = state.store.read(stats::first_run).await?;
+    let has_mailer = state.mailer.is_some();
+    Ok(web::Json(Setup { setup: not_set_up(has_mailer, facts.has_project), checklist: checklist(has_mailer, &facts) }))
 }
 
 /// Prometheus text format: sockets, messages, queues, email outcomes, latencies, sizes.

@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         super::auth::login, super::auth::logout, super::auth::me,
         super::auth::get_preferences, super::auth::put_preferences,
         super::users::list_users, super::users::create_user, super::users::update_user,
+        super::users::put_photo, super::users::delete_photo, super::users::get_photo,
         super::tokens::list_tokens, super::tokens::create_token, super::tokens::delete_token,
         super::tokens::list_user_tokens, super::tokens::revoke_user_token, super::tokens::revoke_user_tokens,
         super::projects::list, super::projects::create, super::projects::get, super::projects::members,

@@ -82,7 +82,7 @@ async fn customer_socket(
     }
     let principal = Principal::Customer { customer_id: visitor.customer.id, token_hash: visitor.token_hash().to_vec() };
     let writes = WriteLimit { limiter: state.customer_writes.clone(), address: super::limit_key(&req) };
-    let peer = Peer { principal, name: visitor.customer.name.clone(), writes: Some(writes) };
+    let peer = Peer { principal, name: Some(visitor.customer.display_name()), writes: Some(writes) };
     upgrade(&req, body, &state, peer).await
 }
 

@@ -58,12 +58,17 @@ pub struct WidgetConfig {
     pub team_online: bool,
     pub require_verification: bool,
     pub max_upload_bytes: usize,
+    /// Up to three of the team's faces for the header: those with a photo first.
+    pub team: Vec<crate::store::users::TeamFace>,
 }
+
+/// How many of the team's faces the widget shows.
+const TEAM_FACES: usize = 3;
 
 #[utoipa::path(tag = "widget", security(()), responses((status = 200, body = WidgetConfig)))]
 #[get("/api/v1/widget/config")]
 async fn config(state: State) -> Result<web::Json<WidgetConfig>, ApiError> {
-    let s = state.store.read(settings::widget).await?;
+    let (s, team) = state.store.read(|c| Ok((settings::widget(c)?, crate::store::users::team(c, TEAM_FACES)?))).await?;
     Ok(web::Json(WidgetConfig {
         team_name: s.team_name,
         color: s.color,
@@ -73,6 +78,7 @@ async fn config(state: State) -> Result<web::Json<WidgetConfig>, ApiError> {
         team_online: state.hub.team_online(),
         require_verification: s.require_verification,
         max_upload_bytes: state.config.max_upload_bytes,
+        team,
     }))
 }
 

@@ -5,7 +5,7 @@
 //! Message-ID, so a message fetched or delivered twice is handled once.
 
 use super::quote::strip_reply;
-use super::reply_token::{ReplyToken, TokenError};
+use super::reply_token::{ReplyToken, Thread, TokenError};
 use crate::clock::Clock;
 use crate::domain::{ContentType, Filename, Party, MAX_ATTACHMENTS, MAX_BODY_CHARS};
 use crate::store::attachments::NewAttachment;
@@ -123,7 +123,14 @@ impl Mailroom {
                 let reply = EmailReply {
                     viewer: recipient.viewer,
                     author: party,
-                    conversation_id: token.conversation_id,
+                    conversation_id: match token.thread {
+                        Thread::Conversation(id) => id,
+                        Thread::Ticket(_) => 0,
+                    },
+                    ticket_id: match token.thread {
+                        Thread::Ticket(id) => Some(id),
+                        Thread::Conversation(_) => None,
+                    },
                     body,
                     attachments,
                     record: Record { outcome: Outcome::Posted, ..base.clone() },
@@ -170,6 +177,7 @@ impl Mailroom {
                         viewer: Viewer::Customer { customer_id: customer },
                         author: Party::Customer(customer),
                         conversation_id,
+                        ticket_id: None,
                         body,
                         attachments,
                         record: Record { outcome: Outcome::Posted, ..base.clone() },

@@ -50,22 +50,33 @@ fn message_id(head: &Letterhead, token: &str) -> String {
     format!("<{token}.{nonce}@{}>", head.domain)
 }
 
+/// What a notification email tells: the unseen messages (oldest first), how many earlier ones
+/// are left out, and what names the conversation (its ticket's title, its subject or its first
+/// message, whose first words are taken).
+pub struct Unseen<'a> {
+    pub messages: &'a [Message],
+    pub earlier: i64,
+    pub topic: Option<&'a str>,
+}
+
 pub fn notification(
     head: &Letterhead,
     conversation: &Conversation,
     recipient: &Recipient,
     thread: Option<&MailThread>,
-    messages: &[Message],
-    earlier: i64,
+    unseen: Unseen,
     now: Millis,
 ) -> NewEmail {
+    let Unseen { messages, earlier, topic } = unseen;
     let to_customer = matches!(recipient.party, Party::Customer(_));
     let token = ReplyToken::new(conversation.id, recipient.party, now).sign(&head.secret);
     let thread = thread.filter(|_| to_customer && recipient.verified);
+    // Answering the customer's own email keeps their subject, so their mail client threads it.
     let subject = match thread.map(|t| strip_replies(&t.subject)).filter(|s| !s.is_empty()) {
         Some(theirs) => format!("Re: {theirs}"),
-        None => subject(head, conversation, to_customer, recipient.verified),
+        None => subject(head, conversation, topic, to_customer, recipient.verified),
     };
+    let preview = messages.last().map(|m| first_words(&m.body, PREVIEW_CHARS)).unwrap_or_default();
     let heading = if to_customer {
         format!("{} replied to your conversation.", head.team_name)
     } else if conversation.kind == ConversationKind::Internal {
@@ -123,8 +134,8 @@ pub fn notification(
         in_reply_to: Some(
             thread.and_then(answering).unwrap_or_else(|| thread_id(head, conversation.id, recipient.party)),
         ),
-        text: fill(TEXT, &heading, text_messages.trim_end(), &action_text, &subject),
-        html: fill(HTML, &escape(&heading), &html_messages, &action_html, &escape(&subject)),
+        text: fill(TEXT, &heading, text_messages.trim_end(), &action_text, &subject, ""),
+        html: fill(HTML, &escape(&heading), &html_messages, &action_html, &escape(&subject), &escape(&preview)),
         subject,
         conversation_id: Some(conversation.id),
     }
@@ -142,7 +153,14 @@ pub fn notice(
     now: Millis,
 ) -> NewEmail {
     let to_customer = matches!(recipient.party, Party::Customer(_));
-    let token = conversation.map(|c| ReplyToken::new(c.id, recipient.party, now).sign(&head.secret));
+    // About a ticket with no conversation yet (a new portal ticket), an agent's reply starts
+    // the ticket's conversation with its requester.
+    let token = match (conversation, item_id) {
+        (Some(c), _) => Some(ReplyToken::new(c.id, recipient.party, now)),
+        (None, Some(item)) if !to_customer => Some(ReplyToken::for_ticket(item, recipient.party, now)),
+        (None, _) => None,
+    };
+    let token = token.map(|t| t.sign(&head.secret));
     let link = match (conversation, item_id) {
         (Some(c), _) => format!("{}/app/#conversation/{}", head.base_url, c.id),
         (None, Some(item)) => format!("{}/app/#item/{item}", head.base_url),
@@ -153,10 +171,16 @@ pub fn notice(
         (true, None) => {
             ("Reply to this email to write to us.".to_owned(), "Reply to this email to write to us.".to_owned())
         }
-        (false, _) => (format!("Open Rapport: {link}"), format!("<a href=\"{}\">Open Rapport</a>", escape(&link))),
+        (false, Some(_)) => (
+            format!("Reply to this email to answer, or open Rapport: {link}"),
+            format!("Reply to this email to answer, or <a href=\"{}\">open Rapport</a>.", escape(&link)),
+        ),
+        (false, None) => (format!("Open Rapport: {link}"), format!("<a href=\"{}\">Open Rapport</a>", escape(&link))),
     };
     let heading = head.team_name.clone();
     let html_body = format!("<div style=\"white-space:pre-wrap\">{}</div>", escape(body));
+    let subject = with_team(head, subject);
+    let preview = first_words(body, PREVIEW_CHARS);
     NewEmail {
         message_id: message_id(head, token.as_deref().unwrap_or("notice")),
         to: recipient.address.clone(),
@@ -168,9 +192,9 @@ pub fn notice(
             let theirs = thread.filter(|_| to_customer && recipient.verified).and_then(answering);
             theirs.unwrap_or_else(|| thread_id(head, c.id, recipient.party))
         }),
-        text: fill(TEXT, &heading, body, &action_text, subject),
-        html: fill(HTML, &escape(&heading), &html_body, &action_html, &escape(subject)),
-        subject: subject.to_owned(),
+        text: fill(TEXT, &heading, body, &action_text, &subject, ""),
+        html: fill(HTML, &escape(&heading), &html_body, &action_html, &escape(&subject), &escape(&preview)),
+        subject,
         conversation_id: conversation.map(|c| c.id),
     }
 }
@@ -200,8 +224,15 @@ pub fn unverified_notice(
         to: recipient.address.clone(),
         reply_to: Some(reply_to),
         in_reply_to: None,
-        text: fill(TEXT, &head.team_name, body, "", &subject),
-        html: fill(HTML, &escape(&head.team_name), &html_body, "", &escape(&subject)),
+        text: fill(TEXT, &head.team_name, body, "", &subject, ""),
+        html: fill(
+            HTML,
+            &escape(&head.team_name),
+            &html_body,
+            "",
+            &escape(&subject),
+            &escape(&first_words(body, PREVIEW_CHARS)),
+        ),
         subject,
         conversation_id: conversation.map(|c| c.id),
     }
@@ -219,32 +250,98 @@ pub fn sign_in(head: &Letterhead, to: &str, link: &str) -> NewEmail {
         to: to.to_owned(),
         reply_to: None,
         in_reply_to: None,
-        text: fill(TEXT, &head.team_name, body, link, &subject),
-        html: fill(HTML, &escape(&head.team_name), &html_body, &action_html, &escape(&subject)),
+        text: fill(TEXT, &head.team_name, body, link, &subject, ""),
+        html: fill(
+            HTML,
+            &escape(&head.team_name),
+            &html_body,
+            &action_html,
+            &escape(&subject),
+            &escape(&first_words(body, PREVIEW_CHARS)),
+        ),
         subject,
         conversation_id: None,
     }
 }
 
-fn fill(template: &str, heading: &str, messages: &str, action: &str, subject: &str) -> String {
-    template
-        .replace("{{subject}}", subject)
-        .replace("{{heading}}", heading)
-        .replace("{{action}}", action)
-        .replace("{{messages}}", messages)
+/// The template with its `{{name}}` slots filled in one pass: what is filled in (user text
+/// among it) is never read again for slots.
+fn fill(template: &str, heading: &str, messages: &str, action: &str, subject: &str, preview: &str) -> String {
+    let values =
+        [("heading", heading), ("messages", messages), ("action", action), ("subject", subject), ("preview", preview)];
+    let mut out = String::with_capacity(template.len() + messages.len() + 256);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let slot =
+            after.find("}}").and_then(|end| values.iter().find(|(k, _)| *k == &after[..end]).map(|v| (end, v.1)));
+        match slot {
+            Some((end, value)) => {
+                out.push_str(value);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
-/// One subject per conversation and recipient, so mail clients keep the emails in one thread.
-/// To an unverified address, never the conversation's own subject: a stranger may have typed it.
-fn subject(head: &Letterhead, c: &Conversation, to_customer: bool, verified: bool) -> String {
-    let topic = if verified { c.subject.trim() } else { "" };
+/// How long the hidden preview line (what mail clients show after the subject) may be.
+const PREVIEW_CHARS: usize = 120;
+/// How much of a topic (a first message, most often) goes into a subject.
+const TOPIC_CHARS: usize = 60;
+
+/// The first words of `text` on one line, at most `max` characters, cut between words.
+pub fn first_words(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut len = 0;
+    for word in text.split_whitespace() {
+        let add = word.chars().count() + usize::from(len > 0);
+        if len + add > max {
+            if len == 0 {
+                out = word.chars().take(max).collect();
+            }
+            out.push('…');
+            return out;
+        }
+        if len > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        len += add;
+    }
+    out
+}
+
+/// "Topic — Team name", once.
+fn with_team(head: &Letterhead, topic: &str) -> String {
+    let topic = first_words(topic, 200);
+    if head.team_name.trim().is_empty() || topic.ends_with(head.team_name.trim()) {
+        return topic;
+    }
+    format!("{topic} — {}", head.team_name.trim())
+}
+
+/// One subject per conversation and recipient, so mail clients keep the emails in one thread:
+/// its topic (see `Unseen`) and the team's name. To an unverified address, no topic: a stranger
+/// may have typed it.
+fn subject(head: &Letterhead, c: &Conversation, topic: Option<&str>, to_customer: bool, verified: bool) -> String {
+    let topic = match topic {
+        Some(topic) if verified => first_words(topic, TOPIC_CHARS),
+        _ => String::new(),
+    };
     match (to_customer, c.kind, topic.is_empty()) {
         (true, _, true) => format!("Your conversation with {}", head.team_name),
-        (true, _, false) => topic.to_owned(),
-        (false, ConversationKind::Internal, true) => format!("[Internal] Conversation #{}", c.id),
-        (false, ConversationKind::Internal, false) => format!("[Internal] {topic} (#{})", c.id),
-        (false, _, true) => format!("Conversation #{}", c.id),
-        (false, _, false) => format!("{topic} (#{})", c.id),
+        (true, _, false) => format!("Re: {}", with_team(head, &topic)),
+        (false, ConversationKind::Internal, true) => with_team(head, &format!("[Internal] Conversation #{}", c.id)),
+        (false, ConversationKind::Internal, false) => with_team(head, &format!("[Internal] {topic} (#{})", c.id)),
+        (false, _, true) => with_team(head, &format!("Conversation #{}", c.id)),
+        (false, _, false) => with_team(head, &format!("{topic} (#{})", c.id)),
     }
 }
 
@@ -297,7 +394,20 @@ fn author_name(head: &Letterhead, m: &Message) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::strip_replies;
+    use super::{fill, first_words, strip_replies};
+
+    #[test]
+    fn first_words_stop_between_words() {
+        assert_eq!(first_words("  Refund for\norder   1042 ", 60), "Refund for order 1042");
+        assert_eq!(first_words("Refund for order 1042", 12), "Refund for…");
+        assert_eq!(first_words("Supercalifragilistic", 5), "Super…");
+    }
+
+    #[test]
+    fn user_text_is_never_read_for_slots() {
+        let filled = fill("{{subject}}|{{messages}}|{{x}}", "h", "{{action}}", "secret", "{{messages}}", "");
+        assert_eq!(filled, "{{messages}}|{{action}}|{{x}}");
+    }
 
     #[test]
     fn an_answer_says_re_once() {

@@ -3,7 +3,11 @@
 //! Rotating the secret (an admin action) revokes every token at once; a deactivated user's
 //! tokens stop working with the account.
 //!
-//! Shape: `r<conversation>-<u|c><party>-<expiry day>-<mac>`, numbers in base 36 and the MAC
+//! A new ticket's email to an agent names the ticket instead while it has no conversation with
+//! its requester yet: the reply starts that conversation.
+//!
+//! Shape: `r<conversation>-<u|c><party>-<expiry day>-<mac>` (a ticket's: `r<item>-t-<u|c>...`),
+//! numbers in base 36 and the MAC
 //! (80 bits of HMAC-SHA256) in lower-case base32: mail systems may change the case of a local
 //! part, so the token reads the same in any case.
 
@@ -18,9 +22,17 @@ pub const LIFETIME_DAYS: i64 = 180;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReplyToken {
-    pub conversation_id: i64,
+    pub thread: Thread,
     pub party: Party,
     expires_day: i64,
+}
+
+/// What a reply answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thread {
+    Conversation(i64),
+    /// A ticket's conversation with its requester, started by the reply if there is none.
+    Ticket(i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +54,15 @@ impl TokenError {
 
 impl ReplyToken {
     pub fn new(conversation_id: i64, party: Party, now_ms: i64) -> ReplyToken {
-        ReplyToken { conversation_id, party, expires_day: now_ms / DAY_MS + LIFETIME_DAYS }
+        ReplyToken {
+            thread: Thread::Conversation(conversation_id),
+            party,
+            expires_day: now_ms / DAY_MS + LIFETIME_DAYS,
+        }
+    }
+
+    pub fn for_ticket(item_id: i64, party: Party, now_ms: i64) -> ReplyToken {
+        ReplyToken { thread: Thread::Ticket(item_id), party, expires_day: now_ms / DAY_MS + LIFETIME_DAYS }
     }
 
     fn payload(&self) -> String {
@@ -51,7 +71,11 @@ impl ReplyToken {
             Party::Customer(id) => ('c', id),
             Party::Bot => ('b', 0),
         };
-        format!("r{}-{kind}{}-{}", base36(self.conversation_id), base36(id), base36(self.expires_day))
+        let (thread, ticket) = match self.thread {
+            Thread::Conversation(id) => (id, ""),
+            Thread::Ticket(id) => (id, "-t"),
+        };
+        format!("r{}{ticket}-{kind}{}-{}", base36(thread), base36(id), base36(self.expires_day))
     }
 
     pub fn sign(&self, secret: &str) -> String {
@@ -64,19 +88,26 @@ impl ReplyToken {
         let text = text.to_ascii_lowercase();
         let (payload, given) = text.rsplit_once('-').ok_or(TokenError::Malformed)?;
         let mut parts = payload.strip_prefix('r').ok_or(TokenError::Malformed)?.split('-');
-        let (Some(conversation), Some(party), Some(expiry), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let thread = parts.next().ok_or(TokenError::Malformed)?;
+        let mut party = parts.next().ok_or(TokenError::Malformed)?;
+        let ticket = party == "t";
+        if ticket {
+            party = parts.next().ok_or(TokenError::Malformed)?;
+        }
+        let (Some(expiry), None) = (parts.next(), parts.next()) else {
             return Err(TokenError::Malformed);
         };
-        let conversation_id = from_base36(conversation)?;
+        let thread = match (ticket, from_base36(thread)?) {
+            (true, id) => Thread::Ticket(id),
+            (false, id) => Thread::Conversation(id),
+        };
         let party_id = from_base36(party.get(1..).ok_or(TokenError::Malformed)?)?;
         let party = match party.as_bytes().first() {
             Some(b'u') => Party::User(party_id),
             Some(b'c') => Party::Customer(party_id),
             _ => return Err(TokenError::Malformed),
         };
-        let token = ReplyToken { conversation_id, party, expires_day: from_base36(expiry)? };
+        let token = ReplyToken { thread, party, expires_day: from_base36(expiry)? };
         // Rebuilt from the parsed numbers, so only the canonical spelling verifies.
         let expected = mac(secret, &token.payload()).to_ascii_lowercase();
         if token.payload() != payload || !crate::token::equal(&expected, given) {
@@ -143,6 +174,17 @@ mod tests {
         let text = token.sign("secret");
         assert_eq!(ReplyToken::verify(&text, "secret", NOW), Ok(token));
         assert_eq!(ReplyToken::verify(&text.to_ascii_uppercase(), "secret", NOW), Ok(token));
+    }
+
+    #[test]
+    fn a_tickets_token_names_the_ticket_not_a_conversation() {
+        let token = ReplyToken::for_ticket(1234, Party::User(5), NOW);
+        let text = token.sign("secret");
+        assert!(text.starts_with("rya-t-u5-"), "{text}");
+        assert_eq!(ReplyToken::verify(&text, "secret", NOW).map(|t| t.thread), Ok(Thread::Ticket(1234)));
+        let as_conversation = text.replacen("-t-", "-", 1);
+        assert_eq!(ReplyToken::verify(&as_conversation, "secret", NOW), Err(TokenError::Forged));
+        assert!(ReplyToken::verify(&text.replacen("-t-", "-t-t-", 1), "secret", NOW).is_err());
     }
 
     #[test]

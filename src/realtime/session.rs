@@ -313,7 +313,7 @@ impl Session {
                     return self.error("not_subscribed", "subscribe before typing", Some(conversation_id), None).await;
                 }
                 let who = self.peer.who();
-                let author = Author { kind: who.kind, id: who.id, name: who.name };
+                let author = Author { kind: who.kind, id: who.id, name: who.name, photo_url: None };
                 self.hub.typing(conversation_id, self.id, self.peer.party(), author).await;
                 Flow::Continue
             }

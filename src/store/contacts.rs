@@ -3,11 +3,12 @@
 //! it never grants anything: a form's ticket goes to an unverified contact of its own, never to
 //! the customer who owns the address; the team sees that the address is unverified; and what is
 //! emailed to it is neutral and limited (see `notify`). The first person to prove a fresh
-//! address (a portal sign-in link, or the team's site vouching for it) becomes its contact, with
-//! what was sent from it; an address that already has its customer never takes a contact in.
+//! address (a portal sign-in link, or the team's site vouching for it) becomes the customer of
+//! everyone who typed it, with what they wrote (`join`); an address that already has its
+//! customer never takes a contact in.
 
 use super::customers::{self, Customer};
-use super::{Millis, Result};
+use super::{Millis, Result, Viewer};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// At most this many neutral notices go to one unverified address in `NOTICE_WINDOW_MS`.
@@ -57,8 +58,9 @@ fn contact_of(conn: &Connection, email: &str) -> Result<Option<i64>> {
 }
 
 /// `email` was just proven and belongs to no customer yet (nor does the site's `external_id`,
-/// when the team's site vouches): its form contact, if any, becomes the verified customer of
-/// that address — the same customer, with its tickets, now in their portal and widget.
+/// when the team's site vouches): its oldest form contact, if any, becomes the verified customer
+/// of that address — the same customer, with its tickets, now in their portal and widget — and
+/// the other holders of the address join it (`join`).
 pub fn promote(conn: &Connection, email: &str, external_id: Option<&str>) -> Result<Option<Customer>> {
     let taken: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM customers WHERE email = ?1 OR (?2 IS NOT NULL AND external_id = ?2))",
@@ -75,7 +77,68 @@ pub fn promote(conn: &Connection, email: &str, external_id: Option<&str>) -> Res
     for item in items {
         super::items::announce(conn, item)?;
     }
+    join(conn, email, id)?;
     Ok(Some(customers::get(conn, id)?))
+}
+
+/// The customer a proven address signs in as (a portal sign-in link was used): the one who
+/// has it verified, else (the address is proven for the first time) its form contact or a new
+/// customer, joined by everyone who typed it.
+pub fn proven(conn: &Connection, email: &str, now: Millis) -> Result<Customer> {
+    if let Some(customer) = customers::by_email(conn, email)? {
+        return Ok(customer);
+    }
+    if let Some(customer) = promote(conn, email, None)? {
+        return Ok(customer);
+    }
+    let customer = customers::insert(conn, None, Some(email), now)?;
+    join(conn, email, customer.id)?;
+    customers::get(conn, customer.id)
+}
+
+/// `email` has just been proven for the first time and is now `target`'s: every other customer
+/// who holds it only as a contact email (widget visitors who typed it, form contacts) joins
+/// `target` with their conversations and tickets, so the portal shows what the emails about
+/// them pointed to.
+///
+/// What stays private: only proof of the address (a sign-in link used, the team's site
+/// vouching) calls this, never typing it. The holders' visitor tokens stay with their old,
+/// emptied customer: a browser that merely typed the address never sees the verified customer,
+/// and its open sockets re-check and lose the moved conversations. All holders join, not only
+/// the newest, because each of them asked to be answered at this address and its owner has
+/// now shown it is theirs. Only a first proof joins: an address that already has its customer
+/// never takes in what strangers typed later (see the module comment).
+pub(super) fn join(conn: &Connection, email: &str, target: i64) -> Result<()> {
+    let holders: Vec<(i64, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT id, name FROM customers
+             WHERE contact_email = ?1 COLLATE NOCASE AND email IS NULL AND external_id IS NULL AND id != ?2
+             ORDER BY id",
+        )?
+        .query_map(params![email, target], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (holder, name) in holders {
+        let conversations: Vec<i64> = conn
+            .prepare_cached("SELECT id FROM conversations WHERE customer_id = ?1")?
+            .query_map([holder], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let items: Vec<i64> = conn
+            .prepare_cached("SELECT id FROM items WHERE requester_id = ?1")?
+            .query_map([holder], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        conn.execute("UPDATE customers SET name = ?1 WHERE id = ?2 AND name IS NULL", params![name, target])?;
+        customers::merge(conn, holder, target)?;
+        // The holder's sockets re-check (and lose what moved); agents' lists show the new owner.
+        super::raise(super::Event::Rights(super::RightsChange::Customer(holder)));
+        super::raise(super::Event::Rights(super::RightsChange::Conversations(conversations.clone())));
+        for id in conversations {
+            super::raise(super::Event::Conversation(super::conversations::get(conn, Viewer::SYSTEM, id)?));
+        }
+        for item in items {
+            super::items::announce(conn, item)?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether another neutral notice may go to `address` now.

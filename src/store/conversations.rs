@@ -1,5 +1,8 @@
 //! Conversations, their participants, messages and seen marks.
 
+pub(super) use super::messages::message;
+pub use super::messages::{messages, Author, Message, MessagePage};
+use super::people::{self, CustomerSummary};
 use super::{access, attachments, Millis, Page, Result, StoreError, Viewer};
 use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, Party, PartyKind, Status};
 use crate::domain::{MAX_ATTACHMENTS, MAX_BODY_CHARS};
@@ -30,9 +33,11 @@ pub struct Conversation {
     /// The customer's only email address was typed in (the widget, a form) and never verified:
     /// it may not be theirs, and what is emailed to it is kept neutral.
     pub unverified_email: bool,
-    /// The start of the newest message, in lists.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The start of the newest message on one line (the newest a person wrote, when there is
+    /// one besides the bot's); null when there is no message.
     pub preview: Option<String>,
+    /// Who the customer is, for the list row; null when there is none.
+    pub customer: Option<CustomerSummary>,
 }
 
 /// The views of the agents' messenger (PRODUCT.md).
@@ -69,26 +74,6 @@ pub struct NewConversation {
     pub creator: Party,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Author {
-    pub kind: PartyKind,
-    pub id: Option<i64>,
-    pub name: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Message {
-    pub id: i64,
-    pub conversation_id: i64,
-    /// 1, 2, 3... within the conversation, without gaps.
-    pub seq: i64,
-    pub client_id: Option<String>,
-    pub author: Author,
-    pub body: String,
-    pub created_at: Millis,
-    pub attachments: Vec<attachments::AttachmentMeta>,
-}
-
 pub struct NewMessage {
     pub client_id: Option<String>,
     pub author: Party,
@@ -104,11 +89,6 @@ pub struct Posted {
     pub replayed: bool,
 }
 
-pub enum MessagePage {
-    After(i64),
-    Before(i64),
-}
-
 fn reader(viewer: Viewer) -> (PartyKind, i64) {
     match viewer {
         Viewer::Agent { user_id, .. } => (PartyKind::User, user_id),
@@ -116,6 +96,29 @@ fn reader(viewer: Viewer) -> (PartyKind, i64) {
     }
 }
 
+/// Conversations `c` with their customers `cust`, for `cols`.
+const FROM: &str = "conversations c LEFT JOIN customers cust ON cust.id = c.customer_id";
+
+/// The preview of conversation `c`: its newest message, preferring a person's (a bot's reply
+/// would hide what the customer said); a file's name when the message is only files. Every
+/// message of a conversation is visible to whoever may see the conversation. Each lookup walks
+/// the (conversation_id, seq) index back from the newest message, so a post stays cheap however
+/// long the conversation.
+macro_rules! preview_of_newest {
+    ($filter:literal) => {
+        concat!(
+            "(SELECT CASE WHEN m.body <> '' THEN substr(m.body, 1, 400)
+                ELSE (SELECT '📎 ' || a.filename FROM attachments a WHERE a.message_id = m.id ORDER BY a.id LIMIT 1) END
+              FROM messages m WHERE m.conversation_id = c.id ",
+            $filter,
+            " ORDER BY m.seq DESC LIMIT 1)"
+        )
+    };
+}
+const PREVIEW: &str =
+    concat!("COALESCE(", preview_of_newest!("AND m.author_kind <> 'bot'"), ", ", preview_of_newest!(""), ")");
+
+/// The columns `row` reads, from `FROM`.
 fn cols(viewer: Viewer) -> String {
     let (kind, id) = reader(viewer);
     format!(
@@ -123,10 +126,24 @@ fn cols(viewer: Viewer) -> String {
          c.last_seq, c.last_activity_at, c.created_at, c.assignee_id,
          c.last_seq - COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
              AND s.party_kind = '{}' AND s.party_id = {id}), 0),
-         {}",
+         {}, {PREVIEW}, {}",
         kind.as_str(),
-        super::contacts::unverified_email("c.customer_id")
+        super::contacts::unverified_email("c.customer_id"),
+        people::summary_cols("cust")
     )
+}
+
+/// The longest preview, in characters.
+const PREVIEW_CHARS: usize = 140;
+
+/// `text` on one line, cut at `PREVIEW_CHARS` with an ellipsis.
+pub fn one_line(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= PREVIEW_CHARS {
+        return line;
+    }
+    let cut: String = line.chars().take(PREVIEW_CHARS - 1).collect();
+    format!("{}…", cut.trim_end())
 }
 
 fn row(r: &Row) -> rusqlite::Result<Conversation> {
@@ -146,13 +163,14 @@ fn row(r: &Row) -> rusqlite::Result<Conversation> {
         assignee_id: r.get(12)?,
         unread: r.get(13)?,
         unverified_email: r.get(14)?,
-        preview: None,
+        preview: r.get::<_, Option<String>>(15)?.map(|p| one_line(&p)),
+        customer: people::summary(r, 16)?,
     })
 }
 
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Conversation> {
     let vis = access::conversation(viewer);
-    conn.prepare_cached(&format!("SELECT {} FROM conversations c WHERE c.id = ?1 AND {vis}", cols(viewer)))?
+    conn.prepare_cached(&format!("SELECT {} FROM {FROM} WHERE c.id = ?1 AND {vis}", cols(viewer)))?
         .query_row([id], row)
         .optional()?
         .ok_or(StoreError::NotFound("conversation_not_found"))
@@ -199,28 +217,16 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result
     let view = view_clause(viewer, f.view);
     let (after_at, after_id) = f.after.unwrap_or((i64::MAX, i64::MAX));
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM conversations c
+        "SELECT {} FROM {FROM}
          WHERE {view}
            AND (c.last_activity_at < ?1 OR (c.last_activity_at = ?1 AND c.id < ?2))
          ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3",
         cols(viewer)
     ))?;
-    let mut rows: Vec<Conversation> =
+    // One query for the page: each row carries its preview and customer.
+    let rows: Vec<Conversation> =
         stmt.query_map(params![after_at, after_id, f.limit as i64 + 1], row)?.collect::<rusqlite::Result<_>>()?;
-    with_previews(conn, &mut rows)?;
     Ok(Page::from_overfetch(rows, f.limit))
-}
-
-fn with_previews(conn: &Connection, rows: &mut [Conversation]) -> Result<()> {
-    let mut stmt = conn.prepare_cached(
-        // The newest message from a person: a bot's reply would hide what the customer said.
-        "SELECT substr(body, 1, 140) FROM messages WHERE conversation_id = ?1
-         ORDER BY author_kind = 'bot', seq DESC LIMIT 1",
-    )?;
-    for c in rows {
-        c.preview = stmt.query_row([c.id], |r| r.get(0)).optional()?;
-    }
-    Ok(())
 }
 
 /// Creates a conversation. On an item it takes the item's project; internal conversations
@@ -294,25 +300,6 @@ pub fn assign(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, now: Mil
     let c = get(conn, viewer, id)?;
     super::raise(super::Event::Conversation(c.clone()));
     Ok(c)
-}
-
-const MESSAGE_COLS: &str = "m.id, m.conversation_id, m.seq, m.client_id, m.author_kind, m.author_id,
-    CASE m.author_kind WHEN 'user' THEN u.name WHEN 'customer' THEN cu.name END, m.body, m.created_at
-    FROM messages m
-    LEFT JOIN users u ON m.author_kind = 'user' AND u.id = m.author_id
-    LEFT JOIN customers cu ON m.author_kind = 'customer' AND cu.id = m.author_id";
-
-fn message_row(r: &Row) -> rusqlite::Result<Message> {
-    Ok(Message {
-        id: r.get(0)?,
-        conversation_id: r.get(1)?,
-        seq: r.get(2)?,
-        client_id: r.get(3)?,
-        author: Author { kind: r.get(4)?, id: r.get(5)?, name: r.get(6)? },
-        body: r.get(7)?,
-        created_at: r.get(8)?,
-        attachments: Vec::new(),
-    })
 }
 
 /// Posts a message in a conversation the viewer can see. The sequence number is taken in the
@@ -391,8 +378,19 @@ pub(super) fn post_caused(
         conversation.status = Status::Open;
     }
     let message = message(conn, id)?;
+    if new.author != Party::Bot || conversation.preview.is_none() {
+        conversation.preview = preview_of(&message);
+    }
     super::automations::engine::message_posted(conn, &conversation, &message, cause, now)?;
     Ok(Posted { message, conversation, replayed: false })
+}
+
+/// `PREVIEW` of one message.
+fn preview_of(m: &Message) -> Option<String> {
+    match m.attachments.first() {
+        Some(file) if m.body.is_empty() => Some(format!("📎 {}", file.filename)),
+        _ => Some(one_line(&m.body)),
+    }
 }
 
 /// What every path (HTTP, socket, email, rules) must respect in a message, checked here so
@@ -414,41 +412,6 @@ fn checked(mut new: NewMessage) -> Result<NewMessage> {
         _ => Body::parse(&new.body, !new.attachment_ids.is_empty())?.into_string(),
     };
     Ok(new)
-}
-
-pub(super) fn message(conn: &Connection, id: i64) -> Result<Message> {
-    let mut m = conn.prepare_cached(&format!("SELECT {MESSAGE_COLS} WHERE m.id = ?1"))?.query_row([id], message_row)?;
-    m.attachments = attachments::of_message(conn, id)?;
-    Ok(m)
-}
-
-/// Messages of a visible conversation, in sequence order: up to `limit` after a sequence
-/// number, or the last `limit` before one (scrolling back).
-pub fn messages(
-    conn: &Connection,
-    viewer: Viewer,
-    conversation_id: i64,
-    page: MessagePage,
-    limit: usize,
-) -> Result<Vec<Message>> {
-    get(conn, viewer, conversation_id)?;
-    let sql = match page {
-        MessagePage::After(_) => {
-            format!("SELECT {MESSAGE_COLS} WHERE m.conversation_id = ?1 AND m.seq > ?2 ORDER BY m.seq LIMIT ?3")
-        }
-        MessagePage::Before(_) => format!(
-            "SELECT * FROM (SELECT {MESSAGE_COLS} WHERE m.conversation_id = ?1 AND m.seq < ?2
-             ORDER BY m.seq DESC LIMIT ?3) ORDER BY 3"
-        ),
-    };
-    let (MessagePage::After(n) | MessagePage::Before(n)) = page;
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows: Vec<Message> =
-        stmt.query_map(params![conversation_id, n, limit as i64], message_row)?.collect::<rusqlite::Result<_>>()?;
-    for m in &mut rows {
-        m.attachments = attachments::of_message(conn, m.id)?;
-    }
-    Ok(rows)
 }
 
 /// Moves a reader's seen mark forward (never back), clamped to the last message.
@@ -521,7 +484,7 @@ pub fn watchers(conn: &Connection, conversation_id: i64) -> Result<Vec<i64>> {
 /// The conversations on an item that the viewer may see, oldest first.
 pub fn of_item(conn: &Connection, viewer: Viewer, item_id: i64) -> Result<Vec<Conversation>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM conversations c WHERE {} AND c.item_id = ?1 ORDER BY c.id",
+        "SELECT {} FROM {FROM} WHERE {} AND c.item_id = ?1 ORDER BY c.id",
         cols(viewer),
         access::conversation(viewer)
     ))?;
@@ -532,7 +495,7 @@ pub fn of_item(conn: &Connection, viewer: Viewer, item_id: i64) -> Result<Vec<Co
 /// A customer's conversations that the viewer may see, most recently active first.
 pub fn of_customer(conn: &Connection, viewer: Viewer, customer_id: i64, limit: usize) -> Result<Vec<Conversation>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM conversations c WHERE {} AND c.customer_id = ?1
+        "SELECT {} FROM {FROM} WHERE {} AND c.customer_id = ?1
          ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?2",
         cols(viewer),
         access::conversation(viewer)

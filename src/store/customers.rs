@@ -127,6 +127,11 @@ pub fn identify(
             |r| r.get(0),
         )
         .optional()?;
+    // An address no customer had verified before is proven here: who typed it joins (`contacts`).
+    let fresh = match email {
+        Some(email) => by_email(conn, email)?.is_none(),
+        None => false,
+    };
     let target = match existing {
         Some(id) => id,
         None if visitor.external_id.is_none() && visitor.email.is_none() => visitor.id,
@@ -144,6 +149,9 @@ pub fn identify(
     )
     .map_err(|e| if is_constraint(&e) { StoreError::Conflict("customer_email_taken") } else { e.into() })?;
     conn.execute("UPDATE visitor_tokens SET customer_id = ?1 WHERE token_hash = ?2", params![target, token_hash])?;
+    if let (true, Some(email)) = (fresh, email) {
+        super::contacts::join(conn, email, target)?;
+    }
     if target != visitor.id {
         // The browser is now someone else: its open sockets must reconnect as them.
         super::raise(super::Event::Rights(super::RightsChange::Customer(visitor.id)));
@@ -154,8 +162,10 @@ pub fn identify(
     get(conn, target)
 }
 
-/// Moves everything of an anonymous customer to another and removes the anonymous one.
-fn merge(conn: &Connection, from: i64, to: i64) -> Result<()> {
+/// Moves everything of a customer to another (their conversations, items, messages, files,
+/// marks and the emails owed to them), and removes the first unless a browser still holds one
+/// of its visitor tokens: a session never moves with what it wrote (see `contacts::join`).
+pub(super) fn merge(conn: &Connection, from: i64, to: i64) -> Result<()> {
     conn.execute("UPDATE conversations SET customer_id = ?2 WHERE customer_id = ?1", params![from, to])?;
     conn.execute("UPDATE items SET requester_id = ?2 WHERE requester_id = ?1", params![from, to])?;
     conn.execute(
@@ -166,13 +176,17 @@ fn merge(conn: &Connection, from: i64, to: i64) -> Result<()> {
         "UPDATE attachments SET uploader_id = ?2 WHERE uploader_kind = 'customer' AND uploader_id = ?1",
         params![from, to],
     )?;
-    for table in ["participants", "seen_marks"] {
+    for table in ["participants", "seen_marks", "pending_notifications"] {
         conn.execute(
             &format!("UPDATE OR IGNORE {table} SET party_id = ?2 WHERE party_kind = 'customer' AND party_id = ?1"),
             params![from, to],
         )?;
         conn.execute(&format!("DELETE FROM {table} WHERE party_kind = 'customer' AND party_id = ?1"), [from])?;
     }
+    conn.execute(
+        "UPDATE notices SET party_id = ?2 WHERE party_kind = 'customer' AND party_id = ?1",
+        params![from, to],
+    )?;
     let tokens: i64 =
         conn.query_row("SELECT count(*) FROM visitor_tokens WHERE customer_id = ?1", [from], |r| r.get(0))?;
     if tokens == 0 {

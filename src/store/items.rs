@@ -28,6 +28,8 @@ pub struct Item {
     pub updated_at: Millis,
     /// User ids of the followers.
     pub followers: Vec<i64>,
+    /// Who asked for it, for the list row; null when nobody did.
+    pub requester: Option<super::people::CustomerSummary>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -79,11 +81,20 @@ pub struct ItemFilter {
 const UNANSWERED: &str = "i.status = 'open' AND i.requester_id IS NOT NULL
     AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.item_id = i.id AND c.kind = 'public')";
 
+/// Items `i` with their requesters `req`, for `cols`.
+const FROM: &str = "items i LEFT JOIN customers req ON req.id = i.requester_id";
+
+/// The columns `row` reads, from `FROM`: a page of items is one query, followers and requester
+/// included.
 fn cols() -> String {
     format!(
         "i.id, i.project_id, i.kind, i.title, i.description, i.status, i.requester_id,
-         i.channel, i.created_by, i.created_at, i.updated_at, i.assignee_id, i.priority, {}",
-        super::contacts::unverified_email("i.requester_id")
+         i.channel, i.created_by, i.created_at, i.updated_at, i.assignee_id, i.priority, {},
+         (SELECT group_concat(f.user_id) FROM (SELECT user_id FROM item_followers WHERE item_id = i.id
+                                              ORDER BY user_id) f),
+         {}",
+        super::contacts::unverified_email("i.requester_id"),
+        super::people::summary_cols("req")
     )
 }
 
@@ -103,14 +114,14 @@ fn row(r: &Row) -> rusqlite::Result<Item> {
         assignee_id: r.get(11)?,
         priority: r.get(12)?,
         unverified_email: r.get(13)?,
-        followers: Vec::new(),
+        followers: r
+            .get::<_, Option<String>>(14)?
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|id| id.parse().ok())
+            .collect(),
+        requester: super::people::summary(r, 15)?,
     })
-}
-
-fn with_followers(conn: &Connection, mut item: Item) -> Result<Item> {
-    let mut stmt = conn.prepare_cached("SELECT user_id FROM item_followers WHERE item_id = ?1 ORDER BY user_id")?;
-    item.followers = stmt.query_map([item.id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    Ok(item)
 }
 
 /// Creates an item in a project the viewer can see; its creator and its assignee follow it.
@@ -286,11 +297,9 @@ pub fn customer_thread(conn: &Connection, item_id: i64, creator: Party, now: Mil
 
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Item> {
     let vis = access::item(viewer);
-    let item = conn
-        .query_row(&format!("SELECT {} FROM items i WHERE i.id = ?1 AND {vis}", cols()), [id], row)
+    conn.query_row(&format!("SELECT {} FROM {FROM} WHERE i.id = ?1 AND {vis}", cols()), [id], row)
         .optional()?
-        .ok_or(StoreError::NotFound("item_not_found"))?;
-    with_followers(conn, item)
+        .ok_or(StoreError::NotFound("item_not_found"))
 }
 
 pub fn list(conn: &Connection, viewer: Viewer, f: &ItemFilter) -> Result<Page<Item>> {
@@ -301,7 +310,7 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ItemFilter) -> Result<Page<It
     };
     let (after_at, after_id) = f.after.unwrap_or((i64::MAX, i64::MAX));
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM items i
+        "SELECT {} FROM {FROM}
          WHERE {vis} AND {unanswered}
            AND (?1 IS NULL OR i.status = ?1) AND (?2 IS NULL OR i.project_id = ?2)
            AND (?6 IS NULL OR i.kind = ?6) AND (?7 IS NULL OR i.assignee_id = ?7)
@@ -312,7 +321,6 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ItemFilter) -> Result<Page<It
     let rows: Vec<Item> = stmt
         .query_map(params![f.status, f.project_id, after_at, after_id, f.limit as i64 + 1, f.kind, f.assignee_id], row)?
         .collect::<rusqlite::Result<_>>()?;
-    let rows = rows.into_iter().map(|i| with_followers(conn, i)).collect::<Result<_>>()?;
     Ok(Page::from_overfetch(rows, f.limit))
 }
 
@@ -368,9 +376,9 @@ pub fn count_unanswered(conn: &Connection, viewer: Viewer) -> Result<i64> {
 pub fn of_requester(conn: &Connection, viewer: Viewer, customer_id: i64, limit: usize) -> Result<Vec<Item>> {
     let vis = access::item(viewer);
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM items i WHERE {vis} AND i.requester_id = ?1 ORDER BY i.created_at DESC, i.id DESC LIMIT ?2",
+        "SELECT {} FROM {FROM} WHERE {vis} AND i.requester_id = ?1 ORDER BY i.created_at DESC, i.id DESC LIMIT ?2",
         cols()
     ))?;
-    let rows: Vec<Item> = stmt.query_map(params![customer_id, limit as i64], row)?.collect::<rusqlite::Result<_>>()?;
-    rows.into_iter().map(|i| with_followers(conn, i)).collect()
+    let rows = stmt.query_map(params![customer_id, limit as i64], row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }

@@ -69,6 +69,10 @@ pub struct EmailReply {
     pub viewer: Viewer,
     pub author: Party,
     pub conversation_id: i64,
+    /// Set when the token named a ticket (a new-ticket email to an agent): the reply goes to
+    /// its conversation with the requester, started now if there is none; `conversation_id`
+    /// is then unused.
+    pub ticket_id: Option<i64>,
     pub body: String,
     pub attachments: Vec<NewAttachment>,
     pub record: Record,
@@ -143,7 +147,16 @@ impl Store {
                     body: reply.body,
                     attachment_ids: attach_all(c, reply.attachments, reply.author, now)?,
                 };
-                let posted = post(c, reply.viewer, reply.conversation_id, message, now)?;
+                let conversation_id = match reply.ticket_id {
+                    None => reply.conversation_id,
+                    Some(item) => {
+                        // As the replier: a ticket they may not see is not found.
+                        items::get(c, reply.viewer, item)?;
+                        let thread = items::customer_thread(c, item, reply.author, now)?;
+                        thread.ok_or(super::StoreError::NotFound("ticket_not_found"))?.id
+                    }
+                };
+                let posted = post(c, reply.viewer, conversation_id, message, now)?;
                 inbound::record(c, &Record { conversation_id: Some(posted.conversation.id), ..reply.record }, now)?;
                 Ok(posted)
             },

@@ -1,5 +1,7 @@
 //! The store owns every line of SQL. Writes go through one writer thread that group-commits;
-//! reads go through a pool of read-only connections. Nothing here blocks the async executor.
+//! reads go through pools of read-only connections: one for the cheap reads every screen makes,
+//! one for the expensive ones (search, exports), so that neither can starve the other. Nothing
+//! here blocks the async executor.
 
 mod access;
 pub mod attachments;
@@ -13,8 +15,10 @@ pub mod forms;
 pub mod inbound;
 pub mod items;
 mod live;
+mod messages;
 mod migrate;
 pub mod notify;
+pub mod people;
 pub mod portal;
 pub mod privacy;
 pub mod projects;
@@ -33,7 +37,7 @@ pub use migrate::SCHEMA_VERSION;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub type Pool = r2d2::Pool<r2d2_sqlite::SqliteConnectionManager>;
@@ -62,8 +66,12 @@ pub enum StoreError {
     Full,
     #[error("sqlite: {0}")]
     Sqlite(rusqlite::Error),
-    #[error("pool: {0}")]
-    Pool(#[from] r2d2::Error),
+    /// Every connection of a read budget stayed busy for as long as a caller may wait.
+    #[error("the server is busy")]
+    Busy,
+    /// An expensive read ran out of its time budget and was stopped.
+    #[error("the query took too long")]
+    TooSlow,
     #[error("{0}")]
     Internal(String),
 }
@@ -74,6 +82,7 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DiskFull) => StoreError::Full,
+            Some(rusqlite::ErrorCode::OperationInterrupted) => StoreError::TooSlow,
             _ => StoreError::Sqlite(e),
         }
     }
@@ -109,11 +118,44 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// Connections for the reads every screen makes (lists, a conversation, counts, sign-in checks)
+/// and how long one waits for a free one before the request is answered 503.
+const CHEAP_READERS: u32 = 6;
+const CHEAP_WAIT: Duration = Duration::from_secs(3);
+/// Connections for expensive reads (search, exports): a few, so that however many run, the cheap
+/// reads keep theirs.
+const HEAVY_READERS: u32 = 2;
+const HEAVY_WAIT: Duration = Duration::from_secs(1);
+
 #[derive(Clone)]
 pub struct Store {
     writer: writer::Writer,
-    pool: Pool,
+    cheap: Pool,
+    heavy: Pool,
     path: Arc<PathBuf>,
+}
+
+/// A read in flight on a connection of its own. Dropped before the read is over (its request
+/// went away, or its time ran out), it interrupts the statement: the connection goes back to
+/// its pool instead of running on for nobody.
+struct Running(Arc<Mutex<Option<rusqlite::InterruptHandle>>>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            handle.interrupt();
+        }
+    }
+}
+
+/// Held by the blocking side while it uses the connection: the handle is withdrawn before the
+/// connection returns to its pool, so an interrupt never reaches another request's read.
+struct Lent(Arc<Mutex<Option<rusqlite::InterruptHandle>>>);
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
 }
 
 impl Store {
@@ -130,12 +172,23 @@ impl Store {
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
         migrate::run(&mut conn)?;
-        let manager = r2d2_sqlite::SqliteConnectionManager::file(&path).with_init(|c| {
-            configure(c)?;
-            c.execute_batch("PRAGMA query_only = ON;")
-        });
-        let pool = r2d2::Pool::builder().max_size(8).connection_timeout(Duration::from_secs(10)).build(manager)?;
-        Ok(Store { writer: writer::Writer::start(conn, events), pool, path: Arc::new(path) })
+        // Statistics for the planner, for the tables that need them, with a bounded effort.
+        conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
+        let readers = |size, wait| {
+            let manager = r2d2_sqlite::SqliteConnectionManager::file(&path).with_init(|c| {
+                configure(c)?;
+                c.execute_batch("PRAGMA query_only = ON;")
+            });
+            r2d2::Pool::builder()
+                .max_size(size)
+                .min_idle(Some(1))
+                .connection_timeout(wait)
+                .build(manager)
+                .map_err(|e| StoreError::Internal(format!("cannot open read connections: {e}")))
+        };
+        let cheap = readers(CHEAP_READERS, CHEAP_WAIT)?;
+        let heavy = readers(HEAVY_READERS, HEAVY_WAIT)?;
+        Ok(Store { writer: writer::Writer::start(conn, events), cheap, heavy, path: Arc::new(path) })
     }
 
     pub fn path(&self) -> &Path {
@@ -172,19 +225,52 @@ impl Store {
         self.writer.write(f, announce).await
     }
 
-    /// Runs `f` on a pooled read-only connection, off the async executor.
+    /// Runs `f` on a read-only connection of the cheap budget, off the async executor. `Busy`
+    /// when none frees up in time.
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.get()?;
+        Store::read_on(self.cheap.clone(), f).await
+    }
+
+    /// Runs an expensive read (search, an export) on the heavy budget's connections, for at
+    /// most `budget`: then, or as soon as the caller stops waiting (its request went away), the
+    /// statement is interrupted. `TooSlow` when the budget ran out, `Busy` when no connection
+    /// freed up in time.
+    pub async fn read_heavy<T, F>(&self, budget: Duration, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        match tokio::time::timeout(budget, Store::read_on(self.heavy.clone(), f)).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::TooSlow),
+        }
+    }
+
+    async fn read_on<T, F>(pool: Pool, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let slot = Arc::new(Mutex::new(None));
+        let running = Running(slot.clone());
+        let task = tokio::task::spawn_blocking(move || {
+            let conn = pool.get().map_err(|_| StoreError::Busy)?;
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn.get_interrupt_handle());
+            let _lent = Lent(slot);
             f(&conn)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?
+        });
+        let result = task.await.map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?;
+        drop(running);
+        result
+    }
+
+    /// Refreshes the query planner's statistics where the data changed enough to need it.
+    pub async fn optimize(&self) -> Result<()> {
+        self.write(|c| Ok(c.execute_batch("PRAGMA optimize;")?)).await
     }
 
     /// Stops the writer after the work already queued, checkpoints the WAL into the main file
@@ -264,5 +350,83 @@ mod tests {
         let conn = Connection::open(db_path(dir.path())).unwrap();
         let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
         assert_eq!(tables, 0, "nothing was migrated");
+    }
+
+    /// A statement that runs until it is interrupted.
+    fn endless(c: &Connection) -> Result<i64> {
+        let sql = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n";
+        Ok(c.query_row(sql, [], |r| r.get(0))?)
+    }
+
+    /// Both heavy connections answer at once (each within its wait), so neither is still busy.
+    async fn heavy_connections_are_free(store: &Store) {
+        let one = |c: &Connection| -> Result<i64> { Ok(c.query_row("SELECT 1", [], |r| r.get(0))?) };
+        let (a, b) =
+            tokio::join!(store.read_heavy(Duration::from_secs(5), one), store.read_heavy(Duration::from_secs(5), one));
+        assert_eq!((a.unwrap(), b.unwrap()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_heavy_read_past_its_budget_is_stopped_and_gives_its_connection_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for _ in 0..3 {
+            let slow = store.read_heavy(Duration::from_millis(20), endless).await;
+            assert!(matches!(slow, Err(StoreError::TooSlow)), "{slow:?}");
+        }
+        heavy_connections_are_free(&store).await;
+    }
+
+    #[tokio::test]
+    async fn a_read_whose_caller_went_away_is_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut gone = Vec::new();
+        for _ in 0..2 {
+            let (started, running) = tokio::sync::oneshot::channel();
+            let store = store.clone();
+            gone.push(tokio::spawn(async move {
+                store
+                    .read_heavy(Duration::from_secs(3600), move |c| {
+                        let _ = started.send(());
+                        endless(c)
+                    })
+                    .await
+            }));
+            running.await.unwrap();
+        }
+        for task in gone {
+            task.abort();
+        }
+        heavy_connections_are_free(&store).await;
+    }
+
+    #[tokio::test]
+    async fn expensive_reads_never_take_the_cheap_reads_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut busy = Vec::new();
+        for _ in 0..HEAVY_READERS {
+            let (started, running) = tokio::sync::oneshot::channel();
+            let store = store.clone();
+            busy.push(tokio::spawn(async move {
+                store
+                    .read_heavy(Duration::from_secs(3600), move |c| {
+                        let _ = started.send(());
+                        endless(c)
+                    })
+                    .await
+            }));
+            running.await.unwrap();
+        }
+        // Another expensive read finds its budget taken and is told so; a cheap one is served.
+        let third = store.read_heavy(Duration::from_secs(3600), endless).await;
+        assert!(matches!(third, Err(StoreError::Busy)), "{third:?}");
+        let cheap = store.read(|c| Ok(c.query_row("SELECT 2", [], |r| r.get::<_, i64>(0))?)).await;
+        assert_eq!(cheap.unwrap(), 2);
+        for task in busy {
+            task.abort();
+        }
+        heavy_connections_are_free(&store).await;
     }
 }

@@ -240,7 +240,9 @@ fn notification(
     let earlier = start - from;
     if recipient.verified {
         let thread = mail_thread(conn, &recipient, conversation_id)?;
-        let email = render::notification(head, &conversation, &recipient, thread.as_ref(), &messages, earlier, now);
+        let topic = topic(conn, recipient.viewer, &conversation)?;
+        let unseen = render::Unseen { messages: &messages, earlier, topic: topic.as_deref() };
+        let email = render::notification(head, &conversation, &recipient, thread.as_ref(), unseen, now);
         return Ok(Some(email));
     }
     // To an address nobody verified goes only what the team wrote (the bot's texts may quote
@@ -249,7 +251,25 @@ fn notification(
     if team.is_empty() {
         return neutral(conn, head, &recipient, Some(&conversation), now);
     }
-    Ok(Some(render::notification(head, &conversation, &recipient, None, &team, earlier, now)))
+    let unseen = render::Unseen { messages: &team, earlier, topic: None };
+    Ok(Some(render::notification(head, &conversation, &recipient, None, unseen, now)))
+}
+
+/// What names a conversation in a subject, as `viewer` may read it: its ticket's title, else
+/// its own subject, else its first message (of which the subject takes the first words).
+fn topic(conn: &Connection, viewer: Viewer, conversation: &conversations::Conversation) -> Result<Option<String>> {
+    if let Some(item) = conversation.item_id {
+        match super::items::get(conn, viewer, item) {
+            Ok(item) => return Ok(Some(item.title)),
+            Err(super::StoreError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if !conversation.subject.trim().is_empty() {
+        return Ok(Some(conversation.subject.clone()));
+    }
+    let first = conversations::messages(conn, viewer, conversation.id, MessagePage::After(0), 1)?;
+    Ok(first.into_iter().next().map(|m| m.body).filter(|b| !b.trim().is_empty()))
 }
 
 /// The customer's own email thread the conversation continues, for a customer recipient.

@@ -94,14 +94,8 @@ pub fn redeem_link(conn: &Connection, token_hash: &[u8], session_hash: &[u8], no
         )
         .optional()?;
     let Some(email) = email else { return Ok(None) };
-    // The link proves the address: a fresh one's form contact becomes its customer.
-    let customer = match customers::by_email(conn, &email)? {
-        Some(c) => c,
-        None => match super::contacts::promote(conn, &email, None)? {
-            Some(c) => c,
-            None => customers::insert(conn, None, Some(&email), now)?,
-        },
-    };
+    // The link proves the address: the first time, whoever typed it joins its customer.
+    let customer = super::contacts::proven(conn, &email, now)?;
     start_session(conn, customer.id, session_hash, now)?;
     Ok(Some(customer))
 }

@@ -19,30 +19,53 @@ pub struct SearchResults {
     pub items: Vec<Item>,
 }
 
-/// Turns what a person typed into an FTS5 query: every word must appear, as a prefix.
-/// Quoting each word keeps FTS5's operators and punctuation from meaning anything.
+/// Words this short match whole words only: as prefixes they would match most of the index
+/// ("a", "th") and say little about what the person looks for.
+const MIN_PREFIX: usize = 3;
+/// How many of the newest visible matches are ranked: enough that the best answer among recent
+/// ones comes first, few enough that a word in every message costs no more than a rare one.
+const CANDIDATES: i64 = 200;
+
+/// Turns what a person typed into an FTS5 query: every word must appear; words of three letters
+/// or more as a prefix ("print" finds "printer"), shorter ones as whole words. Quoting each word
+/// keeps FTS5's operators and punctuation from meaning anything.
 pub fn fts_query(text: &str) -> Option<String> {
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(12)
-        .map(|w| format!("\"{w}\"*"))
+        .map(|w| if w.chars().count() >= MIN_PREFIX { format!("\"{w}\"*") } else { format!("\"{w}\"") })
         .collect();
     (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// The ids of the best `limit` matches among the newest `CANDIDATES` visible ones, best first.
+/// The index is walked newest first and stops at the candidates: the cost is that of the rows
+/// returned, never of every row that matches.
+fn ranked(conn: &Connection, sql: &str, query: &str, limit: usize) -> Result<Vec<(i64, i64)>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut found: Vec<(f64, i64, i64)> = stmt
+        .query_map(rusqlite::params![query, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    // bm25 is lower for better matches; among equals, the newer first.
+    found.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+    Ok(found.into_iter().take(limit).map(|(_, id, parent)| (id, parent)).collect())
 }
 
 pub fn search(conn: &Connection, viewer: Viewer, text: &str, limit: usize) -> Result<SearchResults> {
     let Some(query) = fts_query(text) else { return Ok(SearchResults { messages: Vec::new(), items: Vec::new() }) };
     let vis = access::conversation(viewer);
-    let mut stmt = conn.prepare(&format!(
-        "SELECT m.id, m.conversation_id FROM messages_fts f
-         JOIN messages m ON m.id = f.rowid JOIN conversations c ON c.id = m.conversation_id
-         WHERE messages_fts MATCH ?1 AND {vis}
-         ORDER BY m.created_at DESC LIMIT ?2"
-    ))?;
-    let found: Vec<(i64, i64)> = stmt
-        .query_map(rusqlite::params![query, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let found = ranked(
+        conn,
+        &format!(
+            "SELECT bm25(messages_fts), f.rowid, m.conversation_id FROM messages_fts f
+             JOIN messages m ON m.id = f.rowid JOIN conversations c ON c.id = m.conversation_id
+             WHERE messages_fts MATCH ?1 AND {vis}
+             ORDER BY f.rowid DESC LIMIT ?2"
+        ),
+        &query,
+        limit,
+    )?;
     let mut messages = Vec::with_capacity(found.len());
     for (message, conversation) in found {
         messages.push(MessageHit {
@@ -51,13 +74,16 @@ pub fn search(conn: &Connection, viewer: Viewer, text: &str, limit: usize) -> Re
         });
     }
     let vis = access::item(viewer);
-    let mut stmt = conn.prepare(&format!(
-        "SELECT i.id FROM items_fts f JOIN items i ON i.id = f.rowid
-         WHERE items_fts MATCH ?1 AND {vis} ORDER BY i.created_at DESC LIMIT ?2"
-    ))?;
-    let ids: Vec<i64> =
-        stmt.query_map(rusqlite::params![query, limit as i64], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    let items = ids.into_iter().map(|id| items::get(conn, viewer, id)).collect::<Result<_>>()?;
+    let found = ranked(
+        conn,
+        &format!(
+            "SELECT bm25(items_fts, 4.0, 1.0), f.rowid, 0 FROM items_fts f JOIN items i ON i.id = f.rowid
+             WHERE items_fts MATCH ?1 AND {vis} ORDER BY f.rowid DESC LIMIT ?2"
+        ),
+        &query,
+        limit,
+    )?;
+    let items = found.into_iter().map(|(id, _)| items::get(conn, viewer, id)).collect::<Result<_>>()?;
     Ok(SearchResults { messages, items })
 }
 
@@ -65,8 +91,8 @@ pub fn search(conn: &Connection, viewer: Viewer, text: &str, limit: usize) -> Re
 mod tests {
     #[test]
     fn typed_text_becomes_a_safe_prefix_query() {
-        assert_eq!(super::fts_query("printer on FIRE!").unwrap(), "\"printer\"* \"on\"* \"FIRE\"*");
-        assert_eq!(super::fts_query("\" OR NEAR(a b) *").unwrap(), "\"OR\"* \"NEAR\"* \"a\"* \"b\"*");
+        assert_eq!(super::fts_query("printer on FIRE!").unwrap(), "\"printer\"* \"on\" \"FIRE\"*");
+        assert_eq!(super::fts_query("\" OR NEAR(a b) *").unwrap(), "\"OR\" \"NEAR\"* \"a\" \"b\"");
         assert!(super::fts_query(" -- ").is_none());
     }
 }

@@ -40,3 +40,24 @@ pub fn queues(conn: &Connection) -> Result<Queues> {
         )?,
     })
 }
+
+/// The facts behind the first-run checklist, each one read from what has happened.
+#[derive(Debug)]
+pub struct FirstRun {
+    pub has_project: bool,
+    pub active_users: i64,
+    /// A visitor started a chat through the widget: proof it is installed on a page.
+    pub widget_chat: bool,
+    /// Some customer has written, through any channel.
+    pub customer_message: bool,
+}
+
+pub fn first_run(conn: &Connection) -> Result<FirstRun> {
+    let yes = |sql: &str| -> Result<bool> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+    Ok(FirstRun {
+        has_project: yes("SELECT EXISTS (SELECT 1 FROM projects)")?,
+        active_users: conn.query_row("SELECT count(*) FROM users WHERE active = 1", [], |r| r.get(0))?,
+        widget_chat: yes("SELECT EXISTS (SELECT 1 FROM conversations WHERE channel = 'chat')")?,
+        customer_message: yes("SELECT EXISTS (SELECT 1 FROM messages WHERE author_kind = 'customer')")?,
+    })
+}

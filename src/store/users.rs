@@ -18,9 +18,32 @@ pub struct User {
     pub role: Role,
     pub active: bool,
     pub created_at: Millis,
+    /// Their photo (`GET /api/v1/users/{id}/photo?v=...`, cacheable for good); null when they
+    /// have none or are deactivated.
+    pub photo_url: Option<String>,
 }
 
-const USER_COLS: &str = "u.id, u.email, u.name, u.role, u.active, u.created_at";
+/// When the photo of active user `$u` last changed (the `?v=` of its URL); NULL when they
+/// have none or are deactivated.
+macro_rules! photo_version {
+    ($u:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $u,
+            ".active THEN (SELECT ph.updated_at FROM user_photos ph WHERE ph.user_id = ",
+            $u,
+            ".id) END"
+        )
+    };
+}
+pub(super) use photo_version;
+
+const USER_COLS: &str = concat!("u.id, u.email, u.name, u.role, u.active, u.created_at, ", photo_version!("u"));
+
+/// The URL of user `id`'s photo of version `updated_at`; each new photo has a new URL.
+pub fn photo_url(id: i64, updated_at: Option<Millis>) -> Option<String> {
+    updated_at.map(|v| format!("/api/v1/users/{id}/photo?v={v}"))
+}
 
 fn user_row(r: &Row) -> rusqlite::Result<User> {
     Ok(User {
@@ -30,6 +53,7 @@ fn user_row(r: &Row) -> rusqlite::Result<User> {
         role: r.get(3)?,
         active: r.get(4)?,
         created_at: r.get(5)?,
+        photo_url: photo_url(r.get(0)?, r.get(6)?),
     })
 }
 
@@ -132,7 +156,7 @@ pub fn for_login(conn: &Connection, email: &str) -> Result<Option<(User, Option<
         .query_row(
             &format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.email = ?1 AND u.active = 1"),
             [email],
-            |r| Ok((user_row(r)?, r.get(6)?)),
+            |r| Ok((user_row(r)?, r.get(7)?)),
         )
         .optional()?)
 }
@@ -240,7 +264,11 @@ pub fn set_preferences(conn: &Connection, user_id: i64, p: &Preferences) -> Resu
     Ok(())
 }
 
-const SESSION_COLS: &str = "u.id, u.email, u.name, u.role, u.active, u.created_at, COALESCE(p.see_all_projects, 0)";
+const SESSION_COLS: &str = concat!(
+    "u.id, u.email, u.name, u.role, u.active, u.created_at, ",
+    photo_version!("u"),
+    ", COALESCE(p.see_all_projects, 0)"
+);
 
 pub fn insert_session(
     conn: &Connection,
@@ -268,7 +296,7 @@ pub fn session(conn: &Connection, token_hash: &[u8], now: Millis) -> Result<Opti
                  WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.active = 1"
             ),
             params![token_hash, now],
-            |r| Ok(Session { user: user_row(r)?, see_all_projects: r.get(6)?, csrf_token: Some(r.get(7)?) }),
+            |r| Ok(Session { user: user_row(r)?, see_all_projects: r.get(7)?, csrf_token: Some(r.get(8)?) }),
         )
         .optional()?)
 }
@@ -310,10 +338,10 @@ pub fn by_token(conn: &Connection, hash: &[u8], now: Millis) -> Result<Option<(S
             ),
             [hash],
             |r| {
-                let session = Session { user: user_row(r)?, see_all_projects: r.get(6)?, csrf_token: None };
-                let last: Option<Millis> = r.get(8)?;
+                let session = Session { user: user_row(r)?, see_all_projects: r.get(7)?, csrf_token: None };
+                let last: Option<Millis> = r.get(9)?;
                 let stale = last.is_none_or(|t| now - t >= TOKEN_USE_PRECISION_MS);
-                Ok((session, stale.then_some(r.get(7)?)))
+                Ok((session, stale.then_some(r.get(8)?)))
             },
         )
         .optional()?)
@@ -352,4 +380,63 @@ pub fn delete_tokens(conn: &Connection, user_id: i64) -> Result<usize> {
     let n = conn.execute("DELETE FROM api_tokens WHERE user_id = ?1", [user_id])?;
     rights_of(user_id);
     Ok(n)
+}
+
+/// A user's photo as stored.
+pub struct Photo {
+    pub content_type: String,
+    pub data: Vec<u8>,
+    pub updated_at: Millis,
+}
+
+/// Sets the user's photo (`content_type` already checked against the bytes). Its version moves
+/// forward even within one millisecond, so the new photo gets a new URL.
+pub fn set_photo(conn: &Connection, user_id: i64, content_type: &str, data: &[u8], now: Millis) -> Result<User> {
+    get(conn, user_id)?;
+    conn.execute(
+        "INSERT INTO user_photos (user_id, content_type, data, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data,
+             updated_at = max(excluded.updated_at, updated_at + 1)",
+        params![user_id, content_type, data, now],
+    )?;
+    get(conn, user_id)
+}
+
+pub fn delete_photo(conn: &Connection, user_id: i64) -> Result<User> {
+    conn.execute("DELETE FROM user_photos WHERE user_id = ?1", [user_id])?;
+    get(conn, user_id)
+}
+
+/// The photo of an active user; `photo_not_found` when they have none or are deactivated.
+pub fn photo(conn: &Connection, user_id: i64) -> Result<Photo> {
+    conn.prepare_cached(
+        "SELECT ph.content_type, ph.data, ph.updated_at FROM user_photos ph JOIN users u ON u.id = ph.user_id
+         WHERE ph.user_id = ?1 AND u.active = 1",
+    )?
+    .query_row([user_id], |r| Ok(Photo { content_type: r.get(0)?, data: r.get(1)?, updated_at: r.get(2)? }))
+    .optional()?
+    .ok_or(StoreError::NotFound("photo_not_found"))
+}
+
+/// One of the team's faces in the widget's header.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TeamFace {
+    pub name: String,
+    pub photo_url: Option<String>,
+}
+
+/// Up to `limit` active users to show customers: those with a photo first, then those who
+/// signed in most recently.
+pub fn team(conn: &Connection, limit: usize) -> Result<Vec<TeamFace>> {
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT u.id, u.name, ",
+        photo_version!("u"),
+        " AS photo FROM users u WHERE u.active = 1
+         ORDER BY photo IS NULL, (SELECT max(s.created_at) FROM sessions s WHERE s.user_id = u.id) DESC NULLS LAST, u.id
+         LIMIT ?1"
+    ))?;
+    let rows = stmt
+        .query_map([limit as i64], |r| Ok(TeamFace { name: r.get(1)?, photo_url: photo_url(r.get(0)?, r.get(2)?) }))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }

@@ -222,6 +222,9 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats:
             while let Ok(Command::Job(job)) = rx.try_recv() {
                 let _ = commit_batch(&conn, vec![job], &events);
             }
+            if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
+                tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+            }
             let checkpoint = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(StoreError::from);
             let closed = conn.close().map_err(|(_, e)| StoreError::from(e));
             let _ = reply.send(checkpoint.and(closed));

@@ -90,7 +90,7 @@ async fn the_close_notice_template_emails_the_customer_once_when_their_ticket_cl
     settle(&app, 60_000).await;
     let mail = read(&smtp.wait_for(1)[0]);
     assert_eq!(mail.to, "carol@example.com");
-    assert_eq!(mail.subject, "Refund for order 42");
+    assert_eq!(mail.subject, "Refund for order 42 — Support", "the ticket's title and the team's name");
     assert!(mail.text.contains("Your ticket \"Refund for order 42\" is now closed"), "{}", mail.text);
     assert!(mail.html.contains("Your ticket &quot;Refund for order 42&quot; is now closed"), "{}", mail.html);
     assert_eq!(mail.reply_to, "support@acme.test", "a reply opens a new ticket");

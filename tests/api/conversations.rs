@@ -155,3 +155,60 @@ async fn scrolling_back_returns_the_messages_before_a_sequence_number_in_order()
     let seqs: Vec<i64> = page.as_array().unwrap().iter().map(|m| m["seq"].as_i64().unwrap()).collect();
     assert_eq!(seqs, [5, 6, 7]);
 }
+
+#[tokio::test]
+async fn a_list_row_carries_its_customer_and_a_one_line_preview() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let named = admin.customer("cus@example.com").await;
+    let (token, anonymous) = visitor(&app).await;
+    app.clock.advance_ms(1000);
+    let first = admin
+        .conversation(json!({"kind": "public", "customer_id": named, "message": {"body": "Line one\n\nline   two"}}))
+        .await;
+    app.clock.advance_ms(1000);
+    let started = as_visitor(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/widget/conversations",
+        Some(json!({"message": {"body": "x".repeat(300)}})),
+    )
+    .await
+    .ok();
+    let second = started["conversation"]["id"].as_i64().unwrap();
+    app.clock.advance_ms(1000);
+    let internal = admin.conversation(json!({"kind": "internal", "message": {"body": "team only"}})).await;
+
+    let open = admin.get("/api/v1/conversations?view=open").await.ok();
+    let rows = open["entries"].as_array().unwrap();
+    assert_eq!(rows.iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>(), [second, first]);
+    let (visitor_row, named_row) = (&rows[0], &rows[1]);
+    assert_eq!(named_row["preview"], "Line one line two");
+    assert_eq!(
+        named_row["customer"],
+        json!({"id": named, "display_name": "Cus Tomer", "name": "Cus Tomer", "email": "cus@example.com",
+               "contact_email": null, "known": true})
+    );
+    // The customer's words, not the bot's auto-reply; cut to one short line.
+    let preview = visitor_row["preview"].as_str().unwrap();
+    assert!(preview.starts_with("xxx") && preview.ends_with('…') && preview.chars().count() <= 140, "{preview}");
+    assert_eq!(visitor_row["customer"]["id"], anonymous);
+    assert_eq!(visitor_row["customer"]["known"], false);
+    assert_eq!(visitor_row["customer"]["display_name"], rapport::domain::friendly_name(anonymous).as_str());
+    let team = admin.get("/api/v1/conversations?view=internal").await.ok();
+    assert!(team["entries"].as_array().unwrap().is_empty(), "not followed: {team}");
+    let one = admin.get(&format!("/api/v1/conversations/{internal}")).await.ok();
+    assert!(one["customer"].is_null());
+    assert_eq!(one["preview"], "team only");
+
+    // An agent's reply is the newest preview, in the list and in what the post announces.
+    admin.say(second, "We are on it").await.ok();
+    let open = admin.get("/api/v1/conversations?view=open&limit=1").await.ok();
+    assert_eq!(open["entries"][0]["preview"], "We are on it");
+    // The customer's own list shows their conversation's preview, and nothing of the team's.
+    let theirs = as_visitor(&app, &token, reqwest::Method::GET, "/api/v1/widget/conversations", None).await.ok();
+    assert_eq!(theirs.as_array().unwrap().len(), 1);
+    assert_eq!(theirs[0]["preview"]["body"], "We are on it");
+    assert!(theirs[0].get("customer").is_none(), "a customer's view has no team fields: {theirs}");
+}

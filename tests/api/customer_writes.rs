@@ -148,12 +148,26 @@ async fn the_widget_lists_conversations_as_a_customer_may_see_them() {
         keys.sort();
         keys
     };
-    let expected = ["created_at", "id", "last_activity_at", "last_seq", "status", "subject", "unread"];
+    let expected = [
+        "created_at",
+        "face",
+        "id",
+        "last_activity_at",
+        "last_seq",
+        "preview",
+        "replies_unread",
+        "status",
+        "subject",
+        "unread",
+    ];
     assert_eq!(keys(&started["conversation"]), expected, "{started}");
     let listed = as_visitor(&app, &token, Method::GET, "/api/v1/widget/conversations", None).await.ok();
     assert_eq!(keys(&listed[0]), expected, "{listed}");
     // Unread: the bot's greeting and Bea's answer.
     assert_eq!((listed[0]["id"].as_i64(), listed[0]["unread"].as_i64()), (Some(id), Some(2)));
+    // The row's face is who answered: their name and photo only.
+    assert_eq!(keys(&listed[0]["face"]), ["id", "kind", "name", "photo_url"], "{listed}");
+    assert_eq!(keys(&listed[0]["preview"]), ["attachments", "author_kind", "body", "created_at"], "{listed}");
     let text = listed.to_string();
     assert!(!text.contains("secret-campaign") && !text.contains("assignee"), "{text}");
 }

@@ -42,8 +42,59 @@ async fn health_lists_what_is_not_set_up_apart_from_problems() {
     assert!(email.contains("sign-in link"), "says what waits on it: {email}");
 
     // The app's notice asks only for this list, which any admin may read and no agent.
-    assert_eq!(admin.get("/api/v1/admin/setup").await.ok(), json!({"setup": health["setup"]}));
+    assert_eq!(admin.get("/api/v1/admin/setup").await.ok()["setup"], health["setup"]);
     agent.get("/api/v1/admin/setup").await.expect(403, "forbidden");
+}
+
+fn steps(setup: &Value) -> Vec<(String, bool)> {
+    let list = setup["checklist"].as_array().unwrap();
+    for step in list {
+        assert!(!step["title"].as_str().unwrap().is_empty() && !step["hint"].as_str().unwrap().is_empty(), "{step}");
+    }
+    list.iter().map(|s| (s["key"].as_str().unwrap().to_owned(), s["done"].as_bool().unwrap())).collect()
+}
+
+fn done(pairs: &[(&str, bool)]) -> Vec<(String, bool)> {
+    pairs.iter().map(|(k, d)| ((*k).to_owned(), *d)).collect()
+}
+
+#[tokio::test]
+async fn the_first_run_checklist_follows_what_has_happened() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let fresh = admin.get("/api/v1/admin/setup").await.ok();
+    assert_eq!(
+        steps(&fresh),
+        done(&[("project", true), ("email", false), ("widget", false), ("teammate", false), ("test_message", false)])
+    );
+
+    app.agent(&admin, "mate@example.com").await;
+    let (token, _) = visitor(&app).await;
+    as_visitor(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/widget/conversations",
+        Some(json!({"message": {"body": "testing"}})),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        steps(&admin.get("/api/v1/admin/setup").await.ok()),
+        done(&[("project", true), ("email", false), ("widget", true), ("teammate", true), ("test_message", true)])
+    );
+}
+
+#[tokio::test]
+async fn the_checklist_counts_email_as_connected_once_smtp_is_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    config.smtp_url = Some(rapport::domain::Secret::new("smtp://127.0.0.1:9"));
+    config.smtp_from = Some("Support <support@example.com>".into());
+    let app = spawn_with(config).await;
+    let setup = app.admin().await.get("/api/v1/admin/setup").await.ok();
+    assert_eq!(steps(&setup)[1], ("email".to_owned(), true), "{setup}");
+    assert_eq!(setup["setup"], json!([]), "{setup}");
 }
 
 #[tokio::test]

@@ -234,3 +234,24 @@ async fn a_thread_started_in_the_app_says_app_and_a_tickets_customer_thread_keep
         .await;
     assert_eq!(admin.get(&channel(thread)).await.ok()["channel"], "form");
 }
+
+#[tokio::test]
+async fn an_item_row_carries_its_requester_and_followers_in_one_answer() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let project = admin.project("Support").await;
+    let customer = admin.customer("cus@example.com").await;
+    let asked = admin.item(project, "Printer on fire", Some(customer)).await;
+    let task = admin.item(project, "Restock paper", None).await;
+    let (_, bea) = app.agent(&admin, "bea@example.com").await;
+    admin.send(reqwest::Method::PATCH, &format!("/api/v1/items/{task}"), Some(json!({"assignee_id": bea}))).await.ok();
+    let list = admin.get("/api/v1/items?view=all").await.ok();
+    let rows = list["entries"].as_array().unwrap();
+    let row = |id: i64| rows.iter().find(|i| i["id"] == id).unwrap().clone();
+    assert_eq!(row(asked)["requester"]["display_name"], "Cus Tomer");
+    assert_eq!(row(asked)["requester"]["email"], "cus@example.com");
+    assert!(row(task)["requester"].is_null());
+    let followers: Vec<i64> = row(task)["followers"].as_array().unwrap().iter().map(|f| f.as_i64().unwrap()).collect();
+    assert!(followers.contains(&bea), "{followers:?}");
+    assert_eq!(admin.get(&format!("/api/v1/items/{task}")).await.ok()["followers"], json!(followers));
+}

@@ -21,6 +21,7 @@ async fn every_documented_operation_exists_and_demands_authentication() {
         "/api/v1/portal/link/redeem",
         "/api/v1/forms/{key}/public",
         "/api/v1/forms/{key}/submissions",
+        "/api/v1/users/{id}/photo",
     ];
     let mut checked = 0;
     for (path, operations) in paths {
@@ -55,4 +56,39 @@ async fn documented_schemas_match_real_answers() {
     documented.sort();
     real.sort();
     assert_eq!(documented, real);
+}
+
+#[tokio::test]
+async fn faces_names_and_list_rows_are_documented_as_they_are_answered() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let doc = admin.get("/api/openapi.json").await.ok();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let req = admin.request(Method::PUT, "/api/v1/me/photo").header("content-type", "image/png").body(png);
+    let user = answer(req.send().await.unwrap()).await.ok();
+    let (token, _) = visitor(&app).await;
+    let body = serde_json::json!({"message": {"body": "hello"}});
+    let started = as_visitor(&app, &token, Method::POST, "/api/v1/widget/conversations", Some(body)).await.ok();
+    let id = started["conversation"]["id"].as_i64().unwrap();
+    let reply = admin.say(id, "hi").await.ok();
+    let conversation = admin.get(&format!("/api/v1/conversations/{id}")).await.ok();
+    let config = app.client().get("/api/v1/widget/config").await.ok();
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    for (schema, real) in [
+        ("User", &user),
+        ("Conversation", &conversation),
+        ("CustomerSummary", &conversation["customer"]),
+        ("Author", &reply["author"]),
+        ("WidgetConfig", &config),
+        ("TeamFace", &config["team"][0]),
+    ] {
+        let documented = keys(&doc["components"]["schemas"][schema]["properties"]);
+        assert_eq!(documented, keys(real), "{schema}");
+    }
+    assert!(doc["paths"]["/api/v1/me/photo"]["put"]["requestBody"]["content"]["image/webp"].is_object());
+    assert!(doc["paths"]["/api/v1/users/{id}/photo"]["get"]["responses"]["404"].is_object());
 }

@@ -37,7 +37,7 @@ test("a new customer conversation appears live at the top of Open conversations 
   await frame.press("#text", "Enter");
   await page.waitForFunction(() => document.querySelector("#entries li .preview")?.textContent === "Where is my parcel?");
   await page.waitForSelector("[data-count=open].unread");
-  assert.ok(Number(await page.textContent("#entries li:first-child .bubble-count")) >= 1);
+  assert.ok(Number(await page.textContent("#entries li:first-child .count")) >= 1);
   // Answer it; the customer sees the reply live in the widget.
   await page.click("#entries li:first-child button");
   await page.fill("#reply", "It is on its way.");
@@ -133,7 +133,7 @@ test("preferences turn the sound and the badge off, and can hide From customers"
   await page.check("#prefs [name=hide_from_customers]");
   await page.click("#prefs button[value=save]");
   await page.waitForSelector("#from-customers", { state: "hidden" });
-  assert.equal(await page.getAttribute("[data-view=customer_replies]", "aria-current"), "true");
+  await page.waitForFunction(() => document.querySelector("#list-title").textContent === "Customer replies");
   await page.evaluate(() => { window.__rapportBeeps = 0; });
   const customer = await visitor();
   await customer.say("Hello quiet agent");

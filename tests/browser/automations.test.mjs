@@ -32,14 +32,14 @@ async function adminPage(pages, viewport = { width: 1400, height: 900 }) {
   page.on("pageerror", (e) => { throw e; });
   page.on("dialog", (d) => d.accept());
   await logIn(page, rapport.base, "agent@example.com");
-  if (!(await page.isVisible("#open-admin"))) await page.click("#list [data-back=nav]"); // a phone shows one pane at a time
-  await page.click("#open-admin");
-  await openAutomations(page);
+  await page.goto(`${rapport.base}/app/#admin/automations`);
+  await page.waitForSelector("#admin table.rules");
   return { context, page };
 }
 
+/** Draws Admin → Automations anew, as the server holds it now. */
 async function openAutomations(page) {
-  await page.click("#admin [role=tab] >> text=Automations");
+  await page.click("#admin .admin-nav a[data-section=automations]");
   await page.waitForSelector("#admin table.rules");
 }
 
@@ -131,7 +131,7 @@ test("a new rule is refused with the server's reason, then saved, and deleted", 
   await page.fill("#admin textarea[aria-label='Note text']", "Closed {{no.such.variable}}");
   await page.click("#admin .rule-editor button.primary");
   await page.waitForFunction(() => /no\.such\.variable/.test(document.querySelector("#admin .rule-editor [role=alert]").textContent));
-  // The editor fits a phone: nothing sticks out of the dialog.
+  // The editor fits a phone: nothing sticks out of the page's column.
   const outside = await page.evaluate(() => {
     const right = document.querySelector("#admin-body").getBoundingClientRect().right;
     return [...document.querySelectorAll("#admin-body *")].filter((e) => e.getBoundingClientRect().right > right + 1).map((e) => e.outerHTML.slice(0, 80));
@@ -166,7 +166,7 @@ test("business hours are saved, and a wrong time zone is refused with the server
   await page.fill(`${form} .rule-row:last-of-type [aria-label=Opens]`, "10:00");
   await page.fill(`${form} .rule-row:last-of-type [aria-label=Closes]`, "12:30");
   await page.click(`${form} button.primary`);
-  await page.waitForSelector(`${form} >> text=Saved.`);
+  await page.waitForSelector(`${form} .saved >> text=Saved`);
   const saved = await rapport.api("/api/v1/settings/business-hours");
   assert.equal(saved.timezone, "Europe/Lisbon");
   assert.equal(saved.enabled, original.enabled);

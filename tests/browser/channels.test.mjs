@@ -100,8 +100,7 @@ test("an admin makes a form in Admin → Forms; the portal box saves its setting
   const { context, page } = await newPage(pages, { width: 1400, height: 900 });
   page.on("dialog", (d) => d.accept());
   await logIn(page, rapport.base, "agent@example.com");
-  await page.click("#open-admin");
-  await page.click("#admin [role=tab] >> text=Forms");
+  await page.goto(`${rapport.base}/app/#admin/forms`);
   await page.waitForSelector("#admin >> text=New form");
 
   await page.click("#admin >> text=New form");
@@ -143,7 +142,7 @@ test("an admin makes a form in Admin → Forms; the portal box saves its setting
   await page.selectOption("#admin form.forms-portal select[name=project]", String(project.id));
   await page.check("#admin form.forms-portal [name=enabled]");
   await page.click("#admin form.forms-portal button.primary");
-  await page.waitForSelector("#admin form.forms-portal >> text=Saved.");
+  await page.waitForSelector("#admin form.forms-portal .saved >> text=Saved");
   assert.deepEqual(await rapport.api("/api/v1/settings/portal"), { project_id: project.id, enabled: true });
   assert.match(await page.getAttribute("#admin form.forms-portal a", "href"), /\/portal\/$/);
   await page.screenshot({ path: join(artifacts, "admin-forms.png") });
@@ -204,8 +203,8 @@ test("a customer's form submission waits live in Unanswered items, is answered, 
   await agent.page.fill("#login [name=password]", PASSWORD);
   await agent.page.click("#login button");
   await agent.page.waitForSelector("#app:not([hidden]) #entries");
-  await agent.page.click('button[data-view="unanswered"]');
-  await agent.page.waitForSelector('button[data-view="unanswered"][aria-current="true"]');
+  await agent.page.click('[data-view="unanswered"]');
+  await agent.page.waitForSelector('[data-view="unanswered"][aria-current="page"]');
   await agent.page.evaluate(() => { window.notReloaded = true; });
 
   // The customer fills in the form on the customer's site.
@@ -251,7 +250,7 @@ test("a customer's form submission waits live in Unanswered items, is answered, 
   await agent.page.click("#pane button:has-text('Send')");
   // Answered: it leaves Unanswered items and its conversation is in Open conversations.
   await agent.page.waitForSelector(entry, { state: "detached" });
-  await agent.page.click('button[data-view="open"]');
+  await agent.page.click('[data-view="open"]');
   await agent.page.waitForSelector(`#entries li:has-text("${subject}")`);
   const [conversation] = (await rapport.api(`/api/v1/items/${item.id}/conversations`)).filter((c) => c.kind === "public");
   assert.ok(conversation, "the reply started the public conversation");

@@ -215,7 +215,7 @@ test("a message that arrives while the page is hidden is marked seen only when i
 
 test("a refused role change puts the selector back", async () => {
   const { context, page } = await agentPage();
-  await page.click("#open-admin");
+  await page.goto(`${rapport.base}/app/#admin/agents`);
   const role = page.locator("select[aria-label='Role of Ada Agent']");
   await role.waitFor();
   assert.equal(await role.inputValue(), "admin");
@@ -230,8 +230,7 @@ test("a refused role change puts the selector back", async () => {
 
 test("the email-to-ticket checkbox sits beside its label", async () => {
   const { context, page } = await agentPage();
-  await page.click("#open-admin");
-  await page.click("#admin-body [role=tab] >> text=Email");
+  await page.goto(`${rapport.base}/app/#admin/email`);
   const box = page.locator("input[name=inbound]");
   await box.waitFor();
   const input = await box.boundingBox();

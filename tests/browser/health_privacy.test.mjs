@@ -65,8 +65,7 @@ test("Admin → Health: all is well with SMTP reachable; once the SMTP server st
   let release;
   const held = new Promise((ok) => { release = ok; });
   await page.route("**/api/v1/admin/health", async (route) => { await held; await route.continue(); });
-  await page.click("#open-admin");
-  await page.click("#admin-body [role=tab] >> text=Health");
+  await page.goto(`${rapport.base}/app/#admin/health`);
   await page.waitForSelector("#admin-body [role=status] >> text=Checking");
   assert.equal(await page.isDisabled("#health-refresh"), true, "no second check while one runs");
   release();

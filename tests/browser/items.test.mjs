@@ -288,7 +288,8 @@ test("an agent sees another project's items only with See conversations across p
 
   await page.click("#open-settings");
   await page.check("#prefs [name=see_all_projects]");
-  await page.click("#prefs button[value=save]");
+  await savePrefs(page);
+  await page.click("[data-view=items_open]"); // Settings is a page: back to the list
   const row = `#entries button[data-item="${secret.id}"]`;
   await page.waitForSelector(row);
   assert.ok(await page.$(`${row} .priority.p-high`));
@@ -300,9 +301,18 @@ test("an agent sees another project's items only with See conversations across p
   // And off again: the item leaves the list.
   await page.click("#open-settings");
   await page.uncheck("#prefs [name=see_all_projects]");
-  await page.click("#prefs button[value=save]");
+  await savePrefs(page);
+  await page.click("[data-view=items_open]");
   await page.waitForFunction((row) => !document.querySelector(row), row);
 }));
+
+/** Saves the Settings page and waits for the server to have the preferences. */
+async function savePrefs(page) {
+  await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/api/v1/me/preferences") && r.request().method() === "PUT"),
+    page.click("#prefs button[value=save]"),
+  ]);
+}
 
 test("on a phone the item page and the New item dialog fit the screen", shooting("phone", async () => {
   const { page } = await agentPage("agent@example.com", { width: 390, height: 844 });

@@ -1,0 +1,191 @@
+// The open conversation: its messages, the live socket, typing, and the seen mark. Seen means
+// displayed to the customer (panel open, page visible, this conversation shown): agents' "Seen"
+// and who gets an email depend on it, so it is sent for what was displayed and nothing else.
+
+export function install(ctx) {
+  const { state, $, api, toParent, clock } = ctx;
+
+  async function blobUrl(id) {
+    const res = await fetch(`/api/v1/widget/attachments/${id}`, { headers: { "X-Rapport-Visitor": state.token } });
+    if (!res.ok) throw new Error("download failed");
+    return URL.createObjectURL(await res.blob());
+  }
+
+  function attachment(a) {
+    if (a.content_type.startsWith("image/") && a.content_type !== "image/svg+xml") {
+      const img = document.createElement("img");
+      img.alt = a.filename;
+      blobUrl(a.id).then((u) => { img.src = u; }, () => { img.alt = `${a.filename} (could not load)`; });
+      return img;
+    }
+    const link = document.createElement("a");
+    link.className = "file";
+    link.href = "#";
+    link.textContent = `${a.filename} (${Math.ceil(a.size / 1024)} KB) ↓`;
+    link.addEventListener("click", async (e) => {
+      e.preventDefault();
+      const tmp = document.createElement("a");
+      tmp.href = await blobUrl(a.id);
+      tmp.download = a.filename;
+      tmp.click();
+    });
+    return link;
+  }
+
+  function render(m, pendingKey) {
+    const log = $("log");
+    // The bubble shown while sending: replaced by the message, whichever of the answer and the
+    // socket frame comes first.
+    const key = pendingKey || m.client_id;
+    const el = key && log.querySelector(`.pending[data-client="${CSS.escape(key)}"]`);
+    if (m.seq && log.querySelector(`[data-seq="${m.seq}"]`)) { el?.remove(); return; }
+    const mine = m.author.kind === "customer";
+    const fresh = document.createElement("div");
+    fresh.className = "msg" + (mine ? " mine" : "") + (m.seq ? "" : " pending") + (m.author.kind === "bot" ? " bot" : "");
+    if (m.seq) fresh.dataset.seq = m.seq;
+    if (m.client_id) fresh.dataset.client = m.client_id;
+    if (!mine) fresh.append(ctx.avatar(m.author, "sm"));
+    const wrap = document.createElement("div");
+    const bubble = document.createElement("div");
+    bubble.className = "bubble";
+    bubble.textContent = m.body;
+    for (const a of m.attachments || []) bubble.append(attachment(a));
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    meta.textContent = (mine ? "" : `${ctx.nameOf(m.author)} · `) + (m.created_at ? clock(m.created_at) : "sending…");
+    wrap.append(bubble, meta);
+    fresh.append(wrap);
+    if (el) { el.replaceWith(fresh); } else {
+      // Keep sequence order even if a late answer arrives after a live frame.
+      const later = m.seq && [...log.querySelectorAll("[data-seq]")].find((n) => +n.dataset.seq > m.seq);
+      log.insertBefore(fresh, later || null);
+    }
+    if (m.seq) {
+      state.lastSeq = Math.max(state.lastSeq, m.seq);
+      // Posting moves the author's own mark on the server.
+      if (mine) state.seenMark = Math.max(state.seenMark, m.seq);
+    }
+    log.scrollTop = log.scrollHeight;
+    shown();
+  }
+
+  function clearLog(seenMark = 0) {
+    for (const n of $("log").querySelectorAll(".msg")) n.remove();
+    clearTimeout(seenTimer);
+    state.lastSeq = 0;
+    state.seenMark = seenMark;
+    state.shownSeq = seenMark;
+  }
+
+  // ---- seen ----------------------------------------------------------------------------
+
+  const displayed = () => state.open && !document.hidden && !!state.conversation && !$("chat").hidden;
+
+  // Messages displayed within a short while share one mark, for the newest of them; leaving
+  // (closing, the list, another tab) sends it at once.
+  const QUIET_MS = 600;
+  let seenTimer;
+  function shown() {
+    if (displayed() && state.lastSeq > state.shownSeq) {
+      state.shownSeq = state.lastSeq;
+      clearTimeout(seenTimer);
+      seenTimer = setTimeout(flushSeen, QUIET_MS);
+    }
+    tellUnread();
+  }
+
+  function flushSeen() {
+    clearTimeout(seenTimer);
+    if (!state.conversation || state.shownSeq <= state.seenMark) return;
+    state.seenMark = state.shownSeq;
+    const frame = { type: "seen", conversation_id: state.conversation, seq: state.seenMark };
+    if (!wsSend(frame)) api(`/api/v1/widget/conversations/${state.conversation}/seen`, { method: "POST", json: { seq: frame.seq } }).catch(() => {});
+  }
+
+  /** Tells the launcher how many replies are left unseen, here and in other conversations. */
+  function tellUnread() {
+    const mark = Math.max(state.seenMark, state.shownSeq);
+    const here = [...$("log").querySelectorAll(".msg:not(.mine)[data-seq]")].filter((n) => +n.dataset.seq > mark).length;
+    toParent({ type: "rapport:unread", count: here + state.otherUnread });
+  }
+
+  function seenBy(seq) {
+    const mine = [...$("log").querySelectorAll(".msg.mine[data-seq]")].filter((n) => +n.dataset.seq <= seq).pop();
+    const meta = mine?.querySelector(".meta");
+    if (meta && !meta.textContent.endsWith("Seen")) meta.textContent += " · Seen";
+  }
+
+  // ---- live socket ---------------------------------------------------------------------
+
+  function connect() {
+    if (!state.token || state.socket) return;
+    const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/api/v1/widget/socket?token=${encodeURIComponent(state.token)}`);
+    state.socket = ws;
+    ws.onopen = () => { state.retry = 0; subscribe(); };
+    ws.onmessage = (e) => {
+      const f = JSON.parse(e.data);
+      const here = (f.conversation_id ?? f.conversation?.id) === state.conversation;
+      if (f.type === "message" && here) {
+        render(f.message, f.message.client_id);
+        typingDone();
+        if (f.message.author.kind !== "customer") ctx.replied(f.message, state.conversation);
+        if ($("chat").hidden) ctx.elsewhere(state.conversation);
+      }
+      else if (f.type === "typing" && here) typingShow(ctx.nameOf(f.author));
+      else if (f.type === "seen" && f.reader.kind === "user" && here) seenBy(f.seq);
+      else if (f.type === "unsubscribed" && f.reason && here) { state.conversation = null; ctx.showList(); }
+      else if (f.type === "message") ctx.elsewhere(f.conversation_id, f.message);
+    };
+    ws.onclose = (e) => {
+      state.socket = null;
+      state.live.clear();
+      // 4401: this visitor was erased; the next message starts afresh as a new visitor.
+      if (e.code === 4401) { ctx.forget(); return; }
+      state.retry = Math.min(state.retry + 1, 5);
+      setTimeout(connect, 500 * 2 ** state.retry);
+    };
+  }
+
+  function wsSend(frame) {
+    if (state.socket?.readyState === WebSocket.OPEN) { state.socket.send(JSON.stringify(frame)); return true; }
+    return false;
+  }
+
+  // The open conversation from where the log ends; the others live too (from their newest
+  // message), for the list, the badge and previews.
+  const LIVE = 10;
+  function subscribe() {
+    if (state.socket?.readyState !== WebSocket.OPEN) return;
+    if (state.conversation && !state.live.has(state.conversation)) {
+      state.live.add(state.conversation);
+      wsSend({ type: "subscribe", conversation_id: state.conversation, after_seq: state.lastSeq });
+    }
+    for (const c of state.conversations.slice(0, LIVE)) {
+      if (state.live.has(c.id)) continue;
+      state.live.add(c.id);
+      wsSend({ type: "subscribe", conversation_id: c.id, after_seq: c.last_seq });
+    }
+  }
+
+  let typingTimer;
+  function typingShow(name) {
+    $("typing").textContent = `${name} is typing…`;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(typingDone, 3000);
+  }
+  function typingDone() { $("typing").textContent = ""; }
+
+  async function openConversation(c) {
+    flushSeen();
+    state.conversation = c.id;
+    clearLog(c.last_seq - c.unread);
+    ctx.showChat();
+    const messages = await api(`/api/v1/widget/conversations/${c.id}/messages?limit=200&before=${Number.MAX_SAFE_INTEGER}`);
+    if (state.conversation !== c.id) return;
+    for (const m of messages) render(m);
+    subscribe();
+    shown();
+  }
+
+  Object.assign(ctx, { render, clearLog, shown, flushSeen, tellUnread, connect, wsSend, subscribe, openConversation, displayed });
+}
