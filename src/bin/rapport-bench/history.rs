@@ -22,7 +22,8 @@ mod seed;
 mod text;
 
 use crate::machine::Limits;
-use crate::server::Server;
+use crate::scenarios::print;
+use crate::server::{Server, ADMIN_EMAIL};
 use load::closed_loop;
 pub use seed::Plan;
 use serde_json::{json, Value};
@@ -67,7 +68,7 @@ struct Side {
 impl Side {
     async fn start(data: &Path) -> Result<Side, String> {
         let server = Server::serve(data, &[]).await?;
-        let admin = Side::sign_in(&server, seed::ADMIN_EMAIL).await?;
+        let admin = Side::sign_in(&server, ADMIN_EMAIL).await?;
         let mut agents = Vec::new();
         for k in 1..=seed::AGENTS {
             agents.push(Side::sign_in(&server, &seed::agent_email(k)).await?);
@@ -79,17 +80,7 @@ impl Side {
     /// An API token made through the API (sign-in, then POST /tokens), and the user's id.
     async fn sign_in(server: &Server, email: &str) -> Result<(String, i64), String> {
         let token = server.token_for(email).await?;
-        let me: Value = server
-            .http
-            .get(format!("{}/api/v1/me", server.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let me = server.get("/api/v1/me", &token).await?;
         Ok((token, me["user"]["id"].as_i64().ok_or("no user id in /me")?))
     }
 
@@ -109,9 +100,7 @@ impl Side {
             let token = self.user(who).0.clone();
             let (mut reached, mut cursor) = (1, None::<String>);
             while reached < page {
-                let path = with_cursor(list, cursor.as_deref());
-                let res = self.server.http.get(format!("{}{path}", self.server.base)).bearer_auth(&token).send();
-                let body: Value = res.await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+                let body = self.server.get(&with_cursor(list, cursor.as_deref()), &token).await?;
                 match body["next_cursor"].as_str() {
                     Some(next) => (reached, cursor) = (reached + 1, Some(next.to_owned())),
                     None => break,
@@ -123,7 +112,14 @@ impl Side {
         Ok((with_cursor(list, cursor.as_deref()), *reached))
     }
 
-    async fn measure(&mut self, who: As, list: &str, page: usize, concurrency: usize, d: Duration) -> Result<Value, String> {
+    async fn measure(
+        &mut self,
+        who: As,
+        list: &str,
+        page: usize,
+        concurrency: usize,
+        d: Duration,
+    ) -> Result<Value, String> {
         let (path, reached) = self.page(who, list, page).await?;
         let url = format!("{}{path}", self.server.base);
         let mut figures = closed_loop(&self.http, &url, &self.user(who).0, concurrency, d).await;
@@ -282,12 +278,7 @@ async fn measure_all(sides: &mut [Side; 2], plan: &Plan, limits: &Limits, d: Dur
 /// The Open list at concurrency 1 while 16 clients search for "the": does search starve it?
 async fn list_while_searching(side: &Side, d: Duration) -> Value {
     let (http, base, token) = (&side.http, &side.server.base, &side.admin.0);
-    let search = closed_loop(http, &format!("{base}/api/v1/search?q=the"), token, 16, d);
-    let list = closed_loop(http, &format!("{base}/api/v1/conversations?view=open"), token, 1, d);
-    let (search, list) = tokio::join!(search, list);
+    let (search, list) = (format!("{base}/api/v1/search?q=the"), format!("{base}/api/v1/conversations?view=open"));
+    let (search, list) = tokio::join!(closed_loop(http, &search, token, 16, d), closed_loop(http, &list, token, 1, d));
     json!({"list": list, "search": search})
-}
-
-fn print(line: Value) {
-    println!("{line}");
 }

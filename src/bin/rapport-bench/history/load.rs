@@ -3,7 +3,7 @@
 //! status (or a failed request) shows up in `errors` and its latency still counts.
 
 use crate::client::{self, source};
-use crate::machine::percentiles;
+use crate::machine::{percentiles, round};
 use crate::server::Server;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -48,10 +48,6 @@ impl Tally {
     }
 }
 
-pub fn round(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
 /// A GET with the token; the whole body is read, as a client would.
 async fn get(http: &reqwest::Client, url: &str, token: &str) -> Result<reqwest::StatusCode, reqwest::Error> {
     let res = http.get(url).bearer_auth(token).send().await?;
@@ -62,7 +58,13 @@ async fn get(http: &reqwest::Client, url: &str, token: &str) -> Result<reqwest::
 
 /// `concurrency` clients, each sending its next request as soon as the last is answered, for
 /// `duration`.
-pub async fn closed_loop(http: &reqwest::Client, url: &str, token: &str, concurrency: usize, duration: Duration) -> Value {
+pub async fn closed_loop(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    concurrency: usize,
+    duration: Duration,
+) -> Value {
     let started = Instant::now();
     let deadline = started + duration;
     let tasks: Vec<_> = (0..concurrency)
@@ -109,7 +111,14 @@ type Shared = Arc<Mutex<Tally>>;
 
 /// One agent's app: on every `inbox` frame it refetches the counts 150 ms later and the Open
 /// list 200 ms later, each timer restarted by the next frame (assets/app/main.js).
-async fn app(server: &Server, token: &str, n: usize, counts: Shared, list: Shared, stop: CancellationToken) -> Result<(), String> {
+async fn app(
+    server: &Server,
+    token: &str,
+    n: usize,
+    counts: Shared,
+    list: Shared,
+    stop: CancellationToken,
+) -> Result<(), String> {
     let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(token), source(n)).await?;
     client::send(&mut ws, &json!({"type": "watch_inbox"})).await?;
     let (http, token) = (server.http.clone(), token.to_owned());
@@ -150,7 +159,11 @@ async fn app(server: &Server, token: &str, n: usize, counts: Shared, list: Share
 
 /// Ten agents' apps open while one customer writes a message a second: the customer's post
 /// latency, the apps' refetches, and the server's CPU over the run.
-pub async fn apps_while_customer_writes(server: &Server, agents: &[String], duration: Duration) -> Result<Value, String> {
+pub async fn apps_while_customer_writes(
+    server: &Server,
+    agents: &[String],
+    duration: Duration,
+) -> Result<Value, String> {
     let pid = server.pid().ok_or("the apps scenario reads the server's CPU: it needs a server started here")?;
     let (counts, list): (Shared, Shared) = (Arc::default(), Arc::default());
     let stop = CancellationToken::new();

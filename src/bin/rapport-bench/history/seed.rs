@@ -1,21 +1,19 @@
 //! Seeds years of history through the store's own functions (not HTTP), in batched write jobs:
 //! the same rows, triggers, search index and automation bookkeeping that real use leaves behind,
-//! at tens of thousands of messages a second. Everything is drawn from a seeded PRNG, so a plan
+//! at thousands of messages a second (each is a real post: visibility check, sequence number,
+//! search index, seen mark, automations). Everything is drawn from a seeded PRNG, so a plan
 //! always gives the same history (only its dates follow the day it was seeded).
 
 use super::text::{self, Rng, Words};
+use crate::server::{ADMIN_EMAIL, PASSWORD};
 use rapport::domain::{Channel, ConversationKind, ItemKind, Party, Password, Priority, Role, Secret, Status};
 use rapport::store::conversations::{self, NewConversation, NewMessage};
 use rapport::store::items::{self, NewItem};
 use rapport::store::{customers, projects, users, Millis, Store, Viewer};
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-pub const PASSWORD: &str = "bench password";
-pub const ADMIN_EMAIL: &str = "bench@example.com";
 pub const AGENTS: usize = 10;
 /// Agent 1 is a member of the first project only.
 pub const ONE_PROJECT_AGENT: usize = 1;
@@ -23,6 +21,8 @@ const PROJECTS: [&str; 3] = ["Support", "Billing", "Sales"];
 const SPAN_MS: Millis = 3 * 365 * 24 * 3600 * 1000;
 /// Messages per write job: big enough to amortise a job, small enough to show progress.
 const MESSAGES_PER_JOB: usize = 2_000;
+/// The writer's page cache while seeding, in KiB.
+const SEED_CACHE_KIB: usize = 512 * 1024;
 /// Where a seeded data dir records what it holds; written last, so a half-seeded dir has none.
 const MARKER: &str = "bench-history.json";
 
@@ -73,7 +73,6 @@ pub fn seeded(dir: &Path) -> Result<Option<Plan>, String> {
 
 /// One conversation's shape, drawn before any of it is written.
 struct Conv {
-    at: Millis,
     kind: ConversationKind,
     project: Option<usize>,
     channel: Channel,
@@ -126,9 +125,8 @@ fn schedule(plan: &Plan, end: Millis) -> (Vec<Conv>, Vec<Step>) {
     let mut rng = Rng::new(plan.seed);
     let counts = if plan.conversations == 0 { Vec::new() } else { message_counts(&mut rng, plan) };
     let start = end - SPAN_MS;
-    let members: Vec<Vec<usize>> = (0..PROJECTS.len())
-        .map(|p| (1..=AGENTS).filter(|&k| memberships(k).contains(&p)).collect())
-        .collect();
+    let members: Vec<Vec<usize>> =
+        (0..PROJECTS.len()).map(|p| (1..=AGENTS).filter(|&k| memberships(k).contains(&p)).collect()).collect();
     let (mut convs, mut steps, mut customers) = (Vec::with_capacity(counts.len()), Vec::new(), 0usize);
     for (i, &k) in counts.iter().enumerate() {
         let at = start + ((i as f64 + rng.unit()) / counts.len() as f64 * SPAN_MS as f64) as Millis;
@@ -159,7 +157,7 @@ fn schedule(plan: &Plan, end: Millis) -> (Vec<Conv>, Vec<Step>) {
         };
         let closed = rng.chance(0.85);
         let kind = if internal { ConversationKind::Internal } else { ConversationKind::Public };
-        convs.push(Conv { at, kind, project, channel, customer, new_customer, item, agent, other, closed });
+        convs.push(Conv { kind, project, channel, customer, new_customer, item, agent, other, closed });
         let conv = i as u32;
         steps.push(Step { at, conv, what: What::Open });
         let (mut t, mut by_customer) = (at, !internal);
@@ -319,16 +317,8 @@ fn apply(c: &rusqlite::Connection, ids: &mut Ids, op: Op) -> rapport::store::Res
                 _ => None,
             };
             let creator = customer_id.map_or(Party::User(user), Party::Customer);
-            let new = NewConversation {
-                project_id,
-                item_id,
-                kind,
-                subject,
-                customer_id,
-                channel,
-                page_url: None,
-                creator,
-            };
+            let new =
+                NewConversation { project_id, item_id, kind, subject, customer_id, channel, page_url: None, creator };
             let id = conversations::insert(c, system, new, at)?.id;
             debug_assert_eq!(ids.conversations.len(), conv);
             ids.conversations.push(id);
@@ -405,7 +395,11 @@ pub async fn seed(dir: &Path, plan: Plan, end: Millis) -> Result<Seeded, String>
 }
 
 async fn fill(store: &Store, plan: Plan, end: Millis, started: Instant) -> Result<Seeded, String> {
-    let ids = Arc::new(Mutex::new(team(store, end - SPAN_MS - 24 * 3600 * 1000).await?));
+    // The writer's page cache (SQLite's default is 2 MB) holds the indexes the inserts touch,
+    // instead of reading them back from the OS on every insert. It lasts as long as this store.
+    let cache = store.write(|c| Ok(c.execute_batch(&format!("PRAGMA cache_size = -{SEED_CACHE_KIB}"))?));
+    cache.await.map_err(|e| e.to_string())?;
+    let mut ids = team(store, end - SPAN_MS - 24 * 3600 * 1000).await?;
     let (convs, steps) = schedule(&plan, end);
     let mut seeded = Seeded {
         conversations: convs.len(),
@@ -415,9 +409,23 @@ async fn fill(store: &Store, plan: Plan, end: Millis, started: Instant) -> Resul
         internal: convs.iter().filter(|c| c.kind == ConversationKind::Internal).count(),
         ..Seeded::default()
     };
+    // One task writes the jobs strictly in order (each refers to what the ones before made),
+    // while the next job's text is drawn here.
+    let (jobs, mut queued) = tokio::sync::mpsc::channel::<Vec<Op>>(1);
+    let job_writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            while let Some(ops) = queued.recv().await {
+                let write = store.write(move |c| {
+                    ops.into_iter().try_for_each(|op| apply(c, &mut ids, op))?;
+                    Ok(ids)
+                });
+                ids = write.await.map_err(|e| format!("seeding failed: {e}"))?;
+            }
+            Ok::<(), String>(())
+        })
+    };
     let mut writer = Writer { rng: Rng::new(plan.seed ^ 0x7E47), words: Words::new() };
-    // Two jobs in flight: the next batch's text is drawn while the writer commits the last.
-    let mut in_flight = VecDeque::new();
     let mut steps = steps.into_iter().peekable();
     let mut reported = 0;
     while steps.peek().is_some() {
@@ -427,17 +435,8 @@ async fn fill(store: &Store, plan: Plan, end: Millis, started: Instant) -> Resul
             let Some(step) = steps.next() else { break };
             ops.push(writer.op(&convs, step, &mut seeded));
         }
-        let (store, ids) = (store.clone(), ids.clone());
-        in_flight.push_back(tokio::spawn(async move {
-            store
-                .write(move |c| {
-                    let mut ids = ids.lock().unwrap_or_else(|p| p.into_inner());
-                    ops.into_iter().try_for_each(|op| apply(c, &mut ids, op))
-                })
-                .await
-        }));
-        if in_flight.len() >= 2 {
-            wait(in_flight.pop_front()).await?;
+        if jobs.send(ops).await.is_err() {
+            break; // the writer stopped on an error, returned below
         }
         if seeded.messages >= reported + 50_000 {
             reported = seeded.messages;
@@ -445,17 +444,9 @@ async fn fill(store: &Store, plan: Plan, end: Millis, started: Instant) -> Resul
             eprintln!("  seeded {reported} of {} messages ({rate:.0}/s)", plan.messages);
         }
     }
-    while let Some(job) = in_flight.pop_front() {
-        wait(Some(job)).await?;
-    }
+    drop(jobs);
+    job_writer.await.map_err(|e| e.to_string())??;
     Ok(seeded)
-}
-
-async fn wait(job: Option<tokio::task::JoinHandle<rapport::store::Result<()>>>) -> Result<(), String> {
-    match job {
-        Some(job) => job.await.map_err(|e| e.to_string())?.map_err(|e| format!("seeding failed: {e}")),
-        None => Ok(()),
-    }
 }
 
 #[cfg(test)]

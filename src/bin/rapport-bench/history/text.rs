@@ -113,7 +113,7 @@ impl Words {
             .map(String::from)
             .collect();
         // Made-up words from a fixed seed, so the vocabulary is the same on every run.
-        let mut rng = Rng::new(0x5EED_0F_7A1C);
+        let mut rng = Rng::new(0x005E_ED0F_7A1C);
         while words.len() < VOCABULARY - 1 {
             let n = 2 + rng.below(2);
             let word: String = (0..n).map(|_| *rng.pick(SYLLABLES)).collect();
@@ -178,9 +178,9 @@ const FIRST: &[&str] = &[
     "Sofia",
 ];
 const LAST: &[&str] = &[
-    "Müller", "Smith", "Rossi", "García", "Dubois", "Kowalski", "Nguyen", "Kim", "Silva", "Jensen", "Novak",
-    "Ivanova", "Haddad", "Tanaka", "Okafor", "Larsen", "Moreau", "Schmidt", "Costa", "Wright", "Yilmaz", "Berg",
-    "Fischer", "Lopez", "Patel", "Chen", "Ward", "Keller", "Romano", "Brown",
+    "Müller", "Smith", "Rossi", "García", "Dubois", "Kowalski", "Nguyen", "Kim", "Silva", "Jensen", "Novak", "Ivanova",
+    "Haddad", "Tanaka", "Okafor", "Larsen", "Moreau", "Schmidt", "Costa", "Wright", "Yilmaz", "Berg", "Fischer",
+    "Lopez", "Patel", "Chen", "Ward", "Keller", "Romano", "Brown",
 ];
 
 /// A customer's name and a unique email address (`n` makes it unique).
@@ -211,7 +211,8 @@ mod tests {
         let words = Words::new();
         let mut rng = Rng::new(1);
         let messages: Vec<String> = (0..20_000).map(|_| words.message(&mut rng).to_lowercase()).collect();
-        let with = |w: &str| messages.iter().filter(|m| m.split(|c: char| !c.is_alphanumeric()).any(|x| x == w)).count();
+        let with =
+            |w: &str| messages.iter().filter(|m| m.split(|c: char| !c.is_alphanumeric()).any(|x| x == w)).count();
         assert!(with("the") > 10_000, "the: {}", with("the"));
         assert!(with(RARE) < 100, "{RARE}: {}", with(RARE));
     }
