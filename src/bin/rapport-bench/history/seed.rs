@@ -319,7 +319,12 @@ fn apply(c: &rusqlite::Connection, ids: &mut Ids, op: Op) -> rapport::store::Res
             let creator = customer_id.map_or(Party::User(user), Party::Customer);
             let new =
                 NewConversation { project_id, item_id, kind, subject, customer_id, channel, page_url: None, creator };
-            let id = conversations::insert(c, system, new, at)?.id;
+            // A form's ticket already has its requester's thread (the store starts it with the
+            // ticket): that is this conversation, not a second one.
+            let id = match item_id.map(|item| items::requester_thread(c, item)).transpose()?.flatten() {
+                Some(thread) => thread,
+                None => conversations::insert(c, system, new, at)?.id,
+            };
             debug_assert_eq!(ids.conversations.len(), conv);
             ids.conversations.push(id);
             ids.customer_of.push(customer_id);
