@@ -1,8 +1,10 @@
 //! `rapport-bench SCENARIO [--seconds N] [--url URL --token TOKEN]`: measures Rapport and,
 //! in the same run, the machine's own limits (the disk's fsync rate, a raw SQLite batched
 //! insert rate), and prints one JSON object per line with both and their ratio.
+//! `history` seeds years of history and measures the agents' screens on it (see history.rs).
 
 mod client;
+mod history;
 mod machine;
 mod scenarios;
 mod server;
@@ -26,9 +28,19 @@ struct Args {
     /// For `connections`: how many sockets to open.
     #[arg(long, default_value_t = 100_000)]
     sockets: usize,
-    /// For `delivery`: conversations (each with 1 customer and 2 agents).
-    #[arg(long, default_value_t = 10_000)]
-    conversations: usize,
+    /// For `delivery`: conversations (each with 1 customer and 2 agents), default 10,000.
+    /// For `history`: conversations to seed, default 100,000.
+    #[arg(long)]
+    conversations: Option<usize>,
+    /// For `history`: messages to seed.
+    #[arg(long, default_value_t = 1_000_000)]
+    messages: usize,
+    /// For `history`: the seed of the history drawn.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// For `history`: a data dir to seed (or, seeded before, to reuse) instead of a temporary one.
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
     /// For `delivery`: messages per second to send.
     #[arg(long, default_value_t = 2_000)]
     rate: u64,
@@ -43,6 +55,7 @@ enum Scenario {
     Delivery,
     Connections,
     Notify,
+    History,
 }
 
 fn main() -> std::process::ExitCode {
@@ -61,6 +74,18 @@ fn main() -> std::process::ExitCode {
 async fn run(args: Args, open_files: u64) -> Result<(), String> {
     let duration = Duration::from_secs(args.seconds.max(1));
     let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
+    if let Scenario::History = args.scenario {
+        if args.url.is_some() {
+            return Err("the history scenario seeds its own data dir and starts its servers: drop --url".into());
+        }
+        let plan = history::Plan {
+            conversations: args.conversations.unwrap_or(100_000),
+            messages: args.messages,
+            seed: args.seed,
+        };
+        let opts = history::Options { data_dir: args.data_dir, plan, duration };
+        return history::run(opts, scratch.path(), open_files).await;
+    }
     let server = match (&args.url, &args.token) {
         (Some(url), Some(token)) => server::Server::remote(url, token),
         _ => {
@@ -81,9 +106,12 @@ async fn run(args: Args, open_files: u64) -> Result<(), String> {
     let limits = measure(scratch.path(), open_files)?;
     match args.scenario {
         Scenario::Durable => scenarios::durable(&server, &limits, duration).await,
-        Scenario::Delivery => scenarios::delivery(&server, &limits, duration, args.conversations, args.rate).await,
+        Scenario::Delivery => {
+            scenarios::delivery(&server, &limits, duration, args.conversations.unwrap_or(10_000), args.rate).await
+        }
         Scenario::Connections => scenarios::connections(&server, &limits, args.sockets).await,
         Scenario::Notify => Err("the notify scenario starts its own server and SMTP sink: drop --url".into()),
+        Scenario::History => unreachable!("handled above"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The scenarios. Each prints JSON lines: its figures beside the machine's limits and targets.
 
 use crate::client::{self, source, Ws};
-use crate::machine::{percentiles, rss_kib, Limits};
+use crate::machine::{percentiles, round, rss_kib, Limits};
 use crate::server::Server;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
-fn print(line: Value) {
+/// One JSON line of figures on stdout.
+pub fn print(line: Value) {
     println!("{line}");
 }
 
@@ -69,10 +70,6 @@ pub async fn durable(server: &Server, limits: &Limits, duration: Duration) -> Re
         }));
     }
     Ok(())
-}
-
-fn round(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
 }
 
 type Samples = Arc<Mutex<Vec<f64>>>;

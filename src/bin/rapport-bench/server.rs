@@ -6,6 +6,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The admin made here (and by `history`'s seeding), and every bench user's password.
+pub const ADMIN_EMAIL: &str = "bench@example.com";
+pub const PASSWORD: &str = "bench password";
+
 pub struct Server {
     pub base: String,
     pub token: String,
@@ -71,8 +75,26 @@ impl Server {
 
     /// Starts `rapport serve` (the binary beside this one) and an admin with an API token.
     pub async fn start(dir: &Path, env: &[(&str, String)]) -> Result<Server, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("rapport");
         let data = dir.join("data");
+        let mut server = Server::serve(&data, env).await?;
+        let exe = server.exe.clone();
+        let mut admin = Command::new(&exe)
+            .args(["admin", "create", "--email", ADMIN_EMAIL, "--name", "Bench", "--password-stdin", "--data-dir"])
+            .arg(&data)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        use std::io::Write;
+        writeln!(admin.stdin.take().ok_or("no stdin")?, "{PASSWORD}").map_err(|e| e.to_string())?;
+        admin.wait().map_err(|e| e.to_string())?;
+        server.token = server.token_for(ADMIN_EMAIL).await?;
+        Ok(server)
+    }
+
+    /// Starts `rapport serve` on the data dir `data` as it is, with no token yet.
+    pub async fn serve(data: &Path, env: &[(&str, String)]) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?.with_file_name("rapport");
         let port = free_port()?;
         let base = format!("http://127.0.0.1:{port}");
         let args = vec![
@@ -83,28 +105,8 @@ impl Server {
             data.to_string_lossy().into_owned(),
         ];
         let http = reqwest::Client::new();
-        let mut server = Server { base, token: String::new(), http, child: None, exe: exe.clone(), args };
+        let mut server = Server { base, token: String::new(), http, child: None, exe, args };
         server.restart(env).await?;
-        let mut admin = Command::new(&exe)
-            .args([
-                "admin",
-                "create",
-                "--email",
-                "bench@example.com",
-                "--name",
-                "Bench",
-                "--password-stdin",
-                "--data-dir",
-            ])
-            .arg(&data)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        use std::io::Write;
-        admin.stdin.take().ok_or("no stdin")?.write_all(b"bench password\n").map_err(|e| e.to_string())?;
-        admin.wait().map_err(|e| e.to_string())?;
-        server.token = server.token_for("bench@example.com").await?;
         Ok(server)
     }
 
@@ -116,12 +118,11 @@ impl Server {
         format!("{}{path}", self.base.replacen("http", "ws", 1))
     }
 
-    /// Logs a user in (password "bench password") and makes an API token.
+    /// Logs a user in (with `PASSWORD`) and makes an API token.
     pub async fn token_for(&self, email: &str) -> Result<String, String> {
         let jar = reqwest::Client::builder().cookie_store(true).build().map_err(|e| e.to_string())?;
-        let login = jar
-            .post(format!("{}/api/v1/auth/login", self.base))
-            .json(&json!({"email": email, "password": "bench password"}));
+        let login =
+            jar.post(format!("{}/api/v1/auth/login", self.base)).json(&json!({"email": email, "password": PASSWORD}));
         let me = json_of(login).await?;
         let csrf = me["csrf_token"].as_str().ok_or_else(|| format!("login failed: {me}"))?;
         let create = jar
@@ -130,6 +131,12 @@ impl Server {
             .json(&json!({"name": "bench"}));
         let token = json_of(create).await?;
         token["secret"].as_str().map(str::to_owned).ok_or_else(|| format!("no token: {token}"))
+    }
+
+    /// GETs `path` with `token` and returns the JSON answer.
+    pub async fn get(&self, path: &str, token: &str) -> Result<Value, String> {
+        let req = self.http.get(format!("{}{path}", self.base)).bearer_auth(token);
+        json_of(req).await.map_err(|e| format!("GET {path}: {e}"))
     }
 
     /// POSTs as the admin (or as a visitor) and returns the JSON answer.
@@ -144,12 +151,8 @@ impl Server {
 
     /// An agent with its own API token.
     pub async fn agent(&self, email: &str) -> Result<String, String> {
-        self.post(
-            "/api/v1/users",
-            json!({"email": email, "name": email, "role": "agent", "password": "bench password"}),
-            None,
-        )
-        .await?;
+        self.post("/api/v1/users", json!({"email": email, "name": email, "role": "agent", "password": PASSWORD}), None)
+            .await?;
         self.token_for(email).await
     }
 }
