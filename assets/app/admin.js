@@ -23,7 +23,7 @@ const DRAW = { agents, projects, widget, email, automations, forms, health };
 
 /** Draws the Admin page into `root` with `section` open; section links go through `navigate`. */
 export async function showAdmin(root, section = "agents", navigate = (hash) => { location.hash = hash; }) {
-  adminStyles();
+  await adminStyles();
   if (!DRAW[section]) section = "agents";
   let page = root.querySelector(":scope > #admin");
   if (!page) {

@@ -4,12 +4,18 @@
 import { h, sentence } from "./dom.js";
 import { icon } from "../shared/icons.js";
 
-/** Links admin.css once; its `?v=` is this module's, so a new release fetches both anew. */
+let styled = null;
+
+/** Links admin.css once; its `?v=` is this module's, so a new release fetches both anew. The
+ * promise settles once it applies, so that a page is never drawn unstyled first. */
 export function adminStyles() {
-  if (document.querySelector("link[data-admin-css]")) return;
+  if (styled) return styled;
   const href = new URL("./admin.css", import.meta.url);
   href.search = new URL(import.meta.url).search;
-  document.head.append(h("link", { rel: "stylesheet", href: href.pathname + href.search, "data-admin-css": "" }));
+  const link = h("link", { rel: "stylesheet", href: href.pathname + href.search, "data-admin-css": "" });
+  styled = new Promise((done) => { link.addEventListener("load", done); link.addEventListener("error", done); });
+  document.head.append(link);
+  return styled;
 }
 
 /** A card with a title, an optional hint and what it holds. */

@@ -16,7 +16,7 @@ const enterSends = () => localStorage.getItem(ENTER_KEY) !== "0";
 
 /** Draws the page into `root`; a save hands the stored preferences to `applyPrefs`. */
 export async function showSettings(root, { me, prefs, applyPrefs = () => {} }) {
-  adminStyles();
+  await adminStyles();
   const fresh = await api("/api/v1/me").catch(() => null);
   const user = fresh?.user ?? me?.user ?? me ?? {};
   prefs = { ...(fresh?.preferences ?? prefs ?? {}), browser_notifications: localStorage.getItem(BROWSER_KEY) === "1" };
