@@ -40,21 +40,29 @@ export function upload(path, file, onProgress = () => {}) {
   });
 }
 
+/** The agent's or visitor's socket. `up` while connected: an agent's inbox is then told every
+ * change as it happens (with their counts), so nothing needs asking for; `onReconnect` runs
+ * after a gap, when what happened meanwhile must be asked for once. */
 export class Live {
-  constructor(onFrame) {
+  constructor(onFrame, onReconnect = () => {}) {
     this.onFrame = onFrame;
+    this.onReconnect = onReconnect;
     this.subscriptions = new Map(); // conversation id -> last seq seen
     this.retry = 0;
+    this.up = false;
     this.connect();
   }
   connect() {
     const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/api/v1/socket`);
     this.ws = ws;
     ws.onopen = () => {
+      const gap = this.opened;
       this.retry = 0;
+      this.up = this.opened = true;
       this.send({ type: "watch_inbox" });
       for (const [id, seq] of this.subscriptions) this.send({ type: "subscribe", conversation_id: id, after_seq: seq });
       document.documentElement.dataset.live = "";
+      if (gap) this.onReconnect();
     };
     ws.onmessage = (e) => {
       const frame = JSON.parse(e.data);
@@ -66,6 +74,7 @@ export class Live {
       this.onFrame(frame);
     };
     ws.onclose = (e) => {
+      this.up = false;
       delete document.documentElement.dataset.live;
       // 4401: signed out, revoked or deactivated; reloading shows the sign-in page.
       if (e.code === 4401) { location.reload(); return; }

@@ -7,7 +7,7 @@ import { h, $, when, relTime, displayName, avatar } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { ITEM_VIEWS, team, channelBadge, itemRow, itemRef } from "./items.js";
 import { state, app, isItemView, customer, itemOf, requesterOf } from "./state.js";
-import { select } from "./conversation.js";
+import { select, displayed } from "./conversation.js";
 import { emptyView } from "./onboarding.js";
 
 export const TITLES = {
@@ -22,27 +22,57 @@ function badgeOn(view) {
   return p.notify_customer_replies !== "none";
 }
 
-let countsTimer;
 /** The nav's numbers: unread (a green count) where the agent wants to hear, else the total. */
+export function applyCounts(c) {
+  for (const el of document.querySelectorAll("[data-count]")) {
+    const view = el.dataset.count;
+    if (view === "unanswered") { el.textContent = c.unanswered_items || ""; el.className = c.unanswered_items && badgeOn(view) ? "unread" : ""; continue; }
+    const { total, unread } = c[view] || {};
+    const bubble = unread > 0 && badgeOn(view) && view !== "closed" && view !== "all_closed";
+    el.textContent = bubble ? String(unread) : total ? String(total) : "";
+    el.className = bubble ? "unread" : "";
+  }
+}
+
+/** Asks for the counts: at sign-in, and after a change while the live socket is down (while it
+ * is up, the server sends the agent's counts after every change that moves them). */
+let countsTimer;
 export function refreshCounts() {
+  if (state.live?.up) return;
   clearTimeout(countsTimer);
   countsTimer = setTimeout(async () => {
     const c = await api("/api/v1/conversations/counts").catch(() => null);
-    if (!c) return;
-    for (const el of document.querySelectorAll("[data-count]")) {
-      const view = el.dataset.count;
-      if (view === "unanswered") { el.textContent = c.unanswered_items || ""; el.className = c.unanswered_items && badgeOn(view) ? "unread" : ""; continue; }
-      const { total, unread } = c[view] || {};
-      const bubble = unread > 0 && badgeOn(view) && view !== "closed" && view !== "all_closed";
-      el.textContent = bubble ? String(unread) : total ? String(total) : "";
-      el.className = bubble ? "unread" : "";
-    }
+    if (c) applyCounts(c);
   }, 150);
+}
+
+/** Most recently active first, as the server lists them. */
+const newerFirst = (a, b) => b.last_activity_at - a.last_activity_at || b.id - a.id;
+
+/**
+ * A conversation changed (an `inbox` frame): its row, as this agent sees it, goes where it now
+ * belongs in the list shown, or leaves it; nothing is asked of the server. A row that now sorts
+ * after the last one loaded waits for "More", where the server will list it.
+ */
+export function applyRow(c, views) {
+  if (isItemView(state.view) || state.searching) return;
+  const at = state.entries.findIndex((e) => e.id === c.id);
+  const before = at >= 0 ? state.entries[at] : null;
+  if (at >= 0) state.entries.splice(at, 1);
+  const last = state.entries[state.entries.length - 1];
+  const fits = !state.cursor || !last || newerFirst(c, last) < 0;
+  if (views.includes(state.view) && fits) {
+    const row = state.selected?.id === c.id && displayed() ? { ...c, unread: 0 } : c;
+    const i = state.entries.findIndex((e) => newerFirst(row, e) < 0);
+    state.entries.splice(i < 0 ? state.entries.length : i, 0, row);
+  } else if (!before) return;
+  drawList();
 }
 
 export async function showView(view, more = false) {
   if (!(view in TITLES)) view = "open";
   state.view = view;
+  state.searching = false;
   for (const b of document.querySelectorAll("[data-view]")) {
     if (b.dataset.view === view && !app.classList.contains("paged")) b.setAttribute("aria-current", "page"); else b.removeAttribute("aria-current");
   }
@@ -129,6 +159,7 @@ function conversationRow(e) {
 export async function search(q) {
   if (!q) return showView(state.view);
   const found = await api(`/api/v1/search?q=${encodeURIComponent(q)}`);
+  state.searching = true;
   $("#list-title").textContent = `Search: ${q}`;
   const list = $("#entries");
   list.replaceChildren();

@@ -8,7 +8,7 @@ import { icon } from "../shared/icons.js";
 import { alert as notifyAgent } from "./notify.js";
 import { team, projects, setupNewItem } from "./items.js";
 import { state, app, isItemView, customer, remember } from "./state.js";
-import { showView, reloadList, refreshCounts, drawList, search, isSelected } from "./list.js";
+import { showView, reloadList, refreshCounts, applyCounts, applyRow, drawList, search, isSelected } from "./list.js";
 import { select, drawPane, drawItemTop, redrawTabs, itemThreads, render, markSeen, displayed, setMode, toggleStatus, toggleItemStatus, clearPane, redrawHeader } from "./conversation.js";
 import { markSeenByCustomer } from "./thread.js";
 import { drawDetails } from "./details.js";
@@ -36,7 +36,8 @@ export async function start(me) {
   if (me.user.role === "admin") showSetup();
   team().then((u) => { state.users = u; });
   projects().then((p) => { state.projects = p; });
-  state.live = new Live(onFrame);
+  // Back after a gap: the list is asked for again (the counts come with watching the inbox).
+  state.live = new Live(onFrame, () => reloadList());
   startRouter();
   const { name, arg } = parse();
   const first = name === "view" ? arg : state.prefs.hide_from_customers ? "customer_replies" : "open";
@@ -203,9 +204,11 @@ function onFrame(f) {
     // The server's rules decide who is alerted, with each user's preferences already applied.
     const watching = f.conversation_id != null && f.conversation_id === state.selected?.id && displayed();
     if (!watching) notifyAgent({ title: f.title, body: f.body, sound: state.prefs.sound, browser: state.prefs.browser_notifications });
+  } else if (f.type === "counts") {
+    applyCounts(f.counts);
   } else if (f.type === "inbox") {
-    refreshCounts();
-    reloadList();
+    applyCounts(f.counts);
+    applyRow(f.conversation, f.views);
     const c = f.conversation;
     // The open conversation's status may have changed elsewhere: the header follows.
     if (c && state.selected?.id === c.id && c.status && c.status !== state.selected.status && !state.item) {
@@ -216,7 +219,6 @@ function onFrame(f) {
     if (state.item && c?.item_id === state.item.id) refreshThreads();
   } else if (f.type === "item") {
     remember(f.item);
-    refreshCounts();
     if (isItemView(state.view)) reloadList();
     else if (state.entries.some((e) => e.item_id === f.item.id)) drawList();
     if (state.item?.id === f.item.id && !document.getElementById("item-title-input")) {

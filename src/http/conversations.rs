@@ -7,6 +7,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::store::conversations::{
     self, Conversation, ConversationFilter, ConversationView, Message, MessagePage, NewConversation, NewMessage,
 };
+use crate::store::counts::{self as view_counts, Counts};
 use crate::store::search as fts;
 use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
@@ -54,36 +55,11 @@ async fn list(
     Ok(web::Json(page::Paged { entries: found.rows, next_cursor }))
 }
 
-/// The size of each view of the messenger, for its badges.
-#[derive(Serialize, ToSchema)]
-pub struct Counts {
-    pub open: conversations::ViewCount,
-    pub closed: conversations::ViewCount,
-    pub customer_replies: conversations::ViewCount,
-    pub internal: conversations::ViewCount,
-    pub all_closed: conversations::ViewCount,
-    /// From customers → Unanswered items.
-    pub unanswered_items: i64,
-}
-
 #[utoipa::path(tag = "conversations", responses((status = 200, body = Counts)))]
 #[get("/api/v1/conversations/counts")]
 async fn counts(state: State, agent: Agent) -> Result<web::Json<Counts>, ApiError> {
-    let v = agent.viewer;
-    let counts = state
-        .store
-        .read(move |c| {
-            Ok(Counts {
-                open: conversations::count(c, v, ConversationView::Open)?,
-                closed: conversations::count(c, v, ConversationView::Closed)?,
-                customer_replies: conversations::count(c, v, ConversationView::CustomerReplies)?,
-                internal: conversations::count(c, v, ConversationView::Internal)?,
-                all_closed: conversations::count(c, v, ConversationView::AllClosed)?,
-                unanswered_items: crate::store::items::count_unanswered(c, v)?,
-            })
-        })
-        .await?;
-    Ok(web::Json(counts))
+    let viewer = agent.viewer;
+    Ok(web::Json(state.store.read(move |c| view_counts::of(c, viewer)).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

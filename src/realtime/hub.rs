@@ -1,6 +1,7 @@
 //! The hub: finds or starts the room of a conversation, fans each committed change out to its
 //! room and to the agents watching their inbox, and keeps the agents' presence.
 
+use super::inbox::Inboxes;
 use super::protocol::{PresenceStatus, ServerFrame, Who};
 use super::room::{self, Listener, RoomCmd, Rooms};
 use super::{Audience, Delivery, Outbound, Queue};
@@ -22,7 +23,7 @@ pub struct Hub(Arc<Inner>);
 struct Inner {
     rooms: Rooms,
     sockets: Mutex<HashMap<u64, Socket>>,
-    inboxes: Mutex<HashMap<u64, Inbox>>,
+    inboxes: Inboxes,
     presence: Mutex<HashMap<i64, Presence>>,
     next_id: AtomicU64,
     stats: LiveStats,
@@ -60,13 +61,6 @@ enum Holder {
     Customer(i64),
 }
 
-/// An agent socket that watches every conversation it may see, decided in memory with the
-/// access authority's `AgentScope` (no query per event).
-struct Inbox {
-    queue: Queue,
-    scope: AgentScope,
-}
-
 struct Presence {
     name: String,
     sockets: HashMap<u64, PresenceStatus>,
@@ -96,7 +90,7 @@ impl Hub {
         let hub = Hub(Arc::new(Inner {
             rooms: Arc::default(),
             sockets: Mutex::default(),
-            inboxes: Mutex::default(),
+            inboxes: Inboxes::default(),
             presence: Mutex::default(),
             next_id: AtomicU64::new(1),
             stats: LiveStats::default(),
@@ -156,7 +150,9 @@ impl Hub {
                     continue;
                 }
                 Event::Item(item) => {
-                    self.tell_about_item(item);
+                    let inboxes = &self.0.inboxes;
+                    inboxes.tell_that(ServerFrame::Item { item }.to_json().into(), |scope| scope.sees_item(item));
+                    inboxes.recount(&store, |scope| scope.sees_item(item)).await;
                     continue;
                 }
                 Event::Rights(change) => {
@@ -185,43 +181,19 @@ impl Hub {
         }
     }
 
-    /// Tells every watching agent who may see the conversation: by project, or because they
-    /// follow its item or take part in it (looked up only when such an agent is watching).
+    /// Tells the watching agents what the change means for their lists and counts.
     async fn tell_inboxes(&self, event: &Event, store: &crate::store::Store) {
-        let (conversation, message) = match event {
-            Event::Message { conversation, message } => (conversation, Some(message)),
-            Event::Conversation(conversation) => (conversation, None),
-            Event::Seen { .. } | Event::Item(_) | Event::Alert { .. } | Event::Mail | Event::Rights(_) => return,
-        };
-        let outside_scope = {
-            let inboxes = lock(&self.0.inboxes);
-            if inboxes.is_empty() {
-                return;
+        let inboxes = &self.0.inboxes;
+        match event {
+            Event::Message { conversation, message } => {
+                inboxes.conversation_changed(store, conversation, Some(message)).await
             }
-            inboxes.values().any(|i| !i.scope.sees_project(conversation.project_id))
-        };
-        let watchers = if outside_scope {
-            let id = conversation.id;
-            store.read(move |c| crate::store::conversations::watchers(c, id)).await.unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let json: Arc<str> = ServerFrame::Inbox { conversation, message }.to_json().into();
-        self.tell_inboxes_that(json, |scope| {
-            scope.sees_project(conversation.project_id) || watchers.contains(&scope.user_id)
-        });
-    }
-
-    /// Queues a frame for every inbox whose scope `sees`.
-    fn tell_inboxes_that(&self, json: Arc<str>, sees: impl Fn(&AgentScope) -> bool) {
-        let frame = Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: 0, seq: None });
-        lock(&self.0.inboxes)
-            .retain(|_, inbox| !sees(&inbox.scope) || inbox.queue.offer(Delivery::Frame(frame.clone())));
-    }
-
-    /// Tells every watching agent who may see the item.
-    fn tell_about_item(&self, item: &crate::store::items::Item) {
-        self.tell_inboxes_that(ServerFrame::Item { item }.to_json().into(), |scope| scope.sees_item(item));
+            Event::Conversation(conversation) => inboxes.conversation_changed(store, conversation, None).await,
+            Event::Seen { party: Party::User(user_id), .. } => {
+                inboxes.recount(store, |scope| scope.user_id == *user_id).await
+            }
+            Event::Seen { .. } | Event::Item(_) | Event::Alert { .. } | Event::Mail | Event::Rights(_) => {}
+        }
     }
 
     /// Makes the sockets concerned re-check their rights before anything committed later
@@ -232,24 +204,18 @@ impl Hub {
         match change {
             RightsChange::User(user_id) => {
                 let user_id = *user_id;
-                let watching = lock(&self.0.inboxes).values().any(|i| i.scope.user_id == user_id);
-                if watching {
+                let inboxes = &self.0.inboxes;
+                if inboxes.is_watching(user_id) {
                     let scope = store.read(move |c| AgentScope::of_user(c, user_id)).await;
-                    lock(&self.0.inboxes).retain(|_, inbox| match (&scope, inbox.scope.user_id == user_id) {
-                        (_, false) => true,
-                        (Ok(Some(scope)), true) => {
-                            inbox.scope = scope.clone();
-                            true
-                        }
-                        // Deactivated, or unreadable: stop telling it anything; the socket's
-                        // own re-check closes it or starts over.
-                        _ => false,
-                    });
+                    inboxes.rescope(user_id, scope.ok().flatten());
+                    inboxes.recount(store, |scope| scope.user_id == user_id).await;
                 }
                 self.recheck_sockets(Holder::User(user_id));
             }
             RightsChange::Customer(customer_id) => self.recheck_sockets(Holder::Customer(*customer_id)),
             RightsChange::Conversations(ids) => {
+                // Conversations gone (an erasure) or moved: every count may have changed.
+                self.0.inboxes.recount(store, |_| true).await;
                 for id in ids {
                     let room = lock(&self.0.rooms).get(id).cloned();
                     if let Some(room) = room {
@@ -281,7 +247,7 @@ impl Hub {
 
     /// Sends a frame to the inboxes of these users (each may have several tabs open).
     fn tell_users(&self, users: &[i64], json: String) {
-        self.tell_inboxes_that(json.into(), |scope| users.contains(&scope.user_id));
+        self.0.inboxes.tell_that(json.into(), |scope| users.contains(&scope.user_id));
     }
 
     /// Adds a listener to a conversation's room, starting the room if needed. Resolves once
@@ -329,11 +295,11 @@ impl Hub {
     }
 
     pub(super) fn watch_inbox(&self, id: u64, queue: Queue, scope: AgentScope) {
-        lock(&self.0.inboxes).insert(id, Inbox { queue, scope });
+        self.0.inboxes.watch(id, queue, scope);
     }
 
     pub(super) fn unwatch_inbox(&self, id: u64) {
-        lock(&self.0.inboxes).remove(&id);
+        self.0.inboxes.unwatch(id);
     }
 
     /// Records an agent socket's presence and tells the watching agents when the agent's
@@ -355,7 +321,7 @@ impl Hub {
             (before != after).then_some(after)
         };
         if let Some(status) = changed {
-            self.tell_inboxes_that(ServerFrame::Presence { user_id, name, status }.to_json().into(), |_| true);
+            self.0.inboxes.tell_that(ServerFrame::Presence { user_id, name, status }.to_json().into(), |_| true);
         }
     }
 
@@ -398,6 +364,6 @@ fn frames(c: &Conversation, event: &Event) -> Vec<Arc<Outbound>> {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }

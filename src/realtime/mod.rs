@@ -2,6 +2,7 @@
 //! starts rooms and fans committed changes out to them, and one task per websocket.
 
 mod hub;
+mod inbox;
 pub mod protocol;
 mod room;
 mod session;

@@ -126,10 +126,18 @@ pub enum ServerFrame<'a> {
         name: &'a str,
         status: PresenceStatus,
     },
-    /// Agents: something happened in a conversation they can see but are not subscribed to.
+    /// Agents: a conversation they may see changed (a message, when there is one): its row as
+    /// they see it, the views it is now in for them, and their counts afterwards.
     Inbox {
         conversation: &'a Conversation,
         message: Option<&'a Message>,
+        views: &'a [crate::store::conversations::ConversationView],
+        counts: &'a crate::store::counts::Counts,
+    },
+    /// Agents: their views' counts changed (they read a conversation, followed an item, their
+    /// rights changed).
+    Counts {
+        counts: &'a crate::store::counts::Counts,
     },
     /// Agents: an item they may see was created or changed (lists, Unanswered items).
     Item {

@@ -429,12 +429,24 @@ impl Session {
         }
         let (principal, now) = (self.peer.principal.clone(), self.clock.now_ms());
         let scope = self.store.read(move |c| AgentScope::of(c, principal.viewer(c, now)?)).await;
-        match scope {
-            Ok(Some(scope)) => self.hub.watch_inbox(self.id, self.queue.clone(), scope),
+        let viewer = match scope {
+            Ok(Some(scope)) => {
+                let viewer = scope.viewer();
+                self.hub.watch_inbox(self.id, self.queue.clone(), scope);
+                viewer
+            }
             Ok(None) => return Flow::Continue,
             Err(e) => return self.api_error(e.into(), None, None).await,
-        }
+        };
         self.watching_inbox = true;
+        // The counts as of now, read after watching began: any later change is told after them.
+        let counts = match self.store.read(move |c| crate::store::counts::of(c, viewer)).await {
+            Ok(counts) => counts,
+            Err(e) => return self.api_error(e.into(), None, None).await,
+        };
+        if let Flow::Close(c, r) = self.write(&ServerFrame::Counts { counts: &counts }.to_json()).await {
+            return Flow::Close(c, r);
+        }
         for (user_id, name, status) in self.hub.presence() {
             if let Flow::Close(c, r) =
                 self.write(&ServerFrame::Presence { user_id, name: &name, status }.to_json()).await

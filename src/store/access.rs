@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashSet;
 
 /// The person a read is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Viewer {
     /// An internal user; `all_projects` for admins and for the "see conversations across
     /// projects" preference.
@@ -210,6 +210,10 @@ impl AgentScope {
             Some((role, see_all)) => AgentScope::of(conn, Viewer::agent(user_id, role, see_all)),
             None => Ok(None),
         }
+    }
+
+    pub fn viewer(&self) -> Viewer {
+        Viewer::Agent { user_id: self.user_id, all_projects: self.all_projects }
     }
 
     /// Sees every conversation in this project (or standing alone, `None`).

@@ -41,7 +41,7 @@ pub struct Conversation {
 }
 
 /// The views of the agents' messenger (PRODUCT.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationView {
     /// From customers → Open conversations.
@@ -192,25 +192,6 @@ fn view_clause(viewer: Viewer, view: ConversationView) -> String {
         ConversationView::AllClosed => format!("c.status = 'closed' AND {followed}"),
     };
     format!("{} AND {view}", access::conversation(viewer))
-}
-
-/// How many conversations each view holds, and how many of them have unread messages.
-#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
-pub struct ViewCount {
-    pub total: i64,
-    pub unread: i64,
-}
-
-pub fn count(conn: &Connection, viewer: Viewer, view: ConversationView) -> Result<ViewCount> {
-    let (kind, id) = reader(viewer);
-    let sql = format!(
-        "SELECT count(*), COALESCE(sum(c.last_seq > COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
-             AND s.party_kind = '{}' AND s.party_id = {id}), 0)), 0)
-         FROM conversations c WHERE {}",
-        kind.as_str(),
-        view_clause(viewer, view)
-    );
-    Ok(conn.prepare_cached(&sql)?.query_row([], |r| Ok(ViewCount { total: r.get(0)?, unread: r.get(1)? }))?)
 }
 
 pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result<Page<Conversation>> {

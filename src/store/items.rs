@@ -78,8 +78,7 @@ pub struct ItemFilter {
 
 /// From customers → Unanswered items: open, asked for by a customer, and no conversation with
 /// them yet.
-const UNANSWERED: &str = "i.status = 'open' AND i.requester_id IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.item_id = i.id AND c.kind = 'public')";
+pub(super) const UNANSWERED: &str = "i.status = 'open' AND i.requester_id IS NOT NULL AND i.public_threads = 0";
 
 /// Items `i` with their requesters `req`, for `cols`.
 const FROM: &str = "items i LEFT JOIN customers req ON req.id = i.requester_id";
@@ -362,14 +361,6 @@ pub fn set_following(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, f
     }
     announce(conn, id)?;
     get(conn, viewer, id)
-}
-
-/// Open items with no customer conversation yet that the viewer can see.
-pub fn count_unanswered(conn: &Connection, viewer: Viewer) -> Result<i64> {
-    let vis = access::item(viewer);
-    Ok(conn
-        .prepare_cached(&format!("SELECT count(*) FROM items i WHERE {vis} AND {UNANSWERED}"))?
-        .query_row([], |r| r.get(0))?)
 }
 
 /// Items a customer asked for that the viewer can see, newest first.

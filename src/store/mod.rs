@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod automations;
 pub mod contacts;
 pub mod conversations;
+pub mod counts;
 pub mod customer_view;
 pub mod customers;
 mod events;

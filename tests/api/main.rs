@@ -12,6 +12,7 @@ mod automations;
 mod backup_and_restart;
 mod binary;
 mod conversations;
+mod counts_model;
 mod customer_data;
 mod customer_writes;
 mod email;

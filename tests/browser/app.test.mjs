@@ -48,6 +48,37 @@ test("a new customer conversation appears live at the top of Open conversations 
   await context.close();
 });
 
+test("live changes move rows and set the badges without the app asking the server again", async () => {
+  const { context, page } = await agentPage();
+  await page.click("[data-view=open]");
+  const [ann, ben] = [await visitor(), await visitor()];
+  const annConversation = await ann.say("Ann's first question");
+  const benConversation = await ben.say("Ben's first question");
+  await page.waitForFunction((id) => document.querySelector("#entries li:first-child button")?.dataset.id === String(id), benConversation);
+  const asked = [];
+  page.on("request", (r) => { if (/\/api\/v1\/conversations(\?|\/counts)/.test(r.url())) asked.push(r.url()); });
+  const badge = (view) => page.textContent(`[data-count=${view}]`);
+  const expected = async () => (await rapport.api("/api/v1/conversations/counts"));
+
+  // Ann writes again: her row goes to the top with her words, and the badge follows.
+  await ann.say("Ann again, still waiting");
+  await page.waitForFunction((id) => {
+    const first = document.querySelector("#entries li:first-child button");
+    return first?.dataset.id === String(id) && first.querySelector(".preview").textContent === "Ann again, still waiting";
+  }, annConversation);
+  const counts = await expected();
+  await page.waitForFunction((n) => document.querySelector("[data-count=open]").textContent === String(n), counts.open.unread);
+
+  // Ben's conversation is closed elsewhere: it leaves Open, and Closed counts it.
+  await rapport.api(`/api/v1/conversations/${benConversation}/close`, { method: "POST", json: {} });
+  await page.waitForFunction((id) => !document.querySelector(`#entries button[data-id="${id}"]`), benConversation);
+  const closed = (await expected()).closed.total;
+  await page.waitForFunction((n) => document.querySelector("[data-count=closed]").textContent === String(n), closed);
+  assert.equal(await badge("closed"), String(closed));
+  assert.deepEqual(asked, [], "the frames carried the rows and the counts");
+  await context.close();
+});
+
 test("an item waits in Unanswered items and moves to Open once answered", async () => {
   const { context, page } = await agentPage();
   const project = await rapport.api("/api/v1/projects", { method: "POST", json: { name: "Returns" } });

@@ -485,8 +485,8 @@ mod tests {
         let all = Viewer::SYSTEM;
         let (open, closed) = store
             .read(move |c| {
-                use conversations::ConversationView::{Closed, Open};
-                Ok((conversations::count(c, all, Open)?.total, conversations::count(c, all, Closed)?.total))
+                let counts = rapport::store::counts::of(c, all)?;
+                Ok((counts.open.total, counts.closed.total))
             })
             .await
             .unwrap();

@@ -1,0 +1,153 @@
+//! The agents watching their inbox: each is told, as they see it, what changed in any
+//! conversation they may see (the row for their list, the views it is now in for them) and
+//! their views' counts afterwards, so the app moves a row and sets its badges without asking
+//! again. Who sees what is decided in memory with the access authority's `AgentScope`, and
+//! every row is read as the agent (the store's access rule) before it is sent.
+
+use super::hub::lock;
+use super::protocol::ServerFrame;
+use super::{Audience, Delivery, Outbound, Queue};
+use crate::store::conversations::{self, Conversation, Message};
+use crate::store::{counts, AgentScope, Store, Viewer};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// An agent socket that watches every conversation it may see.
+struct Inbox {
+    queue: Queue,
+    scope: AgentScope,
+}
+
+#[derive(Default)]
+pub(super) struct Inboxes(Mutex<HashMap<u64, Inbox>>);
+
+/// What one agent is told of a conversation: their row (none when they may not see it) and
+/// their counts.
+type Told = HashMap<Viewer, (Option<(Conversation, Vec<conversations::ConversationView>)>, counts::Counts)>;
+
+impl Inboxes {
+    pub fn watch(&self, id: u64, queue: Queue, scope: AgentScope) {
+        lock(&self.0).insert(id, Inbox { queue, scope });
+    }
+
+    pub fn unwatch(&self, id: u64) {
+        lock(&self.0).remove(&id);
+    }
+
+    pub fn is_watching(&self, user_id: i64) -> bool {
+        lock(&self.0).values().any(|i| i.scope.user_id == user_id)
+    }
+
+    /// The user's rights changed: their inboxes take the new scope, or (`None`: deactivated,
+    /// unreadable) are told nothing more; the socket's own re-check closes it or starts over.
+    pub fn rescope(&self, user_id: i64, scope: Option<AgentScope>) {
+        lock(&self.0).retain(|_, inbox| match (&scope, inbox.scope.user_id == user_id) {
+            (_, false) => true,
+            (Some(scope), true) => {
+                inbox.scope = scope.clone();
+                true
+            }
+            (None, true) => false,
+        });
+    }
+
+    /// Queues the same frame for every inbox whose scope `sees`; an inbox whose queue is full
+    /// is dropped (its socket closes and the app starts over).
+    pub fn tell_that(&self, json: Arc<str>, sees: impl Fn(&AgentScope) -> bool) {
+        let frame = Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: 0, seq: None });
+        lock(&self.0).retain(|_, inbox| !sees(&inbox.scope) || inbox.queue.offer(Delivery::Frame(frame.clone())));
+    }
+
+    /// The inboxes whose scope `sees`, with who they are.
+    fn watching(&self, sees: impl Fn(&AgentScope) -> bool) -> Vec<(u64, Viewer)> {
+        lock(&self.0).iter().filter(|(_, i)| sees(&i.scope)).map(|(id, i)| (*id, i.scope.viewer())).collect()
+    }
+
+    /// Queues each inbox its own frame.
+    fn tell_each(&self, frames: Vec<(u64, String)>) {
+        let mut inboxes = lock(&self.0);
+        for (id, json) in frames {
+            let frame =
+                Arc::new(Outbound { json: json.into(), audience: Audience::Agents, conversation_id: 0, seq: None });
+            if inboxes.get(&id).is_some_and(|inbox| !inbox.queue.offer(Delivery::Frame(frame))) {
+                inboxes.remove(&id);
+            }
+        }
+    }
+
+    /// A conversation changed (a message, when there is one): every agent who may see it gets
+    /// its row as they see it, the views it is in for them, and their counts. Agents outside
+    /// its project are looked up (followers, participants) only when such an agent is watching.
+    pub async fn conversation_changed(&self, store: &Store, conversation: &Conversation, message: Option<&Message>) {
+        let outside_scope = {
+            let inboxes = lock(&self.0);
+            if inboxes.is_empty() {
+                return;
+            }
+            inboxes.values().any(|i| !i.scope.sees_project(conversation.project_id))
+        };
+        let id = conversation.id;
+        let watchers = if outside_scope {
+            store.read(move |c| conversations::watchers(c, id)).await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let project = conversation.project_id;
+        let recipients = self.watching(|scope| scope.sees_project(project) || watchers.contains(&scope.user_id));
+        let told = told(store, &recipients, Some(id)).await;
+        let frames = recipients
+            .into_iter()
+            .filter_map(|(inbox, viewer)| {
+                let (row, counts) = told.get(&viewer)?;
+                let (conversation, views) = row.as_ref()?;
+                Some((inbox, ServerFrame::Inbox { conversation, message, views, counts }.to_json()))
+            })
+            .collect();
+        self.tell_each(frames);
+    }
+
+    /// Something changed what the agents whose scope `sees` count (a seen mark, a follow, their
+    /// rights): each gets their counts.
+    pub async fn recount(&self, store: &Store, sees: impl Fn(&AgentScope) -> bool) {
+        let recipients = self.watching(sees);
+        if recipients.is_empty() {
+            return;
+        }
+        let told = told(store, &recipients, None).await;
+        let frames = recipients
+            .into_iter()
+            .filter_map(|(inbox, viewer)| {
+                Some((inbox, ServerFrame::Counts { counts: &told.get(&viewer)?.1 }.to_json()))
+            })
+            .collect();
+        self.tell_each(frames);
+    }
+}
+
+/// Reads, once per agent among `recipients`, the conversation as they see it (when given) and
+/// their counts; nothing when the store cannot answer now (the app resynchronises on its next
+/// frame or reconnection).
+async fn told(store: &Store, recipients: &[(u64, Viewer)], conversation: Option<i64>) -> Told {
+    let viewers: HashSet<Viewer> = recipients.iter().map(|(_, v)| *v).collect();
+    store
+        .read(move |c| {
+            let mut told = Told::new();
+            for viewer in viewers {
+                let row = match conversation {
+                    Some(id) => match conversations::get(c, viewer, id) {
+                        Ok(row) => {
+                            let views = counts::views_of(c, viewer, &row)?;
+                            Some((row, views))
+                        }
+                        Err(crate::store::StoreError::NotFound(_)) => None,
+                        Err(e) => return Err(e),
+                    },
+                    None => None,
+                };
+                told.insert(viewer, (row, counts::of(c, viewer)?));
+            }
+            Ok(told)
+        })
+        .await
+        .unwrap_or_default()
+}
