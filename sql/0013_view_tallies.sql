@@ -203,6 +203,49 @@ CREATE TRIGGER item_followers_tally_delete AFTER DELETE ON item_followers BEGIN
                               caught_up = caught_up + excluded.caught_up;
 END;
 
+-- My conversations, per user, in the order the lists show them: the conversations on items
+-- they follow, so that a page of My conversations is a walk over the user's own rows however
+-- many conversations the team has.
+CREATE TABLE followed_conversations (
+    user_id          INTEGER NOT NULL,
+    conversation_id  INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    kind             TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    last_activity_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, conversation_id)
+) WITHOUT ROWID;
+CREATE INDEX followed_conversations_listing
+    ON followed_conversations(user_id, status, last_activity_at DESC, conversation_id DESC);
+CREATE INDEX followed_conversations_conversation ON followed_conversations(conversation_id);
+
+INSERT INTO followed_conversations (user_id, conversation_id, kind, status, last_activity_at)
+SELECT f.user_id, c.id, c.kind, c.status, c.last_activity_at
+FROM item_followers f JOIN conversations c ON c.item_id = f.item_id;
+
+CREATE TRIGGER item_followers_listing_insert AFTER INSERT ON item_followers BEGIN
+    INSERT OR IGNORE INTO followed_conversations (user_id, conversation_id, kind, status, last_activity_at)
+    SELECT NEW.user_id, c.id, c.kind, c.status, c.last_activity_at FROM conversations c WHERE c.item_id = NEW.item_id;
+END;
+CREATE TRIGGER item_followers_listing_delete AFTER DELETE ON item_followers BEGIN
+    DELETE FROM followed_conversations
+    WHERE user_id = OLD.user_id AND conversation_id IN (SELECT id FROM conversations WHERE item_id = OLD.item_id);
+END;
+CREATE TRIGGER conversations_listing_insert AFTER INSERT ON conversations WHEN NEW.item_id IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO followed_conversations (user_id, conversation_id, kind, status, last_activity_at)
+    SELECT f.user_id, NEW.id, NEW.kind, NEW.status, NEW.last_activity_at FROM item_followers f WHERE f.item_id = NEW.item_id;
+END;
+CREATE TRIGGER conversations_listing_item AFTER UPDATE OF item_id ON conversations
+WHEN OLD.item_id IS NOT NEW.item_id BEGIN
+    DELETE FROM followed_conversations WHERE conversation_id = NEW.id;
+    INSERT OR IGNORE INTO followed_conversations (user_id, conversation_id, kind, status, last_activity_at)
+    SELECT f.user_id, NEW.id, NEW.kind, NEW.status, NEW.last_activity_at FROM item_followers f WHERE f.item_id = NEW.item_id;
+END;
+CREATE TRIGGER conversations_listing_update AFTER UPDATE OF kind, status, last_activity_at ON conversations
+WHEN OLD.kind <> NEW.kind OR OLD.status <> NEW.status OR OLD.last_activity_at <> NEW.last_activity_at BEGIN
+    UPDATE followed_conversations SET kind = NEW.kind, status = NEW.status, last_activity_at = NEW.last_activity_at
+    WHERE conversation_id = NEW.id;
+END;
+
 -- Unanswered items (open, asked by a customer, no customer conversation yet) as a short index:
 -- each item counts its public conversations.
 ALTER TABLE items ADD COLUMN public_threads INTEGER NOT NULL DEFAULT 0;

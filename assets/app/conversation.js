@@ -10,7 +10,7 @@ import { team, projects, channelBadge, unverifiedBadge, itemTop } from "./items.
 import { setupComposer } from "./composer.js";
 import { state, app, isItemView, customer, remember, requesterOf } from "./state.js";
 import { render } from "./thread.js";
-import { drawList, showView, reloadList, refreshCounts } from "./list.js";
+import { drawList, showView, reloadList, refreshCounts, itemInRows } from "./list.js";
 import { drawDetails } from "./details.js";
 
 export { render };
@@ -254,7 +254,7 @@ function itemChanged(item) {
   state.item = remember(item);
   drawItemTop();
   if (isItemView(state.view)) reloadList();
-  else if (state.entries.some((e) => e.item_id === item.id)) drawList();
+  else itemInRows(item);
   refreshCounts();
 }
 

@@ -1,12 +1,12 @@
 // The middle column: a view's rows (conversations or items), the nav's counts, search results,
 // and what an empty view shows (the first-run checklist for admins, a friendly word otherwise).
-// A conversation row comes whole from the list call: its customer is embedded in the entry.
+// A conversation row comes whole from the list call: its customer and item are in the entry.
 
 import { api } from "./api.js";
 import { h, $, when, relTime, displayName, avatar } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { ITEM_VIEWS, team, channelBadge, itemRow, itemRef } from "./items.js";
-import { state, app, isItemView, customer, itemOf, requesterOf } from "./state.js";
+import { state, app, isItemView, customer, requesterOf } from "./state.js";
 import { select, displayed } from "./conversation.js";
 import { emptyView } from "./onboarding.js";
 
@@ -97,6 +97,13 @@ export function reloadList() {
   listTimer = setTimeout(() => showView(state.view), 200);
 }
 
+/** An item changed: the conversation rows on it show its new title or priority. */
+export function itemInRows({ id, kind, title, priority }) {
+  const rows = state.entries.filter((e) => e.item_id === id && e.item);
+  for (const e of rows) e.item = { id, kind, title, priority };
+  if (rows.length) drawList();
+}
+
 export const isSelected = (e) => isItemView(state.view) ? state.item?.id === e.id : state.selected?.id === e.id;
 
 /** "example.com/pricing" from a page address, for the secondary line of an anonymous visitor. */
@@ -150,7 +157,7 @@ function conversationRow(e) {
   // costs one call per customer, once.
   if ("customer" in e || !e.customer_id) { if (e.customer) customer(e.customer_id, e.customer); fill(e.customer ?? null); }
   else { fill(null); customer(e.customer_id).then(fill); }
-  if (e.item_id) itemOf(e.item_id).then((item) => { if (item) tags.append(...itemRef(item)); });
+  if (e.item) tags.append(...itemRef(e.item));
   return h("li", { class: `kind-${e.kind}` }, button);
 }
 

@@ -8,7 +8,7 @@ import { icon } from "../shared/icons.js";
 import { alert as notifyAgent } from "./notify.js";
 import { team, projects, setupNewItem } from "./items.js";
 import { state, app, isItemView, customer, remember } from "./state.js";
-import { showView, reloadList, refreshCounts, applyCounts, applyRow, drawList, search, isSelected } from "./list.js";
+import { showView, reloadList, refreshCounts, applyCounts, applyRow, itemInRows, search, isSelected } from "./list.js";
 import { select, drawPane, drawItemTop, redrawTabs, itemThreads, render, markSeen, displayed, setMode, toggleStatus, toggleItemStatus, clearPane, redrawHeader } from "./conversation.js";
 import { markSeenByCustomer } from "./thread.js";
 import { drawDetails } from "./details.js";
@@ -220,7 +220,7 @@ function onFrame(f) {
   } else if (f.type === "item") {
     remember(f.item);
     if (isItemView(state.view)) reloadList();
-    else if (state.entries.some((e) => e.item_id === f.item.id)) drawList();
+    else itemInRows(f.item);
     if (state.item?.id === f.item.id && !document.getElementById("item-title-input")) {
       state.item = f.item;
       // A follower the app has not met yet (a new agent): learn the team again first.

@@ -4,7 +4,7 @@ pub(super) use super::messages::message;
 pub use super::messages::{messages, Author, Message, MessagePage};
 use super::people::{self, CustomerSummary};
 use super::{access, attachments, Millis, Page, Result, StoreError, Viewer};
-use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, Party, PartyKind, Status};
+use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, ItemKind, Party, PartyKind, Priority, Status};
 use crate::domain::{MAX_ATTACHMENTS, MAX_BODY_CHARS};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,18 @@ pub struct Conversation {
     pub preview: Option<String>,
     /// Who the customer is, for the list row; null when there is none.
     pub customer: Option<CustomerSummary>,
+    /// The item it hangs off, for the list row; null when there is none or the caller may not
+    /// see it.
+    pub item: Option<ItemSummary>,
+}
+
+/// An item as a conversation's list row shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ItemSummary {
+    pub id: i64,
+    pub kind: ItemKind,
+    pub title: String,
+    pub priority: Priority,
 }
 
 /// The views of the agents' messenger (PRODUCT.md).
@@ -96,8 +108,24 @@ fn reader(viewer: Viewer) -> (PartyKind, i64) {
     }
 }
 
-/// Conversations `c` with their customers `cust`, for `cols`.
-const FROM: &str = "conversations c LEFT JOIN customers cust ON cust.id = c.customer_id";
+/// What `cols` reads beside conversation `c`: its customer `cust` and its item `i` when the
+/// viewer may see it.
+fn joined(viewer: Viewer) -> String {
+    format!(
+        "LEFT JOIN customers cust ON cust.id = c.customer_id LEFT JOIN items i ON i.id = c.item_id AND {}",
+        access::item(viewer)
+    )
+}
+
+/// Conversations `c`, for `cols`.
+fn from(viewer: Viewer) -> String {
+    format!("conversations c {}", joined(viewer))
+}
+
+/// The same from an agent's followed conversations `fc` (whose order it keeps: CROSS JOIN).
+fn followed(viewer: Viewer) -> String {
+    format!("followed_conversations fc CROSS JOIN conversations c ON c.id = fc.conversation_id {}", joined(viewer))
+}
 
 /// The preview of conversation `c`: its newest message, preferring a person's (a bot's reply
 /// would hide what the customer said); a file's name when the message is only files. Every
@@ -126,7 +154,7 @@ fn cols(viewer: Viewer) -> String {
          c.last_seq, c.last_activity_at, c.created_at, c.assignee_id,
          c.last_seq - COALESCE((SELECT s.seq FROM seen_marks s WHERE s.conversation_id = c.id
              AND s.party_kind = '{}' AND s.party_id = {id}), 0),
-         {}, {PREVIEW}, {}",
+         {}, {PREVIEW}, {}, i.id, i.kind, i.title, i.priority",
         kind.as_str(),
         super::contacts::unverified_email("c.customer_id"),
         people::summary_cols("cust")
@@ -165,43 +193,52 @@ fn row(r: &Row) -> rusqlite::Result<Conversation> {
         unverified_email: r.get(14)?,
         preview: r.get::<_, Option<String>>(15)?.map(|p| one_line(&p)),
         customer: people::summary(r, 16)?,
+        item: match r.get::<_, Option<i64>>(21)? {
+            Some(id) => Some(ItemSummary { id, kind: r.get(22)?, title: r.get(23)?, priority: r.get(24)? }),
+            None => None,
+        },
     })
 }
 
 pub fn get(conn: &Connection, viewer: Viewer, id: i64) -> Result<Conversation> {
     let vis = access::conversation(viewer);
-    conn.prepare_cached(&format!("SELECT {} FROM {FROM} WHERE c.id = ?1 AND {vis}", cols(viewer)))?
+    conn.prepare_cached(&format!("SELECT {} FROM {} WHERE c.id = ?1 AND {vis}", cols(viewer), from(viewer)))?
         .query_row([id], row)
         .optional()?
         .ok_or(StoreError::NotFound("conversation_not_found"))
 }
 
-/// Which visible conversations belong to a view.
-fn view_clause(viewer: Viewer, view: ConversationView) -> String {
-    let followed = match viewer {
-        Viewer::Agent { user_id, .. } => {
-            format!("c.item_id IN (SELECT item_id FROM item_followers WHERE user_id = {user_id})")
-        }
-        Viewer::Customer { .. } => "0".into(),
-    };
-    let view = match view {
-        ConversationView::Open => "c.kind = 'public' AND c.status = 'open'".to_owned(),
-        ConversationView::Closed => "c.kind = 'public' AND c.status = 'closed'".to_owned(),
-        ConversationView::CustomerReplies => format!("c.kind = 'public' AND c.status = 'open' AND {followed}"),
-        ConversationView::Internal => format!("c.kind = 'internal' AND c.status = 'open' AND {followed}"),
-        ConversationView::AllClosed => format!("c.status = 'closed' AND {followed}"),
-    };
-    format!("{} AND {view}", access::conversation(viewer))
-}
-
+/// A page of a view, most recently active first. From customers is a walk down the listing
+/// index; My conversations a walk down the agent's own followed conversations, so that neither
+/// costs more with the team's history than the page it shows.
 pub fn list(conn: &Connection, viewer: Viewer, f: &ConversationFilter) -> Result<Page<Conversation>> {
-    let view = view_clause(viewer, f.view);
+    let vis = access::conversation(viewer);
+    let from_customers =
+        |status| (from(viewer), "c.last_activity_at", "c.id", format!("c.kind = 'public' AND c.status = '{status}'"));
+    let (source, at, id, filter) = match (f.view, viewer) {
+        (ConversationView::Open, _) => from_customers("open"),
+        (ConversationView::Closed, _) => from_customers("closed"),
+        (mine, Viewer::Agent { user_id, .. }) => {
+            let filter = match mine {
+                ConversationView::CustomerReplies => "fc.status = 'open' AND fc.kind = 'public'",
+                ConversationView::Internal => "fc.status = 'open' AND fc.kind = 'internal'",
+                _ => "fc.status = 'closed'",
+            };
+            (
+                followed(viewer),
+                "fc.last_activity_at",
+                "fc.conversation_id",
+                format!("fc.user_id = {user_id} AND {filter}"),
+            )
+        }
+        // Customers follow nothing.
+        (_, Viewer::Customer { .. }) => return Ok(Page::from_overfetch(Vec::new(), f.limit)),
+    };
     let (after_at, after_id) = f.after.unwrap_or((i64::MAX, i64::MAX));
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM {FROM}
-         WHERE {view}
-           AND (c.last_activity_at < ?1 OR (c.last_activity_at = ?1 AND c.id < ?2))
-         ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?3",
+        "SELECT {} FROM {source}
+         WHERE {filter} AND {vis} AND ({at} < ?1 OR ({at} = ?1 AND {id} < ?2))
+         ORDER BY {at} DESC, {id} DESC LIMIT ?3",
         cols(viewer)
     ))?;
     // One query for the page: each row carries its preview and customer.
@@ -465,8 +502,9 @@ pub fn watchers(conn: &Connection, conversation_id: i64) -> Result<Vec<i64>> {
 /// The conversations on an item that the viewer may see, oldest first.
 pub fn of_item(conn: &Connection, viewer: Viewer, item_id: i64) -> Result<Vec<Conversation>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM {FROM} WHERE {} AND c.item_id = ?1 ORDER BY c.id",
+        "SELECT {} FROM {} WHERE {} AND c.item_id = ?1 ORDER BY c.id",
         cols(viewer),
+        from(viewer),
         access::conversation(viewer)
     ))?;
     let rows = stmt.query_map([item_id], row)?.collect::<rusqlite::Result<_>>()?;
@@ -476,9 +514,10 @@ pub fn of_item(conn: &Connection, viewer: Viewer, item_id: i64) -> Result<Vec<Co
 /// A customer's conversations that the viewer may see, most recently active first.
 pub fn of_customer(conn: &Connection, viewer: Viewer, customer_id: i64, limit: usize) -> Result<Vec<Conversation>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM {FROM} WHERE {} AND c.customer_id = ?1
+        "SELECT {} FROM {} WHERE {} AND c.customer_id = ?1
          ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?2",
         cols(viewer),
+        from(viewer),
         access::conversation(viewer)
     ))?;
     let rows = stmt.query_map(params![customer_id, limit as i64], row)?.collect::<rusqlite::Result<_>>()?;

@@ -340,7 +340,7 @@ const WAIT: Duration = Duration::from_secs(10);
 /// The close codes docs/protocol.md documents for what a client sends.
 const DOCUMENTED_CLOSES: [u16; 3] = [1009, 4400, 4429];
 /// Every frame type the server sends.
-const SERVER_FRAMES: [&str; 14] = [
+const SERVER_FRAMES: [&str; 15] = [
     "hello",
     "message",
     "ack",
@@ -351,6 +351,7 @@ const SERVER_FRAMES: [&str; 14] = [
     "conversation",
     "presence",
     "inbox",
+    "counts",
     "item",
     "alert",
     "error",
