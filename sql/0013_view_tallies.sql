@@ -251,7 +251,8 @@ END;
 ALTER TABLE items ADD COLUMN public_threads INTEGER NOT NULL DEFAULT 0;
 UPDATE items SET public_threads =
     (SELECT count(*) FROM conversations c WHERE c.item_id = items.id AND c.kind = 'public');
-CREATE INDEX items_unanswered ON items(project_id) WHERE status = 'open' AND requester_id IS NOT NULL AND public_threads = 0;
+CREATE INDEX items_unanswered ON items(created_at DESC, id DESC)
+    WHERE status = 'open' AND requester_id IS NOT NULL AND public_threads = 0;
 
 CREATE TRIGGER conversations_threads_insert AFTER INSERT ON conversations
 WHEN NEW.kind = 'public' AND NEW.item_id IS NOT NULL BEGIN

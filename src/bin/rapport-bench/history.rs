@@ -13,8 +13,8 @@
 //! on an empty one (the same team, no conversations) and measures, at concurrency 1 and 32 for
 //! `--seconds` each: the counts, every list view (first and 50th page) as the admin and as a
 //! one-project agent, search for a common word, a rare word and a three-letter prefix, a cheap
-//! list while 16 clients search the common word, and 10 agents' apps refetching on every
-//! `inbox` frame while a customer writes a message a second (for at least 10 s). One JSON line
+//! list while 16 clients search the common word, and 10 agents' apps told of every change by
+//! `inbox` frames while a customer writes a message a second (for at least 10 s). One JSON line
 //! per measurement, `empty` beside `history`; non-2xx answers are counted under `errors`.
 
 mod load;

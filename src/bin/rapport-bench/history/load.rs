@@ -1,5 +1,5 @@
-//! Load against one server: closed-loop GETs at a given concurrency, and agents' apps that
-//! refetch on every `inbox` frame while a customer writes. Every answer is counted: a non-2xx
+//! Load against one server: closed-loop GETs at a given concurrency, and agents' apps told of
+//! every change by `inbox` frames while a customer writes. Every answer is counted: a non-2xx
 //! status (or a failed request) shows up in `errors` and its latency still counts.
 
 use crate::client::{self, source};
@@ -109,47 +109,35 @@ fn clock_ticks() -> f64 {
 
 type Shared = Arc<Mutex<Tally>>;
 
-/// One agent's app: on every `inbox` frame it refetches the counts 150 ms later and the Open
-/// list 200 ms later, each timer restarted by the next frame (assets/app/main.js).
+/// When the customer's latest post was sent.
+type LastPost = Arc<Mutex<Option<Instant>>>;
+
+/// One agent's app (assets/app/shell.js): each `inbox` frame carries the row, the views it is in
+/// and the agent's counts, which the app applies without asking the server again. Recorded:
+/// how long after the customer's post the frame reached the app.
 async fn app(
     server: &Server,
     token: &str,
     n: usize,
-    counts: Shared,
-    list: Shared,
+    told: Shared,
+    last_post: LastPost,
     stop: CancellationToken,
 ) -> Result<(), String> {
     let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(token), source(n)).await?;
     client::send(&mut ws, &json!({"type": "watch_inbox"})).await?;
-    let (http, token) = (server.http.clone(), token.to_owned());
-    let urls = [
-        format!("{}/api/v1/conversations/counts", server.base),
-        format!("{}/api/v1/conversations?view=open", server.base),
-    ];
     tokio::spawn(async move {
-        let far = tokio::time::Instant::now() + Duration::from_secs(86_400);
-        let mut due = [far, far];
         loop {
             tokio::select! {
                 frame = client::next(&mut ws) => match frame {
-                    Ok(f) if f["type"] == "inbox" => {
-                        let now = tokio::time::Instant::now();
-                        due = [now + Duration::from_millis(150), now + Duration::from_millis(200)];
+                    Ok(f) if f["type"] == "inbox" && f["counts"].is_object() => {
+                        let posted = *last_post.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Some(posted) = posted {
+                            told.lock().unwrap_or_else(|p| p.into_inner()).record(posted, Ok(reqwest::StatusCode::OK));
+                        }
                     }
                     Ok(_) => {}
                     Err(_) => return,
                 },
-                () = tokio::time::sleep_until(due[0].min(due[1])) => {
-                    let which = usize::from(due[1] < due[0]);
-                    due[which] = far;
-                    let (http, url, token) = (http.clone(), urls[which].clone(), token.clone());
-                    let tally = if which == 0 { counts.clone() } else { list.clone() };
-                    tokio::spawn(async move {
-                        let t = Instant::now();
-                        let outcome = get(&http, &url, &token).await;
-                        tally.lock().unwrap_or_else(|p| p.into_inner()).record(t, outcome);
-                    });
-                }
                 () = stop.cancelled() => return,
             }
         }
@@ -158,18 +146,18 @@ async fn app(
 }
 
 /// Ten agents' apps open while one customer writes a message a second: the customer's post
-/// latency, the apps' refetches, and the server's CPU over the run.
+/// latency, how soon each app is told, and the server's CPU over the run.
 pub async fn apps_while_customer_writes(
     server: &Server,
     agents: &[String],
     duration: Duration,
 ) -> Result<Value, String> {
     let pid = server.pid().ok_or("the apps scenario reads the server's CPU: it needs a server started here")?;
-    let (counts, list): (Shared, Shared) = (Arc::default(), Arc::default());
+    let (told, last_post): (Shared, LastPost) = (Arc::default(), Arc::default());
     let stop = CancellationToken::new();
     let _stop_apps = stop.clone().drop_guard();
     for (n, token) in agents.iter().enumerate() {
-        app(server, token, n, counts.clone(), list.clone(), stop.clone()).await?;
+        app(server, token, n, told.clone(), last_post.clone(), stop.clone()).await?;
     }
     let visitor = server.post("/api/v1/widget/visitors", json!({}), None).await?;
     let visitor = visitor["token"].as_str().ok_or("no visitor token")?.to_owned();
@@ -178,7 +166,8 @@ pub async fn apps_while_customer_writes(
         .await?;
     let id = created["conversation"]["id"].as_i64().ok_or("no conversation")?;
     let url = format!("{}/api/v1/widget/conversations/{id}/messages", server.base);
-    tokio::time::sleep(Duration::from_millis(500)).await; // the first message's refetches settle
+    tokio::time::sleep(Duration::from_millis(500)).await; // the first message's frames settle
+    told.lock().unwrap_or_else(|p| p.into_inner()).latencies.clear();
     let (cpu_before, started) = (cpu_seconds(pid), Instant::now());
     let mut posts = Tally::default();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -188,10 +177,11 @@ pub async fn apps_while_customer_writes(
         n += 1;
         let body = json!({"body": format!("Message {n}: the order still has not arrived, can you check?")});
         let t = Instant::now();
+        *last_post.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
         let outcome = server.http.post(&url).header("X-Rapport-Visitor", &visitor).json(&body).send().await;
         posts.record(t, outcome.map(|r| r.status()));
     }
-    tokio::time::sleep(Duration::from_millis(400)).await; // the last message's refetches
+    tokio::time::sleep(Duration::from_millis(400)).await; // the last message's frames
     let seconds = started.elapsed().as_secs_f64();
     let cpu = match (cpu_before, cpu_seconds(pid)) {
         (Some(a), Some(b)) => json!(round((b - a) / seconds * 100.0)),
@@ -199,7 +189,7 @@ pub async fn apps_while_customer_writes(
     };
     let take = |t: &Shared| std::mem::take(&mut *t.lock().unwrap_or_else(|p| p.into_inner()));
     Ok(json!({
-        "customer_post": posts.json(seconds), "apps_counts": take(&counts).json(seconds),
-        "apps_open_list": take(&list).json(seconds), "server_cpu_pct_of_one_core": cpu,
+        "customer_post": posts.json(seconds), "apps_told": take(&told).json(seconds),
+        "server_cpu_pct_of_one_core": cpu,
     }))
 }
