@@ -206,6 +206,7 @@ function onFrame(f) {
     if (!watching) notifyAgent({ title: f.title, body: f.body, sound: state.prefs.sound, browser: state.prefs.browser_notifications });
   } else if (f.type === "counts") {
     applyCounts(f.counts);
+    if (f.resync && !isItemView(state.view)) reloadList();
   } else if (f.type === "inbox") {
     applyCounts(f.counts);
     applyRow(f.conversation, f.views);

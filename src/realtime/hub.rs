@@ -152,7 +152,7 @@ impl Hub {
                 Event::Item(item) => {
                     let inboxes = &self.0.inboxes;
                     inboxes.tell_that(ServerFrame::Item { item }.to_json().into(), |scope| scope.sees_item(item));
-                    inboxes.recount(&store, |scope| scope.sees_item(item)).await;
+                    inboxes.recount(&store, true, |scope| scope.sees_item(item)).await;
                     continue;
                 }
                 Event::Rights(change) => {
@@ -190,7 +190,7 @@ impl Hub {
             }
             Event::Conversation(conversation) => inboxes.conversation_changed(store, conversation, None).await,
             Event::Seen { party: Party::User(user_id), .. } => {
-                inboxes.recount(store, |scope| scope.user_id == *user_id).await
+                inboxes.recount(store, false, |scope| scope.user_id == *user_id).await
             }
             Event::Seen { .. } | Event::Item(_) | Event::Alert { .. } | Event::Mail | Event::Rights(_) => {}
         }
@@ -208,14 +208,14 @@ impl Hub {
                 if inboxes.is_watching(user_id) {
                     let scope = store.read(move |c| AgentScope::of_user(c, user_id)).await;
                     inboxes.rescope(user_id, scope.ok().flatten());
-                    inboxes.recount(store, |scope| scope.user_id == user_id).await;
+                    inboxes.recount(store, true, |scope| scope.user_id == user_id).await;
                 }
                 self.recheck_sockets(Holder::User(user_id));
             }
             RightsChange::Customer(customer_id) => self.recheck_sockets(Holder::Customer(*customer_id)),
             RightsChange::Conversations(ids) => {
                 // Conversations gone (an erasure) or moved: every count may have changed.
-                self.0.inboxes.recount(store, |_| true).await;
+                self.0.inboxes.recount(store, true, |_| true).await;
                 for id in ids {
                     let room = lock(&self.0.rooms).get(id).cloned();
                     if let Some(room) = room {

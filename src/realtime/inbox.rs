@@ -106,9 +106,9 @@ impl Inboxes {
         self.tell_each(frames);
     }
 
-    /// Something changed what the agents whose scope `sees` count (a seen mark, a follow, their
-    /// rights): each gets their counts.
-    pub async fn recount(&self, store: &Store, sees: impl Fn(&AgentScope) -> bool) {
+    /// Something changed what the agents whose scope `sees` count (a seen mark, an item, their
+    /// rights): each gets their counts, and `resync` when their lists may hold other rows now.
+    pub async fn recount(&self, store: &Store, resync: bool, sees: impl Fn(&AgentScope) -> bool) {
         let recipients = self.watching(sees);
         if recipients.is_empty() {
             return;
@@ -117,7 +117,7 @@ impl Inboxes {
         let frames = recipients
             .into_iter()
             .filter_map(|(inbox, viewer)| {
-                Some((inbox, ServerFrame::Counts { counts: &told.get(&viewer)?.1 }.to_json()))
+                Some((inbox, ServerFrame::Counts { counts: &told.get(&viewer)?.1, resync }.to_json()))
             })
             .collect();
         self.tell_each(frames);

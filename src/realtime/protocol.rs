@@ -134,10 +134,12 @@ pub enum ServerFrame<'a> {
         views: &'a [crate::store::conversations::ConversationView],
         counts: &'a crate::store::counts::Counts,
     },
-    /// Agents: their views' counts changed (they read a conversation, followed an item, their
-    /// rights changed).
+    /// Agents: their views' counts changed (they read a conversation, an item changed, their
+    /// rights changed). `resync`: which conversations their lists hold may have changed too (an
+    /// item's followers or project, their rights): the list shown is to be asked for again.
     Counts {
         counts: &'a crate::store::counts::Counts,
+        resync: bool,
     },
     /// Agents: an item they may see was created or changed (lists, Unanswered items).
     Item {

@@ -444,7 +444,7 @@ impl Session {
             Ok(counts) => counts,
             Err(e) => return self.api_error(e.into(), None, None).await,
         };
-        if let Flow::Close(c, r) = self.write(&ServerFrame::Counts { counts: &counts }.to_json()).await {
+        if let Flow::Close(c, r) = self.write(&ServerFrame::Counts { counts: &counts, resync: false }.to_json()).await {
             return Flow::Close(c, r);
         }
         for (user_id, name, status) in self.hub.presence() {

@@ -272,6 +272,10 @@ async fn measure_all(sides: &mut [Side; 2], plan: &Plan, limits: &Limits, d: Dur
         history,
         json!({"customer_post_p99_ms": "<= 50", "server_cpu_pct_of_one_core": "< 25", "errors": "none"}),
     );
+    // A clean stop after all that load: SIGTERM to exit.
+    let stops: Vec<Value> = sides.iter_mut().map(|side| json!(side.server.stop().map(|d| d.as_millis()))).collect();
+    let [empty, history] = <[Value; 2]>::try_from(stops).map_err(|_| "two sides")?;
+    line(json!({"endpoint": "clean_stop_ms"}), empty, history, json!("prompt"));
     Ok(())
 }
 

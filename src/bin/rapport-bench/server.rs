@@ -43,12 +43,13 @@ impl Server {
         }
     }
 
-    /// Stops the server the way SIGTERM does (gracefully).
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-            let _ = child.wait();
-        }
+    /// Stops the server the way SIGTERM does (gracefully); how long it took to exit.
+    pub fn stop(&mut self) -> Option<Duration> {
+        let mut child = self.child.take()?;
+        let asked = Instant::now();
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = child.wait();
+        Some(asked.elapsed())
     }
 
     /// Starts the same server again, on the same port and data, with `env` added.
