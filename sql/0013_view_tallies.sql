@@ -246,6 +246,10 @@ WHEN OLD.kind <> NEW.kind OR OLD.status <> NEW.status OR OLD.last_activity_at <>
     WHERE conversation_id = NEW.id;
 END;
 
+-- Assigned to me: an agent's open items in the order the list shows them.
+DROP INDEX items_assignee;
+CREATE INDEX items_assignee ON items(assignee_id, status, created_at DESC, id DESC);
+
 -- Unanswered items (open, asked by a customer, no customer conversation yet) as a short index:
 -- each item counts its public conversations.
 ALTER TABLE items ADD COLUMN public_threads INTEGER NOT NULL DEFAULT 0;

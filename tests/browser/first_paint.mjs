@@ -13,10 +13,9 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { launch, repo } from "./lib.mjs";
+import { freePort, launch, repo } from "./lib.mjs";
 
 const binary = process.env.RAPPORT_BIN || join(repo, "target", "release", "rapport");
 const [dir, runs = "7"] = process.argv.slice(2);
@@ -28,16 +27,8 @@ if (!dir) {
 const EMAIL = "bench@example.com";
 const PASSWORD = "bench password";
 
-async function port() {
-  const server = createServer();
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  const { port } = server.address();
-  await new Promise((ok) => server.close(ok));
-  return port;
-}
-
 async function serve(dataDir) {
-  const listen = `127.0.0.1:${await port()}`;
+  const listen = `127.0.0.1:${await freePort()}`;
   const proc = spawn(binary, ["serve", "--listen", listen, "--data-dir", dataDir], {
     env: { ...process.env, RAPPORT_LOG: "warn" }, stdio: ["ignore", "ignore", "inherit"],
   });

@@ -17,7 +17,7 @@ export const PASSWORD = "browser test password";
 export const artifacts = join(here, "artifacts");
 mkdirSync(artifacts, { recursive: true });
 
-async function freePort() {
+export async function freePort() {
   const server = createServer();
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
   const { port } = server.address();
