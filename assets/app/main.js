@@ -1,6 +1,6 @@
 // The agents' app starts here: the theme before anything is drawn, then either the sign-in card
-// or the app. Only what the sign-in needs loads before someone signs in; the app's screens
-// (shell.js and what it opens) are imported after.
+// or the app. The sign-in page loads only what the sign-in needs; the app's screens (shell.js
+// and what it opens) are fetched as the person starts typing and started once they sign in.
 
 // The theme first, so a dark page is never drawn light first: "light" | "dark" | system (none).
 const theme = localStorage.getItem("rapport.theme");
@@ -18,6 +18,9 @@ async function boot() {
     if (e.status !== 401) throw e;
     login.hidden = false;
     login.elements.email.focus();
+    // The app's modules (and its stylesheet) are fetched while the person types, so signing in
+    // does not wait for them; the page itself loads only what the sign-in needs.
+    login.addEventListener("input", () => import("./shell.js").catch(() => {}), { once: true });
     return;
   }
   await enter(me);

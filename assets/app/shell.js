@@ -25,8 +25,11 @@ function stylesheet(name) {
   return loaded;
 }
 
+// Asked for as soon as this module loads (while the person signs in), awaited before drawing.
+const paneStyles = stylesheet("pane.css");
+
 export async function start(me) {
-  await stylesheet("pane.css");
+  await paneStyles;
   state.me = me.user;
   state.prefs = { ...me.preferences, browser_notifications: localStorage.getItem("rapport.browserNotifications") === "1" };
   setCsrf(me.csrf_token);
