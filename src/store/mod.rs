@@ -6,7 +6,6 @@
 mod access;
 pub mod attachments;
 pub mod automations;
-mod checkpoint;
 pub mod contacts;
 pub mod conversations;
 pub mod counts;
@@ -134,7 +133,6 @@ pub struct Store {
     writer: writer::Writer,
     cheap: Pool,
     heavy: Pool,
-    checkpointer: Arc<checkpoint::Checkpointer>,
     path: Arc<PathBuf>,
 }
 
@@ -177,9 +175,6 @@ impl Store {
         migrate::run(&mut conn)?;
         // Statistics for the planner, for the tables that need them, with a bounded effort.
         conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
-        // The log is folded in by the checkpoint thread, never by a commit.
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
-        let checkpointer = Arc::new(checkpoint::Checkpointer::start(&path)?);
         let readers = |size, wait| {
             let manager = r2d2_sqlite::SqliteConnectionManager::file(&path).with_init(|c| {
                 configure(c)?;
@@ -194,7 +189,7 @@ impl Store {
         };
         let cheap = readers(CHEAP_READERS, CHEAP_WAIT)?;
         let heavy = readers(HEAVY_READERS, HEAVY_WAIT)?;
-        Ok(Store { writer: writer::Writer::start(conn, events), cheap, heavy, checkpointer, path: Arc::new(path) })
+        Ok(Store { writer: writer::Writer::start(conn, events), cheap, heavy, path: Arc::new(path) })
     }
 
     pub fn path(&self) -> &Path {
@@ -282,8 +277,6 @@ impl Store {
     /// Stops the writer after the work already queued, checkpoints the WAL into the main file
     /// and truncates it, so that after a clean stop the `.db` file alone is the whole state.
     pub async fn close(&self) -> Result<()> {
-        let checkpointer = self.checkpointer.clone();
-        let _ = tokio::task::spawn_blocking(move || checkpointer.stop()).await;
         self.writer.close().await
     }
 }
