@@ -350,7 +350,12 @@ fn frames(c: &Conversation, event: &Event) -> Vec<Arc<Outbound>> {
             )]
         }
         Event::Conversation(conversation) => {
-            let full = serde_json::to_value(conversation).unwrap_or_default();
+            let mut full = serde_json::to_value(conversation).unwrap_or_default();
+            // Read as the system: the item, which not everyone in the room may see, stays out
+            // (each agent's inbox frame carries it as they see it).
+            if let Some(fields) = full.as_object_mut() {
+                fields.remove("item");
+            }
             let mut out =
                 vec![frame(ServerFrame::Conversation { conversation: full }.to_json(), Audience::Agents, None)];
             if let (ConversationKind::Public, Some(customer)) = (c.kind, c.customer_id) {

@@ -80,3 +80,31 @@ async fn the_customer_details_show_their_visible_conversations_and_items() {
     assert_eq!(all["items"][0]["id"], item);
     agent.get("/api/v1/customers/999/activity").await.expect(404, "customer_not_found");
 }
+
+#[tokio::test]
+async fn a_list_row_names_its_item_only_to_those_who_may_see_the_item() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let lab = admin.project("Lab").await;
+    let (bea, bea_id) = app.agent(&admin, "bea@example.com").await;
+    admin.put(&format!("/api/v1/projects/{lab}/members/{bea_id}"), None).await.ok();
+    let customer = admin.customer("c@example.com").await;
+    let item = admin.item(lab, "Prototype canary-91 recall", Some(customer)).await;
+    let conversation = admin
+        .conversation(json!({"kind": "public", "item_id": item, "customer_id": customer, "message": {"body": "Hi"}}))
+        .await;
+    // Bea answers (so she takes part and follows the item), then stops following and leaves
+    // the project: she still sees the conversation she took part in, not the item.
+    bea.say(conversation, "On it").await.ok();
+    bea.delete(&format!("/api/v1/items/{item}/follow")).await.ok();
+    admin.delete(&format!("/api/v1/projects/{lab}/members/{bea_id}")).await.ok();
+    bea.get(&format!("/api/v1/items/{item}")).await.expect(404, "item_not_found");
+
+    let row = bea.get(&format!("/api/v1/conversations/{conversation}")).await.ok();
+    assert_eq!(row["item"], serde_json::Value::Null);
+    let open = bea.get("/api/v1/conversations?view=open").await.ok();
+    assert_eq!(open["entries"][0]["id"], conversation);
+    assert!(!open.to_string().contains("canary-91"), "{open}");
+    let seen_by_admin = admin.get(&format!("/api/v1/conversations/{conversation}")).await.ok();
+    assert_eq!(seen_by_admin["item"]["title"], "Prototype canary-91 recall");
+}
