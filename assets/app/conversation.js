@@ -8,7 +8,7 @@ import { h, $, when, displayName, avatar } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { team, projects, channelBadge, unverifiedBadge, itemTop } from "./items.js";
 import { setupComposer } from "./composer.js";
-import { state, app, isItemView, customer, remember, requesterOf } from "./state.js";
+import { state, app, isItemView, customer, requesterOf } from "./state.js";
 import { render } from "./thread.js";
 import { drawList, showView, reloadList, refreshCounts, itemInRows } from "./list.js";
 import { drawDetails } from "./details.js";
@@ -48,7 +48,7 @@ async function openEntry(entry, asItem, ticket) {
   let threads = {};
   let selected = null;
   if (asItem) {
-    item = remember(await api(`/api/v1/items/${entry.id}`));
+    item = await api(`/api/v1/items/${entry.id}`);
     threads = await itemThreads(item.id);
     selected = threads.public ?? null;
   } else {
@@ -56,7 +56,7 @@ async function openEntry(entry, asItem, ticket) {
     threads = { [entry.kind]: entry };
     if (entry.item_id) {
       let others;
-      [item, others] = await Promise.all([api(`/api/v1/items/${entry.item_id}`).then(remember), itemThreads(entry.item_id)]);
+      [item, others] = await Promise.all([api(`/api/v1/items/${entry.item_id}`), itemThreads(entry.item_id)]);
       for (const [kind, c] of Object.entries(others)) threads[kind] ??= c;
     }
   }
@@ -251,7 +251,7 @@ export async function toggleStatus() {
 /** Item changes come back as the item; its header is redrawn and the lists follow. */
 function itemChanged(item) {
   state.itemWrites = (state.itemWrites || 0) + 1;
-  state.item = remember(item);
+  state.item = item;
   drawItemTop();
   if (isItemView(state.view)) reloadList();
   else itemInRows(item);
@@ -277,7 +277,7 @@ async function makeTicket() {
   if (!list.length) { $("#composer .error").textContent = "Create a project first (Admin → Projects)."; return; }
   const made = await api(`/api/v1/conversations/${state.selected.id}/ticket`, { method: "POST", json: { project_id: list[0].id, title: `Chat #${state.selected.id}` } });
   state.selected = made.conversation;
-  state.item = remember(made.item);
+  state.item = made.item;
   state.threads = { public: made.conversation };
   [state.users, state.projects] = await Promise.all([team(), projects()]);
   drawPane();

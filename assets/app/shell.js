@@ -7,7 +7,7 @@ import { h, $, avatar, displayName } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { alert as notifyAgent } from "./notify.js";
 import { team, projects, setupNewItem } from "./items.js";
-import { state, app, isItemView, customer, remember } from "./state.js";
+import { state, app, isItemView, customer } from "./state.js";
 import { showView, reloadList, refreshCounts, applyCounts, applyRow, itemInRows, search, isSelected } from "./list.js";
 import { select, drawPane, drawItemTop, redrawTabs, itemThreads, render, markSeen, displayed, setMode, toggleStatus, toggleItemStatus, clearPane, redrawHeader } from "./conversation.js";
 import { markSeenByCustomer } from "./thread.js";
@@ -126,7 +126,6 @@ export function applyPrefs(prefs, reload = true) {
   refreshCounts();
   if (!reload) return;
   projects(true).then((p) => { state.projects = p; });
-  state.items.clear();
   const hidden = prefs.hide_from_customers && ["open", "unanswered", "closed"].includes(state.view);
   showView(hidden ? "customer_replies" : state.view);
 }
@@ -146,7 +145,6 @@ $("#nav-close").addEventListener("click", () => app.classList.remove("show-nav")
 const openNewItem = setupNewItem({
   me: () => state.me,
   async created(item) {
-    remember(item);
     if (state.view !== "items_open" && state.view !== "items_mine") await showView("items_open");
     else reloadList();
     await select(item, true);
@@ -222,7 +220,6 @@ function onFrame(f) {
     if (c?.customer_id) customerChanged(c.customer_id);
     if (state.item && c?.item_id === state.item.id) refreshThreads();
   } else if (f.type === "item") {
-    remember(f.item);
     if (isItemView(state.view)) reloadList();
     else itemInRows(f.item);
     if (state.item?.id === f.item.id && !document.getElementById("item-title-input")) {

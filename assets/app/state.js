@@ -1,13 +1,13 @@
 // What the app's screens share: the one state object, the app's element, and the customers
-// and items met so far (cached, kept fresh by live frames).
+// met so far (cached).
 
 import { api } from "./api.js";
 import { $, displayName } from "./dom.js";
 import { ITEM_VIEWS } from "./items.js";
 
 export const state = {
-  me: null, prefs: null, view: "open", entries: [], cursor: null, selected: null,
-  item: null, threads: {}, mode: "public", customers: new Map(), items: new Map(), users: [], projects: [],
+  me: null, prefs: null, view: "open", entries: [], cursor: null, searching: false, selected: null,
+  item: null, threads: {}, mode: "public", customers: new Map(), users: [], projects: [],
   live: null, firstSeq: 0, lastSeq: 0, opening: 0, page: null,
 };
 export const app = $("#app");
@@ -23,15 +23,6 @@ export function customer(id, known = null) {
   return state.customers.get(id);
 }
 
-/** An item by id, cached (item frames keep the cache fresh). */
-export function itemOf(id) {
-  if (!state.items.has(id)) state.items.set(id, api(`/api/v1/items/${id}`).catch(() => { state.items.delete(id); return null; }));
-  return state.items.get(id);
-}
-export function remember(item) {
-  state.items.set(item.id, Promise.resolve(item));
-  return item;
-}
 
 /** The customer as items.js shows them: with a name always (their display name when they gave
  * none), so a row or a header never falls back to an id. */
