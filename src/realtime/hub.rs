@@ -149,10 +149,8 @@ impl Hub {
                     self.tell_users(users, frame.to_json());
                     continue;
                 }
-                Event::Item(item) => {
-                    let inboxes = &self.0.inboxes;
-                    inboxes.tell_that(ServerFrame::Item { item }.to_json().into(), |scope| scope.sees_item(item));
-                    inboxes.recount(&store, true, |scope| scope.sees_item(item)).await;
+                Event::Item(_) => {
+                    self.tell_inboxes(&event, &store).await;
                     continue;
                 }
                 Event::Rights(change) => {
@@ -181,7 +179,8 @@ impl Hub {
         }
     }
 
-    /// Tells the watching agents what the change means for their lists and counts.
+    /// Tells the watching agents what the change means for their lists and counts (and of an
+    /// item, the item).
     async fn tell_inboxes(&self, event: &Event, store: &crate::store::Store) {
         let inboxes = &self.0.inboxes;
         match event {
@@ -192,7 +191,11 @@ impl Hub {
             Event::Seen { party: Party::User(user_id), .. } => {
                 inboxes.recount(store, false, |scope| scope.user_id == *user_id).await
             }
-            Event::Seen { .. } | Event::Item(_) | Event::Alert { .. } | Event::Mail | Event::Rights(_) => {}
+            Event::Item(item) => {
+                inboxes.tell_that(ServerFrame::Item { item }.to_json().into(), |scope| scope.sees_item(item));
+                inboxes.recount(store, true, |scope| scope.sees_item(item)).await
+            }
+            Event::Seen { .. } | Event::Alert { .. } | Event::Mail | Event::Rights(_) => {}
         }
     }
 
