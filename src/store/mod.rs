@@ -189,7 +189,12 @@ impl Store {
         };
         let cheap = readers(CHEAP_READERS, CHEAP_WAIT)?;
         let heavy = readers(HEAVY_READERS, HEAVY_WAIT)?;
-        Ok(Store { writer: writer::Writer::start(conn, events), cheap, heavy, path: Arc::new(path) })
+        Ok(Store {
+            writer: writer::Writer::start(conn, events, search::merge_step),
+            cheap,
+            heavy,
+            path: Arc::new(path),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -337,6 +342,49 @@ mod tests {
         let full = (2, "wal".to_owned(), 1);
         assert_eq!(store.write(pragmas).await.unwrap(), full);
         assert_eq!(store.read(pragmas).await.unwrap(), full);
+        store.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_write_ahead_log_is_copied_back_as_it_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.write(|c| Ok(c.execute_batch("CREATE TABLE scratch (b BLOB)")?)).await.unwrap();
+        // 400 commits of ten pages each: four times what makes a checkpoint due.
+        for _ in 0..400 {
+            store.write(|c| Ok(c.execute("INSERT INTO scratch VALUES (zeroblob(40000))", [])?)).await.unwrap();
+        }
+        let len = |suffix: &str| std::fs::metadata(dir.path().join(format!("rapport.db{suffix}"))).unwrap().len();
+        let frame = 4096 + 24;
+        assert!(len("-wal") <= 1100 * frame, "the log grew to {} bytes", len("-wal"));
+        assert!(len("") >= 12_000_000, "the database file holds what was checkpointed: {} bytes", len(""));
+        store.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn search_merges_its_index_when_the_writer_is_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let segments = |c: &Connection| -> Result<i64> {
+            Ok(c.query_row("SELECT count(DISTINCT segid) FROM messages_fts_idx", [], |r| r.get(0))?)
+        };
+        // Each commit writes a segment: left to FTS5's crisis merge, 300 commits leave 15.
+        for n in 0..300 {
+            let body = format!("a message numbered {n} about an order");
+            store
+                .write(move |c| Ok(c.execute("INSERT INTO messages_fts (rowid, body) VALUES (?1, ?2)", (n + 1, body))?))
+                .await
+                .unwrap();
+        }
+        let left = store.read(segments).await.unwrap();
+        assert!(left <= 6, "{left} segments left unmerged");
+        let found: i64 = store
+            .read(|c| {
+                Ok(c.query_row("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'order'", [], |r| r.get(0))?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(found, 300);
         store.close().await.unwrap();
     }
 

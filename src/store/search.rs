@@ -26,6 +26,20 @@ const MIN_PREFIX: usize = 3;
 /// ones comes first, few enough that a word in every message costs no more than a rare one.
 const CANDIDATES: i64 = 200;
 
+/// Pages a merge step writes at most, per index: a few milliseconds of work, so that a write
+/// arriving meanwhile hardly waits, and many times what a post adds, so that merging keeps up.
+const MERGE_PAGES: i64 = 100;
+
+/// One step of merging the search indexes' segments (their automatic merging is off, see
+/// sql/0015): the writer runs it when nobody waits. It does nothing, cheaply, when no level of
+/// an index has enough segments to merge.
+pub(super) fn merge_step(conn: &Connection) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO messages_fts (messages_fts, rank) VALUES ('merge', ?1)")?
+        .execute([MERGE_PAGES])?;
+    conn.prepare_cached("INSERT INTO items_fts (items_fts, rank) VALUES ('merge', ?1)")?.execute([MERGE_PAGES])?;
+    Ok(())
+}
+
 /// Turns what a person typed into an FTS5 query: every word must appear; words of three letters
 /// or more as a prefix ("print" finds "printer"), shorter ones as whole words. Quoting each word
 /// keeps FTS5's operators and punctuation from meaning anything.

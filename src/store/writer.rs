@@ -1,11 +1,15 @@
 //! The one thread that owns the write connection. It takes every job that is waiting, runs
 //! them in one transaction (each inside its own savepoint, so one failure spoils only itself),
 //! commits once, and only then answers each caller: group commit, durable and fast at once.
+//! Upkeep runs here too, after the callers are answered rather than inside the commit that
+//! made it due: checkpoints (copying the write-ahead log back into the database file), and
+//! the store's idle work (merging search's index) when no write is waiting.
 
 use super::{Event, Result, StoreError};
 use crate::metrics::Histogram;
 use rusqlite::Connection;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -56,6 +60,46 @@ enum Command {
 thread_local! {
     /// What the running job raised, while a job runs on this (the writer's) thread.
     static RAISED: RefCell<Option<Vec<Event>>> = const { RefCell::new(None) };
+    /// Pages in the write-ahead log after the writer's last commit, as SQLite's WAL hook tells.
+    static WAL_PAGES: Cell<c_int> = const { Cell::new(0) };
+}
+
+/// A checkpoint is due once a commit leaves this many pages in the log (SQLite's own default).
+/// SQLite would run it inside that commit, making its callers wait for the copying; the writer
+/// runs it right after answering them, as often, so the log stays as short as before.
+const CHECKPOINT_PAGES: c_int = 1000;
+
+/// Replaces SQLite's automatic checkpoint (setting a WAL hook turns that off): counts only.
+fn count_wal_pages(_: &rusqlite::hooks::Wal, pages: c_int) -> rusqlite::Result<()> {
+    WAL_PAGES.set(pages);
+    Ok(())
+}
+
+/// The store's work for when no write waits, one step at a time, in its own transaction.
+pub(super) type IdleStep = fn(&Connection) -> rusqlite::Result<()>;
+
+fn idle_step(conn: &Connection, step: IdleStep) {
+    let done =
+        conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| step(conn)).and_then(|()| conn.execute_batch("COMMIT"));
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "the writer's idle work failed; it is tried again later");
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// Copies the log back into the database file when a commit made that due. Passive: readers
+/// are never waited for; what they still need is copied on a later pass. A failure (a full
+/// disk) leaves the log as it is, committed data in it, and is tried again after the next commit.
+fn checkpoint_if_due(conn: &Connection) {
+    if WAL_PAGES.get() < CHECKPOINT_PAGES {
+        return;
+    }
+    WAL_PAGES.set(0);
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "could not checkpoint the write-ahead log");
+    }
 }
 
 /// Announces `event` once the running write job commits, after the events its result
@@ -103,14 +147,14 @@ impl Events {
 }
 
 impl Writer {
-    pub(super) fn start(conn: Connection, events: Option<mpsc::Sender<Event>>) -> Writer {
+    pub(super) fn start(conn: Connection, events: Option<mpsc::Sender<Event>>, idle: IdleStep) -> Writer {
         let (tx, rx) = mpsc::channel(MAX_BATCH);
         let events = Events(events);
         let stats = Arc::new(WriteStats::default());
         let counted = stats.clone();
         std::thread::Builder::new()
             .name("rapport-writer".into())
-            .spawn(move || run(conn, rx, events, &counted))
+            .spawn(move || run(conn, rx, events, &counted, idle))
             .expect("spawning the writer thread");
         Writer { tx, stats }
     }
@@ -193,7 +237,8 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats: &WriteStats) {
+fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats: &WriteStats, idle: IdleStep) {
+    conn.wal_hook(Some(count_wal_pages));
     while let Some(first) = rx.blocking_recv() {
         let mut jobs = Vec::new();
         let mut close = None;
@@ -211,10 +256,15 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats:
         if !jobs.is_empty() {
             let started = Instant::now();
             stats.jobs.fetch_add(jobs.len() as u64, Ordering::Relaxed);
-            if !commit_batch(&conn, jobs, &events) {
+            let committed = commit_batch(&conn, jobs, &events);
+            if !committed {
                 stats.failed_batches.fetch_add(1, Ordering::Relaxed);
             }
             stats.batch_seconds.observe(started.elapsed());
+            if committed && rx.is_empty() {
+                idle_step(&conn, idle);
+            }
+            checkpoint_if_due(&conn);
         }
         if let Some(reply) = close {
             rx.close();

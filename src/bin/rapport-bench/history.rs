@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! rapport-bench history [--data-dir DIR] [--conversations 100000] [--messages 1000000]
-//!                       [--seconds 5] [--seed 1]
+//!                       [--seconds 5] [--seed 1] [--only ENDPOINT]
 //! ```
 //!
 //! It seeds the history through the store (not HTTP; 3 projects, 10 agents and an admin,
@@ -14,8 +14,9 @@
 //! `--seconds` each: the counts, every list view (first and 50th page) as the admin and as a
 //! one-project agent, search for a common word, a rare word and a three-letter prefix, a cheap
 //! list while 16 clients search the common word, and 10 agents' apps told of every change by
-//! `inbox` frames while a customer writes a message a second (for at least 10 s). One JSON line
-//! per measurement, `empty` beside `history`; non-2xx answers are counted under `errors`.
+//! `inbox` frames while a customer writes a message a second (for 100 s: a p99 needs a hundred
+//! posts). One JSON line per measurement, `empty` beside `history`; non-2xx answers are counted
+//! under `errors`. `--only` runs the measurements of one endpoint (the names in ENDPOINTS).
 
 mod load;
 mod seed;
@@ -35,7 +36,16 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     pub plan: Plan,
     pub duration: Duration,
+    pub only: Option<String>,
 }
+
+/// What `--only` may name, in the order they are measured.
+const ENDPOINTS: [&str; 6] =
+    ["counts", "list", "search", "list_while_searching", "apps_while_customer_writes", "clean_stop_ms"];
+
+/// How long the customer writes while the apps are open: one post a second, a hundred posts
+/// for a p99 that is not just the worst one.
+const APPS_RUN: Duration = Duration::from_secs(100);
 
 /// Who a request is made as: the admin (sees everything) or agent 1 (one project).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -165,6 +175,9 @@ fn target(endpoint: &str, concurrency: usize) -> Value {
 }
 
 pub async fn run(opts: Options, scratch: &Path, open_files: u64) -> Result<(), String> {
+    if let Some(only) = opts.only.as_deref().filter(|o| !ENDPOINTS.contains(o)) {
+        return Err(format!("--only {only}: not one of {}", ENDPOINTS.join(", ")));
+    }
     let dir = opts.data_dir.clone().unwrap_or_else(|| scratch.join("history"));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let limits = crate::measure(&dir, open_files)?;
@@ -195,10 +208,17 @@ pub async fn run(opts: Options, scratch: &Path, open_files: u64) -> Result<(), S
     seed::seed(&empty_dir, Plan { conversations: 0, messages: 0, ..plan }, end).await?;
     eprintln!("starting the servers ...");
     let mut sides = [Side::start(&empty_dir).await?, Side::start(&dir).await?];
-    measure_all(&mut sides, &plan, &limits, opts.duration).await
+    let wanted = |endpoint: &str| opts.only.as_deref().is_none_or(|o| o == endpoint);
+    measure_all(&mut sides, &plan, &limits, opts.duration, wanted).await
 }
 
-async fn measure_all(sides: &mut [Side; 2], plan: &Plan, limits: &Limits, d: Duration) -> Result<(), String> {
+async fn measure_all(
+    sides: &mut [Side; 2],
+    plan: &Plan,
+    limits: &Limits,
+    d: Duration,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<(), String> {
     let line = |fields: Value, empty: Value, history: Value, target: Value| {
         let mut line = json!({"scenario": "history"});
         if let (Some(line), Value::Object(fields)) = (line.as_object_mut(), fields) {
@@ -229,7 +249,7 @@ async fn measure_all(sides: &mut [Side; 2], plan: &Plan, limits: &Limits, d: Dur
             each.push(("search", who, name.to_owned(), format!("/api/v1/search?q={q}"), 1));
         }
     }
-    for (endpoint, who, name, path, page) in each {
+    for (endpoint, who, name, path, page) in each.into_iter().filter(|e| wanted(e.0)) {
         for concurrency in [1, 32] {
             let mut figures = Vec::new();
             for side in sides.iter_mut() {
@@ -249,29 +269,36 @@ async fn measure_all(sides: &mut [Side; 2], plan: &Plan, limits: &Limits, d: Dur
             line(fields, empty, history, target(endpoint, concurrency));
         }
     }
-    let mut starved = Vec::new();
-    for side in sides.iter_mut() {
-        starved.push(list_while_searching(side, d).await);
+    if wanted("list_while_searching") {
+        let mut starved = Vec::new();
+        for side in sides.iter_mut() {
+            starved.push(list_while_searching(side, d).await);
+        }
+        let [empty, history] = <[Value; 2]>::try_from(starved).map_err(|_| "two sides")?;
+        line(
+            json!({"endpoint": "list_while_searching", "view": "open", "as": "admin", "concurrency": 1, "searchers": 16, "q": "the"}),
+            empty,
+            history,
+            json!({"list_p99_ms": "<= 10", "errors": "none"}),
+        );
     }
-    let [empty, history] = <[Value; 2]>::try_from(starved).map_err(|_| "two sides")?;
-    line(
-        json!({"endpoint": "list_while_searching", "view": "open", "as": "admin", "concurrency": 1, "searchers": 16, "q": "the"}),
-        empty,
-        history,
-        json!({"list_p99_ms": "<= 10", "errors": "none"}),
-    );
-    let mut apps = Vec::new();
-    for side in sides.iter() {
-        let tokens: Vec<String> = side.agents.iter().map(|(t, _)| t.clone()).collect();
-        apps.push(load::apps_while_customer_writes(&side.server, &tokens, d.max(Duration::from_secs(10))).await?);
+    if wanted("apps_while_customer_writes") {
+        let mut apps = Vec::new();
+        for side in sides.iter() {
+            let tokens: Vec<String> = side.agents.iter().map(|(t, _)| t.clone()).collect();
+            apps.push(load::apps_while_customer_writes(&side.server, &tokens, APPS_RUN.max(d)).await?);
+        }
+        let [empty, history] = <[Value; 2]>::try_from(apps).map_err(|_| "two sides")?;
+        line(
+            json!({"endpoint": "apps_while_customer_writes", "apps": seed::AGENTS, "customer_msgs_per_s": 1}),
+            empty,
+            history,
+            json!({"customer_post_p99_ms": "<= 50", "server_cpu_pct_of_one_core": "< 25", "errors": "none"}),
+        );
     }
-    let [empty, history] = <[Value; 2]>::try_from(apps).map_err(|_| "two sides")?;
-    line(
-        json!({"endpoint": "apps_while_customer_writes", "apps": seed::AGENTS, "customer_msgs_per_s": 1}),
-        empty,
-        history,
-        json!({"customer_post_p99_ms": "<= 50", "server_cpu_pct_of_one_core": "< 25", "errors": "none"}),
-    );
+    if !wanted("clean_stop_ms") {
+        return Ok(());
+    }
     // A clean stop after all that load: SIGTERM to exit.
     let stops: Vec<Value> = sides.iter_mut().map(|side| json!(side.server.stop().map(|d| d.as_millis()))).collect();
     let [empty, history] = <[Value; 2]>::try_from(stops).map_err(|_| "two sides")?;

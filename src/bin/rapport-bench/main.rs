@@ -41,6 +41,10 @@ struct Args {
     /// For `history`: a data dir to seed (or, seeded before, to reuse) instead of a temporary one.
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
+    /// For `history`: only the measurements of this endpoint (counts, list, search,
+    /// list_while_searching, apps_while_customer_writes, clean_stop_ms).
+    #[arg(long)]
+    only: Option<String>,
     /// For `delivery`: messages per second to send.
     #[arg(long, default_value_t = 2_000)]
     rate: u64,
@@ -83,7 +87,7 @@ async fn run(args: Args, open_files: u64) -> Result<(), String> {
             messages: args.messages,
             seed: args.seed,
         };
-        let opts = history::Options { data_dir: args.data_dir, plan, duration };
+        let opts = history::Options { data_dir: args.data_dir, plan, duration, only: args.only };
         return history::run(opts, scratch.path(), open_files).await;
     }
     let server = match (&args.url, &args.token) {

@@ -145,8 +145,12 @@ async fn app(
     Ok(())
 }
 
-/// Ten agents' apps open while one customer writes a message a second: the customer's post
-/// latency, how soon each app is told, and the server's CPU over the run.
+/// Customers writing in the apps scenario.
+const CUSTOMERS: usize = 10;
+
+/// Ten agents' apps open while customers write a message a second between them (ten customers,
+/// each every ten seconds, as people chat; one alone would be held back by the customers' rate
+/// limit): the posts' latency, how soon each app is told, and the server's CPU over the run.
 pub async fn apps_while_customer_writes(
     server: &Server,
     agents: &[String],
@@ -159,13 +163,20 @@ pub async fn apps_while_customer_writes(
     for (n, token) in agents.iter().enumerate() {
         app(server, token, n, told.clone(), last_post.clone(), stop.clone()).await?;
     }
-    let visitor = server.post("/api/v1/widget/visitors", json!({}), None).await?;
-    let visitor = visitor["token"].as_str().ok_or("no visitor token")?.to_owned();
-    let created = server
-        .post("/api/v1/widget/conversations", json!({"message": {"body": "Hello, is anyone there?"}}), Some(&visitor))
-        .await?;
-    let id = created["conversation"]["id"].as_i64().ok_or("no conversation")?;
-    let url = format!("{}/api/v1/widget/conversations/{id}/messages", server.base);
+    let mut customers = Vec::new();
+    for _ in 0..CUSTOMERS {
+        let visitor = server.post("/api/v1/widget/visitors", json!({}), None).await?;
+        let visitor = visitor["token"].as_str().ok_or("no visitor token")?.to_owned();
+        let created = server
+            .post(
+                "/api/v1/widget/conversations",
+                json!({"message": {"body": "Hello, is anyone there?"}}),
+                Some(&visitor),
+            )
+            .await?;
+        let id = created["conversation"]["id"].as_i64().ok_or("no conversation")?;
+        customers.push((visitor, format!("{}/api/v1/widget/conversations/{id}/messages", server.base)));
+    }
     tokio::time::sleep(Duration::from_millis(500)).await; // the first message's frames settle
     told.lock().unwrap_or_else(|p| p.into_inner()).latencies.clear();
     let (cpu_before, started) = (cpu_seconds(pid), Instant::now());
@@ -176,9 +187,10 @@ pub async fn apps_while_customer_writes(
         tick.tick().await;
         n += 1;
         let body = json!({"body": format!("Message {n}: the order still has not arrived, can you check?")});
+        let (visitor, url) = &customers[n % CUSTOMERS];
         let t = Instant::now();
         *last_post.lock().unwrap_or_else(|p| p.into_inner()) = Some(t);
-        let outcome = server.http.post(&url).header("X-Rapport-Visitor", &visitor).json(&body).send().await;
+        let outcome = server.http.post(url).header("X-Rapport-Visitor", visitor).json(&body).send().await;
         posts.record(t, outcome.map(|r| r.status()));
     }
     tokio::time::sleep(Duration::from_millis(400)).await; // the last message's frames
