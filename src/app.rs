@@ -4,6 +4,7 @@
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::http::{self, AppState, SetupLink};
+use crate::limits::{CustomerWrites, RateLimiter};
 use crate::mail::{inbound::Mailroom, postman::Postman, smtpd};
 use crate::store::{users, Store, StoreError};
 use actix_web::dev::{Server, ServerHandle};
@@ -135,11 +136,11 @@ impl Application {
             logins: http::LoginLimits::new(device_key),
             passwords,
             setup: SetupLink::default(),
-            new_visitors: http::RateLimiter::new(config.visitor_limit, 10 * 60 * 1000),
-            widget_writes: http::RateLimiter::new(config.visitor_limit * 4, 10 * 60 * 1000),
-            customer_writes: Arc::new(http::CustomerWrites::new(config.visitor_limit.saturating_mul(4))),
-            portal_attempts: http::RateLimiter::new(5, 10 * 60 * 1000),
-            form_submissions: http::RateLimiter::new(5, 10 * 60 * 1000),
+            new_visitors: RateLimiter::new(config.visitor_limit, 10 * 60 * 1000),
+            widget_writes: RateLimiter::new(config.visitor_limit * 4, 10 * 60 * 1000),
+            customer_writes: Arc::new(CustomerWrites::new(config.visitor_limit.saturating_mul(4))),
+            portal_attempts: RateLimiter::new(5, 10 * 60 * 1000),
+            form_submissions: RateLimiter::new(5, 10 * 60 * 1000),
             support_address: support_address.clone(),
             http: Default::default(),
             started: std::time::Instant::now(),

@@ -65,6 +65,11 @@ impl ApiError {
     pub fn limited(code: &'static str, retry_after: u64, message: impl Into<String>) -> ApiError {
         ApiError { retry_after: Some(retry_after), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message) }
     }
+    /// A customer writes faster than their limits (`crate::limits::CustomerWrites`).
+    pub fn too_fast(refused: crate::limits::TooFast) -> ApiError {
+        let secs = refused.retry_after_secs;
+        ApiError::limited("too_many_messages", secs, format!("you are sending too fast; try again in {secs} s"))
+    }
     /// Too many password checks are waiting: a 503 answered at once, to be tried again soon.
     pub fn busy() -> ApiError {
         ApiError {

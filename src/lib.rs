@@ -8,11 +8,13 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod mail;
 pub mod metrics;
 pub mod password;
 pub mod realtime;
 pub mod store;
+pub mod text;
 pub mod timed_rules;
 pub mod token;
 

@@ -206,7 +206,7 @@ async fn test(state: State, _admin: Admin, body: web::Json<TestEmail>) -> Result
         ),
         html: format!(
             "<p>This is a test email from Rapport at <a href=\"{0}\">{0}</a>.</p><p>If you can read it, email notifications will reach people.</p>",
-            super::escape(base)
+            crate::text::escape(base)
         ),
         conversation_id: None,
     };

@@ -180,7 +180,7 @@ async fn submit(
     body: web::Json<Submission>,
 ) -> Result<HttpResponse, ApiError> {
     let now = state.now();
-    state.form_submissions.admit(&[&limit_key(&req)], now, "too_many_requests")?;
+    super::admit(&state.form_submissions, &[&limit_key(&req)], now, "too_many_requests")?;
     let (key, submission) = (key.into_inner(), body.into_inner());
     let lookup = key.clone();
     let secret = state

@@ -13,10 +13,10 @@
 //! password queue was full) gives every slot back.
 
 use super::device::KnownDevices;
-use super::limiter::{RateLimiter, Taken};
 use super::State;
 use crate::domain::Secret;
 use crate::error::ApiError;
+use crate::limits::{RateLimiter, Taken};
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::HttpRequest;

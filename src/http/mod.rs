@@ -12,7 +12,6 @@ mod email;
 mod forms;
 mod health;
 mod items;
-mod limiter;
 mod login_limits;
 mod observe;
 pub mod openapi;
@@ -21,7 +20,6 @@ mod portal;
 mod projects;
 mod rules;
 mod setup;
-pub(crate) use setup::escape;
 mod socket;
 mod tokens;
 mod users;
@@ -29,7 +27,6 @@ mod widget;
 
 pub use auth::{preauthenticate, Admin, Agent, SESSION_COOKIE};
 use client::limit_key;
-pub use limiter::{CustomerWrites, RateLimiter};
 pub use login_limits::LoginLimits;
 pub use observe::trace_requests;
 pub use setup::SetupLink;
@@ -37,10 +34,16 @@ pub use setup::SetupLink;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::limits::{CustomerWrites, RateLimiter};
 use crate::store::Store;
 use actix_web::http::StatusCode;
 use actix_web::{error, web, HttpRequest, HttpResponse};
 use std::sync::Arc;
+
+/// Counts one attempt under `keys` in `limiter`, or answers 429 with `code` and when to try again.
+pub(crate) fn admit(limiter: &RateLimiter, keys: &[&str], now: i64, code: &'static str) -> Result<(), ApiError> {
+    limiter.take(keys, now).map(drop).map_err(|secs| ApiError::too_many(code, secs))
+}
 
 /// Everything a handler may need, passed explicitly (no globals).
 pub struct AppState {

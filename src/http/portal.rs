@@ -106,7 +106,12 @@ async fn send_link(state: State, req: HttpRequest, body: web::Json<LinkRequest>)
             "sign-in links go by email, and this server sends none; sign in with your password",
         ));
     }
-    state.portal_attempts.admit(&[&limit_key(&req), &address.to_lowercase()], state.now(), "too_many_requests")?;
+    super::admit(
+        &state.portal_attempts,
+        &[&limit_key(&req), &address.to_lowercase()],
+        state.now(),
+        "too_many_requests",
+    )?;
     let secret = token::generate("");
     let link = format!("{}/portal/#link={secret}", state.config.base_url);
     let (hash, now) = (token::hash(&secret), state.now());
@@ -142,7 +147,7 @@ async fn redeem_link(
     body: web::Json<Redeem>,
 ) -> Result<web::Json<NewVisitor>, ApiError> {
     enabled(&state).await?;
-    state.portal_attempts.admit(&[&format!("redeem:{}", limit_key(&req))], state.now(), "too_many_requests")?;
+    super::admit(&state.portal_attempts, &[&format!("redeem:{}", limit_key(&req))], state.now(), "too_many_requests")?;
     let link_hash = token::hash(body.token.trim());
     let secret = token::generate("rpv_");
     let (session_hash, now) = (token::hash(&secret), state.now());

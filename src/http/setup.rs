@@ -6,6 +6,7 @@ use super::{auth::start_session, State};
 use crate::domain::{Email, Name, Password, Role, Secret};
 use crate::error::ApiError;
 use crate::store::users;
+use crate::text::escape;
 use crate::token;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -40,22 +41,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize)]
 struct TokenQuery {
     token: Option<String>,
-}
-
-/// Escapes text for HTML: user text is never markup.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {

@@ -38,13 +38,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Counts one anonymous write (a conversation, an upload) against the caller's IP.
 pub(super) fn limit_writes(state: &State, req: &HttpRequest) -> Result<(), ApiError> {
-    state.widget_writes.admit(&[&limit_key(req)], state.now(), "too_many_requests")
+    super::admit(&state.widget_writes, &[&limit_key(req)], state.now(), "too_many_requests")
 }
 
 /// Counts one write of a customer (a message, a conversation, a ticket, an upload) against
 /// their limits, per visitor and per address: `429 too_many_messages` beyond them.
 pub(super) fn admit_customer(state: &State, req: &HttpRequest, customer_id: i64) -> Result<(), ApiError> {
-    state.customer_writes.admit_customer(customer_id, &limit_key(req), state.now())
+    state.customer_writes.admit_customer(customer_id, &limit_key(req), state.now()).map_err(ApiError::too_fast)
 }
 
 /// What the widget shows before anyone types: public settings and whether the team is online.
@@ -217,7 +217,7 @@ pub struct NewVisitor {
 #[post("/api/v1/widget/visitors")]
 async fn new_visitor(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let now = state.now();
-    state.new_visitors.admit(&[&limit_key(&req)], now, "too_many_visitors")?;
+    super::admit(&state.new_visitors, &[&limit_key(&req)], now, "too_many_visitors")?;
     let secret = token::generate("rpv_");
     let hash = token::hash(&secret);
     let customer = state.store.write(move |c| customers::insert_visitor(c, &hash, now)).await?;

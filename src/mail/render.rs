@@ -2,18 +2,19 @@
 //! HTML part with the same content. Every piece of user text is escaped in the HTML part.
 
 use crate::domain::{ConversationKind, Party, PartyKind};
-use crate::http::escape;
 use crate::mail::reply_token::ReplyToken;
 use crate::store::conversations::{Conversation, Message};
 use crate::store::inbound::MailThread;
-use crate::store::notify::{NewEmail, Recipient};
+use crate::store::notify::{Letters, NewEmail, Recipient, Unseen};
 use crate::store::Millis;
+use crate::text::escape;
 use rand::Rng;
 
 const TEXT: &str = include_str!("../../assets/email/notification.txt");
 const HTML: &str = include_str!("../../assets/email/notification.html");
 
-/// What every notification email is made with.
+/// What every notification email is made with; it writes the emails the notification flow
+/// queues (`store::notify::Letters`).
 #[derive(Debug, Clone)]
 pub struct Letterhead {
     /// Signs the reply tokens.
@@ -42,6 +43,35 @@ impl Letterhead {
     }
 }
 
+impl Letters for Letterhead {
+    fn notification(
+        &self,
+        conversation: &Conversation,
+        recipient: &Recipient,
+        thread: Option<&MailThread>,
+        unseen: Unseen,
+        now: Millis,
+    ) -> NewEmail {
+        notification(self, conversation, recipient, thread, unseen, now)
+    }
+
+    fn notice(
+        &self,
+        recipient: &Recipient,
+        about: (Option<&Conversation>, Option<&MailThread>),
+        item_id: Option<i64>,
+        subject: &str,
+        body: &str,
+        now: Millis,
+    ) -> NewEmail {
+        notice(self, recipient, about, item_id, subject, body, now)
+    }
+
+    fn unverified_notice(&self, recipient: &Recipient, conversation: Option<&Conversation>, now: Millis) -> NewEmail {
+        unverified_notice(self, recipient, conversation, now)
+    }
+}
+
 /// The Message-ID of an email about a conversation to one recipient: it carries the reply
 /// token, so a reply that lost its To address still finds its way by In-Reply-To.
 fn message_id(head: &Letterhead, token: &str) -> String {
@@ -50,16 +80,7 @@ fn message_id(head: &Letterhead, token: &str) -> String {
     format!("<{token}.{nonce}@{}>", head.domain)
 }
 
-/// What a notification email tells: the unseen messages (oldest first), how many earlier ones
-/// are left out, and what names the conversation (its ticket's title, its subject or its first
-/// message, whose first words are taken).
-pub struct Unseen<'a> {
-    pub messages: &'a [Message],
-    pub earlier: i64,
-    pub topic: Option<&'a str>,
-}
-
-pub fn notification(
+fn notification(
     head: &Letterhead,
     conversation: &Conversation,
     recipient: &Recipient,
@@ -143,7 +164,7 @@ pub fn notification(
 
 /// An email with a rule's own text (a ticket closed, a task waiting). About a conversation the
 /// recipient may see, it threads with that conversation's emails and a reply lands in it.
-pub fn notice(
+fn notice(
     head: &Letterhead,
     recipient: &Recipient,
     (conversation, thread): (Option<&Conversation>, Option<&MailThread>),
@@ -201,7 +222,7 @@ pub fn notice(
 
 /// What an address nobody verified is sent instead of anything that could echo what a stranger
 /// typed there (a form's subject, a bot's reply quoting it): no user text at all.
-pub fn unverified_notice(
+fn unverified_notice(
     head: &Letterhead,
     recipient: &Recipient,
     conversation: Option<&Conversation>,

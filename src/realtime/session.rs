@@ -44,7 +44,7 @@ pub struct Peer {
 
 /// A customer's write limit: per visitor and per client address (`limit_key`).
 pub struct WriteLimit {
-    pub limiter: Arc<crate::http::CustomerWrites>,
+    pub limiter: Arc<crate::limits::CustomerWrites>,
     pub address: String,
 }
 
@@ -403,7 +403,7 @@ impl Session {
     async fn send(&mut self, conversation_id: i64, client_id: String, body: String, attachment_ids: Vec<i64>) -> Flow {
         if let (Party::Customer(customer_id), Some(limit)) = (self.peer.party(), &self.peer.writes) {
             if let Err(e) = limit.limiter.admit_customer(customer_id, &limit.address, self.clock.now_ms()) {
-                return self.api_error(e, Some(conversation_id), Some(&client_id)).await;
+                return self.api_error(ApiError::too_fast(e), Some(conversation_id), Some(&client_id)).await;
             }
         }
         let new = NewMessage { client_id: Some(client_id.clone()), author: self.peer.party(), body, attachment_ids };

@@ -1,13 +1,13 @@
 //! The one-minute rule, in the store. Posting a message decides, in the same transaction, who
 //! is owed an email about it; a seen mark cancels what was seen; the scheduler turns what fell
 //! due into outbox rows (again in one transaction with removing the pending row, so a restart
-//! neither loses nor repeats one); the sender drains the outbox.
+//! neither loses nor repeats one); the sender drains the outbox. What an email says is the
+//! mail path's business: the flow asks `Letters` (which `mail::render` provides) to write it.
 
 use super::conversations::{self, Message, MessagePage};
 use super::inbound::MailThread;
 use super::{users, Millis, Result, Viewer};
 use crate::domain::{Party, PartyKind};
-use crate::mail::render::{self, Letterhead};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -40,6 +40,45 @@ pub struct NewEmail {
     pub text: String,
     pub html: String,
     pub conversation_id: Option<i64>,
+}
+
+/// What a notification email tells: the unseen messages (oldest first), how many earlier ones
+/// are left out, and what names the conversation (its ticket's title, its subject or its first
+/// message, whose first words are taken).
+pub struct Unseen<'a> {
+    pub messages: &'a [Message],
+    pub earlier: i64,
+    pub topic: Option<&'a str>,
+}
+
+/// Writes the emails the flow queues, in the same transaction as the decision to send them.
+pub trait Letters {
+    /// The messages of a conversation the recipient has not seen.
+    fn notification(
+        &self,
+        conversation: &conversations::Conversation,
+        recipient: &Recipient,
+        thread: Option<&MailThread>,
+        unseen: Unseen,
+        now: Millis,
+    ) -> NewEmail;
+    /// A rule's own text, about a conversation (threaded with it) or an item, or neither.
+    fn notice(
+        &self,
+        recipient: &Recipient,
+        about: (Option<&conversations::Conversation>, Option<&MailThread>),
+        item_id: Option<i64>,
+        subject: &str,
+        body: &str,
+        now: Millis,
+    ) -> NewEmail;
+    /// To an address nobody verified: that there is news, with none of the text.
+    fn unverified_notice(
+        &self,
+        recipient: &Recipient,
+        conversation: Option<&conversations::Conversation>,
+        now: Millis,
+    ) -> NewEmail;
 }
 
 /// Records that `party` is owed an email about message `seq` of a conversation unless they see
@@ -90,7 +129,7 @@ pub fn queue_due(
     conn: &Connection,
     cutoff: Millis,
     limit: usize,
-    head: &Letterhead,
+    letters: &dyn Letters,
     now: Millis,
 ) -> Result<(usize, usize)> {
     let due: Vec<(i64, PartyKind, i64, i64, i64)> = conn
@@ -100,14 +139,14 @@ pub fn queue_due(
         )?
         .query_map(params![cutoff, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut queued = notices(conn, cutoff, limit, head, now)?;
+    let mut queued = notices(conn, cutoff, limit, letters, now)?;
     for (conversation_id, kind, id, first, last) in &due {
         conn.prepare_cached(
             "DELETE FROM pending_notifications WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3",
         )?
         .execute(params![conversation_id, kind, id])?;
         let Some(party) = Party::from_parts(*kind, Some(*id)) else { continue };
-        if let Some(email) = notification(conn, *conversation_id, party, *first, *last, head, now)? {
+        if let Some(email) = notification(conn, *conversation_id, party, *first, *last, letters, now)? {
             enqueue(conn, &email, now)?;
             queued += 1;
         }
@@ -116,7 +155,7 @@ pub fn queue_due(
 }
 
 /// Turns the notices rules left (each due at once) into outbox rows; returns how many.
-fn notices(conn: &Connection, cutoff: Millis, limit: usize, head: &Letterhead, now: Millis) -> Result<usize> {
+fn notices(conn: &Connection, cutoff: Millis, limit: usize, letters: &dyn Letters, now: Millis) -> Result<usize> {
     type Notice = (i64, PartyKind, i64, Option<i64>, Option<i64>, String, String, bool);
     let waiting: Vec<Notice> = conn
         .prepare_cached(
@@ -152,11 +191,11 @@ fn notices(conn: &Connection, cutoff: Millis, limit: usize, head: &Letterhead, n
                 Some(c) => mail_thread(conn, &recipient, c.id)?,
                 None => None,
             };
-            render::notice(head, &recipient, (conversation.as_ref(), thread.as_ref()), item_id, &subject, &body, now)
+            letters.notice(&recipient, (conversation.as_ref(), thread.as_ref()), item_id, &subject, &body, now)
         } else {
             // A rule's text may quote what a stranger typed: an unverified address gets a
             // neutral notice instead, a few an hour at most.
-            match neutral(conn, head, &recipient, conversation.as_ref(), now)? {
+            match neutral(conn, letters, &recipient, conversation.as_ref(), now)? {
                 Some(email) => email,
                 None => continue,
             }
@@ -203,7 +242,7 @@ fn notification(
     party: Party,
     first: i64,
     last: i64,
-    head: &Letterhead,
+    letters: &dyn Letters,
     now: Millis,
 ) -> Result<Option<NewEmail>> {
     let Some(recipient) = recipient(conn, party)? else { return Ok(None) };
@@ -241,18 +280,18 @@ fn notification(
     if recipient.verified {
         let thread = mail_thread(conn, &recipient, conversation_id)?;
         let topic = topic(conn, recipient.viewer, &conversation)?;
-        let unseen = render::Unseen { messages: &messages, earlier, topic: topic.as_deref() };
-        let email = render::notification(head, &conversation, &recipient, thread.as_ref(), unseen, now);
+        let unseen = Unseen { messages: &messages, earlier, topic: topic.as_deref() };
+        let email = letters.notification(&conversation, &recipient, thread.as_ref(), unseen, now);
         return Ok(Some(email));
     }
     // To an address nobody verified goes only what the team wrote (the bot's texts may quote
     // the stranger who typed it); with nothing of the team's, a neutral notice.
     let team: Vec<Message> = messages.into_iter().filter(|m| m.author.kind == PartyKind::User).collect();
     if team.is_empty() {
-        return neutral(conn, head, &recipient, Some(&conversation), now);
+        return neutral(conn, letters, &recipient, Some(&conversation), now);
     }
-    let unseen = render::Unseen { messages: &team, earlier, topic: None };
-    Ok(Some(render::notification(head, &conversation, &recipient, None, unseen, now)))
+    let unseen = Unseen { messages: &team, earlier, topic: None };
+    Ok(Some(letters.notification(&conversation, &recipient, None, unseen, now)))
 }
 
 /// What names a conversation in a subject, as `viewer` may read it: its ticket's title, else
@@ -283,7 +322,7 @@ fn mail_thread(conn: &Connection, recipient: &Recipient, conversation_id: i64) -
 /// The neutral notice for an unverified address, unless it had its share this hour.
 fn neutral(
     conn: &Connection,
-    head: &Letterhead,
+    letters: &dyn Letters,
     recipient: &Recipient,
     conversation: Option<&conversations::Conversation>,
     now: Millis,
@@ -292,7 +331,7 @@ fn neutral(
         tracing::info!(to = %recipient.address, "an unverified address had its notices this hour: one dropped");
         return Ok(None);
     }
-    Ok(Some(render::unverified_notice(head, recipient, conversation, now)))
+    Ok(Some(letters.unverified_notice(recipient, conversation, now)))
 }
 
 /// The address and view of a notification's recipient, if they can be emailed.

@@ -26,6 +26,7 @@ mod imap;
 mod inbound_smtp;
 mod inbound_smtp_limits;
 mod items_and_projects;
+mod layers;
 mod leak_canary;
 mod login_limits;
 mod notifications;

@@ -1,3 +1,6 @@
+//! Rate limits kept in memory, for HTTP requests and socket frames alike: fixed-window
+//! counters (`RateLimiter`) and what customers write (`CustomerWrites`).
+//!
 //! Fixed-window counters in memory, keyed by client address or account: enough to stop
 //! password guessing on one host without a shared cache. Counting and refusing happen under one
 //! lock, so concurrent requests can never get more attempts than the limit between them.
@@ -77,11 +80,6 @@ impl RateLimiter {
         self.take(&[key], now).map(|mut taken| taken.remove(0))
     }
 
-    /// Like `take`, answering a 429 with `code` and when to try again.
-    pub fn admit(&self, keys: &[&str], now: i64, code: &'static str) -> Result<(), crate::error::ApiError> {
-        self.take(keys, now).map(drop).map_err(|secs| crate::error::ApiError::too_many(code, secs))
-    }
-
     /// Uncounts an attempt, unless its window has already made way for a new one.
     pub fn give_back(&self, taken: Taken) {
         let mut windows = self.lock();
@@ -154,26 +152,24 @@ impl CustomerWrites {
     }
 
     /// Counts one write of customer `customer_id` from client address `ip` (`limit_key`), unless
-    /// either is over its limit: then `429 too_many_messages` with when to try again, and
-    /// nothing is counted.
-    pub fn admit_customer(&self, customer_id: i64, ip: &str, now: i64) -> Result<(), crate::error::ApiError> {
+    /// either is over its limit: then when to try again, and nothing is counted.
+    pub fn admit_customer(&self, customer_id: i64, ip: &str, now: i64) -> Result<(), TooFast> {
         let customer = customer_id.to_string();
         let wait = self.per_customer.wait(&customer, now).max(self.per_address.wait(ip, now));
         if wait > 0 {
-            let secs = (wait as u64).div_ceil(1000).max(1);
-            return Err(crate::error::ApiError {
-                retry_after: Some(secs),
-                ..crate::error::ApiError::new(
-                    actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_messages",
-                    format!("you are sending too fast; try again in {secs} s"),
-                )
-            });
+            return Err(TooFast { retry_after_secs: (wait as u64).div_ceil(1000).max(1) });
         }
         self.per_customer.take(&customer, now);
         self.per_address.take(ip, now);
         Ok(())
     }
+}
+
+/// A customer's write refused by `CustomerWrites`: each path answers it in its own way (`429
+/// too_many_messages` with `Retry-After`, or the socket's error frame).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooFast {
+    pub retry_after_secs: u64,
 }
 
 /// Token buckets by key: `burst` tokens, one more every `refill_ms`.
@@ -231,7 +227,7 @@ mod customer_writes_tests {
             writes.admit_customer(1, "a", now).unwrap();
         }
         let refused = writes.admit_customer(1, "a", now).unwrap_err();
-        assert_eq!((refused.status.as_u16(), refused.code, refused.retry_after), (429, "too_many_messages", Some(2)));
+        assert_eq!(refused, TooFast { retry_after_secs: 2 });
         writes.admit_customer(1, "a", now + 2_000).unwrap();
         writes.admit_customer(1, "a", now + 2_000).unwrap_err();
         // Other visitors at the same address share its larger budget: 100, and 2 more by now.
@@ -241,7 +237,7 @@ mod customer_writes_tests {
             }
         }
         writes.admit_customer(6, "a", now + 2_000).unwrap();
-        assert_eq!(writes.admit_customer(6, "a", now + 2_000).unwrap_err().code, "too_many_messages");
+        writes.admit_customer(6, "a", now + 2_000).unwrap_err();
         writes.admit_customer(6, "b", now + 2_000).unwrap();
     }
 }

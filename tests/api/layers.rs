@@ -1,0 +1,84 @@
+//! The code's layers depend on each other in one direction only: the store knows nothing of
+//! mail, HTTP or sockets; mail knows nothing of HTTP; nothing a layer uses leads back to it.
+//! Read from the source: every `crate::module` a top-level module names is an edge.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Top-level module → the other top-level modules its files name.
+fn imports() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
+    let modules: BTreeSet<String> =
+        lib.lines().filter_map(|l| l.trim().strip_prefix("pub mod ")?.strip_suffix(';').map(str::to_owned)).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
+    for module in &modules {
+        let (file, dir) = (src.join(format!("{module}.rs")), src.join(module));
+        let mut files = vec![file];
+        let mut dirs = vec![dir];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        for file in files.iter().filter(|f| f.exists()) {
+            let text = std::fs::read_to_string(file).unwrap();
+            for (at, _) in text.match_indices("crate::") {
+                let name: String =
+                    text[at + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                if name != *module && modules.contains(&name) {
+                    graph.get_mut(module).unwrap().insert(name);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// A path from `from` back to `to` through the graph, if there is one.
+fn path_back(graph: &BTreeMap<String, BTreeSet<String>>, from: &str, to: &str) -> Option<Vec<String>> {
+    let mut stack = vec![vec![from.to_owned()]];
+    let mut seen = BTreeSet::new();
+    while let Some(path) = stack.pop() {
+        let last = path.last().unwrap();
+        if last == to {
+            return Some(path);
+        }
+        if !seen.insert(last.clone()) {
+            continue;
+        }
+        for next in &graph[last] {
+            let mut longer = path.clone();
+            longer.push(next.clone());
+            stack.push(longer);
+        }
+    }
+    None
+}
+
+#[test]
+fn no_module_depends_on_itself_through_others() {
+    let graph = imports();
+    assert!(graph["store"].contains("domain"), "the scan finds imports: {graph:?}");
+    for (module, uses) in &graph {
+        for used in uses {
+            if let Some(back) = path_back(&graph, used, module) {
+                panic!("{module} uses {used}, which leads back to it: {module} -> {}", back.join(" -> "));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_store_knows_nothing_of_mail_http_or_sockets() {
+    let graph = imports();
+    for outer in ["mail", "http", "realtime", "app"] {
+        assert!(path_back(&graph, "store", outer).is_none(), "the store reaches {outer}: {graph:?}");
+    }
+    assert!(path_back(&graph, "mail", "http").is_none(), "mail reaches http: {graph:?}");
+}
