@@ -52,23 +52,178 @@ impl Letters for Letterhead {
         unseen: Unseen,
         now: Millis,
     ) -> NewEmail {
-        notification(self, conversation, recipient, thread, unseen, now)
+        let head = self;
+        let Unseen { messages, earlier, topic } = unseen;
+        let to_customer = matches!(recipient.party, Party::Customer(_));
+        let token = ReplyToken::new(conversation.id, recipient.party, now).sign(&head.secret);
+        let thread = thread.filter(|_| to_customer && recipient.verified);
+        // Answering the customer's own email keeps their subject, so their mail client threads it.
+        let subject = match thread.map(|t| strip_replies(&t.subject)).filter(|s| !s.is_empty()) {
+            Some(theirs) => format!("Re: {theirs}"),
+            None => subject(head, conversation, topic, to_customer, recipient.verified),
+        };
+        let preview = messages.last().map(|m| first_words(&m.body, PREVIEW_CHARS)).unwrap_or_default();
+        let heading = if to_customer {
+            format!("{} replied to your conversation.", head.team_name)
+        } else if conversation.kind == ConversationKind::Internal {
+            format!("New internal messages in conversation #{}.", conversation.id)
+        } else {
+            format!("New messages in conversation #{} that you have not seen yet.", conversation.id)
+        };
+        let heading =
+            if earlier > 0 { format!("{heading} ({earlier} earlier messages are not shown.)") } else { heading };
+        let portal = format!("{}/portal/", head.base_url);
+        // An unverified contact has no portal: their address proves nothing there.
+        let in_portal = to_customer && conversation.item_id.is_some() && recipient.verified;
+        let action_text = if in_portal {
+            format!("Reply to this email to answer, or follow your requests at {portal}")
+        } else if to_customer {
+            "Reply to this email to answer.".to_owned()
+        } else {
+            format!(
+                "Reply to this email to answer, or open the conversation: {}/app/#conversation/{}",
+                head.base_url, conversation.id
+            )
+        };
+        let action_html = if in_portal {
+            format!("Reply to this email to answer, or <a href=\"{}\">follow your requests</a>.", escape(&portal))
+        } else if to_customer {
+            escape(&action_text)
+        } else {
+            let link = format!("{}/app/#conversation/{}", head.base_url, conversation.id);
+            format!("Reply to this email to answer, or <a href=\"{}\">open the conversation</a>.", escape(&link))
+        };
+        let mut text_messages = String::new();
+        let mut html_messages = String::new();
+        for m in messages {
+            let author = author_name(head, m);
+            text_messages.push_str(&format!("{author} wrote:\n{}\n", m.body));
+            html_messages.push_str(&format!(
+                "<div style=\"margin:0 0 16px\"><div style=\"font-weight:600\">{}</div><div style=\"white-space:pre-wrap\">{}</div>",
+                escape(&author),
+                escape(&m.body)
+            ));
+            for a in &m.attachments {
+                text_messages.push_str(&format!("[attachment: {} ({} bytes)]\n", a.filename, a.size));
+                html_messages.push_str(&format!(
+                    "<div style=\"color:#4a5568\">&#128206; {} ({} bytes)</div>",
+                    escape(&a.filename),
+                    a.size
+                ));
+            }
+            text_messages.push('\n');
+            html_messages.push_str("</div>");
+        }
+        NewEmail {
+            message_id: message_id(head, &token),
+            to: recipient.address.clone(),
+            reply_to: Some(format!("{}+{token}@{}", head.local, head.domain)),
+            in_reply_to: Some(
+                thread.and_then(answering).unwrap_or_else(|| thread_id(head, conversation.id, recipient.party)),
+            ),
+            text: fill(TEXT, &heading, text_messages.trim_end(), &action_text, &subject, ""),
+            html: fill(HTML, &escape(&heading), &html_messages, &action_html, &escape(&subject), &escape(&preview)),
+            subject,
+            conversation_id: Some(conversation.id),
+        }
     }
 
+    /// An email with a rule's own text (a ticket closed, a task waiting). About a conversation the
+    /// recipient may see, it threads with that conversation's emails and a reply lands in it.
     fn notice(
         &self,
         recipient: &Recipient,
-        about: (Option<&Conversation>, Option<&MailThread>),
+        (conversation, thread): (Option<&Conversation>, Option<&MailThread>),
         item_id: Option<i64>,
         subject: &str,
         body: &str,
         now: Millis,
     ) -> NewEmail {
-        notice(self, recipient, about, item_id, subject, body, now)
+        let head = self;
+        let to_customer = matches!(recipient.party, Party::Customer(_));
+        // About a ticket with no conversation yet (a new portal ticket), an agent's reply starts
+        // the ticket's conversation with its requester.
+        let token = match (conversation, item_id) {
+            (Some(c), _) => Some(ReplyToken::new(c.id, recipient.party, now)),
+            (None, Some(item)) if !to_customer => Some(ReplyToken::for_ticket(item, recipient.party, now)),
+            (None, _) => None,
+        };
+        let token = token.map(|t| t.sign(&head.secret));
+        let link = match (conversation, item_id) {
+            (Some(c), _) => format!("{}/app/#conversation/{}", head.base_url, c.id),
+            (None, Some(item)) => format!("{}/app/#item/{item}", head.base_url),
+            (None, None) => format!("{}/app/", head.base_url),
+        };
+        let (action_text, action_html) = match (to_customer, &token) {
+            (true, Some(_)) => {
+                ("Reply to this email to answer.".to_owned(), "Reply to this email to answer.".to_owned())
+            }
+            (true, None) => {
+                ("Reply to this email to write to us.".to_owned(), "Reply to this email to write to us.".to_owned())
+            }
+            (false, Some(_)) => (
+                format!("Reply to this email to answer, or open Rapport: {link}"),
+                format!("Reply to this email to answer, or <a href=\"{}\">open Rapport</a>.", escape(&link)),
+            ),
+            (false, None) => {
+                (format!("Open Rapport: {link}"), format!("<a href=\"{}\">Open Rapport</a>", escape(&link)))
+            }
+        };
+        let heading = head.team_name.clone();
+        let html_body = format!("<div style=\"white-space:pre-wrap\">{}</div>", escape(body));
+        let subject = with_team(head, subject);
+        let preview = first_words(body, PREVIEW_CHARS);
+        NewEmail {
+            message_id: message_id(head, token.as_deref().unwrap_or("notice")),
+            to: recipient.address.clone(),
+            reply_to: match &token {
+                Some(token) => Some(format!("{}+{token}@{}", head.local, head.domain)),
+                None => to_customer.then(|| head.support_address()),
+            },
+            in_reply_to: conversation.map(|c| {
+                let theirs = thread.filter(|_| to_customer && recipient.verified).and_then(answering);
+                theirs.unwrap_or_else(|| thread_id(head, c.id, recipient.party))
+            }),
+            text: fill(TEXT, &heading, body, &action_text, &subject, ""),
+            html: fill(HTML, &escape(&heading), &html_body, &action_html, &escape(&subject), &escape(&preview)),
+            subject,
+            conversation_id: conversation.map(|c| c.id),
+        }
     }
 
+    /// What an address nobody verified is sent instead of anything that could echo what a stranger
+    /// typed there (a form's subject, a bot's reply quoting it): no user text at all.
     fn unverified_notice(&self, recipient: &Recipient, conversation: Option<&Conversation>, now: Millis) -> NewEmail {
-        unverified_notice(self, recipient, conversation, now)
+        let head = self;
+        let subject = format!("Your request to {}", head.team_name);
+        let body = "We received a request from this email address. If it was you, we will answer you by email, \
+                    and you can reply to this email to add to it.\n\n\
+                    If it was not you, ignore this email: someone may have typed your address by mistake.";
+        let html_body = format!("<p>{}</p>", escape(body).replace("\n\n", "</p><p>"));
+        let token = conversation.map(|c| ReplyToken::new(c.id, recipient.party, now).sign(&head.secret));
+        let reply_to = match &token {
+            Some(token) => format!("{}+{token}@{}", head.local, head.domain),
+            None => head.support_address(),
+        };
+        NewEmail {
+            // `<unverified.…>`: the outbox counts these by that prefix (`contacts::NOTICE_ID_PREFIX`),
+            // to send an address only a few.
+            message_id: message_id(head, "unverified"),
+            to: recipient.address.clone(),
+            reply_to: Some(reply_to),
+            in_reply_to: None,
+            text: fill(TEXT, &head.team_name, body, "", &subject, ""),
+            html: fill(
+                HTML,
+                &escape(&head.team_name),
+                &html_body,
+                "",
+                &escape(&subject),
+                &escape(&first_words(body, PREVIEW_CHARS)),
+            ),
+            subject,
+            conversation_id: conversation.map(|c| c.id),
+        }
     }
 }
 
@@ -78,185 +233,6 @@ fn message_id(head: &Letterhead, token: &str) -> String {
     let nonce: String =
         (0..8).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz234567"[rand::thread_rng().gen_range(0..32)])).collect();
     format!("<{token}.{nonce}@{}>", head.domain)
-}
-
-fn notification(
-    head: &Letterhead,
-    conversation: &Conversation,
-    recipient: &Recipient,
-    thread: Option<&MailThread>,
-    unseen: Unseen,
-    now: Millis,
-) -> NewEmail {
-    let Unseen { messages, earlier, topic } = unseen;
-    let to_customer = matches!(recipient.party, Party::Customer(_));
-    let token = ReplyToken::new(conversation.id, recipient.party, now).sign(&head.secret);
-    let thread = thread.filter(|_| to_customer && recipient.verified);
-    // Answering the customer's own email keeps their subject, so their mail client threads it.
-    let subject = match thread.map(|t| strip_replies(&t.subject)).filter(|s| !s.is_empty()) {
-        Some(theirs) => format!("Re: {theirs}"),
-        None => subject(head, conversation, topic, to_customer, recipient.verified),
-    };
-    let preview = messages.last().map(|m| first_words(&m.body, PREVIEW_CHARS)).unwrap_or_default();
-    let heading = if to_customer {
-        format!("{} replied to your conversation.", head.team_name)
-    } else if conversation.kind == ConversationKind::Internal {
-        format!("New internal messages in conversation #{}.", conversation.id)
-    } else {
-        format!("New messages in conversation #{} that you have not seen yet.", conversation.id)
-    };
-    let heading = if earlier > 0 { format!("{heading} ({earlier} earlier messages are not shown.)") } else { heading };
-    let portal = format!("{}/portal/", head.base_url);
-    // An unverified contact has no portal: their address proves nothing there.
-    let in_portal = to_customer && conversation.item_id.is_some() && recipient.verified;
-    let action_text = if in_portal {
-        format!("Reply to this email to answer, or follow your requests at {portal}")
-    } else if to_customer {
-        "Reply to this email to answer.".to_owned()
-    } else {
-        format!(
-            "Reply to this email to answer, or open the conversation: {}/app/#conversation/{}",
-            head.base_url, conversation.id
-        )
-    };
-    let action_html = if in_portal {
-        format!("Reply to this email to answer, or <a href=\"{}\">follow your requests</a>.", escape(&portal))
-    } else if to_customer {
-        escape(&action_text)
-    } else {
-        let link = format!("{}/app/#conversation/{}", head.base_url, conversation.id);
-        format!("Reply to this email to answer, or <a href=\"{}\">open the conversation</a>.", escape(&link))
-    };
-    let mut text_messages = String::new();
-    let mut html_messages = String::new();
-    for m in messages {
-        let author = author_name(head, m);
-        text_messages.push_str(&format!("{author} wrote:\n{}\n", m.body));
-        html_messages.push_str(&format!(
-            "<div style=\"margin:0 0 16px\"><div style=\"font-weight:600\">{}</div><div style=\"white-space:pre-wrap\">{}</div>",
-            escape(&author),
-            escape(&m.body)
-        ));
-        for a in &m.attachments {
-            text_messages.push_str(&format!("[attachment: {} ({} bytes)]\n", a.filename, a.size));
-            html_messages.push_str(&format!(
-                "<div style=\"color:#4a5568\">&#128206; {} ({} bytes)</div>",
-                escape(&a.filename),
-                a.size
-            ));
-        }
-        text_messages.push('\n');
-        html_messages.push_str("</div>");
-    }
-    NewEmail {
-        message_id: message_id(head, &token),
-        to: recipient.address.clone(),
-        reply_to: Some(format!("{}+{token}@{}", head.local, head.domain)),
-        in_reply_to: Some(
-            thread.and_then(answering).unwrap_or_else(|| thread_id(head, conversation.id, recipient.party)),
-        ),
-        text: fill(TEXT, &heading, text_messages.trim_end(), &action_text, &subject, ""),
-        html: fill(HTML, &escape(&heading), &html_messages, &action_html, &escape(&subject), &escape(&preview)),
-        subject,
-        conversation_id: Some(conversation.id),
-    }
-}
-
-/// An email with a rule's own text (a ticket closed, a task waiting). About a conversation the
-/// recipient may see, it threads with that conversation's emails and a reply lands in it.
-fn notice(
-    head: &Letterhead,
-    recipient: &Recipient,
-    (conversation, thread): (Option<&Conversation>, Option<&MailThread>),
-    item_id: Option<i64>,
-    subject: &str,
-    body: &str,
-    now: Millis,
-) -> NewEmail {
-    let to_customer = matches!(recipient.party, Party::Customer(_));
-    // About a ticket with no conversation yet (a new portal ticket), an agent's reply starts
-    // the ticket's conversation with its requester.
-    let token = match (conversation, item_id) {
-        (Some(c), _) => Some(ReplyToken::new(c.id, recipient.party, now)),
-        (None, Some(item)) if !to_customer => Some(ReplyToken::for_ticket(item, recipient.party, now)),
-        (None, _) => None,
-    };
-    let token = token.map(|t| t.sign(&head.secret));
-    let link = match (conversation, item_id) {
-        (Some(c), _) => format!("{}/app/#conversation/{}", head.base_url, c.id),
-        (None, Some(item)) => format!("{}/app/#item/{item}", head.base_url),
-        (None, None) => format!("{}/app/", head.base_url),
-    };
-    let (action_text, action_html) = match (to_customer, &token) {
-        (true, Some(_)) => ("Reply to this email to answer.".to_owned(), "Reply to this email to answer.".to_owned()),
-        (true, None) => {
-            ("Reply to this email to write to us.".to_owned(), "Reply to this email to write to us.".to_owned())
-        }
-        (false, Some(_)) => (
-            format!("Reply to this email to answer, or open Rapport: {link}"),
-            format!("Reply to this email to answer, or <a href=\"{}\">open Rapport</a>.", escape(&link)),
-        ),
-        (false, None) => (format!("Open Rapport: {link}"), format!("<a href=\"{}\">Open Rapport</a>", escape(&link))),
-    };
-    let heading = head.team_name.clone();
-    let html_body = format!("<div style=\"white-space:pre-wrap\">{}</div>", escape(body));
-    let subject = with_team(head, subject);
-    let preview = first_words(body, PREVIEW_CHARS);
-    NewEmail {
-        message_id: message_id(head, token.as_deref().unwrap_or("notice")),
-        to: recipient.address.clone(),
-        reply_to: match &token {
-            Some(token) => Some(format!("{}+{token}@{}", head.local, head.domain)),
-            None => to_customer.then(|| head.support_address()),
-        },
-        in_reply_to: conversation.map(|c| {
-            let theirs = thread.filter(|_| to_customer && recipient.verified).and_then(answering);
-            theirs.unwrap_or_else(|| thread_id(head, c.id, recipient.party))
-        }),
-        text: fill(TEXT, &heading, body, &action_text, &subject, ""),
-        html: fill(HTML, &escape(&heading), &html_body, &action_html, &escape(&subject), &escape(&preview)),
-        subject,
-        conversation_id: conversation.map(|c| c.id),
-    }
-}
-
-/// What an address nobody verified is sent instead of anything that could echo what a stranger
-/// typed there (a form's subject, a bot's reply quoting it): no user text at all.
-fn unverified_notice(
-    head: &Letterhead,
-    recipient: &Recipient,
-    conversation: Option<&Conversation>,
-    now: Millis,
-) -> NewEmail {
-    let subject = format!("Your request to {}", head.team_name);
-    let body = "We received a request from this email address. If it was you, we will answer you by email, \
-                and you can reply to this email to add to it.\n\n\
-                If it was not you, ignore this email: someone may have typed your address by mistake.";
-    let html_body = format!("<p>{}</p>", escape(body).replace("\n\n", "</p><p>"));
-    let token = conversation.map(|c| ReplyToken::new(c.id, recipient.party, now).sign(&head.secret));
-    let reply_to = match &token {
-        Some(token) => format!("{}+{token}@{}", head.local, head.domain),
-        None => head.support_address(),
-    };
-    NewEmail {
-        // `<unverified.…>`: the outbox counts these by that prefix (`contacts::NOTICE_ID_PREFIX`),
-        // to send an address only a few.
-        message_id: message_id(head, "unverified"),
-        to: recipient.address.clone(),
-        reply_to: Some(reply_to),
-        in_reply_to: None,
-        text: fill(TEXT, &head.team_name, body, "", &subject, ""),
-        html: fill(
-            HTML,
-            &escape(&head.team_name),
-            &html_body,
-            "",
-            &escape(&subject),
-            &escape(&first_words(body, PREVIEW_CHARS)),
-        ),
-        subject,
-        conversation_id: conversation.map(|c| c.id),
-    }
 }
 
 /// A one-time link that signs a customer in to the portal.
