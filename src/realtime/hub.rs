@@ -1,7 +1,9 @@
 //! The hub: finds or starts the room of a conversation, fans each committed change out to its
-//! room and to the agents watching their inbox, and keeps the agents' presence.
+//! room and to the agents watching their inbox, and tells them when an agent comes, goes or is
+//! away (`presence` keeps who is connected).
 
 use super::inbox::Inboxes;
+use super::presence::Presences;
 use super::protocol::{PresenceStatus, ServerFrame, Who};
 use super::room::{self, Listener, RoomCmd, Rooms};
 use super::{Audience, Delivery, Outbound, Queue};
@@ -24,7 +26,7 @@ struct Inner {
     rooms: Rooms,
     sockets: Mutex<HashMap<u64, Socket>>,
     inboxes: Inboxes,
-    presence: Mutex<HashMap<i64, Presence>>,
+    presence: Presences,
     next_id: AtomicU64,
     stats: LiveStats,
 }
@@ -61,24 +63,6 @@ enum Holder {
     Customer(i64),
 }
 
-struct Presence {
-    name: String,
-    sockets: HashMap<u64, PresenceStatus>,
-}
-
-impl Presence {
-    fn status(&self) -> PresenceStatus {
-        let mut statuses = self.sockets.values();
-        if statuses.clone().any(|s| *s == PresenceStatus::Online) {
-            PresenceStatus::Online
-        } else if statuses.next().is_some() {
-            PresenceStatus::Away
-        } else {
-            PresenceStatus::Offline
-        }
-    }
-}
-
 impl Hub {
     /// Starts the hub's dispatcher on the store's event feed.
     /// `on_mail` is called when a write queued an email to send at once.
@@ -91,7 +75,7 @@ impl Hub {
             rooms: Arc::default(),
             sockets: Mutex::default(),
             inboxes: Inboxes::default(),
-            presence: Mutex::default(),
+            presence: Presences::default(),
             next_id: AtomicU64::new(1),
             stats: LiveStats::default(),
         }));
@@ -128,7 +112,7 @@ impl Hub {
 
     /// Whether any agent is connected and not away (for the widget's away message).
     pub fn team_online(&self) -> bool {
-        lock(&self.0.presence).values().any(|p| p.status() == PresenceStatus::Online)
+        self.0.presence.anyone_online()
     }
 
     async fn dispatch(
@@ -308,21 +292,7 @@ impl Hub {
     /// Records an agent socket's presence and tells the watching agents when the agent's
     /// overall status changes. `None` removes the socket.
     pub(super) fn set_presence(&self, user_id: i64, name: &str, socket: u64, status: Option<PresenceStatus>) {
-        let changed = {
-            let mut presence = lock(&self.0.presence);
-            let entry =
-                presence.entry(user_id).or_insert_with(|| Presence { name: name.to_owned(), sockets: HashMap::new() });
-            let before = entry.status();
-            match status {
-                Some(s) => entry.sockets.insert(socket, s),
-                None => entry.sockets.remove(&socket),
-            };
-            let after = entry.status();
-            if entry.sockets.is_empty() {
-                presence.remove(&user_id);
-            }
-            (before != after).then_some(after)
-        };
+        let changed = self.0.presence.set(user_id, name, socket, status);
         if let Some(status) = changed {
             self.0.inboxes.tell_that(ServerFrame::Presence { user_id, name, status }.to_json().into(), |_| true);
         }
@@ -330,7 +300,7 @@ impl Hub {
 
     /// The presence of every connected agent, for a newly connected agent.
     pub(super) fn presence(&self) -> Vec<(i64, String, PresenceStatus)> {
-        lock(&self.0.presence).iter().map(|(id, p)| (*id, p.name.clone(), p.status())).collect()
+        self.0.presence.all()
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod hub;
 mod inbox;
+mod presence;
 pub mod protocol;
 mod room;
 mod session;
