@@ -1,4 +1,5 @@
 // DOM helpers shared by the app's screens. Text is always set with textContent.
+import { initials, colorOf } from "../shared/people.js";
 
 export function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);
@@ -21,17 +22,13 @@ export function when(ms) {
   return today ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : d.toLocaleDateString();
 }
 
-const palette = ["#2b6cb0", "#2f855a", "#b7791f", "#c53030", "#6b46c1", "#2c7a7b", "#b83280"];
 /** A face: the photo when there is one, else initials on a colour that follows the name. */
 export function avatar(name, photoUrl = null, size = "") {
   name = name || "?";
-  let hash = 0;
-  for (const c of name) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
-  const text = name.split(/\s+/).map((w) => w[0] || "").join("").slice(0, 2).toUpperCase();
   const el = h("span", { class: `avatar ${size}`.trim(), "aria-hidden": "true" });
   if (photoUrl) el.append(h("img", { src: photoUrl, alt: "", loading: "lazy", decoding: "async" }));
-  else el.textContent = text;
-  el.style.background = palette[hash % palette.length];
+  else el.textContent = initials(name);
+  el.style.background = colorOf(name);
   return el;
 }
 

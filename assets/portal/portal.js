@@ -3,6 +3,8 @@
 // from anyone is set with textContent, never as HTML.
 
 import { h, $ } from "../app/dom.js";
+import { initials, colorOf } from "../shared/people.js";
+import { customerFile } from "../shared/files.js";
 
 const KEY = "rapport.portal";
 const POLL_MS = 10000;
@@ -354,37 +356,10 @@ function authorName(a) {
   return a.name || state.config.team_name;
 }
 
-const palette = ["#2b6cb0", "#2f855a", "#b7791f", "#c53030", "#6b46c1", "#2c7a7b", "#b83280"];
 function avatar(name, bot) {
-  let hash = 0;
-  for (const c of name) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
-  const el = h("span", { class: "avatar", "aria-hidden": "true", text: name.split(/\s+/).map((w) => w[0] || "").join("").slice(0, 2).toUpperCase() });
-  el.style.background = bot ? "var(--brand)" : palette[hash % palette.length];
+  const el = h("span", { class: "avatar", "aria-hidden": "true", text: initials(name) });
+  el.style.background = bot ? "var(--brand)" : colorOf(name);
   return el;
-}
-
-async function blobUrl(id) {
-  const res = await fetch(`/api/v1/widget/attachments/${id}`, { headers: { "X-Rapport-Visitor": state.token } });
-  if (!res.ok) throw new Error("download failed");
-  return URL.createObjectURL(await res.blob());
-}
-
-// Images and files need the visitor header, which img and a tags cannot send: fetch them.
-function attachment(a) {
-  if (a.content_type.startsWith("image/") && a.content_type !== "image/svg+xml") {
-    const img = h("img", { alt: a.filename, loading: "lazy" });
-    blobUrl(a.id).then((u) => { img.src = u; }, () => { img.alt = `${a.filename} (could not load)`; });
-    return img;
-  }
-  const link = h("a", { class: "file", href: "#", text: `${a.filename} (${Math.max(1, Math.ceil(a.size / 1024))} KB)` });
-  link.addEventListener("click", async (e) => {
-    e.preventDefault();
-    try {
-      const tmp = h("a", { href: await blobUrl(a.id), download: a.filename });
-      tmp.click();
-    } catch { flash(`${a.filename} could not be downloaded.`); }
-  });
-  return link;
 }
 
 function render(m, pendingKey) {
@@ -404,7 +379,7 @@ function render(m, pendingKey) {
       h("strong", { text: name }),
       h("span", { text: m.request ? `${stamp(m.created_at)} · original request` : m.created_at ? stamp(m.created_at) : "sending…" })),
     h("div", { class: "text", text: m.body }));
-  if (m.attachments?.length) body.append(h("div", { class: "attachments" }, m.attachments.map(attachment)));
+  if (m.attachments?.length) body.append(h("div", { class: "attachments" }, m.attachments.map((a) => customerFile(a, state.token))));
   el.append(body);
   if (pending) pending.replaceWith(el);
   else {

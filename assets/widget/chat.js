@@ -5,33 +5,6 @@
 export function install(ctx) {
   const { state, $, api, toParent, clock } = ctx;
 
-  async function blobUrl(id) {
-    const res = await fetch(`/api/v1/widget/attachments/${id}`, { headers: { "X-Rapport-Visitor": state.token } });
-    if (!res.ok) throw new Error("download failed");
-    return URL.createObjectURL(await res.blob());
-  }
-
-  function attachment(a) {
-    if (a.content_type.startsWith("image/") && a.content_type !== "image/svg+xml") {
-      const img = document.createElement("img");
-      img.alt = a.filename;
-      blobUrl(a.id).then((u) => { img.src = u; }, () => { img.alt = `${a.filename} (could not load)`; });
-      return img;
-    }
-    const link = document.createElement("a");
-    link.className = "file";
-    link.href = "#";
-    link.textContent = `${a.filename} (${Math.ceil(a.size / 1024)} KB) ↓`;
-    link.addEventListener("click", async (e) => {
-      e.preventDefault();
-      const tmp = document.createElement("a");
-      tmp.href = await blobUrl(a.id);
-      tmp.download = a.filename;
-      tmp.click();
-    });
-    return link;
-  }
-
   function render(m, pendingKey) {
     const log = $("log");
     // The bubble shown while sending: replaced by the message, whichever of the answer and the
@@ -49,7 +22,7 @@ export function install(ctx) {
     const bubble = document.createElement("div");
     bubble.className = "bubble";
     bubble.textContent = m.body;
-    for (const a of m.attachments || []) bubble.append(attachment(a));
+    for (const a of m.attachments || []) bubble.append(ctx.customerFile(a, state.token));
     const meta = document.createElement("div");
     meta.className = "meta";
     meta.textContent = (mine ? "" : `${ctx.nameOf(m.author)} · `) + (m.created_at ? clock(m.created_at) : "sending…");

@@ -3,12 +3,8 @@
 
 export const BOT_NAME = "Assistant";
 
-const palette = ["#2b6cb0", "#2f855a", "#b7791f", "#c53030", "#6b46c1", "#2c7a7b", "#b83280"];
-
-export const initials = (name) => (name || "").split(/\s+/).map((w) => w[0] || "").join("").slice(0, 2).toUpperCase();
-
 export function install(ctx) {
-  const { state, icon } = ctx;
+  const { state, icon, initials, colorOf } = ctx;
 
   /** What to call an author or a list row's face: the bot has one name everywhere. */
   const nameOf = (p) => (p?.kind === "bot" ? p.name || BOT_NAME : p?.name || (p?.kind === "customer" ? "You" : state.config?.team_name || "Team"));
@@ -32,9 +28,7 @@ export function install(ctx) {
       return el;
     }
     const name = nameOf(p);
-    let h = 0;
-    for (const c of name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-    el.style.background = palette[h % palette.length];
+    el.style.background = colorOf(name);
     el.textContent = initials(name);
     const url = photoOf(p);
     if (url) {
@@ -47,7 +41,7 @@ export function install(ctx) {
     return el;
   }
 
-  Object.assign(ctx, { nameOf, photoOf, avatar, ago, clock, initials });
+  Object.assign(ctx, { nameOf, photoOf, avatar, ago, clock });
 }
 
 /** "now", "5m", "3h", "Mon", then "12 Mar". */
