@@ -5,6 +5,7 @@
 import { h, $ } from "../app/dom.js";
 import { initials, colorOf } from "../shared/people.js";
 import { customerFile } from "../shared/files.js";
+import { liveSocket } from "../shared/live.js";
 
 const KEY = "rapport.portal";
 const POLL_MS = 10000;
@@ -480,30 +481,14 @@ $("#reply-body").addEventListener("paste", (e) => {
 
 // ---- live updates ------------------------------------------------------------------------
 
-function connect() {
-  if (!state.token || state.socket) return;
-  const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/api/v1/widget/socket?token=${encodeURIComponent(state.token)}`);
-  state.socket = ws;
-  ws.onopen = () => { state.retry = 0; subscribe(); };
-  ws.onmessage = (e) => {
-    let f;
-    try { f = JSON.parse(e.data); } catch { return; }
+const { connect, send: wsSend } = liveSocket(state, {
+  onOpen: () => subscribe(),
+  onFrame(f) {
     const cid = state.ticket?.conversation_id;
     if (f.type === "message" && cid && f.conversation_id === cid) render(f.message, f.message.client_id);
     else if (f.type === "conversation" && cid && f.conversation?.id === cid) refreshTicket();
-  };
-  ws.onclose = (e) => {
-    if (state.socket === ws) state.socket = null;
-    if (!state.token || e.code === 1000) return;
-    state.retry = Math.min(state.retry + 1, 5);
-    setTimeout(connect, 500 * 2 ** state.retry);
-  };
-}
-
-function wsSend(frame) {
-  if (state.socket?.readyState === WebSocket.OPEN) { state.socket.send(JSON.stringify(frame)); return true; }
-  return false;
-}
+  },
+});
 
 function subscribe() {
   const cid = state.ticket?.conversation_id;

@@ -90,13 +90,9 @@ export function install(ctx) {
 
   // ---- live socket ---------------------------------------------------------------------
 
-  function connect() {
-    if (!state.token || state.socket) return;
-    const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/api/v1/widget/socket?token=${encodeURIComponent(state.token)}`);
-    state.socket = ws;
-    ws.onopen = () => { state.retry = 0; subscribe(); };
-    ws.onmessage = (e) => {
-      const f = JSON.parse(e.data);
+  const { connect, send: wsSend } = ctx.liveSocket(state, {
+    onOpen: () => subscribe(),
+    onFrame(f) {
       const here = (f.conversation_id ?? f.conversation?.id) === state.conversation;
       if (f.type === "message" && here) {
         render(f.message, f.message.client_id);
@@ -108,21 +104,11 @@ export function install(ctx) {
       else if (f.type === "seen" && f.reader.kind === "user" && here) seenBy(f.seq);
       else if (f.type === "unsubscribed" && f.reason && here) { state.conversation = null; ctx.showList(); }
       else if (f.type === "message") ctx.elsewhere(f.conversation_id, f.message);
-    };
-    ws.onclose = (e) => {
-      state.socket = null;
-      state.live.clear();
-      // 4401: this visitor was erased; the next message starts afresh as a new visitor.
-      if (e.code === 4401) { ctx.forget(); return; }
-      state.retry = Math.min(state.retry + 1, 5);
-      setTimeout(connect, 500 * 2 ** state.retry);
-    };
-  }
-
-  function wsSend(frame) {
-    if (state.socket?.readyState === WebSocket.OPEN) { state.socket.send(JSON.stringify(frame)); return true; }
-    return false;
-  }
+    },
+    onClosed: () => state.live.clear(),
+    // This visitor was erased; the next message starts afresh as a new visitor.
+    onErased: () => ctx.forget(),
+  });
 
   // The open conversation from where the log ends; the others live too (from their newest
   // message), for the list, the badge and previews.

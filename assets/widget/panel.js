@@ -7,8 +7,8 @@
 const early = [];
 const keep = (e) => early.push(e);
 window.addEventListener("message", keep);
-const [{ icon }, { initials, colorOf }, { customerFile }, faces, chat, list, compose, contact] = await Promise.all([
-  import("../shared/icons.js"), import("../shared/people.js"), import("../shared/files.js"),
+const [{ icon }, { initials, colorOf }, { customerFile }, { liveSocket }, faces, chat, list, compose, contact] = await Promise.all([
+  import("../shared/icons.js"), import("../shared/people.js"), import("../shared/files.js"), import("../shared/live.js"),
   import("./faces.js"), import("./chat.js"), import("./list.js"), import("./compose.js"), import("./contact.js"),
 ]);
 
@@ -52,7 +52,7 @@ async function api(path, { method = "GET", json, body, headers = {} } = {}) {
 }
 
 const toParent = (msg) => window.parent.postMessage(msg, "*");
-const ctx = { state, $, api, icon, initials, colorOf, customerFile, toParent, showError: (text) => { $("error").textContent = text || ""; } };
+const ctx = { state, $, api, icon, initials, colorOf, customerFile, liveSocket, toParent, showError: (text) => { $("error").textContent = text || ""; } };
 for (const m of [faces, chat, list, compose, contact]) m.install(ctx);
 // Shown once it works: what is typed before would be lost.
 $("composer").hidden = false;
