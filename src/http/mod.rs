@@ -156,7 +156,7 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 
 #[utoipa::path(get, path = "/healthz", tag = "meta", security(()), responses((status = 200, description = "the server answers")))]
 async fn healthz(state: State) -> Result<HttpResponse, ApiError> {
-    state.store.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await?;
+    state.store.ping().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })))
 }
 

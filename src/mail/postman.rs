@@ -103,15 +103,7 @@ impl Postman {
         if self.mailer.is_none() {
             // No SMTP server: nothing can be sent, and mail queued now would go out stale once
             // one is configured.
-            return self
-                .store
-                .write(move |c| {
-                    let n = c.execute("DELETE FROM pending_notifications WHERE since <= ?1", [cutoff])?;
-                    let notices =
-                        c.execute("DELETE FROM notices WHERE owed_since IS NULL OR owed_since <= ?1", [cutoff])?;
-                    Ok((n + notices, 0))
-                })
-                .await;
+            return self.store.write(move |c| Ok((notify::drop_due(c, cutoff)?, 0))).await;
         }
         let (support, base) = (self.support_address.clone(), self.base_url.clone());
         self.store

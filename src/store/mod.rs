@@ -274,6 +274,11 @@ impl Store {
         result
     }
 
+    /// Answers once a read connection does: the database is there and readable.
+    pub async fn ping(&self) -> Result<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?)).await
+    }
+
     /// Refreshes the query planner's statistics where the data changed enough to need it.
     pub async fn optimize(&self) -> Result<()> {
         self.write(|c| Ok(c.execute_batch("PRAGMA optimize;")?)).await
