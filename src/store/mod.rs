@@ -38,7 +38,8 @@ pub use migrate::SCHEMA_VERSION;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub type Pool = r2d2::Pool<r2d2_sqlite::SqliteConnectionManager>;
@@ -137,25 +138,28 @@ pub struct Store {
 }
 
 /// A read in flight on a connection of its own. Dropped before the read is over (its request
-/// went away, or its time ran out), it interrupts the statement: the connection goes back to
-/// its pool instead of running on for nobody.
-struct Running(Arc<Mutex<Option<rusqlite::InterruptHandle>>>);
+/// went away, or its time ran out), it stops the statement: the connection goes back to its
+/// pool instead of running on for nobody. A flag that SQLite's progress handler reads, not
+/// `sqlite3_interrupt`: an interrupt that comes before the statement starts is lost, the flag
+/// is not.
+struct Running(Arc<AtomicBool>);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(handle) = self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            handle.interrupt();
-        }
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
-/// Held by the blocking side while it uses the connection: the handle is withdrawn before the
-/// connection returns to its pool, so an interrupt never reaches another request's read.
-struct Lent(Arc<Mutex<Option<rusqlite::InterruptHandle>>>);
+/// How many SQLite virtual-machine steps run between two looks at a read's flag (microseconds).
+const PROGRESS_STEPS: std::ffi::c_int = 1000;
 
-impl Drop for Lent {
+/// Held by the blocking side while it uses the connection: the flag's handler is removed before
+/// the connection returns to its pool, so it never stops another request's read.
+struct Lent<'a>(&'a Connection);
+
+impl Drop for Lent<'_> {
     fn drop(&mut self) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let _ = self.0.progress_handler(0, None::<fn() -> bool>);
     }
 }
 
@@ -261,12 +265,12 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let slot = Arc::new(Mutex::new(None));
-        let running = Running(slot.clone());
+        let gone = Arc::new(AtomicBool::new(false));
+        let running = Running(gone.clone());
         let task = tokio::task::spawn_blocking(move || {
             let conn = pool.get().map_err(|_| StoreError::Busy)?;
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn.get_interrupt_handle());
-            let _lent = Lent(slot);
+            conn.progress_handler(PROGRESS_STEPS, Some(move || gone.load(Ordering::Relaxed)))?;
+            let _lent = Lent(&conn);
             f(&conn)
         });
         let result = task.await.map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?;
@@ -457,6 +461,31 @@ mod tests {
         for task in endless_heavy_reads(&store, 2).await {
             task.abort();
         }
+        heavy_connections_are_free(&store).await;
+    }
+
+    #[tokio::test]
+    async fn a_read_whose_caller_went_away_before_its_statement_began_is_stopped_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (started, running) = tokio::sync::oneshot::channel();
+        let (go, ready) = std::sync::mpsc::channel::<()>();
+        let read = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .read_heavy(Duration::from_secs(3600), move |c| {
+                        let _ = started.send(());
+                        let _ = ready.recv();
+                        endless(c)
+                    })
+                    .await
+            }
+        });
+        running.await.unwrap();
+        read.abort();
+        let _ = read.await;
+        go.send(()).unwrap();
         heavy_connections_are_free(&store).await;
     }
 
