@@ -1,12 +1,13 @@
 //! Builds the running app from a `Config`: opens the store, binds the listener (port 0 works),
 //! wires the state, and on stop drains requests and closes the store cleanly.
 
-use crate::clock::Clock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::http::{self, AppState, SetupLink};
+use crate::jobs::{Failure, Job, Next, Wake};
 use crate::limits::{CustomerWrites, RateLimiter};
 use crate::mail::{inbound::Mailroom, postman::Postman, smtpd};
-use crate::store::{users, Store, StoreError};
+use crate::store::{Millis, Store, StoreError};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{middleware, web, App, HttpServer};
 use std::net::TcpListener;
@@ -35,9 +36,10 @@ pub struct Application {
     server: Server,
     store: Store,
     setup_url: Option<String>,
-    /// Stops the email jobs (scheduler, sender, IMAP poller, SMTP listener).
+    /// Stops the background jobs and the SMTP listener.
     background: CancellationToken,
-    jobs: Vec<tokio::task::JoinHandle<()>>,
+    /// What stopping waits for: the SMTP listener's sessions, the IMAP poll, the statistics.
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Held while serving, released when the store is closed.
     _lock: std::fs::File,
 }
@@ -61,7 +63,7 @@ impl Application {
             config.base_url = format!("{host}:{port}");
         }
 
-        let device_key = store.write(crate::store::settings::device_secret).await?;
+        let device_key = store.settings().device_secret().await?;
         let passwords =
             crate::password::Hasher::new(config.password_memory_kib, config.password_workers, config.password_queue)
                 .map_err(StartError::Password)?;
@@ -76,7 +78,8 @@ impl Application {
             .or_else(|| mailer.as_ref().map(|m| m.from_address()))
             .unwrap_or_else(|| "support@localhost".into());
         let background = CancellationToken::new();
-        let mut jobs = Vec::new();
+        let mut tasks = Vec::new();
+        let jobs = crate::jobs::Jobs::default();
         let doorbell = Postman {
             store: store.clone(),
             mailer: mailer.clone(),
@@ -85,7 +88,7 @@ impl Application {
             support_address: support_address.clone(),
             base_url: config.base_url.clone(),
         }
-        .start(background.clone());
+        .start(&jobs, background.clone());
         let mailroom = Mailroom {
             store: store.clone(),
             clock: clock.clone(),
@@ -101,7 +104,7 @@ impl Application {
                 tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
             inbound_smtp_port =
                 Some(listener.local_addr().map_err(|source| StartError::Listen { addr, source })?.port());
-            jobs.push(tokio::spawn(smtpd::serve(
+            tasks.push(tokio::spawn(smtpd::serve(
                 listener,
                 smtp_limits(&config),
                 smtp_handler(mailroom.clone()),
@@ -111,10 +114,14 @@ impl Application {
         if let Some(url) = &config.imap_url {
             let source = crate::mail::imap::ImapSource::parse(url).map_err(StartError::Mail)?;
             let every = std::time::Duration::from_secs(config.imap_poll_secs);
-            jobs.push(tokio::spawn(poll_mailbox(source, mailroom.clone(), every, background.clone())));
+            let poll = PollMailbox { source, mailroom: mailroom.clone(), every_ms: every.as_millis() as Millis };
+            tasks.push(jobs.spawn(poll, Arc::new(SystemClock), Wake::default(), background.clone()));
         }
-        jobs.push(tokio::spawn(keep_statistics(store.clone(), background.clone())));
-        let timed_rules = crate::timed_rules::TimedRules::start(store.clone(), clock.clone(), background.clone());
+        let statistics = KeepStatistics { store: store.clone(), started: false };
+        tasks.push(jobs.spawn(statistics, Arc::new(SystemClock), Wake::default(), background.clone()));
+        let timed_rules = crate::timed_rules::TimedRules::default();
+        let (rounds, wake) = timed_rules.job(store.clone());
+        jobs.spawn(rounds, clock.clone(), wake, background.clone());
         let bell = doorbell.clone();
         let hub = crate::realtime::Hub::start(
             events_rx,
@@ -142,12 +149,13 @@ impl Application {
             portal_attempts: RateLimiter::new(5, 10 * 60 * 1000),
             form_submissions: RateLimiter::new(5, 10 * 60 * 1000),
             support_address: support_address.clone(),
+            jobs,
             http: Default::default(),
             started: std::time::Instant::now(),
         });
         let now = state.now();
-        store.write(move |c| users::delete_expired_sessions(c, now)).await?;
-        let setup_url = if store.read(users::any_admin).await? {
+        store.users().delete_expired_sessions(now).await?;
+        let setup_url = if store.users().any_admin().await? {
             None
         } else {
             Some(format!("{}/setup?token={}", config.base_url, state.setup.issue()))
@@ -173,7 +181,7 @@ impl Application {
         .listen(listener)
         .map_err(|source| StartError::Listen { addr: config.listen, source })?
         .run();
-        Ok(Application { port, inbound_smtp_port, server, store, setup_url, background, jobs, _lock: lock })
+        Ok(Application { port, inbound_smtp_port, server, store, setup_url, background, tasks, _lock: lock })
     }
 
     pub fn port(&self) -> u16 {
@@ -200,9 +208,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.background.cancel();
-        for job in self.jobs {
+        for task in self.tasks {
             // The SMTP listener returns once its sessions have answered: nothing accepted is lost.
-            let _ = job.await;
+            let _ = task.await;
         }
         if let Err(e) = self.store.close().await {
             tracing::error!(error = %e, "closing the store failed");
@@ -237,31 +245,21 @@ fn smtp_handler(mailroom: Mailroom) -> smtpd::Handler {
     })
 }
 
-/// Fetches new mail from the team's mailbox every `every`. A message is marked seen only once
-/// it is recorded, so a failure (or a crash) leaves it for the next poll.
-/// Gives the query planner fresh statistics every few hours (the store does it at start and at a
-/// clean stop too), so plans follow the data as it grows.
-async fn keep_statistics(store: Store, stop: CancellationToken) {
-    const EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep(EVERY) => {}
-            () = stop.cancelled() => return,
-        }
-        if let Err(e) = store.optimize().await {
-            tracing::warn!(error = %e, "could not refresh the query planner's statistics");
-        }
-    }
-}
-
-async fn poll_mailbox(
+/// Fetches new mail from the team's mailbox every `every_ms`. A message is marked seen only
+/// once it is recorded, so a failure (or a crash) leaves it for the next poll.
+struct PollMailbox {
     source: crate::mail::imap::ImapSource,
     mailroom: Mailroom,
-    every: std::time::Duration,
-    stop: CancellationToken,
-) {
-    loop {
-        let handled = source
+    every_ms: Millis,
+}
+
+impl Job for PollMailbox {
+    const NAME: &'static str = "imap";
+
+    async fn round(&mut self, now: Millis) -> Result<Next, Failure> {
+        let mailroom = &self.mailroom;
+        let handled = self
+            .source
             .fetch_new(100, |raw| {
                 let mailroom = mailroom.clone();
                 async move { mailroom.receive(raw, &[]).await.map(drop).map_err(|e| e.to_string()) }
@@ -270,11 +268,30 @@ async fn poll_mailbox(
         match handled {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "fetched email"),
+            // A mailbox out of reach is the mail server's state, not a failure of ours: it is
+            // said, and asked again at the next poll.
             Err(e) => tracing::warn!(error = %e, "cannot fetch email"),
         }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = stop.cancelled() => return,
+        Ok(Next::At(now + self.every_ms))
+    }
+}
+
+/// Gives the query planner fresh statistics every few hours (the store does it at start and at a
+/// clean stop too), so plans follow the data as it grows.
+struct KeepStatistics {
+    store: Store,
+    started: bool,
+}
+
+impl Job for KeepStatistics {
+    const NAME: &'static str = "statistics";
+
+    async fn round(&mut self, now: Millis) -> Result<Next, Failure> {
+        const EVERY_MS: Millis = 6 * 3600 * 1000;
+        // The first round comes with the start, which refreshed them already.
+        if std::mem::replace(&mut self.started, true) {
+            self.store.optimize().await?;
         }
+        Ok(Next::At(now + EVERY_MS))
     }
 }

@@ -4,7 +4,7 @@
 //! periodically): this process cannot reach them.
 
 use crate::clock::{Clock, SystemClock};
-use crate::domain::{Email, Name, Password, Role, Secret};
+use crate::domain::{Email, Name, Password, Secret};
 use crate::password::Hasher;
 use crate::store::{users, Store};
 use std::io::BufRead;
@@ -35,20 +35,10 @@ pub async fn create_with(
     let store = open(data_dir).await?;
     let now = SystemClock.now_ms();
     // The first admin's install also gets its first project, in the same transaction.
-    let created = store
-        .write(move |c| {
-            let first = !users::any_admin(c)?;
-            let admin = users::insert(c, &email, &name, Role::Admin, Some(&hash), now)?;
-            if first {
-                crate::store::projects::ensure_default(c, now)?;
-            }
-            Ok(admin)
-        })
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => "a user with this email already exists".to_owned(),
-            other => other.to_string(),
-        });
+    let created = store.users().add_admin(email, name, hash, now).await.map_err(|e| match e {
+        crate::store::StoreError::Conflict(_) => "a user with this email already exists".to_owned(),
+        other => other.to_string(),
+    });
     let _ = store.close().await;
     created
 }
@@ -63,16 +53,10 @@ pub async fn reset_password(
     let email = Email::parse(email).map_err(|e| e.message)?.into_string();
     let hash = hasher.hash(&password).await.map_err(|e| e.to_string())?;
     let store = open(data_dir).await?;
-    let done = store
-        .write(move |c| {
-            let user = users::by_email(c, &email)?;
-            users::set_password(c, user.id, &hash)
-        })
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::NotFound(_) => "no user has this email".to_owned(),
-            other => other.to_string(),
-        });
+    let done = store.users().reset_password(email, hash).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound(_) => "no user has this email".to_owned(),
+        other => other.to_string(),
+    });
     let _ = store.close().await;
     done
 }

@@ -31,7 +31,8 @@ impl Invalid {
     }
 }
 
-/// Declares a closed set of words stored as text: serde, OpenAPI and SQL all use `as_str`.
+/// Declares a closed set of words stored as text: serde, OpenAPI and the store (`store::words`)
+/// all use `as_str`.
 macro_rules! word_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$m])*
@@ -48,20 +49,6 @@ macro_rules! word_enum {
 
             pub fn parse(text: &str) -> Option<$name> {
                 match text { $($text => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl rusqlite::types::FromSql for $name {
-            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-                let text = v.as_str()?;
-                $name::parse(text).ok_or_else(|| rusqlite::types::FromSqlError::Other(
-                    format!("unknown {} {text:?}", stringify!($name)).into()))
-            }
-        }
-
-        impl rusqlite::types::ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(self.as_str().into())
             }
         }
     };

@@ -5,7 +5,6 @@
 //! module's relative imports carry the version too.
 
 use super::State;
-use crate::store::settings;
 use actix_web::http::header::{self, EntityTag};
 use actix_web::{middleware::Compress, web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
@@ -127,7 +126,7 @@ async fn loader(state: State, req: HttpRequest) -> HttpResponse {
     // Sites embed this URL unversioned: cache briefly, revalidate by ETag.
     let cache = "public, max-age=300";
     let Some(file) = Assets::get("widget/loader.js") else { return HttpResponse::NotFound().finish() };
-    let s = state.store.read(settings::widget).await.unwrap_or_default();
+    let s = state.store.settings().widget().await.unwrap_or_default();
     let launcher = serde_json::json!({"color": s.color, "position": s.position, "allowed": s.allowed_origins});
     let body = String::from_utf8_lossy(&file.data).replacen("{/*launcher*/}", &launcher.to_string(), 1);
     let tag = etag(&Sha256::digest(&body));
@@ -241,7 +240,7 @@ fn follows_import(before: &str) -> bool {
 /// The sites that may frame the widget's panel and the web forms: those the admin allowed,
 /// or any site until they name some.
 async fn embedders(state: &State) -> String {
-    let allowed = state.store.read(settings::widget).await.map(|s| s.allowed_origins).unwrap_or_default();
+    let allowed = state.store.settings().widget().await.map(|s| s.allowed_origins).unwrap_or_default();
     if allowed.is_empty() {
         "*".to_owned()
     } else {

@@ -5,7 +5,7 @@
 use super::{Agent, State};
 use crate::domain::{ContentType, Filename, Invalid, Party};
 use crate::error::{ApiError, ErrorBody};
-use crate::store::attachments::{self, AttachmentMeta, NewAttachment};
+use crate::store::attachments::{AttachmentMeta, NewAttachment};
 use actix_web::http::header::{Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue};
 use actix_web::http::StatusCode;
 use actix_web::{get, post};
@@ -90,7 +90,7 @@ pub(super) async fn store_upload(
         data,
     };
     let now = state.now();
-    let meta = state.store.write(move |c| attachments::insert(c, &new, now)).await?;
+    let meta = state.store.conversations().upload(new, now).await?;
     Ok(HttpResponse::Created().json(meta))
 }
 
@@ -101,7 +101,7 @@ pub(super) async fn store_upload(
 #[get("/api/v1/attachments/{id}")]
 async fn download(state: State, agent: Agent, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    let meta = state.store.read(move |c| attachments::get(c, viewer, id)).await?;
+    let meta = state.store.conversations().attachment(viewer, id).await?;
     Ok(file_response(&state, meta))
 }
 
@@ -124,7 +124,7 @@ pub(crate) fn file_response(state: &State, meta: AttachmentMeta) -> HttpResponse
     let chunks = futures_util::stream::unfold(0i64, move |idx| {
         let store = store.clone();
         async move {
-            match store.read(move |c| attachments::chunk(c, id, idx)).await {
+            match store.conversations().attachment_chunk(id, idx).await {
                 Ok(Some(data)) => Some((Ok(web::Bytes::from(data)), idx + 1)),
                 Ok(None) => None,
                 Err(e) => {

@@ -54,19 +54,18 @@ async fn authenticate(req: HttpRequest) -> Result<Agent, ApiError> {
         let hash = token::hash(token.trim());
         let (now, lookup) = (state.now(), hash.clone());
         let (session, stale) =
-            state.store.read(move |c| users::by_token(c, &lookup, now)).await?.ok_or_else(ApiError::unauthenticated)?;
+            state.store.users().by_token(lookup, now).await?.ok_or_else(ApiError::unauthenticated)?;
         if let Some(id) = stale {
             // Off the request path: a failure to note the time must not fail the request.
             let store = state.store.clone();
-            tokio::spawn(async move { store.write(move |c| users::token_used(c, id, now)).await });
+            tokio::spawn(async move { store.users().token_used(id, now).await });
         }
         return Ok(Agent::from_session(session, Credential::Token(hash)));
     }
     let cookie = req.cookie(SESSION_COOKIE).ok_or_else(ApiError::unauthenticated)?;
     let hash = token::hash(cookie.value());
     let (now, lookup) = (state.now(), hash.clone());
-    let session =
-        state.store.read(move |c| users::session(c, &lookup, now)).await?.ok_or_else(ApiError::unauthenticated)?;
+    let session = state.store.users().session(lookup, now).await?.ok_or_else(ApiError::unauthenticated)?;
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
         let expected = session.csrf_token.as_deref().unwrap_or("");
@@ -170,10 +169,10 @@ async fn login(state: State, req: HttpRequest, body: web::Json<LoginRequest>) ->
     let account = body.email.trim().to_lowercase();
     let lookup = account.clone();
     let (user, device) =
-        check_password(&state, &req, &account, &body.password, move |c| users::for_login(c, &lookup)).await?;
+        check_password(&state, &req, &account, &body.password, state.store.users().for_login(lookup)).await?;
     let (cookie, csrf) = start_session(&state, user.id).await?;
     let uid = user.id;
-    let preferences = state.store.read(move |c| users::preferences(c, uid)).await?;
+    let preferences = state.store.users().preferences(uid).await?;
     Ok(HttpResponse::Ok().cookie(cookie).cookie(device).json(Me { user, csrf_token: Some(csrf), preferences }))
 }
 
@@ -186,7 +185,7 @@ pub(super) async fn start_session(state: &AppState, user_id: i64) -> Result<(Coo
     let hours = state.config.session_hours;
     let expires = now + (hours as i64) * 3_600_000;
     let csrf_stored = csrf.clone();
-    state.store.write(move |c| users::insert_session(c, &hash, user_id, &csrf_stored, now, expires)).await?;
+    state.store.users().insert_session(hash, user_id, csrf_stored, now, expires).await?;
     let cookie = Cookie::build(SESSION_COOKIE, secret)
         .path("/")
         .http_only(true)
@@ -203,7 +202,7 @@ pub(super) async fn start_session(state: &AppState, user_id: i64) -> Result<(Coo
 async fn logout(state: State, req: HttpRequest, _agent: Agent) -> Result<HttpResponse, ApiError> {
     if let Some(cookie) = req.cookie(SESSION_COOKIE) {
         let hash = token::hash(cookie.value());
-        state.store.write(move |c| users::delete_session(c, &hash)).await?;
+        state.store.users().delete_session(hash).await?;
     }
     let mut gone = Cookie::build(SESSION_COOKIE, "").path("/").finish();
     gone.make_removal();
@@ -215,12 +214,12 @@ async fn logout(state: State, req: HttpRequest, _agent: Agent) -> Result<HttpRes
 #[get("/api/v1/me")]
 async fn me(state: State, req: HttpRequest, agent: Agent) -> Result<web::Json<Me>, ApiError> {
     let uid = agent.user.id;
-    let preferences = state.store.read(move |c| users::preferences(c, uid)).await?;
+    let preferences = state.store.users().preferences(uid).await?;
     let csrf_token = match req.cookie(SESSION_COOKIE) {
         Some(cookie) if req.headers().get("authorization").is_none() => {
             let hash = token::hash(cookie.value());
             let now = state.now();
-            state.store.read(move |c| users::session(c, &hash, now)).await?.and_then(|s| s.csrf_token)
+            state.store.users().session(hash, now).await?.and_then(|s| s.csrf_token)
         }
         _ => None,
     };
@@ -231,7 +230,7 @@ async fn me(state: State, req: HttpRequest, agent: Agent) -> Result<web::Json<Me
 #[get("/api/v1/me/preferences")]
 async fn get_preferences(state: State, agent: Agent) -> Result<web::Json<users::Preferences>, ApiError> {
     let uid = agent.user.id;
-    Ok(web::Json(state.store.read(move |c| users::preferences(c, uid)).await?))
+    Ok(web::Json(state.store.users().preferences(uid).await?))
 }
 
 /// Replaces the caller's preferences.
@@ -245,7 +244,7 @@ async fn put_preferences(
     let uid = agent.user.id;
     let prefs = body.into_inner();
     let stored = prefs.clone();
-    state.store.write(move |c| users::set_preferences(c, uid, &stored)).await?;
+    state.store.users().set_preferences(uid, stored).await?;
     Ok(web::Json(prefs))
 }
 

@@ -7,7 +7,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::store::conversations::{
     self, Conversation, ConversationFilter, ConversationView, Message, MessagePage, NewConversation, NewMessage,
 };
-use crate::store::counts::{self as view_counts, Counts};
+use crate::store::counts::Counts;
 use crate::store::search as fts;
 use actix_web::{get, post};
 use actix_web::{web, HttpResponse};
@@ -50,7 +50,7 @@ async fn list(
     let filter =
         ConversationFilter { view: q.view, after: page::decode(q.cursor.as_deref())?, limit: page::limit(q.limit)? };
     let viewer = agent.viewer;
-    let found = state.store.read(move |c| conversations::list(c, viewer, &filter)).await?;
+    let found = state.store.conversations().list(viewer, filter).await?;
     let next_cursor = found.more.then(|| found.rows.last().map(|c| page::encode(c.last_activity_at, c.id))).flatten();
     Ok(web::Json(page::Paged { entries: found.rows, next_cursor }))
 }
@@ -59,7 +59,7 @@ async fn list(
 #[get("/api/v1/conversations/counts")]
 async fn counts(state: State, agent: Agent) -> Result<web::Json<Counts>, ApiError> {
     let viewer = agent.viewer;
-    Ok(web::Json(state.store.read(move |c| view_counts::of(c, viewer)).await?))
+    Ok(web::Json(state.store.conversations().counts(viewer).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -83,7 +83,7 @@ async fn search(
     q: web::Query<SearchQuery>,
 ) -> Result<web::Json<fts::SearchResults>, ApiError> {
     let (viewer, limit, text) = (agent.viewer, page::limit(q.limit)?, q.q.clone());
-    let found = state.store.read_heavy(SEARCH_BUDGET, move |c| fts::search(c, viewer, &text, limit)).await?;
+    let found = state.store.conversations().search(viewer, text, limit, SEARCH_BUDGET).await?;
     Ok(web::Json(found))
 }
 
@@ -172,7 +172,7 @@ async fn create(state: State, agent: Agent, body: web::Json<CreateConversation>)
 #[get("/api/v1/conversations/{id}")]
 async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Conversation>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    Ok(web::Json(state.store.read(move |c| conversations::get(c, viewer, id)).await?))
+    Ok(web::Json(state.store.conversations().get(viewer, id).await?))
 }
 
 async fn set_status(state: State, agent: Agent, id: i64, status: Status) -> Result<web::Json<Conversation>, ApiError> {
@@ -217,13 +217,8 @@ async fn make_ticket(
     let title = crate::domain::Title::parse(&body.title)?.into_string();
     let (viewer, creator, id, project, now) =
         (agent.viewer, agent.user.id, id.into_inner(), body.project_id, state.now());
-    let (conversation, item) = state
-        .store
-        .write_announcing(
-            move |c| conversations::make_ticket(c, viewer, id, project, &title, creator, now),
-            |(conversation, _)| vec![crate::store::Event::Conversation(conversation.clone())],
-        )
-        .await?;
+    let (conversation, item) =
+        state.store.conversations().make_ticket(viewer, id, project, title, creator, now).await?;
     Ok(HttpResponse::Created().json(Ticketed { conversation, item }))
 }
 
@@ -261,7 +256,7 @@ async fn list_messages(
 ) -> Result<web::Json<Vec<Message>>, ApiError> {
     let (which, limit) = q.page()?;
     let (viewer, id) = (agent.viewer, id.into_inner());
-    Ok(web::Json(state.store.read(move |c| conversations::messages(c, viewer, id, which, limit)).await?))
+    Ok(web::Json(state.store.conversations().messages(viewer, id, which, limit).await?))
 }
 
 /// Posts a message. Answers 201 once it is committed; a resend with the same `client_id`

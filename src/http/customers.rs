@@ -4,9 +4,8 @@
 use super::{auth::email, page, Admin, Agent, State};
 use crate::domain::Name;
 use crate::error::{ApiError, ErrorBody};
-use crate::store::customers;
 use crate::store::people::NamedCustomer;
-use crate::store::privacy::{self, CustomerExport, Erased};
+use crate::store::privacy::{CustomerExport, Erased};
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -36,7 +35,7 @@ async fn list(
     let limit = page::limit(q.limit)?;
     let before = page::decode(q.cursor.as_deref())?.map(|(_, id)| id);
     let query = q.q.clone().filter(|s| !s.trim().is_empty());
-    let found = state.store.read(move |c| customers::list(c, query.as_deref(), before, limit)).await?;
+    let found = state.store.customers().list(query, before, limit).await?;
     let next_cursor = found.more.then(|| found.rows.last().map(|c| page::encode(0, c.id))).flatten();
     Ok(web::Json(page::Paged { entries: found.rows.into_iter().map(NamedCustomer::from).collect(), next_cursor }))
 }
@@ -58,7 +57,7 @@ async fn create(state: State, _agent: Agent, body: web::Json<NewCustomer>) -> Re
         return Err(ApiError::from(crate::domain::Invalid::new("invalid_customer", "give a name, an email or both")));
     }
     let now = state.now();
-    let customer = state.store.write(move |c| customers::insert(c, name.as_deref(), email.as_deref(), now)).await?;
+    let customer = state.store.customers().insert(name, email, now).await?;
     Ok(HttpResponse::Created().json(NamedCustomer::from(customer)))
 }
 
@@ -66,7 +65,7 @@ async fn create(state: State, _agent: Agent, body: web::Json<NewCustomer>) -> Re
 #[get("/api/v1/customers/{id}")]
 async fn get(state: State, _agent: Agent, id: web::Path<i64>) -> Result<web::Json<NamedCustomer>, ApiError> {
     let id = id.into_inner();
-    Ok(web::Json(state.store.read(move |c| customers::get(c, id)).await?.into()))
+    Ok(web::Json(state.store.customers().get(id).await?.into()))
 }
 
 /// Who the customer is and what else they wrote about: the details panel of the messenger.
@@ -81,17 +80,8 @@ pub struct Activity {
 #[get("/api/v1/customers/{id}/activity")]
 async fn activity(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Activity>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    let activity = state
-        .store
-        .read(move |c| {
-            Ok(Activity {
-                customer: customers::get(c, id)?.into(),
-                conversations: crate::store::conversations::of_customer(c, viewer, id, 50)?,
-                items: crate::store::items::of_requester(c, viewer, id, 50)?,
-            })
-        })
-        .await?;
-    Ok(web::Json(activity))
+    let (customer, conversations, items) = state.store.customers().activity(viewer, id, 50).await?;
+    Ok(web::Json(Activity { customer: customer.into(), conversations, items }))
 }
 
 /// An export reads everything about one customer: the heavy budget, for at most this long.
@@ -104,7 +94,7 @@ const EXPORT_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
 #[get("/api/v1/customers/{id}/export")]
 async fn export(state: State, _admin: Admin, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let (id, now) = (id.into_inner(), state.now());
-    let export = state.store.read_heavy(EXPORT_BUDGET, move |c| privacy::export(c, id, now)).await?;
+    let export = state.store.customers().export(id, EXPORT_BUDGET, now).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Content-Disposition", format!("attachment; filename=\"customer-{id}.json\"")))
         .json(export))
@@ -118,7 +108,7 @@ async fn export(state: State, _admin: Admin, id: web::Path<i64>) -> Result<HttpR
 #[delete("/api/v1/customers/{id}")]
 async fn erase(state: State, admin: Admin, id: web::Path<i64>) -> Result<web::Json<Erased>, ApiError> {
     let id = id.into_inner();
-    let erased = state.store.write(move |c| privacy::erase(c, id)).await?;
+    let erased = state.store.customers().erase(id).await?;
     tracing::info!(
         customer = id,
         by = admin.0.user.id,

@@ -5,10 +5,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::mail::imap::{ImapSource, ImapSummary};
 use crate::mail::inbound::Received;
 use crate::mail::SmtpSummary;
-use crate::store::inbound::{self as store_inbound, InboundEntry, Outcome};
-use crate::store::notify::{self, OutboxCounts, OutboxEntry};
-use crate::store::projects;
-use crate::store::settings::{self as store_settings, EmailFlow};
+use crate::store::inbound::{InboundEntry, Outcome};
+use crate::store::notify::{OutboxCounts, OutboxEntry};
+use crate::store::settings::EmailFlow;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -45,7 +44,7 @@ pub struct EmailSettings {
 #[utoipa::path(tag = "email", responses((status = 200, body = EmailSettings)))]
 #[get("/api/v1/settings/email")]
 async fn settings(state: State, _admin: Admin) -> Result<web::Json<EmailSettings>, ApiError> {
-    let (flow, counts) = state.store.read(|c| Ok((store_settings::email_flow(c)?, notify::outbox_counts(c)?))).await?;
+    let (flow, counts) = state.store.mail().flow_and_counts().await?;
     let config = &state.config;
     Ok(web::Json(EmailSettings {
         smtp: state.mailer.as_ref().map(|m| m.summary().clone()),
@@ -65,16 +64,7 @@ async fn settings(state: State, _admin: Admin) -> Result<web::Json<EmailSettings
 async fn set_flow(state: State, admin: Admin, body: web::Json<EmailFlow>) -> Result<web::Json<EmailFlow>, ApiError> {
     let flow = body.into_inner();
     let viewer = admin.0.viewer;
-    let saved = state
-        .store
-        .write(move |c| {
-            if let Some(project) = flow.inbound_project_id {
-                projects::get(c, viewer, project)?;
-            }
-            store_settings::set_email_flow(c, &flow)?;
-            Ok(flow)
-        })
-        .await?;
+    let saved = state.store.settings().set_email_flow(viewer, flow).await?;
     Ok(web::Json(saved))
 }
 
@@ -83,7 +73,7 @@ async fn set_flow(state: State, admin: Admin, body: web::Json<EmailFlow>) -> Res
 #[utoipa::path(tag = "email", responses((status = 204)))]
 #[post("/api/v1/settings/email/rotate-reply-secret")]
 async fn rotate_reply_secret(state: State, _admin: Admin) -> Result<HttpResponse, ApiError> {
-    state.store.write(|c| store_settings::rotate_reply_secret(c).map(drop)).await?;
+    state.store.settings().rotate_reply_secret().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -107,7 +97,7 @@ async fn outbox(
         Some(s @ ("pending" | "sent" | "failed")) => Some(s.to_owned()),
         Some(_) => return Err(ApiError::bad_request("invalid_query", "status is pending, sent or failed")),
     };
-    Ok(web::Json(state.store.read(move |c| notify::outbox(c, status.as_deref(), 200)).await?))
+    Ok(web::Json(state.store.mail().outbox(status, 200).await?))
 }
 
 /// Sends a failed email again.
@@ -115,7 +105,7 @@ async fn outbox(
 #[post("/api/v1/email/outbox/{id}/retry")]
 async fn retry(state: State, _admin: Admin, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let (id, now) = (id.into_inner(), state.now());
-    state.store.write(move |c| notify::retry(c, id, now)).await?;
+    state.store.mail().retry(id, now).await?;
     state.doorbell.ring();
     Ok(HttpResponse::NoContent().finish())
 }
@@ -139,7 +129,7 @@ async fn inbound(
         Some(s @ ("posted" | "ticket" | "held" | "dropped")) => Some(s.to_owned()),
         Some(_) => return Err(ApiError::bad_request("invalid_query", "outcome is posted, ticket, held or dropped")),
     };
-    Ok(web::Json(state.store.read(move |c| store_inbound::list(c, outcome.as_deref(), 200)).await?))
+    Ok(web::Json(state.store.mail().inbound(outcome, 200).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -168,7 +158,7 @@ async fn release(state: State, _admin: Admin, id: web::Path<i64>) -> Result<web:
 #[post("/api/v1/email/inbound/{id}/discard")]
 async fn discard(state: State, _admin: Admin, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    state.store.write(move |c| store_inbound::discard(c, id)).await?;
+    state.store.mail().discard(id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

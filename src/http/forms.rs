@@ -6,7 +6,6 @@ use super::{limit_key, Admin, State};
 use crate::domain::Email;
 use crate::error::{ApiError, ErrorBody};
 use crate::store::forms::{self, Form, FormInput, Submission};
-use crate::store::settings;
 use crate::token;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
@@ -47,7 +46,7 @@ fn view(state: &State, form: Form) -> FormView {
 #[utoipa::path(tag = "forms", responses((status = 200, body = Vec<FormView>)))]
 #[get("/api/v1/forms")]
 async fn list(state: State, _admin: Admin) -> Result<web::Json<Vec<FormView>>, ApiError> {
-    let all = state.store.read(forms::list).await?;
+    let all = state.store.settings().forms().await?;
     Ok(web::Json(all.into_iter().map(|f| view(&state, f)).collect()))
 }
 
@@ -57,7 +56,7 @@ async fn list(state: State, _admin: Admin) -> Result<web::Json<Vec<FormView>>, A
 async fn create(state: State, _admin: Admin, body: web::Json<FormInput>) -> Result<HttpResponse, ApiError> {
     let (input, now) = (body.into_inner(), state.now());
     let key = token::generate("").chars().filter(char::is_ascii_alphanumeric).take(16).collect::<String>();
-    let form = state.store.write(move |c| forms::save(c, None, &key, &input, now)).await?;
+    let form = state.store.settings().save_form(None, key, input, now).await?;
     Ok(HttpResponse::Created().json(view(&state, form)))
 }
 
@@ -65,7 +64,7 @@ async fn create(state: State, _admin: Admin, body: web::Json<FormInput>) -> Resu
 #[get("/api/v1/forms/{id}")]
 async fn get(state: State, _admin: Admin, id: web::Path<i64>) -> Result<web::Json<FormView>, ApiError> {
     let id = id.into_inner();
-    let form = state.store.read(move |c| forms::get(c, id)).await?;
+    let form = state.store.settings().form(id).await?;
     Ok(web::Json(view(&state, form)))
 }
 
@@ -79,7 +78,7 @@ async fn update(
     body: web::Json<FormInput>,
 ) -> Result<web::Json<FormView>, ApiError> {
     let (id, input, now) = (id.into_inner(), body.into_inner(), state.now());
-    let form = state.store.write(move |c| forms::save(c, Some(id), "", &input, now)).await?;
+    let form = state.store.settings().save_form(Some(id), String::new(), input, now).await?;
     Ok(web::Json(view(&state, form)))
 }
 
@@ -87,7 +86,7 @@ async fn update(
 #[delete("/api/v1/forms/{id}")]
 async fn remove(state: State, _admin: Admin, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    state.store.write(move |c| forms::delete(c, id)).await?;
+    state.store.settings().delete_form(id).await?;
     Ok(super::no_content())
 }
 
@@ -145,10 +144,7 @@ pub struct PublicForm {
 async fn public(state: State, key: web::Path<String>) -> Result<web::Json<PublicForm>, ApiError> {
     let key = key.into_inner();
     let now = state.now();
-    let (form, widget, secret) = state
-        .store
-        .read(move |c| Ok((forms::by_key(c, &key)?, settings::widget(c)?, settings::form_secret(c)?)))
-        .await?;
+    let (form, widget, secret) = state.store.settings().public_form(key).await?;
     Ok(web::Json(PublicForm {
         started: started_token(&secret, &form.key, now),
         key: form.key,
@@ -183,22 +179,10 @@ async fn submit(
     super::admit(&state.form_submissions, &[&limit_key(&req)], now, "too_many_requests")?;
     let (key, submission) = (key.into_inner(), body.into_inner());
     let lookup = key.clone();
-    let secret = state
-        .store
-        .read(move |c| {
-            forms::by_key(c, &lookup)?;
-            settings::form_secret(c)
-        })
-        .await?;
+    let secret = state.store.settings().form_secret(lookup).await?;
     check_human(&secret, &key, &submission, now)?;
     let email = Email::parse(&submission.email)?.into_string();
-    let thank_you = state
-        .store
-        .write(move |c| {
-            forms::submit(c, &key, &submission, &email, now)?;
-            Ok(forms::by_key(c, &key)?.thank_you)
-        })
-        .await?;
+    let thank_you = state.store.settings().submit_form(key, submission, email, now).await?;
     Ok(HttpResponse::Created().json(Submitted { thank_you }))
 }
 

@@ -129,7 +129,7 @@ async fn health(state: State, _admin: Admin) -> Result<web::Json<Health>, ApiErr
         }
     };
     let (smtp, imap, queues, has_project) =
-        futures_util::join!(smtp, imap, state.store.read(stats::queues), state.store.read(crate::store::projects::any));
+        futures_util::join!(smtp, imap, state.store.settings().queues(), state.store.items().any_project());
     let queues = queues?;
     let setup = not_set_up(state.mailer.is_some(), has_project?);
     let smtp = reachability(state.mailer.is_some(), smtp);
@@ -218,7 +218,7 @@ fn checklist(has_mailer: bool, facts: &stats::FirstRun) -> Vec<ChecklistStep> {
 #[utoipa::path(tag = "admin", responses((status = 200, body = Setup), (status = 403, body = ErrorBody)))]
 #[get("/api/v1/admin/setup")]
 async fn setup_list(state: State, _admin: Admin) -> Result<web::Json<Setup>, ApiError> {
-    let facts = state.store.read(stats::first_run).await?;
+    let facts = state.store.settings().first_run().await?;
     let has_mailer = state.mailer.is_some();
     Ok(web::Json(Setup { setup: not_set_up(has_mailer, facts.has_project), checklist: checklist(has_mailer, &facts) }))
 }
@@ -229,7 +229,7 @@ async fn setup_list(state: State, _admin: Admin) -> Result<web::Json<Setup>, Api
     (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 #[get("/metrics")]
 async fn metrics(state: State, _admin: Admin) -> Result<HttpResponse, ApiError> {
-    let queues = state.store.read(stats::queues).await?;
+    let queues = state.store.settings().queues().await?;
     let mut out = Exposition::default();
     let label = |name: &str, value: &str| format!("{name}=\"{value}\"");
 
@@ -279,6 +279,20 @@ async fn metrics(state: State, _admin: Admin) -> Result<HttpResponse, ApiError> 
         &[(String::new(), writes.failed_batches.load(Ordering::Relaxed))],
     );
     out.gauge("rapport_write_queue", "Writes waiting for the writer.", state.store.write_queue());
+    let jobs = state.jobs.stats();
+    let of = |f: fn(&crate::jobs::JobStats) -> u64| -> Vec<(String, u64)> {
+        jobs.iter().map(|(name, s)| (label("job", name), f(s))).collect()
+    };
+    out.counters(
+        "rapport_job_rounds_total",
+        "Rounds of each background job since start.",
+        &of(|s| s.rounds.load(Ordering::Relaxed)),
+    );
+    out.counters(
+        "rapport_job_failures_total",
+        "Rounds of each background job that failed (each is retried after a growing pause).",
+        &of(|s| s.failures.load(Ordering::Relaxed)),
+    );
     password_metrics(&mut out, state.passwords.stats());
 
     out.gauge(

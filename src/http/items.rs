@@ -4,8 +4,7 @@
 use super::{page, Agent, State};
 use crate::domain::{Invalid, ItemKind, Priority, Status, Title, MAX_BODY_CHARS};
 use crate::error::{ApiError, ErrorBody};
-use crate::store::automations::engine;
-use crate::store::items::{self, Item, ItemChange, ItemFilter, ItemView, NewItem};
+use crate::store::items::{Item, ItemChange, ItemFilter, ItemView, NewItem};
 use actix_web::{delete, get, patch, post, put};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -50,7 +49,7 @@ async fn list(state: State, agent: Agent, q: web::Query<ItemQuery>) -> Result<we
         limit: page::limit(q.limit)?,
     };
     let viewer = agent.viewer;
-    let found = state.store.read(move |c| items::list(c, viewer, &filter)).await?;
+    let found = state.store.items().list(viewer, filter).await?;
     let next_cursor = found.more.then(|| found.rows.last().map(|i| page::encode(i.created_at, i.id))).flatten();
     Ok(web::Json(page::Paged { entries: found.rows, next_cursor }))
 }
@@ -96,7 +95,7 @@ async fn create(state: State, agent: Agent, body: web::Json<CreateItem>) -> Resu
         created_by: Some(agent.user.id),
     };
     let (viewer, now) = (agent.viewer, state.now());
-    let item = state.store.write(move |c| items::insert(c, viewer, new, now)).await?;
+    let item = state.store.items().insert(viewer, new, now).await?;
     Ok(HttpResponse::Created().json(item))
 }
 
@@ -104,10 +103,10 @@ async fn create(state: State, agent: Agent, body: web::Json<CreateItem>) -> Resu
 #[get("/api/v1/items/{id}")]
 async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Item>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    let item = state.store.read(move |c| items::get(c, viewer, id)).await?;
+    let item = state.store.items().get(viewer, id).await?;
     // Opening an item is seeing it: its new-item email, if still waiting, is not sent.
     let user = agent.user.id;
-    state.store.write(move |c| crate::store::notify::item_opened(c, id, user)).await?;
+    state.store.items().opened(id, user).await?;
     Ok(web::Json(item))
 }
 
@@ -147,7 +146,7 @@ async fn update(
         project_id: body.project_id,
     };
     let (viewer, id, now) = (agent.viewer, id.into_inner(), state.now());
-    Ok(web::Json(state.store.write(move |c| items::update(c, viewer, id, change, now)).await?))
+    Ok(web::Json(state.store.items().update(viewer, id, change, now).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -166,7 +165,7 @@ async fn set_status(
     body: web::Json<StatusChange>,
 ) -> Result<web::Json<Item>, ApiError> {
     let (viewer, id, status, now) = (agent.viewer, id.into_inner(), body.status, state.now());
-    Ok(web::Json(state.store.write(move |c| engine::set_item_status(c, viewer, id, status, &[], now)).await?))
+    Ok(web::Json(state.store.items().set_status(viewer, id, status, now).await?))
 }
 
 /// The caller follows the item (My conversations shows its conversations).
@@ -184,7 +183,7 @@ async fn unfollow(state: State, agent: Agent, id: web::Path<i64>) -> Result<web:
 
 async fn set_following(state: State, agent: Agent, id: i64, following: bool) -> Result<web::Json<Item>, ApiError> {
     let (viewer, uid) = (agent.viewer, agent.user.id);
-    Ok(web::Json(state.store.write(move |c| items::set_following(c, viewer, id, uid, following)).await?))
+    Ok(web::Json(state.store.items().set_following(viewer, id, uid, following).await?))
 }
 
 /// The item's conversations: its customer replies and its internal messages.
@@ -196,12 +195,6 @@ async fn conversations_of(
     id: web::Path<i64>,
 ) -> Result<web::Json<Vec<crate::store::conversations::Conversation>>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    let found = state
-        .store
-        .read(move |c| {
-            items::get(c, viewer, id)?;
-            crate::store::conversations::of_item(c, viewer, id)
-        })
-        .await?;
+    let found = state.store.items().conversations(viewer, id).await?;
     Ok(web::Json(found))
 }

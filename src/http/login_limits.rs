@@ -126,22 +126,18 @@ impl Attempt<'_> {
 /// limits and the known-device cookie, `lookup` finds who it is and their password hash.
 /// Unknown accounts take as long as known ones. Besides who signed in, the answer is a fresh
 /// known-device cookie to set.
-pub(super) async fn check_password<T, F>(
+pub(super) async fn check_password<T>(
     state: &State,
     req: &HttpRequest,
     account: &str,
     password: &Secret,
-    lookup: F,
-) -> Result<(T, Cookie<'static>), ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&rusqlite::Connection) -> crate::store::Result<Option<(T, Option<String>)>> + Send + 'static,
-{
+    lookup: impl std::future::Future<Output = crate::store::Result<Option<(T, Option<String>)>>>,
+) -> Result<(T, Cookie<'static>), ApiError> {
     let now = state.now();
     let limits = &state.logins;
     let device = limits.devices.recognise(req, account, now);
     let attempt = limits.begin(account, &super::limit_key(req), device.as_deref(), now)?;
-    let found = match state.store.read(lookup).await {
+    let found = match lookup.await {
         Ok(found) => found,
         Err(e) => {
             attempt.abandon();

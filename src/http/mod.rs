@@ -69,6 +69,8 @@ pub struct AppState {
     pub form_submissions: RateLimiter,
     /// The address customers write to (sign-in emails come from the same letterhead).
     pub support_address: String,
+    /// The background jobs, for their figures in `/metrics`.
+    pub jobs: crate::jobs::Jobs,
     /// Handles inbound email (and held mail an admin releases).
     pub mailroom: crate::mail::inbound::Mailroom,
     /// Wakes the email sender.

@@ -11,9 +11,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::mail::render::{self, Letterhead};
 use crate::store::conversations::Message;
 use crate::store::customer_view::CustomerConversation;
-use crate::store::portal::{self, Ticket};
-use crate::store::settings::{self, PortalSettings};
-use crate::store::{customers::Customer, notify, Event};
+use crate::store::customers::Customer;
+use crate::store::portal::Ticket;
+use crate::store::settings::PortalSettings;
 use crate::token;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
@@ -39,7 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// turned off (each of those operations documents it); a customer already signed in still
 /// reads and replies on their tickets.
 async fn enabled(state: &State) -> Result<(), ApiError> {
-    if !state.store.read(settings::portal).await?.enabled {
+    if !state.store.settings().portal().await?.enabled {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "portal_disabled", "the customer portal is turned off"));
     }
     Ok(())
@@ -48,7 +48,7 @@ async fn enabled(state: &State) -> Result<(), ApiError> {
 async fn new_session(state: &State, customer_id: i64) -> Result<String, ApiError> {
     let secret = token::generate("rpv_");
     let (hash, now) = (token::hash(&secret), state.now());
-    state.store.write(move |c| portal::start_session(c, customer_id, &hash, now)).await?;
+    state.store.customers().start_session(customer_id, hash, now).await?;
     Ok(secret)
 }
 
@@ -74,9 +74,13 @@ async fn login(state: State, req: HttpRequest, body: web::Json<PortalLogin>) -> 
     enabled(&state).await?;
     let account = format!("customer:{}", body.email.trim().to_lowercase());
     let lookup = body.email.trim().to_owned();
-    let (customer, device) = super::login_limits::check_password(&state, &req, &account, &body.password, move |c| {
-        portal::for_login(c, &lookup)
-    })
+    let (customer, device) = super::login_limits::check_password(
+        &state,
+        &req,
+        &account,
+        &body.password,
+        state.store.customers().for_login(lookup),
+    )
     .await?;
     let token = new_session(&state, customer.id).await?;
     Ok(HttpResponse::Ok().cookie(device).json(NewVisitor { token, customer }))
@@ -115,18 +119,9 @@ async fn send_link(state: State, req: HttpRequest, body: web::Json<LinkRequest>)
     let secret = token::generate("");
     let link = format!("{}/portal/#link={secret}", state.config.base_url);
     let (hash, now) = (token::hash(&secret), state.now());
-    let (support, base) = (state.support_address.clone(), state.config.base_url.clone());
-    state
-        .store
-        .write(move |c| {
-            portal::insert_link(c, &hash, &address, now)?;
-            let team = settings::widget(c)?.team_name;
-            let head = Letterhead::new(settings::reply_secret(c)?, &support, &base, team);
-            notify::enqueue(c, &render::sign_in(&head, &address, &link), now)?;
-            crate::store::raise(Event::Mail);
-            Ok(())
-        })
-        .await?;
+    let head = Letterhead::current(&state.store, &state.support_address, &state.config.base_url).await?;
+    let email = render::sign_in(&head, &address, &link);
+    state.store.customers().send_link(hash, address, email, now).await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({})))
 }
 
@@ -151,7 +146,7 @@ async fn redeem_link(
     let link_hash = token::hash(body.token.trim());
     let secret = token::generate("rpv_");
     let (session_hash, now) = (token::hash(&secret), state.now());
-    let customer = state.store.write(move |c| portal::redeem_link(c, &link_hash, &session_hash, now)).await?;
+    let customer = state.store.customers().redeem_link(link_hash, session_hash, now).await?;
     let customer = customer.ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -199,7 +194,7 @@ pub struct PortalMe {
 #[get("/api/v1/portal/me")]
 async fn me(state: State, who: PortalCustomer) -> Result<web::Json<PortalMe>, ApiError> {
     let id = who.id();
-    let has_password = state.store.read(move |c| portal::has_password(c, id)).await?;
+    let has_password = state.store.customers().has_password(id).await?;
     Ok(web::Json(PortalMe { customer: who.0.customer, has_password }))
 }
 
@@ -223,7 +218,7 @@ async fn set_password(
     let password = Password::parse(body.into_inner().password)?;
     let hash = state.passwords.hash(&password).await?;
     let id = who.id();
-    state.store.write(move |c| portal::set_password(c, id, &hash)).await?;
+    state.store.customers().set_password(id, hash).await?;
     Ok(super::no_content())
 }
 
@@ -232,7 +227,7 @@ async fn set_password(
 #[post("/api/v1/portal/logout")]
 async fn logout(state: State, who: PortalCustomer) -> Result<HttpResponse, ApiError> {
     let hash = who.0.token_hash().to_vec();
-    state.store.write(move |c| portal::end_session(c, &hash)).await?;
+    state.store.customers().end_session(hash).await?;
     Ok(super::no_content())
 }
 
@@ -241,7 +236,7 @@ async fn logout(state: State, who: PortalCustomer) -> Result<HttpResponse, ApiEr
 #[get("/api/v1/portal/tickets")]
 async fn tickets(state: State, who: PortalCustomer) -> Result<web::Json<Vec<Ticket>>, ApiError> {
     let id = who.id();
-    Ok(web::Json(state.store.read(move |c| portal::tickets(c, id)).await?))
+    Ok(web::Json(state.store.customers().tickets(id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -272,7 +267,7 @@ async fn open_ticket(
         return Err(Invalid::new("invalid_description", "describe what you need (at most 20,000 characters)").into());
     }
     let (id, now) = (who.id(), state.now());
-    let opened = state.store.write(move |c| portal::open_ticket(c, id, title, description, now)).await?;
+    let opened = state.store.customers().open_ticket(id, title, description, now).await?;
     Ok(HttpResponse::Created().json(opened))
 }
 
@@ -281,7 +276,7 @@ async fn open_ticket(
 #[get("/api/v1/portal/tickets/{id}")]
 async fn ticket(state: State, who: PortalCustomer, id: web::Path<i64>) -> Result<web::Json<Ticket>, ApiError> {
     let (customer, id) = (who.id(), id.into_inner());
-    Ok(web::Json(state.store.read(move |c| portal::ticket(c, customer, id)).await?))
+    Ok(web::Json(state.store.customers().ticket(customer, id).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -317,7 +312,7 @@ async fn reply(
 #[utoipa::path(tag = "portal", responses((status = 200, body = PortalSettings)))]
 #[get("/api/v1/settings/portal")]
 async fn get_settings(state: State, _admin: Admin) -> Result<web::Json<PortalSettings>, ApiError> {
-    Ok(web::Json(state.store.read(settings::portal).await?))
+    Ok(web::Json(state.store.settings().portal().await?))
 }
 
 #[utoipa::path(tag = "portal", request_body = PortalSettings, responses(
@@ -329,15 +324,6 @@ async fn put_settings(
     body: web::Json<PortalSettings>,
 ) -> Result<web::Json<PortalSettings>, ApiError> {
     let value = body.into_inner();
-    let saved = value.clone();
-    state
-        .store
-        .write(move |c| {
-            if let Some(project) = saved.project_id {
-                crate::store::projects::get(c, crate::store::Viewer::SYSTEM, project)?;
-            }
-            settings::set_portal(c, &saved)
-        })
-        .await?;
+    state.store.settings().set_portal(value.clone()).await?;
     Ok(web::Json(value))
 }

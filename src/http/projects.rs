@@ -3,7 +3,7 @@
 use super::{no_content, Admin, Agent, State};
 use crate::domain::Name;
 use crate::error::{ApiError, ErrorBody};
-use crate::store::projects::{self, Project};
+use crate::store::projects::Project;
 use actix_web::{delete, get, post, put};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -17,7 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[get("/api/v1/projects")]
 async fn list(state: State, agent: Agent) -> Result<web::Json<Vec<Project>>, ApiError> {
     let viewer = agent.viewer;
-    Ok(web::Json(state.store.read(move |c| projects::list(c, viewer)).await?))
+    Ok(web::Json(state.store.items().projects(viewer).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -32,7 +32,7 @@ pub struct NewProject {
 async fn create(state: State, _admin: Admin, body: web::Json<NewProject>) -> Result<HttpResponse, ApiError> {
     let name = Name::parse(&body.name)?.into_string();
     let now = state.now();
-    let project = state.store.write(move |c| projects::insert(c, &name, now)).await?;
+    let project = state.store.items().insert_project(name, now).await?;
     Ok(HttpResponse::Created().json(project))
 }
 
@@ -40,7 +40,7 @@ async fn create(state: State, _admin: Admin, body: web::Json<NewProject>) -> Res
 #[get("/api/v1/projects/{id}")]
 async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Project>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    Ok(web::Json(state.store.read(move |c| projects::get(c, viewer, id)).await?))
+    Ok(web::Json(state.store.items().project(viewer, id).await?))
 }
 
 /// User ids of the project's members.
@@ -48,13 +48,7 @@ async fn get(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json
 #[get("/api/v1/projects/{id}/members")]
 async fn members(state: State, agent: Agent, id: web::Path<i64>) -> Result<web::Json<Vec<i64>>, ApiError> {
     let (viewer, id) = (agent.viewer, id.into_inner());
-    let members = state
-        .store
-        .read(move |c| {
-            projects::get(c, viewer, id)?;
-            projects::members(c, id)
-        })
-        .await?;
+    let members = state.store.items().members(viewer, id).await?;
     Ok(web::Json(members))
 }
 
@@ -77,6 +71,6 @@ async fn set_member(
     member: bool,
 ) -> Result<HttpResponse, ApiError> {
     let viewer = admin.0.viewer;
-    state.store.write(move |c| projects::set_member(c, viewer, id, user, member)).await?;
+    state.store.items().set_member(viewer, id, user, member).await?;
     Ok(no_content())
 }

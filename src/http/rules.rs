@@ -5,8 +5,7 @@ use super::{Admin, State};
 use crate::error::{ApiError, ErrorBody};
 use crate::store::automations::hours::BusinessHours;
 use crate::store::automations::model::{self, Rule, RuleInput, Vocabulary};
-use crate::store::automations::{self, DryRunEntry, Run};
-use crate::store::settings;
+use crate::store::automations::{DryRunEntry, Run};
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -31,7 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(tag = "automations", responses((status = 200, body = Vec<Rule>)))]
 #[get("/api/v1/rules")]
 async fn list(state: State, _admin: Admin) -> Result<web::Json<Vec<Rule>>, ApiError> {
-    Ok(web::Json(state.store.read(automations::list).await?))
+    Ok(web::Json(state.store.rules().list().await?))
 }
 
 /// Adds a rule; it applies from the next event on. Refused with `invalid_rule` and a sentence
@@ -41,7 +40,7 @@ async fn list(state: State, _admin: Admin) -> Result<web::Json<Vec<Rule>>, ApiEr
 #[post("/api/v1/rules")]
 async fn create(state: State, _admin: Admin, body: web::Json<RuleInput>) -> Result<HttpResponse, ApiError> {
     let (input, now) = (body.into_inner(), state.now());
-    let rule = state.store.write(move |c| automations::insert(c, &input, now)).await?;
+    let rule = state.store.rules().insert(input, now).await?;
     state.timed_rules.poke();
     Ok(HttpResponse::Created().json(rule))
 }
@@ -50,7 +49,7 @@ async fn create(state: State, _admin: Admin, body: web::Json<RuleInput>) -> Resu
 #[get("/api/v1/rules/{id}")]
 async fn get(state: State, _admin: Admin, id: web::Path<i64>) -> Result<web::Json<Rule>, ApiError> {
     let id = id.into_inner();
-    Ok(web::Json(state.store.read(move |c| automations::get(c, id)).await?))
+    Ok(web::Json(state.store.rules().get(id).await?))
 }
 
 /// Replaces a rule (turning it on or off included); it applies from the next event on.
@@ -64,7 +63,7 @@ async fn update(
     body: web::Json<RuleInput>,
 ) -> Result<web::Json<Rule>, ApiError> {
     let (id, input, now) = (id.into_inner(), body.into_inner(), state.now());
-    let rule = state.store.write(move |c| automations::update(c, id, &input, now)).await?;
+    let rule = state.store.rules().update(id, input, now).await?;
     state.timed_rules.poke();
     Ok(web::Json(rule))
 }
@@ -73,7 +72,7 @@ async fn update(
 #[delete("/api/v1/rules/{id}")]
 async fn remove(state: State, _admin: Admin, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    state.store.write(move |c| automations::delete(c, id)).await?;
+    state.store.rules().delete(id).await?;
     Ok(super::no_content())
 }
 
@@ -96,7 +95,7 @@ pub struct DryRun {
 #[post("/api/v1/rules/dry-run")]
 async fn dry_run(state: State, _admin: Admin, body: web::Json<RuleInput>) -> Result<web::Json<DryRun>, ApiError> {
     let (input, now) = (body.into_inner(), state.now());
-    let entries = state.store.read(move |c| automations::dry_run(c, &input, now)).await?;
+    let entries = state.store.rules().dry_run(input, now).await?;
     Ok(web::Json(DryRun { entries }))
 }
 
@@ -117,7 +116,7 @@ pub struct RunQuery {
 async fn runs(state: State, _admin: Admin, q: web::Query<RunQuery>) -> Result<web::Json<Vec<Run>>, ApiError> {
     let q = q.into_inner();
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
-    Ok(web::Json(state.store.read(move |c| automations::runs(c, q.rule_id, q.skipped, limit)).await?))
+    Ok(web::Json(state.store.rules().runs(q.rule_id, q.skipped, limit).await?))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -135,7 +134,7 @@ async fn scheduler(state: State, _admin: Admin) -> web::Json<Scheduler> {
 #[utoipa::path(tag = "automations", responses((status = 200, body = BusinessHours)))]
 #[get("/api/v1/settings/business-hours")]
 async fn get_hours(state: State, _admin: Admin) -> Result<web::Json<BusinessHours>, ApiError> {
-    Ok(web::Json(state.store.read(settings::business_hours).await?))
+    Ok(web::Json(state.store.settings().business_hours().await?))
 }
 
 /// When the team answers, in its time zone: rules test "inside/outside business hours", and
@@ -151,7 +150,7 @@ async fn put_hours(
     let hours = body.into_inner();
     hours.validate()?;
     let stored = hours.clone();
-    state.store.write(move |c| settings::set_business_hours(c, &stored)).await?;
+    state.store.settings().set_business_hours(stored).await?;
     state.timed_rules.poke();
     Ok(web::Json(hours))
 }

@@ -3,9 +3,8 @@
 //! made, the page says so and points to the sign-in instead.
 
 use super::{auth::start_session, State};
-use crate::domain::{Email, Name, Password, Role, Secret};
+use crate::domain::{Email, Name, Password, Secret};
 use crate::error::ApiError;
-use crate::store::users;
 use crate::text::escape;
 use crate::token;
 use actix_web::http::StatusCode;
@@ -94,13 +93,13 @@ fn not_valid() -> HttpResponse {
 
 /// What a link that is not the current one gets, depending on whether setup is done.
 async fn refused(state: &State) -> Result<HttpResponse, ApiError> {
-    Ok(if state.store.read(users::any_admin).await? { set_up() } else { not_valid() })
+    Ok(if state.store.users().any_admin().await? { set_up() } else { not_valid() })
 }
 
 async fn form(state: State, q: web::Query<TokenQuery>) -> Result<HttpResponse, ApiError> {
     // The link outlives an admin made on the command line while it was out: asking the store
     // keeps it from offering a form that can only be refused.
-    if state.store.read(users::any_admin).await? {
+    if state.store.users().any_admin().await? {
         state.setup.spend();
         return Ok(set_up());
     }
@@ -121,7 +120,7 @@ struct SetupForm {
 }
 
 async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, ApiError> {
-    if !state.setup.matches(&f.token) || state.store.read(users::any_admin).await? {
+    if !state.setup.matches(&f.token) || state.store.users().any_admin().await? {
         return refused(&state).await;
     }
     let parsed = (|| {
@@ -140,17 +139,7 @@ async fn submit(state: State, f: web::Form<SetupForm>) -> Result<HttpResponse, A
     };
     let hash = state.passwords.hash(&password).await?;
     let now = state.now();
-    let created = state
-        .store
-        .write(move |c| {
-            if users::any_admin(c)? {
-                return Ok(None);
-            }
-            let admin = users::insert(c, email.as_str(), name.as_str(), Role::Admin, Some(&hash), now)?;
-            crate::store::projects::ensure_default(c, now)?;
-            Ok(Some(admin))
-        })
-        .await?;
+    let created = state.store.users().add_first_admin(email.into_string(), name.into_string(), hash, now).await?;
     state.setup.spend();
     let Some(admin) = created else {
         return Ok(set_up());

@@ -7,7 +7,7 @@ use super::{Agent, State};
 use crate::error::ApiError;
 use crate::realtime::protocol::MAX_FRAME_BYTES;
 use crate::realtime::{self, Peer, WriteLimit};
-use crate::store::{settings, Principal};
+use crate::store::Principal;
 use actix_web::dev;
 use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
@@ -75,7 +75,7 @@ async fn customer_socket(
     if let Some(origin) = req.headers().get("origin") {
         let origin = origin.to_str().unwrap_or("").to_owned();
         let own = origin == origin_of(&state.config.base_url);
-        let allowed = own || state.store.read(settings::widget).await?.allowed_origins.contains(&origin);
+        let allowed = own || state.store.settings().widget().await?.allowed_origins.contains(&origin);
         if !allowed {
             return Err(forbidden_origin());
         }

@@ -4,7 +4,7 @@
 use super::{no_content, Admin, Agent, State};
 use crate::domain::Name;
 use crate::error::{ApiError, ErrorBody};
-use crate::store::users::{self, ApiToken};
+use crate::store::users::ApiToken;
 use crate::token;
 use actix_web::{delete, get, post};
 use actix_web::{web, HttpResponse};
@@ -24,7 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[get("/api/v1/tokens")]
 async fn list_tokens(state: State, agent: Agent) -> Result<web::Json<Vec<ApiToken>>, ApiError> {
     let uid = agent.user.id;
-    Ok(web::Json(state.store.read(move |c| users::tokens(c, uid)).await?))
+    Ok(web::Json(state.store.users().tokens(uid).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -49,7 +49,7 @@ async fn create_token(state: State, agent: Agent, body: web::Json<NewToken>) -> 
     let secret = token::generate("rpt_");
     let hash = token::hash(&secret);
     let (uid, now) = (agent.user.id, state.now());
-    let token = state.store.write(move |c| users::insert_token(c, uid, &name, &hash, now)).await?;
+    let token = state.store.users().insert_token(uid, name, hash, now).await?;
     Ok(HttpResponse::Created().json(CreatedToken { token, secret }))
 }
 
@@ -58,7 +58,7 @@ async fn create_token(state: State, agent: Agent, body: web::Json<NewToken>) -> 
 #[delete("/api/v1/tokens/{id}")]
 async fn delete_token(state: State, agent: Agent, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let (uid, id) = (agent.user.id, id.into_inner());
-    state.store.write(move |c| users::delete_token(c, uid, id)).await?;
+    state.store.users().delete_token(uid, id).await?;
     Ok(no_content())
 }
 
@@ -72,7 +72,7 @@ async fn list_user_tokens(
     user_id: web::Path<i64>,
 ) -> Result<web::Json<Vec<ApiToken>>, ApiError> {
     let uid = user_id.into_inner();
-    Ok(web::Json(state.store.read(move |c| users::tokens(c, uid)).await?))
+    Ok(web::Json(state.store.users().tokens(uid).await?))
 }
 
 /// Revokes one of a user's API tokens (admins only).
@@ -81,7 +81,7 @@ async fn list_user_tokens(
 #[delete("/api/v1/users/{user_id}/tokens/{id}")]
 async fn revoke_user_token(state: State, _admin: Admin, path: web::Path<(i64, i64)>) -> Result<HttpResponse, ApiError> {
     let (uid, id) = path.into_inner();
-    state.store.write(move |c| users::delete_token(c, uid, id)).await?;
+    state.store.users().delete_token(uid, id).await?;
     Ok(no_content())
 }
 
@@ -101,6 +101,6 @@ async fn revoke_user_tokens(
     user_id: web::Path<i64>,
 ) -> Result<web::Json<Revoked>, ApiError> {
     let uid = user_id.into_inner();
-    let revoked = state.store.write(move |c| users::delete_tokens(c, uid)).await?;
+    let revoked = state.store.users().delete_tokens(uid).await?;
     Ok(web::Json(Revoked { revoked }))
 }

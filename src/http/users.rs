@@ -5,7 +5,7 @@ use super::{auth::email, Admin, Agent, State};
 use crate::domain::photo::{photo_type, PhotoError, MAX_PHOTO_BYTES};
 use crate::domain::{Name, Password, Role, Secret};
 use crate::error::{ApiError, ErrorBody};
-use crate::store::users::{self, User};
+use crate::store::users::User;
 use actix_web::http::header::{self, EntityTag};
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, put};
@@ -26,7 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(tag = "users", responses((status = 200, body = Vec<User>)))]
 #[get("/api/v1/users")]
 async fn list_users(state: State, _agent: Agent) -> Result<web::Json<Vec<User>>, ApiError> {
-    Ok(web::Json(state.store.read(users::list).await?))
+    Ok(web::Json(state.store.users().list().await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -51,7 +51,7 @@ async fn create_user(state: State, _admin: Admin, body: web::Json<NewUser>) -> R
     let password = Password::parse(body.password.clone())?;
     let hash = state.passwords.hash(&password).await?;
     let (role, now) = (body.role, state.now());
-    let user = state.store.write(move |c| users::insert(c, &email, &name, role, Some(&hash), now)).await?;
+    let user = state.store.users().insert(email, name, role, Some(hash), now).await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -76,7 +76,7 @@ async fn update_user(
 ) -> Result<web::Json<User>, ApiError> {
     let name = body.name.as_deref().map(Name::parse).transpose()?.map(Name::into_string);
     let (id, role, active) = (id.into_inner(), body.role, body.active);
-    let user = state.store.write(move |c| users::update(c, id, name.as_deref(), role, active)).await?;
+    let user = state.store.users().update(id, name, role, active).await?;
     Ok(web::Json(user))
 }
 
@@ -125,7 +125,7 @@ async fn put_photo(
     let declared = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let content_type = photo_type(declared, &data).map_err(photo_error)?;
     let (id, now) = (agent.user.id, state.now());
-    let user = state.store.write(move |c| users::set_photo(c, id, content_type, &data, now)).await?;
+    let user = state.store.users().set_photo(id, content_type, data, now).await?;
     Ok(web::Json(user))
 }
 
@@ -134,7 +134,7 @@ async fn put_photo(
 #[delete("/api/v1/me/photo")]
 async fn delete_photo(state: State, agent: Agent) -> Result<web::Json<User>, ApiError> {
     let id = agent.user.id;
-    Ok(web::Json(state.store.write(move |c| users::delete_photo(c, id)).await?))
+    Ok(web::Json(state.store.users().delete_photo(id).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -152,7 +152,7 @@ pub struct PhotoQuery {
 #[get("/api/v1/users/{id}/photo")]
 async fn get_photo(state: State, req: HttpRequest, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let photo = state.store.read(move |c| users::photo(c, id)).await.map_err(|e| match e {
+    let photo = state.store.users().photo(id).await.map_err(|e| match e {
         crate::store::StoreError::NotFound(_) => {
             ApiError::new(StatusCode::NOT_FOUND, "photo_not_found", "This person has no photo.")
         }

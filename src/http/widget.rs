@@ -6,11 +6,10 @@ use super::{limit_key, Admin, State};
 use crate::domain::identity::SiteIdentity;
 use crate::domain::{Channel, ConversationKind, Email, Invalid, Name, Party};
 use crate::error::{ApiError, ErrorBody};
-use crate::store::contacts;
-use crate::store::conversations::{self, Message, NewConversation};
-use crate::store::customer_view::{self, CustomerConversation};
-use crate::store::customers::{self, Customer};
-use crate::store::settings::{self, WidgetSettings};
+use crate::store::conversations::{Message, NewConversation};
+use crate::store::customer_view::CustomerConversation;
+use crate::store::customers::Customer;
+use crate::store::settings::WidgetSettings;
 use crate::store::Viewer;
 use crate::token;
 use actix_web::{dev::Payload, get, post, put, web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
@@ -68,7 +67,7 @@ const TEAM_FACES: usize = 3;
 #[utoipa::path(tag = "widget", security(()), responses((status = 200, body = WidgetConfig)))]
 #[get("/api/v1/widget/config")]
 async fn config(state: State) -> Result<web::Json<WidgetConfig>, ApiError> {
-    let (s, team) = state.store.read(|c| Ok((settings::widget(c)?, crate::store::users::team(c, TEAM_FACES)?))).await?;
+    let (s, team) = futures_util::try_join!(state.store.settings().widget(), state.store.users().team(TEAM_FACES))?;
     Ok(web::Json(WidgetConfig {
         team_name: s.team_name,
         color: s.color,
@@ -104,7 +103,7 @@ async fn identify(state: State, visitor: Visitor, body: web::Json<Identify>) -> 
     let parse_email = |e: Option<&str>| e.map(Email::parse).transpose().map(|e| e.map(Email::into_string));
     let (name, email) = (parse_name(body.name.as_deref())?, parse_email(body.email.as_deref())?);
     let now = state.now();
-    let widget = state.store.read(settings::widget).await?;
+    let widget = state.store.settings().widget().await?;
     let customer = match body.user {
         Some(user) if user.signature.is_some() || widget.require_verification => {
             // No secret yet means nobody can have signed anything (an empty HMAC key is no key).
@@ -114,25 +113,15 @@ async fn identify(state: State, visitor: Visitor, body: web::Json<Identify>) -> 
             user.verify(&widget.identity_secret, now / 1000)?;
             let (site_email, site_name) = (parse_email(user.email.as_deref())?, parse_name(user.name.as_deref())?);
             let hash = visitor.token_hash;
-            state
-                .store
-                .write(move |c| {
-                    if let Some(email) = site_email.as_deref() {
-                        // The site vouches for the address: a fresh one's form contact is theirs.
-                        contacts::promote(c, email, Some(&user.id))?;
-                    }
-                    let customer =
-                        customers::identify(c, &hash, &user.id, site_email.as_deref(), site_name.as_deref(), now)?;
-                    customers::set_contact(c, customer.id, name.as_deref(), None)
-                })
-                .await?
+            let site = crate::store::Vouched { external_id: user.id, email: site_email, name: site_name };
+            state.store.customers().identify(hash, site, name, now).await?
         }
         unsigned => {
             // Without verification, what the site passes is contact information like any other.
             let name = name.or(parse_name(unsigned.as_ref().and_then(|u| u.name.as_deref()))?);
             let email = email.or(parse_email(unsigned.as_ref().and_then(|u| u.email.as_deref()))?);
             let id = visitor.customer.id;
-            state.store.write(move |c| customers::set_contact(c, id, name.as_deref(), email.as_deref())).await?
+            state.store.customers().set_contact(id, name, email).await?
         }
     };
     Ok(web::Json(customer))
@@ -185,7 +174,7 @@ async fn identify_visitor(state: Option<State>, token: Option<String>) -> Result
     };
     let token_hash = token::hash(&token);
     let hash = token_hash.clone();
-    let customer = state.store.read(move |c| customers::by_visitor_token(c, &hash)).await?;
+    let customer = state.store.customers().by_visitor_token(hash).await?;
     customer.map(|customer| Visitor { customer, token_hash }).ok_or_else(ApiError::unauthenticated)
 }
 
@@ -220,7 +209,7 @@ async fn new_visitor(state: State, req: HttpRequest) -> Result<HttpResponse, Api
     super::admit(&state.new_visitors, &[&limit_key(&req)], now, "too_many_visitors")?;
     let secret = token::generate("rpv_");
     let hash = token::hash(&secret);
-    let customer = state.store.write(move |c| customers::insert_visitor(c, &hash, now)).await?;
+    let customer = state.store.customers().insert_visitor(hash, now).await?;
     Ok(HttpResponse::Created().json(NewVisitor { token: secret, customer }))
 }
 
@@ -229,7 +218,7 @@ async fn new_visitor(state: State, req: HttpRequest) -> Result<HttpResponse, Api
 #[get("/api/v1/widget/conversations")]
 async fn my_conversations(state: State, visitor: Visitor) -> Result<web::Json<Vec<CustomerConversation>>, ApiError> {
     let id = visitor.customer.id;
-    Ok(web::Json(state.store.read(move |c| customer_view::conversations(c, id, 100)).await?))
+    Ok(web::Json(state.store.customers().conversations(id, 100).await?))
 }
 
 /// A conversation the visitor started, as they may see it, with its first message and the
@@ -288,7 +277,7 @@ async fn messages(
 ) -> Result<web::Json<Vec<Message>>, ApiError> {
     let (page, limit) = q.page()?;
     let (viewer, id) = (visitor.viewer(), id.into_inner());
-    Ok(web::Json(state.store.read(move |c| conversations::messages(c, viewer, id, page, limit)).await?))
+    Ok(web::Json(state.store.conversations().messages(viewer, id, page, limit).await?))
 }
 
 #[utoipa::path(tag = "widget", security(("visitor" = [])), request_body = NewMessageBody,
@@ -347,7 +336,7 @@ async fn upload(
 #[get("/api/v1/widget/attachments/{id}")]
 async fn download(state: State, visitor: Visitor, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let (viewer, id) = (visitor.viewer(), id.into_inner());
-    let meta = state.store.read(move |c| crate::store::attachments::get(c, viewer, id)).await?;
+    let meta = state.store.conversations().attachment(viewer, id).await?;
     Ok(super::attachments::file_response(&state, meta))
 }
 
@@ -355,22 +344,14 @@ async fn download(state: State, visitor: Visitor, id: web::Path<i64>) -> Result<
 #[utoipa::path(tag = "widget", responses((status = 200, body = WidgetSettings)))]
 #[get("/api/v1/settings/widget")]
 async fn get_settings(state: State, _admin: Admin) -> Result<web::Json<WidgetSettings>, ApiError> {
-    Ok(web::Json(state.store.write(settings::widget_with_secret).await?))
+    Ok(web::Json(state.store.settings().widget_with_secret().await?))
 }
 
 /// Makes a new identity secret: identities signed with the old one stop working.
 #[utoipa::path(tag = "widget", responses((status = 200, body = WidgetSettings)))]
 #[post("/api/v1/settings/widget/rotate-secret")]
 async fn rotate_secret(state: State, _admin: Admin) -> Result<web::Json<WidgetSettings>, ApiError> {
-    let settings = state
-        .store
-        .write(|c| {
-            let mut s = settings::widget(c)?;
-            s.identity_secret = token::generate("");
-            settings::set_widget(c, &s)?;
-            Ok(s)
-        })
-        .await?;
+    let settings = state.store.settings().rotate_identity_secret(token::generate("")).await?;
     Ok(web::Json(settings))
 }
 
@@ -399,7 +380,7 @@ async fn put_settings(
             return Err(invalid("invalid_text", "greeting and away message must be at most 500 characters"));
         }
     }
-    let current = state.store.write(settings::widget_with_secret).await?;
+    let current = state.store.settings().widget_with_secret().await?;
     if value.identity_secret.is_empty() {
         value.identity_secret = current.identity_secret;
     } else if value.identity_secret.len() < 16 {
@@ -420,6 +401,6 @@ async fn put_settings(
         *origin = trimmed;
     }
     let stored = value.clone();
-    state.store.write(move |c| settings::set_widget(c, &stored)).await?;
+    state.store.settings().set_widget(stored).await?;
     Ok(web::Json(value))
 }

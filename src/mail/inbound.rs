@@ -9,8 +9,8 @@ use super::reply_token::{ReplyToken, Thread, TokenError};
 use crate::clock::Clock;
 use crate::domain::{ContentType, Filename, Party, MAX_ATTACHMENTS, MAX_BODY_CHARS};
 use crate::store::attachments::NewAttachment;
-use crate::store::inbound::{self, Outcome, Record};
-use crate::store::{notify, settings, users, EmailReply, EmailTicket, Store, StoreError, Viewer};
+use crate::store::inbound::{Outcome, Record};
+use crate::store::{EmailReply, EmailTicket, Store, StoreError, Viewer};
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -48,7 +48,7 @@ impl Mailroom {
     /// Posts held mail as the person its token names, or files it as a ticket: an admin looked
     /// at it and vouches for the sender.
     pub async fn release(&self, id: i64) -> Result<Received, StoreError> {
-        let raw = self.store.read(move |c| inbound::held(c, id)).await?;
+        let raw = self.store.mail().held(id).await?;
         match self.handle(raw, &[], Some(id)).await? {
             Received::Held(reason) | Received::Dropped(reason) => {
                 Err(StoreError::Conflict(if reason == "empty" { "held_mail_empty" } else { "held_mail_not_postable" }))
@@ -74,7 +74,7 @@ impl Mailroom {
             .unwrap_or_else(|| hash_id(&raw));
         if release_of.is_none() {
             let id = message_id.clone();
-            if self.store.read(move |c| inbound::seen_before(c, &id)).await? {
+            if self.store.mail().seen_before(id).await? {
                 return Ok(Received::Duplicate);
             }
         }
@@ -107,7 +107,7 @@ impl Mailroom {
         match find_token(&mail, envelope_to, &self.secret().await?, now) {
             Found::Token(token) => {
                 let party = token.party;
-                let Some(recipient) = self.store.read(move |c| notify::recipient(c, party)).await? else {
+                let Some(recipient) = self.store.mail().recipient(party).await? else {
                     let (r, o) = hold("recipient_unavailable");
                     return self.finish(r, o).await;
                 };
@@ -156,12 +156,12 @@ impl Mailroom {
                 self.finish(r, o).await
             }
             Found::Nothing => {
-                if !self.store.read(settings::email_flow).await?.inbound {
+                if !self.store.settings().email_flow().await?.inbound {
                     let (r, o) = drop("inbound_off");
                     return self.finish(r, o).await;
                 }
                 let address = from.clone();
-                let is_agent = self.store.read(move |c| Ok(users::by_email(c, &address).is_ok())).await?;
+                let is_agent = self.store.users().is_agent(address).await?;
                 if is_agent && !released {
                     let (r, o) = hold("agent_without_token");
                     return self.finish(r, o).await;
@@ -169,9 +169,7 @@ impl Mailroom {
                 // A customer answering their own earlier email (or our answer to it without
                 // the token, e.g. through a forward) continues that ticket.
                 let (refs, address) = (referenced_ids(&mail), from.clone());
-                if let Some((conversation_id, customer)) =
-                    self.store.read(move |c| inbound::thread_of(c, &refs, &address)).await?
-                {
+                if let Some((conversation_id, customer)) = self.store.mail().thread_of(refs, address).await? {
                     let (body, attachments) = self.content(&mail, true);
                     let reply = EmailReply {
                         viewer: Viewer::Customer { customer_id: customer },
@@ -233,12 +231,12 @@ impl Mailroom {
     async fn finish(&self, record: Record, outcome: Received) -> Result<Received, StoreError> {
         let now = self.clock.now_ms();
         tracing::info!(from = %record.from, outcome = ?outcome, "inbound email");
-        self.store.write(move |c| inbound::record(c, &record, now)).await?;
+        self.store.mail().record_inbound(record, now).await?;
         Ok(outcome)
     }
 
     async fn secret(&self) -> Result<String, StoreError> {
-        self.store.write(settings::reply_secret).await
+        Ok(self.store.mail().signing().await?.reply_secret)
     }
 
     /// Why this mail is automatic (RFC 3834 and what auto-responders really send), if it is.
@@ -417,7 +415,6 @@ fn hash_id(raw: &[u8]) -> String {
 mod proptests {
     use super::*;
     use crate::clock::ManualClock;
-    use crate::store::projects;
     use proptest::prelude::*;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
@@ -456,18 +453,19 @@ mod proptests {
                 max_attachment_bytes: 64 * 1024,
             };
             let (reply_address, message_id) = rt.block_on(async {
-                store.write(|c| projects::insert(c, "Support", NOW)).await.unwrap();
+                store.items().insert_project("Support".to_owned(), NOW).await.unwrap();
                 let first = fill(FIXTURES[0], "", "<none@example.com>").replace("{{SUPPORT_ADDRESS}}", SUPPORT);
                 let Ok(Received::Ticket(conversation)) = room.receive(first.into_bytes(), &[]).await else {
                     panic!("the first email opens a ticket");
                 };
                 let customer = store
-                    .read(|c| crate::store::customers::by_email(c, CUSTOMER))
+                    .customers()
+                    .by_email(CUSTOMER.to_owned())
                     .await
                     .unwrap()
                     .expect("the sender became a customer")
                     .id;
-                let secret = store.write(settings::reply_secret).await.unwrap();
+                let secret = store.mail().signing().await.unwrap().reply_secret;
                 let token = ReplyToken::new(conversation, Party::Customer(customer), NOW).sign(&secret);
                 (format!("support+{token}@example.com"), format!("<{token}.n0nce@example.com>"))
             });

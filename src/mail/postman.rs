@@ -1,18 +1,17 @@
-//! The two background jobs of outbound email. The scheduler turns notifications whose delay
-//! ran out into outbox rows; the sender hands outbox rows to the SMTP server, retrying
-//! temporary failures with backoff and jitter. Both wait on the app's clock, so tests move
-//! time instead of sleeping, and both keep all their state in the database, so a restart
-//! picks up exactly where the last run stopped.
+//! The two background jobs of outbound email, run by `jobs`. The scheduler turns notifications
+//! whose delay ran out into outbox rows; the sender hands outbox rows to the SMTP server,
+//! retrying each temporary failure with backoff and jitter. Both wait on the app's clock, so
+//! tests move time instead of sleeping, and both keep all their state in the database, so a
+//! restart picks up exactly where the last run stopped.
 
 use super::render::Letterhead;
 use super::Mailer;
 use crate::clock::Clock;
-use crate::store::notify::{self, Attempt, Outgoing};
-use crate::store::{settings, Millis, Store, StoreError};
+use crate::jobs::{self, Failure, Job, Jobs, Next, Wake};
+use crate::store::notify::{Attempt, Outgoing};
+use crate::store::{Millis, Store, StoreError};
 use futures_util::stream::{self, StreamExt};
-use rand::Rng;
 use std::sync::Arc;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// Notifications turned into emails per transaction: small enough not to hold up chat writes.
@@ -38,64 +37,30 @@ pub struct Postman {
 /// scheduler when a rule left a notice to send at once.
 #[derive(Clone, Default)]
 pub struct Doorbell {
-    send: Arc<Notify>,
-    queue: Arc<Notify>,
+    send: Wake,
+    queue: Wake,
 }
 
 impl Doorbell {
     pub fn ring(&self) {
-        self.send.notify_one();
+        self.send.wake();
     }
 
     pub fn ring_scheduler(&self) {
-        self.queue.notify_one();
+        self.queue.wake();
     }
 }
 
 impl Postman {
-    /// Starts the scheduler and the sender; both stop when `stop` is cancelled.
-    pub fn start(self, stop: CancellationToken) -> Doorbell {
+    /// Starts the scheduler and (with an SMTP server) the sender as jobs of `jobs`.
+    pub fn start(self, jobs: &Jobs, stop: CancellationToken) -> Doorbell {
         let bell = Doorbell::default();
-        let postman = Arc::new(self);
-        tokio::spawn(postman.clone().schedule(bell.clone(), stop.clone()));
+        let (clock, postman) = (self.clock.clone(), Arc::new(self));
+        jobs.spawn(Scheduler(postman.clone(), bell.clone()), clock.clone(), bell.queue.clone(), stop.clone());
         if postman.mailer.is_some() {
-            tokio::spawn(postman.send(bell.clone(), stop));
+            jobs.spawn(Sender(postman), clock, bell.send.clone(), stop);
         }
         bell
-    }
-
-    async fn schedule(self: Arc<Self>, bell: Doorbell, stop: CancellationToken) {
-        loop {
-            let now = self.clock.now_ms();
-            let wake_at = match self.queue_due(now).await {
-                Ok((looked, queued)) => {
-                    if queued > 0 {
-                        bell.ring();
-                    }
-                    if looked == QUEUE_BATCH {
-                        continue;
-                    }
-                    // Anything posted from now on falls due `delay` from now at the earliest.
-                    match self.store.read(notify::earliest_pending).await {
-                        Ok(Some(since)) => (since + self.delay_ms).min(now + self.delay_ms),
-                        Ok(None) => now + self.delay_ms,
-                        Err(e) => self.failed(e, now),
-                    }
-                }
-                Err(StoreError::Closed) => return,
-                Err(e) => self.failed(e, now),
-            };
-            tokio::select! {
-                () = self.clock.sleep_until(wake_at) => {}
-                () = bell.queue.notified() => {}
-                () = stop.cancelled() => return,
-            }
-        }
-    }
-
-    fn failed(&self, e: StoreError, now: Millis) -> Millis {
-        tracing::error!(error = %e, "email scheduler");
-        now + 5_000
     }
 
     async fn queue_due(&self, now: Millis) -> Result<(usize, usize), StoreError> {
@@ -103,70 +68,10 @@ impl Postman {
         if self.mailer.is_none() {
             // No SMTP server: nothing can be sent, and mail queued now would go out stale once
             // one is configured.
-            return self.store.write(move |c| Ok((notify::drop_due(c, cutoff)?, 0))).await;
+            return Ok((self.store.mail().drop_due(cutoff).await?, 0));
         }
-        let (support, base) = (self.support_address.clone(), self.base_url.clone());
-        self.store
-            .write(move |c| {
-                let team = settings::widget(c)?.team_name;
-                let head = Letterhead::new(settings::reply_secret(c)?, &support, &base, team);
-                notify::queue_due(c, cutoff, QUEUE_BATCH, &head, now)
-            })
-            .await
-    }
-
-    async fn send(self: Arc<Self>, bell: Doorbell, stop: CancellationToken) {
-        let Some(mailer) = self.mailer.clone() else { return };
-        loop {
-            let now = self.clock.now_ms();
-            let due = match self.store.read(move |c| notify::due_emails(c, now, SEND_BATCH)).await {
-                Ok(due) => due,
-                Err(StoreError::Closed) => return,
-                Err(e) => {
-                    tracing::error!(error = %e, "email sender");
-                    Vec::new()
-                }
-            };
-            if due.is_empty() {
-                let next = self.store.read(notify::next_attempt).await.ok().flatten();
-                // Nothing due: wait for the next retry, a new email, or a minute.
-                let at = next.unwrap_or(now + 60_000).min(now + 60_000);
-                tokio::select! {
-                    () = self.clock.sleep_until(at) => {}
-                    () = bell.send.notified() => {}
-                    () = stop.cancelled() => return,
-                }
-                continue;
-            }
-            let results: Vec<(i64, Attempt)> = stream::iter(due)
-                .map(|email| {
-                    let (mailer, postman) = (mailer.clone(), self.clone());
-                    async move {
-                        let result = mailer.send(&email.email).await;
-                        (email.id, postman.outcome(&email, result))
-                    }
-                })
-                .buffer_unordered(IN_FLIGHT)
-                .collect()
-                .await;
-            let now = self.clock.now_ms();
-            let recorded = self
-                .store
-                .write(move |c| {
-                    for (id, attempt) in &results {
-                        notify::record(c, *id, attempt, now)?;
-                    }
-                    Ok(())
-                })
-                .await;
-            if let Err(e) = recorded {
-                // Sent mail not marked as sent would go out again: say so loudly.
-                tracing::error!(error = %e, "recording sent email failed");
-                if matches!(e, StoreError::Closed) {
-                    return;
-                }
-            }
-        }
+        let head = Letterhead::current(&self.store, &self.support_address, &self.base_url).await?;
+        self.store.mail().queue_due(cutoff, QUEUE_BATCH, Box::new(head), now).await
     }
 
     fn outcome(&self, email: &Outgoing, result: Result<(), super::SendError>) -> Attempt {
@@ -189,12 +94,67 @@ impl Postman {
     }
 }
 
-/// One minute, doubling per attempt up to an hour, with ±20% jitter so that a server coming
-/// back is not hit by every queued email in the same second.
+/// Turns notifications whose delay ran out into outbox rows.
+struct Scheduler(Arc<Postman>, Doorbell);
+
+impl Job for Scheduler {
+    const NAME: &'static str = "email_scheduler";
+
+    async fn round(&mut self, now: Millis) -> Result<Next, Failure> {
+        let (looked, queued) = self.0.queue_due(now).await?;
+        if queued > 0 {
+            self.1.ring();
+        }
+        if looked == QUEUE_BATCH {
+            return Ok(Next::Now);
+        }
+        // Anything posted from now on falls due `delay` from now at the earliest.
+        let delay = self.0.delay_ms;
+        let earliest = self.0.store.mail().earliest_pending().await?;
+        Ok(Next::At(earliest.map_or(now + delay, |since| (since + delay).min(now + delay))))
+    }
+}
+
+/// Hands due outbox rows to the SMTP server, a few at a time, and records what it said.
+struct Sender(Arc<Postman>);
+
+impl Job for Sender {
+    const NAME: &'static str = "email_sender";
+
+    async fn round(&mut self, now: Millis) -> Result<Next, Failure> {
+        let postman = &self.0;
+        let Some(mailer) = postman.mailer.clone() else { return Ok(Next::Woken) };
+        let due = postman.store.mail().due_emails(now, SEND_BATCH).await?;
+        if due.is_empty() {
+            // Nothing due: wait for the next retry, a new email, or a minute.
+            let next = postman.store.mail().next_attempt().await?;
+            return Ok(Next::At(next.unwrap_or(now + 60_000).min(now + 60_000)));
+        }
+        let results: Vec<(i64, Attempt)> = stream::iter(due)
+            .map(|email| {
+                let mailer = mailer.clone();
+                async move {
+                    let result = mailer.send(&email.email).await;
+                    (email.id, postman.outcome(&email, result))
+                }
+            })
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        let now = postman.clock.now_ms();
+        if let Err(e) = postman.store.mail().record_attempts(results, now).await {
+            // Sent mail not marked as sent would go out again: say so loudly.
+            tracing::error!(error = %e, "recording sent email failed");
+            return Err(e.into());
+        }
+        Ok(Next::Now)
+    }
+}
+
+/// One minute, doubling per attempt up to an hour, with jitter so that a server coming back is
+/// not hit by every queued email in the same second.
 fn backoff(attempts: i64) -> Millis {
-    let base = FIRST_RETRY_MS.saturating_mul(1 << attempts.clamp(0, 20)).min(MAX_RETRY_MS);
-    let jitter = rand::thread_rng().gen_range(0.8..1.2);
-    (base as f64 * jitter) as Millis
+    jobs::backoff(FIRST_RETRY_MS, MAX_RETRY_MS, attempts.clamp(0, 32) as u32)
 }
 
 #[cfg(test)]

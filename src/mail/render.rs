@@ -38,6 +38,17 @@ impl Letterhead {
         }
     }
 
+    /// The letterhead as the store has it now: the reply key (made on first use) and the
+    /// team's name.
+    pub async fn current(
+        store: &crate::store::Store,
+        support_address: &str,
+        base_url: &str,
+    ) -> crate::store::Result<Letterhead> {
+        let signing = store.mail().signing().await?;
+        Ok(Letterhead::new(signing.reply_secret, support_address, base_url, signing.team_name))
+    }
+
     pub fn support_address(&self) -> String {
         format!("{}@{}", self.local, self.domain)
     }

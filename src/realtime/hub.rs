@@ -193,7 +193,7 @@ impl Hub {
                 let user_id = *user_id;
                 let inboxes = &self.0.inboxes;
                 if inboxes.is_watching(user_id) {
-                    let scope = store.read(move |c| AgentScope::of_user(c, user_id)).await;
+                    let scope = store.live().scope_of_user(user_id).await;
                     inboxes.rescope(user_id, scope.ok().flatten());
                     inboxes.recount(store, true, |scope| scope.user_id == user_id).await;
                 }

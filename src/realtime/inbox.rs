@@ -7,8 +7,9 @@
 use super::hub::lock;
 use super::protocol::ServerFrame;
 use super::{Audience, Delivery, Outbound, Queue};
-use crate::store::conversations::{self, Conversation, Message};
-use crate::store::{counts, AgentScope, Store, Viewer};
+use crate::store::conversations::{Conversation, Message};
+use crate::store::Told;
+use crate::store::{AgentScope, Store, Viewer};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -20,10 +21,6 @@ struct Inbox {
 
 #[derive(Default)]
 pub(super) struct Inboxes(Mutex<HashMap<u64, Inbox>>);
-
-/// What one agent is told of a conversation: their row (none when they may not see it) and
-/// their counts.
-type Told = HashMap<Viewer, (Option<(Conversation, Vec<conversations::ConversationView>)>, counts::Counts)>;
 
 impl Inboxes {
     pub fn watch(&self, id: u64, queue: Queue, scope: AgentScope) {
@@ -87,11 +84,7 @@ impl Inboxes {
             inboxes.values().any(|i| !i.scope.sees_project(conversation.project_id))
         };
         let id = conversation.id;
-        let watchers = if outside_scope {
-            store.read(move |c| conversations::watchers(c, id)).await.unwrap_or_default()
-        } else {
-            Vec::new()
-        };
+        let watchers = if outside_scope { store.live().watchers(id).await.unwrap_or_default() } else { Vec::new() };
         let project = conversation.project_id;
         let recipients = self.watching(|scope| scope.sees_project(project) || watchers.contains(&scope.user_id));
         let told = told(store, &recipients, Some(id)).await;
@@ -129,25 +122,5 @@ impl Inboxes {
 /// frame or reconnection).
 async fn told(store: &Store, recipients: &[(u64, Viewer)], conversation: Option<i64>) -> Told {
     let viewers: HashSet<Viewer> = recipients.iter().map(|(_, v)| *v).collect();
-    store
-        .read(move |c| {
-            let mut told = Told::new();
-            for viewer in viewers {
-                let row = match conversation {
-                    Some(id) => match conversations::get(c, viewer, id) {
-                        Ok(row) => {
-                            let views = counts::views_of(c, viewer, &row)?;
-                            Some((row, views))
-                        }
-                        Err(crate::store::StoreError::NotFound(_)) => None,
-                        Err(e) => return Err(e),
-                    },
-                    None => None,
-                };
-                told.insert(viewer, (row, counts::of(c, viewer)?));
-            }
-            Ok(told)
-        })
-        .await
-        .unwrap_or_default()
+    store.live().told(viewers, conversation).await.unwrap_or_default()
 }

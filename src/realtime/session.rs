@@ -13,9 +13,9 @@ use super::{Delivery, Outbound, Queue};
 use crate::clock::Clock;
 use crate::domain::Party;
 use crate::error::ApiError;
-use crate::store::conversations::{self, Author, MessagePage, NewMessage};
+use crate::store::conversations::{Author, MessagePage, NewMessage};
 use crate::store::Acting;
-use crate::store::{AgentScope, Principal, Standing, Store};
+use crate::store::{Principal, Standing, Store};
 use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -258,21 +258,7 @@ impl Session {
             None => self.subscribed.keys().copied().collect(),
         };
         let now = self.clock.now_ms();
-        let checked = self
-            .store
-            .read(move |c| {
-                let standing = crate::store::standing(c, &principal, now)?;
-                let mut lost = Vec::new();
-                if let Standing::Admitted(viewer) = &standing {
-                    for id in conversations {
-                        if conversations::get(c, *viewer, id).is_err() {
-                            lost.push(id);
-                        }
-                    }
-                }
-                Ok((standing, lost))
-            })
-            .await;
+        let checked = self.store.live().recheck(principal, conversations, now).await;
         match checked {
             Ok((Standing::Admitted(_), lost)) => {
                 for conversation_id in lost {
@@ -346,11 +332,10 @@ impl Session {
 
     async fn subscribe(&mut self, conversation_id: i64, after_seq: i64) -> Flow {
         let (principal, now) = (self.peer.principal.clone(), self.clock.now_ms());
-        let conversation =
-            match self.store.read(move |c| conversations::get(c, principal.viewer(c, now)?, conversation_id)).await {
-                Ok(c) => c,
-                Err(e) => return self.api_error(e.into(), Some(conversation_id), None).await,
-            };
+        let conversation = match self.store.live().conversation(principal, conversation_id, now).await {
+            Ok(c) => c,
+            Err(e) => return self.api_error(e.into(), Some(conversation_id), None).await,
+        };
         // Join first, then read the backlog: whatever commits in between arrives live and
         // the seq check in `forward` drops what the backlog already sent. The backlog is read
         // with the rights of its moment: a change since the check above either shows there,
@@ -375,13 +360,7 @@ impl Session {
     async fn replay(&mut self, conversation_id: i64, mut last: i64) -> Result<i64, Flow> {
         loop {
             let (principal, now, page) = (self.peer.principal.clone(), self.clock.now_ms(), MessagePage::After(last));
-            let batch = match self
-                .store
-                .read(move |c| {
-                    conversations::messages(c, principal.viewer(c, now)?, conversation_id, page, BACKLOG_PAGE)
-                })
-                .await
-            {
+            let batch = match self.store.live().messages(principal, conversation_id, page, BACKLOG_PAGE, now).await {
                 Ok(batch) => batch,
                 Err(e) => return Err(self.api_error(e.into(), Some(conversation_id), None).await),
             };
@@ -428,7 +407,7 @@ impl Session {
             return self.error("forbidden", "only agents have an inbox", None, None).await;
         }
         let (principal, now) = (self.peer.principal.clone(), self.clock.now_ms());
-        let scope = self.store.read(move |c| AgentScope::of(c, principal.viewer(c, now)?)).await;
+        let scope = self.store.live().scope(principal, now).await;
         let viewer = match scope {
             Ok(Some(scope)) => {
                 let viewer = scope.viewer();
@@ -440,7 +419,7 @@ impl Session {
         };
         self.watching_inbox = true;
         // The counts as of now, read after watching began: any later change is told after them.
-        let counts = match self.store.read(move |c| crate::store::counts::of(c, viewer)).await {
+        let counts = match self.store.live().counts(viewer).await {
             Ok(counts) => counts,
             Err(e) => return self.api_error(e.into(), None, None).await,
         };

@@ -9,6 +9,7 @@
 
 use super::customers::{self, Customer};
 use super::{Millis, Result, Viewer};
+use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// At most this many neutral notices go to one unverified address in `NOTICE_WINDOW_MS`.
@@ -31,7 +32,7 @@ pub(super) fn unverified_email(customer: &str) -> String {
 /// there is none. A contact is a customer with only a contact email and no session (no widget
 /// visitor who typed the address, no portal account): whoever owns the address sees none of
 /// its tickets, and what the form says never renames anyone who has a name.
-pub fn form_contact(conn: &Connection, name: Option<&str>, email: &str, now: Millis) -> Result<i64> {
+pub fn form_contact(conn: &Tx, name: Option<&str>, email: &str, now: Millis) -> Result<i64> {
     match contact_of(conn, email)? {
         Some(id) => {
             conn.execute("UPDATE customers SET name = ?1 WHERE id = ?2 AND name IS NULL", params![name, id])?;
@@ -61,7 +62,7 @@ fn contact_of(conn: &Connection, email: &str) -> Result<Option<i64>> {
 /// when the team's site vouches): its oldest form contact, if any, becomes the verified customer
 /// of that address — the same customer, with its tickets, now in their portal and widget — and
 /// the other holders of the address join it (`join`).
-pub fn promote(conn: &Connection, email: &str, external_id: Option<&str>) -> Result<Option<Customer>> {
+pub fn promote(conn: &Tx, email: &str, external_id: Option<&str>) -> Result<Option<Customer>> {
     let taken: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM customers WHERE email = ?1 OR (?2 IS NOT NULL AND external_id = ?2))",
         params![email, external_id],
@@ -84,7 +85,7 @@ pub fn promote(conn: &Connection, email: &str, external_id: Option<&str>) -> Res
 /// The customer a proven address signs in as (a portal sign-in link was used): the one who
 /// has it verified, else (the address is proven for the first time) its form contact or a new
 /// customer, joined by everyone who typed it.
-pub fn proven(conn: &Connection, email: &str, now: Millis) -> Result<Customer> {
+pub fn proven(conn: &Tx, email: &str, now: Millis) -> Result<Customer> {
     if let Some(customer) = customers::by_email(conn, email)? {
         return Ok(customer);
     }
@@ -108,7 +109,7 @@ pub fn proven(conn: &Connection, email: &str, now: Millis) -> Result<Customer> {
 /// the newest, because each of them asked to be answered at this address and its owner has
 /// now shown it is theirs. Only a first proof joins: an address that already has its customer
 /// never takes in what strangers typed later (see the module comment).
-pub(super) fn join(conn: &Connection, email: &str, target: i64) -> Result<()> {
+pub(super) fn join(conn: &Tx, email: &str, target: i64) -> Result<()> {
     let holders: Vec<(i64, Option<String>)> = conn
         .prepare_cached(
             "SELECT id, name FROM customers
@@ -129,10 +130,10 @@ pub(super) fn join(conn: &Connection, email: &str, target: i64) -> Result<()> {
         conn.execute("UPDATE customers SET name = ?1 WHERE id = ?2 AND name IS NULL", params![name, target])?;
         customers::merge(conn, holder, target)?;
         // The holder's sockets re-check (and lose what moved); agents' lists show the new owner.
-        super::raise(super::Event::Rights(super::RightsChange::Customer(holder)));
-        super::raise(super::Event::Rights(super::RightsChange::Conversations(conversations.clone())));
+        conn.raise(super::Event::Rights(super::RightsChange::Customer(holder)));
+        conn.raise(super::Event::Rights(super::RightsChange::Conversations(conversations.clone())));
         for id in conversations {
-            super::raise(super::Event::Conversation(super::conversations::get(conn, Viewer::SYSTEM, id)?));
+            conn.raise(super::Event::Conversation(super::conversations::get(conn, Viewer::SYSTEM, id)?));
         }
         for item in items {
             super::items::announce(conn, item)?;

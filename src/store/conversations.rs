@@ -6,6 +6,7 @@ use super::people::{self, CustomerSummary};
 use super::{access, attachments, Millis, Page, Result, StoreError, Viewer};
 use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, ItemKind, Party, PartyKind, Priority, Status};
 use crate::domain::{MAX_ATTACHMENTS, MAX_BODY_CHARS};
+use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -310,13 +311,13 @@ pub fn set_status(conn: &Connection, viewer: Viewer, id: i64, status: Status) ->
 
 /// Assigns a conversation (one without an item: an item's assignment is the item's) to a user,
 /// who takes part in it; announced once committed.
-pub fn assign(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, now: Millis) -> Result<Conversation> {
+pub fn assign(conn: &Tx, viewer: Viewer, id: i64, user_id: i64, now: Millis) -> Result<Conversation> {
     get(conn, viewer, id)?;
     super::users::get(conn, user_id)?;
     conn.execute("UPDATE conversations SET assignee_id = ?1 WHERE id = ?2", params![user_id, id])?;
     join(conn, id, Party::User(user_id), now)?;
     let c = get(conn, viewer, id)?;
-    super::raise(super::Event::Conversation(c.clone()));
+    conn.raise(super::Event::Conversation(c.clone()));
     Ok(c)
 }
 
@@ -324,13 +325,13 @@ pub fn assign(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, now: Mil
 /// same transaction as the insert, so numbers never skip or repeat. A resend with a client id
 /// already used in this conversation by the same author returns the original message.
 /// The automations of a new message run in the same transaction.
-pub fn post(conn: &Connection, viewer: Viewer, conversation_id: i64, new: NewMessage, now: Millis) -> Result<Posted> {
+pub fn post(conn: &Tx, viewer: Viewer, conversation_id: i64, new: NewMessage, now: Millis) -> Result<Posted> {
     post_caused(conn, viewer, conversation_id, new, now, &[])
 }
 
 /// `post`, for a message that the rules in `cause` made (see `automations::engine`).
 pub(super) fn post_caused(
-    conn: &Connection,
+    conn: &Tx,
     viewer: Viewer,
     conversation_id: i64,
     new: NewMessage,
@@ -454,7 +455,7 @@ pub fn mark_seen(conn: &Connection, conversation_id: i64, party: Party, seq: i64
 /// Turns a standalone customer conversation into a ticket in a project: the conversation then
 /// hangs off the new item, which can also hold internal messages.
 pub fn make_ticket(
-    conn: &Connection,
+    conn: &Tx,
     viewer: Viewer,
     id: i64,
     project_id: i64,

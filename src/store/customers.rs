@@ -2,6 +2,7 @@
 //! widget visitors.
 
 use super::{is_constraint, next_id, Millis, Page, Result, StoreError};
+use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -93,7 +94,7 @@ pub fn by_visitor_token(conn: &Connection, token_hash: &[u8]) -> Result<Option<C
 }
 
 /// What a visitor says about themselves: a name and a contact email, neither verified.
-pub fn set_contact(conn: &Connection, id: i64, name: Option<&str>, contact_email: Option<&str>) -> Result<Customer> {
+pub fn set_contact(conn: &Tx, id: i64, name: Option<&str>, contact_email: Option<&str>) -> Result<Customer> {
     conn.execute(
         "UPDATE customers SET name = COALESCE(?1, name), contact_email = COALESCE(?2, contact_email) WHERE id = ?3",
         params![name, contact_email, id],
@@ -101,7 +102,7 @@ pub fn set_contact(conn: &Connection, id: i64, name: Option<&str>, contact_email
     if name.is_some() || contact_email.is_some() {
         // Agents' lists, headers and banners show the customer's name: tell them it changed.
         for c in super::conversations::of_customer(conn, super::Viewer::SYSTEM, id, 200)? {
-            super::writer::raise(super::Event::Conversation(c));
+            conn.raise(super::Event::Conversation(c));
         }
     }
     get(conn, id)
@@ -111,7 +112,7 @@ pub fn set_contact(conn: &Connection, id: i64, name: Option<&str>, contact_email
 /// that external id (or, failing that, that email) becomes the owner of this visitor token, and
 /// what the anonymous visitor had written so far moves over to them.
 pub fn identify(
-    conn: &Connection,
+    conn: &Tx,
     token_hash: &[u8],
     external_id: &str,
     email: Option<&str>,
@@ -154,7 +155,7 @@ pub fn identify(
     }
     if target != visitor.id {
         // The browser is now someone else: its open sockets must reconnect as them.
-        super::raise(super::Event::Rights(super::RightsChange::Customer(visitor.id)));
+        conn.raise(super::Event::Rights(super::RightsChange::Customer(visitor.id)));
         if visitor.external_id.is_none() && visitor.email.is_none() {
             merge(conn, visitor.id, target)?;
         }

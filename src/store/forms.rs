@@ -5,6 +5,7 @@
 use super::items::{self, NewItem};
 use super::{is_constraint, Millis, Result, StoreError, Viewer};
 use crate::domain::{Channel, Invalid, ItemKind, Priority};
+use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -256,7 +257,7 @@ fn describe(form: &Form, s: &Submission) -> Result<String> {
 /// Files a submission (its spam checks done by the caller): the requester is the unverified
 /// contact with that email (see `contacts`), created if new; the item runs the rules of a new
 /// item.
-pub fn submit(conn: &Connection, key: &str, s: &Submission, email: &str, now: Millis) -> Result<items::Item> {
+pub fn submit(conn: &Tx, key: &str, s: &Submission, email: &str, now: Millis) -> Result<items::Item> {
     let form = by_key(conn, key)?;
     if s.subject.trim().is_empty() {
         return Err(missing("the subject"));

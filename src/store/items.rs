@@ -1,8 +1,9 @@
 //! Items (tickets and tasks) in projects, with their requester and followers.
 
 use super::conversations::{self, Conversation, NewConversation};
-use super::{access, writer, Event, Millis, Page, Result, RightsChange, StoreError, Viewer};
+use super::{access, Event, Millis, Page, Result, RightsChange, StoreError, Viewer};
 use crate::domain::{Channel, ConversationKind, ItemKind, Party, Priority, Status};
+use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -130,7 +131,7 @@ fn row(r: &Row) -> rusqlite::Result<Item> {
 }
 
 /// Creates an item in a project the viewer can see; its creator and its assignee follow it.
-pub fn insert(conn: &Connection, viewer: Viewer, new: NewItem, now: Millis) -> Result<Item> {
+pub fn insert(conn: &Tx, viewer: Viewer, new: NewItem, now: Millis) -> Result<Item> {
     super::projects::get(conn, viewer, new.project_id)?;
     if let Some(customer) = new.requester_id {
         super::customers::get(conn, customer)?;
@@ -169,13 +170,13 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewItem, now: Millis) -> R
 }
 
 /// Tells the live parts of the app about an item as it now is (once the write commits).
-pub(super) fn announce(conn: &Connection, id: i64) -> Result<()> {
-    writer::raise(Event::Item(get(conn, Viewer::SYSTEM, id)?));
+pub(super) fn announce(conn: &Tx, id: i64) -> Result<()> {
+    conn.raise(Event::Item(get(conn, Viewer::SYSTEM, id)?));
     Ok(())
 }
 
 /// Changes what an agent may edit; a new assignee follows the item.
-pub fn update(conn: &Connection, viewer: Viewer, id: i64, change: ItemChange, now: Millis) -> Result<Item> {
+pub fn update(conn: &Tx, viewer: Viewer, id: i64, change: ItemChange, now: Millis) -> Result<Item> {
     let before = get(conn, viewer, id)?;
     if let Some(project) = change.project_id {
         super::projects::get(conn, viewer, project)?;
@@ -220,7 +221,7 @@ pub fn update(conn: &Connection, viewer: Viewer, id: i64, change: ItemChange, no
 /// one (as Zendesk and Help Scout do): the thread is the ticket's, and the ticket is now theirs.
 /// The old requester loses them at once (open sockets re-check on the rights event); what they
 /// were owed by email about them is dropped.
-fn move_conversations(conn: &Connection, id: i64, old: Option<i64>, new: Option<i64>, now: Millis) -> Result<()> {
+fn move_conversations(conn: &Tx, id: i64, old: Option<i64>, new: Option<i64>, now: Millis) -> Result<()> {
     let Some(old) = old else { return Ok(()) };
     let moved: Vec<i64> = conn
         .prepare_cached(
@@ -246,18 +247,18 @@ fn move_conversations(conn: &Connection, id: i64, old: Option<i64>, new: Option<
         return Ok(());
     }
     // Rights first: a socket re-checks before it is handed the moved conversation.
-    writer::raise(Event::Rights(RightsChange::Conversations(moved.clone())));
+    conn.raise(Event::Rights(RightsChange::Conversations(moved.clone())));
     for c in moved {
-        writer::raise(Event::Conversation(conversations::get(conn, Viewer::SYSTEM, c)?));
+        conn.raise(Event::Conversation(conversations::get(conn, Viewer::SYSTEM, c)?));
     }
     Ok(())
 }
 
 /// Announces that who may see the conversations `sql` selects (by `args`) changed.
-fn rights_changed(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<()> {
+fn rights_changed(conn: &Tx, sql: &str, args: impl rusqlite::Params) -> Result<()> {
     let ids: Vec<i64> = conn.prepare_cached(sql)?.query_map(args, |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     if !ids.is_empty() {
-        writer::raise(Event::Rights(RightsChange::Conversations(ids)));
+        conn.raise(Event::Rights(RightsChange::Conversations(ids)));
     }
     Ok(())
 }
@@ -276,7 +277,7 @@ pub fn requester_thread(conn: &Connection, item_id: i64) -> Result<Option<i64>> 
 /// The item's conversation with its requester: their first public one on it, started (by
 /// `creator`, on the item's channel) when there is none yet. `None` for an item without a
 /// requester. Another customer's conversation on the item is never it.
-pub fn customer_thread(conn: &Connection, item_id: i64, creator: Party, now: Millis) -> Result<Option<Conversation>> {
+pub fn customer_thread(conn: &Tx, item_id: i64, creator: Party, now: Millis) -> Result<Option<Conversation>> {
     let existing = requester_thread(conn, item_id)?;
     if let Some(id) = existing {
         return Ok(Some(conversations::get(conn, Viewer::SYSTEM, id)?));
@@ -294,7 +295,7 @@ pub fn customer_thread(conn: &Connection, item_id: i64, creator: Party, now: Mil
         creator,
     };
     let c = conversations::insert(conn, Viewer::SYSTEM, new, now)?;
-    writer::raise(Event::Conversation(c.clone()));
+    conn.raise(Event::Conversation(c.clone()));
     // It leaves Unanswered items.
     announce(conn, item_id)?;
     Ok(Some(c))
@@ -338,7 +339,7 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ItemFilter) -> Result<Page<It
     Ok(Page::from_overfetch(rows, f.limit))
 }
 
-pub fn set_status(conn: &Connection, viewer: Viewer, id: i64, status: Status, now: Millis) -> Result<Item> {
+pub fn set_status(conn: &Tx, viewer: Viewer, id: i64, status: Status, now: Millis) -> Result<Item> {
     get(conn, viewer, id)?;
     conn.execute(
         "UPDATE items SET status = ?1, updated_at = ?2 WHERE id = ?3 AND status <> ?1",
@@ -357,7 +358,7 @@ pub fn follow(conn: &Connection, item_id: i64, user_id: i64) -> Result<bool> {
 }
 
 /// An agent who writes on an item follows it (once; the app hears of the new follower).
-pub(super) fn follow_on_reply(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
+pub(super) fn follow_on_reply(conn: &Tx, item_id: i64, user_id: i64) -> Result<()> {
     if follow(conn, item_id, user_id)? {
         announce(conn, item_id)?;
     }
@@ -365,14 +366,14 @@ pub(super) fn follow_on_reply(conn: &Connection, item_id: i64, user_id: i64) -> 
 }
 
 /// Makes `user_id` follow (or stop following) an item the viewer can see.
-pub fn set_following(conn: &Connection, viewer: Viewer, id: i64, user_id: i64, following: bool) -> Result<Item> {
+pub fn set_following(conn: &Tx, viewer: Viewer, id: i64, user_id: i64, following: bool) -> Result<Item> {
     get(conn, viewer, id)?;
     if following {
         follow(conn, id, user_id)?;
     } else if conn.execute("DELETE FROM item_followers WHERE item_id = ?1 AND user_id = ?2", params![id, user_id])? > 0
     {
         // Following may have been what let them see its conversations.
-        writer::raise(Event::Rights(RightsChange::User(user_id)));
+        conn.raise(Event::Rights(RightsChange::User(user_id)));
     }
     announce(conn, id)?;
     get(conn, viewer, id)

@@ -7,6 +7,7 @@ use super::conversations::{get, insert, mark_seen, post, Conversation, Message, 
 use super::inbound::{self, Record};
 use super::{items, Acting, Event, Millis, Result, Store, Viewer};
 use crate::domain::{Channel, ConversationKind, ItemKind, Party, Status};
+use crate::store::Tx;
 use rusqlite::{Connection, OptionalExtension};
 
 /// A new conversation, its first message and the bot's auto-reply, if any.
@@ -18,13 +19,7 @@ pub struct Started {
 
 /// Inserts a conversation and its first message, and runs the rules of a started conversation
 /// (the auto-reply among them).
-fn start(
-    c: &Connection,
-    viewer: Viewer,
-    new: NewConversation,
-    first: Option<NewMessage>,
-    now: Millis,
-) -> Result<Started> {
+fn start(c: &Tx, viewer: Viewer, new: NewConversation, first: Option<NewMessage>, now: Millis) -> Result<Started> {
     let creator = new.creator;
     let conversation = insert(c, viewer, new, now)?;
     let message = match first {

@@ -4,6 +4,7 @@
 //! here blocks the async executor.
 
 mod access;
+mod api;
 pub mod attachments;
 pub mod automations;
 pub mod contacts;
@@ -27,11 +28,13 @@ pub mod search;
 pub mod settings;
 pub mod stats;
 pub mod users;
+mod words;
 mod writer;
-pub(crate) use writer::raise;
+pub use writer::Tx;
 pub use writer::WriteStats;
 
 pub use access::{standing, Acting, AgentScope, Credential, Principal, Standing, Viewer};
+pub use api::{Conversations, Customers, Items, Live, Mail, Rules, Settings, Signing, Told, Users, Vouched};
 pub use events::{Event, RightsChange};
 pub use live::{EmailReply, EmailTicket, Started};
 pub use migrate::SCHEMA_VERSION;
@@ -214,22 +217,44 @@ impl Store {
         self.writer.queued()
     }
 
-    /// Runs `f` inside the writer's current transaction. Resolves only after the transaction
-    /// that holds `f`'s changes has committed; if `f` fails, its changes alone are rolled back.
-    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    /// Runs `f` in the writer's transaction on SQLite itself, for tools that load or inspect
+    /// the file (the benchmark's seeder, tests about SQLite), never for the program's own paths:
+    /// those use the aggregates (`store.users()`, ...). `tests/api/layers.rs` holds this.
+    #[doc(hidden)]
+    pub async fn sqlite_write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx) -> Result<T> + Send + 'static,
+    {
+        self.write(f).await
+    }
+
+    /// Like `sqlite_write`, on a read connection.
+    #[doc(hidden)]
+    pub async fn sqlite_read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.read(f).await
+    }
+
+    /// Runs `f` inside the writer's current transaction. Resolves only after the transaction
+    /// that holds `f`'s changes has committed; if `f` fails, its changes alone are rolled back.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx) -> Result<T> + Send + 'static,
     {
         self.writer.write(f, |_| Vec::new()).await
     }
 
     /// Like `write`, and once committed, announces the events `announce` derives from the
     /// result, in commit order.
-    pub async fn write_announcing<T, F, A>(&self, f: F, announce: A) -> Result<T>
+    async fn write_announcing<T, F, A>(&self, f: F, announce: A) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&Tx) -> Result<T> + Send + 'static,
         A: FnOnce(&T) -> Vec<Event> + Send + 'static,
     {
         self.writer.write(f, announce).await
@@ -237,7 +262,7 @@ impl Store {
 
     /// Runs `f` on a read-only connection of the cheap budget, off the async executor. `Busy`
     /// when none frees up in time.
-    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -249,7 +274,7 @@ impl Store {
     /// most `budget`: then, or as soon as the caller stops waiting (its request went away), the
     /// statement is interrupted. `TooSlow` when the budget ran out, `Busy` when no connection
     /// freed up in time.
-    pub async fn read_heavy<T, F>(&self, budget: Duration, f: F) -> Result<T>
+    async fn read_heavy<T, F>(&self, budget: Duration, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -349,7 +374,7 @@ mod tests {
             ))
         };
         let full = (2, "wal".to_owned(), 1);
-        assert_eq!(store.write(pragmas).await.unwrap(), full);
+        assert_eq!(store.write(move |c| pragmas(c)).await.unwrap(), full);
         assert_eq!(store.read(pragmas).await.unwrap(), full);
         store.close().await.unwrap();
     }

@@ -7,6 +7,7 @@ use super::customers::{self, Customer};
 use super::items::{self, NewItem};
 use super::{customer_view, Millis, Result, StoreError, Viewer};
 use crate::domain::{Channel, ItemKind, Priority};
+use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// How long a sign-in link works.
@@ -39,13 +40,7 @@ pub fn intake_project(conn: &Connection, configured: Option<i64>, now: Millis) -
 }
 
 /// A ticket the customer opens in the portal; it runs the rules of a new item.
-pub fn open_ticket(
-    conn: &Connection,
-    customer_id: i64,
-    title: String,
-    description: String,
-    now: Millis,
-) -> Result<Ticket> {
+pub fn open_ticket(conn: &Tx, customer_id: i64, title: String, description: String, now: Millis) -> Result<Ticket> {
     let project_id = intake_project(conn, super::settings::portal(conn)?.project_id, now)?;
     let item = items::insert(
         conn,
@@ -67,7 +62,7 @@ pub fn open_ticket(
 }
 
 /// The ticket's conversation with the customer, started by them when there is none yet.
-pub fn thread(conn: &Connection, customer_id: i64, id: i64, now: Millis) -> Result<i64> {
+pub fn thread(conn: &Tx, customer_id: i64, id: i64, now: Millis) -> Result<i64> {
     ticket(conn, customer_id, id)?;
     let c = items::customer_thread(conn, id, crate::domain::Party::Customer(customer_id), now)?;
     c.map(|c| c.id).ok_or(StoreError::NotFound("ticket_not_found"))
@@ -85,7 +80,7 @@ pub fn insert_link(conn: &Connection, token_hash: &[u8], email: &str, now: Milli
 
 /// Uses up a sign-in link: the customer with its address (created if new) gets a session
 /// token (`session_hash`). The link works once; `None` for a link that does not (any more).
-pub fn redeem_link(conn: &Connection, token_hash: &[u8], session_hash: &[u8], now: Millis) -> Result<Option<Customer>> {
+pub fn redeem_link(conn: &Tx, token_hash: &[u8], session_hash: &[u8], now: Millis) -> Result<Option<Customer>> {
     let email: Option<String> = conn
         .query_row(
             "DELETE FROM portal_links WHERE token_hash = ?1 AND expires_at > ?2 RETURNING email",
@@ -110,14 +105,14 @@ pub fn start_session(conn: &Connection, customer_id: i64, session_hash: &[u8], n
 }
 
 /// Signs a portal session out; a socket opened with it closes.
-pub fn end_session(conn: &Connection, session_hash: &[u8]) -> Result<()> {
+pub fn end_session(conn: &Tx, session_hash: &[u8]) -> Result<()> {
     let customer: Option<i64> = conn
         .query_row("DELETE FROM visitor_tokens WHERE token_hash = ?1 RETURNING customer_id", [session_hash], |r| {
             r.get(0)
         })
         .optional()?;
     if let Some(customer) = customer {
-        super::raise(super::Event::Rights(super::RightsChange::Customer(customer)));
+        conn.raise(super::Event::Rights(super::RightsChange::Customer(customer)));
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use super::customer_view::{self, CustomerConversation, Ticket};
 use super::customers::{self, Customer};
 use super::{Millis, Result, Viewer};
 use crate::domain::{Channel, PartyKind};
+use crate::store::Tx;
 use base64::Engine;
 use rusqlite::{params, Connection};
 use serde::Serialize;
@@ -216,7 +217,7 @@ pub struct Erased {
 /// tickets' conversations, internal ones included, the email sent to and received from them,
 /// their sessions, sign-in links and files never posted, and what automations noted about them.
 /// The search index follows by its triggers.
-pub fn erase(conn: &Connection, id: i64) -> Result<Erased> {
+pub fn erase(conn: &Tx, id: i64) -> Result<Erased> {
     let customer = customers::get(conn, id)?;
     let addresses = json_list(&addresses(&customer));
     let items: Vec<i64> = conn
@@ -283,7 +284,7 @@ pub fn erase(conn: &Connection, id: i64) -> Result<Erased> {
     // close. Its id stays taken (`retired_ids`), so an old reply address or link never names
     // someone new.
     conn.execute("DELETE FROM customers WHERE id = ?1", [id])?;
-    super::raise(super::Event::Rights(super::RightsChange::Customer(id)));
-    super::raise(super::Event::Rights(super::RightsChange::Conversations(conversations.clone())));
+    conn.raise(super::Event::Rights(super::RightsChange::Customer(id)));
+    conn.raise(super::Event::Rights(super::RightsChange::Conversations(conversations.clone())));
     Ok(Erased { conversations: conversations.len(), messages, items: items.len(), emails })
 }

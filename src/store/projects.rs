@@ -1,6 +1,7 @@
 //! Projects and who is a member of them.
 
 use super::{access, is_constraint, Millis, Result, StoreError, Viewer};
+use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -69,7 +70,7 @@ pub fn members(conn: &Connection, project_id: i64) -> Result<Vec<i64>> {
 
 /// Adds or removes a member of a project the viewer can see. A change of membership changes
 /// what the user may see: it is announced as a change of their rights.
-pub fn set_member(conn: &Connection, viewer: Viewer, project_id: i64, user_id: i64, member: bool) -> Result<()> {
+pub fn set_member(conn: &Tx, viewer: Viewer, project_id: i64, user_id: i64, member: bool) -> Result<()> {
     get(conn, viewer, project_id)?;
     let changed = if member {
         super::users::get(conn, user_id)?;
@@ -84,7 +85,7 @@ pub fn set_member(conn: &Connection, viewer: Viewer, project_id: i64, user_id: i
         )?
     };
     if changed > 0 {
-        super::raise(super::Event::Rights(super::RightsChange::User(user_id)));
+        conn.raise(super::Event::Rights(super::RightsChange::User(user_id)));
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! activity, preferences), raises `Event::Rights(RightsChange::User(id))`: once committed, their
 //! open sockets re-check who they are.
 
-use super::{is_constraint, raise, Event, Millis, Result, RightsChange, StoreError};
+use super::{is_constraint, Event, Millis, Result, RightsChange, StoreError, Tx};
 use crate::domain::{NotifyReplies, Role};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -113,8 +113,8 @@ pub struct Ended {
     pub tokens: usize,
 }
 
-fn rights_of(user_id: i64) {
-    raise(Event::Rights(RightsChange::User(user_id)));
+fn rights_of(conn: &Tx, user_id: i64) {
+    conn.raise(Event::Rights(RightsChange::User(user_id)));
 }
 
 pub fn insert(
@@ -174,26 +174,20 @@ pub fn any_admin(conn: &Connection) -> Result<bool> {
 
 /// Sets a new password and ends every session and API token of the user: whoever knew the old
 /// password may have made either.
-pub fn set_password(conn: &Connection, user_id: i64, hash: &str) -> Result<Ended> {
+pub fn set_password(conn: &Tx, user_id: i64, hash: &str) -> Result<Ended> {
     let n = conn.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", params![hash, user_id])?;
     if n == 0 {
         return Err(StoreError::NotFound("user_not_found"));
     }
     let sessions = conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
     let tokens = conn.execute("DELETE FROM api_tokens WHERE user_id = ?1", [user_id])?;
-    rights_of(user_id);
+    rights_of(conn, user_id);
     Ok(Ended { sessions, tokens })
 }
 
 /// Changes name, role or active flag. The last active admin can be neither demoted nor
 /// deactivated; a deactivated user's sessions and tokens stop working at once.
-pub fn update(
-    conn: &Connection,
-    id: i64,
-    name: Option<&str>,
-    role: Option<Role>,
-    active: Option<bool>,
-) -> Result<User> {
+pub fn update(conn: &Tx, id: i64, name: Option<&str>, role: Option<Role>, active: Option<bool>) -> Result<User> {
     let before = get(conn, id)?;
     if let Some(name) = name {
         conn.execute("UPDATE users SET name = ?1 WHERE id = ?2", params![name, id])?;
@@ -211,7 +205,7 @@ pub fn update(
         return Err(StoreError::Conflict("last_admin"));
     }
     if role.is_some() || active.is_some() {
-        rights_of(id);
+        rights_of(conn, id);
     }
     get(conn, id)
 }
@@ -238,7 +232,7 @@ pub fn preferences(conn: &Connection, user_id: i64) -> Result<Preferences> {
         .unwrap_or_default())
 }
 
-pub fn set_preferences(conn: &Connection, user_id: i64, p: &Preferences) -> Result<()> {
+pub fn set_preferences(conn: &Tx, user_id: i64, p: &Preferences) -> Result<()> {
     conn.execute(
         "INSERT INTO user_preferences (user_id, see_all_projects, hide_from_customers,
              notify_customer_replies, notify_internal, sound, email_fallback)
@@ -260,7 +254,7 @@ pub fn set_preferences(conn: &Connection, user_id: i64, p: &Preferences) -> Resu
             p.email_fallback
         ],
     )?;
-    rights_of(user_id);
+    rights_of(conn, user_id);
     Ok(())
 }
 
@@ -301,12 +295,12 @@ pub fn session(conn: &Connection, token_hash: &[u8], now: Millis) -> Result<Opti
         .optional()?)
 }
 
-pub fn delete_session(conn: &Connection, token_hash: &[u8]) -> Result<()> {
+pub fn delete_session(conn: &Tx, token_hash: &[u8]) -> Result<()> {
     let user: Option<i64> = conn
         .query_row("DELETE FROM sessions WHERE token_hash = ?1 RETURNING user_id", [token_hash], |r| r.get(0))
         .optional()?;
     if let Some(user_id) = user {
-        rights_of(user_id);
+        rights_of(conn, user_id);
     }
     Ok(())
 }
@@ -365,20 +359,20 @@ pub fn tokens(conn: &Connection, user_id: i64) -> Result<Vec<ApiToken>> {
     Ok(rows)
 }
 
-pub fn delete_token(conn: &Connection, user_id: i64, id: i64) -> Result<()> {
+pub fn delete_token(conn: &Tx, user_id: i64, id: i64) -> Result<()> {
     let n = conn.execute("DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2", params![id, user_id])?;
     if n == 0 {
         return Err(StoreError::NotFound("token_not_found"));
     }
-    rights_of(user_id);
+    rights_of(conn, user_id);
     Ok(())
 }
 
 /// Revokes every token of the user; how many there were.
-pub fn delete_tokens(conn: &Connection, user_id: i64) -> Result<usize> {
+pub fn delete_tokens(conn: &Tx, user_id: i64) -> Result<usize> {
     get(conn, user_id)?;
     let n = conn.execute("DELETE FROM api_tokens WHERE user_id = ?1", [user_id])?;
-    rights_of(user_id);
+    rights_of(conn, user_id);
     Ok(n)
 }
 

@@ -58,8 +58,6 @@ enum Command {
 }
 
 thread_local! {
-    /// What the running job raised, while a job runs on this (the writer's) thread.
-    static RAISED: RefCell<Option<Vec<Event>>> = const { RefCell::new(None) };
     /// Pages in the write-ahead log after the writer's last commit, as SQLite's WAL hook tells.
     static WAL_PAGES: Cell<c_int> = const { Cell::new(0) };
 }
@@ -102,16 +100,36 @@ fn checkpoint_if_due(conn: &Connection) {
     }
 }
 
-/// Announces `event` once the running write job commits, after the events its result
-/// announces; dropped with the job's changes if it fails. Deep inside a write (an automation
-/// that posts a bot reply), this saves threading the events back through every return value.
-/// Outside a writer job (a plain connection in a test or the CLI) it does nothing.
-pub(crate) fn raise(event: Event) {
-    RAISED.with(|r| {
-        if let Some(raised) = r.borrow_mut().as_mut() {
-            raised.push(event);
-        }
-    });
+/// A write in progress: the connection inside the writer's transaction, and what the write
+/// will announce once it commits. A function deep inside a write (an automation that posts a
+/// bot reply) announces through it instead of threading events back through every return.
+pub struct Tx<'c> {
+    conn: &'c Connection,
+    raised: RefCell<Vec<Event>>,
+}
+
+impl<'c> Tx<'c> {
+    fn new(conn: &'c Connection) -> Tx<'c> {
+        Tx { conn, raised: RefCell::default() }
+    }
+
+    /// Announces `event` once this write commits, after the events its result announces;
+    /// dropped with the write's changes if it fails.
+    pub fn raise(&self, event: Event) {
+        self.raised.borrow_mut().push(event);
+    }
+
+    fn into_raised(self) -> Vec<Event> {
+        self.raised.into_inner()
+    }
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
 }
 
 #[derive(Clone)]
@@ -173,17 +191,15 @@ impl Writer {
     pub(super) async fn write<T, F, A>(&self, f: F, announce: A) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&Tx) -> Result<T> + Send + 'static,
         A: FnOnce(&T) -> Vec<Event> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |conn| {
-            RAISED.with(|r| *r.borrow_mut() = Some(Vec::new()));
-            let (outcome, lost) = match conn {
+            let (outcome, raised, lost) = match conn {
                 Some(conn) => in_savepoint(conn, f),
-                None => (Err(StoreError::Internal("could not begin a transaction".into())), None),
+                None => (Err(StoreError::Internal("could not begin a transaction".into())), Vec::new(), None),
             };
-            let raised = RAISED.with(|r| r.borrow_mut().take()).unwrap_or_default();
             let done: Done = Box::new(move |committed: Result<(), Failed>, events: &Events| {
                 let result = match committed {
                     Ok(()) => outcome,
@@ -210,15 +226,17 @@ impl Writer {
     }
 }
 
-/// Runs `f` in a savepoint of the open transaction. The second value is set when the
-/// transaction cannot go on: SQLite rolled it back by itself (a full disk, an I/O error), or
-/// the savepoint could not be closed.
-fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> (Result<T>, Option<Failed>) {
+/// Runs `f` in a savepoint of the open transaction; besides its outcome, what it raised. The
+/// third value is set when the transaction cannot go on: SQLite rolled it back by itself (a
+/// full disk, an I/O error), or the savepoint could not be closed.
+fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Tx) -> Result<T>) -> (Result<T>, Vec<Event>, Option<Failed>) {
+    let tx = Tx::new(conn);
     let outcome = match conn.prepare_cached("SAVEPOINT job").and_then(|mut s| s.execute([])) {
-        Ok(_) => catch_unwind(AssertUnwindSafe(|| f(conn)))
+        Ok(_) => catch_unwind(AssertUnwindSafe(|| f(&tx)))
             .unwrap_or_else(|_| Err(StoreError::Internal("a write job panicked".into()))),
         Err(e) => Err(e.into()),
     };
+    let raised = tx.into_raised();
     let ended = if conn.is_autocommit() {
         Err(outcome.err().unwrap_or_else(|| StoreError::Internal("the transaction was rolled back".into())))
     } else {
@@ -229,10 +247,10 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) 
         closed.map(|()| outcome).map_err(StoreError::from)
     };
     match ended {
-        Ok(outcome) => (outcome, None),
+        Ok(outcome) => (outcome, raised, None),
         Err(e) => {
             let failed = Failed::of(&e);
-            (Err(e), Some(failed))
+            (Err(e), raised, Some(failed))
         }
     }
 }

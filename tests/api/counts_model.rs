@@ -16,6 +16,7 @@ use rapport::store::conversations::{
 };
 use rapport::store::counts::{self, ViewCount};
 use rapport::store::items::{self, ItemChange, ItemFilter, ItemView, NewItem};
+use rapport::store::Tx;
 use rapport::store::{customers, privacy, projects, users, Store, Viewer};
 use rusqlite::Connection;
 
@@ -131,7 +132,7 @@ impl World {
     }
 
     /// One random change; a refusal (a conversation gone with an erased customer, say) is fine.
-    fn step(&mut self, c: &Connection) -> rapport::store::Result<String> {
+    fn step(&mut self, c: &Tx) -> rapport::store::Result<String> {
         self.now += 1_000;
         let now = self.now;
         let system = Viewer::SYSTEM;
@@ -266,7 +267,7 @@ async fn every_view_count_equals_what_its_list_shows_after_any_sequence_of_chang
     let store = Store::open(dir.path()).unwrap();
     let (steps, seed) = steps_and_seed();
     let mut world = store
-        .write(move |c| {
+        .sqlite_write(move |c| {
             let now = 1_800_000_000_000;
             let admin = users::insert(c, "admin@example.com", "Admin", Role::Admin, None, now)?.id;
             let agents = (0..3)
@@ -303,7 +304,7 @@ async fn every_view_count_equals_what_its_list_shows_after_any_sequence_of_chang
         .collect();
     for step in 0..steps {
         let (back, what) = store
-            .write(move |c| {
+            .sqlite_write(move |c| {
                 let what = match world.step(c) {
                     Ok(what) => what,
                     Err(e) => format!("refused: {e}"),
@@ -315,7 +316,7 @@ async fn every_view_count_equals_what_its_list_shows_after_any_sequence_of_chang
         world = back;
         let viewers = viewers.clone();
         let mismatch = store
-            .read(move |c| {
+            .sqlite_read(move |c| {
                 let threads: i64 = c.query_row(
                     "SELECT count(*) FROM items i WHERE public_threads <>
                      (SELECT count(*) FROM conversations c WHERE c.item_id = i.id AND c.kind = 'public')",

@@ -8,7 +8,8 @@ use super::model::{Action, Recipients, Rule, Target};
 use super::notifying::{names, notify_people, reached};
 use crate::domain::{Channel, ConversationKind, Party};
 use crate::store::conversations::{self, Message, NewConversation, NewMessage};
-use crate::store::{customer_view, items, settings, users, writer, Event, Millis, Result, StoreError, Viewer};
+use crate::store::Tx;
+use crate::store::{customer_view, items, settings, users, Event, Millis, Result, StoreError, Viewer};
 use rusqlite::{Connection, OptionalExtension};
 
 /// `{{name}}` replaced by what the facts know: empty when they know nothing, or the fallback
@@ -63,21 +64,14 @@ pub(super) fn customer_conversation(conn: &Connection, facts: &Facts) -> Result<
 }
 
 /// Posts as the bot, announces it, and runs the rules the new message sets off.
-fn bot_post(
-    conn: &Connection,
-    rule: &Rule,
-    facts: &Facts,
-    conversation_id: i64,
-    body: String,
-    now: Millis,
-) -> Result<Message> {
+fn bot_post(conn: &Tx, rule: &Rule, facts: &Facts, conversation_id: i64, body: String, now: Millis) -> Result<Message> {
     let new = NewMessage { client_id: None, author: Party::Bot, body, attachment_ids: Vec::new() };
     let posted = conversations::post_caused(conn, Viewer::SYSTEM, conversation_id, new, now, &chain(rule, facts))?;
-    writer::raise(Event::Message { conversation: posted.conversation, message: posted.message.clone() });
+    conn.raise(Event::Message { conversation: posted.conversation, message: posted.message.clone() });
     Ok(posted.message)
 }
 
-pub(super) fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &Facts, now: Millis) -> Result<Done> {
+pub(super) fn perform(conn: &Tx, rule: &Rule, action: &Action, facts: &Facts, now: Millis) -> Result<Done> {
     Ok(match action {
         Action::BotReply { .. } if internal(facts) => idle("an internal conversation: the customer is not told"),
         Action::BotReply { text } => {
@@ -105,7 +99,7 @@ pub(super) fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &F
                 let (changed, c) =
                     set_conversation_status(conn, Viewer::SYSTEM, id, *status, &chain(rule, facts), now)?;
                 if changed {
-                    writer::raise(Event::Conversation(c));
+                    conn.raise(Event::Conversation(c));
                 }
                 (format!("conversation #{id} is {}", status.as_str()), changed)
             }
@@ -123,7 +117,7 @@ pub(super) fn perform(conn: &Connection, rule: &Rule, action: &Action, facts: &F
 }
 
 /// The bot writes in the item's internal conversation, started if there is none.
-fn internal_note(conn: &Connection, rule: &Rule, facts: &Facts, text: &str, now: Millis) -> Result<Done> {
+fn internal_note(conn: &Tx, rule: &Rule, facts: &Facts, text: &str, now: Millis) -> Result<Done> {
     let Some(item) = facts.item_id else { return Ok(idle("no item to note on")) };
     let existing: Option<i64> = conn
         .query_row(
@@ -146,7 +140,7 @@ fn internal_note(conn: &Connection, rule: &Rule, facts: &Facts, text: &str, now:
                 creator: Party::Bot,
             };
             let c = conversations::insert(conn, Viewer::SYSTEM, new, now)?;
-            writer::raise(Event::Conversation(c.clone()));
+            conn.raise(Event::Conversation(c.clone()));
             c.id
         }
     };
@@ -166,7 +160,7 @@ fn still_there(conn: &Connection, user_id: i64) -> Result<Option<String>> {
 }
 
 /// Assigns through the owners of the rows, so that the assignee follows and the app hears.
-fn assign(conn: &Connection, user_id: i64, facts: &Facts, now: Millis) -> Result<Done> {
+fn assign(conn: &Tx, user_id: i64, facts: &Facts, now: Millis) -> Result<Done> {
     let Some(name) = still_there(conn, user_id)? else { return Ok(idle("the user no longer exists")) };
     Ok(match (facts.item_id, facts.conversation_id) {
         (Some(item), _) => {
@@ -182,7 +176,7 @@ fn assign(conn: &Connection, user_id: i64, facts: &Facts, now: Millis) -> Result
     })
 }
 
-fn add_follower(conn: &Connection, user_id: i64, facts: &Facts, now: Millis) -> Result<Done> {
+fn add_follower(conn: &Tx, user_id: i64, facts: &Facts, now: Millis) -> Result<Done> {
     let Some(name) = still_there(conn, user_id)? else { return Ok(idle("the user no longer exists")) };
     Ok(match (facts.item_id, facts.conversation_id) {
         (Some(item), _) => {

@@ -9,6 +9,7 @@ use super::model::Rule;
 use super::{enabled_rules, record_run, remember, Outcome};
 use crate::domain::{Channel, Party, PartyKind, Status};
 use crate::store::conversations::{self, Conversation, Message};
+use crate::store::Tx;
 use crate::store::{customers, items, settings, Millis, Result, Viewer};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -194,7 +195,7 @@ pub fn check(rule_conditions: &[super::model::Condition], facts: &Facts) -> (boo
 }
 
 /// Runs the enabled rules of an event's trigger, in the event's transaction.
-pub fn dispatch(conn: &Connection, mut facts: Facts, now: Millis) -> Result<()> {
+pub fn dispatch(conn: &Tx, mut facts: Facts, now: Millis) -> Result<()> {
     if facts.cause.len() >= MAX_CHAIN {
         return Ok(());
     }
@@ -218,14 +219,7 @@ pub fn dispatch(conn: &Connection, mut facts: Facts, now: Millis) -> Result<()> 
 /// Does what a rule says and records that it did, with why and what.
 /// A run whose actions all found nothing to do (the author is the only one watching, say) is
 /// not logged for an event, only for a timed rule's subject, which must be decided once.
-pub(super) fn act(
-    conn: &Connection,
-    rule: &Rule,
-    facts: &Facts,
-    key: &str,
-    why: Vec<String>,
-    now: Millis,
-) -> Result<()> {
+pub(super) fn act(conn: &Tx, rule: &Rule, facts: &Facts, key: &str, why: Vec<String>, now: Millis) -> Result<()> {
     let mut detail = why;
     let mut acted = false;
     for action in &rule.actions {
@@ -253,14 +247,14 @@ pub(super) fn idle(line: &str) -> Done {
 
 // ---- the events the rest of the store reports ----------------------------------------------
 
-pub fn message_posted(conn: &Connection, c: &Conversation, m: &Message, cause: &[i64], now: Millis) -> Result<()> {
+pub fn message_posted(conn: &Tx, c: &Conversation, m: &Message, cause: &[i64], now: Millis) -> Result<()> {
     let mut f = facts(conn, "message_posted", Some(c.id), None, Some(m), now)?;
     f.cause = cause.to_vec();
     dispatch(conn, f, now)
 }
 
 pub fn conversation_started(
-    conn: &Connection,
+    conn: &Tx,
     c: &Conversation,
     first: Option<&Message>,
     creator: Party,
@@ -272,13 +266,13 @@ pub fn conversation_started(
     dispatch(conn, f, now)
 }
 
-pub fn item_created(conn: &Connection, item_id: i64, now: Millis) -> Result<()> {
+pub fn item_created(conn: &Tx, item_id: i64, now: Millis) -> Result<()> {
     dispatch(conn, facts(conn, "item_created", None, Some(item_id), None, now)?, now)
 }
 
 /// Sets a conversation's status; when it changed, announces it and runs `status_changed`.
 pub fn set_conversation_status(
-    conn: &Connection,
+    conn: &Tx,
     viewer: Viewer,
     id: i64,
     status: Status,
@@ -296,7 +290,7 @@ pub fn set_conversation_status(
 
 /// Runs the rules of a status change; `changed` tells a conversation's from an item's.
 fn status_changed(
-    conn: &Connection,
+    conn: &Tx,
     event: &str,
     conversation_id: Option<i64>,
     item_id: Option<i64>,
@@ -312,7 +306,7 @@ fn status_changed(
 
 /// Sets an item's status; when it changed, runs `status_changed` (and `item_closed`).
 pub fn set_item_status(
-    conn: &Connection,
+    conn: &Tx,
     viewer: Viewer,
     id: i64,
     status: Status,

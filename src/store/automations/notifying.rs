@@ -6,7 +6,8 @@ use super::actions::{customer_conversation, fill, for_customer, internal, user_n
 use super::engine::{clip, did, idle, Done, Facts};
 use super::model::{Recipients, Rule};
 use crate::domain::{NotifyReplies, Party, PartyKind};
-use crate::store::{conversations, items, notify, users, writer, Event, Millis, Result, StoreError, Viewer};
+use crate::store::Tx;
+use crate::store::{conversations, items, notify, users, Event, Millis, Result, StoreError, Viewer};
 use rusqlite::{params, Connection};
 
 /// The users a `notify` names for an event, before anyone is filtered out.
@@ -143,7 +144,7 @@ pub(super) fn names(people: &[(i64, String)]) -> String {
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn notify_people(
-    conn: &Connection,
+    conn: &Tx,
     rule: &Rule,
     facts: &Facts,
     to: Recipients,
@@ -170,7 +171,7 @@ pub(super) fn notify_people(
             _ if about_message => "New message".to_owned(),
             _ => heading(facts, &rule.name),
         };
-        writer::raise(Event::Alert {
+        conn.raise(Event::Alert {
             users: in_app.iter().map(|(id, _)| *id).collect(),
             conversation_id: facts.conversation_id,
             item_id: facts.item_id,
@@ -196,7 +197,7 @@ pub(super) fn notify_people(
 }
 
 fn notify_customer(
-    conn: &Connection,
+    conn: &Tx,
     facts: &Facts,
     email: bool,
     about_message: bool,
@@ -250,7 +251,7 @@ fn heading(facts: &Facts, fallback: &str) -> String {
 
 /// Queues an email with its own text, sent by the email scheduler: at once, except that a new
 /// item waits for an agent, like a message, the notification delay and is dropped if they open it.
-fn notice(conn: &Connection, party: Party, facts: &Facts, subject: &str, body: &str, now: Millis) -> Result<()> {
+fn notice(conn: &Tx, party: Party, facts: &Facts, subject: &str, body: &str, now: Millis) -> Result<()> {
     let unseen_delay = facts.event == "item_created" && facts.item_id.is_some() && party.kind() == PartyKind::User;
     conn.prepare_cached(
         "INSERT INTO notices (party_kind, party_id, conversation_id, item_id, subject, body, created_at, owed_since)
@@ -266,6 +267,6 @@ fn notice(conn: &Connection, party: Party, facts: &Facts, subject: &str, body: &
         now,
         unseen_delay.then_some(now)
     ])?;
-    writer::raise(Event::Mail);
+    conn.raise(Event::Mail);
     Ok(())
 }

@@ -5,6 +5,7 @@ use super::engine::{act, check, facts, with_hours, Facts};
 use super::hours;
 use super::model::Trigger;
 use super::{record_run, Outcome};
+use crate::store::Tx;
 use crate::store::{conversations, settings, Millis, Result};
 use rusqlite::{params, Connection};
 
@@ -87,7 +88,7 @@ pub fn subject_facts(
 
 /// Decides every due subject of every enabled timed rule, at most `limit` per rule; returns
 /// how many were decided.
-pub fn run_due(conn: &Connection, now: Millis, limit: usize) -> Result<usize> {
+pub fn run_due(conn: &Tx, now: Millis, limit: usize) -> Result<usize> {
     let mut decided = 0;
     for rule in super::timed_rules(conn)? {
         for (key, conversation, item, message) in

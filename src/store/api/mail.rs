@@ -1,0 +1,131 @@
+//! Email: who is owed what and when, the outbox, and the mail that came in.
+
+use crate::domain::Party;
+use crate::store::inbound::{self, InboundEntry, Record};
+use crate::store::notify::{self, Attempt, Letters, NewEmail, OutboxCounts, OutboxEntry, Outgoing, Recipient};
+use crate::store::settings::{self, EmailFlow};
+use crate::store::{Event, Millis, Result, Store};
+
+#[derive(Clone, Copy)]
+pub struct Mail<'s>(pub(super) &'s Store);
+
+/// What every email the team sends is signed and named with: the key of its reply addresses and
+/// the team's name.
+pub struct Signing {
+    pub reply_secret: String,
+    pub team_name: String,
+}
+
+impl Mail<'_> {
+    /// The reply key (made on first use) and the team's name.
+    pub async fn signing(self) -> Result<Signing> {
+        self.0
+            .write(|c| {
+                Ok(Signing { reply_secret: settings::reply_secret(c)?, team_name: settings::widget(c)?.team_name })
+            })
+            .await
+    }
+
+    /// When the earliest waiting notification was first owed, if any waits.
+    pub async fn earliest_pending(self) -> Result<Option<Millis>> {
+        self.0.read(notify::earliest_pending).await
+    }
+
+    /// Turns up to `limit` notifications owed since `cutoff` into outbox rows, written by
+    /// `letters`; answers (rows looked at, emails queued).
+    pub async fn queue_due(
+        &self,
+        cutoff: Millis,
+        limit: usize,
+        letters: Box<dyn Letters + Send>,
+        now: Millis,
+    ) -> Result<(usize, usize)> {
+        self.0.write(move |c| notify::queue_due(c, cutoff, limit, letters.as_ref(), now)).await
+    }
+
+    /// Drops what fell due by `cutoff` unsent (there is no SMTP server); says how many.
+    pub async fn drop_due(self, cutoff: Millis) -> Result<usize> {
+        self.0.write(move |c| notify::drop_due(c, cutoff)).await
+    }
+
+    /// Puts an email in the outbox and wakes the sender.
+    pub async fn enqueue(self, email: NewEmail, now: Millis) -> Result<i64> {
+        self.0
+            .write(move |c| {
+                let id = notify::enqueue(c, &email, now)?;
+                c.raise(Event::Mail);
+                Ok(id)
+            })
+            .await
+    }
+
+    /// Outbox rows due for a first or another attempt.
+    pub async fn due_emails(self, now: Millis, limit: usize) -> Result<Vec<Outgoing>> {
+        self.0.read(move |c| notify::due_emails(c, now, limit)).await
+    }
+
+    /// When the next retry falls due, if one waits.
+    pub async fn next_attempt(self) -> Result<Option<Millis>> {
+        self.0.read(notify::next_attempt).await
+    }
+
+    /// Records what the SMTP server said to each email, all in one transaction.
+    pub async fn record_attempts(self, attempts: Vec<(i64, Attempt)>, now: Millis) -> Result<()> {
+        self.0
+            .write(move |c| {
+                for (id, attempt) in &attempts {
+                    notify::record(c, *id, attempt, now)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    pub async fn outbox(self, status: Option<String>, limit: usize) -> Result<Vec<OutboxEntry>> {
+        self.0.read(move |c| notify::outbox(c, status.as_deref(), limit)).await
+    }
+
+    /// How email flows, with how many emails wait, were sent or failed.
+    pub async fn flow_and_counts(self) -> Result<(EmailFlow, OutboxCounts)> {
+        self.0.read(|c| Ok((settings::email_flow(c)?, notify::outbox_counts(c)?))).await
+    }
+
+    /// Sends a failed email again.
+    pub async fn retry(self, id: i64, now: Millis) -> Result<()> {
+        self.0.write(move |c| notify::retry(c, id, now)).await
+    }
+
+    /// Where a notification to `party` would go, if they can be emailed.
+    pub async fn recipient(self, party: Party) -> Result<Option<Recipient>> {
+        self.0.read(move |c| notify::recipient(c, party)).await
+    }
+
+    /// Whether mail with this Message-ID came in before.
+    pub async fn seen_before(self, message_id: String) -> Result<bool> {
+        self.0.read(move |c| inbound::seen_before(c, &message_id)).await
+    }
+
+    /// Records what became of a mail that came in.
+    pub async fn record_inbound(self, record: Record, now: Millis) -> Result<i64> {
+        self.0.write(move |c| inbound::record(c, &record, now)).await
+    }
+
+    /// The conversation and customer of an earlier email from `from` that one of `message_ids`
+    /// names, if any.
+    pub async fn thread_of(self, message_ids: Vec<String>, from: String) -> Result<Option<(i64, i64)>> {
+        self.0.read(move |c| inbound::thread_of(c, &message_ids, &from)).await
+    }
+
+    pub async fn inbound(self, outcome: Option<String>, limit: usize) -> Result<Vec<InboundEntry>> {
+        self.0.read(move |c| inbound::list(c, outcome.as_deref(), limit)).await
+    }
+
+    /// The raw mail held for an admin to look at.
+    pub async fn held(self, id: i64) -> Result<Vec<u8>> {
+        self.0.read(move |c| inbound::held(c, id)).await
+    }
+
+    pub async fn discard(self, id: i64) -> Result<()> {
+        self.0.write(move |c| inbound::discard(c, id)).await
+    }
+}
