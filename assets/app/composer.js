@@ -5,7 +5,8 @@
 // sends (Shift+Enter is a new line) unless the agent turned it off or types on a touch screen.
 
 import { api, upload } from "./api.js";
-import { h, $, sentence } from "./dom.js";
+import { h, $ } from "../shared/dom.js";
+import { sentence } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { emojiPicker } from "./emoji.js";
 import { customerName } from "./items.js";

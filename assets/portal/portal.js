@@ -2,7 +2,8 @@
 // ticket's public conversation, live over the customer socket. Plain DOM, no framework; all text
 // from anyone is set with textContent, never as HTML.
 
-import { h, $ } from "../app/dom.js";
+import { h, $ } from "../shared/dom.js";
+import { client } from "../shared/api.js";
 import { initials, colorOf } from "../shared/people.js";
 import { customerFile } from "../shared/files.js";
 import { liveSocket } from "../shared/live.js";
@@ -26,25 +27,14 @@ const state = {
 
 // ---- the server --------------------------------------------------------------------------
 
-class ApiError extends Error {
-  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
-}
-
-async function api(path, { method = "GET", json, body, headers = {} } = {}) {
-  if (state.token) headers["X-Rapport-Visitor"] = state.token;
-  if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
-  let res;
-  try { res = await fetch(path, { method, headers, body }); } catch {
-    throw new ApiError(0, "offline", "We could not reach the server. Check your connection and try again.");
-  }
-  const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) {
-    // A token that stopped working (signed out elsewhere): back to the sign-in form.
-    if (res.status === 401 && state.token && !/^\/api\/v1\/portal\/(login|link|logout)/.test(path)) signedOut();
-    throw new ApiError(res.status, data?.error?.code || "error", data?.error?.message || res.statusText);
-  }
-  return data;
-}
+const api = client({
+  auth: () => (state.token ? { "X-Rapport-Visitor": state.token } : {}),
+  // A token that stopped working (signed out elsewhere): back to the sign-in form.
+  unauthorized: (path) => {
+    if (state.token && !/^\/api\/v1\/portal\/(login|link|logout)/.test(path)) signedOut();
+    return false;
+  },
+});
 
 function setToken(token) {
   state.token = token;

@@ -4,7 +4,7 @@
 const MAX_CHARS = 20000;
 
 export function install(ctx) {
-  const { state, $, api, icon } = ctx;
+  const { state, $, h, api, icon } = ctx;
 
   function addFiles(files) {
     ctx.showError("");
@@ -18,27 +18,9 @@ export function install(ctx) {
   }
 
   function drawPreviews() {
-    const box = $("previews");
-    box.replaceChildren();
-    state.files.forEach((file, i) => {
-      const p = document.createElement("div");
-      p.className = "preview";
-      if (file.type.startsWith("image/")) {
-        const img = document.createElement("img");
-        img.src = URL.createObjectURL(file);
-        img.alt = file.name;
-        p.append(img);
-      } else {
-        p.append(icon("file"), document.createTextNode(file.name));
-      }
-      const x = document.createElement("button");
-      x.type = "button";
-      x.append(icon("close"));
-      x.setAttribute("aria-label", `Remove ${file.name}`);
-      x.addEventListener("click", () => { state.files.splice(i, 1); drawPreviews(); });
-      p.append(x);
-      box.append(p);
-    });
+    $("previews").replaceChildren(...state.files.map((file, i) => h("div", { class: "preview" },
+      file.type.startsWith("image/") ? h("img", { src: URL.createObjectURL(file), alt: file.name }) : [icon("file"), file.name],
+      h("button", { type: "button", "aria-label": `Remove ${file.name}`, onclick: () => { state.files.splice(i, 1); drawPreviews(); } }, icon("close")))));
   }
 
   async function send() {
