@@ -9,10 +9,11 @@ const keep = (e) => early.push(e);
 window.addEventListener("message", keep);
 const [
   { icon }, { initials, colorOf }, { customerFile }, { liveSocket }, { h, byId: $ }, { client },
+  { place, stateOf, status }, { sendMessage, addFiles, pasteFiles },
   faces, chat, list, compose, contact,
 ] = await Promise.all([
   import("../shared/icons.js"), import("../shared/people.js"), import("../shared/files.js"), import("../shared/live.js"),
-  import("../shared/dom.js"), import("../shared/api.js"),
+  import("../shared/dom.js"), import("../shared/api.js"), import("../shared/messages.js"), import("../shared/composer.js"),
   import("./faces.js"), import("./chat.js"), import("./list.js"), import("./compose.js"), import("./contact.js"),
 ]);
 
@@ -43,7 +44,10 @@ const state = {
 const api = client({ auth: () => (state.token ? { "X-Rapport-Visitor": state.token } : {}) });
 
 const toParent = (msg) => window.parent.postMessage(msg, "*");
-const ctx = { state, $, h, api, icon, initials, colorOf, customerFile, liveSocket, toParent, showError: (text) => { $("error").textContent = text || ""; } };
+const ctx = {
+  state, $, h, api, icon, initials, colorOf, customerFile, liveSocket, place, stateOf, status, sendMessage, addFiles, pasteFiles, toParent,
+  showError: (text) => { $("error").textContent = text || ""; },
+};
 for (const m of [faces, chat, list, compose, contact]) m.install(ctx);
 // Shown once it works: what is typed before would be lost.
 $("composer").hidden = false;
