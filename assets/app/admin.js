@@ -3,7 +3,8 @@
 // (admin_channels.js), automations (rules.js), web forms and the portal (forms.js), health.
 
 import { api } from "./api.js";
-import { h, avatar, sentence } from "./dom.js";
+import { h } from "../shared/dom.js";
+import { avatar, sentence } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { automations } from "./rules.js";
 import { forms } from "./forms.js";

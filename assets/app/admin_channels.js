@@ -2,7 +2,8 @@
 // the snippet, where it may run) and email (connected or not, the flow, what needs a look).
 
 import { api } from "./api.js";
-import { h, toast } from "./dom.js";
+import { h } from "../shared/dom.js";
+import { toast } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { card, savedMark, flash, unflash, errorLine, fail, actions, copy } from "./admin_ui.js";
 

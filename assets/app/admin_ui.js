@@ -1,7 +1,8 @@
 // What the Admin and Your settings pages share: their stylesheet (loaded on first use, with the
 // same version as the modules), cards, the "Saved" mark where the eye is, and error lines.
 
-import { h, sentence } from "./dom.js";
+import { h } from "../shared/dom.js";
+import { sentence } from "./dom.js";
 import { icon } from "../shared/icons.js";
 
 let styled = null;

@@ -1,23 +1,22 @@
-// The server: JSON over fetch (with the CSRF token) and the live socket, which resumes every
-// subscription from the last sequence number seen after a reconnect.
+// The server: JSON over fetch (the shared client, with the CSRF token) and the live socket, which
+// resumes every subscription from the last sequence number seen after a reconnect.
+
+import { ApiError, client, failure } from "../shared/api.js";
+
+export { ApiError };
 
 let csrf = null;
 export const setCsrf = (token) => { csrf = token; };
 
-export class ApiError extends Error {
-  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
-}
-
-export async function api(path, { method = "GET", json, body, headers = {} } = {}) {
-  if (csrf && method !== "GET") headers["X-CSRF-Token"] = csrf;
-  if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
-  const res = await fetch(path, { method, headers, body, credentials: "same-origin" });
+export const api = client({
+  auth: (method) => (csrf && method !== "GET" ? { "X-CSRF-Token": csrf } : {}),
   // Signed out meanwhile (elsewhere, or deactivated): the page starts over at its sign-in.
-  if (res.status === 401 && csrf && path !== "/api/v1/me") { location.reload(); return new Promise(() => {}); }
-  const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(res.status, data?.error?.code || "error", data?.error?.message || res.statusText);
-  return data;
-}
+  unauthorized: (path) => {
+    if (!csrf || path === "/api/v1/me") return false;
+    location.reload();
+    return true;
+  },
+});
 
 /** Uploads one file as the request body, reporting progress as a fraction (0..1); answers
  * what the server answered, like `api()`. fetch cannot report an upload's progress, XHR can. */
@@ -34,7 +33,7 @@ export function upload(path, file, onProgress = () => {}) {
       if (xhr.status === 401 && csrf) { location.reload(); return; }
       const data = xhr.response;
       if (xhr.status >= 200 && xhr.status < 300) resolve(data);
-      else reject(new ApiError(xhr.status, data?.error?.code || "error", data?.error?.message || xhr.statusText));
+      else reject(failure(xhr.status, data));
     };
     xhr.send(file);
   });

@@ -5,8 +5,10 @@
 // sends (Shift+Enter is a new line) unless the agent turned it off or types on a touch screen.
 
 import { api, upload } from "./api.js";
-import { h, $, sentence } from "./dom.js";
+import { h, $ } from "../shared/dom.js";
+import { sentence } from "./dom.js";
 import { icon } from "../shared/icons.js";
+import { pasteFiles } from "../shared/composer.js";
 import { emojiPicker } from "./emoji.js";
 import { customerName } from "./items.js";
 
@@ -173,7 +175,7 @@ export function setupComposer(ctx) {
       grow(text);
       if (state.selected && Date.now() - lastTyping > 1500) { lastTyping = Date.now(); ctx.typing(state.selected.id); }
     });
-    text.addEventListener("paste", (e) => { const f = [...(e.clipboardData?.files || [])]; if (f.length) { e.preventDefault(); addFiles(key, f); } });
+    text.addEventListener("paste", (e) => pasteFiles(e, (f) => addFiles(key, f)));
     form.addEventListener("submit", (e) => { e.preventDefault(); send(); });
     // Files dragged from the desktop onto the composer are attached like picked ones.
     const carriesFiles = (e) => [...(e.dataTransfer?.types || [])].includes("Files");

@@ -4,7 +4,8 @@
 // "Internal messages" (only the team), each with its own composer draft.
 
 import { api } from "./api.js";
-import { h, $, when, displayName, avatar } from "./dom.js";
+import { h, $ } from "../shared/dom.js";
+import { when, displayName, avatar } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { team, projects, channelBadge, unverifiedBadge, itemTop } from "./items.js";
 import { setupComposer } from "./composer.js";

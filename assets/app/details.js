@@ -3,7 +3,8 @@
 // the data-protection tools (privacy.js, loaded when an admin first needs them).
 
 import { api } from "./api.js";
-import { h, $, when, relTime, displayName, avatar } from "./dom.js";
+import { h, $ } from "../shared/dom.js";
+import { when, relTime, displayName, avatar } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { channelBadge } from "./items.js";
 import { state, app } from "./state.js";

@@ -1,20 +1,7 @@
-// DOM helpers shared by the app's screens. Text is always set with textContent.
+// The app's own DOM helpers (h and $ are in shared/dom.js): times, faces, toasts and names as
+// its screens show them. Text is always set with textContent.
+import { h } from "../shared/dom.js";
 import { initials, colorOf } from "../shared/people.js";
-
-export function h(tag, props = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "text") el.textContent = v;
-    else if (k === "class") el.className = v;
-    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else el.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
-
-export const $ = (sel, root = document) => root.querySelector(sel);
 
 export function when(ms) {
   const d = new Date(ms);

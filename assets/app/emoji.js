@@ -2,7 +2,7 @@
 // popup that the keyboard drives (arrow keys move, Enter picks, Escape closes) and that fits a
 // phone. `emojiPicker(pick)` returns the button and its popup; `pick(emoji)` inserts it.
 
-import { h } from "./dom.js";
+import { h } from "../shared/dom.js";
 import { icon } from "../shared/icons.js";
 
 const CATEGORIES = [

@@ -2,7 +2,7 @@
 // snippet) and the customer portal's settings.
 
 import { api } from "./api.js";
-import { h } from "./dom.js";
+import { h } from "../shared/dom.js";
 import { card, savedMark, flash, unflash, errorLine, fail, actions, copy } from "./admin_ui.js";
 
 const FORMS = "/api/v1/forms";

@@ -3,7 +3,8 @@
 // with its requester picker. main.js owns the state and the threads.
 
 import { api } from "./api.js";
-import { h, $, when, avatar, sentence, toast } from "./dom.js";
+import { h, $ } from "../shared/dom.js";
+import { when, avatar, sentence, toast } from "./dom.js";
 import { icon } from "../shared/icons.js";
 
 export const PRIORITIES = ["low", "normal", "high", "urgent"];

@@ -3,7 +3,8 @@
 // A conversation row comes whole from the list call: its customer and item are in the entry.
 
 import { api } from "./api.js";
-import { h, $, when, relTime, displayName, avatar } from "./dom.js";
+import { h, $ } from "../shared/dom.js";
+import { when, relTime, displayName, avatar } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { ITEM_VIEWS, team, channelBadge, itemRow, itemRef } from "./items.js";
 import { state, app, isItemView, customer, requesterOf } from "./state.js";

@@ -4,7 +4,8 @@
 // everything is done: a friendly word about the empty view.
 
 import { api } from "./api.js";
-import { h, sentence } from "./dom.js";
+import { h } from "../shared/dom.js";
+import { sentence } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { state } from "./state.js";
 import { navigate } from "./router.js";

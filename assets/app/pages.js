@@ -3,7 +3,7 @@
 // admin.js draw them: showSettings(page, {me, prefs, navigate, applyPrefs}) and
 // showAdmin(page, section, navigate).
 
-import { h, $ } from "./dom.js";
+import { h, $ } from "../shared/dom.js";
 import { state, app } from "./state.js";
 import { navigate } from "./router.js";
 import { applyPrefs } from "./shell.js";

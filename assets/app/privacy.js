@@ -2,7 +2,8 @@
 // the customer as a JSON file, and erase them, behind a dialog that makes the admin type who.
 
 import { api } from "./api.js";
-import { h, sentence } from "./dom.js";
+import { h } from "../shared/dom.js";
+import { sentence } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { customerName } from "./items.js";
 

@@ -3,7 +3,7 @@
 // Every list of choices comes from /rules/vocabulary.
 
 import { api } from "./api.js";
-import { h } from "./dom.js";
+import { h } from "../shared/dom.js";
 import { card, savedMark, flash, unflash, fail, actions } from "./admin_ui.js";
 
 const RULES = "/api/v1/rules";

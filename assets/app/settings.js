@@ -2,7 +2,8 @@
 // conversations you see, how Rapport tells you about new messages, and how the composer sends.
 
 import { api } from "./api.js";
-import { h, avatar } from "./dom.js";
+import { h } from "../shared/dom.js";
+import { avatar } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { adminStyles, card, savedMark, flash, unflash, errorLine, fail, actions } from "./admin_ui.js";
 

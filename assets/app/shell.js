@@ -3,7 +3,8 @@
 // the pane, the details and the pages are modules of their own.
 
 import { api, setCsrf, Live } from "./api.js";
-import { h, $, avatar, displayName } from "./dom.js";
+import { h, $ } from "../shared/dom.js";
+import { avatar, displayName } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { alert as notifyAgent } from "./notify.js";
 import { team, projects, setupNewItem } from "./items.js";

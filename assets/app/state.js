@@ -2,7 +2,8 @@
 // met so far (cached).
 
 import { api } from "./api.js";
-import { $, displayName } from "./dom.js";
+import { $ } from "../shared/dom.js";
+import { displayName } from "./dom.js";
 import { ITEM_VIEWS } from "./items.js";
 
 export const state = {

@@ -2,7 +2,8 @@
 // sequence order (live, older pages and resumes all arrive through `render`), consecutive
 // messages of one author grouped, a separator per day, images as thumbnails and files as cards.
 
-import { h, $, when, dayLabel, avatar } from "./dom.js";
+import { h, $ } from "../shared/dom.js";
+import { when, dayLabel, avatar } from "./dom.js";
 import { icon } from "../shared/icons.js";
 import { state } from "./state.js";
 

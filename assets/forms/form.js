@@ -2,26 +2,15 @@
 // form's extra fields, submits JSON and shows the thank-you text or the server's reason for a
 // refusal. Every text from the form's settings or the server is set with textContent.
 
-import { h } from "../app/dom.js";
+import { h, byId as $ } from "../shared/dom.js";
+import { client } from "../shared/api.js";
 
-const $ = (id) => document.getElementById(id);
+const request = client();
 const key = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
 const embedded = new URLSearchParams(location.search).get("embed") === "1";
 const form = $("rapport-form");
 let started = null;
 let fields = [];
-
-async function request(path, json) {
-  let res;
-  try {
-    res = await fetch(path, json === undefined ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(json) });
-  } catch {
-    throw Object.assign(new Error("We could not reach the server. Check your connection and try again."), { code: "offline" });
-  }
-  const data = await res.json().catch(() => null);
-  if (!res.ok) throw Object.assign(new Error(data?.error?.message || `Something went wrong (${res.status}). Please try again.`), { code: data?.error?.code });
-  return data;
-}
 
 /** One extra field: its control carries data-field-index so answers go back in order. */
 function extraField(f, i) {
@@ -79,7 +68,7 @@ async function submit(e) {
   form.setAttribute("aria-busy", "true");
   button.textContent = "Sending…";
   try {
-    const done = await request(`/api/v1/forms/${encodeURIComponent(key)}/submissions`, body);
+    const done = await request(`/api/v1/forms/${encodeURIComponent(key)}/submissions`, { method: "POST", json: body });
     $("thank-you").textContent = done?.thank_you || "We got your message and will get back to you soon.";
     form.hidden = true;
     $("intro").hidden = true;

@@ -2,10 +2,13 @@
 // ticket's public conversation, live over the customer socket. Plain DOM, no framework; all text
 // from anyone is set with textContent, never as HTML.
 
-import { h, $ } from "../app/dom.js";
+import { h, $ } from "../shared/dom.js";
+import { client } from "../shared/api.js";
 import { initials, colorOf } from "../shared/people.js";
 import { customerFile } from "../shared/files.js";
 import { liveSocket } from "../shared/live.js";
+import { place, stateOf, status } from "../shared/messages.js";
+import { sendMessage, addFiles as addChecked, pasteFiles } from "../shared/composer.js";
 
 const KEY = "rapport.portal";
 const POLL_MS = 10000;
@@ -26,25 +29,14 @@ const state = {
 
 // ---- the server --------------------------------------------------------------------------
 
-class ApiError extends Error {
-  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
-}
-
-async function api(path, { method = "GET", json, body, headers = {} } = {}) {
-  if (state.token) headers["X-Rapport-Visitor"] = state.token;
-  if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
-  let res;
-  try { res = await fetch(path, { method, headers, body }); } catch {
-    throw new ApiError(0, "offline", "We could not reach the server. Check your connection and try again.");
-  }
-  const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) {
-    // A token that stopped working (signed out elsewhere): back to the sign-in form.
-    if (res.status === 401 && state.token && !/^\/api\/v1\/portal\/(login|link|logout)/.test(path)) signedOut();
-    throw new ApiError(res.status, data?.error?.code || "error", data?.error?.message || res.statusText);
-  }
-  return data;
-}
+const api = client({
+  auth: () => (state.token ? { "X-Rapport-Visitor": state.token } : {}),
+  // A token that stopped working (signed out elsewhere): back to the sign-in form.
+  unauthorized: (path) => {
+    if (state.token && !/^\/api\/v1\/portal\/(login|link|logout)/.test(path)) signedOut();
+    return false;
+  },
+});
 
 function setToken(token) {
   state.token = token;
@@ -363,37 +355,35 @@ function avatar(name, bot) {
   return el;
 }
 
-function render(m, pendingKey) {
-  const log = $("#messages");
-  const pending = pendingKey && log.querySelector(`.pending[data-client="${CSS.escape(pendingKey)}"]`);
-  if (m.seq && log.querySelector(`.msg[data-seq="${m.seq}"]`)) { pending?.remove(); return; }
+// A message as the portal shows it: the author's face, who and when, the text and its files.
+function draw(m) {
   const mine = m.author.kind === "customer";
   const name = authorName(m.author);
-  const el = h("div", {
-    class: `msg${mine ? " mine" : ""}${m.request ? " request" : ""}${m.seq || m.request ? "" : " pending"}`,
+  return h("div", {
+    class: `msg${mine ? " mine" : ""}${m.request ? " request" : ""}${stateOf(m)}`,
     "data-seq": m.request ? "0" : m.seq || null,
     "data-client": m.client_id || null,
-  });
-  el.append(avatar(name, m.author.kind === "bot"));
-  const body = h("div", { class: "body" },
+  },
+  avatar(name, m.author.kind === "bot"),
+  h("div", { class: "body" },
     h("div", { class: "meta" },
       h("strong", { text: name }),
-      h("span", { text: m.request ? `${stamp(m.created_at)} · original request` : m.created_at ? stamp(m.created_at) : "sending…" })),
-    h("div", { class: "text", text: m.body }));
-  if (m.attachments?.length) body.append(h("div", { class: "attachments" }, m.attachments.map((a) => customerFile(a, state.token))));
-  el.append(body);
-  if (pending) pending.replaceWith(el);
-  else {
-    const later = m.seq && [...log.querySelectorAll(".msg[data-seq]")].find((n) => +n.dataset.seq > m.seq);
-    log.insertBefore(el, later || null);
-  }
+      h("span", {}, m.request ? `${stamp(m.created_at)} · original request` : status(m, stamp))),
+    h("div", { class: "text", text: m.body }),
+    m.attachments?.length ? h("div", { class: "attachments" }, m.attachments.map((a) => customerFile(a, state.token))) : null));
+}
+
+/** Shows a message (`pendingKey`: the client_id of the bubble it replaces). */
+function render(m, pendingKey) {
+  const log = $("#messages");
+  const el = place(log, m, draw, pendingKey);
+  if (!el) return;
   if (m.seq) {
     state.lastSeq = Math.max(state.lastSeq, m.seq);
-    if (m.client_id) el.dataset.client = m.client_id;
     scheduleSeen();
   }
   const near = log.scrollHeight - log.scrollTop - log.clientHeight < 200;
-  if (near || mine) el.scrollIntoView({ block: "nearest" });
+  if (near || m.author.kind === "customer") el.scrollIntoView({ block: "nearest" });
 }
 
 let seenTimer;
@@ -415,12 +405,7 @@ function markSeen() {
 function addFiles(files) {
   const form = $("#reply-form");
   showError(form, null);
-  const max = state.config.max_upload_bytes || 25 << 20;
-  for (const f of files) {
-    if (f.size > max) { showError(form, new Error(`${f.name} is larger than ${Math.floor(max / 1048576)} MB.`)); continue; }
-    if (state.files.length >= 10) { showError(form, new Error("At most 10 files per message.")); break; }
-    state.files.push(f);
-  }
+  addChecked(state.files, files, state.config.max_upload_bytes || 25 << 20, (text) => showError(form, new Error(text)));
   drawFiles();
 }
 
@@ -436,37 +421,31 @@ async function send() {
   const text = form.elements.body.value.trim();
   const files = state.files.slice();
   if (!t || (!text && !files.length)) return;
-  showError(form, null);
-  const client_id = crypto.randomUUID();
-  render({ author: { kind: "customer" }, body: text, client_id, attachments: [] }, client_id);
   form.elements.body.value = "";
   state.files = [];
   drawFiles();
-  busy(form, true);
-  try {
-    const attachment_ids = [];
-    for (const f of files) {
-      const meta = await api(`/api/v1/widget/attachments?filename=${encodeURIComponent(f.name || "file")}`, {
-        method: "POST", body: f, headers: { "Content-Type": f.type || "application/octet-stream" },
-      });
-      attachment_ids.push(meta.id);
-    }
-    const answer = await api(`/api/v1/portal/tickets/${t.id}/messages`, { method: "POST", json: { body: text, client_id, attachment_ids } });
-    const started = !t.conversation_id;
-    t.conversation_id = answer.conversation.id;
-    if (state.ticket !== t) return;
-    if (started) { await fetchMessages(); subscribe(); }
-    render(answer.message, client_id);
-    refreshTicket();
-  } catch (e) {
-    $("#messages").querySelector(`.pending[data-client="${CSS.escape(client_id)}"]`)?.remove();
-    if (state.ticket === t) {
+  await sendMessage({
+    api,
+    log: () => $("#messages"),
+    render,
+    async post(message) {
+      const answer = await api(`/api/v1/portal/tickets/${t.id}/messages`, { method: "POST", json: message });
+      const started = !t.conversation_id;
+      t.conversation_id = answer.conversation.id;
+      if (state.ticket !== t) return;
+      if (started) { await fetchMessages(); subscribe(); }
+      render(answer.message, message.client_id);
+      refreshTicket();
+    },
+    say: (e) => { if (state.ticket === t) showError(form, e); },
+    giveBack() {
+      if (state.ticket !== t) return;
       form.elements.body.value = text;
       state.files = files;
       drawFiles();
-      showError(form, e);
-    }
-  } finally { busy(form, false); }
+    },
+    busy: (on) => busy(form, on),
+  }, text, files);
 }
 
 $("#reply-form").addEventListener("submit", (e) => { e.preventDefault(); send(); });
@@ -474,10 +453,7 @@ $("#reply-body").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); send(); }
 });
 $("#reply-form input[type=file]").addEventListener("change", (e) => { addFiles([...e.target.files]); e.target.value = ""; });
-$("#reply-body").addEventListener("paste", (e) => {
-  const files = [...(e.clipboardData?.files || [])];
-  if (files.length) { e.preventDefault(); addFiles(files); }
-});
+$("#reply-body").addEventListener("paste", (e) => pasteFiles(e, addFiles));
 
 // ---- live updates ------------------------------------------------------------------------
 

@@ -3,40 +3,29 @@
 // and who gets an email depend on it, so it is sent for what was displayed and nothing else.
 
 export function install(ctx) {
-  const { state, $, api, toParent, clock } = ctx;
+  const { state, $, h, api, toParent, clock, place, stateOf, status } = ctx;
 
+  // A message as the panel shows it: the author's face beside a bubble, and who and when below.
+  function draw(m) {
+    const mine = m.author.kind === "customer";
+    return h("div", {
+      class: "msg" + (mine ? " mine" : "") + stateOf(m) + (m.author.kind === "bot" ? " bot" : ""),
+      "data-seq": m.seq || null, "data-client": m.client_id || null,
+    },
+    mine ? null : ctx.avatar(m.author, "sm"),
+    h("div", {},
+      h("div", { class: "bubble", text: m.body }, (m.attachments || []).map((a) => ctx.customerFile(a, state.token))),
+      h("div", { class: "meta" }, status(m, clock, mine ? "" : `${ctx.nameOf(m.author)} · `))));
+  }
+
+  /** Shows a message (`pendingKey`: the client_id of the bubble it replaces). */
   function render(m, pendingKey) {
     const log = $("log");
-    // The bubble shown while sending: replaced by the message, whichever of the answer and the
-    // socket frame comes first.
-    const key = pendingKey || m.client_id;
-    const el = key && log.querySelector(`.pending[data-client="${CSS.escape(key)}"]`);
-    if (m.seq && log.querySelector(`[data-seq="${m.seq}"]`)) { el?.remove(); return; }
-    const mine = m.author.kind === "customer";
-    const fresh = document.createElement("div");
-    fresh.className = "msg" + (mine ? " mine" : "") + (m.seq ? "" : " pending") + (m.author.kind === "bot" ? " bot" : "");
-    if (m.seq) fresh.dataset.seq = m.seq;
-    if (m.client_id) fresh.dataset.client = m.client_id;
-    if (!mine) fresh.append(ctx.avatar(m.author, "sm"));
-    const wrap = document.createElement("div");
-    const bubble = document.createElement("div");
-    bubble.className = "bubble";
-    bubble.textContent = m.body;
-    for (const a of m.attachments || []) bubble.append(ctx.customerFile(a, state.token));
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    meta.textContent = (mine ? "" : `${ctx.nameOf(m.author)} · `) + (m.created_at ? clock(m.created_at) : "sending…");
-    wrap.append(bubble, meta);
-    fresh.append(wrap);
-    if (el) { el.replaceWith(fresh); } else {
-      // Keep sequence order even if a late answer arrives after a live frame.
-      const later = m.seq && [...log.querySelectorAll("[data-seq]")].find((n) => +n.dataset.seq > m.seq);
-      log.insertBefore(fresh, later || null);
-    }
+    if (!place(log, m, draw, pendingKey || m.client_id)) return;
     if (m.seq) {
       state.lastSeq = Math.max(state.lastSeq, m.seq);
       // Posting moves the author's own mark on the server.
-      if (mine) state.seenMark = Math.max(state.seenMark, m.seq);
+      if (m.author.kind === "customer") state.seenMark = Math.max(state.seenMark, m.seq);
     }
     log.scrollTop = log.scrollHeight;
     shown();

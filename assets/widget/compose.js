@@ -1,44 +1,22 @@
-// Writing: the text, pasted and attached files (sizes checked before any upload), and sending,
-// which starts the visitor and their conversation on the first message.
+// Writing: the text, pasted and attached files (sizes checked before any upload), and sending
+// (shared/composer.js: shown at once, retried as the same message), which starts the visitor and
+// their conversation on the first message.
 
 const MAX_CHARS = 20000;
 
 export function install(ctx) {
-  const { state, $, api, icon } = ctx;
+  const { state, $, h, api, icon } = ctx;
 
   function addFiles(files) {
     ctx.showError("");
-    const max = state.config?.max_upload_bytes || 25 << 20;
-    for (const file of files) {
-      if (file.size > max) { ctx.showError(`${file.name} is larger than ${Math.floor(max / 1048576)} MB.`); continue; }
-      if (state.files.length >= 10) { ctx.showError("At most 10 files per message."); break; }
-      state.files.push(file);
-    }
+    ctx.addFiles(state.files, files, state.config?.max_upload_bytes || 25 << 20, ctx.showError);
     drawPreviews();
   }
 
   function drawPreviews() {
-    const box = $("previews");
-    box.replaceChildren();
-    state.files.forEach((file, i) => {
-      const p = document.createElement("div");
-      p.className = "preview";
-      if (file.type.startsWith("image/")) {
-        const img = document.createElement("img");
-        img.src = URL.createObjectURL(file);
-        img.alt = file.name;
-        p.append(img);
-      } else {
-        p.append(icon("file"), document.createTextNode(file.name));
-      }
-      const x = document.createElement("button");
-      x.type = "button";
-      x.append(icon("close"));
-      x.setAttribute("aria-label", `Remove ${file.name}`);
-      x.addEventListener("click", () => { state.files.splice(i, 1); drawPreviews(); });
-      p.append(x);
-      box.append(p);
-    });
+    $("previews").replaceChildren(...state.files.map((file, i) => h("div", { class: "preview" },
+      file.type.startsWith("image/") ? h("img", { src: URL.createObjectURL(file), alt: file.name }) : [icon("file"), file.name],
+      h("button", { type: "button", "aria-label": `Remove ${file.name}`, onclick: () => { state.files.splice(i, 1); drawPreviews(); } }, icon("close")))));
   }
 
   async function send() {
@@ -51,39 +29,34 @@ export function install(ctx) {
       return;
     }
     ctx.showError("");
-    const client_id = crypto.randomUUID();
-    ctx.render({ author: { kind: "customer" }, body: text, client_id, attachments: [] }, client_id);
     $("text").value = "";
     $("text").style.height = "";
     state.files = [];
     drawPreviews();
-    try {
-      await ctx.ensureVisitor();
-      const ids = [];
-      for (const f of files) {
-        const meta = await api(`/api/v1/widget/attachments?filename=${encodeURIComponent(f.name || "pasted.png")}`, {
-          method: "POST", body: f, headers: { "Content-Type": f.type || "application/octet-stream" },
-        });
-        ids.push(meta.id);
-      }
-      const message = { body: text, client_id, attachment_ids: ids };
-      if (!state.conversation) {
-        const created = await api("/api/v1/widget/conversations", { method: "POST", json: { message, page_url: state.settings.page } });
-        state.conversation = created.conversation.id;
-        ctx.render(created.message, client_id);
-        ctx.subscribe();
-        $("back").hidden = false;
-      } else {
-        ctx.render(await api(`/api/v1/widget/conversations/${state.conversation}/messages`, { method: "POST", json: message }), client_id);
-      }
-      ctx.wrote();
-    } catch (e) {
-      $("log").querySelector(`.pending[data-client="${CSS.escape(client_id)}"]`)?.remove();
-      $("text").value = text;
-      state.files = files;
-      drawPreviews();
-      ctx.showError(e.message);
-    }
+    await ctx.sendMessage({
+      api,
+      log: () => $("log"),
+      render: ctx.render,
+      ready: ctx.ensureVisitor,
+      async post(message) {
+        if (!state.conversation) {
+          const created = await api("/api/v1/widget/conversations", { method: "POST", json: { message, page_url: state.settings.page } });
+          state.conversation = created.conversation.id;
+          ctx.render(created.message, message.client_id);
+          ctx.subscribe();
+          $("back").hidden = false;
+        } else {
+          ctx.render(await api(`/api/v1/widget/conversations/${state.conversation}/messages`, { method: "POST", json: message }), message.client_id);
+        }
+        ctx.wrote();
+      },
+      say: (e) => ctx.showError(e?.message),
+      giveBack() {
+        $("text").value = text;
+        state.files = files;
+        drawPreviews();
+      },
+    }, text, files);
   }
 
   $("composer").addEventListener("submit", (e) => { e.preventDefault(); send(); });
@@ -101,10 +74,7 @@ export function install(ctx) {
       ctx.wsSend({ type: "typing", conversation_id: state.conversation });
     }
   });
-  $("text").addEventListener("paste", (e) => {
-    const files = [...(e.clipboardData?.files || [])];
-    if (files.length) { e.preventDefault(); addFiles(files); }
-  });
+  $("text").addEventListener("paste", (e) => ctx.pasteFiles(e, addFiles));
   $("files").addEventListener("change", (e) => { addFiles([...e.target.files]); e.target.value = ""; });
   const chat = $("chat");
   chat.addEventListener("dragover", (e) => { e.preventDefault(); $("composer").classList.add("drop"); });

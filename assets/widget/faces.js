@@ -4,7 +4,7 @@
 export const BOT_NAME = "Assistant";
 
 export function install(ctx) {
-  const { state, icon, initials, colorOf } = ctx;
+  const { state, h, icon, initials, colorOf } = ctx;
 
   /** What to call an author or a list row's face: the bot has one name everywhere. */
   const nameOf = (p) => (p?.kind === "bot" ? p.name || BOT_NAME : p?.name || (p?.kind === "customer" ? "You" : state.config?.team_name || "Team"));
@@ -19,9 +19,7 @@ export function install(ctx) {
 
   /** <span class="avatar">: a photo, the bot's mark, or initials on a colour from the name. */
   function avatar(p, size = "") {
-    const el = document.createElement("span");
-    el.className = `avatar ${size}`.trim();
-    el.setAttribute("aria-hidden", "true");
+    const el = h("span", { class: `avatar ${size}`.trim(), "aria-hidden": "true" });
     if (p?.kind === "bot") {
       el.classList.add("bot");
       el.append(icon("chat"));
@@ -31,13 +29,7 @@ export function install(ctx) {
     el.style.background = colorOf(name);
     el.textContent = initials(name);
     const url = photoOf(p);
-    if (url) {
-      const img = document.createElement("img");
-      img.alt = "";
-      img.src = url;
-      img.addEventListener("error", () => img.remove());
-      el.append(img);
-    }
+    if (url) el.append(h("img", { alt: "", src: url, onerror: (e) => e.target.remove() }));
     return el;
   }
 

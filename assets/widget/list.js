@@ -2,43 +2,27 @@
 // unread mark and a relative time, newest first; replies elsewhere for the badge and previews.
 
 export function install(ctx) {
-  const { state, $, api, toParent, ago, initials } = ctx;
+  const { state, $, h, api, toParent, ago, initials } = ctx;
 
   const previewText = (p) => (p.body.split("\n").find((l) => l.trim()) || (p.attachments ? "Sent a file" : "")).trim();
 
   function row(c) {
-    const li = document.createElement("li");
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "conv" + (c.replies_unread > 0 ? " unread" : "");
-    b.dataset.id = c.id;
     const face = c.face || { kind: "user", name: state.config?.team_name };
-    const who = document.createElement("strong");
-    who.textContent = c.subject || ctx.nameOf(face);
-    const when = document.createElement("time");
-    when.dateTime = new Date(c.last_activity_at).toISOString();
-    when.textContent = ago(c.last_activity_at);
-    const text = document.createElement("span");
-    text.className = "text";
+    const who = c.subject || ctx.nameOf(face);
     const p = c.preview;
-    text.textContent = p ? (p.author_kind === "customer" ? "You: " : "") + previewText(p) : "No messages yet";
-    const top = document.createElement("span");
-    top.className = "top";
-    top.append(who, when);
-    const body = document.createElement("span");
-    body.className = "body";
-    body.append(top, text);
-    b.append(ctx.avatar(face), body);
-    if (c.replies_unread > 0) {
-      const dot = document.createElement("span");
-      dot.className = "unread-dot";
-      dot.title = `${c.replies_unread} unread`;
-      b.append(dot);
-      b.setAttribute("aria-label", `${who.textContent}, ${c.replies_unread} unread: ${text.textContent}`);
-    }
-    b.addEventListener("click", () => ctx.openConversation(c));
-    li.append(b);
-    return li;
+    const text = p ? (p.author_kind === "customer" ? "You: " : "") + previewText(p) : "No messages yet";
+    const unread = c.replies_unread > 0;
+    return h("li", {}, h("button", {
+      type: "button", class: "conv" + (unread ? " unread" : ""), "data-id": c.id,
+      "aria-label": unread ? `${who}, ${c.replies_unread} unread: ${text}` : null, onclick: () => ctx.openConversation(c),
+    },
+    ctx.avatar(face),
+    h("span", { class: "body" },
+      h("span", { class: "top" },
+        h("strong", { text: who }),
+        h("time", { datetime: new Date(c.last_activity_at).toISOString(), text: ago(c.last_activity_at) })),
+      h("span", { class: "text", text })),
+    unread ? h("span", { class: "unread-dot", title: `${c.replies_unread} unread` }) : null));
   }
 
   async function loadConversations() {

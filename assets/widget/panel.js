@@ -7,12 +7,16 @@
 const early = [];
 const keep = (e) => early.push(e);
 window.addEventListener("message", keep);
-const [{ icon }, { initials, colorOf }, { customerFile }, { liveSocket }, faces, chat, list, compose, contact] = await Promise.all([
+const [
+  { icon }, { initials, colorOf }, { customerFile }, { liveSocket }, { h, byId: $ }, { client },
+  { place, stateOf, status }, { sendMessage, addFiles, pasteFiles },
+  faces, chat, list, compose, contact,
+] = await Promise.all([
   import("../shared/icons.js"), import("../shared/people.js"), import("../shared/files.js"), import("../shared/live.js"),
+  import("../shared/dom.js"), import("../shared/api.js"), import("../shared/messages.js"), import("../shared/composer.js"),
   import("./faces.js"), import("./chat.js"), import("./list.js"), import("./compose.js"), import("./contact.js"),
 ]);
 
-const $ = (id) => document.getElementById(id);
 const KEY = "rapport.visitor";
 const state = {
   token: localStorage.getItem(KEY),
@@ -37,22 +41,13 @@ const state = {
   identified: false,
 };
 
-class ApiError extends Error {
-  constructor(code, message) { super(message); this.code = code; }
-}
-
-async function api(path, { method = "GET", json, body, headers = {} } = {}) {
-  if (state.token) headers["X-Rapport-Visitor"] = state.token;
-  if (json !== undefined) { headers["Content-Type"] = "application/json"; body = JSON.stringify(json); }
-  let res;
-  try { res = await fetch(path, { method, headers, body }); } catch { throw new ApiError("offline", "You seem to be offline. We will retry."); }
-  const data = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(data?.error?.code || "error", data?.error?.message || "Something went wrong on our side. Please try again.");
-  return data;
-}
+const api = client({ auth: () => (state.token ? { "X-Rapport-Visitor": state.token } : {}) });
 
 const toParent = (msg) => window.parent.postMessage(msg, "*");
-const ctx = { state, $, api, icon, initials, colorOf, customerFile, liveSocket, toParent, showError: (text) => { $("error").textContent = text || ""; } };
+const ctx = {
+  state, $, h, api, icon, initials, colorOf, customerFile, liveSocket, place, stateOf, status, sendMessage, addFiles, pasteFiles, toParent,
+  showError: (text) => { $("error").textContent = text || ""; },
+};
 for (const m of [faces, chat, list, compose, contact]) m.install(ctx);
 // Shown once it works: what is typed before would be lost.
 $("composer").hidden = false;

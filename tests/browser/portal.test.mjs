@@ -245,3 +245,55 @@ test("another customer does not see the first customer's ticket, on a phone", ()
   assert.deepEqual(seen.csp, []);
   await context.close();
 }));
+
+test("a reply sent while the server cannot be reached is marked not sent, and Retry sends it once; a refused one comes back to the reply box", () => shooting("portal-retry", async (pages) => {
+  const { context, open } = await customerBrowser(pages, { width: 1280, height: 820 });
+  let page = await open(`${rapport.base}/portal/`);
+  const link = await requestLink(page, `rio-${rand()}@example.com`);
+  await page.close();
+  page = await open(link);
+  await page.click("#set-password [data-dismiss]");
+  await page.click("#new-ticket");
+  await page.fill("#new-ticket-form [name=title]", "My order never came");
+  await page.fill("#new-ticket-form [name=description]", "Order 1234, three weeks ago.");
+  await page.click("#new-ticket-form button[type=submit]");
+  await page.waitForSelector("#ticket h1 >> text=My order never came");
+  const ticket = Number(new URL(page.url()).hash.slice("#ticket=".length));
+
+  const posted = [];
+  let mode = "offline";
+  await page.route("**/api/v1/portal/tickets/*/messages", (route) => {
+    if (route.request().method() !== "POST") return route.continue();
+    posted.push(route.request().postDataJSON().client_id);
+    if (mode === "offline") return route.abort("internetdisconnected");
+    if (mode === "refused") return route.fulfill({ status: 422, contentType: "application/json", body: JSON.stringify({ error: { code: "invalid_message", message: "That reply cannot be sent here." } }) });
+    return route.continue();
+  });
+  await page.fill("#reply-body", "Is anyone there?");
+  await page.click("#reply-form button[type=submit]");
+  await page.waitForSelector("#messages .msg.mine.pending.failed >> text=Is anyone there?");
+  assert.match(await page.textContent("#messages .msg.failed .meta span"), /^Not sent · Retry$/);
+  assert.match(await page.textContent("#reply-form .error"), /could not reach the server/);
+  assert.equal(await page.inputValue("#reply-body"), "", "the reply waits in its bubble, not twice");
+  await page.screenshot({ path: join(artifacts, "portal-not-sent.png"), animations: "disabled" });
+
+  mode = "online";
+  await page.click("#messages .msg.failed .retry");
+  await page.waitForSelector("#messages .msg.mine[data-seq]:not(.pending) >> text=Is anyone there?");
+  assert.equal(await page.$$eval("#messages .msg.pending", (n) => n.length), 0);
+  assert.equal(await page.textContent("#reply-form .error"), "");
+  assert.equal(posted.length, 2);
+  assert.equal(posted[0], posted[1], "the retry is the same message");
+  const conversations = await rapport.api(`/api/v1/items/${ticket}/conversations`);
+  const publicThread = conversations.find((c) => c.kind === "public");
+  const stored = await rapport.api(`/api/v1/conversations/${publicThread.id}/messages?after=0`);
+  assert.equal(stored.filter((m) => m.body === "Is anyone there?").length, 1);
+
+  mode = "refused";
+  await page.fill("#reply-body", "Refused reply");
+  await page.click("#reply-form button[type=submit]");
+  await page.waitForSelector("#reply-form .error >> text=That reply cannot be sent here.");
+  assert.equal(await page.inputValue("#reply-body"), "Refused reply");
+  assert.equal(await page.$$eval("#messages .msg.pending", (n) => n.length), 0, "no bubble is left");
+  await context.close();
+}));

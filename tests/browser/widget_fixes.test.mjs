@@ -281,3 +281,52 @@ test("a message over the limit is not cut: the widget says how long it may be an
   assert.equal((await frame.inputValue("#text")).length, 20005, "the text is kept, whole");
   await context.close();
 });
+
+test("a message sent while the server cannot be reached is marked not sent, and Retry sends it once, as the same message, its file uploaded once", async () => {
+  const { context, page } = await customerPage();
+  const frame = await open(page);
+  const { id } = await startChat(frame);
+  const posted = [];
+  let uploads = 0;
+  let offline = true;
+  await page.route("**/api/v1/widget/attachments?*", (route) => { uploads++; return route.continue(); });
+  await page.route("**/api/v1/widget/conversations/*/messages", (route) => {
+    if (route.request().method() !== "POST") return route.continue();
+    posted.push(route.request().postDataJSON().client_id);
+    return offline ? route.abort("internetdisconnected") : route.continue();
+  });
+  await frame.setInputFiles("#files", { name: "receipt.txt", mimeType: "text/plain", buffer: Buffer.from("receipt 7") });
+  await frame.fill("#text", "Are you still there?");
+  await frame.press("#text", "Enter");
+  await frame.waitForSelector(".msg.mine.pending.failed >> text=Are you still there?");
+  assert.equal(await frame.textContent(".msg.failed .meta"), "Not sent · Retry");
+  assert.match(await frame.textContent("#error"), /could not reach the server/);
+  assert.equal(await frame.inputValue("#text"), "", "the message waits in its bubble, not twice");
+
+  offline = false;
+  await frame.click(".msg.failed .retry");
+  await frame.waitForSelector(".msg.mine[data-seq]:not(.pending) >> text=Are you still there?");
+  assert.equal(await frame.$$eval(".msg.pending", (n) => n.length), 0);
+  assert.equal(await frame.textContent("#error"), "");
+  assert.equal(posted.length, 2);
+  assert.equal(posted[0], posted[1], "the retry is the same message");
+  assert.equal(uploads, 1, "its file is not uploaded again");
+  const stored = (await rapport.api(`/api/v1/conversations/${id}/messages`)).filter((m) => m.body === "Are you still there?");
+  assert.equal(stored.length, 1);
+  assert.deepEqual(stored[0].attachments.map((a) => a.filename), ["receipt.txt"]);
+  await context.close();
+});
+
+test("a message the server refuses goes back to the composer with the server's reason", async () => {
+  const { context, page } = await customerPage();
+  const frame = await open(page);
+  await startChat(frame);
+  await page.route("**/api/v1/widget/conversations/*/messages", (route) => route.request().method() !== "POST" ? route.continue() : route.fulfill({
+    status: 422, contentType: "application/json", body: JSON.stringify({ error: { code: "invalid_message", message: "That message cannot be sent here." } }) }));
+  await frame.fill("#text", "Refused words");
+  await frame.press("#text", "Enter");
+  await frame.waitForSelector("#error >> text=That message cannot be sent here.");
+  assert.equal(await frame.inputValue("#text"), "Refused words");
+  assert.equal(await frame.$$eval(".msg.pending", (n) => n.length), 0, "no bubble is left");
+  await context.close();
+});
