@@ -1,6 +1,7 @@
 //! Live conversations: one room task per conversation with listeners, a hub that finds or
 //! starts rooms and fans committed changes out to them, and one task per websocket.
 
+mod error;
 mod hub;
 mod inbox;
 mod presence;
@@ -8,6 +9,7 @@ pub mod protocol;
 mod room;
 mod session;
 
+pub use error::SocketError;
 pub use hub::{Hub, EVENT_QUEUE};
 pub use session::{run as run_session, Peer, WriteLimit};
 

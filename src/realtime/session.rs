@@ -6,13 +6,13 @@
 //! write asks the store's access authority afresh, and a change of rights reaches the socket
 //! as a `Recheck` in its queue, ahead of anything committed after the change.
 
+use super::error::SocketError;
 use super::hub::Hub;
 use super::protocol::{close, ClientFrame, PresenceStatus, ServerFrame, Who, MAX_FRAME_BYTES, PROTOCOL_VERSION};
 use super::room::Listener;
 use super::{Delivery, Outbound, Queue};
 use crate::clock::Clock;
 use crate::domain::Party;
-use crate::error::ApiError;
 use crate::store::conversations::{self, Author, MessagePage, NewMessage};
 use crate::store::Acting;
 use crate::store::{AgentScope, Principal, Standing, Store};
@@ -291,8 +291,16 @@ impl Session {
         }
     }
 
-    async fn error(&self, code: &str, message: &str, conversation_id: Option<i64>, client_id: Option<&str>) -> Flow {
-        self.write(&ServerFrame::Error { code, message, conversation_id, client_id }.to_json()).await
+    /// Answers a frame that could not be carried out: an `error` frame, or a close when the
+    /// principal may no longer act.
+    async fn refuse(&self, e: SocketError, conversation_id: Option<i64>, client_id: Option<&str>) -> Flow {
+        match e {
+            SocketError::Refused { code, message } => {
+                let frame = ServerFrame::Error { code, message: &message, conversation_id, client_id };
+                self.write(&frame.to_json()).await
+            }
+            SocketError::Revoked => Flow::Close(close::ACCESS_REVOKED, "access_revoked: sign in again"),
+        }
     }
 
     async fn handle(&mut self, frame: ClientFrame) -> Flow {
@@ -310,7 +318,8 @@ impl Session {
             }
             ClientFrame::Typing { conversation_id } => {
                 if !self.subscribed.contains_key(&conversation_id) {
-                    return self.error("not_subscribed", "subscribe before typing", Some(conversation_id), None).await;
+                    let refused = SocketError::refused("not_subscribed", "subscribe before typing");
+                    return self.refuse(refused, Some(conversation_id), None).await;
                 }
                 let who = self.peer.who();
                 let author = Author { kind: who.kind, id: who.id, name: who.name, photo_url: None };
@@ -322,7 +331,7 @@ impl Session {
                 let acting = Acting::Live(self.peer.principal.clone());
                 match self.store.mark_seen(acting, self.peer.party(), conversation_id, seq.max(0), now).await {
                     Ok(_) => Flow::Continue,
-                    Err(e) => self.api_error(e.into(), Some(conversation_id), None).await,
+                    Err(e) => self.refuse(e.into(), Some(conversation_id), None).await,
                 }
             }
             ClientFrame::Presence { status } => match (self.peer.party(), &self.peer.name) {
@@ -331,17 +340,10 @@ impl Session {
                     self.hub.set_presence(user_id, name, self.id, Some(status));
                     Flow::Continue
                 }
-                _ => self.error("forbidden", "customers have no presence", None, None).await,
+                _ => self.refuse(SocketError::refused("forbidden", "customers have no presence"), None, None).await,
             },
             ClientFrame::WatchInbox {} => self.watch_inbox().await,
         }
-    }
-
-    async fn api_error(&self, e: ApiError, conversation_id: Option<i64>, client_id: Option<&str>) -> Flow {
-        if e.code == "access_revoked" {
-            return Flow::Close(close::ACCESS_REVOKED, "access_revoked: sign in again");
-        }
-        self.error(e.code, &e.message, conversation_id, client_id).await
     }
 
     async fn subscribe(&mut self, conversation_id: i64, after_seq: i64) -> Flow {
@@ -349,7 +351,7 @@ impl Session {
         let conversation =
             match self.store.read(move |c| conversations::get(c, principal.viewer(c, now)?, conversation_id)).await {
                 Ok(c) => c,
-                Err(e) => return self.api_error(e.into(), Some(conversation_id), None).await,
+                Err(e) => return self.refuse(e.into(), Some(conversation_id), None).await,
             };
         // Join first, then read the backlog: whatever commits in between arrives live and
         // the seq check in `forward` drops what the backlog already sent. The backlog is read
@@ -383,7 +385,7 @@ impl Session {
                 .await
             {
                 Ok(batch) => batch,
-                Err(e) => return Err(self.api_error(e.into(), Some(conversation_id), None).await),
+                Err(e) => return Err(self.refuse(e.into(), Some(conversation_id), None).await),
             };
             for message in &batch {
                 if let Flow::Close(c, r) =
@@ -403,7 +405,7 @@ impl Session {
     async fn send(&mut self, conversation_id: i64, client_id: String, body: String, attachment_ids: Vec<i64>) -> Flow {
         if let (Party::Customer(customer_id), Some(limit)) = (self.peer.party(), &self.peer.writes) {
             if let Err(e) = limit.limiter.admit_customer(customer_id, &limit.address, self.clock.now_ms()) {
-                return self.api_error(ApiError::too_fast(e), Some(conversation_id), Some(&client_id)).await;
+                return self.refuse(e.into(), Some(conversation_id), Some(&client_id)).await;
             }
         }
         let new = NewMessage { client_id: Some(client_id.clone()), author: self.peer.party(), body, attachment_ids };
@@ -419,13 +421,13 @@ impl Session {
                 };
                 self.write(&ack.to_json()).await
             }
-            Err(e) => self.api_error(e.into(), Some(conversation_id), Some(&client_id)).await,
+            Err(e) => self.refuse(e.into(), Some(conversation_id), Some(&client_id)).await,
         }
     }
 
     async fn watch_inbox(&mut self) -> Flow {
         if !self.peer.is_agent() {
-            return self.error("forbidden", "only agents have an inbox", None, None).await;
+            return self.refuse(SocketError::refused("forbidden", "only agents have an inbox"), None, None).await;
         }
         let (principal, now) = (self.peer.principal.clone(), self.clock.now_ms());
         let scope = self.store.read(move |c| AgentScope::of(c, principal.viewer(c, now)?)).await;
@@ -436,13 +438,13 @@ impl Session {
                 viewer
             }
             Ok(None) => return Flow::Continue,
-            Err(e) => return self.api_error(e.into(), None, None).await,
+            Err(e) => return self.refuse(e.into(), None, None).await,
         };
         self.watching_inbox = true;
         // The counts as of now, read after watching began: any later change is told after them.
         let counts = match self.store.read(move |c| crate::store::counts::of(c, viewer)).await {
             Ok(counts) => counts,
-            Err(e) => return self.api_error(e.into(), None, None).await,
+            Err(e) => return self.refuse(e.into(), None, None).await,
         };
         if let Flow::Close(c, r) = self.write(&ServerFrame::Counts { counts: &counts, resync: false }.to_json()).await {
             return Flow::Close(c, r);
