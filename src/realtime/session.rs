@@ -9,8 +9,9 @@
 use super::error::SocketError;
 use super::hub::Hub;
 use super::protocol::{close, ClientFrame, PresenceStatus, ServerFrame, Who, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use super::queue::{Delivery, Queue};
 use super::room::Listener;
-use super::{Delivery, Outbound, Queue};
+use super::Outbound;
 use crate::clock::Clock;
 use crate::domain::Party;
 use crate::store::conversations::{self, Author, MessagePage, NewMessage};
@@ -116,8 +117,7 @@ pub async fn run(
     let (tx, mut rx) = mpsc::channel(QUEUE);
     let _open = hub.socket_opened(peer.is_agent());
     let queue = Queue { tx, kick: CancellationToken::new() };
-    let id = hub.next_id();
-    hub.register_socket(id, &peer.principal, queue.clone());
+    let id = hub.register_socket(&peer.principal, queue.clone());
     let mut s = Session { id, peer, hub, store, clock, ws, queue, subscribed: HashMap::new(), watching_inbox: false };
     let mut stream = stream.max_frame_size(MAX_FRAME_BYTES);
     let outcome = s.serve(&mut rx, &mut stream).await;
