@@ -51,7 +51,14 @@ impl Application {
             .map_err(StartError::Lock)?
             .ok_or_else(|| StartError::Busy(data_dir.display().to_string()))?;
         let (events, events_rx) = tokio::sync::mpsc::channel(crate::realtime::EVENT_QUEUE);
-        let store = tokio::task::spawn_blocking(move || Store::open_with_events(&data_dir, Some(events)))
+        // Rung when a commit queued email to send at once: wakes the scheduler and the sender.
+        let doorbell = crate::mail::postman::Doorbell::default();
+        let bell = doorbell.clone();
+        let ring: crate::store::MailBell = Box::new(move || {
+            bell.ring_scheduler();
+            bell.ring();
+        });
+        let store = tokio::task::spawn_blocking(move || Store::open_with_events(&data_dir, Some(events), Some(ring)))
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))??;
         let listener =
@@ -80,7 +87,7 @@ impl Application {
         let background = CancellationToken::new();
         let mut tasks = Vec::new();
         let jobs = crate::jobs::Jobs::default();
-        let doorbell = Postman {
+        Postman {
             store: store.clone(),
             mailer: mailer.clone(),
             clock: clock.clone(),
@@ -88,7 +95,7 @@ impl Application {
             support_address: support_address.clone(),
             base_url: config.base_url.clone(),
         }
-        .start(&jobs, background.clone());
+        .start(doorbell.clone(), &jobs, background.clone());
         let mailroom = Mailroom {
             store: store.clone(),
             clock: clock.clone(),
@@ -122,15 +129,7 @@ impl Application {
         let timed_rules = crate::timed_rules::TimedRules::default();
         let (rounds, wake) = timed_rules.job(store.clone());
         jobs.spawn(rounds, clock.clone(), wake, background.clone());
-        let bell = doorbell.clone();
-        let hub = crate::realtime::Hub::start(
-            events_rx,
-            store.clone(),
-            Box::new(move || {
-                bell.ring_scheduler();
-                bell.ring();
-            }),
-        );
+        let hub = crate::realtime::Hub::start(events_rx, store.clone());
         let state = web::Data::new(AppState {
             mailroom,
             doorbell,

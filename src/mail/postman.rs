@@ -52,15 +52,14 @@ impl Doorbell {
 }
 
 impl Postman {
-    /// Starts the scheduler and (with an SMTP server) the sender as jobs of `jobs`.
-    pub fn start(self, jobs: &Jobs, stop: CancellationToken) -> Doorbell {
-        let bell = Doorbell::default();
+    /// Starts the scheduler and (with an SMTP server) the sender as jobs of `jobs`; `bell`
+    /// wakes them early.
+    pub fn start(self, bell: Doorbell, jobs: &Jobs, stop: CancellationToken) {
         let (clock, postman) = (self.clock.clone(), Arc::new(self));
         jobs.spawn(Scheduler(postman.clone(), bell.clone()), clock.clone(), bell.queue.clone(), stop.clone());
         if postman.mailer.is_some() {
             jobs.spawn(Sender(postman), clock, bell.send.clone(), stop);
         }
-        bell
     }
 
     async fn queue_due(&self, now: Millis) -> Result<(usize, usize), StoreError> {

@@ -4,12 +4,11 @@
 //! again. Who sees what is decided in memory with the access authority's `AgentScope`, and
 //! every row is read as the agent (the store's access rule) before it is sent.
 
-use super::hub::lock;
 use super::protocol::ServerFrame;
-use super::{Audience, Delivery, Outbound, Queue};
+use super::queue::{offer_each, Delivery, Queue};
+use super::{lock, Audience, Outbound};
 use crate::store::conversations::{Conversation, Message};
-use crate::store::Told;
-use crate::store::{AgentScope, Store, Viewer};
+use crate::store::{AgentScope, Store, Told, Viewer};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
@@ -17,6 +16,12 @@ use std::sync::{Arc, Mutex};
 struct Inbox {
     queue: Queue,
     scope: AgentScope,
+}
+
+impl AsRef<Queue> for Inbox {
+    fn as_ref(&self) -> &Queue {
+        &self.queue
+    }
 }
 
 #[derive(Default)]
@@ -51,8 +56,9 @@ impl Inboxes {
     /// Queues the same frame for every inbox whose scope `sees`; an inbox whose queue is full
     /// is dropped (its socket closes and the app starts over).
     pub fn tell_that(&self, json: Arc<str>, sees: impl Fn(&AgentScope) -> bool) {
-        let frame = Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: 0, seq: None });
-        lock(&self.0).retain(|_, inbox| !sees(&inbox.scope) || inbox.queue.offer(Delivery::Frame(frame.clone())));
+        let frame =
+            Delivery::Frame(Arc::new(Outbound { json, audience: Audience::Agents, conversation_id: 0, seq: None }));
+        offer_each(&mut lock(&self.0), |_, inbox| sees(&inbox.scope).then(|| frame.clone()));
     }
 
     /// The inboxes whose scope `sees`, with who they are.
@@ -60,16 +66,13 @@ impl Inboxes {
         lock(&self.0).iter().filter(|(_, i)| sees(&i.scope)).map(|(id, i)| (*id, i.scope.viewer())).collect()
     }
 
-    /// Queues each inbox its own frame.
-    fn tell_each(&self, frames: Vec<(u64, String)>) {
-        let mut inboxes = lock(&self.0);
-        for (id, json) in frames {
-            let frame =
-                Arc::new(Outbound { json: json.into(), audience: Audience::Agents, conversation_id: 0, seq: None });
-            if inboxes.get(&id).is_some_and(|inbox| !inbox.queue.offer(Delivery::Frame(frame))) {
-                inboxes.remove(&id);
-            }
-        }
+    /// Queues each inbox its own frame; as in `tell_that`, an inbox whose queue is full is dropped.
+    fn tell_each(&self, mut frames: HashMap<u64, String>) {
+        offer_each(&mut lock(&self.0), |id, _| {
+            let json = frames.remove(&id)?;
+            let frame = Outbound { json: json.into(), audience: Audience::Agents, conversation_id: 0, seq: None };
+            Some(Delivery::Frame(Arc::new(frame)))
+        });
     }
 
     /// A conversation changed (a message, when there is one): every agent who may see it gets

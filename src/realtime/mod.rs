@@ -1,19 +1,28 @@
-//! Live conversations: one room task per conversation with listeners, a hub that finds or
-//! starts rooms and fans committed changes out to them, and one task per websocket.
+//! Live conversations over websockets. Committed changes flow one way: the store's event feed
+//! to the dispatcher (`dispatch`), which makes frames for their audiences and hands them to the
+//! conversation's room (`room`) and to the agents watching their inbox (`inbox`); each reaches a
+//! socket's queue through one send-or-kick (`queue`), and the socket's task (`session`) writes
+//! it after the visibility filter. The hub (`hub`) owns these parts with the registry of open
+//! sockets (`sockets`), presence and stats; sockets answer refusals with `SocketError`.
 
+mod dispatch;
+mod error;
 mod hub;
 mod inbox;
 mod presence;
 pub mod protocol;
+mod queue;
 mod room;
 mod session;
+mod sockets;
+mod stats;
 
+pub use error::SocketError;
 pub use hub::{Hub, EVENT_QUEUE};
 pub use session::{run as run_session, Peer, WriteLimit};
+pub use stats::LiveStats;
 
-use std::sync::Arc;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Who may receive a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,33 +47,6 @@ pub struct Outbound {
     pub seq: Option<i64>,
 }
 
-/// What a socket's queue carries, in the order the changes committed.
-#[derive(Debug, Clone)]
-pub(crate) enum Delivery {
-    Frame(Arc<Outbound>),
-    /// Rights changed: the socket re-checks them before it passes on anything queued after
-    /// this. `Some(id)`: only who may see that conversation changed.
-    Recheck(Option<i64>),
-}
-
-/// A socket's queue and the token that cuts it off.
-#[derive(Clone)]
-pub(crate) struct Queue {
-    pub tx: mpsc::Sender<Delivery>,
-    pub kick: CancellationToken,
-}
-
-impl Queue {
-    /// Queues without waiting; a socket whose queue is full is cut off (it resumes by seq).
-    pub(crate) fn offer(&self, delivery: Delivery) -> bool {
-        let kept = self.tx.try_send(delivery).is_ok();
-        if !kept {
-            self.kick.cancel();
-        }
-        kept
-    }
-}
-
 impl Audience {
     /// The visibility filter every frame passes before it reaches a socket.
     pub fn admits(self, agent: bool, customer_id: Option<i64>) -> bool {
@@ -82,4 +64,10 @@ impl Audience {
             crate::domain::ConversationKind::Internal => Audience::Agents,
         }
     }
+}
+
+/// Locks a registry, even one a panic poisoned: the live side goes on rather than stop every
+/// socket over it.
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -1,7 +1,7 @@
 //! Which agents are connected, and whether they are online or away: an agent is online when any
 //! of their sockets says so, away when all their sockets are away, offline with none open.
 
-use super::hub::lock;
+use super::lock;
 use super::protocol::PresenceStatus;
 use std::collections::HashMap;
 use std::sync::Mutex;

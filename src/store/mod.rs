@@ -30,7 +30,7 @@ pub mod stats;
 pub mod users;
 mod words;
 mod writer;
-pub use writer::Tx;
+pub use writer::{MailBell, Tx};
 pub use writer::WriteStats;
 
 pub use access::{standing, Acting, AgentScope, Credential, Principal, Standing, Viewer};
@@ -168,12 +168,18 @@ impl Drop for Lent<'_> {
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir`, applies migrations and starts
-    /// the writer thread. Committed changes are announced on `events`, if given.
+    /// the writer thread.
     pub fn open(data_dir: &Path) -> Result<Store> {
-        Store::open_with_events(data_dir, None)
+        Store::open_with_events(data_dir, None, None)
     }
 
-    pub fn open_with_events(data_dir: &Path, events: Option<tokio::sync::mpsc::Sender<Event>>) -> Result<Store> {
+    /// Like `open`; committed changes are announced on `events`, and `mail` is rung when a
+    /// commit queued email to send at once.
+    pub fn open_with_events(
+        data_dir: &Path,
+        events: Option<tokio::sync::mpsc::Sender<Event>>,
+        mail: Option<MailBell>,
+    ) -> Result<Store> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
         let path = db_path(data_dir);
@@ -197,7 +203,7 @@ impl Store {
         let cheap = readers(CHEAP_READERS, CHEAP_WAIT)?;
         let heavy = readers(HEAVY_READERS, HEAVY_WAIT)?;
         Ok(Store {
-            writer: writer::Writer::start(conn, events, search::merge_step),
+            writer: writer::Writer::start(conn, events, mail, search::merge_step),
             cheap,
             heavy,
             path: Arc::new(path),

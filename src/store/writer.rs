@@ -147,17 +147,26 @@ pub struct WriteStats {
     pub failed_batches: AtomicU64,
 }
 
-/// Where committed changes are announced, in commit order (the realtime hub listens).
-pub(super) struct Events(Option<mpsc::Sender<Event>>);
+/// Where committed changes are announced, in commit order: the live side listens to the feed;
+/// `Event::Mail` rings the email jobs' bell instead.
+pub(super) struct Events {
+    feed: Option<mpsc::Sender<Event>>,
+    mail: Option<MailBell>,
+}
+
+/// Called when a commit queued email to send at once.
+pub type MailBell = Box<dyn Fn() + Send>;
 
 impl Events {
     fn publish(&self, events: Vec<Event>) {
-        if let Some(tx) = &self.0 {
-            for event in events {
+        for event in events {
+            match (&event, &self.mail, &self.feed) {
+                (Event::Mail, Some(ring), _) => ring(),
+                (Event::Mail, None, _) | (_, _, None) => {}
                 // Blocking here pushes back on writers when the listener falls behind; a
                 // listener that is gone (CLI use, shutdown) just drops them.
-                if tx.blocking_send(event).is_err() {
-                    return;
+                (_, _, Some(tx)) => {
+                    let _ = tx.blocking_send(event);
                 }
             }
         }
@@ -165,9 +174,14 @@ impl Events {
 }
 
 impl Writer {
-    pub(super) fn start(conn: Connection, events: Option<mpsc::Sender<Event>>, idle: IdleStep) -> Writer {
+    pub(super) fn start(
+        conn: Connection,
+        feed: Option<mpsc::Sender<Event>>,
+        mail: Option<MailBell>,
+        idle: IdleStep,
+    ) -> Writer {
         let (tx, rx) = mpsc::channel(MAX_BATCH);
-        let events = Events(events);
+        let events = Events { feed, mail };
         let stats = Arc::new(WriteStats::default());
         let counted = stats.clone();
         std::thread::Builder::new()
