@@ -15,11 +15,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// Runs until the store's event feed closes.
-pub(super) async fn run(
-    parts: Arc<Parts>,
-    mut events: mpsc::Receiver<Event>,
-    store: Store,
-) {
+pub(super) async fn run(parts: Arc<Parts>, mut events: mpsc::Receiver<Event>, store: Store) {
     while let Some(event) = events.recv().await {
         let conversation = match &event {
             // The store rings the email jobs' bell itself; the feed never carries it.

@@ -30,8 +30,8 @@ pub mod stats;
 pub mod users;
 mod words;
 mod writer;
-pub use writer::{MailBell, Tx};
 pub use writer::WriteStats;
+pub use writer::{MailBell, Tx};
 
 pub use access::{standing, Acting, AgentScope, Credential, Principal, Standing, Viewer};
 pub use api::{Conversations, Customers, Items, Live, Mail, Rules, Settings, Signing, Told, Users, Vouched};
