@@ -480,7 +480,15 @@ impl World {
                 }
                 Heard::Frame(frame) => {
                     let t = frame["type"].as_str().unwrap_or("");
-                    assert!(!matches!(t, "message" | "inbox" | "error"), "{context}: before the close: {frame}");
+                    // An agent's inbox hears of a change after the hub has read how it looks to
+                    // them, so the inbox frame of the step before may come after that step's
+                    // pong: about a conversation they could read then, it is no leak.
+                    let earlier = t == "inbox"
+                        && frame["conversation"]["id"].as_i64().is_some_and(|c| party.subscribed.contains(&c));
+                    assert!(
+                        earlier || !matches!(t, "message" | "inbox" | "error"),
+                        "{context}: before the close: {frame}"
+                    );
                 }
             }
         }
