@@ -159,7 +159,7 @@ impl Session {
         };
         self.watching_inbox = true;
         // The counts as of now, read after watching began: any later change is told after them.
-        let counts = match self.store.live().counts(viewer).await {
+        let counts = match self.store.conversations().counts(viewer).await {
             Ok(counts) => counts,
             Err(e) => return self.refuse(e.into(), None, None).await,
         };

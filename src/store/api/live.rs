@@ -70,10 +70,6 @@ impl Live<'_> {
         self.0.read(move |c| conversations::watchers(c, conversation_id)).await
     }
 
-    pub async fn counts(self, viewer: Viewer) -> Result<Counts> {
-        self.0.read(move |c| counts::of(c, viewer)).await
-    }
-
     /// Reads, once per viewer, the conversation as they see it (when given) and their counts.
     pub async fn told(self, viewers: HashSet<Viewer>, conversation: Option<i64>) -> Result<Told> {
         self.0
