@@ -125,7 +125,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::NotFound(code) => ApiError::not_found(code),
-            StoreError::Conflict(code) => ApiError::new(StatusCode::CONFLICT, code, conflict_message(code)),
+            StoreError::Conflict(code) => {
+                ApiError::new(StatusCode::CONFLICT, code, StoreError::conflict_sentence(code))
+            }
             StoreError::Invalid(invalid) => invalid.into(),
             StoreError::Closed => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down")
@@ -161,17 +163,5 @@ impl From<StoreError> for ApiError {
                 ApiError::internal()
             }
         }
-    }
-}
-
-fn conflict_message(code: &str) -> &'static str {
-    match code {
-        "email_taken" => "a user with this email already exists",
-        "customer_email_taken" => "a customer with this email already exists",
-        "project_name_taken" => "a project with this name already exists",
-        "last_admin" => "the last active admin cannot be demoted or deactivated",
-        "client_id_conflict" => "this client_id was already used by someone else in this conversation",
-        "conversation_has_item" => "this conversation already belongs to an item",
-        _ => "the request conflicts with the current state",
     }
 }

@@ -33,7 +33,7 @@ impl From<StoreError> for SocketError {
                 code,
                 format!("{} does not exist", code.trim_end_matches("_not_found").replace('_', " ")),
             ),
-            StoreError::Conflict(code) => SocketError::refused(code, conflict_message(code)),
+            StoreError::Conflict(code) => SocketError::refused(code, StoreError::conflict_sentence(code)),
             StoreError::Invalid(invalid) => SocketError::refused(invalid.code, invalid.message),
             StoreError::Closed => SocketError::refused("shutting_down", "the server is shutting down"),
             StoreError::Revoked => SocketError::Revoked,
@@ -63,19 +63,6 @@ impl From<TooFast> for SocketError {
     fn from(refused: TooFast) -> SocketError {
         let secs = refused.retry_after_secs;
         SocketError::refused("too_many_messages", format!("you are sending too fast; try again in {secs} s"))
-    }
-}
-
-/// The same sentences as REST's for the same conflicts; a code not named here gets the general one.
-fn conflict_message(code: &str) -> &'static str {
-    match code {
-        "email_taken" => "a user with this email already exists",
-        "customer_email_taken" => "a customer with this email already exists",
-        "project_name_taken" => "a project with this name already exists",
-        "last_admin" => "the last active admin cannot be demoted or deactivated",
-        "client_id_conflict" => "this client_id was already used by someone else in this conversation",
-        "conversation_has_item" => "this conversation already belongs to an item",
-        _ => "the request conflicts with the current state",
     }
 }
 

@@ -83,6 +83,22 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl StoreError {
+    /// What a conflict's stable code means, in a sentence people are shown (by the API and the
+    /// sockets alike); a code not named here gets the general one.
+    pub fn conflict_sentence(code: &str) -> &'static str {
+        match code {
+            "email_taken" => "a user with this email already exists",
+            "customer_email_taken" => "a customer with this email already exists",
+            "project_name_taken" => "a project with this name already exists",
+            "last_admin" => "the last active admin cannot be demoted or deactivated",
+            "client_id_conflict" => "this client_id was already used by someone else in this conversation",
+            "conversation_has_item" => "this conversation already belongs to an item",
+            _ => "the request conflicts with the current state",
+        }
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         match e.sqlite_error_code() {
