@@ -32,12 +32,19 @@ const MERGE_PAGES: i64 = 100;
 
 /// One step of merging the search indexes' segments (their automatic merging is off, see
 /// sql/0015): the writer runs it when nobody waits. It does nothing, cheaply, when no level of
-/// an index has enough segments to merge.
-pub(super) fn merge_step(conn: &Connection) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO messages_fts (messages_fts, rank) VALUES ('merge', ?1)")?
-        .execute([MERGE_PAGES])?;
-    conn.prepare_cached("INSERT INTO items_fts (items_fts, rank) VALUES ('merge', ?1)")?.execute([MERGE_PAGES])?;
-    Ok(())
+/// an index has enough segments to merge, and then says so: FTS5 counts a merge that wrote
+/// pages as two changes or more, one that found nothing to merge as fewer.
+pub(super) fn merge_step(conn: &Connection) -> rusqlite::Result<bool> {
+    let mut worked = false;
+    for sql in [
+        "INSERT INTO messages_fts (messages_fts, rank) VALUES ('merge', ?1)",
+        "INSERT INTO items_fts (items_fts, rank) VALUES ('merge', ?1)",
+    ] {
+        let before = conn.total_changes();
+        conn.prepare_cached(sql)?.execute([MERGE_PAGES])?;
+        worked |= conn.total_changes() - before >= 2;
+    }
+    Ok(worked)
 }
 
 /// Turns what a person typed into an FTS5 query: every word must appear; words of three letters

@@ -55,6 +55,9 @@ impl From<Failed> for StoreError {
 enum Command {
     Job(Job),
     Close(oneshot::Sender<Result<()>>),
+    /// Answered once the idle work has nothing left to do: what a test waits for instead of time.
+    #[cfg(test)]
+    Settle(oneshot::Sender<()>),
 }
 
 thread_local! {
@@ -73,18 +76,24 @@ fn count_wal_pages(_: &rusqlite::hooks::Wal, pages: c_int) -> rusqlite::Result<(
     Ok(())
 }
 
-/// The store's work for when no write waits, one step at a time, in its own transaction.
-pub(super) type IdleStep = fn(&Connection) -> rusqlite::Result<()>;
+/// The store's work for when no write waits, one short step at a time; says whether it found
+/// anything to do (so whether another step may be worth taking).
+pub(super) type IdleStep = fn(&Connection) -> rusqlite::Result<bool>;
 
-fn idle_step(conn: &Connection, step: IdleStep) {
-    let done =
-        conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| step(conn)).and_then(|()| conn.execute_batch("COMMIT"));
-    if let Err(e) = done {
+/// One idle step in its own transaction; whether it did work. A failure counts as nothing done:
+/// the work is tried again after the next commit.
+fn idle_step(conn: &Connection, step: IdleStep) -> bool {
+    let done = conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| step(conn)).and_then(|worked| {
+        conn.execute_batch("COMMIT")?;
+        Ok(worked)
+    });
+    done.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "the writer's idle work failed; it is tried again later");
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
-    }
+        false
+    })
 }
 
 /// Copies the log back into the database file when a commit made that due. Passive: readers
@@ -231,6 +240,14 @@ impl Writer {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
+    #[cfg(test)]
+    pub(super) async fn settle(&self) {
+        let (reply, answer) = oneshot::channel();
+        if self.tx.send(Command::Settle(reply)).await.is_ok() {
+            let _ = answer.await;
+        }
+    }
+
     pub(super) async fn close(&self) -> Result<()> {
         let (reply, answer) = oneshot::channel();
         if self.tx.send(Command::Close(reply)).await.is_err() {
@@ -277,11 +294,22 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats:
         match first {
             Command::Job(job) => jobs.push(job),
             Command::Close(reply) => close = Some(reply),
+            #[cfg(test)]
+            Command::Settle(reply) => {
+                while idle_step(&conn, idle) {}
+                let _ = reply.send(());
+                continue;
+            }
         }
         while close.is_none() && jobs.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(Command::Job(job)) => jobs.push(job),
                 Ok(Command::Close(reply)) => close = Some(reply),
+                #[cfg(test)]
+                Ok(Command::Settle(reply)) => {
+                    while idle_step(&conn, idle) {}
+                    let _ = reply.send(());
+                }
                 Err(_) => break,
             }
         }
@@ -293,9 +321,9 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats:
                 stats.failed_batches.fetch_add(1, Ordering::Relaxed);
             }
             stats.batch_seconds.observe(started.elapsed());
-            if committed && rx.is_empty() {
-                idle_step(&conn, idle);
-            }
+            // Step by step while nobody waits and there is work: a write that arrives meanwhile
+            // waits for one short step at most.
+            while committed && rx.is_empty() && idle_step(&conn, idle) {}
             checkpoint_if_due(&conn);
         }
         if let Some(reply) = close {
