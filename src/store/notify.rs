@@ -112,6 +112,25 @@ pub(super) fn seen(conn: &Connection, conversation_id: i64, party: Party, seq: i
     Ok(())
 }
 
+/// Queues a notice: an email with a rule's own text, about a conversation and/or an item. It
+/// falls due at once, or a delay after `owed_since` (and is dropped if the party looks first).
+pub(super) fn queue_notice(
+    conn: &Connection,
+    party: Party,
+    (conversation_id, item_id): (Option<i64>, Option<i64>),
+    subject: &str,
+    body: &str,
+    now: Millis,
+    owed_since: Option<Millis>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO notices (party_kind, party_id, conversation_id, item_id, subject, body, created_at, owed_since)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![party.kind(), party.id(), conversation_id, item_id, subject, body, now, owed_since])?;
+    Ok(())
+}
+
 /// When the earliest waiting notification was first owed, if any is waiting.
 pub fn earliest_pending(conn: &Connection) -> Result<Option<Millis>> {
     Ok(conn.query_row(

@@ -8,7 +8,7 @@ use super::model::{Recipients, Rule};
 use crate::domain::{NotifyReplies, Party, PartyKind};
 use crate::store::Tx;
 use crate::store::{conversations, items, notify, users, Event, Millis, Result, StoreError, Viewer};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 /// The users a `notify` names for an event, before anyone is filtered out.
 pub fn named_users(conn: &Connection, to: Recipients, user_ids: &[i64], facts: &Facts) -> Result<Vec<i64>> {
@@ -253,20 +253,8 @@ fn heading(facts: &Facts, fallback: &str) -> String {
 /// item waits for an agent, like a message, the notification delay and is dropped if they open it.
 fn notice(conn: &Tx, party: Party, facts: &Facts, subject: &str, body: &str, now: Millis) -> Result<()> {
     let unseen_delay = facts.event == "item_created" && facts.item_id.is_some() && party.kind() == PartyKind::User;
-    conn.prepare_cached(
-        "INSERT INTO notices (party_kind, party_id, conversation_id, item_id, subject, body, created_at, owed_since)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        party.kind(),
-        party.id(),
-        facts.conversation_id,
-        facts.item_id,
-        subject,
-        body,
-        now,
-        unseen_delay.then_some(now)
-    ])?;
+    let about = (facts.conversation_id, facts.item_id);
+    notify::queue_notice(conn, party, about, subject, body, now, unseen_delay.then_some(now))?;
     conn.raise(Event::Mail);
     Ok(())
 }
