@@ -66,6 +66,22 @@ pub fn insert(conn: &Connection, new: &NewAttachment, now: Millis) -> Result<Att
     })
 }
 
+/// Gives one party's uploads to another (two customers found to be one person).
+pub(super) fn move_uploader(conn: &Connection, from: Party, to: Party) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE attachments SET uploader_kind = ?3, uploader_id = ?4 WHERE uploader_kind = ?1 AND uploader_id = ?2",
+    )?
+    .execute(params![from.kind(), from.id(), to.kind(), to.id()])?;
+    Ok(())
+}
+
+/// Deletes what a party uploaded and never posted (what they posted goes with its messages).
+pub(super) fn forget_uploader(conn: &Connection, party: Party) -> Result<()> {
+    conn.prepare_cached("DELETE FROM attachments WHERE uploader_kind = ?1 AND uploader_id = ?2")?
+        .execute(params![party.kind(), party.id()])?;
+    Ok(())
+}
+
 /// Binds an uploaded, not yet sent attachment of `uploader` to a message.
 pub(super) fn attach(conn: &Connection, id: i64, uploader: Party, message_id: i64) -> Result<()> {
     let n = conn

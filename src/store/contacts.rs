@@ -35,7 +35,7 @@ pub(super) fn unverified_email(customer: &str) -> String {
 pub fn form_contact(conn: &Tx, name: Option<&str>, email: &str, now: Millis) -> Result<i64> {
     match contact_of(conn, email)? {
         Some(id) => {
-            conn.execute("UPDATE customers SET name = ?1 WHERE id = ?2 AND name IS NULL", params![name, id])?;
+            customers::name_if_missing(conn, id, name)?;
             Ok(id)
         }
         None => {
@@ -69,7 +69,7 @@ pub fn promote(conn: &Tx, email: &str, external_id: Option<&str>) -> Result<Opti
         |r| r.get(0),
     )?;
     let Some(id) = (if taken { None } else { contact_of(conn, email)? }) else { return Ok(None) };
-    conn.execute("UPDATE customers SET email = ?1 WHERE id = ?2", params![email, id])?;
+    customers::verify_email(conn, id, email)?;
     // Their items are no longer marked unverified: the agents' lists hear it.
     let items: Vec<i64> = conn
         .prepare_cached("SELECT id FROM items WHERE requester_id = ?1")?
@@ -127,7 +127,7 @@ pub(super) fn join(conn: &Tx, email: &str, target: i64) -> Result<()> {
             .prepare_cached("SELECT id FROM items WHERE requester_id = ?1")?
             .query_map([holder], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        conn.execute("UPDATE customers SET name = ?1 WHERE id = ?2 AND name IS NULL", params![name, target])?;
+        customers::name_if_missing(conn, target, name.as_deref())?;
         customers::merge(conn, holder, target)?;
         // The holder's sockets re-check (and lose what moved); agents' lists show the new owner.
         conn.raise(super::Event::Rights(super::RightsChange::Customer(holder)));

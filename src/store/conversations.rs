@@ -303,6 +303,69 @@ pub(super) fn join(conn: &Connection, conversation_id: i64, party: Party, now: M
     Ok(())
 }
 
+/// The parties who take part in a conversation, what they have seen, the messages they wrote:
+/// moved from one customer to another (two customers found to be one person).
+pub(super) fn move_customer(conn: &Connection, from: i64, to: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE conversations SET customer_id = ?2 WHERE customer_id = ?1")?
+        .execute(params![from, to])?;
+    conn.prepare_cached("UPDATE messages SET author_id = ?2 WHERE author_kind = 'customer' AND author_id = ?1")?
+        .execute(params![from, to])?;
+    for table in ["participants", "seen_marks"] {
+        conn.execute(
+            &format!("UPDATE OR IGNORE {table} SET party_id = ?2 WHERE party_kind = 'customer' AND party_id = ?1"),
+            params![from, to],
+        )?;
+    }
+    forget_party(conn, Party::Customer(from))
+}
+
+/// Forgets where a party takes part and what they saw (the party is gone or merged away).
+pub(super) fn forget_party(conn: &Connection, party: Party) -> Result<()> {
+    for table in ["participants", "seen_marks"] {
+        conn.execute(
+            &format!("DELETE FROM {table} WHERE party_kind = ?1 AND party_id = ?2"),
+            params![party.kind(), party.id()],
+        )?;
+    }
+    Ok(())
+}
+
+/// A party no longer takes part in a conversation.
+pub(super) fn leave(conn: &Connection, conversation_id: i64, party: Party) -> Result<()> {
+    conn.prepare_cached("DELETE FROM participants WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3")?
+        .execute(params![conversation_id, party.kind(), party.id()])?;
+    Ok(())
+}
+
+/// Hands an item's public conversations with one customer to another (the item's requester
+/// changed); the ones moved.
+pub(super) fn hand_over(conn: &Connection, item_id: i64, from: i64, to: Option<i64>) -> Result<Vec<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE conversations SET customer_id = ?1
+             WHERE item_id = ?2 AND kind = 'public' AND customer_id = ?3 RETURNING id",
+        )?
+        .query_map(params![to, item_id, from], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Conversations on an item live in its project: moved with it.
+pub(super) fn follow_item_project(conn: &Connection, item_id: i64, project_id: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE conversations SET project_id = ?1 WHERE item_id = ?2")?
+        .execute(params![project_id, item_id])?;
+    Ok(())
+}
+
+/// Deletes conversations with all that hangs off them (messages, files, marks), and unties
+/// other conversations from the items given, which are about to go.
+pub(super) fn erase(conn: &Connection, ids: &[i64], detach_from_items: &[i64]) -> Result<()> {
+    conn.prepare_cached("DELETE FROM conversations WHERE id IN (SELECT value FROM json_each(?1))")?
+        .execute([super::json_list(ids)])?;
+    conn.prepare_cached("UPDATE conversations SET item_id = NULL WHERE item_id IN (SELECT value FROM json_each(?1))")?
+        .execute([super::json_list(detach_from_items)])?;
+    Ok(())
+}
+
 pub fn set_status(conn: &Connection, viewer: Viewer, id: i64, status: Status) -> Result<Conversation> {
     get(conn, viewer, id)?;
     conn.execute("UPDATE conversations SET status = ?1 WHERE id = ?2", params![status, id])?;

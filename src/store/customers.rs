@@ -2,6 +2,7 @@
 //! widget visitors.
 
 use super::{is_constraint, next_id, Millis, Page, Result, StoreError};
+use crate::domain::Party;
 use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -76,11 +77,49 @@ pub fn insert_visitor(conn: &Connection, token_hash: &[u8], now: Millis) -> Resu
         params![now],
     )?;
     let id = conn.last_insert_rowid();
-    conn.execute(
-        "INSERT INTO visitor_tokens (token_hash, customer_id, created_at) VALUES (?1, ?2, ?3)",
-        params![token_hash, id, now],
-    )?;
+    add_token(conn, id, token_hash, now)?;
     get(conn, id)
+}
+
+/// A visitor token for a customer: a widget visitor's, or a portal session.
+pub(super) fn add_token(conn: &Connection, customer_id: i64, token_hash: &[u8], now: Millis) -> Result<()> {
+    conn.prepare_cached("INSERT INTO visitor_tokens (token_hash, customer_id, created_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![token_hash, customer_id, now])?;
+    Ok(())
+}
+
+/// Forgets a visitor token; whose it was, if it was known.
+pub(super) fn drop_token(conn: &Connection, token_hash: &[u8]) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("DELETE FROM visitor_tokens WHERE token_hash = ?1 RETURNING customer_id")?
+        .query_row([token_hash], |r| r.get(0))
+        .optional()?)
+}
+
+/// Gives a nameless customer a name.
+pub(super) fn name_if_missing(conn: &Connection, id: i64, name: Option<&str>) -> Result<()> {
+    conn.prepare_cached("UPDATE customers SET name = ?1 WHERE id = ?2 AND name IS NULL")?.execute(params![name, id])?;
+    Ok(())
+}
+
+/// Records that `email` was proven to be the customer's.
+pub(super) fn verify_email(conn: &Connection, id: i64, email: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE customers SET email = ?1 WHERE id = ?2")?.execute(params![email, id])?;
+    Ok(())
+}
+
+/// Sets the password hash of a customer with a verified email; whether there is one.
+pub(super) fn set_password_hash(conn: &Connection, id: i64, hash: &str) -> Result<bool> {
+    let n = conn
+        .prepare_cached("UPDATE customers SET password_hash = ?1 WHERE id = ?2 AND email IS NOT NULL")?
+        .execute(params![hash, id])?;
+    Ok(n > 0)
+}
+
+/// Removes a customer's row; their visitor tokens go with it.
+pub(super) fn delete(conn: &Connection, id: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM customers WHERE id = ?1")?.execute([id])?;
+    Ok(())
 }
 
 pub fn by_visitor_token(conn: &Connection, token_hash: &[u8]) -> Result<Option<Customer>> {
@@ -167,17 +206,10 @@ pub fn identify(
 /// marks and the emails owed to them), and removes the first unless a browser still holds one
 /// of its visitor tokens: a session never moves with what it wrote (see `contacts::join`).
 pub(super) fn merge(conn: &Connection, from: i64, to: i64) -> Result<()> {
-    conn.execute("UPDATE conversations SET customer_id = ?2 WHERE customer_id = ?1", params![from, to])?;
-    conn.execute("UPDATE items SET requester_id = ?2 WHERE requester_id = ?1", params![from, to])?;
-    conn.execute(
-        "UPDATE messages SET author_id = ?2 WHERE author_kind = 'customer' AND author_id = ?1",
-        params![from, to],
-    )?;
-    conn.execute(
-        "UPDATE attachments SET uploader_id = ?2 WHERE uploader_kind = 'customer' AND uploader_id = ?1",
-        params![from, to],
-    )?;
-    for table in ["participants", "seen_marks", "pending_notifications"] {
+    super::conversations::move_customer(conn, from, to)?;
+    super::items::move_requester(conn, from, to)?;
+    super::attachments::move_uploader(conn, Party::Customer(from), Party::Customer(to))?;
+    for table in ["pending_notifications"] {
         conn.execute(
             &format!("UPDATE OR IGNORE {table} SET party_id = ?2 WHERE party_kind = 'customer' AND party_id = ?1"),
             params![from, to],
@@ -191,7 +223,7 @@ pub(super) fn merge(conn: &Connection, from: i64, to: i64) -> Result<()> {
     let tokens: i64 =
         conn.query_row("SELECT count(*) FROM visitor_tokens WHERE customer_id = ?1", [from], |r| r.get(0))?;
     if tokens == 0 {
-        conn.execute("DELETE FROM customers WHERE id = ?1", [from])?;
+        delete(conn, from)?;
     }
     Ok(())
 }

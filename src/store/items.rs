@@ -204,7 +204,7 @@ pub fn update(conn: &Tx, viewer: Viewer, id: i64, change: ItemChange, now: Milli
     )?;
     if let Some(project) = change.project_id.filter(|p| *p != before.project_id) {
         // Conversations on an item live in its project: who may see them changes with it.
-        conn.execute("UPDATE conversations SET project_id = ?1 WHERE item_id = ?2", params![project, id])?;
+        conversations::follow_item_project(conn, id, project)?;
         rights_changed(conn, "SELECT id FROM conversations WHERE item_id = ?1", [id])?;
     }
     if let Some(requester) = change.requester_id.filter(|r| *r != before.requester_id) {
@@ -223,22 +223,13 @@ pub fn update(conn: &Tx, viewer: Viewer, id: i64, change: ItemChange, now: Milli
 /// were owed by email about them is dropped.
 fn move_conversations(conn: &Tx, id: i64, old: Option<i64>, new: Option<i64>, now: Millis) -> Result<()> {
     let Some(old) = old else { return Ok(()) };
-    let moved: Vec<i64> = conn
-        .prepare_cached(
-            "UPDATE conversations SET customer_id = ?1
-             WHERE item_id = ?2 AND kind = 'public' AND customer_id = ?3 RETURNING id",
-        )?
-        .query_map(params![new, id, old], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let moved = conversations::hand_over(conn, id, old, new)?;
     for c in &moved {
         conn.execute(
             "DELETE FROM pending_notifications WHERE conversation_id = ?1 AND party_kind = 'customer' AND party_id = ?2",
             params![c, old],
         )?;
-        conn.execute(
-            "DELETE FROM participants WHERE conversation_id = ?1 AND party_kind = 'customer' AND party_id = ?2",
-            params![c, old],
-        )?;
+        conversations::leave(conn, *c, Party::Customer(old))?;
         if let Some(new) = new {
             conversations::join(conn, *c, Party::Customer(new), now)?;
         }
@@ -337,6 +328,19 @@ pub fn list(conn: &Connection, viewer: Viewer, f: &ItemFilter) -> Result<Page<It
     let rows: Vec<Item> =
         stmt.query_map(params![after_at, after_id, f.limit as i64 + 1], row)?.collect::<rusqlite::Result<_>>()?;
     Ok(Page::from_overfetch(rows, f.limit))
+}
+
+/// Gives one customer's items to another (two customers found to be one person).
+pub(super) fn move_requester(conn: &Connection, from: i64, to: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE items SET requester_id = ?2 WHERE requester_id = ?1")?.execute(params![from, to])?;
+    Ok(())
+}
+
+/// Deletes items (their followers go with them).
+pub(super) fn erase(conn: &Connection, ids: &[i64]) -> Result<()> {
+    conn.prepare_cached("DELETE FROM items WHERE id IN (SELECT value FROM json_each(?1))")?
+        .execute([super::json_list(ids)])?;
+    Ok(())
 }
 
 pub fn set_status(conn: &Tx, viewer: Viewer, id: i64, status: Status, now: Millis) -> Result<Item> {

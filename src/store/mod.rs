@@ -342,6 +342,11 @@ impl Store {
     }
 }
 
+/// A JSON array of `values`, for `IN (SELECT value FROM json_each(?))`.
+fn json_list<T: serde::Serialize>(values: &[T]) -> String {
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
+}
+
 /// Milliseconds since the epoch as stored in every `*_at` column.
 pub type Millis = i64;
 

@@ -68,6 +68,13 @@ pub fn thread(conn: &Tx, customer_id: i64, id: i64, now: Millis) -> Result<i64> 
     c.map(|c| c.id).ok_or(StoreError::NotFound("ticket_not_found"))
 }
 
+/// Forgets the sign-in links sent to these addresses (lowercase).
+pub(super) fn forget_links(conn: &Connection, addresses: &[String]) -> Result<()> {
+    conn.prepare_cached("DELETE FROM portal_links WHERE lower(email) IN (SELECT value FROM json_each(?1))")?
+        .execute([super::json_list(addresses)])?;
+    Ok(())
+}
+
 /// Remembers a sign-in link (by the hash of its token) for an address; forgets expired ones.
 pub fn insert_link(conn: &Connection, token_hash: &[u8], email: &str, now: Millis) -> Result<()> {
     conn.execute("DELETE FROM portal_links WHERE expires_at <= ?1", [now])?;
@@ -97,21 +104,12 @@ pub fn redeem_link(conn: &Tx, token_hash: &[u8], session_hash: &[u8], now: Milli
 
 /// A new portal session for a customer: a visitor token of theirs.
 pub fn start_session(conn: &Connection, customer_id: i64, session_hash: &[u8], now: Millis) -> Result<()> {
-    conn.execute(
-        "INSERT INTO visitor_tokens (token_hash, customer_id, created_at) VALUES (?1, ?2, ?3)",
-        params![session_hash, customer_id, now],
-    )?;
-    Ok(())
+    customers::add_token(conn, customer_id, session_hash, now)
 }
 
 /// Signs a portal session out; a socket opened with it closes.
 pub fn end_session(conn: &Tx, session_hash: &[u8]) -> Result<()> {
-    let customer: Option<i64> = conn
-        .query_row("DELETE FROM visitor_tokens WHERE token_hash = ?1 RETURNING customer_id", [session_hash], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    if let Some(customer) = customer {
+    if let Some(customer) = customers::drop_token(conn, session_hash)? {
         conn.raise(super::Event::Rights(super::RightsChange::Customer(customer)));
     }
     Ok(())
@@ -130,11 +128,7 @@ pub fn has_password(conn: &Connection, customer_id: i64) -> Result<bool> {
 
 /// Sets the password of a customer with a verified email (nobody else can sign in with one).
 pub fn set_password(conn: &Connection, customer_id: i64, hash: &str) -> Result<()> {
-    let n = conn.execute(
-        "UPDATE customers SET password_hash = ?1 WHERE id = ?2 AND email IS NOT NULL",
-        params![hash, customer_id],
-    )?;
-    if n == 0 {
+    if !customers::set_password_hash(conn, customer_id, hash)? {
         return Err(StoreError::Conflict("email_not_verified"));
     }
     Ok(())

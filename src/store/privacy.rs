@@ -11,8 +11,8 @@
 use super::conversations::{self, MessagePage};
 use super::customer_view::{self, CustomerConversation, Ticket};
 use super::customers::{self, Customer};
-use super::{Millis, Result, Viewer};
-use crate::domain::{Channel, PartyKind};
+use super::{attachments, items, json_list, portal, Millis, Result, Viewer};
+use crate::domain::{Channel, Party, PartyKind};
 use crate::store::Tx;
 use base64::Engine;
 use rusqlite::{params, Connection};
@@ -92,16 +92,12 @@ fn addresses(customer: &Customer) -> Vec<String> {
     customer.email.iter().map(|a| a.to_lowercase()).collect()
 }
 
-/// The JSON array of `addresses`, for `IN (SELECT value FROM json_each(?))`.
-fn json_list<T: Serialize>(values: &[T]) -> String {
-    serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
-}
-
 /// Conversations and tickets come from the customer's own views, read as the customer: what
 /// the export holds is what they could see in the widget and the portal.
 pub fn export(conn: &Connection, id: i64, now: Millis) -> Result<CustomerExport> {
     let customer = customers::get(conn, id)?;
-    let addresses = json_list(&addresses(&customer));
+    let address_list = addresses(&customer);
+    let addresses = json_list(&address_list);
     let has_portal_password =
         conn.query_row("SELECT password_hash IS NOT NULL FROM customers WHERE id = ?1", [id], |r| r.get(0))?;
     let sessions_started_at = conn
@@ -219,7 +215,8 @@ pub struct Erased {
 /// The search index follows by its triggers.
 pub fn erase(conn: &Tx, id: i64) -> Result<Erased> {
     let customer = customers::get(conn, id)?;
-    let addresses = json_list(&addresses(&customer));
+    let address_list = addresses(&customer);
+    let addresses = json_list(&address_list);
     let items: Vec<i64> = conn
         .prepare("SELECT id FROM items WHERE requester_id = ?1")?
         .query_map([id], |r| r.get(0))?
@@ -269,21 +266,18 @@ pub fn erase(conn: &Tx, id: i64) -> Result<Erased> {
         )?;
     }
     conn.execute("DELETE FROM notices WHERE party_kind = 'customer' AND party_id = ?1", [id])?;
-    conn.execute(&format!("DELETE FROM conversations WHERE id {in_conversations}"), [&conversations_json])?;
-    conn.execute(
-        "UPDATE conversations SET item_id = NULL WHERE item_id IN (SELECT value FROM json_each(?1))",
-        [&items_json],
-    )?;
-    conn.execute("DELETE FROM items WHERE id IN (SELECT value FROM json_each(?1))", [&items_json])?;
-    for table in ["participants", "seen_marks", "pending_notifications"] {
+    conversations::erase(conn, &conversations, &items)?;
+    items::erase(conn, &items)?;
+    conversations::forget_party(conn, Party::Customer(id))?;
+    for table in ["pending_notifications"] {
         conn.execute(&format!("DELETE FROM {table} WHERE party_kind = 'customer' AND party_id = ?1"), [id])?;
     }
-    conn.execute("DELETE FROM attachments WHERE uploader_kind = 'customer' AND uploader_id = ?1", [id])?;
-    conn.execute("DELETE FROM portal_links WHERE lower(email) IN (SELECT value FROM json_each(?1))", [&addresses])?;
+    attachments::forget_uploader(conn, Party::Customer(id))?;
+    portal::forget_links(conn, &address_list)?;
     // Visitor tokens (widget and portal sessions) go with the customer, and their open sockets
     // close. Its id stays taken (`retired_ids`), so an old reply address or link never names
     // someone new.
-    conn.execute("DELETE FROM customers WHERE id = ?1", [id])?;
+    customers::delete(conn, id)?;
     conn.raise(super::Event::Rights(super::RightsChange::Customer(id)));
     conn.raise(super::Event::Rights(super::RightsChange::Conversations(conversations.clone())));
     Ok(Erased { conversations: conversations.len(), messages, items: items.len(), emails })
