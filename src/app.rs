@@ -192,6 +192,12 @@ impl Application {
         self.inbound_smtp_port
     }
 
+    /// The app's store, for a program that embeds Rapport (the tests arrange what no API makes
+    /// through it: a portal session without an emailed link, say).
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
     /// The one-time link that creates the first admin, while there is none.
     pub fn setup_url(&self) -> Option<&str> {
         self.setup_url.as_deref()

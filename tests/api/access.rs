@@ -187,12 +187,7 @@ async fn signing_out_of_the_portal_closes_the_sockets_of_that_session() {
     let customer = admin.customer("ann@example.com").await;
     // A portal session is a visitor token of the customer's (as a sign-in link makes one).
     let session = "portal-session-token-for-this-test";
-    app.db()
-        .execute(
-            "INSERT INTO visitor_tokens (token_hash, customer_id, created_at) VALUES (?1, ?2, 0)",
-            rusqlite::params![rapport::token::hash(session), customer],
-        )
-        .unwrap();
+    app.portal_session(customer, session).await;
     let (widget, _) = visitor(&app).await;
     let mut signed_in = connect_customer(&app, session).await;
     let mut elsewhere = connect_customer(&app, &widget).await;

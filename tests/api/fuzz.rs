@@ -18,7 +18,6 @@ use crate::helpers::*;
 use futures_util::{SinkExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rapport::clock::Clock;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -124,8 +123,7 @@ async fn seed(app: &TestApp) -> Seeded {
     // The customer signs in to the portal (what redeeming an emailed link does), and is then a
     // widget visitor too, with a conversation of their own.
     let visitor_token = "rpv_fuzzing-portal-customer".to_owned();
-    let now = app.clock.now_ms();
-    rapport::store::portal::start_session(&app.db(), customer, &rapport::token::hash(&visitor_token), now).unwrap();
+    app.portal_session(customer, &visitor_token).await;
     as_visitor(
         app,
         &visitor_token,

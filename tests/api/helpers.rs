@@ -17,6 +17,8 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     /// The port of the inbound SMTP listener, when the config asks for one.
     pub inbound_smtp: Option<u16>,
+    /// The app's store: for arranging what no API makes, through the store's interface.
+    pub store: rapport::store::Store,
     handle: actix_web::dev::ServerHandle,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
@@ -95,8 +97,9 @@ pub async fn spawn_with(config: Config) -> TestApp {
     let base = format!("http://127.0.0.1:{}", app.port());
     let inbound_smtp = app.inbound_smtp_port();
     let handle = app.handle();
+    let store = app.store();
     let task = tokio::spawn(app.run_until_stopped());
-    TestApp { base, clock, data_dir, inbound_smtp, handle, task: Some(task), _dir: None }
+    TestApp { base, clock, data_dir, inbound_smtp, store, handle, task: Some(task), _dir: None }
 }
 
 /// A new widget visitor: its token and customer id.
@@ -155,6 +158,12 @@ impl TestApp {
     /// Opens the database file directly, for assertions about what was (not) written.
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(rapport::store::db_path(&self.data_dir)).unwrap()
+    }
+
+    /// A portal session for a customer, as redeeming an emailed sign-in link makes one.
+    pub async fn portal_session(&self, customer: i64, token: &str) {
+        let now = rapport::clock::Clock::now_ms(&self.clock);
+        self.store.customers().start_session(customer, rapport::token::hash(token), now).await.unwrap();
     }
 
     pub fn count(&self, table: &str) -> i64 {

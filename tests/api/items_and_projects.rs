@@ -224,10 +224,19 @@ async fn a_thread_started_in_the_app_says_app_and_a_tickets_customer_thread_keep
         integration.conversation(serde_json::json!({"kind": "internal", "message": {"body": "from a script"}})).await;
     assert_eq!(admin.get(&channel(by_api)).await.ok()["channel"], "api");
     // A ticket that came by a form: the team's answer continues on the form's channel.
-    app.db()
-        .execute("UPDATE items SET channel = 'form' WHERE id = ?1", [admin.item(lab, "Zipper", Some(customer)).await])
-        .unwrap();
-    let item: i64 = app.db().query_row("SELECT max(id) FROM items", [], |r| r.get(0)).unwrap();
+    let from_form = rapport::store::items::NewItem {
+        project_id: lab,
+        kind: rapport::domain::ItemKind::Ticket,
+        title: "Zipper".into(),
+        description: String::new(),
+        priority: rapport::domain::Priority::Normal,
+        requester_id: Some(customer),
+        assignee_id: None,
+        channel: rapport::domain::Channel::Form,
+        created_by: None,
+    };
+    let now = rapport::clock::Clock::now_ms(&app.clock);
+    let item = app.store.items().insert(rapport::store::Viewer::SYSTEM, from_form, now).await.unwrap().id;
     let thread = admin
         .conversation(serde_json::json!({"kind": "public", "item_id": item, "customer_id": customer,
         "message": {"body": "We are on it"}}))

@@ -375,8 +375,7 @@ async fn portal_disabled_is_documented_for_every_portal_endpoint() {
     let admin = app.admin().await;
     let customer = admin.customer("cus@example.com").await;
     let token = "rpv_portal-disabled-test";
-    let now = rapport::clock::Clock::now_ms(&app.clock);
-    rapport::store::portal::start_session(&app.db(), customer, &rapport::token::hash(token), now).unwrap();
+    app.portal_session(customer, token).await;
     let opened =
         portal(&app, token, Method::POST, "/api/v1/portal/tickets", Some(json!({"title": "T", "description": "D"})))
             .await
