@@ -2,6 +2,7 @@
 // resumes every subscription from the last sequence number seen after a reconnect.
 
 import { ApiError, client, failure } from "../shared/api.js";
+import { liveSocket } from "../shared/live.js";
 
 export { ApiError };
 
@@ -39,51 +40,38 @@ export function upload(path, file, onProgress = () => {}) {
   });
 }
 
-/** The agent's or visitor's socket. `up` while connected: an agent's inbox is then told every
- * change as it happens (with their counts), so nothing needs asking for; `onReconnect` runs
- * after a gap, when what happened meanwhile must be asked for once. */
+/** The agent's socket. `up` while connected: an agent's inbox is then told every change as it
+ * happens (with their counts), so nothing needs asking for; `onReconnect` runs after a gap,
+ * when what happened meanwhile must be asked for once. Open conversations are subscribed again
+ * from the last message seen. 4401 (signed out, revoked or deactivated): reloading shows the
+ * sign-in page. */
 export class Live {
   constructor(onFrame, onReconnect = () => {}) {
-    this.onFrame = onFrame;
-    this.onReconnect = onReconnect;
     this.subscriptions = new Map(); // conversation id -> last seq seen
-    this.retry = 0;
     this.up = false;
-    this.connect();
-  }
-  connect() {
-    const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/api/v1/socket`);
-    this.ws = ws;
-    ws.onopen = () => {
-      const gap = this.opened;
-      this.retry = 0;
-      this.up = this.opened = true;
-      this.send({ type: "watch_inbox" });
-      for (const [id, seq] of this.subscriptions) this.send({ type: "subscribe", conversation_id: id, after_seq: seq });
-      document.documentElement.dataset.live = "";
-      if (gap) this.onReconnect();
-    };
-    ws.onmessage = (e) => {
-      const frame = JSON.parse(e.data);
-      // The server ended it (access revoked): not to be resubscribed on reconnect.
-      if (frame.type === "unsubscribed" && frame.reason) this.subscriptions.delete(frame.conversation_id);
-      if (frame.type === "message" && this.subscriptions.has(frame.conversation_id)) {
-        this.subscriptions.set(frame.conversation_id, Math.max(this.subscriptions.get(frame.conversation_id), frame.message.seq));
-      }
-      this.onFrame(frame);
-    };
-    ws.onclose = (e) => {
-      this.up = false;
-      delete document.documentElement.dataset.live;
-      // 4401: signed out, revoked or deactivated; reloading shows the sign-in page.
-      if (e.code === 4401) { location.reload(); return; }
-      this.retry = Math.min(this.retry + 1, 5);
-      setTimeout(() => this.connect(), 400 * 2 ** this.retry);
-    };
-  }
-  send(frame) {
-    if (this.ws.readyState === WebSocket.OPEN) { this.ws.send(JSON.stringify(frame)); return true; }
-    return false;
+    const socket = liveSocket(this, {
+      path: () => "/api/v1/socket",
+      onOpen: () => {
+        const gap = this.opened;
+        this.up = this.opened = true;
+        this.send({ type: "watch_inbox" });
+        for (const [id, seq] of this.subscriptions) this.send({ type: "subscribe", conversation_id: id, after_seq: seq });
+        document.documentElement.dataset.live = "";
+        if (gap) onReconnect();
+      },
+      onFrame: (frame) => {
+        // The server ended it (access revoked): not to be resubscribed on reconnect.
+        if (frame.type === "unsubscribed" && frame.reason) this.subscriptions.delete(frame.conversation_id);
+        if (frame.type === "message" && this.subscriptions.has(frame.conversation_id)) {
+          this.subscriptions.set(frame.conversation_id, Math.max(this.subscriptions.get(frame.conversation_id), frame.message.seq));
+        }
+        onFrame(frame);
+      },
+      onClosed: () => { this.up = false; delete document.documentElement.dataset.live; },
+      onSignedOut: () => location.reload(),
+    });
+    this.send = socket.send;
+    socket.connect();
   }
   subscribe(id, afterSeq) {
     this.subscriptions.set(id, afterSeq);

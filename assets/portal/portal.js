@@ -6,7 +6,7 @@ import { h, $ } from "../shared/dom.js";
 import { client } from "../shared/api.js";
 import { initials, colorOf } from "../shared/people.js";
 import { customerFile } from "../shared/files.js";
-import { liveSocket } from "../shared/live.js";
+import { liveSocket, visitorPath } from "../shared/live.js";
 import { place, stateOf, status } from "../shared/messages.js";
 import { sendMessage, addFiles as addChecked, pasteFiles } from "../shared/composer.js";
 
@@ -458,6 +458,7 @@ $("#reply-body").addEventListener("paste", (e) => pasteFiles(e, addFiles));
 // ---- live updates ------------------------------------------------------------------------
 
 const { connect, send: wsSend } = liveSocket(state, {
+  path: () => visitorPath(state),
   onOpen: () => subscribe(),
   onFrame(f) {
     const cid = state.ticket?.conversation_id;

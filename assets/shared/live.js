@@ -1,12 +1,14 @@
-// The customer's live socket, for the widget and the portal. Opened with the visitor's token,
-// it hands each frame to `onFrame`; lost, it comes back after a growing pause (1 s up to 16 s)
-// and `onOpen` subscribes again. It stays closed when closed on purpose (1000), when there is
-// no visitor any more (no token), and when the visitor was erased (4401, then `onErased`).
+// A live socket that comes back, for the app, the widget and the portal. Opened at the path
+// `path()` gives, it hands each frame to `onFrame`; lost, it comes back after a growing pause
+// (1 s up to 16 s) and `onOpen` runs again, to subscribe again. It stays closed when closed on
+// purpose (1000), when `path()` gives nothing (no visitor any more), and when the session or
+// the visitor is gone (4401, then `onSignedOut`). `state.socket` is the socket while it lives.
 
-export function liveSocket(state, { onOpen, onFrame, onClosed = () => {}, onErased = () => {} }) {
+export function liveSocket(state, { path, onOpen, onFrame, onClosed = () => {}, onSignedOut = () => {} }) {
   function connect() {
-    if (!state.token || state.socket) return;
-    const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/api/v1/widget/socket?token=${encodeURIComponent(state.token)}`);
+    const at = path();
+    if (!at || state.socket) return;
+    const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}${at}`);
     state.socket = ws;
     ws.onopen = () => { state.retry = 0; onOpen(); };
     ws.onmessage = (e) => {
@@ -17,8 +19,8 @@ export function liveSocket(state, { onOpen, onFrame, onClosed = () => {}, onEras
     ws.onclose = (e) => {
       if (state.socket === ws) state.socket = null;
       onClosed();
-      if (e.code === 4401) { onErased(); return; }
-      if (!state.token || e.code === 1000) return;
+      if (e.code === 4401) { onSignedOut(); return; }
+      if (!path() || e.code === 1000) return;
       state.retry = Math.min((state.retry || 0) + 1, 5);
       setTimeout(connect, 500 * 2 ** state.retry);
     };
@@ -32,3 +34,6 @@ export function liveSocket(state, { onOpen, onFrame, onClosed = () => {}, onEras
 
   return { connect, send };
 }
+
+/** Where a widget visitor's or portal customer's socket opens: with their visitor token. */
+export const visitorPath = (state) => state.token && `/api/v1/widget/socket?token=${encodeURIComponent(state.token)}`;

@@ -80,6 +80,7 @@ export function install(ctx) {
   // ---- live socket ---------------------------------------------------------------------
 
   const { connect, send: wsSend } = ctx.liveSocket(state, {
+    path: () => ctx.visitorPath(state),
     onOpen: () => subscribe(),
     onFrame(f) {
       const here = (f.conversation_id ?? f.conversation?.id) === state.conversation;
@@ -96,7 +97,7 @@ export function install(ctx) {
     },
     onClosed: () => state.live.clear(),
     // This visitor was erased; the next message starts afresh as a new visitor.
-    onErased: () => ctx.forget(),
+    onSignedOut: () => ctx.forget(),
   });
 
   // The open conversation from where the log ends; the others live too (from their newest

@@ -8,7 +8,7 @@ const early = [];
 const keep = (e) => early.push(e);
 window.addEventListener("message", keep);
 const [
-  { icon }, { initials, colorOf }, { customerFile }, { liveSocket }, { h, byId: $ }, { client },
+  { icon }, { initials, colorOf }, { customerFile }, { liveSocket, visitorPath }, { h, byId: $ }, { client },
   { place, stateOf, status }, { sendMessage, addFiles, pasteFiles },
   faces, chat, list, compose, contact,
 ] = await Promise.all([
@@ -45,7 +45,7 @@ const api = client({ auth: () => (state.token ? { "X-Rapport-Visitor": state.tok
 
 const toParent = (msg) => window.parent.postMessage(msg, "*");
 const ctx = {
-  state, $, h, api, icon, initials, colorOf, customerFile, liveSocket, place, stateOf, status, sendMessage, addFiles, pasteFiles, toParent,
+  state, $, h, api, icon, initials, colorOf, customerFile, liveSocket, visitorPath, place, stateOf, status, sendMessage, addFiles, pasteFiles, toParent,
   showError: (text) => { $("error").textContent = text || ""; },
 };
 for (const m of [faces, chat, list, compose, contact]) m.install(ctx);
