@@ -335,6 +335,13 @@ impl Store {
         self.write(|c| Ok(c.execute_batch("PRAGMA optimize;")?)).await
     }
 
+    /// The number one query gives (a count, an id), read as any read is: for the tests that
+    /// check what was, or was not, written, whichever database is underneath. Not for the product.
+    #[doc(hidden)]
+    pub async fn probe(&self, sql: String) -> Result<Option<i64>> {
+        self.read(move |c| Ok(c.query_row(&sql, [], |r| r.get(0))?)).await
+    }
+
     /// Stops the writer after the work already queued, checkpoints the WAL into the main file
     /// and truncates it, so that after a clean stop the `.db` file alone is the whole state.
     pub async fn close(&self) -> Result<()> {

@@ -82,11 +82,11 @@ async fn ids_of_erased_rows_are_never_handed_out_again() {
     let admin = app.admin().await;
     let (token, customer) = visitor(&app).await;
     let conversation = visitor_conversation(&app, &token, "erase me").await;
-    let message: i64 = app.db().query_row("SELECT max(id) FROM messages", [], |r| r.get(0)).unwrap();
+    let message: i64 = app.probe("SELECT max(id) FROM messages").await.unwrap();
     admin.delete(&format!("/api/v1/customers/{customer}")).await.ok();
     let (next_token, next_customer) = visitor(&app).await;
     let next_conversation = visitor_conversation(&app, &next_token, "hello").await;
-    let next_message: i64 = app.db().query_row("SELECT max(id) FROM messages", [], |r| r.get(0)).unwrap();
+    let next_message: i64 = app.probe("SELECT max(id) FROM messages").await.unwrap();
     assert!(next_customer > customer);
     assert!(next_conversation > conversation);
     assert!(next_message > message);

@@ -37,7 +37,7 @@ async fn a_file_attached_to_a_message_downloads_byte_for_byte() {
         .post(&format!("/api/v1/conversations/{conv}/messages"), json!({"body": "again", "attachment_ids": [id]}))
         .await
         .expect(404, "attachment_not_found");
-    assert_eq!(app.count("messages"), 1, "the failed post left nothing behind");
+    assert_eq!(app.count("messages").await, 1, "the failed post left nothing behind");
 }
 
 #[tokio::test]
@@ -63,8 +63,8 @@ async fn oversized_and_empty_uploads_are_refused_and_store_nothing() {
     let admin = app.admin().await;
     upload(&admin, "big.bin", "application/octet-stream", vec![0; 1001]).await.expect(413, "attachment_too_large");
     upload(&admin, "empty.bin", "application/octet-stream", vec![]).await.expect(422, "empty_attachment");
-    assert_eq!(app.count("attachments"), 0);
-    assert_eq!(app.count("attachment_chunks"), 0);
+    assert_eq!(app.count("attachments").await, 0);
+    assert_eq!(app.count("attachment_chunks").await, 0);
     let ok = upload(&admin, "../../etc/passwd", "text/plain", vec![1; 1000]).await.ok();
     assert_eq!(ok["filename"], "passwd");
 }

@@ -144,7 +144,7 @@ async fn logout_through_the_client_makes_me_answer_unauthenticated() {
     let out = admin.send(Method::POST, "/api/v1/auth/logout", None).await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     admin.get("/api/v1/me").await.expect(401, "unauthenticated");
-    assert_eq!(app.count("sessions"), 0);
+    assert_eq!(app.count("sessions").await, 0);
 }
 
 #[tokio::test]
@@ -152,7 +152,8 @@ async fn a_cookie_session_without_the_csrf_header_cannot_change_anything() {
     let app = spawn_app().await;
     let mut admin = app.admin().await;
     let csrf = admin.csrf.take().unwrap();
-    let (projects, customers, tokens) = (app.count("projects"), app.count("customers"), app.count("api_tokens"));
+    let (projects, customers, tokens) =
+        (app.count("projects").await, app.count("customers").await, app.count("api_tokens").await);
 
     admin.post("/api/v1/projects", json!({"name": "Sneaky"})).await.expect(403, "csrf_token_invalid");
     admin.post("/api/v1/customers", json!({"name": "Sneaky"})).await.expect(403, "csrf_token_invalid");
@@ -172,15 +173,15 @@ async fn a_cookie_session_without_the_csrf_header_cannot_change_anything() {
     // Logging out is a state change too.
     admin.send(Method::POST, "/api/v1/auth/logout", None).await.expect(403, "csrf_token_invalid");
 
-    assert_eq!(app.count("projects"), projects);
-    assert_eq!(app.count("customers"), customers);
-    assert_eq!(app.count("api_tokens"), tokens);
+    assert_eq!(app.count("projects").await, projects);
+    assert_eq!(app.count("customers").await, customers);
+    assert_eq!(app.count("api_tokens").await, tokens);
     // Reading needs no token, and the session is still alive.
     admin.csrf = None;
     assert_eq!(admin.get("/api/v1/me").await.ok()["preferences"]["sound"], true);
     admin.csrf = Some(csrf);
     admin.post("/api/v1/projects", json!({"name": "Fine"})).await.ok();
-    assert_eq!(app.count("projects"), projects + 1);
+    assert_eq!(app.count("projects").await, projects + 1);
 }
 
 /// A missing CSRF token or a missing role is settled before the body is looked at, so a
@@ -190,7 +191,7 @@ async fn a_refused_caller_gets_the_403_even_with_an_invalid_body() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (agent, _) = app.agent(&admin, "b@example.com").await;
-    let before = (app.count("projects"), app.count("users"));
+    let before = (app.count("projects").await, app.count("users").await);
     let mut no_csrf = app.logged_in(ADMIN_EMAIL).await;
     no_csrf.csrf = None;
     let mut wrong = Vec::new();
@@ -207,7 +208,7 @@ async fn a_refused_caller_gets_the_403_even_with_an_invalid_body() {
         }
     }
     assert!(wrong.is_empty(), "expected 403 for:\n{}", wrong.join("\n"));
-    assert_eq!((app.count("projects"), app.count("users")), before);
+    assert_eq!((app.count("projects").await, app.count("users").await), before);
 }
 
 #[tokio::test]
@@ -307,13 +308,13 @@ async fn an_api_token_works_without_csrf_until_it_is_revoked() {
     // A state change with a bearer token needs no CSRF header.
     let project = bot.post("/api/v1/projects", json!({"name": "Via token"})).await;
     assert_eq!(project.status, StatusCode::CREATED, "{}", project.body);
-    assert_eq!(app.count("projects"), 2, "the fresh install's Support and this one");
+    assert_eq!(app.count("projects").await, 2, "the fresh install's Support and this one");
 
     let revoked = admin.delete(&format!("/api/v1/tokens/{id}")).await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT);
     bot.get("/api/v1/me").await.expect(401, "unauthenticated");
     bot.post("/api/v1/projects", json!({"name": "After revoke"})).await.expect(401, "unauthenticated");
-    assert_eq!(app.count("projects"), 2);
+    assert_eq!(app.count("projects").await, 2);
     // Revoking twice, or someone else's token, is a 404.
     admin.delete(&format!("/api/v1/tokens/{id}")).await.expect(404, "token_not_found");
 }
@@ -348,7 +349,7 @@ async fn a_deactivated_agent_is_locked_out_of_cookie_and_token_access() {
     agent.get("/api/v1/me").await.expect(401, "unauthenticated");
     bot.get("/api/v1/me").await.expect(401, "unauthenticated");
     bot.post("/api/v1/customers", json!({"name": "Late"})).await.expect(401, "unauthenticated");
-    assert_eq!(app.count("customers"), 0);
+    assert_eq!(app.count("customers").await, 0);
     app.client().login("b@example.com", PASSWORD).await.expect(401, "invalid_credentials");
 
     // Reactivated, the agent can log in again (old sessions stay ended).
@@ -363,7 +364,7 @@ async fn an_agent_cannot_create_users_or_projects_or_change_users() {
     let admin = app.admin().await;
     let (agent, agent_id) = app.agent(&admin, "b@example.com").await;
     let admin_id = my_id(&admin).await;
-    let (users, projects) = (app.count("users"), app.count("projects"));
+    let (users, projects) = (app.count("users").await, app.count("projects").await);
 
     agent
         .post("/api/v1/users", json!({"email": "c@example.com", "name": "C", "role": "admin", "password": PASSWORD}))
@@ -381,9 +382,9 @@ async fn an_agent_cannot_create_users_or_projects_or_change_users() {
     let project = admin.project("Billing").await;
     agent.put(&format!("/api/v1/projects/{project}/members/{agent_id}"), None).await.expect(403, "forbidden");
 
-    assert_eq!(app.count("users"), users);
-    assert_eq!(app.count("projects"), projects + 1);
-    assert_eq!(app.count("project_members"), 0);
+    assert_eq!(app.count("users").await, users);
+    assert_eq!(app.count("projects").await, projects + 1);
+    assert_eq!(app.count("project_members").await, 0);
     assert_eq!(agent.get("/api/v1/me").await.ok()["user"]["role"], "agent");
     // Agents may still do agent things.
     agent.post("/api/v1/customers", json!({"name": "Cus Tomer"})).await.ok();
@@ -406,7 +407,7 @@ async fn the_last_admin_cannot_deactivate_or_demote_themselves() {
     let me = admin.get("/api/v1/me").await.ok();
     assert_eq!(me["user"]["role"], "admin");
     assert_eq!(me["user"]["active"], true);
-    assert_eq!(app.count("sessions"), 1);
+    assert_eq!(app.count("sessions").await, 1);
 
     // With a second admin, the first may step down.
     admin

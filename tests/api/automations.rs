@@ -82,7 +82,7 @@ async fn the_close_notice_template_emails_the_customer_once_when_their_ticket_cl
     };
     close("closed").await;
     settle(&app, 60_000).await;
-    assert_eq!(app.count("outbox"), 0, "the template is off by default");
+    assert_eq!(app.count("outbox").await, 0, "the template is off by default");
 
     close("open").await;
     let rule = admin.change_rule("close_notice", json!({"enabled": true})).await;
@@ -201,7 +201,7 @@ async fn a_rule_whose_action_would_set_itself_off_fires_once() {
 async fn an_invalid_rule_is_refused_with_what_is_wrong_and_nothing_is_stored() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let before = app.count("rules");
+    let before = app.count("rules").await;
     let rule = |trigger: Value, conditions: Value, actions: Value| json!({"name": "Test", "trigger": trigger, "conditions": conditions, "actions": actions});
     let started = json!({"kind": "conversation_started"});
     let reply = json!([{"kind": "bot_reply", "text": "hi"}]);
@@ -275,7 +275,7 @@ async fn an_invalid_rule_is_refused_with_what_is_wrong_and_nothing_is_stored() {
         .await
         .expect(422, "invalid_rule");
     admin.put("/api/v1/rules/9999", Some(json!({"name": "x", "trigger": {"kind": "item_created"}, "actions": [{"kind": "bot_reply", "text": "hi"}]}))).await.expect(404, "rule_not_found");
-    assert_eq!(app.count("rules"), before);
+    assert_eq!(app.count("rules").await, before);
     assert!(admin.rule("auto_reply").await["name"] != "x");
     // Agents may not touch rules.
     let (agent, _) = app.agent(&admin, "agent@example.com").await;
@@ -288,9 +288,15 @@ async fn the_dry_run_reports_what_a_rule_would_do_without_doing_it() {
     let admin = app.admin().await;
     customer_chat(&app, None, "Where is my refund?").await;
     let (_, other) = customer_chat(&app, None, "Love the product").await;
-    let counts =
-        || (app.count("messages"), app.count("rule_runs"), app.count("notices"), app.count("pending_notifications"));
-    let before = counts();
+    let counts = || async {
+        (
+            app.count("messages").await,
+            app.count("rule_runs").await,
+            app.count("notices").await,
+            app.count("pending_notifications").await,
+        )
+    };
+    let before = counts().await;
     let rule = json!({
         "name": "Refunds to billing", "trigger": {"kind": "message_posted"},
         "conditions": [{"field": "message.body", "op": "contains", "value": "refund"}],
@@ -306,7 +312,7 @@ async fn the_dry_run_reports_what_a_rule_would_do_without_doing_it() {
     assert_eq!(refund["actions"][1], "would alert Ada Admin in the app and email Ada Admin");
     let love = entries.iter().find(|e| e["event"]["conversation_id"] == other && e["matched"] == false).unwrap();
     assert!(love["reasons"][0].as_str().unwrap().starts_with("not: message.body contains \"refund\""), "{love}");
-    assert_eq!(counts(), before, "a dry run changes nothing");
+    assert_eq!(counts().await, before, "a dry run changes nothing");
 
     // A time-based rule is tried on what is due now.
     app.clock.advance_ms(2 * 3600 * 1000);
@@ -314,7 +320,10 @@ async fn the_dry_run_reports_what_a_rule_would_do_without_doing_it() {
                          "actions": [{"kind": "notify", "to": "team", "app": true, "email": false, "text": "{{customer.name}} waits"}]});
     let report = admin.post("/api/v1/rules/dry-run", waiting).await.ok();
     assert_eq!(report["entries"].as_array().unwrap().len(), 2, "both conversations wait: {report}");
-    assert_eq!((app.count("messages"), app.count("rule_runs"), app.count("notices")), (before.0, before.1, before.2));
+    assert_eq!(
+        (app.count("messages").await, app.count("rule_runs").await, app.count("notices").await),
+        (before.0, before.1, before.2)
+    );
 }
 
 #[tokio::test]

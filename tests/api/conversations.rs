@@ -43,11 +43,11 @@ async fn a_resend_with_the_same_client_id_returns_the_first_message_and_creates_
     assert_eq!(again.status, 200);
     assert_eq!(again.body["id"], first.body["id"]);
     assert_eq!(again.body["seq"], 1);
-    assert_eq!(app.count("messages"), 1);
+    assert_eq!(app.count("messages").await, 1);
     // Someone else reusing the id is a conflict, not a silent merge.
     let (other, _) = app.agent(&admin, "other@example.com").await;
     other.post(&path, json!({"body": "mine", "client_id": "c-1"})).await.expect(409, "client_id_conflict");
-    assert_eq!(app.count("messages"), 1);
+    assert_eq!(app.count("messages").await, 1);
 }
 
 #[tokio::test]

@@ -201,7 +201,7 @@ async fn widget_messages_are_rate_limited_per_visitor_and_address() {
     let upload = app.client().request(Method::POST, "/api/v1/widget/attachments?filename=a.txt");
     let upload = upload.header("X-Rapport-Visitor", &token).body("x").send().await.unwrap();
     answer(upload).await.expect(429, "too_many_messages");
-    assert_eq!(app.count("messages WHERE author_kind = 'customer'"), 20);
+    assert_eq!(app.count("messages WHERE author_kind = 'customer'").await, 20);
     app.clock.advance_ms(2_000);
     say(token.clone(), path.clone(), 21).await.expect(201, "");
 

@@ -52,8 +52,12 @@ const TABLES: &[&str] = &[
     "seen_marks",
 ];
 
-fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
-    TABLES.iter().map(|t| (*t, app.count(t))).collect()
+async fn counts(app: &TestApp) -> Vec<(&'static str, i64)> {
+    let mut counts = Vec::new();
+    for table in TABLES {
+        counts.push((*table, app.count(table).await));
+    }
+    counts
 }
 
 /// Checks status and code, and that the body is exactly `{"error": {"code", "message"}}`.
@@ -110,7 +114,7 @@ const UNKNOWN: i64 = 987_654;
 #[tokio::test]
 async fn malformed_json_is_a_400_invalid_json_and_writes_nothing() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     let c = w.conversation;
     for (path, text) in [
         (format!("/api/v1/conversations/{c}/messages"), r#"{"body": "unterminated"#),
@@ -124,13 +128,13 @@ async fn malformed_json_is_a_400_invalid_json_and_writes_nothing() {
         assert_eq!(got.status.as_u16(), 400, "{path} {text:?}: {}", got.body);
         refused(got, 400, "invalid_json");
     }
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
 }
 
 #[tokio::test]
 async fn fields_of_the_wrong_type_or_unknown_fields_are_a_422_invalid_field() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     let messages = format!("/api/v1/conversations/{}/messages", w.conversation);
     refused(w.admin.post(&messages, json!({"body": 5})).await, 422, "invalid_field");
     refused(w.admin.post(&messages, json!({"body": "hi", "attachment_ids": "7"})).await, 422, "invalid_field");
@@ -154,7 +158,7 @@ async fn fields_of_the_wrong_type_or_unknown_fields_are_a_422_invalid_field() {
         422,
         "invalid_field",
     );
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
 }
 
 #[tokio::test]
@@ -162,7 +166,7 @@ async fn a_json_body_over_the_limit_is_a_413_and_writes_nothing() {
     let w = world().await;
     let token =
         w.admin.post("/api/v1/tokens", json!({"name": "raw"})).await.ok()["secret"].as_str().unwrap().to_owned();
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     let big = json!({"body": "x".repeat(300 * 1024)}).to_string();
     let path = format!("/api/v1/conversations/{}/messages", w.conversation);
     refused(raw(&w.admin, Method::POST, &path, Some("application/json"), big.clone()).await, 413, "payload_too_large");
@@ -172,7 +176,7 @@ async fn a_json_body_over_the_limit_is_a_413_and_writes_nothing() {
     assert!(text.contains("payload_too_large"), "{text}");
     // Under the byte limit but over the longest message body: a 422.
     refused(w.admin.say(w.conversation, &"y".repeat(20_001)).await, 422, "invalid_body");
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
     // The connection and the app are fine afterwards.
     assert_eq!(w.admin.say(w.conversation, "still here").await.ok()["seq"], 2);
 }
@@ -180,7 +184,7 @@ async fn a_json_body_over_the_limit_is_a_413_and_writes_nothing() {
 #[tokio::test]
 async fn a_body_that_is_not_declared_json_is_a_415() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     let path = format!("/api/v1/conversations/{}/messages", w.conversation);
     let body = r#"{"body": "hi"}"#;
     for ct in
@@ -195,7 +199,7 @@ async fn a_body_that_is_not_declared_json_is_a_415() {
         415,
         "unsupported_media_type",
     );
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
     // A charset parameter is fine.
     let ok = raw(&w.admin, Method::POST, &path, Some("application/json; charset=utf-8"), body).await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
@@ -204,7 +208,7 @@ async fn a_body_that_is_not_declared_json_is_a_415() {
 #[tokio::test]
 async fn a_non_numeric_id_in_a_path_is_a_404() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     for path in [
         "/api/v1/conversations/abc",
         "/api/v1/conversations/1.5/messages",
@@ -226,13 +230,13 @@ async fn a_non_numeric_id_in_a_path_is_a_404() {
     );
     refused(w.admin.post("/api/v1/conversations/x/close", json!({})).await, 404, "resource_not_found");
     refused(w.admin.put(&format!("/api/v1/projects/{}/members/me", w.project), None).await, 404, "resource_not_found");
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
 }
 
 #[tokio::test]
 async fn unknown_ids_are_a_404_naming_what_was_not_found() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     let a = &w.admin;
     refused(a.get(&format!("/api/v1/conversations/{UNKNOWN}")).await, 404, "conversation_not_found");
     refused(a.get(&format!("/api/v1/conversations/{UNKNOWN}/messages")).await, 404, "conversation_not_found");
@@ -294,13 +298,13 @@ async fn unknown_ids_are_a_404_naming_what_was_not_found() {
         "user_not_found",
     );
     refused(a.delete(&format!("/api/v1/tokens/{UNKNOWN}")).await, 404, "token_not_found");
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
 }
 
 #[tokio::test]
 async fn a_message_with_an_unknown_attachment_is_refused_whole() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     refused(
         w.admin
             .post(
@@ -311,7 +315,7 @@ async fn a_message_with_an_unknown_attachment_is_refused_whole() {
         404,
         "attachment_not_found",
     );
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
     // The failed send did not use up a sequence number.
     assert_eq!(w.admin.say(w.conversation, "next").await.ok()["seq"], 2);
 }
@@ -344,7 +348,7 @@ async fn an_agent_outside_a_project_gets_the_same_404_as_for_nothing_at_all() {
         .await
         .ok();
     let unsent = upload(&w.admin, "draft.txt").await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     let (c, i, p) = (w.conversation, w.item, w.project);
 
     let same = |foreign: Answer, missing: Answer, code: &str| {
@@ -424,11 +428,11 @@ async fn an_agent_outside_a_project_gets_the_same_404_as_for_nothing_at_all() {
         agent.post("/api/v1/conversations", json!({"kind": "internal", "project_id": UNKNOWN})).await,
         "project_not_found",
     );
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
 
     // The agent's own project-less conversation cannot carry the admin's files either.
     let own = agent.conversation(json!({"kind": "internal", "message": {"body": "mine"}})).await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     for file in [sent, unsent, UNKNOWN] {
         refused(
             agent
@@ -438,7 +442,7 @@ async fn an_agent_outside_a_project_gets_the_same_404_as_for_nothing_at_all() {
             "attachment_not_found",
         );
     }
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
 
     // Lists do not show P's things either.
     assert!(agent.get("/api/v1/projects").await.ok().as_array().unwrap().is_empty());
@@ -508,7 +512,7 @@ async fn assert_all_unauthenticated(w: &World, requests: &[(Method, String, Valu
 #[tokio::test]
 async fn missing_or_garbage_credentials_are_a_401_unauthenticated() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     let c = w.conversation;
     let requests = [
         (Method::GET, "/api/v1/me".to_owned(), Value::Null),
@@ -521,7 +525,7 @@ async fn missing_or_garbage_credentials_are_a_401_unauthenticated() {
         (Method::POST, "/api/v1/auth/logout".to_owned(), json!({})),
     ];
     assert_all_unauthenticated(&w, &requests).await;
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
 }
 
 /// Who is calling is settled before the body is looked at: an anonymous caller learns nothing
@@ -529,7 +533,7 @@ async fn missing_or_garbage_credentials_are_a_401_unauthenticated() {
 #[tokio::test]
 async fn an_invalid_body_without_valid_credentials_is_still_a_401() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     let c = w.conversation;
     let requests = [
         (Method::POST, format!("/api/v1/conversations/{c}/messages"), json!({"body": 5})),
@@ -538,7 +542,7 @@ async fn an_invalid_body_without_valid_credentials_is_still_a_401() {
         (Method::POST, "/api/v1/tokens".to_owned(), json!({})),
     ];
     assert_all_unauthenticated(&w, &requests).await;
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
 }
 
 #[tokio::test]
@@ -604,7 +608,7 @@ async fn a_limit_outside_1_to_200_is_a_400_invalid_limit() {
 #[tokio::test]
 async fn an_empty_message_is_a_422_invalid_body_and_writes_nothing() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     let path = format!("/api/v1/conversations/{}/messages", w.conversation);
     refused(w.admin.say(w.conversation, "").await, 422, "invalid_body");
     refused(w.admin.say(w.conversation, "  \n\t ").await, 422, "invalid_body");
@@ -618,13 +622,13 @@ async fn an_empty_message_is_a_422_invalid_body_and_writes_nothing() {
         422,
         "invalid_body",
     );
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
 }
 
 #[tokio::test]
 async fn an_internal_conversation_with_a_customer_is_a_422() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     refused(
         w.admin
             .post(
@@ -641,13 +645,13 @@ async fn an_internal_conversation_with_a_customer_is_a_422() {
         422,
         "internal_conversation_has_no_customer",
     );
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
 }
 
 #[tokio::test]
 async fn a_client_id_with_spaces_is_a_422_invalid_client_id() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     let path = format!("/api/v1/conversations/{}/messages", w.conversation);
     for bad in ["has spaces", "", " x", "x".repeat(65).as_str(), "ünïcode", "semi;colon"] {
         refused(w.admin.post(&path, json!({"body": "hi", "client_id": bad})).await, 422, "invalid_client_id");
@@ -662,7 +666,7 @@ async fn a_client_id_with_spaces_is_a_422_invalid_client_id() {
         422,
         "invalid_client_id",
     );
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
     let ok = w.admin.post(&path, json!({"body": "hi", "client_id": "Ok_1.2:3-x"})).await;
     assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
 }
@@ -670,7 +674,7 @@ async fn a_client_id_with_spaces_is_a_422_invalid_client_id() {
 #[tokio::test]
 async fn an_unknown_route_is_a_404_route_not_found() {
     let w = world().await;
-    let before = counts(&w.app);
+    let before = counts(&w.app).await;
     for (method, path) in [
         (Method::GET, "/api/v1/nope"),
         (Method::GET, "/api/v2/items"),
@@ -683,5 +687,5 @@ async fn an_unknown_route_is_a_404_route_not_found() {
     }
     // Without credentials too: the route is unknown before anyone is asked who they are.
     refused(w.app.client().get("/api/v1/nope").await, 404, "route_not_found");
-    assert_eq!(counts(&w.app), before);
+    assert_eq!(counts(&w.app).await, before);
 }

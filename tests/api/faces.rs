@@ -63,7 +63,7 @@ async fn a_photo_is_checked_by_its_bytes_and_its_size_and_a_refusal_says_why() {
     let too_large = put_photo(&admin, "image/png", big).await;
     assert!(too_large.body["error"]["message"].as_str().unwrap().contains("at most 2 MB"), "{:?}", too_large.body);
     too_large.expect(413, "photo_too_large");
-    assert_eq!(app.count("user_photos"), 0);
+    assert_eq!(app.count("user_photos").await, 0);
     assert!(admin.get("/api/v1/me").await.ok()["user"]["photo_url"].is_null());
     app.client().get("/api/v1/users/1/photo").await.expect(404, "photo_not_found");
 }

@@ -705,24 +705,18 @@ async fn fuzz_the_live_sockets_with_hostile_frames() {
     eprintln!("{frames} frames sent; closes by code: {closes:?}");
 
     // The visitor wrote nowhere but in their own conversation, and took no one else's file.
-    let elsewhere: i64 = app
-        .db()
-        .query_row(
-            "SELECT count(*) FROM messages WHERE author_kind = 'customer' AND author_id = ?1 AND conversation_id != ?2",
-            [attacker, own],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let elsewhere = app
+        .count(format!(
+            "messages WHERE author_kind = 'customer' AND author_id = {attacker} AND conversation_id != {own}"
+        ))
+        .await;
     assert_eq!(elsewhere, 0, "the visitor posted into a conversation not theirs");
-    let taken: i64 = app
-        .db()
-        .query_row(
-            "SELECT count(*) FROM attachments a JOIN messages m ON m.id = a.message_id
-             WHERE a.id = ?1 AND m.author_kind = 'customer' AND m.author_id = ?2",
-            [their_file, attacker],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let taken = app
+        .count(format!(
+            "attachments a JOIN messages m ON m.id = a.message_id
+             WHERE a.id = {their_file} AND m.author_kind = 'customer' AND m.author_id = {attacker}"
+        ))
+        .await;
     assert_eq!(taken, 0, "the visitor attached another visitor's file");
 
     // A flood from a customer is cut off with the documented code; an agent is not limited.

@@ -166,8 +166,14 @@ impl TestApp {
         self.store.customers().start_session(customer, rapport::token::hash(token), now).await.unwrap();
     }
 
-    pub fn count(&self, table: &str) -> i64 {
-        self.db().query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    /// How many rows a table holds (`"outbox WHERE status = 'sent'"`), asked through the store.
+    pub async fn count(&self, table: impl AsRef<str>) -> i64 {
+        self.probe(format!("SELECT count(*) FROM {}", table.as_ref())).await.unwrap_or(0)
+    }
+
+    /// The number a query gives (`None` for NULL), asked through the store.
+    pub async fn probe(&self, sql: impl Into<String>) -> Option<i64> {
+        self.store.probe(sql.into()).await.unwrap()
     }
 }
 

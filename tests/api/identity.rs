@@ -46,12 +46,8 @@ async fn proving_an_address_someone_left_in_the_widget_joins_their_tickets_and_c
     assert!(messages.to_string().contains("We are on it."), "{messages}");
     let me = admin.get(&format!("/api/v1/customers/{customer}")).await.ok();
     assert_eq!((&me["email"], &me["name"]), (&json!("ann@example.com"), &json!("Ann Customer")));
-    let owners: i64 = app
-        .db()
-        .query_row("SELECT count(DISTINCT customer_id) FROM conversations WHERE customer_id IS NOT NULL", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let owners = app.probe("SELECT count(DISTINCT customer_id) FROM conversations WHERE customer_id IS NOT NULL").await;
+    let owners = owners.unwrap();
     assert_eq!(owners, 1, "one customer holds everything written from that address");
     let item = &admin.get("/api/v1/items").await.ok()["entries"][0];
     assert_eq!((item["requester_id"].as_i64(), &item["unverified_email"]), (Some(customer), &json!(false)));

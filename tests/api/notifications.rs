@@ -53,19 +53,10 @@ pub async fn settle(app: &TestApp, delay_ms: i64) {
     let start = Instant::now();
     loop {
         let now = app.clock.now_ms();
-        let db = app.db();
-        let overdue: i64 = db
-            .query_row(
-                "SELECT (SELECT count(*) FROM pending_notifications WHERE since <= ?1) + (SELECT count(*) FROM notices WHERE owed_since IS NULL OR owed_since <= ?1)",
-                [now - delay_ms],
-                |r| r.get(0),
-            )
-            .unwrap();
-        let waiting: i64 = db
-            .query_row("SELECT count(*) FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1", [now], |r| {
-                r.get(0)
-            })
-            .unwrap();
+        let due = now - delay_ms;
+        let overdue = app.count(format!("pending_notifications WHERE since <= {due}")).await
+            + app.count(format!("notices WHERE owed_since IS NULL OR owed_since <= {due}")).await;
+        let waiting = app.count(format!("outbox WHERE status = 'pending' AND next_attempt_at <= {now}")).await;
         if overdue == 0 && waiting == 0 {
             return;
         }
@@ -138,7 +129,7 @@ async fn an_unseen_customer_message_emails_the_agents_who_asked_for_it_after_a_m
 
     let (_, id) = customer_chat(&app, None, "Where is my order <b>#123</b>?").await;
     advance(&app, 59).await;
-    assert_eq!(app.count("outbox"), 0, "nothing before the minute is up");
+    assert_eq!(app.count("outbox").await, 0, "nothing before the minute is up");
     advance(&app, 2).await;
     let got = smtp.wait_for(2);
     let mut to: Vec<_> = got.iter().map(|m| read(m).to).collect();
@@ -167,7 +158,7 @@ async fn a_message_seen_at_59_seconds_is_never_emailed_and_several_unseen_become
     let last = admin.get(&format!("/api/v1/conversations/{id}")).await.ok()["last_seq"].as_i64().unwrap();
     admin.post(&format!("/api/v1/conversations/{id}/seen"), json!({"seq": last})).await.ok();
     advance(&app, 120).await;
-    assert_eq!(app.count("outbox"), 0);
+    assert_eq!(app.count("outbox").await, 0);
 
     for text in ["second", "third"] {
         as_visitor(
@@ -225,9 +216,9 @@ async fn smtp_down_for_ten_minutes_then_back_every_email_arrives_once() {
     for _ in 0..11 {
         advance(&app, 60).await;
     }
-    let attempts: i64 = app.db().query_row("SELECT min(attempts) FROM outbox", [], |r| r.get(0)).unwrap();
+    let attempts = app.probe("SELECT min(attempts) FROM outbox").await.unwrap();
     assert!(attempts >= 2, "retried while the server was down ({attempts})");
-    assert_eq!(app.count("outbox WHERE status = 'pending'"), 3);
+    assert_eq!(app.count("outbox WHERE status = 'pending'").await, 3);
     smtp.start_again();
     advance(&app, 3600).await;
     let got = smtp.wait_for(3);
@@ -237,7 +228,7 @@ async fn smtp_down_for_ten_minutes_then_back_every_email_arrives_once() {
     assert_eq!(ids.len(), 3, "every email once");
     advance(&app, 3 * 3600).await;
     assert_eq!(smtp.messages().len(), 3);
-    assert_eq!(app.count("outbox WHERE status = 'sent'"), 3);
+    assert_eq!(app.count("outbox WHERE status = 'sent'").await, 3);
 }
 
 #[tokio::test]
@@ -254,10 +245,7 @@ async fn a_permanent_refusal_is_recorded_for_admins_and_not_retried() {
     assert_eq!(failed[0]["to"], "reject-me@example.com");
     assert!(failed[0]["last_error"].as_str().unwrap().contains("550"), "{failed}");
     advance(&app, 5 * 3600).await;
-    let attempts: i64 = app
-        .db()
-        .query_row("SELECT attempts FROM outbox WHERE to_address = 'reject-me@example.com'", [], |r| r.get(0))
-        .unwrap();
+    let attempts = app.probe("SELECT attempts FROM outbox WHERE to_address = 'reject-me@example.com'").await.unwrap();
     assert_eq!(attempts, 1, "a 550 is not retried");
     let settings = admin.get("/api/v1/settings/email").await.ok();
     assert_eq!(settings["counts"]["failed"], 1);
@@ -280,10 +268,10 @@ async fn every_email_step_of_the_flow_can_be_turned_off() {
     let (_, id) = customer_chat(&app, Some("ann@example.com"), "hello?").await;
     admin.say(id, "hi Ann").await.ok();
     advance(&app, 3600).await;
-    assert_eq!(app.count("outbox"), 0, "neither agents nor customers are emailed");
+    assert_eq!(app.count("outbox").await, 0, "neither agents nor customers are emailed");
     let raw = fixture("new_ticket.eml", &[("FROM", "dana@example.org"), ("SUPPORT_ADDRESS", SUPPORT)]);
     deliver(&app, "dana@example.org", SUPPORT, &raw).await;
-    assert_eq!(app.count("conversations"), 1, "no ticket from email");
+    assert_eq!(app.count("conversations").await, 1, "no ticket from email");
     let dropped = admin.get("/api/v1/email/inbound").await.ok();
     assert_eq!(dropped[0]["reason"], "inbound_off");
     admin

@@ -161,17 +161,25 @@ async fn an_admin_erases_a_customer_with_all_their_data() {
     assert_eq!(widget.status.as_u16(), 401, "{}", widget.body);
 
     // Nothing of theirs is left in any table, and the database is consistent.
-    let db = s.app.db();
-    let left = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).unwrap() };
-    assert_eq!(left("SELECT count(*) FROM attachment_chunks c JOIN attachments a ON a.id = c.attachment_id WHERE a.uploader_kind = 'customer'"), 0);
-    assert_eq!(left(&format!("SELECT count(*) FROM outbox WHERE to_address = '{EMAIL}'")), 0);
-    assert_eq!(left("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'receipt'"), 0);
-    assert_eq!(left("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'courier'"), 0);
-    assert_eq!(left("SELECT count(*) FROM items_fts WHERE items_fts MATCH 'parcel'"), 0);
-    assert_eq!(left("SELECT count(*) FROM visitor_tokens"), 1, "only the other customer's session");
-    assert_eq!(left("SELECT count(*) FROM pragma_foreign_key_check"), 0);
-    let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(integrity, "ok");
+    assert_eq!(
+        s.app
+            .count(
+                "attachment_chunks c JOIN attachments a ON a.id = c.attachment_id WHERE a.uploader_kind = 'customer'"
+            )
+            .await,
+        0
+    );
+    assert_eq!(s.app.count(&format!("outbox WHERE to_address = '{EMAIL}'")).await, 0);
+    assert_eq!(s.app.count("messages_fts WHERE messages_fts MATCH 'receipt'").await, 0);
+    assert_eq!(s.app.count("messages_fts WHERE messages_fts MATCH 'courier'").await, 0);
+    assert_eq!(s.app.count("items_fts WHERE items_fts MATCH 'parcel'").await, 0);
+    assert_eq!(s.app.count("visitor_tokens").await, 1, "only the other customer's session");
+    assert_eq!(s.app.count("pragma_foreign_key_check").await, 0);
+    assert_eq!(
+        s.app.count("pragma_integrity_check WHERE integrity_check != 'ok'").await,
+        0,
+        "the database is consistent"
+    );
 }
 
 /// An erased customer's open widget socket is cut off, and nobody new ever gets their id: an

@@ -38,12 +38,9 @@ async fn an_agent_and_a_customer_chat_live() {
     let ack = customer.post(id, "w-2", "My printer is on fire").await;
     assert_eq!(ack["seq"], 2);
     assert_eq!(ack["replayed"], false);
-    assert_eq!(app.count("messages"), 2, "acked means committed");
-    let stored: i64 = app
-        .db()
-        .query_row("SELECT id FROM messages WHERE conversation_id = ?1 AND client_id = 'w-2'", [id], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ack["message_id"], stored);
+    assert_eq!(app.count("messages").await, 2, "acked means committed");
+    let stored = app.probe(format!("SELECT id FROM messages WHERE conversation_id = {id} AND client_id = 'w-2'")).await;
+    assert_eq!(ack["message_id"].as_i64(), stored);
     let heard = agent.expect("message").await;
     assert_eq!(heard["conversation_id"], id);
     assert_eq!(heard["message"]["seq"], 2);
@@ -78,15 +75,10 @@ async fn an_agent_and_a_customer_chat_live() {
     assert_eq!(seen["reader"]["kind"], "customer");
     assert_eq!(seen["reader"]["id"], customer_id);
     assert_eq!(seen["seq"], 3);
-    let mark: i64 = app
-        .db()
-        .query_row(
-            "SELECT seq FROM seen_marks WHERE conversation_id = ?1 AND party_kind = 'customer' AND party_id = ?2",
-            [id, customer_id],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(mark, 3);
+    let mark = app.probe(format!(
+        "SELECT seq FROM seen_marks WHERE conversation_id = {id} AND party_kind = 'customer' AND party_id = {customer_id}"
+    ));
+    assert_eq!(mark.await, Some(3));
 }
 
 #[tokio::test]
@@ -221,13 +213,10 @@ async fn a_resend_after_the_connection_is_cut_before_the_ack_creates_exactly_one
     assert_eq!(again["seq"], 2);
 
     for client_id in ["lost-ack", "cut-early"] {
-        let copies: i64 = app
-            .db()
-            .query_row("SELECT count(*) FROM messages WHERE client_id = ?1", [client_id], |r| r.get(0))
-            .unwrap();
+        let copies = app.count(format!("messages WHERE client_id = '{client_id}'")).await;
         assert_eq!(copies, 1, "{client_id}");
     }
-    assert_eq!(app.count("messages"), 2);
+    assert_eq!(app.count("messages").await, 2);
     let heard: Vec<i64> = witness.settle().await.iter().filter(|f| f["type"] == "message").map(seq_of).collect();
     assert_eq!(heard, [2], "the witness heard each message once");
 }
@@ -380,7 +369,7 @@ async fn bad_frames_close_only_the_socket_that_sent_them() {
         let ack = bystander.post(id, &format!("ok-{n}"), "still here").await;
         assert_eq!(ack["replayed"], false, "{what}");
     }
-    assert_eq!(app.count("messages"), 5, "nothing from the bad frames was stored");
+    assert_eq!(app.count("messages").await, 5, "nothing from the bad frames was stored");
 }
 
 #[tokio::test]

@@ -92,7 +92,7 @@ async fn replies_from_gmail_outlook_and_apple_mail_land_in_the_conversation_with
     deliver(&app, ANN, SUPPORT, &reply("apple_reply.eml", &mail, &from, "Try clearing the cache")).await;
     let last = messages(&admin, id).await.last().cloned().unwrap();
     assert_eq!(last["body"], "Perfect, that fixed it.");
-    assert_eq!(app.count("conversations"), 1, "every reply threaded, no duplicate conversation");
+    assert_eq!(app.count("conversations").await, 1, "every reply threaded, no duplicate conversation");
 
     // Agents answer by email too: the admin was emailed Ann's replies and replies to that.
     advance(&app, 61).await;
@@ -131,7 +131,7 @@ async fn a_forged_sender_or_a_missing_token_never_posts_as_the_recipient() {
     let new = fresh_id(fixture("new_ticket.eml", &[("FROM", ANN), ("SUPPORT_ADDRESS", SUPPORT)]), 4);
     deliver(&app, ANN, SUPPORT, &new).await;
     assert_eq!(messages(&admin, id).await.len(), before);
-    assert_eq!(app.count("conversations"), 2);
+    assert_eq!(app.count("conversations").await, 2);
 
     // An admin who checked the held reply releases it: it is posted as the token's recipient.
     let mismatch = held.as_array().unwrap().iter().find(|h| h["reason"] == "sender_mismatch").unwrap();
@@ -159,7 +159,7 @@ async fn an_automatic_reply_is_dropped_and_never_answered() {
     deliver(&app, ANN, SUPPORT, &ooo).await;
     advance(&app, 3600).await;
     assert_eq!(messages(&admin, id).await.len(), before);
-    assert_eq!(app.count("conversations"), 1);
+    assert_eq!(app.count("conversations").await, 1);
     assert_eq!(smtp.messages().len(), sent, "no email answers an automatic one");
     let dropped = admin.get("/api/v1/email/inbound").await.ok();
     assert_eq!(dropped.as_array().unwrap().len(), 2, "{dropped}");
@@ -204,7 +204,7 @@ async fn a_new_email_opens_a_ticket_and_gets_exactly_one_auto_reply() {
     let answer = fresh_id(reply("gmail_reply.eml", &to_dana[0], "dana@example.org", "Thanks"), 6);
     deliver(&app, "dana@example.org", &to_dana[0].reply_to, &answer).await;
     assert_eq!(messages(&admin, id).await.len(), 3);
-    assert_eq!(app.count("items"), 1);
+    assert_eq!(app.count("items").await, 1);
 }
 
 #[tokio::test]
@@ -269,13 +269,13 @@ async fn replies_and_new_mail_arrive_from_a_real_imap_mailbox() {
     imap.deliver(reply("gmail_reply.eml", &mail, ANN, "Try clearing the cache").as_bytes());
     imap.deliver(fixture("new_ticket.eml", &[("FROM", "dana@example.org"), ("SUPPORT_ADDRESS", SUPPORT)]).as_bytes());
     let start = std::time::Instant::now();
-    while app.count("inbound_mail") < 2 {
+    while app.count("inbound_mail").await < 2 {
         assert!(start.elapsed() < std::time::Duration::from_secs(20), "the mailbox was not polled");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let last = messages(&admin, id).await.last().cloned().unwrap();
     assert!(last["body"].as_str().unwrap().starts_with("Thanks, the export works now."), "{last}");
-    assert_eq!(app.count("conversations"), 2, "the new mail opened a conversation of its own");
+    assert_eq!(app.count("conversations").await, 2, "the new mail opened a conversation of its own");
     assert_eq!(imap.unseen(), 0, "both are marked seen once recorded");
 }
 

@@ -91,7 +91,7 @@ async fn a_signed_identity_joins_the_visitor_to_the_customer_and_forged_altered_
     as_visitor(&app, &token, Method::POST, "/api/v1/widget/identify", Some(json!({"user": expired})))
         .await
         .expect(422, "identity_expired");
-    assert_eq!(app.count("customers WHERE external_id IS NOT NULL"), 0, "nothing was identified");
+    assert_eq!(app.count("customers WHERE external_id IS NOT NULL").await, 0, "nothing was identified");
 
     let good = signed(&secret, "42", "ann@example.com", now + 600);
     let customer =
