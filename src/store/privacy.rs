@@ -269,9 +269,7 @@ pub fn erase(conn: &Tx, id: i64) -> Result<Erased> {
     conversations::erase(conn, &conversations, &items)?;
     items::erase(conn, &items)?;
     conversations::forget_party(conn, Party::Customer(id))?;
-    for table in ["pending_notifications"] {
-        conn.execute(&format!("DELETE FROM {table} WHERE party_kind = 'customer' AND party_id = ?1"), [id])?;
-    }
+    conn.execute("DELETE FROM pending_notifications WHERE party_kind = 'customer' AND party_id = ?1", [id])?;
     attachments::forget_uploader(conn, Party::Customer(id))?;
     portal::forget_links(conn, &address_list)?;
     // Visitor tokens (widget and portal sessions) go with the customer, and their open sockets
