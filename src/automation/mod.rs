@@ -79,8 +79,8 @@ pub trait Reads {
     fn everyone_who_sees(&self, project: Option<i64>) -> Result<Vec<i64>, Self::Error>;
     /// A user's name, or `None` when there is no such user.
     fn user_name(&self, user: i64) -> Result<Option<String>, Self::Error>;
-    /// The choices of an active user who may see what the event is about (`None`: nothing in
-    /// particular); `None` when the user may not.
+    /// The notification choices of an active user who may see `about` (anything, when it is
+    /// `None`); `None` for a user who may not, or is no longer active.
     fn may_see(&self, user: i64, about: Option<Subject>) -> Result<Option<Choices>, Self::Error>;
 }
 

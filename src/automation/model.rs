@@ -574,6 +574,26 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_may_only_name_rows_that_exist() {
+        let input = RuleInput {
+            name: "Escalate".into(),
+            enabled: true,
+            trigger: Trigger::MessagePosted,
+            conditions: vec![Condition { field: "project".into(), op: Op::Is, value: "3".into() }],
+            actions: vec![Action::Assign { user_id: 9 }],
+        };
+        let asked = std::cell::RefCell::new(Vec::new());
+        let only_project_3 = |named, id| -> Result<bool, Invalid> {
+            asked.borrow_mut().push((named, id));
+            Ok(named == Named::Project && id == 3)
+        };
+        let err = input.validate(only_project_3).unwrap_err();
+        assert_eq!(err.message, "actions[0].user_id: there is no active user 9");
+        assert_eq!(asked.take(), [(Named::Project, 3), (Named::ActiveUser, 9)]);
+        assert!(input.validate(|_, _| Ok::<_, Invalid>(true)).is_ok());
+    }
+
+    #[test]
     fn text_conditions_ignore_case() {
         let c = |op, value: &str| Condition { field: "message.body".into(), op, value: value.into() };
         assert!(c(Op::Contains, "REFUND").holds("I want a refund"));
