@@ -228,3 +228,32 @@ fn notice<W: World>(
     };
     world.queue_notice(notice, now)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_hears_of_the_messages_they_chose() {
+        let choices = |replies, internal| Choices {
+            notify_customer_replies: replies,
+            notify_internal: internal,
+            email_fallback: false,
+        };
+        let message = |kind: &str, author: &str| {
+            let mut f = Facts::default();
+            f.set("conversation.kind", kind.into());
+            f.set("message.author", author.into());
+            f
+        };
+        let from_customer = message("public", "customer");
+        let from_colleague = message("public", "user");
+        assert!(wants_message(&choices(NotifyReplies::Customers, false), &from_customer));
+        assert!(!wants_message(&choices(NotifyReplies::Customers, false), &from_colleague));
+        assert!(wants_message(&choices(NotifyReplies::Users, false), &from_colleague));
+        assert!(!wants_message(&choices(NotifyReplies::None, true), &from_customer));
+        // Internal messages follow their own choice, whatever the one about replies says.
+        assert!(wants_message(&choices(NotifyReplies::None, true), &message("internal", "user")));
+        assert!(!wants_message(&choices(NotifyReplies::Both, false), &message("internal", "user")));
+    }
+}
