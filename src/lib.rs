@@ -2,6 +2,7 @@
 //! that tests start the whole app in-process; `main.rs` only parses the command line.
 
 pub mod app;
+pub mod automation;
 pub mod cli;
 pub mod clock;
 pub mod config;

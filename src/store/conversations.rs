@@ -392,7 +392,7 @@ pub fn post(conn: &Tx, viewer: Viewer, conversation_id: i64, new: NewMessage, no
     post_caused(conn, viewer, conversation_id, new, now, &[])
 }
 
-/// `post`, for a message that the rules in `cause` made (see `automations::engine`).
+/// `post`, for a message that the rules in `cause` made (see `rules::triggers`).
 pub(super) fn post_caused(
     conn: &Tx,
     viewer: Viewer,
@@ -463,7 +463,7 @@ pub(super) fn post_caused(
     if new.author != Party::Bot || conversation.preview.is_none() {
         conversation.preview = preview_of(&message);
     }
-    super::automations::engine::message_posted(conn, &conversation, &message, cause, now)?;
+    super::rules::triggers::message_posted(conn, &conversation, &message, cause, now)?;
     Ok(Posted { message, conversation, replayed: false })
 }
 
@@ -561,6 +561,22 @@ pub fn watchers(conn: &Connection, conversation_id: i64) -> Result<Vec<i64>> {
     )?;
     let rows = stmt.query_map([conversation_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)
+}
+
+/// Users who take part in a conversation.
+pub fn members(conn: &Connection, conversation_id: i64) -> Result<Vec<i64>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT party_id FROM participants WHERE conversation_id = ?1 AND party_kind = 'user'")?;
+    let rows = stmt.query_map([conversation_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// The item's first internal conversation, where notes about it go, if it has one.
+pub fn notes_of(conn: &Connection, item_id: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM conversations WHERE item_id = ?1 AND kind = 'internal' ORDER BY id LIMIT 1")?
+        .query_row([item_id], |r| r.get(0))
+        .optional()?)
 }
 
 /// The conversations on an item that the viewer may see, oldest first.

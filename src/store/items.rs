@@ -165,7 +165,7 @@ pub fn insert(conn: &Tx, viewer: Viewer, new: NewItem, now: Millis) -> Result<It
         follow(conn, id, user)?;
     }
     announce(conn, id)?;
-    super::automations::engine::item_created(conn, id, now)?;
+    super::rules::triggers::item_created(conn, id, now)?;
     get(conn, viewer, id)
 }
 

@@ -83,7 +83,7 @@ pub trait Letters {
 
 /// Records that `party` is owed an email about message `seq` of a conversation unless they see
 /// it in time; several messages of one conversation add up to one email. The rules of the
-/// notification flow call this (see `automations`).
+/// notification flow call this (see `crate::automation`, through `rules::world`).
 pub(super) fn owe(conn: &Connection, conversation_id: i64, party: Party, seq: i64, since: Millis) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO pending_notifications (conversation_id, party_kind, party_id, first_seq, last_seq, since)

@@ -1,7 +1,7 @@
 //! Run-time settings kept as one JSON document per key.
 
-use super::automations::hours::BusinessHours;
 use super::Result;
+use crate::automation::hours::BusinessHours;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use utoipa::ToSchema;

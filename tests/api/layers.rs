@@ -84,6 +84,17 @@ fn the_store_knows_nothing_of_mail_http_or_sockets() {
     assert!(path_back(&graph, "mail", "http").is_none(), "mail reaches http: {graph:?}");
 }
 
+/// The rules engine decides; the store, mail, HTTP and sockets are what it acts on, through
+/// its `World`, never by name.
+#[test]
+fn the_rules_engine_knows_no_store_mail_http_or_sockets() {
+    let graph = imports();
+    assert!(graph["automation"].contains("domain"), "the scan finds imports: {graph:?}");
+    for outer in ["store", "http", "mail", "realtime"] {
+        assert!(!graph["automation"].contains(outer), "automation imports {outer}: {graph:?}");
+    }
+}
+
 /// Each source file outside the store and the tools that are about the SQLite file itself
 /// (backup and restore, the benchmark's seeder): its path under `src/` and its text.
 fn outside_the_store() -> Vec<(String, String)> {
