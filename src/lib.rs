@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
+pub mod notify;
 pub mod password;
 pub mod realtime;
 pub mod store;

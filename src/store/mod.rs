@@ -36,7 +36,7 @@ pub use writer::{MailBell, Tx};
 /// Times are the domain's milliseconds since the epoch, stored in every `*_at` column.
 pub use crate::domain::Millis;
 pub use access::{standing, Acting, AgentScope, Credential, Principal, Standing, Viewer};
-pub use api::{Conversations, Customers, Items, Live, Mail, Rules, Settings, Signing, Told, Users, Vouched};
+pub use api::{Conversations, Customers, Due, Items, Live, Mail, Rules, Settings, Signing, Told, Users, Vouched};
 pub use events::{Event, RightsChange};
 pub use live::{EmailReply, EmailTicket, Started};
 pub use migrate::SCHEMA_VERSION;

@@ -2,7 +2,9 @@
 
 use crate::domain::Party;
 use crate::store::inbound::{self, InboundEntry, Record};
-use crate::store::notify::{self, Attempt, Letters, NewEmail, OutboxCounts, OutboxEntry, Outgoing, Recipient};
+use crate::store::notify::{
+    self, Attempt, DueNotice, NewEmail, OutboxCounts, OutboxEntry, Outgoing, Owed, Recipient, Settle,
+};
 use crate::store::settings::{self, EmailFlow};
 use crate::store::{Event, Millis, Result, Store};
 
@@ -14,6 +16,14 @@ pub struct Mail<'s>(pub(super) &'s Store);
 pub struct Signing {
     pub reply_secret: String,
     pub team_name: String,
+}
+
+/// What fell due for the scheduler, read at one moment.
+pub struct Due {
+    /// How the emails are signed; `None` until the reply key is made (`signing` makes it).
+    pub signing: Option<Signing>,
+    pub notices: Vec<DueNotice>,
+    pub owed: Vec<Owed>,
 }
 
 impl Mail<'_> {
@@ -31,16 +41,26 @@ impl Mail<'_> {
         self.0.read(notify::earliest_pending).await
     }
 
-    /// Turns up to `limit` notifications owed since `cutoff` into outbox rows, written by
-    /// `letters`; answers (rows looked at, emails queued).
-    pub async fn queue_due(
-        &self,
-        cutoff: Millis,
-        limit: usize,
-        letters: Box<dyn Letters + Send>,
-        now: Millis,
-    ) -> Result<(usize, usize)> {
-        self.0.write(move |c| notify::queue_due(c, cutoff, limit, letters.as_ref(), now)).await
+    /// What fell due by `cutoff` (up to `limit` notices and as many notifications, each with at
+    /// most `quote` messages), read in one snapshot with how emails are signed. Nothing is
+    /// written: the caller decides, renders, and hands the outcome to `settle`.
+    pub async fn due(self, cutoff: Millis, limit: usize, quote: usize, now: Millis) -> Result<Due> {
+        self.0
+            .read(move |c| {
+                let (notices, owed) = notify::due(c, cutoff, limit, quote, now)?;
+                let signing = match settings::made_reply_secret(c)? {
+                    Some(reply_secret) => Some(Signing { reply_secret, team_name: settings::widget(c)?.team_name }),
+                    None => None,
+                };
+                Ok(Due { signing, notices, owed })
+            })
+            .await
+    }
+
+    /// Removes each row `due` read that is unchanged since, queueing its email if it has one, all
+    /// in one transaction; says how many emails were queued.
+    pub async fn settle(self, decided: Vec<Settle>, now: Millis) -> Result<usize> {
+        self.0.write(move |c| notify::settle(c, &decided, now)).await
     }
 
     /// Drops what fell due by `cutoff` unsent (there is no SMTP server); says how many.
