@@ -10,7 +10,7 @@ use super::Mailer;
 use crate::clock::Clock;
 use crate::jobs::{self, Failure, Job, Jobs, Next, Wake};
 use crate::notify;
-use crate::store::notify::{Attempt, Outgoing};
+use crate::store::outbox::{Attempt, Outgoing};
 use crate::store::{Millis, Store, StoreError};
 use futures_util::stream::{self, StreamExt};
 use std::sync::Arc;

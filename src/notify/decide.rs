@@ -3,7 +3,8 @@
 use super::{Letters, Unseen};
 use crate::domain::{Millis, PartyKind};
 use crate::store::conversations::{Conversation, Message};
-use crate::store::notify::{Claim, DueNotice, NewEmail, Owed, Recipient, Settle};
+use crate::store::notify::{Claim, DueNotice, Owed, Recipient, Settle};
+use crate::store::outbox::NewEmail;
 use std::collections::HashMap;
 
 /// At most this many messages are quoted in one notification email; older ones are counted.

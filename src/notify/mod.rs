@@ -14,7 +14,8 @@ pub use decide::{decide, MESSAGES_PER_EMAIL};
 use crate::domain::Millis;
 use crate::store::conversations::{Conversation, Message};
 use crate::store::inbound::MailThread;
-use crate::store::notify::{NewEmail, Recipient};
+use crate::store::notify::Recipient;
+use crate::store::outbox::NewEmail;
 
 /// What a notification email tells: the unseen messages (oldest first), how many earlier ones
 /// are left out, and what names the conversation (its ticket's title, its subject or its first

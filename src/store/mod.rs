@@ -19,6 +19,7 @@ mod live;
 mod messages;
 mod migrate;
 pub mod notify;
+pub mod outbox;
 pub mod people;
 pub mod portal;
 pub mod privacy;

@@ -2,9 +2,8 @@
 
 use crate::domain::Party;
 use crate::store::inbound::{self, InboundEntry, Record};
-use crate::store::notify::{
-    self, Attempt, DueNotice, NewEmail, OutboxCounts, OutboxEntry, Outgoing, Owed, Recipient, Settle,
-};
+use crate::store::notify::{self, DueNotice, Owed, Recipient, Settle};
+use crate::store::outbox::{self, Attempt, NewEmail, OutboxCounts, OutboxEntry, Outgoing};
 use crate::store::settings::{self, EmailFlow};
 use crate::store::{Event, Millis, Result, Store};
 
@@ -72,7 +71,7 @@ impl Mail<'_> {
     pub async fn enqueue(self, email: NewEmail, now: Millis) -> Result<i64> {
         self.0
             .write(move |c| {
-                let id = notify::enqueue(c, &email, now)?;
+                let id = outbox::enqueue(c, &email, now)?;
                 c.raise(Event::Mail);
                 Ok(id)
             })
@@ -81,12 +80,12 @@ impl Mail<'_> {
 
     /// Outbox rows due for a first or another attempt.
     pub async fn due_emails(self, now: Millis, limit: usize) -> Result<Vec<Outgoing>> {
-        self.0.read(move |c| notify::due_emails(c, now, limit)).await
+        self.0.read(move |c| outbox::due_emails(c, now, limit)).await
     }
 
     /// When the next retry falls due, if one waits.
     pub async fn next_attempt(self) -> Result<Option<Millis>> {
-        self.0.read(notify::next_attempt).await
+        self.0.read(outbox::next_attempt).await
     }
 
     /// Records what the SMTP server said to each email, all in one transaction.
@@ -94,7 +93,7 @@ impl Mail<'_> {
         self.0
             .write(move |c| {
                 for (id, attempt) in &attempts {
-                    notify::record(c, *id, attempt, now)?;
+                    outbox::record(c, *id, attempt, now)?;
                 }
                 Ok(())
             })
@@ -102,17 +101,17 @@ impl Mail<'_> {
     }
 
     pub async fn outbox(self, status: Option<String>, limit: usize) -> Result<Vec<OutboxEntry>> {
-        self.0.read(move |c| notify::outbox(c, status.as_deref(), limit)).await
+        self.0.read(move |c| outbox::list(c, status.as_deref(), limit)).await
     }
 
     /// How email flows, with how many emails wait, were sent or failed.
     pub async fn flow_and_counts(self) -> Result<(EmailFlow, OutboxCounts)> {
-        self.0.read(|c| Ok((settings::email_flow(c)?, notify::outbox_counts(c)?))).await
+        self.0.read(|c| Ok((settings::email_flow(c)?, outbox::outbox_counts(c)?))).await
     }
 
     /// Sends a failed email again.
     pub async fn retry(self, id: i64, now: Millis) -> Result<()> {
-        self.0.write(move |c| notify::retry(c, id, now)).await
+        self.0.write(move |c| outbox::retry(c, id, now)).await
     }
 
     /// Where a notification to `party` would go, if they can be emailed.
