@@ -11,7 +11,7 @@
 use super::conversations::{self, MessagePage};
 use super::customer_view::{self, CustomerConversation, Ticket};
 use super::customers::{self, Customer};
-use super::{attachments, inbound, items, json_list, notify, portal, Millis, Result, Viewer};
+use super::{attachments, inbound, items, json_list, notify, portal, rules, Millis, Result, Viewer};
 use crate::domain::{Channel, Party, PartyKind};
 use crate::store::Tx;
 use base64::Engine;
@@ -231,27 +231,16 @@ pub fn erase(conn: &Tx, id: i64) -> Result<Erased> {
         )?
         .query_map(params![id, items_json], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let conversations_json = json_list(&conversations);
-    let in_conversations = "IN (SELECT value FROM json_each(?1))";
-
     let messages: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM messages WHERE conversation_id {in_conversations}"),
-        [&conversations_json],
+        "SELECT count(*) FROM messages WHERE conversation_id IN (SELECT value FROM json_each(?1))",
+        [json_list(&conversations)],
         |r| r.get(0),
     )?;
     // Email and automation records quote what was said: they go before the rows they point at
     // would turn their links to NULL.
     let mut emails = notify::forget_customer(conn, id, &conversations, &items, &address_list)?;
     emails += inbound::forget(conn, &conversations, &address_list)?;
-    for table in ["automation_events", "rule_runs"] {
-        conn.execute(
-            &format!(
-                "DELETE FROM {table} WHERE conversation_id {in_conversations}
-                 OR item_id IN (SELECT value FROM json_each(?2))"
-            ),
-            params![conversations_json, items_json],
-        )?;
-    }
+    rules::forget(conn, &conversations, &items)?;
     conversations::erase(conn, &conversations, &items)?;
     items::erase(conn, &items)?;
     conversations::forget_party(conn, Party::Customer(id))?;

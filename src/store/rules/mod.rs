@@ -191,6 +191,21 @@ pub struct Run {
 }
 
 /// The newest runs, of one rule or all; skipped ones only when asked.
+/// Forgets what rules noted about these conversations and items (the events they saw, what
+/// they did): the conversations and items are being erased.
+pub(crate) fn forget(conn: &Connection, conversations: &[i64], items: &[i64]) -> Result<()> {
+    for table in ["automation_events", "rule_runs"] {
+        conn.execute(
+            &format!(
+                "DELETE FROM {table} WHERE conversation_id IN (SELECT value FROM json_each(?1))
+                 OR item_id IN (SELECT value FROM json_each(?2))"
+            ),
+            params![super::json_list(conversations), super::json_list(items)],
+        )?;
+    }
+    Ok(())
+}
+
 pub fn runs(conn: &Connection, rule_id: Option<i64>, skipped: bool, limit: usize) -> Result<Vec<Run>> {
     let mut stmt = conn.prepare_cached(
         "SELECT r.id, r.rule_id, u.name, r.event, r.conversation_id, r.item_id, r.outcome, r.detail, r.at
