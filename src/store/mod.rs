@@ -20,6 +20,7 @@ mod messages;
 mod migrate;
 pub mod notify;
 pub mod outbox;
+mod participants;
 pub mod people;
 pub mod portal;
 pub mod privacy;
