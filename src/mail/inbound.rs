@@ -4,7 +4,7 @@
 //! ping-pong; anything doubtful is held for an admin. Every email is recorded once, by its
 //! Message-ID, so a message fetched or delivered twice is handled once.
 
-use super::quote::strip_reply;
+use super::reply::strip_reply;
 use super::reply_token::{ReplyToken, Thread, TokenError};
 use crate::clock::Clock;
 use crate::domain::{ContentType, Filename, Party, MAX_ATTACHMENTS, MAX_BODY_CHARS};

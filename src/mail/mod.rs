@@ -4,7 +4,7 @@
 pub mod imap;
 pub mod inbound;
 pub mod postman;
-pub mod quote;
+pub mod reply;
 pub mod render;
 pub mod reply_token;
 pub mod smtpd;
