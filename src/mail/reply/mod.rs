@@ -7,9 +7,20 @@
 //! text: a chat message with a leftover quote is a nuisance, one that lost its point is a real
 //! loss. Forwarded messages are kept whole, since what was forwarded is the content.
 
+mod html;
 mod words;
 
+pub use html::html_to_text;
 use words::Header;
+
+/// What an email says, as text: its plain-text part as the author's client wrote it, or, for
+/// an email with HTML only, the HTML read with its structure (`html_to_text`).
+pub fn text_of(mail: &mail_parser::Message) -> String {
+    match mail.text_part(0) {
+        Some(part) if part.is_text_html() => mail.body_html(0).map(|html| html_to_text(&html)).unwrap_or_default(),
+        _ => mail.body_text(0).map(|text| text.into_owned()).unwrap_or_default(),
+    }
+}
 
 /// The part of a plain-text email its author wrote: without quoted history, the signature and
 /// the "Sent from my iPhone" line, with blank lines trimmed at both ends and trailing whitespace
@@ -241,7 +252,7 @@ fn strip_tail<'a, 'b>(lines: &'a [&'b str]) -> &'a [&'b str] {
 
 #[cfg(test)]
 mod tests {
-    use super::strip_reply;
+    use super::{html_to_text, strip_reply};
 
     #[test]
     fn text_without_quotes_is_kept_and_trimmed() {
@@ -528,8 +539,36 @@ mod tests {
         }
     }
 
+    #[test]
+    fn html_only_replies_are_read_by_their_structure() {
+        let read = |html: &str| strip_reply(&html_to_text(html));
+        // Outlook on the web: its quoted headers in `divRplyFwdMsg`, the original after them.
+        let outlook = "<html><body><div>Reply</div><div>I'm still seeing it.</div><div id=\"appendonsend\"></div>\
+            <hr style=\"display:inline-block;width:98%\"><div id=\"divRplyFwdMsg\" dir=\"ltr\"><font face=\"Calibri\">\
+            <b>From:</b> Rapport &lt;support@example.com&gt;<br><b>Sent:</b> Tuesday, November 24, 2026 10:00 AM<br>\
+            <b>To:</b> Dana<br><b>Subject:</b> Export</font><div>&nbsp;</div></div><div>Could you try again?</div></body></html>";
+        assert_eq!(read(outlook), "Reply\nI'm still seeing it.");
+        // A header block that starts with the date.
+        let date_first = "<div>Thanks</div><div>Date: Tue, 24 Nov 2026 10:00</div><div>From: Rapport</div>\
+            <div>To: Dana</div><div>Subject: Export</div><div>Could you try again?</div>";
+        assert_eq!(read(date_first), "Thanks");
+        // Gmail, answered below the quote.
+        let gmail = "<div dir=\"ltr\">Hi,</div><br><div class=\"gmail_quote\"><div dir=\"ltr\" class=\"gmail_attr\">\
+            On Tue, Nov 24, 2026 at 10:00 AM Rapport &lt;<a href=\"mailto:support@example.com\">support@example.com</a>&gt; wrote:<br></div>\
+            <blockquote class=\"gmail_quote\" style=\"margin:0px 0px 0px 0.8ex\">Did it work?</blockquote></div>\
+            <div>Yes, after clearing the cache.</div>";
+        assert_eq!(read(gmail), "Hi,\n\nYes, after clearing the cache.");
+        // Thunderbird's attribution, and Apple Mail's inside the quote.
+        let thunderbird = "<p>Works now.</p><div class=\"moz-cite-prefix\">On 24/11/2026 10:00, Rapport wrote:<br></div>\
+            <blockquote type=\"cite\">Hello</blockquote>";
+        assert_eq!(read(thunderbird), "Works now.");
+        let apple = "<div>Perfect.</div><div><br><blockquote type=\"cite\"><div>On 24 Nov 2026, at 10:00, Rapport \
+            &lt;support@example.com&gt; wrote:</div><br><div><div>Hello</div></div></blockquote></div>";
+        assert_eq!(read(apple), "Perfect.");
+    }
+
     mod fixtures {
-        use super::strip_reply;
+        use super::{html_to_text, strip_reply};
         use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
 
         /// Stands in for what the integration tests substitute, and checks nothing is left over.
@@ -567,6 +606,7 @@ mod tests {
                 "Thanks, the export works now.\nI had to clear the browser cache first, in case anyone else runs into it."
             );
             assert!(message.body_html(0).unwrap().contains("<blockquote class=\"gmail_quote\""));
+            assert_eq!(strip_reply(&html_to_text(&message.body_html(0).unwrap())), strip_reply(&text));
             assert_eq!(in_reply_to(&message).as_deref(), Some("n1.c7.a3f9@rapport.example.com"));
             assert_eq!(message.references().as_text(), Some("n1.c7.a3f9@rapport.example.com"));
             assert_eq!(message.subject(), Some("Re: Export fails"));
@@ -583,6 +623,7 @@ mod tests {
             assert!(text.contains("Could you try the export again?"));
             assert_eq!(strip_reply(&text), "I’m still seeing the error on the invoices page.");
             assert!(message.body_html(0).unwrap().contains("divRplyFwdMsg"));
+            assert_eq!(strip_reply(&html_to_text(&message.body_html(0).unwrap())), strip_reply(&text));
             assert_eq!(in_reply_to(&message).as_deref(), Some("n1.c7.a3f9@rapport.example.com"));
             assert_eq!(message.references(), &HeaderValue::Empty);
             assert_eq!(first_to(&message), "support+r1-u2-abc@example.com");
@@ -602,6 +643,7 @@ mod tests {
             assert!(text.contains("Could you try the export again?"));
             assert_eq!(strip_reply(&text), "Perfect, that fixed it.");
             assert!(message.body_html(0).unwrap().contains("<blockquote type=\"cite\">"));
+            assert_eq!(strip_reply(&html_to_text(&message.body_html(0).unwrap())), strip_reply(&text));
             assert_eq!(in_reply_to(&message).as_deref(), Some("n1.c7.a3f9@rapport.example.com"));
             assert_eq!(message.references().as_text(), Some("n1.c7.a3f9@rapport.example.com"));
             assert_eq!(first_to(&message), "support@example.com");
