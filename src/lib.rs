@@ -2,6 +2,7 @@
 //! that tests start the whole app in-process; `main.rs` only parses the command line.
 
 pub mod app;
+pub mod automation;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod jobs;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
+pub mod notify;
 pub mod password;
 pub mod realtime;
 pub mod store;

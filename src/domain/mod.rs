@@ -17,6 +17,9 @@ pub use values::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Milliseconds since the epoch: every time the program keeps or compares.
+pub type Millis = i64;
+
 /// A value that failed validation: a stable code for clients and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]

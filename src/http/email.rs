@@ -6,7 +6,7 @@ use crate::mail::imap::{ImapSource, ImapSummary};
 use crate::mail::inbound::Received;
 use crate::mail::SmtpSummary;
 use crate::store::inbound::{InboundEntry, Outcome};
-use crate::store::notify::{OutboxCounts, OutboxEntry};
+use crate::store::outbox::{OutboxCounts, OutboxEntry};
 use crate::store::settings::EmailFlow;
 use actix_web::http::StatusCode;
 use actix_web::{get, post, put, web, HttpResponse};
@@ -185,7 +185,7 @@ async fn test(state: State, _admin: Admin, body: web::Json<TestEmail>) -> Result
         return Err(ApiError::new(StatusCode::CONFLICT, "smtp_not_configured", "set smtp_url and smtp_from first"));
     };
     let base = &state.config.base_url;
-    let email = crate::store::notify::NewEmail {
+    let email = crate::store::outbox::NewEmail {
         message_id: format!("<test.{}@{}>", crate::token::generate(""), mailer.domain()),
         to,
         reply_to: None,

@@ -2,10 +2,10 @@
 //! words a rule may use, and business hours.
 
 use super::{Admin, State};
+use crate::automation::hours::BusinessHours;
+use crate::automation::model::{self, Rule, RuleInput, Vocabulary};
 use crate::error::{ApiError, ErrorBody};
-use crate::store::automations::hours::BusinessHours;
-use crate::store::automations::model::{self, Rule, RuleInput, Vocabulary};
-use crate::store::automations::{DryRunEntry, Run};
+use crate::store::rules::{DryRunEntry, Run};
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -10,7 +10,7 @@ pub mod reply_token;
 pub mod smtpd;
 
 use crate::domain::Secret;
-use crate::store::notify::NewEmail;
+use crate::store::outbox::NewEmail;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};

@@ -1,14 +1,16 @@
 //! The two background jobs of outbound email, run by `jobs`. The scheduler turns notifications
-//! whose delay ran out into outbox rows; the sender hands outbox rows to the SMTP server,
-//! retrying each temporary failure with backoff and jitter. Both wait on the app's clock, so
-//! tests move time instead of sleeping, and both keep all their state in the database, so a
-//! restart picks up exactly where the last run stopped.
+//! whose delay ran out into outbox rows: it reads what fell due, has `notify` decide and
+//! `render` write each email, and settles the lot in one write. The sender hands outbox rows to
+//! the SMTP server, retrying each temporary failure with backoff and jitter. Both wait on the
+//! app's clock, so tests move time instead of sleeping, and both keep all their state in the
+//! database, so a restart picks up exactly where the last run stopped.
 
 use super::render::Letterhead;
 use super::Mailer;
 use crate::clock::Clock;
 use crate::jobs::{self, Failure, Job, Jobs, Next, Wake};
-use crate::store::notify::{Attempt, Outgoing};
+use crate::notify;
+use crate::store::outbox::{Attempt, Outgoing};
 use crate::store::{Millis, Store, StoreError};
 use futures_util::stream::{self, StreamExt};
 use std::sync::Arc;
@@ -69,8 +71,21 @@ impl Postman {
             // one is configured.
             return Ok((self.store.mail().drop_due(cutoff).await?, 0));
         }
-        let head = Letterhead::current(&self.store, &self.support_address, &self.base_url).await?;
-        self.store.mail().queue_due(cutoff, QUEUE_BATCH, Box::new(head), now).await
+        // One read of what fell due, the decisions and the rendering outside any transaction,
+        // then one write that settles each row still as it was read (see `store::notify`).
+        let due = self.store.mail().due(cutoff, QUEUE_BATCH, notify::MESSAGES_PER_EMAIL, now).await?;
+        let looked = due.owed.len();
+        if due.notices.is_empty() && due.owed.is_empty() {
+            return Ok((0, 0));
+        }
+        let signing = match due.signing {
+            Some(signing) => signing,
+            // The reply key is made on first use, which takes a write: once in a database's life.
+            None => self.store.mail().signing().await?,
+        };
+        let head = Letterhead::signed(signing, &self.support_address, &self.base_url);
+        let decided = notify::decide(due.notices, due.owed, &head, now);
+        Ok((looked, self.store.mail().settle(decided, now).await?))
     }
 
     fn outcome(&self, email: &Outgoing, result: Result<(), super::SendError>) -> Attempt {

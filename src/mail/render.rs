@@ -3,10 +3,12 @@
 
 use crate::domain::{ConversationKind, Party, PartyKind};
 use crate::mail::reply_token::ReplyToken;
+use crate::notify::{Letters, Unseen};
 use crate::store::conversations::{Conversation, Message};
 use crate::store::inbound::MailThread;
-use crate::store::notify::{Letters, NewEmail, Recipient, Unseen};
-use crate::store::Millis;
+use crate::store::notify::Recipient;
+use crate::store::outbox::NewEmail;
+use crate::store::{Millis, Signing};
 use crate::text::escape;
 use rand::Rng;
 
@@ -14,7 +16,7 @@ const TEXT: &str = include_str!("../../assets/email/notification.txt");
 const HTML: &str = include_str!("../../assets/email/notification.html");
 
 /// What every notification email is made with; it writes the emails the notification flow
-/// queues (`store::notify::Letters`).
+/// decides on (`notify::Letters`).
 #[derive(Debug, Clone)]
 pub struct Letterhead {
     /// Signs the reply tokens.
@@ -45,8 +47,11 @@ impl Letterhead {
         support_address: &str,
         base_url: &str,
     ) -> crate::store::Result<Letterhead> {
-        let signing = store.mail().signing().await?;
-        Ok(Letterhead::new(signing.reply_secret, support_address, base_url, signing.team_name))
+        Ok(Letterhead::signed(store.mail().signing().await?, support_address, base_url))
+    }
+
+    pub fn signed(signing: Signing, support_address: &str, base_url: &str) -> Letterhead {
+        Letterhead::new(signing.reply_secret, support_address, base_url, signing.team_name)
     }
 
     pub fn support_address(&self) -> String {

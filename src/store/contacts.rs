@@ -12,8 +12,8 @@ use super::{Millis, Result, Viewer};
 use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// At most this many neutral notices go to one unverified address in `NOTICE_WINDOW_MS`.
-pub const NOTICES_PER_WINDOW: i64 = 3;
+/// The neutral notices to an unverified address are counted over this window (how many it may
+/// get is the notification policy's to decide).
 pub const NOTICE_WINDOW_MS: Millis = 3_600_000;
 
 /// The Message-ID prefix of a neutral notice, by which the outbox counts them.
@@ -140,15 +140,4 @@ pub(super) fn join(conn: &Tx, email: &str, target: i64) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Whether another neutral notice may go to `address` now.
-pub(super) fn may_notify(conn: &Connection, address: &str, now: Millis) -> Result<bool> {
-    let sent: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM outbox WHERE lower(to_address) = lower(?1) AND created_at > ?2
-             AND message_id LIKE ?3 || '%'",
-        )?
-        .query_row(params![address, now - NOTICE_WINDOW_MS, NOTICE_ID_PREFIX], |r| r.get(0))?;
-    Ok(sent < NOTICES_PER_WINDOW)
 }

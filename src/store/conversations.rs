@@ -1,9 +1,12 @@
-//! Conversations, their participants, messages and seen marks.
+//! Conversations and the messages posted in them (who takes part and what they saw is
+//! `participants`).
 
 pub(super) use super::messages::message;
 pub use super::messages::{messages, Author, Message, MessagePage};
+pub(super) use super::participants::{forget_party, join, leave};
+pub use super::participants::{mark_seen, members, watchers};
 use super::people::{self, CustomerSummary};
-use super::{access, attachments, Millis, Page, Result, StoreError, Viewer};
+use super::{access, attachments, participants, Millis, Page, Result, StoreError, Viewer};
 use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, ItemKind, Party, PartyKind, Priority, Status};
 use crate::domain::{MAX_ATTACHMENTS, MAX_BODY_CHARS};
 use crate::store::Tx;
@@ -292,17 +295,6 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Mill
     get(conn, viewer, id)
 }
 
-pub(super) fn join(conn: &Connection, conversation_id: i64, party: Party, now: Millis) -> Result<()> {
-    if let Some(id) = party.id() {
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO participants (conversation_id, party_kind, party_id, joined_at)
-             VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![conversation_id, party.kind(), id, now])?;
-    }
-    Ok(())
-}
-
 /// The parties who take part in a conversation, what they have seen, the messages they wrote:
 /// moved from one customer to another (two customers found to be one person).
 pub(super) fn move_customer(conn: &Connection, from: i64, to: i64) -> Result<()> {
@@ -310,31 +302,7 @@ pub(super) fn move_customer(conn: &Connection, from: i64, to: i64) -> Result<()>
         .execute(params![from, to])?;
     conn.prepare_cached("UPDATE messages SET author_id = ?2 WHERE author_kind = 'customer' AND author_id = ?1")?
         .execute(params![from, to])?;
-    for table in ["participants", "seen_marks"] {
-        conn.execute(
-            &format!("UPDATE OR IGNORE {table} SET party_id = ?2 WHERE party_kind = 'customer' AND party_id = ?1"),
-            params![from, to],
-        )?;
-    }
-    forget_party(conn, Party::Customer(from))
-}
-
-/// Forgets where a party takes part and what they saw (the party is gone or merged away).
-pub(super) fn forget_party(conn: &Connection, party: Party) -> Result<()> {
-    for table in ["participants", "seen_marks"] {
-        conn.execute(
-            &format!("DELETE FROM {table} WHERE party_kind = ?1 AND party_id = ?2"),
-            params![party.kind(), party.id()],
-        )?;
-    }
-    Ok(())
-}
-
-/// A party no longer takes part in a conversation.
-pub(super) fn leave(conn: &Connection, conversation_id: i64, party: Party) -> Result<()> {
-    conn.prepare_cached("DELETE FROM participants WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3")?
-        .execute(params![conversation_id, party.kind(), party.id()])?;
-    Ok(())
+    participants::move_party(conn, Party::Customer(from), Party::Customer(to))
 }
 
 /// Hands an item's public conversations with one customer to another (the item's requester
@@ -392,7 +360,7 @@ pub fn post(conn: &Tx, viewer: Viewer, conversation_id: i64, new: NewMessage, no
     post_caused(conn, viewer, conversation_id, new, now, &[])
 }
 
-/// `post`, for a message that the rules in `cause` made (see `automations::engine`).
+/// `post`, for a message that the rules in `cause` made (see `rules::triggers`).
 pub(super) fn post_caused(
     conn: &Tx,
     viewer: Viewer,
@@ -463,7 +431,7 @@ pub(super) fn post_caused(
     if new.author != Party::Bot || conversation.preview.is_none() {
         conversation.preview = preview_of(&message);
     }
-    super::automations::engine::message_posted(conn, &conversation, &message, cause, now)?;
+    super::rules::triggers::message_posted(conn, &conversation, &message, cause, now)?;
     Ok(Posted { message, conversation, replayed: false })
 }
 
@@ -494,25 +462,6 @@ fn checked(mut new: NewMessage) -> Result<NewMessage> {
         _ => Body::parse(&new.body, !new.attachment_ids.is_empty())?.into_string(),
     };
     Ok(new)
-}
-
-/// Moves a reader's seen mark forward (never back), clamped to the last message.
-pub fn mark_seen(conn: &Connection, conversation_id: i64, party: Party, seq: i64, now: Millis) -> Result<i64> {
-    let Some(id) = party.id() else { return Ok(seq) };
-    conn.prepare_cached(
-        "INSERT INTO seen_marks (conversation_id, party_kind, party_id, seq, updated_at)
-         SELECT ?1, ?2, ?3, MIN(?4, c.last_seq), ?5 FROM conversations c WHERE c.id = ?1
-         ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE
-             SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at",
-    )?
-    .execute(params![conversation_id, party.kind(), id, seq, now])?;
-    let seen = conn.query_row(
-        "SELECT seq FROM seen_marks WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3",
-        params![conversation_id, party.kind(), id],
-        |r| r.get(0),
-    )?;
-    super::notify::seen(conn, conversation_id, party, seen)?;
-    Ok(seen)
 }
 
 /// Turns a standalone customer conversation into a ticket in a project: the conversation then
@@ -553,14 +502,12 @@ pub fn make_ticket(
     Ok((get(conn, viewer, id)?, item))
 }
 
-/// Users who follow the conversation's item or take part in it.
-pub fn watchers(conn: &Connection, conversation_id: i64) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT f.user_id FROM conversations c JOIN item_followers f ON f.item_id = c.item_id WHERE c.id = ?1
-         UNION SELECT party_id FROM participants WHERE conversation_id = ?1 AND party_kind = 'user'",
-    )?;
-    let rows = stmt.query_map([conversation_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+/// The item's first internal conversation, where notes about it go, if it has one.
+pub fn notes_of(conn: &Connection, item_id: i64) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM conversations WHERE item_id = ?1 AND kind = 'internal' ORDER BY id LIMIT 1")?
+        .query_row([item_id], |r| r.get(0))
+        .optional()?)
 }
 
 /// The conversations on an item that the viewer may see, oldest first.

@@ -209,17 +209,7 @@ pub(super) fn merge(conn: &Connection, from: i64, to: i64) -> Result<()> {
     super::conversations::move_customer(conn, from, to)?;
     super::items::move_requester(conn, from, to)?;
     super::attachments::move_uploader(conn, Party::Customer(from), Party::Customer(to))?;
-    for table in ["pending_notifications"] {
-        conn.execute(
-            &format!("UPDATE OR IGNORE {table} SET party_id = ?2 WHERE party_kind = 'customer' AND party_id = ?1"),
-            params![from, to],
-        )?;
-        conn.execute(&format!("DELETE FROM {table} WHERE party_kind = 'customer' AND party_id = ?1"), [from])?;
-    }
-    conn.execute(
-        "UPDATE notices SET party_id = ?2 WHERE party_kind = 'customer' AND party_id = ?1",
-        params![from, to],
-    )?;
+    super::notify::merge_customer(conn, from, to)?;
     let tokens: i64 =
         conn.query_row("SELECT count(*) FROM visitor_tokens WHERE customer_id = ?1", [from], |r| r.get(0))?;
     if tokens == 0 {

@@ -81,6 +81,16 @@ pub fn seen_before(conn: &Connection, message_id: &str) -> Result<bool> {
         .is_some())
 }
 
+/// Erasing a customer: the mail that came in about their conversations or from one of their
+/// lower-case `addresses`. Returns how many went.
+pub(super) fn forget(conn: &Connection, conversations: &[i64], addresses: &[String]) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM inbound_mail WHERE conversation_id IN (SELECT value FROM json_each(?1))
+         OR lower(from_address) IN (SELECT value FROM json_each(?2))",
+        params![super::json_list(conversations), super::json_list(addresses)],
+    )?)
+}
+
 pub fn record(conn: &Connection, r: &Record, now: Millis) -> Result<i64> {
     if let Some(id) = r.release_of {
         let changed = conn.execute(

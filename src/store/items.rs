@@ -165,7 +165,7 @@ pub fn insert(conn: &Tx, viewer: Viewer, new: NewItem, now: Millis) -> Result<It
         follow(conn, id, user)?;
     }
     announce(conn, id)?;
-    super::automations::engine::item_created(conn, id, now)?;
+    super::rules::triggers::item_created(conn, id, now)?;
     get(conn, viewer, id)
 }
 
@@ -225,10 +225,7 @@ fn move_conversations(conn: &Tx, id: i64, old: Option<i64>, new: Option<i64>, no
     let Some(old) = old else { return Ok(()) };
     let moved = conversations::hand_over(conn, id, old, new)?;
     for c in &moved {
-        conn.execute(
-            "DELETE FROM pending_notifications WHERE conversation_id = ?1 AND party_kind = 'customer' AND party_id = ?2",
-            params![c, old],
-        )?;
+        super::notify::forget_owed(conn, *c, old)?;
         conversations::leave(conn, *c, Party::Customer(old))?;
         if let Some(new) = new {
             conversations::join(conn, *c, Party::Customer(new), now)?;

@@ -2,9 +2,9 @@
 //! commit order, from the writer thread) so that rooms and inboxes hear it at once.
 
 use super::attachments::{self, NewAttachment};
-use super::automations::engine;
 use super::conversations::{get, insert, mark_seen, post, Conversation, Message, NewConversation, NewMessage, Posted};
 use super::inbound::{self, Record};
+use super::rules::triggers;
 use super::{items, Acting, Event, Millis, Result, Store, Viewer};
 use crate::domain::{Channel, ConversationKind, ItemKind, Party, Status};
 use crate::store::Tx;
@@ -26,7 +26,7 @@ fn start(c: &Tx, viewer: Viewer, new: NewConversation, first: Option<NewMessage>
         Some(m) => Some(post(c, viewer, conversation.id, m, now)?.message),
         None => None,
     };
-    engine::conversation_started(c, &conversation, message.as_ref(), creator, now)?;
+    triggers::conversation_started(c, &conversation, message.as_ref(), creator, now)?;
     // The bot's reply (announced by the rule that posted it), for the caller to show at once.
     let auto_reply: Option<i64> = c
         .query_row(
@@ -231,7 +231,7 @@ impl Store {
         now: Millis,
     ) -> Result<Conversation> {
         self.write_announcing(
-            move |c| engine::set_conversation_status(c, viewer, id, status, &[], now),
+            move |c| triggers::set_conversation_status(c, viewer, id, status, &[], now),
             |(changed, conversation)| {
                 if *changed {
                     vec![Event::Conversation(conversation.clone())]

@@ -6,7 +6,6 @@
 mod access;
 mod api;
 pub mod attachments;
-pub mod automations;
 pub mod contacts;
 pub mod conversations;
 pub mod counts;
@@ -20,10 +19,13 @@ mod live;
 mod messages;
 mod migrate;
 pub mod notify;
+pub mod outbox;
+mod participants;
 pub mod people;
 pub mod portal;
 pub mod privacy;
 pub mod projects;
+pub mod rules;
 pub mod search;
 pub mod settings;
 pub mod stats;
@@ -33,8 +35,10 @@ mod writer;
 pub use writer::WriteStats;
 pub use writer::{MailBell, Tx};
 
+/// Times are the domain's milliseconds since the epoch, stored in every `*_at` column.
+pub use crate::domain::Millis;
 pub use access::{standing, Acting, AgentScope, Credential, Principal, Standing, Viewer};
-pub use api::{Conversations, Customers, Items, Live, Mail, Rules, Settings, Signing, Told, Users, Vouched};
+pub use api::{Conversations, Customers, Due, Items, Live, Mail, Rules, Settings, Signing, Told, Users, Vouched};
 pub use events::{Event, RightsChange};
 pub use live::{EmailReply, EmailTicket, Started};
 pub use migrate::SCHEMA_VERSION;
@@ -353,9 +357,6 @@ impl Store {
 fn json_list<T: serde::Serialize>(values: &[T]) -> String {
     serde_json::to_string(values).unwrap_or_else(|_| "[]".into())
 }
-
-/// Milliseconds since the epoch as stored in every `*_at` column.
-pub type Millis = i64;
 
 /// SQL for the id a new row of `$table` gets: above every row there is and every one ever
 /// deleted (`retired_ids`, kept by triggers), so an id is never handed out twice.

@@ -1,19 +1,18 @@
-//! The one-minute rule, in the store. Posting a message decides, in the same transaction, who
-//! is owed an email about it; a seen mark cancels what was seen; the scheduler turns what fell
-//! due into outbox rows (again in one transaction with removing the pending row, so a restart
-//! neither loses nor repeats one); the sender drains the outbox. What an email says is the
-//! mail path's business: the flow asks `Letters` (which `mail::render` provides) to write it.
+//! The tables of the one-minute rule: `pending_notifications` and `notices` (and only this
+//! module writes them). Posting a message records, in the same transaction, who is
+//! owed an email about it (`owe`); a seen mark cancels what was seen (`seen`); a rule queues its
+//! own text (`queue_notice`). The scheduler reads what fell due (`due`), decides and renders
+//! away from the database (the top-level `notify` policy and `mail::render`), then settles it
+//! in one transaction that removes each row still as it was read and queues its email
+//! (`settle`), so a restart neither loses nor repeats one; `outbox` holds the emails queued.
 
-use super::conversations::{self, Message, MessagePage};
+use super::contacts::{NOTICE_ID_PREFIX, NOTICE_WINDOW_MS};
+use super::conversations::{self, Conversation, Message, MessagePage};
 use super::inbound::MailThread;
-use super::{users, Millis, Result, Viewer};
+use super::outbox::{self, NewEmail};
+use super::{json_list, users, Millis, Result, Viewer};
 use crate::domain::{Party, PartyKind};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
-use utoipa::ToSchema;
-
-/// At most this many messages are quoted in one notification email; older ones are counted.
-const MESSAGES_PER_EMAIL: i64 = 20;
 
 /// Who a notification email goes to.
 #[derive(Debug, Clone)]
@@ -27,63 +26,9 @@ pub struct Recipient {
     pub verified: bool,
 }
 
-/// An email for the outbox.
-#[derive(Debug, Clone)]
-pub struct NewEmail {
-    pub message_id: String,
-    pub to: String,
-    pub reply_to: Option<String>,
-    /// The thread this email continues: Message-IDs in angle brackets, space-separated, oldest
-    /// first. The last is the In-Reply-To; all of them are the References.
-    pub in_reply_to: Option<String>,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-    pub conversation_id: Option<i64>,
-}
-
-/// What a notification email tells: the unseen messages (oldest first), how many earlier ones
-/// are left out, and what names the conversation (its ticket's title, its subject or its first
-/// message, whose first words are taken).
-pub struct Unseen<'a> {
-    pub messages: &'a [Message],
-    pub earlier: i64,
-    pub topic: Option<&'a str>,
-}
-
-/// Writes the emails the flow queues, in the same transaction as the decision to send them.
-pub trait Letters {
-    /// The messages of a conversation the recipient has not seen.
-    fn notification(
-        &self,
-        conversation: &conversations::Conversation,
-        recipient: &Recipient,
-        thread: Option<&MailThread>,
-        unseen: Unseen,
-        now: Millis,
-    ) -> NewEmail;
-    /// A rule's own text, about a conversation (threaded with it) or an item, or neither.
-    fn notice(
-        &self,
-        recipient: &Recipient,
-        about: (Option<&conversations::Conversation>, Option<&MailThread>),
-        item_id: Option<i64>,
-        subject: &str,
-        body: &str,
-        now: Millis,
-    ) -> NewEmail;
-    /// To an address nobody verified: that there is news, with none of the text.
-    fn unverified_notice(
-        &self,
-        recipient: &Recipient,
-        conversation: Option<&conversations::Conversation>,
-        now: Millis,
-    ) -> NewEmail;
-}
-
 /// Records that `party` is owed an email about message `seq` of a conversation unless they see
 /// it in time; several messages of one conversation add up to one email. The rules of the
-/// notification flow call this (see `automations`).
+/// notification flow call this (see `crate::automation`, through `rules::world`).
 pub(super) fn owe(conn: &Connection, conversation_id: i64, party: Party, seq: i64, since: Millis) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO pending_notifications (conversation_id, party_kind, party_id, first_seq, last_seq, since)
@@ -141,36 +86,237 @@ pub fn earliest_pending(conn: &Connection) -> Result<Option<Millis>> {
     )?)
 }
 
-/// Turns up to `limit` notifications owed since `cutoff` or earlier into outbox rows, dropping
-/// those whose recipient has since seen everything, cannot be reached or may no longer see the
-/// conversation. Returns (rows looked at, emails queued).
-pub fn queue_due(
+/// A pending notification as the scheduler read it. The write that settles it removes it only
+/// if it is still exactly this: no message added to it, nothing of it seen since.
+#[derive(Debug, Clone, Copy)]
+pub struct OwedKey {
+    pub conversation_id: i64,
+    pub party_kind: PartyKind,
+    pub party_id: i64,
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub since: Millis,
+}
+
+/// A notice as the scheduler read it: its id and whom it is for (merging customers moves it).
+#[derive(Debug, Clone, Copy)]
+pub struct NoticeKey {
+    pub id: i64,
+    pub party_kind: PartyKind,
+    pub party_id: i64,
+}
+
+/// A pending notification that fell due, with all that deciding and writing its email needs,
+/// read as its recipient may see it.
+#[derive(Debug, Clone)]
+pub struct Owed {
+    pub key: OwedKey,
+    /// `None` when the party cannot be emailed (no address, no access left, erased).
+    pub recipient: Option<Recipient>,
+    /// `None` when the recipient may no longer see it, or has seen all that was owed.
+    pub conversation: Option<Conversation>,
+    /// The first owed message the recipient has not seen.
+    pub from_seq: i64,
+    /// The messages of `from_seq..` the recipient may see, oldest first, from the seq that
+    /// leaves at most `quote` of them up to `last_seq` (see `due`); some may be newer than that.
+    pub messages: Vec<Message>,
+    /// The customer's own email thread it continues, for a verified customer.
+    pub thread: Option<MailThread>,
+    /// What names the conversation, for a verified recipient: its ticket's title, else its own
+    /// subject, else its first message.
+    pub topic: Option<String>,
+    /// Neutral notices sent to an unverified address within the hour.
+    pub neutral_sent: i64,
+}
+
+/// A notice that fell due, with all that deciding and writing its email needs.
+#[derive(Debug, Clone)]
+pub struct DueNotice {
+    pub key: NoticeKey,
+    /// `None` when the party cannot be emailed.
+    pub recipient: Option<Recipient>,
+    pub item_id: Option<i64>,
+    pub subject: String,
+    pub body: String,
+    /// It waited for the party to look first (a new item's notice to an agent).
+    pub delayed: bool,
+    /// The party marked something of its conversation seen (an agent opening it does).
+    pub looked: bool,
+    /// Its conversation as the recipient may see it; for a new item, the item's first one.
+    pub conversation: Option<Conversation>,
+    pub thread: Option<MailThread>,
+    pub neutral_sent: i64,
+}
+
+/// Reads, in one snapshot, up to `limit` notices and up to `limit` notifications owed since
+/// `cutoff` or earlier, each with what its email needs (at most the newest `quote` messages of
+/// a notification). Nothing is written: the scheduler decides outside any transaction and
+/// settles with `settle`.
+pub fn due(
     conn: &Connection,
     cutoff: Millis,
     limit: usize,
-    letters: &dyn Letters,
+    quote: usize,
     now: Millis,
-) -> Result<(usize, usize)> {
-    let due: Vec<(i64, PartyKind, i64, i64, i64)> = conn
+) -> Result<(Vec<DueNotice>, Vec<Owed>)> {
+    let snapshot = conn.unchecked_transaction()?;
+    let notices = due_notices(&snapshot, cutoff, limit, now)?;
+    let keys: Vec<OwedKey> = snapshot
         .prepare_cached(
-            "SELECT conversation_id, party_kind, party_id, first_seq, last_seq FROM pending_notifications
+            "SELECT conversation_id, party_kind, party_id, first_seq, last_seq, since FROM pending_notifications
              WHERE since <= ?1 ORDER BY since LIMIT ?2",
         )?
-        .query_map(params![cutoff, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .query_map(params![cutoff, limit as i64], |r| {
+            Ok(OwedKey {
+                conversation_id: r.get(0)?,
+                party_kind: r.get(1)?,
+                party_id: r.get(2)?,
+                first_seq: r.get(3)?,
+                last_seq: r.get(4)?,
+                since: r.get(5)?,
+            })
+        })?
         .collect::<rusqlite::Result<_>>()?;
-    let mut queued = notices(conn, cutoff, limit, letters, now)?;
-    for (conversation_id, kind, id, first, last) in &due {
-        conn.prepare_cached(
-            "DELETE FROM pending_notifications WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3",
+    let owed = keys.into_iter().map(|key| unseen(&snapshot, key, quote, now)).collect::<Result<_>>()?;
+    Ok((notices, owed))
+}
+
+/// The notices rules left that are due, each with its recipient and conversation.
+fn due_notices(conn: &Connection, cutoff: Millis, limit: usize, now: Millis) -> Result<Vec<DueNotice>> {
+    type Row = (NoticeKey, Option<i64>, Option<i64>, String, String, bool);
+    let rows: Vec<Row> = conn
+        .prepare_cached(
+            "SELECT id, party_kind, party_id, conversation_id, item_id, subject, body, owed_since IS NOT NULL
+             FROM notices WHERE owed_since IS NULL OR owed_since <= ?1 ORDER BY id LIMIT ?2",
         )?
-        .execute(params![conversation_id, kind, id])?;
-        let Some(party) = Party::from_parts(*kind, Some(*id)) else { continue };
-        if let Some(email) = notification(conn, *conversation_id, party, *first, *last, letters, now)? {
-            enqueue(conn, &email, now)?;
+        .query_map(params![cutoff, limit as i64], |r| {
+            let key = NoticeKey { id: r.get(0)?, party_kind: r.get(1)?, party_id: r.get(2)? };
+            Ok((key, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut notices = Vec::with_capacity(rows.len());
+    for (key, conversation_id, item_id, subject, body, delayed) in rows {
+        let recipient = reachable(conn, key.party_kind, key.party_id)?;
+        let mut notice = DueNotice {
+            key,
+            recipient: None,
+            item_id,
+            subject,
+            body,
+            delayed,
+            looked: false,
+            conversation: None,
+            thread: None,
+            neutral_sent: 0,
+        };
+        let Some(recipient) = recipient else {
+            notices.push(notice);
+            continue;
+        };
+        // A new item's conversation is opened after the item (and its rules): found now, it
+        // gives the email a reply address; and an agent who opened it has seen what it says.
+        let conversation_id = match (conversation_id, item_id) {
+            (None, Some(item)) => first_conversation(conn, item)?,
+            (known, _) => known,
+        };
+        notice.looked = seen_any(conn, conversation_id, recipient.party)?;
+        // Read as the recipient: a reply address is only given for a conversation they may see.
+        notice.conversation = match conversation_id {
+            Some(c) => visible(conn, recipient.viewer, c)?,
+            None => None,
+        };
+        if recipient.verified {
+            notice.thread = match &notice.conversation {
+                Some(c) => mail_thread(conn, &recipient, c.id)?,
+                None => None,
+            };
+        } else {
+            notice.neutral_sent = neutral_sent(conn, &recipient.address, now)?;
+        }
+        notice.recipient = Some(recipient);
+        notices.push(notice);
+    }
+    Ok(notices)
+}
+
+/// What of one pending notification its recipient has not seen, read as them.
+fn unseen(conn: &Connection, key: OwedKey, quote: usize, now: Millis) -> Result<Owed> {
+    let mut owed = Owed {
+        key,
+        recipient: reachable(conn, key.party_kind, key.party_id)?,
+        conversation: None,
+        from_seq: key.first_seq,
+        messages: Vec::new(),
+        thread: None,
+        topic: None,
+        neutral_sent: 0,
+    };
+    let Some(recipient) = &owed.recipient else { return Ok(owed) };
+    let seen: i64 = conn
+        .prepare_cached("SELECT seq FROM seen_marks WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3")?
+        .query_row(params![key.conversation_id, key.party_kind, key.party_id], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    owed.from_seq = key.first_seq.max(seen + 1);
+    if owed.from_seq > key.last_seq {
+        return Ok(owed);
+    }
+    // Read as the recipient, by the access authority: a customer is never shown an internal
+    // conversation, and an agent who lost access to a project is not emailed its messages.
+    let Some(conversation) = visible(conn, recipient.viewer, key.conversation_id)? else { return Ok(owed) };
+    let start = owed.from_seq.max(key.last_seq - quote as i64 + 1);
+    owed.messages =
+        conversations::messages(conn, recipient.viewer, key.conversation_id, MessagePage::After(start - 1), quote)?;
+    if recipient.verified {
+        owed.thread = mail_thread(conn, recipient, key.conversation_id)?;
+        owed.topic = topic(conn, recipient.viewer, &conversation)?;
+    } else {
+        owed.neutral_sent = neutral_sent(conn, &recipient.address, now)?;
+    }
+    owed.conversation = Some(conversation);
+    Ok(owed)
+}
+
+/// Which row a decision settles, as the scheduler read it.
+#[derive(Debug, Clone, Copy)]
+pub enum Claim {
+    Owed(OwedKey),
+    Notice(NoticeKey),
+}
+
+/// What the scheduler decided about one row that fell due: the email it owes, or none (the row
+/// is dropped).
+#[derive(Debug, Clone)]
+pub struct Settle {
+    pub claim: Claim,
+    pub email: Option<NewEmail>,
+}
+
+/// Writes what the scheduler decided, in one transaction: each row still as it was read is
+/// removed and its email queued with it, so a restart neither loses nor repeats one. A row that
+/// changed since the read (a message added, something seen, the notice withdrawn or moved)
+/// stays, to be read and decided again next round. Returns how many emails were queued.
+pub fn settle(conn: &Connection, decided: &[Settle], now: Millis) -> Result<usize> {
+    let mut queued = 0;
+    for Settle { claim, email } in decided {
+        let removed = match claim {
+            Claim::Owed(k) => conn
+                .prepare_cached(
+                    "DELETE FROM pending_notifications
+                     WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3
+                       AND first_seq = ?4 AND last_seq = ?5 AND since = ?6",
+                )?
+                .execute(params![k.conversation_id, k.party_kind, k.party_id, k.first_seq, k.last_seq, k.since])?,
+            Claim::Notice(k) => conn
+                .prepare_cached("DELETE FROM notices WHERE id = ?1 AND party_kind = ?2 AND party_id = ?3")?
+                .execute(params![k.id, k.party_kind, k.party_id])?,
+        };
+        if let (1.., Some(email)) = (removed, email) {
+            outbox::enqueue(conn, email, now)?;
             queued += 1;
         }
     }
-    Ok((due.len(), queued))
+    Ok(queued)
 }
 
 /// Drops what fell due by `cutoff` without sending it (there is no SMTP server: mail queued
@@ -181,64 +327,59 @@ pub fn drop_due(conn: &Connection, cutoff: Millis) -> Result<usize> {
     Ok(owed + notices)
 }
 
-/// Turns the notices rules left (each due at once) into outbox rows; returns how many.
-fn notices(conn: &Connection, cutoff: Millis, limit: usize, letters: &dyn Letters, now: Millis) -> Result<usize> {
-    type Notice = (i64, PartyKind, i64, Option<i64>, Option<i64>, String, String, bool);
-    let waiting: Vec<Notice> = conn
-        .prepare_cached(
-            "SELECT id, party_kind, party_id, conversation_id, item_id, subject, body, owed_since IS NOT NULL
-             FROM notices WHERE owed_since IS NULL OR owed_since <= ?1 ORDER BY id LIMIT ?2",
-        )?
-        .query_map(params![cutoff, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut queued = 0;
-    for (id, kind, party_id, conversation_id, item_id, subject, body, delayed) in waiting {
-        conn.prepare_cached("DELETE FROM notices WHERE id = ?1")?.execute([id])?;
-        let Some(party) = Party::from_parts(kind, Some(party_id)) else { continue };
-        let Some(recipient) = recipient(conn, party)? else { continue };
-        // A new item's conversation is opened after the item (and its rules): found now, it
-        // gives the email a reply address; and an agent who opened it has seen what it says.
-        let conversation_id = match (conversation_id, item_id) {
-            (None, Some(item)) => first_conversation(conn, item)?,
-            (known, _) => known,
-        };
-        if delayed && seen_any(conn, conversation_id, party)? {
-            continue;
-        }
-        // Read as the recipient: a reply address is only given for a conversation they may see.
-        let conversation = match conversation_id.map(|c| conversations::get(conn, recipient.viewer, c)) {
-            Some(Ok(c)) => Some(c),
-            None | Some(Err(super::StoreError::NotFound(_))) => None,
-            Some(Err(e)) => return Err(e),
-        };
-        let email = if recipient.verified {
-            let thread = match &conversation {
-                Some(c) => mail_thread(conn, &recipient, c.id)?,
-                None => None,
-            };
-            letters.notice(&recipient, (conversation.as_ref(), thread.as_ref()), item_id, &subject, &body, now)
-        } else {
-            // A rule's text may quote what a stranger typed: an unverified address gets a
-            // neutral notice instead, a few an hour at most.
-            match neutral(conn, letters, &recipient, conversation.as_ref(), now)? {
-                Some(email) => email,
-                None => continue,
-            }
-        };
-        enqueue(conn, &email, now)?;
-        queued += 1;
-    }
-    Ok(queued)
-}
-
 /// An agent opened an item: the new-item notice waiting for them (see `notices`) is dropped.
 pub fn item_opened(conn: &Connection, item_id: i64, user_id: i64) -> Result<()> {
     conn.prepare_cached(
         "DELETE FROM notices WHERE item_id = ?1 AND party_kind = 'user' AND party_id = ?2 AND owed_since IS NOT NULL",
     )?
     .execute(params![item_id, user_id])?;
+    Ok(())
+}
+
+/// The customer of a conversation changed (its ticket's requester did): the old one is no
+/// longer owed email about it.
+pub(super) fn forget_owed(conn: &Connection, conversation_id: i64, customer_id: i64) -> Result<()> {
+    conn.execute(
+        "DELETE FROM pending_notifications WHERE conversation_id = ?1 AND party_kind = 'customer' AND party_id = ?2",
+        params![conversation_id, customer_id],
+    )?;
+    Ok(())
+}
+
+/// Erasing a customer: the email sent to them (by conversation or by one of their lower-case
+/// `addresses`), the notices about their conversations and items or to them, and what they
+/// were owed. Returns how many emails went.
+pub(super) fn forget_customer(
+    conn: &Connection,
+    customer_id: i64,
+    conversations: &[i64],
+    items: &[i64],
+    addresses: &[String],
+) -> Result<usize> {
+    let emails = outbox::forget(conn, conversations, addresses)?;
+    let (conversations, items) = (json_list(conversations), json_list(items));
+    conn.execute(
+        "DELETE FROM notices WHERE conversation_id IN (SELECT value FROM json_each(?1))
+         OR item_id IN (SELECT value FROM json_each(?2))",
+        params![conversations, items],
+    )?;
+    conn.execute("DELETE FROM notices WHERE party_kind = 'customer' AND party_id = ?1", [customer_id])?;
+    conn.execute("DELETE FROM pending_notifications WHERE party_kind = 'customer' AND party_id = ?1", [customer_id])?;
+    Ok(emails)
+}
+
+/// Merging customer `from` into `to`: what `from` is owed becomes `to`'s (where `to` is not
+/// owed the same already), and so do their notices.
+pub(super) fn merge_customer(conn: &Connection, from: i64, to: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE OR IGNORE pending_notifications SET party_id = ?2 WHERE party_kind = 'customer' AND party_id = ?1",
+        params![from, to],
+    )?;
+    conn.execute("DELETE FROM pending_notifications WHERE party_kind = 'customer' AND party_id = ?1", [from])?;
+    conn.execute(
+        "UPDATE notices SET party_id = ?2 WHERE party_kind = 'customer' AND party_id = ?1",
+        params![from, to],
+    )?;
     Ok(())
 }
 
@@ -261,69 +402,18 @@ fn seen_any(conn: &Connection, conversation_id: Option<i64>, party: Party) -> Re
         .is_some())
 }
 
-/// The email for messages `first..=last` of a conversation, minus what the recipient saw or
-/// wrote; `None` when nothing is left or the recipient cannot be emailed.
-fn notification(
-    conn: &Connection,
-    conversation_id: i64,
-    party: Party,
-    first: i64,
-    last: i64,
-    letters: &dyn Letters,
-    now: Millis,
-) -> Result<Option<NewEmail>> {
-    let Some(recipient) = recipient(conn, party)? else { return Ok(None) };
-    let seen: i64 = conn
-        .prepare_cached("SELECT seq FROM seen_marks WHERE conversation_id = ?1 AND party_kind = ?2 AND party_id = ?3")?
-        .query_row(params![conversation_id, party.kind(), party.id()], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0);
-    let from = first.max(seen + 1);
-    if from > last {
-        return Ok(None);
+/// The conversation as `viewer` may see it; `None` when they may not.
+fn visible(conn: &Connection, viewer: Viewer, conversation_id: i64) -> Result<Option<Conversation>> {
+    match conversations::get(conn, viewer, conversation_id) {
+        Ok(c) => Ok(Some(c)),
+        Err(super::StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
     }
-    // Read as the recipient, by the access authority: a customer is never shown an internal
-    // conversation, and an agent who lost access to a project is not emailed its messages.
-    let conversation = match conversations::get(conn, recipient.viewer, conversation_id) {
-        Ok(c) => c,
-        Err(super::StoreError::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    let start = from.max(last - MESSAGES_PER_EMAIL + 1);
-    let messages: Vec<Message> = conversations::messages(
-        conn,
-        recipient.viewer,
-        conversation_id,
-        MessagePage::After(start - 1),
-        MESSAGES_PER_EMAIL as usize,
-    )?
-    .into_iter()
-    .filter(|m| m.seq <= last && !(m.author.kind == party.kind() && m.author.id == party.id()))
-    .collect();
-    if messages.is_empty() {
-        return Ok(None);
-    }
-    let earlier = start - from;
-    if recipient.verified {
-        let thread = mail_thread(conn, &recipient, conversation_id)?;
-        let topic = topic(conn, recipient.viewer, &conversation)?;
-        let unseen = Unseen { messages: &messages, earlier, topic: topic.as_deref() };
-        let email = letters.notification(&conversation, &recipient, thread.as_ref(), unseen, now);
-        return Ok(Some(email));
-    }
-    // To an address nobody verified goes only what the team wrote (the bot's texts may quote
-    // the stranger who typed it); with nothing of the team's, a neutral notice.
-    let team: Vec<Message> = messages.into_iter().filter(|m| m.author.kind == PartyKind::User).collect();
-    if team.is_empty() {
-        return neutral(conn, letters, &recipient, Some(&conversation), now);
-    }
-    let unseen = Unseen { messages: &team, earlier, topic: None };
-    Ok(Some(letters.notification(&conversation, &recipient, None, unseen, now)))
 }
 
 /// What names a conversation in a subject, as `viewer` may read it: its ticket's title, else
 /// its own subject, else its first message (of which the subject takes the first words).
-fn topic(conn: &Connection, viewer: Viewer, conversation: &conversations::Conversation) -> Result<Option<String>> {
+fn topic(conn: &Connection, viewer: Viewer, conversation: &Conversation) -> Result<Option<String>> {
     if let Some(item) = conversation.item_id {
         match super::items::get(conn, viewer, item) {
             Ok(item) => return Ok(Some(item.title)),
@@ -346,19 +436,22 @@ fn mail_thread(conn: &Connection, recipient: &Recipient, conversation_id: i64) -
     }
 }
 
-/// The neutral notice for an unverified address, unless it had its share this hour.
-fn neutral(
-    conn: &Connection,
-    letters: &dyn Letters,
-    recipient: &Recipient,
-    conversation: Option<&conversations::Conversation>,
-    now: Millis,
-) -> Result<Option<NewEmail>> {
-    if !super::contacts::may_notify(conn, &recipient.address, now)? {
-        tracing::info!(to = %recipient.address, "an unverified address had its notices this hour: one dropped");
-        return Ok(None);
+/// How many neutral notices went to `address` within the last `contacts::NOTICE_WINDOW_MS`.
+fn neutral_sent(conn: &Connection, address: &str, now: Millis) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM outbox WHERE lower(to_address) = lower(?1) AND created_at > ?2
+             AND message_id LIKE ?3 || '%'",
+        )?
+        .query_row(params![address, now - NOTICE_WINDOW_MS, NOTICE_ID_PREFIX], |r| r.get(0))?)
+}
+
+/// The recipient a pending row or notice names, if they can be emailed.
+fn reachable(conn: &Connection, kind: PartyKind, id: i64) -> Result<Option<Recipient>> {
+    match Party::from_parts(kind, Some(id)) {
+        Some(party) => recipient(conn, party),
+        None => Ok(None),
     }
-    Ok(Some(letters.unverified_notice(recipient, conversation, now)))
 }
 
 /// The address and view of a notification's recipient, if they can be emailed.
@@ -387,178 +480,4 @@ pub fn recipient(conn: &Connection, party: Party) -> Result<Option<Recipient>> {
         }
         Party::Bot => Ok(None),
     }
-}
-
-pub fn enqueue(conn: &Connection, email: &NewEmail, now: Millis) -> Result<i64> {
-    conn.prepare_cached(
-        "INSERT INTO outbox (message_id, to_address, reply_to, in_reply_to, subject, text_body, html_body,
-                             conversation_id, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-    )?
-    .execute(params![
-        email.message_id,
-        email.to,
-        email.reply_to,
-        email.in_reply_to,
-        email.subject,
-        email.text,
-        email.html,
-        email.conversation_id,
-        now
-    ])?;
-    Ok(conn.last_insert_rowid())
-}
-
-/// An outbox row on its way to the SMTP server.
-#[derive(Debug, Clone)]
-pub struct Outgoing {
-    pub id: i64,
-    pub email: NewEmail,
-    pub attempts: i64,
-    pub created_at: Millis,
-}
-
-/// Emails whose next attempt is due, oldest first.
-pub fn due_emails(conn: &Connection, now: Millis, limit: usize) -> Result<Vec<Outgoing>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, message_id, to_address, reply_to, in_reply_to, subject, text_body, html_body, conversation_id,
-                attempts, created_at
-         FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![now, limit as i64], |r| {
-            Ok(Outgoing {
-                id: r.get(0)?,
-                email: NewEmail {
-                    message_id: r.get(1)?,
-                    to: r.get(2)?,
-                    reply_to: r.get(3)?,
-                    in_reply_to: r.get(4)?,
-                    subject: r.get(5)?,
-                    text: r.get(6)?,
-                    html: r.get(7)?,
-                    conversation_id: r.get(8)?,
-                },
-                attempts: r.get(9)?,
-                created_at: r.get(10)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
-
-/// When the next pending email should be tried.
-pub fn next_attempt(conn: &Connection) -> Result<Option<Millis>> {
-    Ok(conn.query_row("SELECT min(next_attempt_at) FROM outbox WHERE status = 'pending'", [], |r| r.get(0))?)
-}
-
-/// What became of one attempt.
-#[derive(Debug, Clone)]
-pub enum Attempt {
-    Sent,
-    /// A temporary failure: try again at the given time.
-    Retry {
-        at: Millis,
-        error: String,
-    },
-    /// A permanent failure (or too many temporary ones): recorded for the admins.
-    Failed {
-        error: String,
-    },
-}
-
-pub fn record(conn: &Connection, id: i64, attempt: &Attempt, now: Millis) -> Result<()> {
-    match attempt {
-        Attempt::Sent => conn
-            .prepare_cached("UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?2, last_error = NULL WHERE id = ?1")?
-            .execute(params![id, now])?,
-        Attempt::Retry { at, error } => conn
-            .prepare_cached("UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1")?
-            .execute(params![id, at, error])?,
-        Attempt::Failed { error } => conn
-            .prepare_cached("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1")?
-            .execute(params![id, error])?,
-    };
-    Ok(())
-}
-
-/// An outbox row as admins see it (without the bodies).
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct OutboxEntry {
-    pub id: i64,
-    pub to: String,
-    pub subject: String,
-    /// `pending`, `sent` or `failed`.
-    pub status: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub conversation_id: Option<i64>,
-    pub created_at: Millis,
-    pub sent_at: Option<Millis>,
-    pub next_attempt_at: Millis,
-}
-
-#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
-pub struct OutboxCounts {
-    pub pending: i64,
-    pub sent: i64,
-    pub failed: i64,
-    /// Notifications waiting for their delay to run out.
-    pub scheduled: i64,
-}
-
-/// The newest outbox rows, optionally of one status.
-pub fn outbox(conn: &Connection, status: Option<&str>, limit: usize) -> Result<Vec<OutboxEntry>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, to_address, subject, status, attempts, last_error, conversation_id, created_at, sent_at,
-                next_attempt_at
-         FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![status, limit as i64], |r| {
-            Ok(OutboxEntry {
-                id: r.get(0)?,
-                to: r.get(1)?,
-                subject: r.get(2)?,
-                status: r.get(3)?,
-                attempts: r.get(4)?,
-                last_error: r.get(5)?,
-                conversation_id: r.get(6)?,
-                created_at: r.get(7)?,
-                sent_at: r.get(8)?,
-                next_attempt_at: r.get(9)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
-}
-
-pub fn outbox_counts(conn: &Connection) -> Result<OutboxCounts> {
-    let mut counts = OutboxCounts {
-        scheduled: conn.query_row("SELECT count(*) FROM pending_notifications", [], |r| r.get(0))?,
-        ..OutboxCounts::default()
-    };
-    let mut stmt = conn.prepare_cached("SELECT status, count(*) FROM outbox GROUP BY status")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-    for row in rows {
-        let (status, n) = row?;
-        match status.as_str() {
-            "pending" => counts.pending = n,
-            "sent" => counts.sent = n,
-            _ => counts.failed = n,
-        }
-    }
-    Ok(counts)
-}
-
-/// Sends a failed email again (after an admin fixed the address or the server).
-pub fn retry(conn: &Connection, id: i64, now: Millis) -> Result<()> {
-    let changed = conn.execute(
-        "UPDATE outbox SET status = 'pending', next_attempt_at = ?2 WHERE id = ?1 AND status = 'failed'",
-        params![id, now],
-    )?;
-    if changed == 0 {
-        return Err(super::StoreError::NotFound("email_not_found"));
-    }
-    Ok(())
 }

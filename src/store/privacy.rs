@@ -11,7 +11,7 @@
 use super::conversations::{self, MessagePage};
 use super::customer_view::{self, CustomerConversation, Ticket};
 use super::customers::{self, Customer};
-use super::{attachments, items, json_list, portal, Millis, Result, Viewer};
+use super::{attachments, inbound, items, json_list, notify, portal, rules, Millis, Result, Viewer};
 use crate::domain::{Channel, Party, PartyKind};
 use crate::store::Tx;
 use base64::Engine;
@@ -216,7 +216,6 @@ pub struct Erased {
 pub fn erase(conn: &Tx, id: i64) -> Result<Erased> {
     let customer = customers::get(conn, id)?;
     let address_list = addresses(&customer);
-    let addresses = json_list(&address_list);
     let items: Vec<i64> = conn
         .prepare("SELECT id FROM items WHERE requester_id = ?1")?
         .query_map([id], |r| r.get(0))?
@@ -232,46 +231,19 @@ pub fn erase(conn: &Tx, id: i64) -> Result<Erased> {
         )?
         .query_map(params![id, items_json], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    let conversations_json = json_list(&conversations);
-    let in_conversations = "IN (SELECT value FROM json_each(?1))";
-
     let messages: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM messages WHERE conversation_id {in_conversations}"),
-        [&conversations_json],
+        "SELECT count(*) FROM messages WHERE conversation_id IN (SELECT value FROM json_each(?1))",
+        [json_list(&conversations)],
         |r| r.get(0),
     )?;
     // Email and automation records quote what was said: they go before the rows they point at
     // would turn their links to NULL.
-    let mut emails = conn.execute(
-        &format!(
-            "DELETE FROM outbox WHERE conversation_id {in_conversations}
-             OR lower(to_address) IN (SELECT value FROM json_each(?2))"
-        ),
-        params![conversations_json, addresses],
-    )?;
-    emails += conn.execute(
-        &format!(
-            "DELETE FROM inbound_mail WHERE conversation_id {in_conversations}
-             OR lower(from_address) IN (SELECT value FROM json_each(?2))"
-        ),
-        params![conversations_json, addresses],
-    )?;
-    for table in ["notices", "automation_events", "rule_runs"] {
-        conn.execute(
-            &format!(
-                "DELETE FROM {table} WHERE conversation_id {in_conversations}
-                 OR item_id IN (SELECT value FROM json_each(?2))"
-            ),
-            params![conversations_json, items_json],
-        )?;
-    }
-    conn.execute("DELETE FROM notices WHERE party_kind = 'customer' AND party_id = ?1", [id])?;
+    let mut emails = notify::forget_customer(conn, id, &conversations, &items, &address_list)?;
+    emails += inbound::forget(conn, &conversations, &address_list)?;
+    rules::forget(conn, &conversations, &items)?;
     conversations::erase(conn, &conversations, &items)?;
     items::erase(conn, &items)?;
     conversations::forget_party(conn, Party::Customer(id))?;
-    for table in ["pending_notifications"] {
-        conn.execute(&format!("DELETE FROM {table} WHERE party_kind = 'customer' AND party_id = ?1"), [id])?;
-    }
     attachments::forget_uploader(conn, Party::Customer(id))?;
     portal::forget_links(conn, &address_list)?;
     // Visitor tokens (widget and portal sessions) go with the customer, and their open sockets

@@ -1,7 +1,7 @@
 //! Run-time settings kept as one JSON document per key.
 
-use super::automations::hours::BusinessHours;
 use super::Result;
+use crate::automation::hours::BusinessHours;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -93,11 +93,16 @@ pub fn set_email_flow(conn: &Connection, value: &EmailFlow) -> Result<()> {
 /// The key that signs reply addresses, made on first use. Replacing it revokes every reply
 /// address sent so far.
 pub fn reply_secret(conn: &Connection) -> Result<String> {
-    let secret: String = load(conn, REPLY_SECRET)?;
-    if !secret.is_empty() {
-        return Ok(secret);
+    match made_reply_secret(conn)? {
+        Some(secret) => Ok(secret),
+        None => rotate_reply_secret(conn),
     }
-    rotate_reply_secret(conn)
+}
+
+/// The reply key if it was made already: what a read can tell (`reply_secret` makes it).
+pub fn made_reply_secret(conn: &Connection) -> Result<Option<String>> {
+    let secret: String = load(conn, REPLY_SECRET)?;
+    Ok(Some(secret).filter(|s| !s.is_empty()))
 }
 
 pub fn rotate_reply_secret(conn: &Connection) -> Result<String> {

@@ -232,6 +232,18 @@ pub fn preferences(conn: &Connection, user_id: i64) -> Result<Preferences> {
         .unwrap_or_default())
 }
 
+/// Active users who may see a project (admins and "see across projects" included); every
+/// active user when there is no project.
+pub fn everyone_who_sees(conn: &Connection, project_id: Option<i64>) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT u.id FROM users u LEFT JOIN user_preferences p ON p.user_id = u.id
+         WHERE u.active = 1 AND (u.role = 'admin' OR COALESCE(p.see_all_projects, 0) = 1 OR ?1 IS NULL
+               OR u.id IN (SELECT user_id FROM project_members WHERE project_id = ?1))",
+    )?;
+    let rows = stmt.query_map([project_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 pub fn set_preferences(conn: &Tx, user_id: i64, p: &Preferences) -> Result<()> {
     conn.execute(
         "INSERT INTO user_preferences (user_id, see_all_projects, hide_from_customers,

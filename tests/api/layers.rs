@@ -1,5 +1,6 @@
 //! The code's layers depend on each other in one direction only: the store knows nothing of
-//! mail, HTTP or sockets; mail knows nothing of HTTP; nothing a layer uses leads back to it.
+//! the notification policy, mail, HTTP or sockets; the policy knows nothing of mail; mail knows
+//! nothing of HTTP; nothing a layer uses leads back to it.
 //! Read from the source: every `crate::module` a top-level module names is an edge. And only the
 //! store (and the backup tools, which are about the SQLite file) runs SQL or names SQLite.
 
@@ -78,10 +79,43 @@ fn no_module_depends_on_itself_through_others() {
 #[test]
 fn the_store_knows_nothing_of_mail_http_or_sockets() {
     let graph = imports();
-    for outer in ["mail", "http", "realtime", "app"] {
+    for outer in ["notify", "mail", "http", "realtime", "app"] {
         assert!(path_back(&graph, "store", outer).is_none(), "the store reaches {outer}: {graph:?}");
     }
     assert!(path_back(&graph, "mail", "http").is_none(), "mail reaches http: {graph:?}");
+}
+
+/// The rules engine decides; the store, mail, HTTP and sockets are what it acts on, through
+/// its `World`, never by name.
+#[test]
+fn the_rules_engine_knows_no_store_mail_http_or_sockets() {
+    let graph = imports();
+    assert!(graph["automation"].contains("domain"), "the scan finds imports: {graph:?}");
+    for outer in ["store", "http", "mail", "realtime"] {
+        assert!(!graph["automation"].contains(outer), "automation imports {outer}: {graph:?}");
+    }
+}
+
+/// The notification policy sits between the store and mail: it decides on what the store read,
+/// with the store's public domain types, and has its port (`Letters`) write the emails. It never
+/// reaches mail, HTTP or sockets, names no SQLite type, and does no I/O: no store handle, nothing
+/// to wait on.
+#[test]
+fn notify_decides_without_io() {
+    let graph = imports();
+    assert!(graph["notify"].contains("store"), "the scan finds notify's imports: {graph:?}");
+    for outer in ["mail", "http", "realtime", "app"] {
+        assert!(path_back(&graph, "notify", outer).is_none(), "notify reaches {outer}: {graph:?}");
+    }
+    let mut found = Vec::new();
+    for (inside, text) in outside_the_store().into_iter().filter(|(inside, _)| inside.starts_with("notify")) {
+        for name in ["rusqlite", "Store", "async ", ".await"] {
+            if text.contains(name) {
+                found.push(format!("{inside}: {name}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "I/O in notify: {found:?}");
 }
 
 /// Each source file outside the store and the tools that are about the SQLite file itself

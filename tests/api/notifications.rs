@@ -203,6 +203,46 @@ async fn a_restart_at_30_seconds_still_sends_at_60_once() {
     assert_eq!(smtp.messages().len(), 1, "a restart does not repeat it");
 }
 
+/// The scheduler decides and renders between a read and a write: a row that changed in
+/// between is not settled on the old read. A message that came meanwhile stays owed and goes
+/// out with the one before it in the next round's email, once.
+#[tokio::test]
+async fn a_message_between_the_schedulers_read_and_its_write_is_neither_lost_nor_sent_twice() {
+    let smtp = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(mail_config(dir.path(), &smtp)).await;
+    app.admin().await;
+    let (token, id) = customer_chat(&app, None, "first").await;
+    // The test plays one round by hand, a minute ahead of the app's clock: the app's own
+    // scheduler sees nothing due yet.
+    let store = &app.store;
+    let later = app.clock.now_ms() + 61_000;
+    let due = store.mail().due(later - 60_000, 500, rapport::notify::MESSAGES_PER_EMAIL, later).await.unwrap();
+    as_visitor(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/api/v1/widget/conversations/{id}/messages"),
+        Some(json!({"body": "second"})),
+    )
+    .await
+    .ok();
+    let head = rapport::mail::render::Letterhead::signed(store.mail().signing().await.unwrap(), SUPPORT, &app.base);
+    let decided = rapport::notify::decide(due.notices, due.owed, &head, later);
+    let emails: Vec<_> = decided.iter().filter_map(|d| d.email.as_ref()).map(|e| e.to.as_str()).collect();
+    assert_eq!(emails, ["admin@example.com"], "decided on the old read");
+    assert_eq!(store.mail().settle(decided, later).await.unwrap(), 0, "its row changed: nothing queued");
+    assert_eq!(app.count("outbox").await, 0);
+    let owed = app.count("pending_notifications WHERE party_kind = 'user' AND last_seq > first_seq").await;
+    assert_eq!(owed, 1, "the admin is still owed both messages");
+
+    advance(&app, 61).await;
+    let mail = read(&smtp.wait_for(1)[0]);
+    assert!(mail.text.contains("first") && mail.text.contains("second"), "{}", mail.text);
+    advance(&app, 3600).await;
+    assert_eq!(smtp.messages().len(), 1, "once");
+}
+
 #[tokio::test]
 async fn smtp_down_for_ten_minutes_then_back_every_email_arrives_once() {
     let mut smtp = SmtpServer::start();

@@ -4,7 +4,7 @@ use crate::store::conversations::{self, Conversation};
 use crate::store::customer_view::{self, CustomerConversation, Ticket};
 use crate::store::customers::{self, Customer};
 use crate::store::items::{self, Item};
-use crate::store::notify::{self, NewEmail};
+use crate::store::outbox::{self, NewEmail};
 use crate::store::privacy::{self, CustomerExport, Erased};
 use crate::store::{contacts, portal, Event, Millis, Page, Result, Store, Viewer};
 use std::time::Duration;
@@ -129,7 +129,7 @@ impl Customers<'_> {
         self.0
             .write(move |c| {
                 portal::insert_link(c, &link_hash, &address, now)?;
-                notify::enqueue(c, &email, now)?;
+                outbox::enqueue(c, &email, now)?;
                 c.raise(Event::Mail);
                 Ok(())
             })

@@ -1,10 +1,10 @@
 //! Items (tickets and tasks) and the projects they belong to.
 
 use crate::domain::Status;
-use crate::store::automations::engine;
 use crate::store::conversations::{self, Conversation};
 use crate::store::items::{self, Item, ItemChange, ItemFilter, NewItem};
 use crate::store::projects::{self, Project};
+use crate::store::rules::triggers;
 use crate::store::{notify, Millis, Page, Result, Store, Viewer};
 
 #[derive(Clone, Copy)]
@@ -29,7 +29,7 @@ impl Items<'_> {
 
     /// Opens or closes an item; its rules run.
     pub async fn set_status(self, viewer: Viewer, id: i64, status: Status, now: Millis) -> Result<Item> {
-        self.0.write(move |c| engine::set_item_status(c, viewer, id, status, &[], now)).await
+        self.0.write(move |c| triggers::set_item_status(c, viewer, id, status, &[], now)).await
     }
 
     pub async fn set_following(self, viewer: Viewer, id: i64, user_id: i64, following: bool) -> Result<Item> {

@@ -2,7 +2,8 @@
 
 use crate::domain::Party;
 use crate::store::inbound::{self, InboundEntry, Record};
-use crate::store::notify::{self, Attempt, Letters, NewEmail, OutboxCounts, OutboxEntry, Outgoing, Recipient};
+use crate::store::notify::{self, DueNotice, Owed, Recipient, Settle};
+use crate::store::outbox::{self, Attempt, NewEmail, OutboxCounts, OutboxEntry, Outgoing};
 use crate::store::settings::{self, EmailFlow};
 use crate::store::{Event, Millis, Result, Store};
 
@@ -14,6 +15,14 @@ pub struct Mail<'s>(pub(super) &'s Store);
 pub struct Signing {
     pub reply_secret: String,
     pub team_name: String,
+}
+
+/// What fell due for the scheduler, read at one moment.
+pub struct Due {
+    /// How the emails are signed; `None` until the reply key is made (`signing` makes it).
+    pub signing: Option<Signing>,
+    pub notices: Vec<DueNotice>,
+    pub owed: Vec<Owed>,
 }
 
 impl Mail<'_> {
@@ -31,16 +40,26 @@ impl Mail<'_> {
         self.0.read(notify::earliest_pending).await
     }
 
-    /// Turns up to `limit` notifications owed since `cutoff` into outbox rows, written by
-    /// `letters`; answers (rows looked at, emails queued).
-    pub async fn queue_due(
-        &self,
-        cutoff: Millis,
-        limit: usize,
-        letters: Box<dyn Letters + Send>,
-        now: Millis,
-    ) -> Result<(usize, usize)> {
-        self.0.write(move |c| notify::queue_due(c, cutoff, limit, letters.as_ref(), now)).await
+    /// What fell due by `cutoff` (up to `limit` notices and as many notifications, each with at
+    /// most `quote` messages), read in one snapshot with how emails are signed. Nothing is
+    /// written: the caller decides, renders, and hands the outcome to `settle`.
+    pub async fn due(self, cutoff: Millis, limit: usize, quote: usize, now: Millis) -> Result<Due> {
+        self.0
+            .read(move |c| {
+                let (notices, owed) = notify::due(c, cutoff, limit, quote, now)?;
+                let signing = match settings::made_reply_secret(c)? {
+                    Some(reply_secret) => Some(Signing { reply_secret, team_name: settings::widget(c)?.team_name }),
+                    None => None,
+                };
+                Ok(Due { signing, notices, owed })
+            })
+            .await
+    }
+
+    /// Removes each row `due` read that is unchanged since, queueing its email if it has one, all
+    /// in one transaction; says how many emails were queued.
+    pub async fn settle(self, decided: Vec<Settle>, now: Millis) -> Result<usize> {
+        self.0.write(move |c| notify::settle(c, &decided, now)).await
     }
 
     /// Drops what fell due by `cutoff` unsent (there is no SMTP server); says how many.
@@ -52,7 +71,7 @@ impl Mail<'_> {
     pub async fn enqueue(self, email: NewEmail, now: Millis) -> Result<i64> {
         self.0
             .write(move |c| {
-                let id = notify::enqueue(c, &email, now)?;
+                let id = outbox::enqueue(c, &email, now)?;
                 c.raise(Event::Mail);
                 Ok(id)
             })
@@ -61,12 +80,12 @@ impl Mail<'_> {
 
     /// Outbox rows due for a first or another attempt.
     pub async fn due_emails(self, now: Millis, limit: usize) -> Result<Vec<Outgoing>> {
-        self.0.read(move |c| notify::due_emails(c, now, limit)).await
+        self.0.read(move |c| outbox::due_emails(c, now, limit)).await
     }
 
     /// When the next retry falls due, if one waits.
     pub async fn next_attempt(self) -> Result<Option<Millis>> {
-        self.0.read(notify::next_attempt).await
+        self.0.read(outbox::next_attempt).await
     }
 
     /// Records what the SMTP server said to each email, all in one transaction.
@@ -74,7 +93,7 @@ impl Mail<'_> {
         self.0
             .write(move |c| {
                 for (id, attempt) in &attempts {
-                    notify::record(c, *id, attempt, now)?;
+                    outbox::record(c, *id, attempt, now)?;
                 }
                 Ok(())
             })
@@ -82,17 +101,17 @@ impl Mail<'_> {
     }
 
     pub async fn outbox(self, status: Option<String>, limit: usize) -> Result<Vec<OutboxEntry>> {
-        self.0.read(move |c| notify::outbox(c, status.as_deref(), limit)).await
+        self.0.read(move |c| outbox::list(c, status.as_deref(), limit)).await
     }
 
     /// How email flows, with how many emails wait, were sent or failed.
     pub async fn flow_and_counts(self) -> Result<(EmailFlow, OutboxCounts)> {
-        self.0.read(|c| Ok((settings::email_flow(c)?, notify::outbox_counts(c)?))).await
+        self.0.read(|c| Ok((settings::email_flow(c)?, outbox::outbox_counts(c)?))).await
     }
 
     /// Sends a failed email again.
     pub async fn retry(self, id: i64, now: Millis) -> Result<()> {
-        self.0.write(move |c| notify::retry(c, id, now)).await
+        self.0.write(move |c| outbox::retry(c, id, now)).await
     }
 
     /// Where a notification to `party` would go, if they can be emailed.

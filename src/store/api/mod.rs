@@ -17,7 +17,7 @@ pub use conversations::Conversations;
 pub use customers::{Customers, Vouched};
 pub use items::Items;
 pub use live::{Live, Told};
-pub use mail::{Mail, Signing};
+pub use mail::{Due, Mail, Signing};
 pub use rules::Rules;
 pub use settings::Settings;
 pub use users::Users;

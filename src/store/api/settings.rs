@@ -1,7 +1,7 @@
 //! The team's settings and secrets, its web forms, and the figures of the health page.
 
+use crate::automation::hours::BusinessHours;
 use crate::domain::Secret;
-use crate::store::automations::hours::BusinessHours;
 use crate::store::forms::{self, Form, FormInput, Submission};
 use crate::store::settings::{self, EmailFlow, PortalSettings, WidgetSettings};
 use crate::store::stats::{self, FirstRun, Queues};

@@ -1,12 +1,12 @@
 //! Time-based rules: which subjects are due (a customer waiting, an item left open, a schedule
 //! come round), and deciding each once. The job in `timed_rules.rs` runs them every minute.
 
-use super::engine::{act, check, facts, with_hours, Facts};
-use super::hours;
-use super::model::Trigger;
-use super::{record_run, Outcome};
-use crate::store::Tx;
-use crate::store::{conversations, settings, Millis, Result};
+use super::triggers::facts;
+use super::world::StoreWorld;
+use super::{record_run, timed_rules};
+use crate::automation::model::{parse_time, Trigger};
+use crate::automation::{act, check, hours, with_hours, Facts, Outcome};
+use crate::store::{conversations, settings, Millis, Result, Tx};
 use rusqlite::{params, Connection};
 
 /// A timed rule's subject: (event key, conversation, item, the message waiting for a reply).
@@ -47,7 +47,7 @@ pub fn due_subjects(
         ),
         Trigger::Schedule { days, at } => {
             let tz = hours::zone(&settings::business_hours(conn)?.timezone);
-            let minutes = super::model::parse_time(at).unwrap_or(0);
+            let minutes = parse_time(at).unwrap_or(0);
             match hours::last_slot(days, minutes, &tz, now) {
                 // A slot from before the rule was saved does not count.
                 Some(slot) if slot >= since => (
@@ -89,16 +89,17 @@ pub fn subject_facts(
 /// Decides every due subject of every enabled timed rule, at most `limit` per rule; returns
 /// how many were decided.
 pub fn run_due(conn: &Tx, now: Millis, limit: usize) -> Result<usize> {
+    let world = StoreWorld(conn);
     let mut decided = 0;
-    for rule in super::timed_rules(conn)? {
+    for rule in timed_rules(conn)? {
         for (key, conversation, item, message) in
             due_subjects(conn, Some(rule.id), &rule.trigger, rule.updated_at, now, limit)?
         {
             let mut facts = subject_facts(conn, &rule.trigger, conversation, item, message, now)?;
-            with_hours(conn, &mut facts, &rule.conditions)?;
+            with_hours(&world, &mut facts, &rule.conditions)?;
             let (holds, why) = check(&rule.conditions, &facts);
             if holds {
-                act(conn, &rule, &facts, &key, why, now)?;
+                act(&world, &rule, &facts, &key, why, now)?;
             } else {
                 record_run(conn, &rule, &key, &facts, Outcome::Skipped, &why, now)?;
             }

@@ -1,8 +1,7 @@
 //! What a rule is made of, the words an admin may use in one (the vocabulary), and the checks
 //! that refuse an invalid rule with a sentence saying what is wrong.
 
-use crate::domain::{Invalid, Status};
-use rusqlite::{Connection, OptionalExtension};
+use crate::domain::{Invalid, Millis, Status};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -213,8 +212,8 @@ pub struct Rule {
     pub trigger: Trigger,
     pub conditions: Vec<Condition>,
     pub actions: Vec<Action>,
-    pub created_at: super::Millis,
-    pub updated_at: super::Millis,
+    pub created_at: Millis,
+    pub updated_at: Millis,
 }
 
 // ---- the vocabulary ------------------------------------------------------------------------
@@ -426,20 +425,25 @@ fn check_text(at: &str, text: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
-fn exists(conn: &Connection, sql: &str, id: i64) -> rusqlite::Result<bool> {
-    Ok(conn.query_row(sql, [id], |_| Ok(())).optional()?.is_some())
+/// The rows a rule may name by id, which only the store can tell exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    Project,
+    User,
+    /// A user who may still act (deactivated users are not).
+    ActiveUser,
 }
 
-fn check_user(conn: &Connection, at: &str, id: i64) -> Result<(), super::StoreError> {
-    if !exists(conn, "SELECT 1 FROM users WHERE id = ?1 AND active = 1", id)? {
+fn check_user<E: From<Invalid>>(exists: &impl Fn(Named, i64) -> Result<bool, E>, at: &str, id: i64) -> Result<(), E> {
+    if !exists(Named::ActiveUser, id)? {
         return Err(invalid(at, format!("there is no active user {id}")).into());
     }
     Ok(())
 }
 
 impl RuleInput {
-    /// Checks everything an admin could get wrong, against the database for ids.
-    pub fn validate(&self, conn: &Connection) -> Result<(), super::StoreError> {
+    /// Checks everything an admin could get wrong; `exists` tells whether a named row is there.
+    pub fn validate<E: From<Invalid>>(&self, exists: impl Fn(Named, i64) -> Result<bool, E>) -> Result<(), E> {
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME {
             return Err(invalid("name", format!("give the rule a name of 1 to {MAX_NAME} characters")).into());
@@ -482,15 +486,17 @@ impl RuleInput {
                     return Err(invalid(&at, msg).into());
                 }
                 FieldType::Project | FieldType::User => {
-                    let table = if def.kind == FieldType::Project { "projects" } else { "users" };
+                    let (named, what) = if def.kind == FieldType::Project {
+                        (Named::Project, "project")
+                    } else {
+                        (Named::User, "user")
+                    };
                     let found = match c.value.parse::<i64>() {
-                        Ok(id) => exists(conn, &format!("SELECT 1 FROM {table} WHERE id = ?1"), id)?,
+                        Ok(id) => exists(named, id)?,
                         Err(_) => false,
                     };
                     if !found {
-                        return Err(
-                            invalid(&at, format!("there is no {} {:?}", &table[..table.len() - 1], c.value)).into()
-                        );
+                        return Err(invalid(&at, format!("there is no {what} {:?}", c.value)).into());
                     }
                 }
                 _ => {}
@@ -518,7 +524,7 @@ impl RuleInput {
                         (Recipients::Users, true) => return Err(invalid(&at, "name at least one user").into()),
                         (Recipients::Users, false) => {
                             for id in user_ids {
-                                check_user(conn, &format!("{at}.user_ids"), *id)?;
+                                check_user(&exists, &format!("{at}.user_ids"), *id)?;
                             }
                         }
                         (_, false) => return Err(invalid(&at, "user_ids are only for \"to\": \"users\"").into()),
@@ -534,7 +540,7 @@ impl RuleInput {
                 }
                 Action::SetStatus { .. } => {}
                 Action::Assign { user_id } | Action::AddFollower { user_id } => {
-                    check_user(conn, &format!("{at}.user_id"), *user_id)?
+                    check_user(&exists, &format!("{at}.user_id"), *user_id)?
                 }
             }
         }
@@ -565,6 +571,26 @@ mod tests {
         for bad in ["24:00", "9:30", "09:60", "0930", "aa:bb", ""] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_rule_may_only_name_rows_that_exist() {
+        let input = RuleInput {
+            name: "Escalate".into(),
+            enabled: true,
+            trigger: Trigger::MessagePosted,
+            conditions: vec![Condition { field: "project".into(), op: Op::Is, value: "3".into() }],
+            actions: vec![Action::Assign { user_id: 9 }],
+        };
+        let asked = std::cell::RefCell::new(Vec::new());
+        let only_project_3 = |named, id| -> Result<bool, Invalid> {
+            asked.borrow_mut().push((named, id));
+            Ok(named == Named::Project && id == 3)
+        };
+        let err = input.validate(only_project_3).unwrap_err();
+        assert_eq!(err.message, "actions[0].user_id: there is no active user 9");
+        assert_eq!(asked.take(), [(Named::Project, 3), (Named::ActiveUser, 9)]);
+        assert!(input.validate(|_, _| Ok::<_, Invalid>(true)).is_ok());
     }
 
     #[test]

@@ -2,8 +2,7 @@
 //! business hours") and the away message says when the team is back.
 
 use super::model::{parse_time, Weekday};
-use crate::domain::Invalid;
-use crate::store::Millis;
+use crate::domain::{Invalid, Millis};
 use jiff::{civil::Date, tz::TimeZone, Timestamp, ZonedDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

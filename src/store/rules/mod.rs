@@ -1,16 +1,15 @@
-//! Automations: rules an admin can see, turn off, change and add, stored as rows, read afresh
-//! for every event (so a change applies at once), and a log of what each did.
+//! Rules (automations) in the store: rules an admin can see, turn off, change and add, stored
+//! as rows, read afresh for every event (so a change applies at once), a log of what each did,
+//! the events kept for dry runs, and the [`World`](crate::automation::World) the engine of
+//! `crate::automation` reads and acts through.
 
-pub mod actions;
-pub mod engine;
-pub mod hours;
-pub mod model;
-pub mod notifying;
 pub mod timed;
+pub mod triggers;
+mod world;
 
 use super::{Millis, Result, StoreError};
-use engine::Facts;
-use model::{Rule, RuleInput};
+use crate::automation::model::{Named, Rule, RuleInput};
+use crate::automation::{actions, check, with_hours, Facts, Outcome};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -61,7 +60,7 @@ pub fn get(conn: &Connection, id: i64) -> Result<Rule> {
 }
 
 /// The enabled rules an event of this trigger kind sets off, oldest first.
-pub(super) fn enabled_rules(conn: &Connection, event: &str) -> Result<Vec<Rule>> {
+fn enabled_rules(conn: &Connection, event: &str) -> Result<Vec<Rule>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLS} FROM rules WHERE enabled = 1 AND json_extract(trigger, '$.kind') = ?1 ORDER BY id"
     ))?;
@@ -87,9 +86,21 @@ pub fn update(conn: &Connection, id: i64, input: &RuleInput, now: Millis) -> Res
     save(conn, Some(id), input, now)
 }
 
+/// Checks a rule, the rows it names by id included.
+fn validate(conn: &Connection, input: &RuleInput) -> Result<()> {
+    input.validate(|named, id| {
+        let sql = match named {
+            Named::Project => "SELECT 1 FROM projects WHERE id = ?1",
+            Named::User => "SELECT 1 FROM users WHERE id = ?1",
+            Named::ActiveUser => "SELECT 1 FROM users WHERE id = ?1 AND active = 1",
+        };
+        Ok(conn.query_row(sql, [id], |_| Ok(())).optional()?.is_some())
+    })
+}
+
 /// Stores a valid rule: a new one without an id, or over the one with it.
 fn save(conn: &Connection, id: Option<i64>, input: &RuleInput, now: Millis) -> Result<Rule> {
-    input.validate(conn)?;
+    validate(conn, input)?;
     let id: i64 = conn.query_row(
         "INSERT INTO rules (id, name, enabled, trigger, conditions, actions, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
@@ -130,12 +141,6 @@ fn remember(conn: &Connection, facts: &Facts) -> Result<i64> {
     Ok(id)
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Outcome {
-    Acted,
-    Skipped,
-}
-
 fn record_run(
     conn: &Connection,
     rule: &Rule,
@@ -145,10 +150,6 @@ fn record_run(
     detail: &[String],
     now: Millis,
 ) -> Result<()> {
-    let outcome = match outcome {
-        Outcome::Acted => "acted",
-        Outcome::Skipped => "skipped",
-    };
     conn.prepare_cached(
         "INSERT INTO rule_runs (rule_id, event_key, event, conversation_id, item_id, outcome, detail, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -159,7 +160,7 @@ fn record_run(
         facts.event,
         facts.conversation_id,
         facts.item_id,
-        outcome,
+        outcome.as_str(),
         to_json(&detail)?,
         now
     ])?;
@@ -190,6 +191,21 @@ pub struct Run {
 }
 
 /// The newest runs, of one rule or all; skipped ones only when asked.
+/// Forgets what rules noted about these conversations and items (the events they saw, what
+/// they did): the conversations and items are being erased.
+pub(crate) fn forget(conn: &Connection, conversations: &[i64], items: &[i64]) -> Result<()> {
+    for table in ["automation_events", "rule_runs"] {
+        conn.execute(
+            &format!(
+                "DELETE FROM {table} WHERE conversation_id IN (SELECT value FROM json_each(?1))
+                 OR item_id IN (SELECT value FROM json_each(?2))"
+            ),
+            params![super::json_list(conversations), super::json_list(items)],
+        )?;
+    }
+    Ok(())
+}
+
 pub fn runs(conn: &Connection, rule_id: Option<i64>, skipped: bool, limit: usize) -> Result<Vec<Run>> {
     let mut stmt = conn.prepare_cached(
         "SELECT r.id, r.rule_id, u.name, r.event, r.conversation_id, r.item_id, r.outcome, r.detail, r.at
@@ -237,7 +253,7 @@ pub struct DryRunEntry {
 /// What a rule (saved or not) would have done to the last events of its trigger, or for a
 /// timed rule, to what is due now. Reads only.
 pub fn dry_run(conn: &Connection, input: &RuleInput, now: Millis) -> Result<Vec<DryRunEntry>> {
-    input.validate(conn)?;
+    validate(conn, input)?;
     let facts: Vec<Facts> = if input.trigger.timed() {
         timed::due_subjects(conn, None, &input.trigger, Millis::MIN, now, DRY_RUN_EVENTS)?
             .into_iter()
@@ -257,13 +273,14 @@ pub fn dry_run(conn: &Connection, input: &RuleInput, now: Millis) -> Result<Vec<
         }
         rows
     };
+    let world = world::StoreWorld(&conn);
     facts
         .into_iter()
         .map(|mut f| {
-            engine::with_hours(conn, &mut f, &input.conditions)?;
-            let (matched, reasons) = engine::check(&input.conditions, &f);
+            with_hours(&world, &mut f, &input.conditions)?;
+            let (matched, reasons) = check(&input.conditions, &f);
             let actions = if matched {
-                input.actions.iter().map(|a| actions::describe(conn, a, &f)).collect::<Result<_>>()?
+                input.actions.iter().map(|a| actions::describe(&world, a, &f)).collect::<Result<_>>()?
             } else {
                 Vec::new()
             };
@@ -282,7 +299,7 @@ pub fn dry_run(conn: &Connection, input: &RuleInput, now: Millis) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use model::{Action, Recipients};
+    use crate::automation::model::{Action, Recipients};
 
     fn as_input(rule: &Rule) -> RuleInput {
         RuleInput {
@@ -316,7 +333,7 @@ mod tests {
             ]
         );
         for rule in &rules {
-            as_input(rule).validate(&conn).unwrap_or_else(|e| panic!("{}: {e}", rule.name));
+            validate(&conn, &as_input(rule)).unwrap_or_else(|e| panic!("{}: {e}", rule.name));
         }
     }
 
