@@ -8,9 +8,40 @@ use mail_parser::decoders::html::add_html_token;
 
 /// Elements whose start and end break a line.
 const BLOCKS: &[&str] = &[
-    "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt", "footer", "form", "h1", "h2",
-    "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody",
-    "td", "tfoot", "th", "thead", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "center",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
 ];
 
 /// Elements whose content is not text to read.
@@ -52,10 +83,12 @@ impl Lines {
             }
             if self.line.is_empty() {
                 self.line_depth = self.depth;
+                self.space = false;
             } else if std::mem::take(&mut self.space) {
                 self.line.push(' ');
             }
-            self.line.push(c);
+            // A no-break space is a plain space to whoever reads the message as text.
+            self.line.push(if c == '\u{a0}' { ' ' } else { c });
         }
     }
 
@@ -171,7 +204,7 @@ fn decode(text: &str) -> String {
         rest = &rest[at..];
         match rest[1..].find(|c: char| c == ';' || c == '&' || c.is_whitespace()).map(|i| i + 1) {
             Some(end) if rest[end..].starts_with(';') && end <= 32 => {
-                add_html_token(&mut out, rest[..=end].as_bytes(), false);
+                add_html_token(&mut out, &rest.as_bytes()[..=end], false);
                 rest = &rest[end + 1..];
             }
             _ => {
@@ -187,6 +220,18 @@ fn decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::html_to_text;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::proptest_config())]
+
+        /// Whatever markup an email carries, reading it ends, without a panic, in lines of text.
+        #[test]
+        fn any_markup_is_read_without_panicking(html in "[<>/a-zA-Z&;#x0-9 \"'=!\n\u{e9}\u{2019}-]{0,300}") {
+            let text = html_to_text(&html);
+            prop_assert!(!text.contains('\r'));
+        }
+    }
 
     #[test]
     fn blocks_and_line_breaks_make_lines_and_entities_are_decoded() {

@@ -534,7 +534,13 @@ mod tests {
 
     #[test]
     fn sent_from_lines_in_more_languages() {
-        for line in ["Skickat från min iPhone", "Sendt fra min iPhone", "Wysłane z iPhone'a", "发自我的iPhone", "iPhoneから送信"] {
+        for line in [
+            "Skickat från min iPhone",
+            "Sendt fra min iPhone",
+            "Wysłane z iPhone'a",
+            "发自我的iPhone",
+            "iPhoneから送信",
+        ] {
             assert_eq!(strip_reply(&format!("Ok\n\n{line}\n")), "Ok", "{line}");
         }
     }
@@ -559,7 +565,8 @@ mod tests {
             <div>Yes, after clearing the cache.</div>";
         assert_eq!(read(gmail), "Hi,\n\nYes, after clearing the cache.");
         // Thunderbird's attribution, and Apple Mail's inside the quote.
-        let thunderbird = "<p>Works now.</p><div class=\"moz-cite-prefix\">On 24/11/2026 10:00, Rapport wrote:<br></div>\
+        let thunderbird =
+            "<p>Works now.</p><div class=\"moz-cite-prefix\">On 24/11/2026 10:00, Rapport wrote:<br></div>\
             <blockquote type=\"cite\">Hello</blockquote>";
         assert_eq!(read(thunderbird), "Works now.");
         let apple = "<div>Perfect.</div><div><br><blockquote type=\"cite\"><div>On 24 Nov 2026, at 10:00, Rapport \

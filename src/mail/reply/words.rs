@@ -5,48 +5,63 @@
 
 /// Verbs an attribution ends with, before its colon: "On Tue, … Dana <d@x> wrote:".
 const ENDING_VERBS: &[&str] = &[
-    "wrote",          // English
-    "a écrit",        // French
-    "escribió",       // Spanish
-    "ha scritto",     // Italian
-    "escreveu",       // Portuguese
-    "schreef",        // Dutch
-    "geschreven",     // Dutch, Apple Mail ("… heeft Dana het volgende geschreven:")
-    "schrieb",        // German ("Dana schrieb:")
-    "skrev",          // Danish, Norwegian, Swedish
-    "kirjoitti",      // Finnish
-    "napisał(a)",     // Polish
+    "wrote",      // English
+    "a écrit",    // French
+    "escribió",   // Spanish
+    "ha scritto", // Italian
+    "escreveu",   // Portuguese
+    "schreef",    // Dutch
+    "geschreven", // Dutch, Apple Mail ("… heeft Dana het volgende geschreven:")
+    "schrieb",    // German ("Dana schrieb:")
+    "skrev",      // Danish, Norwegian, Swedish
+    "kirjoitti",  // Finnish
+    "napisał(a)", // Polish
     "napisał",
     "napisała",
     "pisze",
-    "napsal(a)",      // Czech
+    "napsal(a)", // Czech
     "napsal",
     "napsala",
-    "napísal",        // Slovak
-    "írta",           // Hungarian
-    "a scris",        // Romanian
-    "yazdı",          // Turkish
-    "пишет",          // Russian
+    "napísal", // Slovak
+    "írta",    // Hungarian
+    "a scris", // Romanian
+    "yazdı",   // Turkish
+    "пишет",   // Russian
     "написал(а)",
     "написал",
     "написала",
-    "написав",        // Ukrainian
+    "написав", // Ukrainian
     "пише",
-    "έγραψε",         // Greek
-    "כתב",            // Hebrew
-    "كتب",            // Arabic
-    "menulis",        // Indonesian
-    "đã viết",        // Vietnamese
-    "kirjutas",       // Estonian
-    "rašė",           // Lithuanian
-    "rakstīja",       // Latvian
+    "έγραψε",   // Greek
+    "כתב",      // Hebrew
+    "كتب",      // Arabic
+    "menulis",  // Indonesian
+    "đã viết",  // Vietnamese
+    "kirjutas", // Estonian
+    "rašė",     // Lithuanian
+    "rakstīja", // Latvian
 ];
 
 /// Verbs that stand in the middle of an attribution, the author's name and address after them:
 /// "Am 24.11.2026 um 10:00 schrieb Dana <d@x>:", "Den 24. nov. 2026 kl. 10.00 skrev Dana <d@x>:".
 const INNER_VERBS: &[&str] = &[
-    "schrieb", "skrev", "schreef", "kirjoitti", "napisał(a)", "napisał", "napisała", "pisze", "написал(а)",
-    "написал", "написав", "escribió", "a écrit", "wrote", "írta", "napsal(a)", "napsal",
+    "schrieb",
+    "skrev",
+    "schreef",
+    "kirjoitti",
+    "napisał(a)",
+    "napisał",
+    "napisała",
+    "pisze",
+    "написал(а)",
+    "написал",
+    "написав",
+    "escribió",
+    "a écrit",
+    "wrote",
+    "írta",
+    "napsal(a)",
+    "napsal",
 ];
 
 /// How Chinese, Japanese and Korean clients end an attribution (no space before them).
@@ -118,22 +133,112 @@ const FORWARDED: &[&str] = &[
 
 /// The names of the headers Outlook and others write above quoted history, by what they say.
 const FROM_KEYS: &[&str] = &[
-    "from", "von", "de", "da", "van", "från", "fra", "lähettäjä", "od", "от", "від", "kimden", "feladó", "expéditeur",
-    "remitente", "afzender", "avsender", "odesílatel", "发件人", "寄件者", "差出人", "보낸 사람",
+    "from",
+    "von",
+    "de",
+    "da",
+    "van",
+    "från",
+    "fra",
+    "lähettäjä",
+    "od",
+    "от",
+    "від",
+    "kimden",
+    "feladó",
+    "expéditeur",
+    "remitente",
+    "afzender",
+    "avsender",
+    "odesílatel",
+    "发件人",
+    "寄件者",
+    "差出人",
+    "보낸 사람",
 ];
 const DATE_KEYS: &[&str] = &[
-    "sent", "date", "gesendet", "datum", "envoyé", "envoyé le", "enviado", "enviado el", "enviado em", "enviada em",
-    "fecha", "inviato", "data", "verzonden", "skickat", "sendt", "dato", "lähetetty", "päivämäärä", "wysłano",
-    "data wysłania", "отправлено", "дата", "надіслано", "odesláno", "gönderildi", "tarih", "elküldve", "dátum",
-    "发送时间", "日期", "寄件日期", "送信日時", "日付", "보낸 날짜", "날짜",
+    "sent",
+    "date",
+    "gesendet",
+    "datum",
+    "envoyé",
+    "envoyé le",
+    "enviado",
+    "enviado el",
+    "enviado em",
+    "enviada em",
+    "fecha",
+    "inviato",
+    "data",
+    "verzonden",
+    "skickat",
+    "sendt",
+    "dato",
+    "lähetetty",
+    "päivämäärä",
+    "wysłano",
+    "data wysłania",
+    "отправлено",
+    "дата",
+    "надіслано",
+    "odesláno",
+    "gönderildi",
+    "tarih",
+    "elküldve",
+    "dátum",
+    "发送时间",
+    "日期",
+    "寄件日期",
+    "送信日時",
+    "日付",
+    "보낸 날짜",
+    "날짜",
 ];
 const TO_KEYS: &[&str] = &[
-    "to", "cc", "an", "à", "a", "para", "aan", "till", "til", "vastaanottaja", "do", "кому", "komu", "kime", "címzett",
-    "收件人", "收件者", "抄送", "宛先", "받는 사람", "kopie", "kopio", "dw",
+    "to",
+    "cc",
+    "an",
+    "à",
+    "a",
+    "para",
+    "aan",
+    "till",
+    "til",
+    "vastaanottaja",
+    "do",
+    "кому",
+    "komu",
+    "kime",
+    "címzett",
+    "收件人",
+    "收件者",
+    "抄送",
+    "宛先",
+    "받는 사람",
+    "kopie",
+    "kopio",
+    "dw",
 ];
 const SUBJECT_KEYS: &[&str] = &[
-    "subject", "betreff", "objet", "asunto", "oggetto", "assunto", "onderwerp", "ämne", "emne", "aihe", "temat",
-    "тема", "předmět", "konu", "tárgy", "主题", "主旨", "件名", "제목",
+    "subject",
+    "betreff",
+    "objet",
+    "asunto",
+    "oggetto",
+    "assunto",
+    "onderwerp",
+    "ämne",
+    "emne",
+    "aihe",
+    "temat",
+    "тема",
+    "předmět",
+    "konu",
+    "tárgy",
+    "主题",
+    "主旨",
+    "件名",
+    "제목",
 ];
 
 /// The start of a line that mobile and webmail clients append below what was written.
