@@ -4,7 +4,7 @@
 //! ping-pong; anything doubtful is held for an admin. Every email is recorded once, by its
 //! Message-ID, so a message fetched or delivered twice is handled once.
 
-use super::quote::strip_reply;
+use super::reply::{strip_reply, text_of};
 use super::reply_token::{ReplyToken, Thread, TokenError};
 use crate::clock::Clock;
 use crate::domain::{ContentType, Filename, Party, MAX_ATTACHMENTS, MAX_BODY_CHARS};
@@ -273,16 +273,32 @@ impl Mailroom {
 
     /// The text to post (without quoted history for replies) and the attachments kept.
     fn content(&self, mail: &Message, reply: bool) -> (String, Vec<NewAttachment>) {
-        let text = mail.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+        let text = text_of(mail);
         let text = if reply { strip_reply(&text) } else { text.trim().to_owned() };
         // A message's body obeys the store's rules (`conversations::post`): no control
         // characters but line breaks and tabs, and room kept for the notes below.
         let text: String = text.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t' | '\r')).collect();
-        let mut body: String = text.chars().take(MAX_BODY_CHARS - 100).collect();
-        if body.len() < text.len() {
-            body.push_str("\n[…]");
-        }
         let mut files = Vec::new();
+        let mut body: String = text.chars().take(MAX_BODY_CHARS - 200).collect();
+        if body.len() < text.len() {
+            // Longer than a chat message may be: the message shows the start and says so, and
+            // the whole text comes with it as a file, never cut silently.
+            if let Some(line_end) = body.rfind('\n').filter(|&at| at > body.len() / 2) {
+                body.truncate(line_end);
+            }
+            if text.len() <= self.max_attachment_bytes {
+                body.push_str("\n\n[The email goes on: its whole text is attached as email.txt.]");
+                files.push(NewAttachment {
+                    uploader: Party::Bot,
+                    filename: "email.txt".to_owned(),
+                    content_type: "text/plain".to_owned(),
+                    sha256: Sha256::digest(text.as_bytes()).to_vec(),
+                    data: text.into_bytes(),
+                });
+            } else {
+                body.push_str("\n\n[The email goes on, longer than the largest file kept: only its start is here.]");
+            }
+        }
         let mut left_out = 0;
         for part in mail.attachments() {
             let data = part.contents();

@@ -4,8 +4,8 @@
 pub mod imap;
 pub mod inbound;
 pub mod postman;
-pub mod quote;
 pub mod render;
+pub mod reply;
 pub mod reply_token;
 pub mod smtpd;
 

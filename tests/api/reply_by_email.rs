@@ -69,6 +69,46 @@ async fn answered(smtp: &SmtpServer, dir: &std::path::Path) -> (TestApp, Client,
 }
 
 #[tokio::test]
+async fn html_only_bottom_posted_and_long_replies_land_as_their_authors_wrote_them() {
+    let smtp = SmtpServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (app, admin, id, mail) = answered(&smtp, dir.path()).await;
+    let from = format!("Ann Customer <{ANN}>");
+    let last = || async { messages(&admin, id).await.last().cloned().unwrap() };
+
+    // Outlook on the web sends HTML only: read by its structure, the quoted headers cut.
+    let html = fresh_id(reply("html_only_reply.eml", &mail, &from, "Try clearing the cache"), 21);
+    deliver(&app, ANN, &mail.reply_to, &html).await;
+    assert_eq!(last().await["body"], "Reply\nThe invoice still shows the old address, see step 3.");
+
+    // Thunderbird in Polish, answered below the quote: both parts, without the quote.
+    let below = fresh_id(reply("bottom_posted_reply.eml", &mail, &from, "Try clearing the cache"), 22);
+    deliver(&app, ANN, &mail.reply_to, &below).await;
+    assert_eq!(last().await["body"], "Dzień dobry,\n\nWyczyściłam pamięć podręczną i eksport działa.\nDziękuję!");
+
+    // A reply longer than a message may be shows its start and brings the whole text as a file.
+    let log: String =
+        (1..=700).map(|n| format!("Line {n} of the log I was asked for: nothing unusual here.\r\n")).collect();
+    let long = format!(
+        "From: {from}\r\nTo: {}\r\nSubject: Re: {}\r\nMessage-ID: <long-{}@client.example>\r\nIn-Reply-To: {}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nMIME-Version: 1.0\r\n\r\n{log}",
+        mail.reply_to,
+        mail.subject,
+        rand_tag(),
+        mail.message_id
+    );
+    deliver(&app, ANN, &mail.reply_to, &long).await;
+    let posted = last().await;
+    let body = posted["body"].as_str().unwrap();
+    assert!(body.starts_with("Line 1 of the log"), "{body}");
+    assert!(body.ends_with("[The email goes on: its whole text is attached as email.txt.]"), "{body}");
+    assert_eq!(posted["attachments"][0]["filename"], "email.txt");
+    let file = posted["attachments"][0]["id"].as_i64().unwrap();
+    let res = admin.request(reqwest::Method::GET, &format!("/api/v1/attachments/{file}")).send().await.unwrap();
+    assert_eq!(res.text().await.unwrap(), log.replace("\r\n", "\n").trim_end());
+}
+
+#[tokio::test]
 async fn replies_from_gmail_outlook_and_apple_mail_land_in_the_conversation_without_the_quote() {
     let smtp = SmtpServer::start();
     let dir = tempfile::tempdir().unwrap();
