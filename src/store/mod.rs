@@ -353,6 +353,15 @@ impl Store {
     }
 }
 
+/// What a read finds, or `None` when the row is not there (or not there for the viewer).
+fn found<T>(read: Result<T>) -> Result<Option<T>> {
+    match read {
+        Ok(value) => Ok(Some(value)),
+        Err(StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// A JSON array of `values`, for `IN (SELECT value FROM json_each(?))`.
 fn json_list<T: serde::Serialize>(values: &[T]) -> String {
     serde_json::to_string(values).unwrap_or_else(|_| "[]".into())

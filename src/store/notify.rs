@@ -10,7 +10,7 @@ use super::contacts::{NOTICE_ID_PREFIX, NOTICE_WINDOW_MS};
 use super::conversations::{self, Conversation, Message, MessagePage};
 use super::inbound::MailThread;
 use super::outbox::{self, NewEmail};
-use super::{json_list, users, Millis, Result, Viewer};
+use super::{found, json_list, users, Millis, Result, Viewer};
 use crate::domain::{Party, PartyKind};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -404,21 +404,15 @@ fn seen_any(conn: &Connection, conversation_id: Option<i64>, party: Party) -> Re
 
 /// The conversation as `viewer` may see it; `None` when they may not.
 fn visible(conn: &Connection, viewer: Viewer, conversation_id: i64) -> Result<Option<Conversation>> {
-    match conversations::get(conn, viewer, conversation_id) {
-        Ok(c) => Ok(Some(c)),
-        Err(super::StoreError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    found(conversations::get(conn, viewer, conversation_id))
 }
 
 /// What names a conversation in a subject, as `viewer` may read it: its ticket's title, else
 /// its own subject, else its first message (of which the subject takes the first words).
 fn topic(conn: &Connection, viewer: Viewer, conversation: &Conversation) -> Result<Option<String>> {
-    if let Some(item) = conversation.item_id {
-        match super::items::get(conn, viewer, item) {
-            Ok(item) => return Ok(Some(item.title)),
-            Err(super::StoreError::NotFound(_)) => {}
-            Err(e) => return Err(e),
+    if let Some(id) = conversation.item_id {
+        if let Some(item) = found(super::items::get(conn, viewer, id))? {
+            return Ok(Some(item.title));
         }
     }
     if !conversation.subject.trim().is_empty() {
@@ -463,11 +457,7 @@ pub fn recipient(conn: &Connection, party: Party) -> Result<Option<Recipient>> {
             Ok(Some(Recipient { party, address: user.email, name: Some(user.name), viewer, verified: true }))
         }
         Party::Customer(id) => {
-            let customer = match super::customers::get(conn, id) {
-                Ok(c) => c,
-                Err(super::StoreError::NotFound(_)) => return Ok(None),
-                Err(e) => return Err(e),
-            };
+            let Some(customer) = found(super::customers::get(conn, id))? else { return Ok(None) };
             let verified = customer.email.is_some();
             let address = customer.email.or(customer.contact_email);
             Ok(address.map(|address| Recipient {

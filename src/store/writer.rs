@@ -96,6 +96,13 @@ fn idle_step(conn: &Connection, step: IdleStep) -> bool {
     })
 }
 
+/// Does the idle work until none is left, then answers.
+#[cfg(test)]
+fn settle(conn: &Connection, idle: IdleStep, reply: oneshot::Sender<()>) {
+    while idle_step(conn, idle) {}
+    let _ = reply.send(());
+}
+
 /// Copies the log back into the database file when a commit made that due. Passive: readers
 /// are never waited for; what they still need is copied on a later pass. A failure (a full
 /// disk) leaves the log as it is, committed data in it, and is tried again after the next commit.
@@ -296,8 +303,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats:
             Command::Close(reply) => close = Some(reply),
             #[cfg(test)]
             Command::Settle(reply) => {
-                while idle_step(&conn, idle) {}
-                let _ = reply.send(());
+                settle(&conn, idle, reply);
                 continue;
             }
         }
@@ -306,10 +312,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats:
                 Ok(Command::Job(job)) => jobs.push(job),
                 Ok(Command::Close(reply)) => close = Some(reply),
                 #[cfg(test)]
-                Ok(Command::Settle(reply)) => {
-                    while idle_step(&conn, idle) {}
-                    let _ = reply.send(());
-                }
+                Ok(Command::Settle(reply)) => settle(&conn, idle, reply),
                 Err(_) => break,
             }
         }

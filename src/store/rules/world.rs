@@ -8,21 +8,14 @@ use crate::automation::model::Rule;
 use crate::automation::{Alert, Choices, Facts, Notice, Outcome, Reads, Subject, World};
 use crate::domain::{Channel, ConversationKind, Party, Status};
 use crate::store::conversations::{self, NewConversation, NewMessage};
-use crate::store::{customer_view, items, notify, settings, users, Event, Millis, Result, StoreError, Tx, Viewer};
+use crate::store::{
+    customer_view, found, items, notify, settings, users, Event, Millis, Result, StoreError, Tx, Viewer,
+};
 use rusqlite::Connection;
 use std::ops::Deref;
 
 /// The world rules see and act on, through a connection (reading) or a transaction (acting).
 pub struct StoreWorld<'a, C>(pub &'a C);
-
-/// What a read finds, or `None` when the row is not there.
-fn found<T>(read: Result<T>) -> Result<Option<T>> {
-    match read {
-        Ok(value) => Ok(Some(value)),
-        Err(StoreError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
 
 impl<C: Deref<Target = Connection>> Reads for StoreWorld<'_, C> {
     type Error = StoreError;
