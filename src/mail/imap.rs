@@ -14,11 +14,9 @@ use futures_util::TryStreamExt;
 use serde::Serialize;
 use std::fmt::Debug;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio_rustls::rustls;
 use utoipa::ToSchema;
 
 /// Connecting, the TLS handshake and the greeting: a server that is down answers quickly or never.
@@ -129,9 +127,10 @@ impl ImapSource {
             .map_err(|_| format!("connecting to the IMAP server {server} timed out"))?
             .map_err(|e| format!("could not connect to the IMAP server {server}: {e}"))?;
         if self.tls {
-            let tls = timed(CONNECT_TIMEOUT, self.tls_handshake(tcp))
-                .await
-                .map_err(|_| format!("the TLS handshake with the IMAP server {server} timed out"))??;
+            let tls =
+                timed(CONNECT_TIMEOUT, super::tls::handshake(&self.host, &format!("the IMAP server {server}"), tcp))
+                    .await
+                    .map_err(|_| format!("the TLS handshake with the IMAP server {server} timed out"))??;
             self.poll(tls, limit, handle).await
         } else {
             self.poll(tcp, limit, handle).await
@@ -144,21 +143,6 @@ impl ImapSource {
         } else {
             format!("{}:{}", self.host, self.port)
         }
-    }
-
-    async fn tls_handshake(&self, tcp: TcpStream) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS setup failed: {e}"))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let name = rustls::pki_types::ServerName::try_from(self.host.clone())
-            .map_err(|_| format!("{:?} is not a host name TLS can check a certificate for", self.host))?;
-        tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("the TLS handshake with the IMAP server {} failed: {e}", self.server()))
     }
 
     /// Everything after the connection, on either a plain or a TLS stream.

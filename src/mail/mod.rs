@@ -7,14 +7,18 @@ pub mod postman;
 pub mod render;
 pub mod reply;
 pub mod reply_token;
+pub mod smtp;
 pub mod smtpd;
+mod tls;
 
 use crate::domain::Secret;
 use crate::store::outbox::NewEmail;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::Message;
 use serde::Serialize;
+use smtp::{Relay, Security};
 use utoipa::ToSchema;
 
 /// What an admin may see of the email settings (never the password).
@@ -37,7 +41,7 @@ pub struct SendError {
 }
 
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    pool: smtp::Pool,
     from: Mailbox,
     summary: SmtpSummary,
 }
@@ -53,8 +57,8 @@ pub fn validate(url: &str, from: &str) -> Result<(), String> {
     parse(&Secret::new(url), from).map(drop)
 }
 
-/// The URL read as lettre wants it, the From mailbox and the summary.
-fn parse(url: &Secret, from: &str) -> Result<(String, Mailbox, SmtpSummary), String> {
+/// The server, the From mailbox and the summary.
+fn parse(url: &Secret, from: &str) -> Result<(Relay, Mailbox, SmtpSummary), String> {
     let text = url.expose();
     let (scheme, rest) = text.split_once("://").ok_or("the SMTP URL must start with smtp:// or smtps://")?;
     if scheme != "smtp" && scheme != "smtps" {
@@ -62,49 +66,55 @@ fn parse(url: &Secret, from: &str) -> Result<(String, Mailbox, SmtpSummary), Str
     }
     let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
     let authority = authority.trim_end_matches('/');
-    let tls = match (scheme, query) {
-        ("smtps", _) => "tls",
-        (_, "") | (_, "tls=none") => "none",
-        (_, "tls=starttls") | (_, "tls=required") => "starttls",
+    let (security, tls) = match (scheme, query) {
+        ("smtps", _) => (Security::Implicit, "tls"),
+        (_, "") | (_, "tls=none") => (Security::None, "none"),
+        (_, "tls=starttls") | (_, "tls=required") => (Security::StartTls, "starttls"),
         (_, other) => return Err(format!("unknown SMTP option {other:?}; use ?tls=starttls")),
     };
     let (userinfo, hostport) = authority.rsplit_once('@').map_or((None, authority), |(u, h)| (Some(u), h));
     let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("{p:?} is not a port"))?),
-        None => (
+        // `[::1]` alone is an address without a port, `[::1]:25` one with.
+        Some((h, p)) if !p.contains(']') => (h, p.parse::<u16>().map_err(|_| format!("{p:?} is not a port"))?),
+        _ => (
             hostport,
-            if scheme == "smtps" {
-                465
-            } else if tls == "starttls" {
-                587
-            } else {
-                25
+            match security {
+                Security::Implicit => 465,
+                Security::StartTls => 587,
+                Security::None => 25,
             },
         ),
     };
-    if host.is_empty() {
-        return Err("the SMTP URL has no host".into());
+    let bare_host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    if bare_host.is_empty() || bare_host.contains(|c: char| c.is_whitespace() || "/@[]".contains(c)) {
+        return Err(format!("{host:?} is not a host name"));
     }
-    // lettre reads the same URL, with its own word for STARTTLS and an explicit port.
-    let userinfo_at = userinfo.map(|u| format!("{u}@")).unwrap_or_default();
-    let lettre_query = if tls == "starttls" { "?tls=required" } else { "" };
-    let lettre_url = format!("{scheme}://{userinfo_at}{host}:{port}{lettre_query}");
-    AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url).map_err(|e| format!("invalid SMTP URL: {e}"))?;
+    let decode = |part: &str| {
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .map(|text| text.into_owned())
+            .map_err(|_| "the SMTP user name and password must be UTF-8 once %-decoded".to_owned())
+    };
+    let (username, credentials) = match userinfo {
+        None => (None, None),
+        Some(userinfo) => {
+            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            let user = decode(user)?;
+            let credentials = Credentials::new(user.clone(), decode(password)?);
+            (Some(user).filter(|u| !u.is_empty()), Some(credentials))
+        }
+    };
+    let relay = Relay { host: bare_host.to_owned(), port, security, credentials };
+    relay.validate()?;
     let from_box: Mailbox = from.parse().map_err(|_| format!("{from:?} is not an email address"))?;
-    let username = userinfo.map(|u| u.split(':').next().unwrap_or("").to_owned()).filter(|u| !u.is_empty());
     let summary = SmtpSummary { host: host.to_owned(), port, tls: tls.into(), username, from: from_box.to_string() };
-    Ok((lettre_url, from_box, summary))
+    Ok((relay, from_box, summary))
 }
 
 impl Mailer {
-    /// Builds the pooled transport; must run inside the Tokio runtime (the pool is a task).
     pub fn new(url: &Secret, from: &str) -> Result<Mailer, String> {
-        let (lettre_url, from, summary) = parse(url, from)?;
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url)
-            .map_err(|e| format!("invalid SMTP URL: {e}"))?
-            .timeout(Some(std::time::Duration::from_secs(20)))
-            .build();
-        Ok(Mailer { transport, from, summary })
+        let (relay, from, summary) = parse(url, from)?;
+        Ok(Mailer { pool: smtp::Pool::new(relay), from, summary })
     }
 
     pub fn summary(&self) -> &SmtpSummary {
@@ -139,19 +149,13 @@ impl Mailer {
             let name = HeaderName::new_from_ascii_str("X-Rapport-Conversation");
             headers.insert_raw(HeaderValue::new(name, id.to_string()));
         }
-        self.transport.send(message).await.map(drop).map_err(|e| SendError {
-            // A 5xx answer will not change on retry; refused connections and 4xx answers may.
-            permanent: e.is_permanent(),
-            message: e.to_string(),
-        })
+        self.pool.send(message.envelope(), &message.formatted()).await
     }
 
     /// Connects and greets the SMTP server (with TLS and login as configured), sending nothing.
     pub async fn check(&self) -> Result<(), String> {
-        match tokio::time::timeout(std::time::Duration::from_secs(10), self.transport.test_connection()).await {
-            Ok(Ok(true)) => Ok(()),
-            Ok(Ok(false)) => Err("the SMTP server did not answer NOOP".into()),
-            Ok(Err(e)) => Err(e.to_string()),
+        match tokio::time::timeout(std::time::Duration::from_secs(10), self.pool.check()).await {
+            Ok(checked) => checked,
             Err(_) => Err("no answer within 10 s".into()),
         }
     }
@@ -164,5 +168,43 @@ impl Mailer {
     /// The domain Message-IDs are made in: the From address's.
     pub fn domain(&self) -> &str {
         self.from.email.domain()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse, Secret, Security};
+
+    fn relay(url: &str) -> Result<super::Relay, String> {
+        parse(&Secret::new(url), "Support <support@example.com>").map(|(relay, _, _)| relay)
+    }
+
+    #[test]
+    fn an_smtp_url_reads_as_host_port_security_and_login() {
+        let r = relay("smtp://me%40example.com:p%3Ass@mail.example.com?tls=starttls").unwrap();
+        assert_eq!((r.host.as_str(), r.port, r.security), ("mail.example.com", 587, Security::StartTls));
+        let login = r.credentials.expect("credentials");
+        let expected =
+            lettre::transport::smtp::authentication::Credentials::new("me@example.com".into(), "p:ss".into());
+        assert!(login == expected, "user and password are %-decoded");
+        let r = relay("smtps://mail.example.com").unwrap();
+        assert_eq!((r.port, r.security), (465, Security::Implicit));
+        let r = relay("smtp://[::1]:2525").unwrap();
+        assert_eq!((r.host.as_str(), r.port, r.security), ("::1", 2525, Security::None));
+        assert_eq!(relay("smtp://[::1]").unwrap().port, 25);
+    }
+
+    #[test]
+    fn a_wrong_smtp_url_says_what_is_wrong() {
+        for (url, says) in [
+            ("imap://x", "must start with smtp://"),
+            ("smtp://host:port", "is not a port"),
+            ("smtp://:25", "is not a host name"),
+            ("smtp://a b:25", "is not a host name"),
+            ("smtp://host?tls=maybe", "unknown SMTP option"),
+        ] {
+            let err = relay(url).err().unwrap_or_else(|| panic!("{url} was taken"));
+            assert!(err.contains(says), "{url}: {err}");
+        }
     }
 }
