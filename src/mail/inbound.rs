@@ -4,7 +4,7 @@
 //! ping-pong; anything doubtful is held for an admin. Every email is recorded once, by its
 //! Message-ID, so a message fetched or delivered twice is handled once.
 
-use super::reply::{strip_reply, text_of};
+use super::reply::{authors_text, text_of};
 use super::reply_token::{ReplyToken, Thread, TokenError};
 use crate::clock::Clock;
 use crate::domain::{ContentType, Filename, Party, MAX_ATTACHMENTS, MAX_BODY_CHARS};
@@ -273,8 +273,7 @@ impl Mailroom {
 
     /// The text to post (without quoted history for replies) and the attachments kept.
     fn content(&self, mail: &Message, reply: bool) -> (String, Vec<NewAttachment>) {
-        let text = text_of(mail);
-        let text = if reply { strip_reply(&text) } else { text.trim().to_owned() };
+        let text = if reply { authors_text(mail) } else { text_of(mail).trim().to_owned() };
         // A message's body obeys the store's rules (`conversations::post`): no control
         // characters but line breaks and tabs, and room kept for the notes below.
         let text: String = text.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\t' | '\r')).collect();

@@ -22,14 +22,26 @@ pub fn text_of(mail: &mail_parser::Message) -> String {
     }
 }
 
+/// The part of an email its author wrote (`strip_reply` of `text_of`). An email whose subject
+/// says it forwards another ("Fwd:", "FW:", "WG:"…) keeps what it forwards even where its client
+/// marks it as it marks quoted history (Outlook: a line of underscores and a header block).
+pub fn authors_text(mail: &mail_parser::Message) -> String {
+    let forwarding = mail.subject().is_some_and(words::is_forward_subject);
+    strip(&text_of(mail), forwarding)
+}
+
 /// The part of a plain-text email its author wrote: without quoted history, the signature and
 /// the "Sent from my iPhone" line, with blank lines trimmed at both ends and trailing whitespace
 /// trimmed on every line. If nothing would be left (everything is quoted), returns the whole
 /// text, trimmed the same way, since an answer with its quote beats an empty one.
 pub fn strip_reply(text: &str) -> String {
+    strip(text, false)
+}
+
+fn strip(text: &str, forwarding: bool) -> String {
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
-    let (own, forwarded) = Reader::new(&lines).authors_lines();
+    let (own, forwarded) = Reader::new(&lines, forwarding).authors_lines();
     let mut parts = vec![join(strip_tail(&own))];
     parts.extend(forwarded.map(join));
     let stripped = parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("\n\n");
@@ -73,11 +85,13 @@ struct Opener {
 struct Reader<'a> {
     lines: &'a [&'a str],
     keys: Vec<String>,
+    /// The email forwards another: its first separator or header block starts what it forwards.
+    forwarding: bool,
 }
 
 impl<'a> Reader<'a> {
-    fn new(lines: &'a [&'a str]) -> Self {
-        Reader { lines, keys: lines.iter().map(|l| key(l)).collect() }
+    fn new(lines: &'a [&'a str], forwarding: bool) -> Self {
+        Reader { lines, keys: lines.iter().map(|l| key(l)).collect(), forwarding }
     }
 
     fn quoted(&self, i: usize) -> bool {
@@ -108,8 +122,21 @@ impl<'a> Reader<'a> {
         let mut own: Vec<&'a str> = Vec::new();
         let mut i = 0;
         while i < n {
-            if !self.quoted(i) && words::is_forward(&self.keys[i]) {
+            let forward = words::is_forward(&self.keys[i]) || (self.forwarding && self.history_marker(i).is_some());
+            if !self.quoted(i) && forward {
                 return (own, Some(&self.lines[i..]));
+            }
+            if self.quoted(i) && (own.iter().all(|l| is_blank(l)) || self.quoted_attribution(i)) {
+                // A quote the author wrote below and not between (bottom posting, as iOS Mail
+                // writes it with the attribution inside the quote) goes.
+                let after = self.after_quote(i);
+                if after < n && !(after..n).any(|k| self.quoted(k)) {
+                    if own.last().is_some_and(|l| !is_blank(l)) {
+                        own.push("");
+                    }
+                    i = after;
+                    continue;
+                }
             }
             if let Some(opener) = self.opener(i) {
                 let next = self.next_text(i + opener.lines);
@@ -138,6 +165,22 @@ impl<'a> Reader<'a> {
         (own, None)
     }
 
+    /// Whether the quote at line `i` starts with an attribution (on up to three quoted lines).
+    fn quoted_attribution(&self, i: usize) -> bool {
+        let mut joined = String::new();
+        for line in self.lines[i..].iter().take(3).take_while(|l| is_quoted(l)) {
+            let text = line.trim_start().trim_start_matches(|c: char| c == '>' || c.is_whitespace());
+            if text.is_empty() {
+                return false;
+            }
+            joined = format!("{joined} {}", key(text)).trim_start().to_owned();
+            if words::is_attribution(&joined) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// The attribution, separator or header block that starts at line `i`, if one does. Quoted
     /// lines never start one, so that an attribution inside a quote, as iOS Mail writes it or
     /// before inline answers, cuts nothing.
@@ -145,13 +188,18 @@ impl<'a> Reader<'a> {
         if self.quoted(i) {
             return None;
         }
-        if words::is_separator(&self.keys[i]) || self.underscores_before_headers(i) {
-            return Some(Opener { lines: 1, certain: true });
-        }
-        if let Some(lines) = self.header_block(i) {
+        if let Some(lines) = self.history_marker(i) {
             return Some(Opener { lines, certain: true });
         }
         self.attribution(i)
+    }
+
+    /// A separator or a quoted header block at line `i`, and how many lines it takes.
+    fn history_marker(&self, i: usize) -> Option<usize> {
+        if words::is_separator(&self.keys[i]) || self.underscores_before_headers(i) {
+            return Some(1);
+        }
+        self.header_block(i)
     }
 
     /// An attribution at line `i`. Gmail wraps long ones onto a second or third line; a wrapped

@@ -319,6 +319,22 @@ fn html_only_replies_are_read_by_their_structure() {
     assert_eq!(read(apple), "Perfect.");
 }
 
+#[test]
+fn a_subject_says_whether_an_email_forwards_another() {
+    use super::words::is_forward_subject;
+    for subject in
+        ["Fwd: Invoice", "FW: Renewal", "WG: Rücklastschrift", "VS: Ingen svar", "TR : Facture", "RV: Pedido"]
+    {
+        assert!(is_forward_subject(subject), "{subject}");
+    }
+    for subject in ["转发：发票", "Пересл.: Счёт", "Doorst: factuur", "ENC: Pedido", "I: Ordine"] {
+        assert!(is_forward_subject(subject), "{subject}");
+    }
+    for subject in ["Re: Fwd: Invoice", "Invoice", "Fwd", "Fix: the export", "Re: FW: Renewal"] {
+        assert!(!is_forward_subject(subject), "{subject}");
+    }
+}
+
 mod fixtures {
     use super::{html_to_text, strip_reply};
     use mail_parser::{HeaderValue, MessageParser, MimeHeaders};
@@ -435,6 +451,49 @@ mod fixtures {
     }
 }
 
+/// The corpus in tests/api/fixtures/mail/replies: one folder per class of email (languages,
+/// bottom posting, HTML only, forwards…), each email beside the text its author wrote. Every
+/// one must come out exactly; a failure names the class and shows both texts.
+mod corpus {
+    use crate::mail::reply::authors_text;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    #[test]
+    fn every_email_of_the_corpus_comes_out_as_its_author_wrote_it() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api/fixtures/mail/replies");
+        let mut tally: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut failures = Vec::new();
+        for class in std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()) {
+            let class_name = class.file_name().unwrap().to_string_lossy().into_owned();
+            for eml in std::fs::read_dir(&class).unwrap().map(|e| e.unwrap().path()) {
+                if eml.extension().is_none_or(|e| e != "eml") {
+                    continue;
+                }
+                let raw = std::fs::read(&eml).unwrap();
+                let expected = std::fs::read_to_string(eml.with_extension("txt")).unwrap();
+                let expected = expected.replace("\r\n", "\n");
+                let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+                let got = authors_text(&mail);
+                let counts = tally.entry(class_name.clone()).or_default();
+                counts.1 += 1;
+                if got == expected.trim_end() {
+                    counts.0 += 1;
+                } else {
+                    let name = eml.file_name().unwrap().to_string_lossy().into_owned();
+                    failures
+                        .push(format!("{class_name}/{name}\n--- expected\n{}\n--- got\n{got}\n", expected.trim_end()));
+                }
+            }
+        }
+        for (class, (passed, total)) in &tally {
+            eprintln!("{class:>26}: {passed}/{total}");
+        }
+        assert!(failures.is_empty(), "{} emails came out wrong:\n\n{}", failures.len(), failures.join("\n"));
+        assert!(tally.values().map(|t| t.1).sum::<usize>() >= 90, "the corpus is there: {tally:?}");
+    }
+}
+
 /// Property tests: whatever text an email carries, `strip_reply` never panics and keeps a run
 /// of the author's own lines (never invents or reorders text, never returns nothing when there
 /// was something); and an answer written above the quoted history of the common mail clients
@@ -533,6 +592,31 @@ mod proptests {
         ) {
             let text = format!("{}\n{}{history}", answer.join("\n"), "\n".repeat(blank_lines)).replace('\n', sep);
             prop_assert_eq!(strip_reply(&text), answer.join("\n"));
+        }
+    }
+
+    /// Lines of any script (emoji, CJK, right-to-left, stray spaces and blank lines), without the
+    /// marks that make a line a quote, an attribution or a signature: `>`, `:`, a leading dash.
+    fn any_answer() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(prop_oneof![6 => "[^>:\\s\\-_*][^:>\\r\\n]{0,50}", 1 => Just(String::new())], 1..8)
+    }
+
+    proptest! {
+        #![proptest_config(crate::proptest_config())]
+
+        #[test]
+        fn no_line_the_author_wrote_above_the_first_quote_is_lost(
+            answer in any_answer(),
+            history in history(),
+            sep in separator(),
+        ) {
+            let text = format!("{}\n\n{history}", answer.join("\n")).replace('\n', sep);
+            let lines: Vec<String> = answer.iter().map(|l| l.trim_end().to_owned()).collect();
+            let first = lines.iter().position(|l| !l.is_empty()).unwrap_or(lines.len());
+            let last = lines.iter().rposition(|l| !l.is_empty()).map_or(first, |i| i + 1);
+            let expected = lines[first..last].join("\n");
+            prop_assume!(!expected.is_empty());
+            prop_assert_eq!(strip_reply(&text), expected);
         }
     }
 

@@ -400,6 +400,22 @@ pub(super) fn is_forward(line: &str) -> bool {
     FORWARDED.contains(&inner)
 }
 
+/// What mail clients write before a forwarded email's subject: "Fwd:", Outlook's "FW:" and its
+/// translations ("WG:" German, "VS:" Danish, Norwegian and Finnish, "VB:" Swedish, "TR:" French,
+/// "RV:" Spanish, "I:" Italian, "ENC:" Portuguese, "Doorst:" Dutch, "PD:" Polish, "Пересл:"
+/// Russian, "转发:" Chinese, "転送:" Japanese, "전달:" Korean).
+const FORWARD_SUBJECTS: &[&str] =
+    &["fw", "fwd", "wg", "vs", "vb", "tr", "rv", "i", "enc", "doorst", "pd", "пересл", "转发", "轉寄", "転送", "전달"];
+
+/// Whether a subject says its email forwards another ("Fwd: Invoice", "WG: Rücklastschrift"); only
+/// the first prefix counts, so "Re: Fwd: …" is a reply.
+pub(super) fn is_forward_subject(subject: &str) -> bool {
+    subject.trim().split_once([':', '：']).is_some_and(|(prefix, _)| {
+        let prefix = prefix.trim().trim_end_matches('.').to_lowercase();
+        FORWARD_SUBJECTS.contains(&prefix.as_str())
+    })
+}
+
 /// "Sent from my iPhone" and its kin.
 pub(super) fn is_sent_from(line: &str) -> bool {
     line.chars().count() <= 80 && SENT_FROM.iter().any(|start| line.starts_with(start))
