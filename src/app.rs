@@ -174,6 +174,9 @@ impl Application {
                 .configure(|cfg| http::configure(cfg, max_json))
         })
         .shutdown_timeout(10)
+        // Chat frames are small writes that must leave at once: without this, Nagle's algorithm
+        // holds each behind the delayed ACK of the one before.
+        .tcp_nodelay(true)
         // Idle chat sockets are cheap; the open-file limit is the real bound.
         .max_connections(250_000)
         .backlog(4096)

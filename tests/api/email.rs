@@ -1,7 +1,7 @@
 //! Email settings and the "send test email" button, against a real SMTP server.
 
 use crate::helpers::*;
-use crate::smtp::{free_port, SmtpServer};
+use crate::smtp::{free_port, SmtpServer, Tls};
 use serde_json::json;
 
 fn with_smtp(url: &str) -> (tempfile::TempDir, rapport::config::Config) {
@@ -58,4 +58,20 @@ async fn a_test_email_reports_a_dead_smtp_server_and_a_missing_configuration() {
         .expect(409, "smtp_not_configured");
     let (agent, _) = plain.agent(&admin, "b@example.com").await;
     agent.get("/api/v1/settings/email").await.expect(403, "forbidden");
+}
+
+/// Mail goes only to a server that proves who it is: over smtps:// and over STARTTLS, a
+/// certificate no authority vouches for ends the connection before anything is sent.
+#[tokio::test]
+async fn an_smtp_server_whose_certificate_nobody_vouches_for_is_sent_nothing() {
+    for (tls, url) in
+        [(Tls::Implicit, "smtps://127.0.0.1:{port}"), (Tls::StartTls, "smtp://127.0.0.1:{port}?tls=starttls")]
+    {
+        let smtp = SmtpServer::start_self_signed(tls);
+        let url = url.replace("{port}", &smtp.port.to_string());
+        let mailer = rapport::mail::Mailer::new(&rapport::domain::Secret::new(&url), "support@example.com").unwrap();
+        let refused = mailer.check().await.unwrap_err();
+        assert!(refused.to_lowercase().contains("certificate"), "{url}: {refused}");
+        assert!(smtp.messages().is_empty());
+    }
 }

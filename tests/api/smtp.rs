@@ -10,6 +10,15 @@ pub struct SmtpServer {
     pub port: u16,
     maildir: tempfile::TempDir,
     child: Option<Child>,
+    /// aiosmtpd's TLS options (`--smtpscert`…), if it speaks TLS.
+    tls: Vec<String>,
+}
+
+/// How a TLS test server speaks TLS: from the first byte (smtps) or after STARTTLS.
+#[derive(Clone, Copy)]
+pub enum Tls {
+    Implicit,
+    StartTls,
 }
 
 impl Drop for SmtpServer {
@@ -25,7 +34,35 @@ pub fn free_port() -> u16 {
 impl SmtpServer {
     /// Starts aiosmtpd; mail to addresses starting with "reject" gets a 550.
     pub fn start() -> SmtpServer {
-        let mut server = SmtpServer { port: free_port(), maildir: tempfile::tempdir().unwrap(), child: None };
+        let mut server =
+            SmtpServer { port: free_port(), maildir: tempfile::tempdir().unwrap(), child: None, tls: vec![] };
+        server.start_again();
+        server
+    }
+
+    /// Starts aiosmtpd speaking TLS with a self-signed certificate for 127.0.0.1, one no
+    /// certificate authority vouches for.
+    pub fn start_self_signed(tls: Tls) -> SmtpServer {
+        let maildir = tempfile::tempdir().unwrap();
+        let (cert, key) = (maildir.path().join("cert.pem"), maildir.path().join("key.pem"));
+        let made = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl");
+        assert!(made.success(), "openssl made no certificate");
+        let (cert_flag, key_flag) = match tls {
+            Tls::Implicit => ("--smtpscert", "--smtpskey"),
+            Tls::StartTls => ("--tlscert", "--tlskey"),
+        };
+        let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        let tls = vec![cert_flag.to_owned(), path(&cert), key_flag.to_owned(), path(&key)];
+        let mut server = SmtpServer { port: free_port(), maildir, child: None, tls };
         server.start_again();
         server
     }
@@ -51,6 +88,7 @@ impl SmtpServer {
                 "-c",
                 "smtp_sink.RejectingMailbox",
             ])
+            .args(&self.tls)
             .arg(self.maildir.path().join("mail"))
             .env("PYTHONPATH", here)
             .stdout(Stdio::null())
