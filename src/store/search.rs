@@ -47,6 +47,22 @@ pub(super) fn merge_step(conn: &Connection) -> rusqlite::Result<bool> {
     Ok(worked)
 }
 
+/// Indexes the messages noted since the last call (sql/0016): the writer runs it once per
+/// transaction, just before COMMIT, so that a batch makes one segment of the index, not one a
+/// message. Whatever commits is searchable.
+pub(super) fn index_pending(conn: &Connection) -> rusqlite::Result<()> {
+    let noted = conn
+        .prepare_cached(
+            "INSERT INTO messages_fts (rowid, body)
+             SELECT m.id, m.body FROM messages_unindexed u JOIN messages m ON m.id = u.id",
+        )?
+        .execute([])?;
+    if noted > 0 {
+        conn.prepare_cached("DELETE FROM messages_unindexed")?.execute([])?;
+    }
+    Ok(())
+}
+
 /// Turns what a person typed into an FTS5 query: every word must appear; words of three letters
 /// or more as a prefix ("print" finds "printer"), shorter ones as whole words. Quoting each word
 /// keeps FTS5's operators and punctuation from meaning anything.

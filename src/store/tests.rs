@@ -62,6 +62,73 @@ async fn search_merges_its_index_when_the_writer_is_idle() {
     store.close().await.unwrap();
 }
 
+/// Messages enter the search index once per transaction (sql/0016): a batch of posts makes
+/// one segment, not one a message, and a message deleted or edited in the transaction that
+/// wrote it is indexed as it is at the commit, or not at all. FTS5's integrity check compares
+/// the index with the messages themselves.
+#[tokio::test]
+async fn a_batch_of_messages_is_indexed_once_and_as_it_committed() {
+    use super::conversations::{self, NewConversation, NewMessage};
+    use crate::domain::{Channel, ConversationKind, Party};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let new = NewConversation {
+        project_id: None,
+        item_id: None,
+        kind: ConversationKind::Internal,
+        subject: "Search".into(),
+        customer_id: None,
+        channel: Channel::Chat,
+        page_url: None,
+        creator: Party::Bot,
+    };
+    let id = store.write(move |c| conversations::insert(c, Viewer::SYSTEM, new, 1)).await.unwrap().id;
+    let post = move |c: &Tx, body: &str| {
+        let new = NewMessage { client_id: None, author: Party::Bot, body: body.into(), attachment_ids: vec![] };
+        conversations::post(c, Viewer::SYSTEM, id, new, 2).map(|p| p.message.id)
+    };
+    let segments = |c: &Connection| -> Result<i64> {
+        Ok(c.query_row("SELECT count(DISTINCT segid) FROM messages_fts_idx", [], |r| r.get(0))?)
+    };
+    let before = store.read(segments).await.unwrap();
+    // One transaction: a hundred posts, one of them deleted and one edited before the commit.
+    store
+        .write(move |c| {
+            let ids = (0..100).map(|n| post(c, &format!("parcel {n} arrived"))).collect::<Result<Vec<_>>>()?;
+            c.execute("DELETE FROM messages WHERE id = ?1", [ids[0]])?;
+            c.execute("UPDATE messages SET body = 'refund issued' WHERE id = ?1", [ids[1]])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let after = store.read(segments).await.unwrap();
+    assert!(after - before <= 1, "{} segments for one transaction", after - before);
+    let count = |word: &'static str| {
+        move |c: &Connection| -> Result<i64> {
+            let sql = "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?1";
+            Ok(c.query_row(sql, [word], |r| r.get(0))?)
+        }
+    };
+    assert_eq!(store.read(count("parcel")).await.unwrap(), 98);
+    assert_eq!(store.read(count("refund")).await.unwrap(), 1);
+    // Edited and deleted again once indexed: the index follows.
+    store
+        .write(move |c| {
+            c.execute("UPDATE messages SET body = 'parcel lost' WHERE body = 'refund issued'", [])?;
+            c.execute("DELETE FROM messages WHERE body = 'parcel 2 arrived'", [])?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.read(count("refund")).await.unwrap(), 0);
+    assert_eq!(store.read(count("parcel")).await.unwrap(), 98);
+    store
+        .write(|c| Ok(c.execute_batch("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")?))
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+}
+
 #[test]
 fn a_database_from_a_newer_rapport_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();

@@ -371,7 +371,9 @@ fn commit_batch(conn: &Connection, jobs: Vec<Job>, events: &Events) -> bool {
     done.extend(jobs.map(|job| job(None).0));
     let committed = match lost {
         Some(failed) => Err(failed),
-        None => conn.execute_batch("COMMIT").map_err(|e| Failed::of(&e.into())),
+        None => super::search::index_pending(conn)
+            .and_then(|()| conn.execute_batch("COMMIT"))
+            .map_err(|e| Failed::of(&e.into())),
     };
     if let Err(e) = &committed {
         tracing::error!(error = ?e, "the batch did not commit and is rolled back");
