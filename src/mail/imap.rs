@@ -121,7 +121,7 @@ impl ImapSource {
         F: FnMut(Vec<u8>) -> Fut,
         Fut: Future<Output = Result<(), String>>,
     {
-        let server = self.server();
+        let server = super::host_port(&self.host, self.port);
         let tcp = timed(CONNECT_TIMEOUT, TcpStream::connect((self.host.as_str(), self.port)))
             .await
             .map_err(|_| format!("connecting to the IMAP server {server} timed out"))?
@@ -137,14 +137,6 @@ impl ImapSource {
         }
     }
 
-    fn server(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-
     /// Everything after the connection, on either a plain or a TLS stream.
     async fn poll<T, F, Fut>(&self, stream: T, limit: usize, mut handle: F) -> Result<usize, String>
     where
@@ -152,7 +144,7 @@ impl ImapSource {
         F: FnMut(Vec<u8>) -> Fut,
         Fut: Future<Output = Result<(), String>>,
     {
-        let server = self.server();
+        let server = super::host_port(&self.host, self.port);
         let mut client = Client::new(stream);
         let greeting = timed(CONNECT_TIMEOUT, client.read_response())
             .await

@@ -52,6 +52,15 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
+/// A server as a person reads it: `host:port`, an IPv6 address in brackets.
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Checks an SMTP URL and From address without connecting or starting anything.
 pub fn validate(url: &str, from: &str) -> Result<(), String> {
     parse(&Secret::new(url), from).map(drop)
@@ -66,10 +75,10 @@ fn parse(url: &Secret, from: &str) -> Result<(Relay, Mailbox, SmtpSummary), Stri
     }
     let (authority, query) = rest.split_once('?').unwrap_or((rest, ""));
     let authority = authority.trim_end_matches('/');
-    let (security, tls) = match (scheme, query) {
-        ("smtps", _) => (Security::Implicit, "tls"),
-        (_, "") | (_, "tls=none") => (Security::None, "none"),
-        (_, "tls=starttls") | (_, "tls=required") => (Security::StartTls, "starttls"),
+    let security = match (scheme, query) {
+        ("smtps", _) => Security::Implicit,
+        (_, "") | (_, "tls=none") => Security::None,
+        (_, "tls=starttls") | (_, "tls=required") => Security::StartTls,
         (_, other) => return Err(format!("unknown SMTP option {other:?}; use ?tls=starttls")),
     };
     let (userinfo, hostport) = authority.rsplit_once('@').map_or((None, authority), |(u, h)| (Some(u), h));
@@ -107,7 +116,8 @@ fn parse(url: &Secret, from: &str) -> Result<(Relay, Mailbox, SmtpSummary), Stri
     let relay = Relay { host: bare_host.to_owned(), port, security, credentials };
     relay.validate()?;
     let from_box: Mailbox = from.parse().map_err(|_| format!("{from:?} is not an email address"))?;
-    let summary = SmtpSummary { host: host.to_owned(), port, tls: tls.into(), username, from: from_box.to_string() };
+    let summary =
+        SmtpSummary { host: host.to_owned(), port, tls: security.name().into(), username, from: from_box.to_string() };
     Ok((relay, from_box, summary))
 }
 

@@ -37,6 +37,17 @@ pub enum Security {
     Implicit,
 }
 
+impl Security {
+    /// As the email settings show it: `none`, `starttls` or `tls` (implicit).
+    pub fn name(self) -> &'static str {
+        match self {
+            Security::None => "none",
+            Security::StartTls => "starttls",
+            Security::Implicit => "tls",
+        }
+    }
+}
+
 /// One SMTP server, as configured.
 pub struct Relay {
     /// A name or an address, without brackets.
@@ -47,14 +58,6 @@ pub struct Relay {
 }
 
 impl Relay {
-    fn server(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-
     /// Checks what can be checked without connecting: that TLS can verify a certificate for the host.
     pub fn validate(&self) -> Result<(), String> {
         if self.security != Security::None {
@@ -141,7 +144,7 @@ impl Pool {
     async fn connect(&self) -> Result<Connection, SendError> {
         let relay = &self.relay;
         let temporary = |message: String| SendError { permanent: false, message };
-        let server = relay.server();
+        let server = super::host_port(&relay.host, relay.port);
         let open = async {
             let tcp = TcpStream::connect((relay.host.as_str(), relay.port))
                 .await
