@@ -122,18 +122,15 @@ impl<'a> Reader<'a> {
         let mut own: Vec<&'a str> = Vec::new();
         let mut i = 0;
         while i < n {
-            let forward = words::is_forward(&self.keys[i]) || (self.forwarding && self.history_marker(i).is_some());
-            if !self.quoted(i) && forward {
+            let forward = || words::is_forward(&self.keys[i]) || (self.forwarding && self.history_marker(i).is_some());
+            if !self.quoted(i) && forward() {
                 return (own, Some(&self.lines[i..]));
             }
             if self.quoted(i) && (own.iter().all(|l| is_blank(l)) || self.quoted_attribution(i)) {
                 // A quote the author wrote below and not between (bottom posting, as iOS Mail
                 // writes it with the attribution inside the quote) goes.
-                let after = self.after_quote(i);
-                if after < n && !(after..n).any(|k| self.quoted(k)) {
-                    if own.last().is_some_and(|l| !is_blank(l)) {
-                        own.push("");
-                    }
+                if let Some(after) = self.answered_below(i) {
+                    gap(&mut own);
                     i = after;
                     continue;
                 }
@@ -141,17 +138,13 @@ impl<'a> Reader<'a> {
             if let Some(opener) = self.opener(i) {
                 let next = self.next_text(i + opener.lines);
                 if next < n && self.quoted(next) {
-                    let after = self.after_quote(next);
-                    if after == n {
-                        break;
-                    }
-                    if (after..n).any(|k| self.quoted(k)) {
-                        i += opener.lines;
-                    } else {
-                        if own.last().is_some_and(|l| !is_blank(l)) {
-                            own.push("");
+                    match self.answered_below(next) {
+                        Some(after) => {
+                            gap(&mut own);
+                            i = after;
                         }
-                        i = after;
+                        None if self.after_quote(next) == n => break,
+                        None => i += opener.lines,
                     }
                     continue;
                 }
@@ -163,6 +156,13 @@ impl<'a> Reader<'a> {
             i += 1;
         }
         (own, None)
+    }
+
+    /// Where the author writes again below the quote at line `from`, if nothing is quoted after
+    /// that (the quote was answered below, not between).
+    fn answered_below(&self, from: usize) -> Option<usize> {
+        let after = self.after_quote(from);
+        (after < self.lines.len() && !(after..self.lines.len()).any(|k| self.quoted(k))).then_some(after)
     }
 
     /// Whether the quote at line `i` starts with an attribution (on up to three quoted lines).
@@ -266,6 +266,13 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A blank line where quoted history was taken out, unless there is one already.
+fn gap(own: &mut Vec<&str>) {
+    if own.last().is_some_and(|l| !is_blank(l)) {
+        own.push("");
+    }
+}
+
 /// A line of ten or more underscores.
 fn is_underscores(line: &str) -> bool {
     let t = line.trim();
@@ -298,5 +305,7 @@ fn strip_tail<'a, 'b>(lines: &'a [&'b str]) -> &'a [&'b str] {
     &lines[..end]
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;
