@@ -38,13 +38,13 @@ pub fn dispatch<W: World>(world: &W, mut facts: Facts, now: Millis) -> Result<()
         with_hours(world, &mut facts, &rule.conditions)?;
     }
     let event_id = world.remember(&facts)?;
-    for rule in rules {
+    for rule in &rules {
         if facts.cause.contains(&rule.id) {
             continue;
         }
         let (holds, why) = check(&rule.conditions, &facts);
         if holds {
-            act(world, &rule, &facts, &format!("event:{event_id}"), why, now)?;
+            act(world, rule, &facts, &format!("event:{event_id}"), why, now)?;
         }
     }
     Ok(())
@@ -168,8 +168,8 @@ pub(super) mod tests {
     }
 
     impl World for Scene {
-        fn rules_for(&self, event: &str) -> Result<Vec<Rule>, Infallible> {
-            Ok(self.rules.iter().filter(|r| r.trigger.kind() == event).cloned().collect())
+        fn rules_for(&self, event: &str) -> Result<Vec<std::sync::Arc<Rule>>, Infallible> {
+            Ok(self.rules.iter().filter(|r| r.trigger.kind() == event).cloned().map(std::sync::Arc::new).collect())
         }
         fn remember(&self, _: &Facts) -> Result<i64, Infallible> {
             Ok(self.posted.borrow().len() as i64)

@@ -88,7 +88,7 @@ pub trait Reads {
 /// so that its side effects (followers, live frames, the rules a bot's message sets off) happen.
 pub trait World: Reads {
     /// The enabled rules an event of this trigger kind sets off, oldest first.
-    fn rules_for(&self, event: &str) -> Result<Vec<Rule>, Self::Error>;
+    fn rules_for(&self, event: &str) -> Result<Vec<std::sync::Arc<Rule>>, Self::Error>;
     /// Keeps an event's facts for dry runs; returns its id.
     fn remember(&self, facts: &Facts) -> Result<i64, Self::Error>;
     /// Logs what a rule did (or decided not to) about an event or a timed rule's subject.

@@ -1,6 +1,6 @@
 //! Rules (automations) in the store: rules an admin can see, turn off, change and add, stored
-//! as rows, read afresh for every event (so a change applies at once), a log of what each did,
-//! the events kept for dry runs, and the [`World`](crate::automation::World) the engine of
+//! as rows (kept parsed in memory until one changes, so a change applies at once), a log of
+//! what each did, the events kept for dry runs, and the [`World`](crate::automation::World) the engine of
 //! `crate::automation` reads and acts through.
 
 pub mod timed;
@@ -12,6 +12,8 @@ use crate::automation::model::{Named, Rule, RuleInput};
 use crate::automation::{actions, check, with_hours, Facts, Outcome};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
+use std::cell::RefCell;
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// The events kept for dry runs.
@@ -59,22 +61,32 @@ pub fn get(conn: &Connection, id: i64) -> Result<Rule> {
         .ok_or(StoreError::NotFound("rule_not_found"))
 }
 
-/// The enabled rules an event of this trigger kind sets off, oldest first.
-fn enabled_rules(conn: &Connection, event: &str) -> Result<Vec<Rule>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLS} FROM rules WHERE enabled = 1 AND json_extract(trigger, '$.kind') = ?1 ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([event], row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+thread_local! {
+    /// The enabled rules, parsed, as of a value of `rules_version` (sql/0017). Each thread that
+    /// runs events (the writer) keeps its own: while no rule changes, reading them is one row.
+    static ENABLED: RefCell<Option<(i64, Vec<Arc<Rule>>)>> = const { RefCell::new(None) };
 }
 
-fn timed_rules(conn: &Connection) -> Result<Vec<Rule>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLS} FROM rules WHERE enabled = 1
-         AND json_extract(trigger, '$.kind') IN ('no_reply', 'item_open', 'schedule') ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([], row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+/// The enabled rules, oldest first; parsed again only after a rule changed.
+fn enabled(conn: &Connection) -> Result<Vec<Arc<Rule>>> {
+    let version: i64 = conn.prepare_cached("SELECT version FROM rules_version")?.query_row([], |r| r.get(0))?;
+    let kept = ENABLED.with_borrow(|kept| kept.as_ref().filter(|(v, _)| *v == version).map(|(_, rules)| rules.clone()));
+    if let Some(rules) = kept {
+        return Ok(rules);
+    }
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLS} FROM rules WHERE enabled = 1 ORDER BY id"))?;
+    let rules: Vec<Arc<Rule>> = stmt.query_map([], |r| row(r).map(Arc::new))?.collect::<rusqlite::Result<_>>()?;
+    ENABLED.set(Some((version, rules.clone())));
+    Ok(rules)
+}
+
+/// The enabled rules an event of this trigger kind sets off, oldest first.
+fn enabled_rules(conn: &Connection, event: &str) -> Result<Vec<Arc<Rule>>> {
+    Ok(enabled(conn)?.into_iter().filter(|rule| rule.trigger.kind() == event).collect())
+}
+
+fn timed_rules(conn: &Connection) -> Result<Vec<Arc<Rule>>> {
+    Ok(enabled(conn)?.into_iter().filter(|rule| rule.trigger.timed()).collect())
 }
 
 pub fn insert(conn: &Connection, input: &RuleInput, now: Millis) -> Result<Rule> {
@@ -299,7 +311,7 @@ pub fn dry_run(conn: &Connection, input: &RuleInput, now: Millis) -> Result<Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::automation::model::{Action, Recipients};
+    use crate::automation::model::{Action, Recipients, Trigger};
 
     fn as_input(rule: &Rule) -> RuleInput {
         RuleInput {
@@ -309,6 +321,40 @@ mod tests {
             conditions: rule.conditions.clone(),
             actions: rule.actions.clone(),
         }
+    }
+
+    #[test]
+    fn the_rules_kept_in_memory_follow_every_change_and_forget_one_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(crate::store::db_path(dir.path())).unwrap();
+        crate::store::migrate::run(&mut conn).unwrap();
+        let on_message = |conn: &Connection| -> Vec<String> {
+            enabled_rules(conn, "message_posted").unwrap().iter().map(|r| r.name.clone()).collect()
+        };
+        let before = on_message(&conn);
+        let rules = list(&conn).unwrap();
+        let first = rules.iter().find(|r| r.enabled && r.trigger == Trigger::MessagePosted).unwrap();
+        let mut off = as_input(first);
+        off.enabled = false;
+
+        // Turned off inside a transaction that is then rolled back: seen inside, gone after.
+        conn.execute_batch("BEGIN").unwrap();
+        update(&conn, first.id, &off, 1).unwrap();
+        assert!(!on_message(&conn).contains(&first.name));
+        conn.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(on_message(&conn), before);
+        // A different change after it must not find the rolled-back rules still kept.
+        let other = rules.iter().find(|r| r.id != first.id).unwrap();
+        let mut renamed = as_input(other);
+        renamed.name = format!("{} (renamed)", other.name);
+        update(&conn, other.id, &renamed, 2).unwrap();
+        assert!(on_message(&conn).contains(&first.name));
+
+        // Turned off for good: the very next event goes without it.
+        update(&conn, first.id, &off, 3).unwrap();
+        assert!(!on_message(&conn).contains(&first.name));
+        delete(&conn, first.id).unwrap();
+        assert!(!on_message(&conn).contains(&first.name));
     }
 
     #[test]

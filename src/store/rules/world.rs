@@ -84,7 +84,7 @@ impl<C: Deref<Target = Connection>> Reads for StoreWorld<'_, C> {
 }
 
 impl World for StoreWorld<'_, Tx<'_>> {
-    fn rules_for(&self, event: &str) -> Result<Vec<Rule>> {
+    fn rules_for(&self, event: &str) -> Result<Vec<std::sync::Arc<Rule>>> {
         enabled_rules(self.0, event)
     }
 
