@@ -9,7 +9,7 @@ use crate::limits::{CustomerWrites, RateLimiter};
 use crate::mail::{inbound::Mailroom, postman::Postman, smtpd};
 use crate::store::{Millis, Store, StoreError};
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::{middleware, web, App, HttpServer};
+use actix_web::{middleware, web, App};
 use std::net::TcpListener;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -161,7 +161,7 @@ impl Application {
         };
 
         let max_json = config.max_json_bytes;
-        let server = HttpServer::new(move || {
+        let app = move || {
             App::new()
                 .app_data(state.clone())
                 .wrap(
@@ -172,17 +172,10 @@ impl Application {
                 .wrap(middleware::from_fn(http::preauthenticate))
                 .wrap(middleware::from_fn(http::trace_requests))
                 .configure(|cfg| http::configure(cfg, max_json))
-        })
-        .shutdown_timeout(10)
-        // Chat frames are small writes that must leave at once: without this, Nagle's algorithm
-        // holds each behind the delayed ACK of the one before.
-        .tcp_nodelay(true)
-        // Idle chat sockets are cheap; the open-file limit is the real bound.
-        .max_connections(250_000)
-        .backlog(4096)
-        .listen(listener)
-        .map_err(|source| StartError::Listen { addr: config.listen, source })?
-        .run();
+        };
+        let tuning = http::upgrade::Tuning { shutdown_timeout_secs: 10, max_connections: 250_000, backlog: 4096 };
+        let server = http::upgrade::serve(listener, app, tuning)
+            .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         Ok(Application { port, inbound_smtp_port, server, store, setup_url, background, tasks, _lock: lock })
     }
 

@@ -22,6 +22,7 @@ mod rules;
 mod setup;
 mod socket;
 mod tokens;
+pub mod upgrade;
 mod users;
 mod widget;
 

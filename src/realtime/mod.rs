@@ -16,6 +16,7 @@ mod room;
 mod session;
 mod sockets;
 mod stats;
+pub mod wire;
 
 pub use error::SocketError;
 pub use hub::{Hub, EVENT_QUEUE};

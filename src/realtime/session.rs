@@ -9,13 +9,13 @@
 mod answers;
 
 use super::hub::Hub;
-use super::protocol::{close, ClientFrame, PresenceStatus, ServerFrame, Who, MAX_FRAME_BYTES, PROTOCOL_VERSION};
+use super::protocol::{close, ClientFrame, PresenceStatus, ServerFrame, Who, PROTOCOL_VERSION};
 use super::queue::{Delivery, Queue};
+use super::wire::{self, Incoming};
 use super::Outbound;
 use crate::clock::Clock;
 use crate::domain::Party;
 use crate::store::{Principal, Standing, Store};
-use actix_ws::{CloseCode, CloseReason, Message, ProtocolError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,7 +68,8 @@ struct Session {
     hub: Hub,
     store: Store,
     clock: Arc<dyn Clock>,
-    ws: actix_ws::Session,
+    /// Taken when the session ends, to close the socket after leaving the hub.
+    ws: Option<wire::Writer>,
     queue: Queue,
     /// Subscribed conversations and the last message seq written to this socket.
     subscribed: HashMap<i64, i64>,
@@ -96,11 +97,11 @@ enum Flow {
     Close(u16, &'static str),
 }
 
-/// Whether the socket's payload was cut off for announcing a frame over `MAX_FRAME_BYTES` (see
-/// `FrameLimit` in http/socket.rs).
-fn announced_too_large(e: &std::io::Error) -> bool {
-    let inner = e.get_ref().and_then(|inner| inner.downcast_ref::<actix_web::error::PayloadError>());
-    matches!(inner, Some(actix_web::error::PayloadError::Overflow))
+/// A frame for the socket.
+enum Out<'a> {
+    Text(&'a str),
+    Ping,
+    Pong(&'a [u8]),
 }
 
 pub async fn run(
@@ -108,28 +109,34 @@ pub async fn run(
     hub: Hub,
     store: Store,
     clock: Arc<dyn Clock>,
-    ws: actix_ws::Session,
-    stream: actix_ws::MessageStream,
+    ws: wire::Writer,
+    mut stream: wire::Reader,
 ) {
     let (tx, mut rx) = mpsc::channel(QUEUE);
     let _open = hub.socket_opened(peer.is_agent());
     let queue = Queue { tx, kick: CancellationToken::new() };
     let id = hub.register_socket(&peer.principal, queue.clone());
-    let mut s = Session { id, peer, hub, store, clock, ws, queue, subscribed: HashMap::new(), watching_inbox: false };
-    let mut stream = stream.max_frame_size(MAX_FRAME_BYTES);
+    let mut s =
+        Session { id, peer, hub, store, clock, ws: Some(ws), queue, subscribed: HashMap::new(), watching_inbox: false };
     let outcome = s.serve(&mut rx, &mut stream).await;
     let (code, reason) = match outcome {
         Flow::Close(code, reason) => (code, reason),
         Flow::Continue => (1000, "bye"),
     };
-    let reason = CloseReason { code: CloseCode::from(code), description: Some(reason.into()) };
-    let ws = s.ws.clone();
+    let ws = s.ws.take();
     drop(s);
-    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(reason))).await;
+    if let Some(ws) = ws {
+        // The close frame, then what the client sends until it closes too.
+        let closing = async move {
+            ws.close(code, reason).await;
+            stream.drain().await;
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), closing).await;
+    }
 }
 
 impl Session {
-    async fn serve(&mut self, rx: &mut mpsc::Receiver<Delivery>, stream: &mut actix_ws::MessageStream) -> Flow {
+    async fn serve(&mut self, rx: &mut mpsc::Receiver<Delivery>, stream: &mut wire::Reader) -> Flow {
         let who = self.peer.who();
         let hello = ServerFrame::Hello { protocol: PROTOCOL_VERSION, you: &who, heartbeat_secs: HEARTBEAT.as_secs() };
         if let Flow::Close(c, r) = self.write(&hello.to_json()).await {
@@ -155,11 +162,11 @@ impl Session {
                         // Also catches what no event announces (a `rapport admin` command run
                         // in another process, a session that expired).
                         match self.recheck(None).await {
-                            Flow::Continue => self.guarded(self.ws.clone().ping(b"")).await,
+                            Flow::Continue => self.emit(Out::Ping).await,
                             close => close,
                         }
                     } else {
-                        self.guarded(self.ws.clone().ping(b"")).await
+                        self.emit(Out::Ping).await
                     }
                 }
                 Some(delivery) = rx.recv() => match delivery {
@@ -169,8 +176,7 @@ impl Session {
                 incoming = stream.recv() => {
                     last_heard = Instant::now();
                     match incoming {
-                        None => return Flow::Continue,
-                        Some(Ok(Message::Text(text))) => {
+                        Incoming::Text(text) => {
                             // Token bucket for anonymous customers: a flood is cut off, a
                             // burst is fine. Agents are authenticated staff and integrations.
                             let now = Instant::now();
@@ -185,18 +191,12 @@ impl Session {
                                 }
                             }
                         }
-                        Some(Ok(Message::Ping(bytes))) => self.guarded(self.ws.clone().pong(&bytes)).await,
-                        Some(Ok(Message::Pong(_))) => Flow::Continue,
-                        Some(Ok(Message::Close(_))) => return Flow::Continue,
-                        Some(Ok(Message::Binary(_) | Message::Continuation(_))) => {
-                            Flow::Close(close::INVALID_FRAME, "invalid_frame: text frames only")
-                        }
-                        Some(Ok(Message::Nop)) => Flow::Continue,
-                        Some(Err(ProtocolError::Overflow)) => Flow::Close(close::TOO_BIG, "frame_too_large"),
-                        Some(Err(ProtocolError::Io(e))) if announced_too_large(&e) => {
-                            Flow::Close(close::TOO_BIG, "frame_too_large")
-                        }
-                        Some(Err(_)) => Flow::Close(close::INVALID_FRAME, "invalid_frame: protocol error"),
+                        Incoming::Ping(bytes) => self.emit(Out::Pong(&bytes)).await,
+                        Incoming::Pong => Flow::Continue,
+                        Incoming::Closed => return Flow::Continue,
+                        Incoming::NotText => Flow::Close(close::INVALID_FRAME, "invalid_frame: text frames only"),
+                        Incoming::TooBig => Flow::Close(close::TOO_BIG, "frame_too_large"),
+                        Incoming::Invalid => Flow::Close(close::INVALID_FRAME, "invalid_frame: protocol error"),
                     }
                 }
             };
@@ -206,8 +206,16 @@ impl Session {
         }
     }
 
-    /// A write that gives up when the peer stops reading or the session is cut off.
-    async fn guarded(&self, write: impl std::future::Future<Output = Result<(), actix_ws::Closed>>) -> Flow {
+    /// Writes a frame, giving up when the peer stops reading or the session is cut off.
+    async fn emit(&mut self, out: Out<'_>) -> Flow {
+        let Some(ws) = self.ws.as_mut() else { return Flow::Close(1000, "closed") };
+        let write = async move {
+            match out {
+                Out::Text(text) => ws.text(text).await,
+                Out::Ping => ws.ping().await,
+                Out::Pong(bytes) => ws.pong(bytes).await,
+            }
+        };
         tokio::select! {
             written = tokio::time::timeout(WRITE_TIMEOUT, write) => match written {
                 Ok(Ok(())) => Flow::Continue,
@@ -218,8 +226,8 @@ impl Session {
         }
     }
 
-    async fn write(&self, json: &str) -> Flow {
-        self.guarded(self.ws.clone().text(json.to_owned())).await
+    async fn write(&mut self, json: &str) -> Flow {
+        self.emit(Out::Text(json)).await
     }
 
     /// The visibility filter and the exactly-once rule, then the socket.
@@ -241,7 +249,7 @@ impl Session {
                 *last = seq;
             }
         }
-        self.guarded(self.ws.clone().text(frame.json.to_string())).await
+        self.emit(Out::Text(&frame.json)).await
     }
 
     /// Reads the principal's rights afresh: a socket whose principal may no longer act is

@@ -16,7 +16,7 @@ const BACKLOG_PAGE: usize = 200;
 impl Session {
     /// Answers a frame that could not be carried out: an `error` frame, or a close when the
     /// principal may no longer act.
-    async fn refuse(&self, e: SocketError, conversation_id: Option<i64>, client_id: Option<&str>) -> Flow {
+    async fn refuse(&mut self, e: SocketError, conversation_id: Option<i64>, client_id: Option<&str>) -> Flow {
         match e {
             SocketError::Refused { code, message } => {
                 let frame = ServerFrame::Error { code, message: &message, conversation_id, client_id };
