@@ -10,7 +10,7 @@ mod answers;
 
 use super::hub::Hub;
 use super::protocol::{close, ClientFrame, PresenceStatus, ServerFrame, Who, PROTOCOL_VERSION};
-use super::queue::{Delivery, Queue};
+use super::queue::{self, Delivery, Queue};
 use super::wire::{self, Incoming};
 use super::Outbound;
 use crate::clock::Clock;
@@ -19,7 +19,6 @@ use crate::store::{Principal, Standing, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Frames waiting for one socket; beyond this the socket is cut off and must resume.
@@ -112,7 +111,7 @@ pub async fn run(
     ws: wire::Writer,
     mut stream: wire::Reader,
 ) {
-    let (tx, mut rx) = mpsc::channel(QUEUE);
+    let (tx, mut rx) = queue::mailbox(QUEUE);
     let _open = hub.socket_opened(peer.is_agent());
     let queue = Queue { tx, kick: CancellationToken::new() };
     let id = hub.register_socket(&peer.principal, queue.clone());
@@ -136,7 +135,7 @@ pub async fn run(
 }
 
 impl Session {
-    async fn serve(&mut self, rx: &mut mpsc::Receiver<Delivery>, stream: &mut wire::Reader) -> Flow {
+    async fn serve(&mut self, rx: &mut queue::Receiver, stream: &mut wire::Reader) -> Flow {
         let who = self.peer.who();
         let hello = ServerFrame::Hello { protocol: PROTOCOL_VERSION, you: &who, heartbeat_secs: HEARTBEAT.as_secs() };
         if let Flow::Close(c, r) = self.write(&hello.to_json()).await {
@@ -161,7 +160,7 @@ impl Session {
                     } else if self.peer.is_agent() {
                         // Also catches what no event announces (a `rapport admin` command run
                         // in another process, a session that expired).
-                        match self.recheck(None).await {
+                        match Box::pin(self.recheck(None)).await {
                             Flow::Continue => self.emit(Out::Ping).await,
                             close => close,
                         }
@@ -169,9 +168,9 @@ impl Session {
                         self.emit(Out::Ping).await
                     }
                 }
-                Some(delivery) = rx.recv() => match delivery {
-                    Delivery::Frame(frame) => self.forward(&frame).await,
-                    Delivery::Recheck(only) => self.recheck(only).await,
+                delivery = rx.recv() => match delivery {
+                    Delivery::Frame(frame) => Box::pin(self.forward(&frame)).await,
+                    Delivery::Recheck(only) => Box::pin(self.recheck(only)).await,
                 },
                 incoming = stream.recv() => {
                     last_heard = Instant::now();
@@ -186,7 +185,9 @@ impl Session {
                                 Flow::Close(close::RATE_LIMITED, "too many frames")
                             } else {
                                 match serde_json::from_str::<ClientFrame>(&text) {
-                                    Ok(frame) => self.handle(frame).await,
+                                    // Boxed, as the re-checks: what answering takes is
+                                    // allocated while it runs, not kept in every idle socket's task.
+                                    Ok(frame) => Box::pin(self.handle(frame)).await,
                                     Err(_) => Flow::Close(close::INVALID_FRAME, "invalid_frame: not a protocol frame"),
                                 }
                             }

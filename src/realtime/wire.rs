@@ -100,15 +100,19 @@ impl Reader {
     /// socket with unread bytes in it resets the connection, and the client would lose the close
     /// frame it was sent.
     pub async fn drain(self) {
-        let mut chunk = [0u8; 512];
         while self.io.readable().await.is_ok() {
-            match self.io.try_read(&mut chunk) {
+            match self.discard_now() {
                 Ok(0) => return,
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(_) => return,
             }
         }
+    }
+
+    /// Reads and drops what is there (the buffer lives only in this call, not in the task).
+    fn discard_now(&self) -> io::Result<usize> {
+        self.io.try_read(&mut [0u8; 512])
     }
 
     /// Reads what is there without waiting, through a buffer on the stack.

@@ -2,8 +2,11 @@
 //! in the same run, the machine's own limits (the disk's fsync rate, a raw SQLite batched
 //! insert rate), and prints one JSON object per line with both and their ratio.
 //! `history` seeds years of history and measures the agents' screens on it (see history.rs).
+//! `--compare URL --compare-token TOKEN` measures another server speaking the same API the
+//! same way, the two taking turns, and prints medians side by side (see compare.rs).
 
 mod client;
+mod compare;
 mod history;
 mod machine;
 mod scenarios;
@@ -25,9 +28,25 @@ struct Args {
     /// An admin's API token for --url.
     #[arg(long)]
     token: Option<String>,
-    /// For `connections`: how many sockets to open.
-    #[arg(long, default_value_t = 100_000)]
-    sockets: usize,
+    /// The process of the server at --url, whose memory and CPU time are then read.
+    #[arg(long, requires = "url")]
+    pid: Option<u32>,
+    /// Another server to measure the same way, taking turns with a Rapport started here.
+    #[arg(long, requires = "compare_token")]
+    compare: Option<String>,
+    /// An admin's API token for --compare.
+    #[arg(long)]
+    compare_token: Option<String>,
+    /// The process of the server at --compare (for memory and CPU time).
+    #[arg(long)]
+    compare_pid: Option<u32>,
+    /// For --compare: rounds, each measuring both servers (in turn, the order rotated).
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// For `connections`: how many sockets to open; several (comma-separated, ascending)
+    /// measure the memory at each count on the way.
+    #[arg(long, value_delimiter = ',', default_value = "100000")]
+    sockets: Vec<usize>,
     /// For `delivery`: conversations (each with 1 customer and 2 agents), default 10,000.
     /// For `history`: conversations to seed, default 100,000.
     #[arg(long)]
@@ -54,7 +73,7 @@ struct Args {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Scenario {
+pub enum Scenario {
     Durable,
     Delivery,
     Connections,
@@ -90,8 +109,16 @@ async fn run(args: Args, open_files: u64) -> Result<(), String> {
         let opts = history::Options { data_dir: args.data_dir, plan, duration, only: args.only };
         return history::run(opts, scratch.path(), open_files).await;
     }
+    if let (Some(url), Some(token)) = (&args.compare, &args.compare_token) {
+        let other = server::Server::remote(url, token, args.compare_pid);
+        let ours = server::Server::start(scratch.path(), &[]).await?;
+        let limits = measure(scratch.path(), open_files)?;
+        let scenario = args.scenario;
+        let once = |server| measure_once(server, &limits, &args, scenario, duration, false);
+        return compare::run(&ours, &other, args.rounds, once).await;
+    }
     let server = match (&args.url, &args.token) {
-        (Some(url), Some(token)) => server::Server::remote(url, token),
+        (Some(url), Some(token)) => server::Server::remote(url, token, args.pid),
         _ => {
             // The notify scenario runs its own SMTP server for Rapport to send to.
             let sink = match args.scenario {
@@ -108,14 +135,33 @@ async fn run(args: Args, open_files: u64) -> Result<(), String> {
         }
     };
     let limits = measure(scratch.path(), open_files)?;
-    match args.scenario {
-        Scenario::Durable => scenarios::durable(&server, &limits, duration).await,
+    for line in measure_once(&server, &limits, &args, args.scenario, duration, true).await? {
+        scenarios::print(line);
+    }
+    Ok(())
+}
+
+/// One run of a scenario that measures any server speaking Rapport's API; its lines.
+/// `ladder`: delivery raises its rate until p99 goes over 50 ms (else one step at --rate).
+async fn measure_once(
+    server: &server::Server,
+    limits: &machine::Limits,
+    args: &Args,
+    scenario: Scenario,
+    duration: Duration,
+    ladder: bool,
+) -> Result<Vec<serde_json::Value>, String> {
+    match scenario {
+        Scenario::Durable => scenarios::durable(server, limits, duration).await,
         Scenario::Delivery => {
-            scenarios::delivery(&server, &limits, duration, args.conversations.unwrap_or(10_000), args.rate).await
+            let conversations = args.conversations.unwrap_or(10_000);
+            scenarios::delivery(server, limits, duration, conversations, args.rate, ladder).await
         }
-        Scenario::Connections => scenarios::connections(&server, &limits, args.sockets).await,
-        Scenario::Notify => Err("the notify scenario starts its own server and SMTP sink: drop --url".into()),
-        Scenario::History => unreachable!("handled above"),
+        Scenario::Connections => scenarios::connections(server, limits, &args.sockets).await,
+        Scenario::Notify => {
+            Err("the notify scenario starts its own server and SMTP sink: drop --url and --compare".into())
+        }
+        Scenario::History => Err("the history scenario seeds its own data dir and starts its servers".into()),
     }
 }
 

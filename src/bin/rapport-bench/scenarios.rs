@@ -1,7 +1,7 @@
 //! The scenarios. Each prints JSON lines: its figures beside the machine's limits and targets.
 
 use crate::client::{self, source, Ws};
-use crate::machine::{percentiles, round, rss_kib, Limits};
+use crate::machine::{cpu_seconds, percentiles, round, rss_kib, Limits};
 use crate::server::Server;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -11,21 +11,24 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
-/// One JSON line of figures on stdout.
-pub fn print(line: Value) {
-    println!("{line}");
-}
-
 /// Senders over sockets, each waiting for the ack (sent only after the commit) before sending
-/// again: throughput and ack latency at 1, 16 and 256 concurrent senders.
-pub async fn durable(server: &Server, limits: &Limits, duration: Duration) -> Result<(), String> {
+/// again: throughput and ack latency at 1, 16 and 256 concurrent senders, and the server's CPU
+/// time per 1,000 messages when its process is known.
+pub async fn durable(server: &Server, limits: &Limits, duration: Duration) -> Result<Vec<Value>, String> {
+    let mut lines = Vec::new();
     for senders in [1usize, 16, 256] {
-        let mut tasks = Vec::new();
-        let deadline = Instant::now() + duration;
+        let mut sockets = Vec::new();
         for i in 0..senders {
             let created = server.post("/api/v1/conversations", json!({"kind": "internal"}), None).await?;
             let conversation = created["conversation"]["id"].as_i64().ok_or("no conversation id")?;
-            let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(&server.token), source(i)).await?;
+            let ws = client::connect(&server.ws_url("/api/v1/socket"), Some(&server.token), source(i)).await?;
+            sockets.push((conversation, ws));
+        }
+        let cpu_before = server.pid().and_then(cpu_seconds);
+        let started = Instant::now();
+        let deadline = started + duration;
+        let mut tasks = Vec::new();
+        for (i, (conversation, mut ws)) in sockets.into_iter().enumerate() {
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut n = 0u64;
@@ -47,12 +50,13 @@ pub async fn durable(server: &Server, limits: &Limits, duration: Duration) -> Re
                 Ok::<_, String>(latencies)
             }));
         }
-        let started = Instant::now();
         let mut all = Vec::new();
         for task in tasks {
             all.extend(task.await.map_err(|e| e.to_string())??);
         }
         let elapsed = started.elapsed().as_secs_f64().max(duration.as_secs_f64());
+        let cpu = cpu_before.zip(server.pid().and_then(cpu_seconds)).map(|(before, after)| after - before);
+        let cpu_per_1k = cpu.filter(|_| !all.is_empty()).map(|cpu| round(cpu * 1000.0 / (all.len() as f64 / 1000.0)));
         let rate = all.len() as f64 / elapsed;
         let (p50, p99) = percentiles(all);
         let target = if senders == 1 {
@@ -62,14 +66,20 @@ pub async fn durable(server: &Server, limits: &Limits, duration: Duration) -> Re
         } else {
             json!(null)
         };
-        print(json!({
+        lines.push(json!({
             "scenario": "durable", "senders": senders, "msgs_per_s": rate.round(), "p50_ms": round(p50), "p99_ms": round(p99),
+            "server_cpu_ms_per_1k_msgs": cpu_per_1k,
             "fsync_per_s": limits.fsync_per_s.round(), "raw_insert_per_s": limits.raw_insert_per_s.round(),
             "msgs_per_s_vs_fsync": round(rate / limits.fsync_per_s), "msgs_per_s_vs_raw_insert": round(rate / limits.raw_insert_per_s),
             "target": target,
         }));
     }
-    Ok(())
+    Ok(lines)
+}
+
+/// One JSON line of figures on stdout.
+pub fn print(line: Value) {
+    println!("{line}");
 }
 
 type Samples = Arc<Mutex<Vec<f64>>>;
@@ -115,8 +125,15 @@ pub async fn delivery(
     duration: Duration,
     conversations: usize,
     rate: u64,
-) -> Result<(), String> {
-    let agents = [server.agent("agent-a@example.com").await?, server.agent("agent-b@example.com").await?];
+    ladder: bool,
+) -> Result<Vec<Value>, String> {
+    let mut lines = Vec::new();
+    // Agents of this run's own (a server measured again keeps those of the runs before).
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let agents = [
+        server.agent(&format!("agent-a-{run}@example.com")).await?,
+        server.agent(&format!("agent-b-{run}@example.com")).await?,
+    ];
     let epoch = Instant::now();
     let samples: Samples = Arc::default();
     let recording = Arc::new(AtomicBool::new(false));
@@ -180,13 +197,16 @@ pub async fn delivery(
         let all = std::mem::take(&mut *samples.lock().unwrap_or_else(|p| p.into_inner()));
         let delivered = all.len() as u64;
         let (p50, p99) = percentiles(all);
-        print(json!({
+        lines.push(json!({
             "scenario": "delivery", "conversations": conversations, "sockets": socket_no, "rate": step,
             "msgs_sent": sent, "deliveries": delivered, "deliveries_expected": expected,
             "lost": expected.saturating_sub(delivered), "p50_ms": round(p50), "p99_ms": round(p99),
             "fsync_per_s": limits.fsync_per_s.round(), "raw_insert_per_s": limits.raw_insert_per_s.round(),
             "target": {"p99_ms": "<= 10 at 2000 msgs/s", "lost": 0},
         }));
+        if !ladder {
+            return Ok(lines); // the caller judges the line, lost frames included
+        }
         if delivered < expected {
             return Err(format!("{} of {expected} frames never arrived at {step} msgs/s", expected - delivered));
         }
@@ -196,10 +216,10 @@ pub async fn delivery(
         max_rate = step;
         step *= 2;
     }
-    print(
+    lines.push(
         json!({"scenario": "delivery", "max_rate": max_rate, "max_rate_rule": "highest rate tried whose p99 stayed under 50 ms"}),
     );
-    Ok(())
+    Ok(lines)
 }
 
 /// Sends `rate` messages a second for `duration`, round-robin over the customers' sockets.
@@ -230,9 +250,9 @@ async fn send_at(
 }
 
 /// Idle authenticated sockets, each subscribed to a conversation and answering pings: how
-/// many, and the server's memory per socket.
-pub async fn connections(server: &Server, limits: &Limits, sockets: usize) -> Result<(), String> {
-    let pid = server.pid().ok_or("connections measures the server's memory: run it without --url")?;
+/// many, and the server's memory per socket at each count of `checkpoints` (ascending).
+pub async fn connections(server: &Server, limits: &Limits, checkpoints: &[usize]) -> Result<Vec<Value>, String> {
+    let pid = server.pid().ok_or("connections measures the server's memory: start it here, or give its --pid")?;
     let mut conversations = Vec::new();
     for _ in 0..100 {
         let created = server.post("/api/v1/conversations", json!({"kind": "internal"}), None).await?;
@@ -245,62 +265,64 @@ pub async fn connections(server: &Server, limits: &Limits, sockets: usize) -> Re
     let gate = Arc::new(tokio::sync::Semaphore::new(256));
     let url = server.ws_url("/api/v1/socket");
     let start = Instant::now();
-    let mut tasks = Vec::with_capacity(sockets);
-    for n in 0..sockets {
-        let (gate, counter, failed, url, token) =
-            (gate.clone(), open.clone(), failed.clone(), url.clone(), server.token.clone());
-        let conversation = conversations[n % conversations.len()];
-        tasks.push(tokio::spawn(async move {
-            let permit = gate.acquire_owned().await;
-            let connected = async {
-                let mut ws = client::connect(&url, Some(&token), source(n)).await?;
-                client::send(&mut ws, &json!({"type": "subscribe", "conversation_id": conversation})).await?;
-                client::until(&mut ws, "subscribed").await?;
-                Ok::<_, String>(ws)
-            }
-            .await;
-            drop(permit);
-            match connected {
-                Ok(mut ws) => {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                    // Idle, but reading: tungstenite answers the server's pings.
-                    while let Some(Ok(_)) = ws.next().await {}
-                    counter.fetch_sub(1, Ordering::Relaxed);
+    let mut tasks = Vec::new();
+    let mut lines = Vec::new();
+    for &count in checkpoints {
+        for n in tasks.len()..count {
+            let (gate, counter, failed, url, token) =
+                (gate.clone(), open.clone(), failed.clone(), url.clone(), server.token.clone());
+            let conversation = conversations[n % conversations.len()];
+            tasks.push(tokio::spawn(async move {
+                let permit = gate.acquire_owned().await;
+                let connected = async {
+                    let mut ws = client::connect(&url, Some(&token), source(n)).await?;
+                    client::send(&mut ws, &json!({"type": "subscribe", "conversation_id": conversation})).await?;
+                    client::until(&mut ws, "subscribed").await?;
+                    Ok::<_, String>(ws)
                 }
-                Err(e) => {
-                    failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                .await;
+                drop(permit);
+                match connected {
+                    Ok(mut ws) => {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        // Idle, but reading: tungstenite answers the server's pings.
+                        while let Some(Ok(_)) = ws.next().await {}
+                        counter.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
+                    }
                 }
-            }
-        }));
-        if n % 10_000 == 9_999 {
-            eprintln!("  {} sockets requested, {} open", n + 1, open.load(Ordering::Relaxed));
+            }));
         }
-    }
-    // Wait until every socket is open or has failed.
-    while (open.load(Ordering::Relaxed) as usize) < sockets
-        && failed.lock().unwrap_or_else(|p| p.into_inner()).is_none()
-    {
-        if start.elapsed() > Duration::from_secs(600) {
+        // Wait until every socket is open or one has failed.
+        while (open.load(Ordering::Relaxed) as usize) < count
+            && failed.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+            && start.elapsed() < Duration::from_secs(600)
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let reached = open.load(Ordering::Relaxed);
+        let after = rss_kib(pid).unwrap_or(before);
+        let per_socket = if reached > 0 { (after.saturating_sub(before)) as f64 / reached as f64 } else { 0.0 };
+        eprintln!("  {reached} of {count} sockets open: {} KiB a socket", round(per_socket));
+        lines.push(json!({
+            "scenario": "connections", "sockets": reached, "requested": count,
+            "server_kib_per_socket": round(per_socket), "server_rss_kib_before": before, "server_rss_kib_after": after,
+            "seconds_to_open": round(start.elapsed().as_secs_f64()),
+            "first_error": *failed.lock().unwrap_or_else(|p| p.into_inner()),
+            "fsync_per_s": limits.fsync_per_s.round(), "raw_insert_per_s": limits.raw_insert_per_s.round(),
+            "target": {"sockets": ">= 100000", "server_kib_per_socket": "<= 6 at 18000"},
+        }));
+        if (reached as usize) < count {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let reached = open.load(Ordering::Relaxed);
-    let after = rss_kib(pid).unwrap_or(before);
-    let per_socket = if reached > 0 { (after.saturating_sub(before)) as f64 / reached as f64 } else { 0.0 };
-    print(json!({
-        "scenario": "connections", "sockets": reached, "requested": sockets,
-        "server_kib_per_socket": round(per_socket), "server_rss_kib_before": before, "server_rss_kib_after": after,
-        "seconds_to_open": round(start.elapsed().as_secs_f64()),
-        "first_error": *failed.lock().unwrap_or_else(|p| p.into_inner()),
-        "fsync_per_s": limits.fsync_per_s.round(), "raw_insert_per_s": limits.raw_insert_per_s.round(),
-        "target": {"sockets": ">= 100000", "server_kib_per_socket": "<= 16"},
-    }));
     for task in tasks {
         task.abort();
     }
-    Ok(())
+    Ok(lines)
 }
 
 /// One email as the sink got it: when, and about which conversation.

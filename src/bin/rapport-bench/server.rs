@@ -15,6 +15,8 @@ pub struct Server {
     pub token: String,
     pub http: reqwest::Client,
     child: Option<Child>,
+    /// A running server's process, when given (`--pid`): its memory and CPU time are read.
+    remote_pid: Option<u32>,
     /// How to start it again: the binary, its arguments and data dir.
     exe: std::path::PathBuf,
     args: Vec<String>,
@@ -32,12 +34,13 @@ fn free_port() -> Result<u16, String> {
 }
 
 impl Server {
-    pub fn remote(url: &str, token: &str) -> Server {
+    pub fn remote(url: &str, token: &str, pid: Option<u32>) -> Server {
         Server {
             base: url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
             http: reqwest::Client::new(),
             child: None,
+            remote_pid: pid,
             exe: Default::default(),
             args: Vec::new(),
         }
@@ -106,13 +109,13 @@ impl Server {
             data.to_string_lossy().into_owned(),
         ];
         let http = reqwest::Client::new();
-        let mut server = Server { base, token: String::new(), http, child: None, exe, args };
+        let mut server = Server { base, token: String::new(), http, child: None, remote_pid: None, exe, args };
         server.restart(env).await?;
         Ok(server)
     }
 
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        self.child.as_ref().map(Child::id).or(self.remote_pid)
     }
 
     pub fn ws_url(&self, path: &str) -> String {
