@@ -48,7 +48,7 @@ async fn search_merges_its_index_when_the_writer_is_idle() {
             .await
             .unwrap();
     }
-    // The writer merges whenever its queue is empty; the test waits for that, not for time.
+    // The writer merges once its queue has stayed empty a moment; the test waits for that, not for time.
     store.writer.settle().await;
     let left = store.read(segments).await.unwrap();
     assert!(left <= 6, "{left} segments left unmerged");

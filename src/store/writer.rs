@@ -3,7 +3,7 @@
 //! commits once, and only then answers each caller: group commit, durable and fast at once.
 //! Upkeep runs here too, after the callers are answered rather than inside the commit that
 //! made it due: checkpoints (copying the write-ahead log back into the database file), and
-//! the store's idle work (merging search's index) when no write is waiting.
+//! the store's idle work (merging search's index) once no write has come for a moment.
 
 use super::{Event, Result, StoreError};
 use crate::metrics::Histogram;
@@ -13,7 +13,7 @@ use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Bounds both the queue and one transaction: enough to amortise an fsync over many writes,
@@ -293,9 +293,44 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Tx) -> Result<T>) -> (Resu
     }
 }
 
+/// How long nobody must have asked the writer for anything before it does its idle work:
+/// longer than the pause between one sender's acknowledged message and its next, so that a
+/// steady stream of writes, however thin, never waits behind idle work (or pays its commits).
+const IDLE_AFTER: Duration = Duration::from_millis(25);
+
 fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats: &WriteStats, idle: IdleStep) {
     conn.wal_hook(Some(count_wal_pages));
-    while let Some(first) = rx.blocking_recv() {
+    // Merging search's segments reads and frees every page of the segments merged; with
+    // SQLite's default 2 MB cache each merge of a large level read them all again from the OS.
+    if let Err(e) = conn.execute_batch("PRAGMA cache_size = -16384") {
+        tracing::warn!(error = %e, "could not size the writer's page cache");
+    }
+    // Only a clock, for waiting on the queue with a timeout while idle work may be due.
+    let timer = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("the writer's timer");
+    let mut idle_due = false;
+    loop {
+        let next = if idle_due {
+            match timer.block_on(async { tokio::time::timeout(IDLE_AFTER, rx.recv()).await }) {
+                Ok(next) => next,
+                Err(_) => {
+                    // Step by step while nobody waits and there is work: a write that arrives
+                    // meanwhile waits for one short step at most.
+                    idle_due = loop {
+                        if !rx.is_empty() {
+                            break true;
+                        }
+                        if !idle_step(&conn, idle) {
+                            break false;
+                        }
+                    };
+                    checkpoint_if_due(&conn);
+                    continue;
+                }
+            }
+        } else {
+            rx.blocking_recv()
+        };
+        let Some(first) = next else { break };
         let mut jobs = Vec::new();
         let mut close = None;
         match first {
@@ -324,9 +359,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats:
                 stats.failed_batches.fetch_add(1, Ordering::Relaxed);
             }
             stats.batch_seconds.observe(started.elapsed());
-            // Step by step while nobody waits and there is work: a write that arrives meanwhile
-            // waits for one short step at most.
-            while committed && rx.is_empty() && idle_step(&conn, idle) {}
+            idle_due |= committed;
             checkpoint_if_due(&conn);
         }
         if let Some(reply) = close {
