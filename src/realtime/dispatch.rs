@@ -2,9 +2,12 @@
 //! turns it into frames for their audiences and hands them to the conversation's room and to
 //! the agents watching their inbox. Being one task that awaits each step is the guarantee: a
 //! socket sees changes in the order they committed, and a change of rights before anything
-//! committed after it.
+//! committed after it. What waits in the feed is taken as one run: rooms get each change at
+//! once, and the inboxes hear about the run's messages together (one read of the store for
+//! all), before anything else that concerns them.
 
 use super::hub::Parts;
+use super::inbox::Telling;
 use super::protocol::{ServerFrame, Who};
 use super::sockets::Holder;
 use super::{Audience, Outbound};
@@ -15,45 +18,57 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// Runs until the store's event feed closes.
+/// Events taken at once from the feed: what waits is dispatched together, its inboxes told
+/// with one read of the store.
+const RUN: usize = 256;
+
 pub(super) async fn run(parts: Arc<Parts>, mut events: mpsc::Receiver<Event>, store: Store) {
-    while let Some(event) = events.recv().await {
-        let conversation = match &event {
-            // The store rings the email jobs' bell itself; the feed never carries it.
-            Event::Mail => continue,
-            Event::Alert { users, conversation_id, item_id, title, body } => {
-                let frame = ServerFrame::Alert { conversation_id: *conversation_id, item_id: *item_id, title, body };
-                // To each of these users' inboxes (each may have several tabs open).
-                parts.inboxes.tell_that(frame.to_json().into(), |scope| users.contains(&scope.user_id));
-                continue;
-            }
-            Event::Item(_) => {
-                tell_inboxes(&parts, &event, &store).await;
-                continue;
-            }
-            Event::Rights(change) => {
-                rights_changed(&parts, change, &store).await;
-                continue;
-            }
-            Event::Message { conversation, message } => {
+    let mut run = Vec::with_capacity(RUN);
+    while events.recv_many(&mut run, RUN).await > 0 {
+        // Rooms get each event at once; the inboxes are told about runs of messages, changes
+        // and alerts together, in order, before anything else that concerns them.
+        let mut telling = Vec::new();
+        for event in run.drain(..) {
+            if let Event::Message { message, .. } = &event {
                 parts.stats.message_committed(message.author.kind);
-                conversation
             }
-            Event::Conversation(conversation) | Event::Seen { conversation, .. } => conversation,
-        };
-        parts.rooms.deliver(conversation.id, || frames(conversation, &event)).await;
-        tell_inboxes(&parts, &event, &store).await;
+            deliver(&parts, &event).await;
+            match event {
+                Event::Mail => {}
+                Event::Alert { users, conversation_id, item_id, title, body } => {
+                    let frame = ServerFrame::Alert { conversation_id, item_id, title: &title, body: &body };
+                    telling.push(Telling::Alert { json: frame.to_json().into(), users });
+                }
+                Event::Message { conversation, message } => {
+                    telling.push(Telling::Changed(Box::new(conversation), Some(Box::new(message))))
+                }
+                Event::Conversation(conversation) => telling.push(Telling::Changed(Box::new(conversation), None)),
+                other @ (Event::Seen { .. } | Event::Item(_)) => {
+                    parts.inboxes.tell(&store, std::mem::take(&mut telling)).await;
+                    tell_inboxes(&parts, &other, &store).await;
+                }
+                Event::Rights(change) => {
+                    parts.inboxes.tell(&store, std::mem::take(&mut telling)).await;
+                    rights_changed(&parts, &change, &store).await;
+                }
+            }
+        }
+        parts.inboxes.tell(&store, telling).await;
     }
 }
 
-/// Tells the watching agents what the change means for their lists and counts (and of an
-/// item, the item).
+/// Hands a conversation's event to its room.
+async fn deliver(parts: &Parts, event: &Event) {
+    if let Event::Message { conversation, .. } | Event::Conversation(conversation) | Event::Seen { conversation, .. } =
+        event
+    {
+        parts.rooms.deliver(conversation.id, || frames(conversation, event)).await;
+    }
+}
+
 async fn tell_inboxes(parts: &Parts, event: &Event, store: &Store) {
     let inboxes = &parts.inboxes;
     match event {
-        Event::Message { conversation, message } => {
-            inboxes.conversation_changed(store, conversation, Some(message)).await
-        }
-        Event::Conversation(conversation) => inboxes.conversation_changed(store, conversation, None).await,
         Event::Seen { party: Party::User(user_id), .. } => {
             inboxes.recount(store, false, |scope| scope.user_id == *user_id).await
         }
@@ -61,14 +76,10 @@ async fn tell_inboxes(parts: &Parts, event: &Event, store: &Store) {
             inboxes.tell_that(ServerFrame::Item { item }.to_json().into(), |scope| scope.sees_item(item));
             inboxes.recount(store, true, |scope| scope.sees_item(item)).await
         }
-        Event::Seen { .. } | Event::Alert { .. } | Event::Mail | Event::Rights(_) => {}
+        _ => {}
     }
 }
 
-/// Makes the sockets concerned re-check their rights before anything committed later reaches
-/// them. Runs in the dispatcher, so no later event is fanned out before: inbox scopes are read
-/// afresh here, and each socket finds a `Recheck` in its queue ahead of any later frame (rooms
-/// hand theirs out in order, after this).
 async fn rights_changed(parts: &Parts, change: &RightsChange, store: &Store) {
     match change {
         RightsChange::User(user_id) => {

@@ -67,39 +67,59 @@ impl Inboxes {
     }
 
     /// Queues each inbox its own frame; as in `tell_that`, an inbox whose queue is full is dropped.
-    fn tell_each(&self, mut frames: HashMap<u64, String>) {
+    fn tell_each(&self, mut frames: HashMap<u64, Arc<str>>) {
         offer_each(&mut lock(&self.0), |id, _| {
             let json = frames.remove(&id)?;
-            let frame = Outbound { json: json.into(), audience: Audience::Agents, conversation_id: 0, seq: None };
+            let frame = Outbound { json, audience: Audience::Agents, conversation_id: 0, seq: None };
             Some(Delivery::Frame(Arc::new(frame)))
         });
     }
 
-    /// A conversation changed (a message, when there is one): every agent who may see it gets
-    /// its row as they see it, the views it is in for them, and their counts. Agents outside
-    /// its project are looked up (followers, participants) only when such an agent is watching.
-    pub async fn conversation_changed(&self, store: &Store, conversation: &Conversation, message: Option<&Message>) {
-        let outside_scope = {
-            let inboxes = lock(&self.0);
-            if inboxes.is_empty() {
-                return;
-            }
-            inboxes.values().any(|i| !i.scope.sees_project(conversation.project_id))
+    /// Tells the inboxes what a run of events changed, in their order: every agent who may see a
+    /// changed conversation gets its row as they see it, the views it is in for them and their
+    /// counts; alerts go to the agents they name. The rows and counts of the whole run are read
+    /// in one go, so that a burst of messages costs the store one read, not one a message.
+    /// Agents outside a conversation's project are looked up (followers, participants) only when
+    /// such an agent is watching.
+    pub async fn tell(&self, store: &Store, run: Vec<Telling>) {
+        if run.is_empty() || lock(&self.0).is_empty() {
+            return;
+        }
+        let mut recipients = Vec::with_capacity(run.len());
+        for telling in &run {
+            let Telling::Changed(conversation, _) = telling else {
+                recipients.push(Vec::new());
+                continue;
+            };
+            let outside_scope = lock(&self.0).values().any(|i| !i.scope.sees_project(conversation.project_id));
+            let id = conversation.id;
+            let watchers = if outside_scope { store.live().watchers(id).await.unwrap_or_default() } else { Vec::new() };
+            let project = conversation.project_id;
+            recipients.push(self.watching(|scope| scope.sees_project(project) || watchers.contains(&scope.user_id)));
+        }
+        let viewers: HashSet<Viewer> = recipients.iter().flatten().map(|(_, v)| *v).collect();
+        let mut changed: Vec<i64> =
+            run.iter().filter_map(|t| if let Telling::Changed(c, _) = t { Some(c.id) } else { None }).collect();
+        changed.sort_unstable();
+        changed.dedup();
+        let told = if viewers.is_empty() {
+            Told::default()
+        } else {
+            store.live().told(viewers, changed).await.unwrap_or_default()
         };
-        let id = conversation.id;
-        let watchers = if outside_scope { store.live().watchers(id).await.unwrap_or_default() } else { Vec::new() };
-        let project = conversation.project_id;
-        let recipients = self.watching(|scope| scope.sees_project(project) || watchers.contains(&scope.user_id));
-        let told = told(store, &recipients, Some(id)).await;
-        let frames = recipients
-            .into_iter()
-            .filter_map(|(inbox, viewer)| {
-                let (row, counts) = told.get(&viewer)?;
-                let (conversation, views) = row.as_ref()?;
-                Some((inbox, ServerFrame::Inbox { conversation, message, views, counts }.to_json()))
-            })
-            .collect();
-        self.tell_each(frames);
+        for (telling, recipients) in run.into_iter().zip(recipients) {
+            match telling {
+                Telling::Alert { json, users } => self.tell_that(json, |scope| users.contains(&scope.user_id)),
+                Telling::Changed(conversation, message) => {
+                    let frames = once_per_viewer(recipients, |viewer| {
+                        let (conversation, views) = told.rows.get(&(viewer, conversation.id))?.as_ref()?;
+                        let counts = told.counts.get(&viewer)?;
+                        Some(ServerFrame::Inbox { conversation, message: message.as_deref(), views, counts }.to_json())
+                    });
+                    self.tell_each(frames);
+                }
+            }
+        }
     }
 
     /// Something changed what the agents whose scope `sees` count (a seen mark, an item, their
@@ -109,21 +129,40 @@ impl Inboxes {
         if recipients.is_empty() {
             return;
         }
-        let told = told(store, &recipients, None).await;
-        let frames = recipients
-            .into_iter()
-            .filter_map(|(inbox, viewer)| {
-                Some((inbox, ServerFrame::Counts { counts: &told.get(&viewer)?.1, resync }.to_json()))
-            })
-            .collect();
+        let told = told(store, &recipients).await;
+        let frames = once_per_viewer(recipients, |viewer| {
+            Some(ServerFrame::Counts { counts: told.counts.get(&viewer)?, resync }.to_json())
+        });
         self.tell_each(frames);
     }
 }
 
-/// Reads, once per agent among `recipients`, the conversation as they see it (when given) and
-/// their counts; nothing when the store cannot answer now (the app resynchronises on its next
-/// frame or reconnection).
-async fn told(store: &Store, recipients: &[(u64, Viewer)], conversation: Option<i64>) -> Told {
+/// Each recipient's frame, made once per viewer and shared by every socket of theirs (an agent
+/// with the app open in several tabs, or many supervisors signed in as one account).
+fn once_per_viewer(recipients: Vec<(u64, Viewer)>, make: impl Fn(Viewer) -> Option<String>) -> HashMap<u64, Arc<str>> {
+    let mut made: HashMap<Viewer, Option<Arc<str>>> = HashMap::new();
+    recipients
+        .into_iter()
+        .filter_map(|(inbox, viewer)| {
+            let json = made.entry(viewer).or_insert_with(|| make(viewer).map(Arc::from)).clone()?;
+            Some((inbox, json))
+        })
+        .collect()
+}
+
+/// Reads, once per agent among `recipients`, their counts; nothing when the store cannot answer
+/// now (the app resynchronises on its next frame or reconnection).
+async fn told(store: &Store, recipients: &[(u64, Viewer)]) -> Told {
     let viewers: HashSet<Viewer> = recipients.iter().map(|(_, v)| *v).collect();
-    store.live().told(viewers, conversation).await.unwrap_or_default()
+    store.live().told(viewers, Vec::new()).await.unwrap_or_default()
+}
+
+/// What an event tells the inboxes, kept until the run of events it came in is told.
+pub(super) enum Telling {
+    /// A conversation changed, with a message or not.
+    Changed(Box<Conversation>, Option<Box<Message>>),
+    Alert {
+        json: Arc<str>,
+        users: Vec<i64>,
+    },
 }

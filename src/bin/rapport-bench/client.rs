@@ -4,6 +4,7 @@
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -11,13 +12,19 @@ use tokio_tungstenite::WebSocketStream;
 
 pub type Ws = WebSocketStream<TcpStream>;
 
-/// The source address of the n-th socket: 20,000 sockets per address from 127.0.0.3 on.
-pub fn source(n: usize) -> IpAddr {
+/// Sockets opened so far by this process: each gets the next source address in turn, so that
+/// a run never reuses the ports a run before it left in TIME_WAIT.
+static OPENED: AtomicUsize = AtomicUsize::new(0);
+
+/// The source address of the next socket: 20,000 sockets per address from 127.0.0.3 on.
+fn next_source() -> IpAddr {
+    let n = OPENED.fetch_add(1, Ordering::Relaxed);
     let k = 2 + n / 20_000;
     IpAddr::V4(Ipv4Addr::new(127, 0, (k / 250) as u8, (k % 250) as u8 + 1))
 }
 
-pub async fn connect(url: &str, bearer: Option<&str>, from: IpAddr) -> Result<Ws, String> {
+pub async fn connect(url: &str, bearer: Option<&str>) -> Result<Ws, String> {
+    let from = next_source();
     let mut request = url.into_client_request().map_err(|e| e.to_string())?;
     if let Some(token) = bearer {
         request.headers_mut().insert("authorization", format!("Bearer {token}").parse().map_err(|_| "bad token")?);

@@ -1,6 +1,6 @@
 //! The scenarios. Each prints JSON lines: its figures beside the machine's limits and targets.
 
-use crate::client::{self, source, Ws};
+use crate::client::{self, Ws};
 use crate::machine::{cpu_seconds, percentiles, round, rss_kib, Limits};
 use crate::server::Server;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -18,10 +18,10 @@ pub async fn durable(server: &Server, limits: &Limits, duration: Duration) -> Re
     let mut lines = Vec::new();
     for senders in [1usize, 16, 256] {
         let mut sockets = Vec::new();
-        for i in 0..senders {
+        for _ in 0..senders {
             let created = server.post("/api/v1/conversations", json!({"kind": "internal"}), None).await?;
             let conversation = created["conversation"]["id"].as_i64().ok_or("no conversation id")?;
-            let ws = client::connect(&server.ws_url("/api/v1/socket"), Some(&server.token), source(i)).await?;
+            let ws = client::connect(&server.ws_url("/api/v1/socket"), Some(&server.token)).await?;
             sockets.push((conversation, ws));
         }
         let cpu_before = server.pid().and_then(cpu_seconds);
@@ -92,7 +92,7 @@ fn receive(
     samples: Samples,
     recording: Arc<AtomicBool>,
     received: Arc<AtomicU64>,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(Ok(msg)) = stream.next().await {
             let Message::Text(text) = msg else { continue };
@@ -114,7 +114,7 @@ fn receive(
                 received.fetch_add(1, Ordering::Relaxed);
             }
         }
-    });
+    })
 }
 
 /// Conversations × (1 customer + 2 agents) and supervisors watching every conversation;
@@ -139,6 +139,10 @@ pub async fn delivery(
     let recording = Arc::new(AtomicBool::new(false));
     let received = Arc::new(AtomicU64::new(0));
     let mut senders: Vec<(i64, SplitSink<Ws, Message>)> = Vec::with_capacity(conversations);
+    // Every socket is closed when the run ends (its halves dropped), so that runs can follow
+    // each other against the same server.
+    let mut listeners: Vec<SplitSink<Ws, Message>> = Vec::new();
+    let mut readers = CloseAll(Vec::new());
     eprintln!("opening {} sockets ...", conversations * 3 + 20);
     let mut socket_no = 0;
     for i in 0..conversations {
@@ -148,21 +152,21 @@ pub async fn delivery(
         let conversation = created["conversation"]["id"].as_i64().ok_or("no conversation")?;
         let subscribe = json!({"type": "subscribe", "conversation_id": conversation});
         let customer_url = server.ws_url(&format!("/api/v1/widget/socket?token={token}"));
-        let mut ws = client::connect(&customer_url, None, source(socket_no)).await?;
+        let mut ws = client::connect(&customer_url, None).await?;
         socket_no += 1;
         client::send(&mut ws, &subscribe).await?;
         client::until(&mut ws, "subscribed").await?;
         let (sink, stream) = ws.split();
-        receive(stream, epoch, samples.clone(), recording.clone(), received.clone());
+        readers.0.push(receive(stream, epoch, samples.clone(), recording.clone(), received.clone()));
         senders.push((conversation, sink));
         for agent in &agents {
-            let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(agent), source(socket_no)).await?;
+            let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(agent)).await?;
             socket_no += 1;
             client::send(&mut ws, &subscribe).await?;
             client::until(&mut ws, "subscribed").await?;
             let (sink, stream) = ws.split();
-            std::mem::forget(sink); // kept open for the run; the process ends after it
-            receive(stream, epoch, samples.clone(), recording.clone(), received.clone());
+            listeners.push(sink); // kept open for the run
+            readers.0.push(receive(stream, epoch, samples.clone(), recording.clone(), received.clone()));
         }
         if i % 1000 == 999 {
             eprintln!("  {} conversations ready", i + 1);
@@ -170,12 +174,12 @@ pub async fn delivery(
     }
     const SUPERVISORS: usize = 20;
     for _ in 0..SUPERVISORS {
-        let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(&server.token), source(socket_no)).await?;
+        let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(&server.token)).await?;
         socket_no += 1;
         client::send(&mut ws, &json!({"type": "watch_inbox"})).await?;
         let (sink, stream) = ws.split();
-        std::mem::forget(sink);
-        receive(stream, epoch, samples.clone(), recording.clone(), received.clone());
+        listeners.push(sink);
+        readers.0.push(receive(stream, epoch, samples.clone(), recording.clone(), received.clone()));
     }
     // Each message reaches the sender's own socket, the 2 agents' and, as an inbox frame, every
     // supervisor's.
@@ -220,6 +224,17 @@ pub async fn delivery(
         json!({"scenario": "delivery", "max_rate": max_rate, "max_rate_rule": "highest rate tried whose p99 stayed under 50 ms"}),
     );
     Ok(lines)
+}
+
+/// Stops the readers of a run (and so closes their sockets) however the run ends.
+struct CloseAll(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for CloseAll {
+    fn drop(&mut self) {
+        for reader in self.0.drain(..) {
+            reader.abort();
+        }
+    }
 }
 
 /// Sends `rate` messages a second for `duration`, round-robin over the customers' sockets.
@@ -275,7 +290,7 @@ pub async fn connections(server: &Server, limits: &Limits, checkpoints: &[usize]
             tasks.push(tokio::spawn(async move {
                 let permit = gate.acquire_owned().await;
                 let connected = async {
-                    let mut ws = client::connect(&url, Some(&token), source(n)).await?;
+                    let mut ws = client::connect(&url, Some(&token)).await?;
                     client::send(&mut ws, &json!({"type": "subscribe", "conversation_id": conversation})).await?;
                     client::until(&mut ws, "subscribed").await?;
                     Ok::<_, String>(ws)

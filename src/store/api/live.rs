@@ -10,9 +10,16 @@ use std::collections::{HashMap, HashSet};
 #[derive(Clone, Copy)]
 pub struct Live<'s>(pub(super) &'s Store);
 
-/// How a change looks to each agent: the conversation as they see it with the views it is in
-/// (`None` when they may not see it), and their counts.
-pub type Told = HashMap<Viewer, (Option<(Conversation, Vec<ConversationView>)>, Counts)>;
+/// A conversation as an agent sees it, with the views it is in for them.
+pub type Seen = (Conversation, Vec<ConversationView>);
+
+/// How changes look to agents: each changed conversation as each agent sees it, with the views
+/// it is in (`None` when they may not see it), and each agent's counts after all of them.
+#[derive(Default)]
+pub struct Told {
+    pub rows: HashMap<(Viewer, i64), Option<Seen>>,
+    pub counts: HashMap<Viewer, Counts>,
+}
 
 impl Live<'_> {
     /// The conversation as the principal may see it now.
@@ -70,24 +77,24 @@ impl Live<'_> {
         self.0.read(move |c| conversations::watchers(c, conversation_id)).await
     }
 
-    /// Reads, once per viewer, the conversation as they see it (when given) and their counts.
-    pub async fn told(self, viewers: HashSet<Viewer>, conversation: Option<i64>) -> Result<Told> {
+    /// Reads, in one go, each changed conversation as each viewer sees it and their counts.
+    pub async fn told(self, viewers: HashSet<Viewer>, changed: Vec<i64>) -> Result<Told> {
         self.0
             .read(move |c| {
-                let mut told = Told::new();
+                let mut told = Told::default();
                 for viewer in viewers {
-                    let row = match conversation {
-                        Some(id) => match conversations::get(c, viewer, id) {
+                    for &id in &changed {
+                        let row = match conversations::get(c, viewer, id) {
                             Ok(row) => {
                                 let views = counts::views_of(c, viewer, &row)?;
                                 Some((row, views))
                             }
                             Err(StoreError::NotFound(_)) => None,
                             Err(e) => return Err(e),
-                        },
-                        None => None,
-                    };
-                    told.insert(viewer, (row, counts::of(c, viewer)?));
+                        };
+                        told.rows.insert((viewer, id), row);
+                    }
+                    told.counts.insert(viewer, counts::of(c, viewer)?);
                 }
                 Ok(told)
             })

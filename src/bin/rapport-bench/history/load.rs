@@ -2,7 +2,7 @@
 //! every change by `inbox` frames while a customer writes. Every answer is counted: a non-2xx
 //! status (or a failed request) shows up in `errors` and its latency still counts.
 
-use crate::client::{self, source};
+use crate::client;
 use crate::machine::{percentiles, round};
 use crate::server::Server;
 use serde_json::{json, Value};
@@ -118,12 +118,11 @@ type LastPost = Arc<Mutex<Option<Instant>>>;
 async fn app(
     server: &Server,
     token: &str,
-    n: usize,
     told: Shared,
     last_post: LastPost,
     stop: CancellationToken,
 ) -> Result<(), String> {
-    let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(token), source(n)).await?;
+    let mut ws = client::connect(&server.ws_url("/api/v1/socket"), Some(token)).await?;
     client::send(&mut ws, &json!({"type": "watch_inbox"})).await?;
     tokio::spawn(async move {
         loop {
@@ -160,8 +159,8 @@ pub async fn apps_while_customer_writes(
     let (told, last_post): (Shared, LastPost) = (Arc::default(), Arc::default());
     let stop = CancellationToken::new();
     let _stop_apps = stop.clone().drop_guard();
-    for (n, token) in agents.iter().enumerate() {
-        app(server, token, n, told.clone(), last_post.clone(), stop.clone()).await?;
+    for token in agents {
+        app(server, token, told.clone(), last_post.clone(), stop.clone()).await?;
     }
     let mut customers = Vec::new();
     for _ in 0..CUSTOMERS {
