@@ -85,6 +85,9 @@ where
     Ok(server)
 }
 
+/// The most a request that asked for another protocol may send as its body (see `read_body`).
+const MAX_OTHER_UPGRADE_BODY: usize = 32 << 20;
+
 /// Answers an upgrade request through the app; runs what an accepted one's `Takeover` says on
 /// the connection, or writes the refusal and closes it.
 async fn upgrade<S, B>(
@@ -97,7 +100,18 @@ where
     S::Response: Into<Response<B>>,
     B: MessageBody + 'static,
 {
-    let mut response: Response<BoxBody> = match service.call(req).await {
+    let req = if wants_websocket(&req) {
+        Ok(req)
+    } else {
+        let (read, rest) = read_body(req, framed).await;
+        framed = rest;
+        read
+    };
+    let answer = match req {
+        Ok(req) => service.call(req).await,
+        Err(refused) => Err(refused),
+    };
+    let mut response: Response<BoxBody> = match answer {
         Ok(answer) => answer.into().map_into_boxed_body(),
         Err(e) => Response::from(e),
     };
@@ -124,4 +138,42 @@ where
     let parts = framed.into_parts();
     run(parts.io, parts.read_buf);
     Ok(())
+}
+
+fn wants_websocket(req: &Request) -> bool {
+    let upgrade = req.head().headers.get(actix_http::header::UPGRADE).and_then(|v| v.to_str().ok());
+    upgrade.is_some_and(|protocol| protocol.trim().eq_ignore_ascii_case("websocket"))
+}
+
+/// The HTTP/1 dispatcher hands over every request that asks to upgrade, with its body unread.
+/// One that asks for another protocol than websockets (`Upgrade: h2c`, which curl sends with
+/// `--http2`) is answered as the HTTP/1.1 request it also is, with its body read here: a
+/// `Content-Length` body, whole (such requests are never chunked: chunked ones are not handed
+/// over).
+async fn read_body(
+    req: Request,
+    framed: Framed<TcpStream, h1::Codec>,
+) -> (Result<Request, actix_web::Error>, Framed<TcpStream, h1::Codec>) {
+    use tokio::io::AsyncReadExt;
+    let length = req.head().headers.get(actix_http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok());
+    let Some(length) = length.map_or(Some(0), |v| v.trim().parse::<usize>().ok()) else {
+        return (Err(actix_web::error::ErrorBadRequest("invalid Content-Length")), framed);
+    };
+    if length > MAX_OTHER_UPGRADE_BODY {
+        let refused = actix_web::error::ErrorPayloadTooLarge("send a body this large without an Upgrade header");
+        return (Err(refused), framed);
+    }
+    let mut parts = framed.into_parts();
+    while parts.read_buf.len() < length {
+        match parts.io.read_buf(&mut parts.read_buf).await {
+            Ok(n) if n > 0 => {}
+            _ => {
+                let refused = actix_web::error::ErrorBadRequest("the body ended before its Content-Length");
+                return (Err(refused), Framed::from_parts(parts));
+            }
+        }
+    }
+    let body = parts.read_buf.split_to(length).freeze();
+    let (req, _) = req.replace_payload(actix_http::Payload::from(body));
+    (Ok(req), Framed::from_parts(parts))
 }

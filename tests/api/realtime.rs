@@ -301,6 +301,32 @@ async fn a_customer_socket_never_receives_a_frame_about_an_internal_conversation
     assert!(heard.iter().any(|f| f["type"] == "conversation" && f["conversation"]["id"] == internal));
 }
 
+/// Only websockets leave the HTTP server. A request that asks for another protocol (curl
+/// `--http2` sends `Upgrade: h2c` over plain HTTP) is answered as HTTP/1.1, body and all.
+#[tokio::test]
+async fn a_request_asking_for_another_protocol_is_answered_as_http_1_1_with_its_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = admin.api_token().await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let body = json!({"kind": "internal", "subject": "Asked for h2c"}).to_string();
+    let head = format!(
+        "POST /api/v1/conversations HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\
+         HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await.unwrap();
+    let answer = String::from_utf8_lossy(&out);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(answer.contains("Asked for h2c"), "{answer}");
+}
+
 #[tokio::test]
 async fn a_foreign_origin_is_refused() {
     let app = spawn_app().await;
