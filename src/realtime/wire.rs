@@ -1,8 +1,8 @@
 //! A websocket on a connection the HTTP server handed over after answering its upgrade with
 //! 101 (see `http::upgrade`), straight on the TCP stream: frames read with actix-http's
-//! websocket codec, and written whole (text, ping, pong, close; never fragmented or masked). An idle socket holds no buffer at all: bytes are read into a small one on
-//! the stack and kept only while a frame is incomplete, and each frame written is put together,
-//! written and freed. (Left inside actix-web's HTTP/1 dispatcher, as actix-ws does, every socket
+//! websocket codec, and written whole (text, ping, pong, close; never fragmented or masked).
+//! An idle socket holds no buffer at all: bytes are read into a small one on the stack and kept
+//! only while a frame is incomplete, and each frame written is put together, written and freed. (Left inside actix-web's HTTP/1 dispatcher, as actix-ws does, every socket
 //! kept the dispatcher's 8 KiB read and 8 KiB write buffers and its 3 KiB task for its lifetime.)
 
 use actix_codec::Decoder;

@@ -9,6 +9,7 @@ mod client;
 mod compare;
 mod history;
 mod machine;
+mod notify;
 mod scenarios;
 mod server;
 
@@ -122,14 +123,14 @@ async fn run(args: Args, open_files: u64) -> Result<(), String> {
         _ => {
             // The notify scenario runs its own SMTP server for Rapport to send to.
             let sink = match args.scenario {
-                Scenario::Notify => Some(scenarios::SmtpSink::start().await?),
+                Scenario::Notify => Some(notify::SmtpSink::start().await?),
                 _ => None,
             };
             let env = sink.as_ref().map(|s| s.env()).unwrap_or_default();
             let server = server::Server::start(scratch.path(), &env).await?;
             if let Some(sink) = sink {
                 let limits = measure(scratch.path(), open_files)?;
-                return scenarios::notify(server, sink, &limits, args.notifications).await;
+                return notify::notify(server, sink, &limits, args.notifications).await;
             }
             server
         }
