@@ -58,7 +58,8 @@ impl Application {
             bell.ring_scheduler();
             bell.ring();
         });
-        let store = tokio::task::spawn_blocking(move || Store::open_with_events(&data_dir, Some(events), Some(ring)))
+        let database = config.database();
+        let store = tokio::task::spawn_blocking(move || Store::open_at(&database, Some(events), Some(ring)))
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))??;
         let listener =

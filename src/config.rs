@@ -9,6 +9,9 @@ use std::path::PathBuf;
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Where the data lives when not in the SQLite file in `data_dir`: a PostgreSQL server
+    /// (`postgres://user:pass@host/db`), whose URL may hold a password.
+    pub database_url: Option<crate::domain::Secret>,
     /// Public URL without a trailing slash, used in links and emails and as the agents' origin.
     pub base_url: String,
     /// A `tracing` filter such as `info` or `rapport=debug`.
@@ -67,6 +70,7 @@ pub struct Flags {
     pub config: Option<PathBuf>,
     pub listen: Option<String>,
     pub data_dir: Option<String>,
+    pub database_url: Option<String>,
     pub base_url: Option<String>,
 }
 
@@ -74,6 +78,7 @@ pub struct Flags {
 const SETTINGS: &[(&str, &str)] = &[
     ("listen", "127.0.0.1:8080"),
     ("data_dir", "./rapport-data"),
+    ("database_url", ""),
     ("base_url", ""),
     ("log", "info"),
     ("log_format", "text"),
@@ -135,7 +140,12 @@ impl Config {
                 layers.set(key, value, format!("environment variable {name}"));
             }
         }
-        let flag_values = [("listen", &flags.listen), ("data_dir", &flags.data_dir), ("base_url", &flags.base_url)];
+        let flag_values = [
+            ("listen", &flags.listen),
+            ("data_dir", &flags.data_dir),
+            ("database_url", &flags.database_url),
+            ("base_url", &flags.base_url),
+        ];
         for (key, value) in flag_values {
             if let Some(value) = value {
                 layers.set(key, value.clone(), format!("flag --{}", key.replace('_', "-")));
@@ -198,6 +208,13 @@ impl Config {
                     Ok(PathBuf::from(v))
                 }
             })?,
+            database_url: l.parse("database_url", |v| {
+                if v.is_empty() {
+                    return Ok(None);
+                }
+                crate::store::Location::postgres(v)?;
+                Ok(Some(crate::domain::Secret::new(v)))
+            })?,
             base_url,
             log: l.parse("log", |v| Ok(v.to_owned()))?,
             log_format: l.parse("log_format", |v| match v {
@@ -257,6 +274,16 @@ impl Config {
             })?,
             password_queue: l.parse("password_queue", |v| in_range(v, 0, 1 << 20))?,
         })
+    }
+
+    /// Where the data lives: the PostgreSQL server of `database_url`, else the SQLite file in
+    /// `data_dir`.
+    pub fn database(&self) -> crate::store::Location {
+        match &self.database_url {
+            Some(url) => crate::store::Location::postgres(url.expose())
+                .expect("database_url was checked when the config was read"),
+            None => crate::store::Location::Sqlite(crate::store::db_path(&self.data_dir)),
+        }
     }
 
     /// Defaults for an in-process server: any free port, the given data dir.

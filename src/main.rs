@@ -69,6 +69,9 @@ struct Place {
     /// Where the database lives [default: ./rapport-data].
     #[arg(long)]
     data_dir: Option<String>,
+    /// A PostgreSQL server to keep the data in instead (postgres://user:pass@host/db).
+    #[arg(long)]
+    database_url: Option<String>,
     /// A TOML config file (also RAPPORT_CONFIG).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -98,7 +101,12 @@ struct AdminArgs {
 
 impl Place {
     fn flags(&self) -> Flags {
-        Flags { config: self.config.clone(), data_dir: self.data_dir.clone(), ..Flags::default() }
+        Flags {
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            ..Flags::default()
+        }
     }
 }
 
@@ -137,6 +145,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         config: args.place.config,
         listen: args.listen,
         data_dir: args.place.data_dir,
+        database_url: args.place.database_url,
         base_url: args.base_url,
     };
     let config = load(&flags)?;
@@ -174,10 +183,10 @@ fn admin(cmd: AdminCommand) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async {
         if creating {
             let name = args.name.as_deref().ok_or("admin create needs --name")?;
-            let user = cli::admin::create_with(&hasher, &config.data_dir, &args.email, name, password).await?;
+            let user = cli::admin::create_with(&hasher, &config.database(), &args.email, name, password).await?;
             println!("created admin {} <{}>", user.name, user.email);
         } else {
-            let ended = cli::admin::reset_password(&hasher, &config.data_dir, &args.email, password).await?;
+            let ended = cli::admin::reset_password(&hasher, &config.database(), &args.email, password).await?;
             println!(
                 "password changed for {}; ended {} browser session(s) and revoked {} API token(s); \
                  a running server closes their open connections when it next re-checks rights",

@@ -6,9 +6,8 @@
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{Email, Name, Password, Secret};
 use crate::password::Hasher;
-use crate::store::{users, Store};
+use crate::store::{users, Location, Store};
 use std::io::BufRead;
-use std::path::Path;
 
 /// Reads one line from standard input as the password.
 pub fn read_password(input: impl BufRead) -> Result<Password, String> {
@@ -17,14 +16,14 @@ pub fn read_password(input: impl BufRead) -> Result<Password, String> {
 }
 
 /// Creates an admin, hashing the password with the default memory cost.
-pub async fn create(data_dir: &Path, email: &str, name: &str, password: Password) -> Result<users::User, String> {
-    create_with(&Hasher::default(), data_dir, email, name, password).await
+pub async fn create(database: &Location, email: &str, name: &str, password: Password) -> Result<users::User, String> {
+    create_with(&Hasher::default(), database, email, name, password).await
 }
 
 /// Creates an admin, hashing the password with `hasher` (the configured memory cost).
 pub async fn create_with(
     hasher: &Hasher,
-    data_dir: &Path,
+    database: &Location,
     email: &str,
     name: &str,
     password: Password,
@@ -32,7 +31,7 @@ pub async fn create_with(
     let email = Email::parse(email).map_err(|e| e.message)?.into_string();
     let name = Name::parse(name).map_err(|e| e.message)?.into_string();
     let hash = hasher.hash(&password).await.map_err(|e| e.to_string())?;
-    let store = open(data_dir).await?;
+    let store = open(database).await?;
     let now = SystemClock.now_ms();
     // The first admin's install also gets its first project, in the same transaction.
     let created = store.users().add_admin(email, name, hash, now).await.map_err(|e| match e {
@@ -46,13 +45,13 @@ pub async fn create_with(
 /// Sets a new password and ends every session and API token of the user; says how many.
 pub async fn reset_password(
     hasher: &Hasher,
-    data_dir: &Path,
+    database: &Location,
     email: &str,
     password: Password,
 ) -> Result<users::Ended, String> {
     let email = Email::parse(email).map_err(|e| e.message)?.into_string();
     let hash = hasher.hash(&password).await.map_err(|e| e.to_string())?;
-    let store = open(data_dir).await?;
+    let store = open(database).await?;
     let done = store.users().reset_password(email, hash).await.map_err(|e| match e {
         crate::store::StoreError::NotFound(_) => "no user has this email".to_owned(),
         other => other.to_string(),
@@ -62,10 +61,10 @@ pub async fn reset_password(
 }
 
 /// Opens the store off the async executor (it may create the file and run migrations).
-async fn open(data_dir: &Path) -> Result<Store, String> {
-    let dir = data_dir.to_path_buf();
-    tokio::task::spawn_blocking(move || Store::open(&dir))
+async fn open(database: &Location) -> Result<Store, String> {
+    let at = database.clone();
+    tokio::task::spawn_blocking(move || Store::open_at(&at, None, None))
         .await
         .map_err(|e| e.to_string())?
-        .map_err(|e| format!("cannot open the database in {}: {e}", data_dir.display()))
+        .map_err(|e| format!("cannot open the database {database}: {e}"))
 }

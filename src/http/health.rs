@@ -6,6 +6,7 @@ use super::{Admin, AppState, State};
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics::Exposition;
 use crate::store::stats::{self, Queues};
+use crate::store::Location;
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use std::path::Path;
@@ -77,10 +78,20 @@ fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-fn database(state: &AppState) -> DatabaseSize {
-    let path = state.store.path();
-    let wal = path.with_file_name("rapport.db-wal");
-    DatabaseSize { path: path.display().to_string(), bytes: file_len(path), wal_bytes: file_len(&wal) }
+/// Where the data lives and how big it is: the SQLite file and its log, or the PostgreSQL
+/// database (its size as the server counts it; no log of ours).
+async fn database(state: &AppState) -> DatabaseSize {
+    match state.store.location() {
+        Location::Sqlite(path) => {
+            let wal = path.with_file_name("rapport.db-wal");
+            DatabaseSize { path: path.display().to_string(), bytes: file_len(path), wal_bytes: file_len(&wal) }
+        }
+        server => DatabaseSize {
+            path: server.to_string(),
+            bytes: state.store.database_bytes().await.unwrap_or(0),
+            wal_bytes: 0,
+        },
+    }
 }
 
 fn reachability(configured: bool, checked: Option<Result<(), String>>) -> Reachability {
@@ -163,7 +174,7 @@ async fn health(state: State, _admin: Admin) -> Result<web::Json<Health>, ApiErr
         commit: crate::COMMIT,
         schema_version: *crate::store::SCHEMA_VERSION,
         uptime_seconds: state.started.elapsed().as_secs(),
-        database: database(&state),
+        database: database(&state).await,
         disk,
         smtp,
         imap,
@@ -306,7 +317,7 @@ async fn metrics(state: State, _admin: Admin) -> Result<HttpResponse, ApiError> 
     let inbound: Vec<(String, i64)> = queues.inbound.iter().map(|(o, n)| (label("outcome", o), *n)).collect();
     out.gauges("rapport_inbound_emails", "Emails received, by what became of them.", &inbound);
 
-    let db = database(&state);
+    let db = database(&state).await;
     out.gauges(
         "rapport_database_bytes",
         "Size of the database file and its WAL.",

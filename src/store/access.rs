@@ -3,9 +3,10 @@
 //! someone; `Principal` and `standing` read a long-lived socket's rights afresh from the
 //! store; `AgentScope` is the same rule in memory, for the live frames sent to agents' inboxes.
 
+use super::db::{Connection, Row};
 use super::{Millis, Result, StoreError};
 use crate::domain::Role;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 use std::collections::HashSet;
 
 /// The person a read is for.
@@ -33,7 +34,7 @@ impl Viewer {
 /// Conversation `c` is visible.
 pub(super) fn conversation(v: Viewer) -> String {
     match v {
-        Viewer::Agent { all_projects: true, .. } => "1".into(),
+        Viewer::Agent { all_projects: true, .. } => "TRUE".into(),
         Viewer::Agent { user_id, all_projects: false } => format!(
             "(c.project_id IS NULL \
               OR c.project_id IN (SELECT project_id FROM project_members WHERE user_id = {user_id}) \
@@ -50,7 +51,7 @@ pub(super) fn conversation(v: Viewer) -> String {
 /// Item `i` is visible.
 pub(super) fn item(v: Viewer) -> String {
     match v {
-        Viewer::Agent { all_projects: true, .. } => "1".into(),
+        Viewer::Agent { all_projects: true, .. } => "TRUE".into(),
         Viewer::Agent { user_id, all_projects: false } => format!(
             "(i.project_id IN (SELECT project_id FROM project_members WHERE user_id = {user_id}) \
               OR i.assignee_id = {user_id} \
@@ -63,11 +64,11 @@ pub(super) fn item(v: Viewer) -> String {
 /// Project `pr` is visible.
 pub(super) fn project(v: Viewer) -> String {
     match v {
-        Viewer::Agent { all_projects: true, .. } => "1".into(),
+        Viewer::Agent { all_projects: true, .. } => "TRUE".into(),
         Viewer::Agent { user_id, all_projects: false } => {
             format!("(pr.id IN (SELECT project_id FROM project_members WHERE user_id = {user_id}))")
         }
-        Viewer::Customer { .. } => "0".into(),
+        Viewer::Customer { .. } => "FALSE".into(),
     }
 }
 
@@ -118,7 +119,7 @@ pub fn agent_viewer(conn: &Connection, user_id: i64) -> Result<Option<Viewer>> {
 pub fn standing(conn: &Connection, principal: &Principal, now: Millis) -> Result<Standing> {
     match principal {
         Principal::Agent { user_id, credential } => {
-            let row = |r: &rusqlite::Row| Ok((r.get(0)?, r.get(1)?));
+            let row = |r: &Row| Ok((r.get(0)?, r.get(1)?));
             let found: Option<(Role, bool)> = match credential {
                 Credential::Session(hash) => conn
                     .prepare_cached(&format!(

@@ -1,9 +1,10 @@
 //! Attachment metadata and content. Content is stored in fixed-size chunks, written in the
 //! same transaction as the metadata, so an attachment is either whole or absent.
 
+use super::db::{Connection, Row};
 use super::{access, Millis, Result, StoreError, Viewer};
 use crate::domain::Party;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -41,17 +42,17 @@ fn row(r: &Row) -> rusqlite::Result<AttachmentMeta> {
 
 pub fn insert(conn: &Connection, new: &NewAttachment, now: Millis) -> Result<AttachmentMeta> {
     let uploader = new.uploader.id().ok_or(StoreError::Internal("the bot uploads nothing".into()))?;
-    conn.execute(
+    let id: i64 = conn.query_row(
         concat!(
             "INSERT INTO attachments (id, uploader_kind, uploader_id, filename, content_type, size, sha256,
                                       created_at)
              VALUES (",
             super::next_id!("attachments"),
-            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id"
         ),
         params![new.uploader.kind(), uploader, new.filename, new.content_type, new.data.len() as i64, new.sha256, now],
+        |r| r.get(0),
     )?;
-    let id = conn.last_insert_rowid();
     let mut stmt =
         conn.prepare_cached("INSERT INTO attachment_chunks (attachment_id, idx, data) VALUES (?1, ?2, ?3)")?;
     for (idx, chunk) in new.data.chunks(CHUNK_SIZE).enumerate() {

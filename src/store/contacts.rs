@@ -8,9 +8,10 @@
 //! customer never takes a contact in.
 
 use super::customers::{self, Customer};
+use super::db::Connection;
 use super::{Millis, Result, Viewer};
 use crate::store::Tx;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 
 /// The neutral notices to an unverified address are counted over this window (how many it may
 /// get is the notification policy's to decide).
@@ -64,7 +65,7 @@ fn contact_of(conn: &Connection, email: &str) -> Result<Option<i64>> {
 /// the other holders of the address join it (`join`).
 pub fn promote(conn: &Tx, email: &str, external_id: Option<&str>) -> Result<Option<Customer>> {
     let taken: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM customers WHERE email = ?1 OR (?2 IS NOT NULL AND external_id = ?2))",
+        "SELECT EXISTS (SELECT 1 FROM customers WHERE email = ?1 OR (CAST(?2 AS TEXT) IS NOT NULL AND external_id = ?2))",
         params![email, external_id],
         |r| r.get(0),
     )?;

@@ -1,6 +1,7 @@
 //! Conversations and the messages posted in them (who takes part and what they saw is
 //! `participants`).
 
+use super::db::{Connection, Row};
 pub(super) use super::messages::message;
 pub use super::messages::{messages, Author, Message, MessagePage};
 pub(super) use super::participants::{forget_party, join, leave};
@@ -10,7 +11,7 @@ use super::{access, attachments, participants, Millis, Page, Result, StoreError,
 use crate::domain::{Body, Channel, ClientId, ConversationKind, Invalid, ItemKind, Party, PartyKind, Priority, Status};
 use crate::domain::{MAX_ATTACHMENTS, MAX_BODY_CHARS};
 use crate::store::Tx;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -277,17 +278,17 @@ pub fn insert(conn: &Connection, viewer: Viewer, new: NewConversation, now: Mill
     if let Some(customer) = new.customer_id {
         super::customers::get(conn, customer)?;
     }
-    conn.execute(
+    let id: i64 = conn.query_row(
         concat!(
             "INSERT INTO conversations (id, project_id, item_id, kind, subject, customer_id, channel, page_url,
                                         last_activity_at, created_at)
              VALUES (",
             super::next_id!("conversations"),
-            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)"
+            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING id"
         ),
         params![project_id, new.item_id, new.kind, new.subject, new.customer_id, channel, new.page_url, now],
+        |r| r.get(0),
     )?;
-    let id = conn.last_insert_rowid();
     join(conn, id, new.creator, now)?;
     if let Some(customer) = new.customer_id {
         join(conn, id, Party::Customer(customer), now)?;
@@ -327,10 +328,12 @@ pub(super) fn follow_item_project(conn: &Connection, item_id: i64, project_id: i
 /// Deletes conversations with all that hangs off them (messages, files, marks), and unties
 /// other conversations from the items given, which are about to go.
 pub(super) fn erase(conn: &Connection, ids: &[i64], detach_from_items: &[i64]) -> Result<()> {
-    conn.prepare_cached("DELETE FROM conversations WHERE id IN (SELECT value FROM json_each(?1))")?
+    conn.prepare_cached("DELETE FROM conversations WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?1))")?
         .execute([super::json_list(ids)])?;
-    conn.prepare_cached("UPDATE conversations SET item_id = NULL WHERE item_id IN (SELECT value FROM json_each(?1))")?
-        .execute([super::json_list(detach_from_items)])?;
+    conn.prepare_cached(
+        "UPDATE conversations SET item_id = NULL WHERE item_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?1))",
+    )?
+    .execute([super::json_list(detach_from_items)])?;
     Ok(())
 }
 
@@ -390,18 +393,21 @@ pub(super) fn post_caused(
     let seq: i64 = conn
         .prepare_cached(
             "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ?1,
-             status = CASE WHEN ?2 THEN 'open' ELSE status END
+             status = CASE WHEN ?2 = 1 THEN 'open' ELSE status END
          WHERE id = ?3 RETURNING last_seq",
         )?
         .query_row(params![now, reopen, conversation_id], |r| r.get(0))?;
-    conn.prepare_cached(concat!(
-        "INSERT INTO messages (id, conversation_id, seq, client_id, author_kind, author_id, body, created_at)
+    let id: i64 = conn
+        .prepare_cached(concat!(
+            "INSERT INTO messages (id, conversation_id, seq, client_id, author_kind, author_id, body, created_at)
              VALUES (",
-        super::next_id!("messages"),
-        ", ?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-    ))?
-    .execute(params![conversation_id, seq, new.client_id, new.author.kind(), new.author.id(), new.body, now])?;
-    let id = conn.last_insert_rowid();
+            super::next_id!("messages"),
+            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id"
+        ))?
+        .query_row(
+            params![conversation_id, seq, new.client_id, new.author.kind(), new.author.id(), new.body, now],
+            |r| r.get(0),
+        )?;
     for attachment in &new.attachment_ids {
         attachments::attach(conn, *attachment, new.author, id)?;
     }
@@ -415,7 +421,7 @@ pub(super) fn post_caused(
         conn.prepare_cached(
             "INSERT INTO seen_marks (conversation_id, party_kind, party_id, seq, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE
-                 SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at",
+                 SET seq = MAX(seen_marks.seq, excluded.seq), updated_at = excluded.updated_at",
         )?
         .execute(params![conversation_id, new.author.kind(), author, seq, now])?;
         super::notify::seen(conn, conversation_id, new.author, seq)?;

@@ -5,9 +5,10 @@
 //! projects (followed or taken part in), which are few.
 
 use super::conversations::{Conversation, ConversationView};
+use super::db::Connection;
 use super::{Result, Viewer};
 use crate::domain::{ConversationKind, Status};
-use rusqlite::{params, Connection};
+use rusqlite::params;
 use serde::Serialize;
 use std::collections::HashMap;
 use utoipa::ToSchema;
@@ -70,7 +71,7 @@ fn by_kind(conn: &Connection, sql: &str, user_id: i64) -> Result<ByKind> {
 /// every project for those who see across projects.
 fn own_projects(all_projects: bool) -> &'static str {
     if all_projects {
-        "1"
+        "TRUE"
     } else {
         "(project_key = 0 OR project_key IN (SELECT project_id FROM project_members WHERE user_id = ?1))"
     }
@@ -105,9 +106,10 @@ pub fn of(conn: &Connection, viewer: Viewer) -> Result<Counts> {
                 "SELECT kind, status, sum(total), sum(empty), sum(caught_up) FROM followed_tallies
                  WHERE user_id = ?1 AND NOT {own} GROUP BY 1, 2
                  UNION ALL
-                 SELECT c.kind, c.status, 1, c.last_seq = 0, c.last_seq > 0 AND COALESCE(
-                     (SELECT m.seq FROM seen_marks m WHERE m.conversation_id = c.id AND m.party_kind = 'user'
-                      AND m.party_id = ?1), 0) >= c.last_seq
+                 SELECT c.kind, c.status, 1, CASE WHEN c.last_seq = 0 THEN 1 ELSE 0 END,
+                     CASE WHEN c.last_seq > 0 AND COALESCE(
+                         (SELECT m.seq FROM seen_marks m WHERE m.conversation_id = c.id AND m.party_kind = 'user'
+                          AND m.party_id = ?1), 0) >= c.last_seq THEN 1 ELSE 0 END
                  FROM projects pr
                  JOIN participants p ON p.party_kind = 'user' AND p.party_id = ?1 AND p.project_key = pr.id
                  JOIN conversations c ON c.id = p.conversation_id

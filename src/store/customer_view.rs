@@ -4,9 +4,10 @@
 //! reaches customers only when it is added here.
 
 use super::conversations::Conversation;
+use super::db::{Connection, Row};
 use super::{access, users, Millis, Result, StoreError, Viewer};
 use crate::domain::{Channel, ItemKind, PartyKind, Status};
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -198,7 +199,7 @@ fn ticket_row(r: &Row) -> rusqlite::Result<Ticket> {
 /// The customer's tickets, most recently active first; all of them without a `limit`.
 pub fn tickets(conn: &Connection, customer_id: i64, limit: Option<usize>) -> Result<Vec<Ticket>> {
     let vis = access::item(Viewer::Customer { customer_id });
-    let limit = limit.map_or(-1, |l| l as i64);
+    let limit = limit.map_or(i64::MAX, |l| l as i64);
     let mut stmt = conn.prepare(&format!("{} WHERE {vis} ORDER BY 10 DESC, i.id DESC LIMIT ?1", ticket_sql()))?;
     let rows = stmt.query_map([limit], ticket_row)?.collect::<rusqlite::Result<_>>()?;
     Ok(rows)

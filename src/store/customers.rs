@@ -1,10 +1,11 @@
 //! Customers: known ones (name, email, an external id from the team's site) and anonymous
 //! widget visitors.
 
+use super::db::{Connection, Row};
 use super::{is_constraint, next_id, Millis, Page, Result, StoreError};
 use crate::domain::Party;
 use crate::store::Tx;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -33,12 +34,18 @@ fn row(r: &Row) -> rusqlite::Result<Customer> {
 }
 
 pub fn insert(conn: &Connection, name: Option<&str>, email: Option<&str>, now: Millis) -> Result<Customer> {
-    conn.execute(
-        concat!("INSERT INTO customers (id, name, email, created_at) VALUES (", next_id!("customers"), ", ?1, ?2, ?3)"),
-        params![name, email, now],
-    )
-    .map_err(|e| if is_constraint(&e) { StoreError::Conflict("customer_email_taken") } else { e.into() })?;
-    get(conn, conn.last_insert_rowid())
+    let id = conn
+        .query_row(
+            concat!(
+                "INSERT INTO customers (id, name, email, created_at) VALUES (",
+                next_id!("customers"),
+                ", ?1, ?2, ?3) RETURNING id"
+            ),
+            params![name, email, now],
+            |r| r.get(0),
+        )
+        .map_err(|e| if is_constraint(&e) { StoreError::Conflict("customer_email_taken") } else { e.into() })?;
+    get(conn, id)
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<Customer> {
@@ -61,7 +68,7 @@ pub fn list(conn: &Connection, query: Option<&str>, before_id: Option<i64>, limi
     let pattern = query.map(|q| format!("{}%", q.replace(['%', '_', '\\'], "")));
     let mut stmt = conn.prepare(&format!(
         "SELECT {COLS} FROM customers
-         WHERE (?1 IS NULL OR name LIKE ?1 OR email LIKE ?1) AND id < ?2
+         WHERE (CAST(?1 AS TEXT) IS NULL OR name LIKE ?1 OR email LIKE ?1) AND id < ?2
          ORDER BY id DESC LIMIT ?3"
     ))?;
     let rows = stmt
@@ -70,13 +77,18 @@ pub fn list(conn: &Connection, query: Option<&str>, before_id: Option<i64>, limi
     Ok(Page::from_overfetch(rows, limit))
 }
 
+/// A customer with nothing known yet; their id.
+fn insert_bare(conn: &Connection, now: Millis) -> Result<i64> {
+    Ok(conn.query_row(
+        concat!("INSERT INTO customers (id, created_at) VALUES (", next_id!("customers"), ", ?1) RETURNING id"),
+        [now],
+        |r| r.get(0),
+    )?)
+}
+
 /// A new anonymous customer, known only by the hash of their visitor token.
 pub fn insert_visitor(conn: &Connection, token_hash: &[u8], now: Millis) -> Result<Customer> {
-    conn.execute(
-        concat!("INSERT INTO customers (id, created_at) VALUES (", next_id!("customers"), ", ?1)"),
-        params![now],
-    )?;
-    let id = conn.last_insert_rowid();
+    let id = insert_bare(conn, now)?;
     add_token(conn, id, token_hash, now)?;
     get(conn, id)
 }
@@ -161,7 +173,7 @@ pub fn identify(
     let visitor = by_visitor_token(conn, token_hash)?.ok_or(StoreError::NotFound("visitor_not_found"))?;
     let existing: Option<i64> = conn
         .query_row(
-            "SELECT id FROM customers WHERE external_id = ?1 OR (?2 IS NOT NULL AND email = ?2)
+            "SELECT id FROM customers WHERE external_id = ?1 OR (CAST(?2 AS TEXT) IS NOT NULL AND email = ?2)
              ORDER BY external_id = ?1 DESC LIMIT 1",
             params![external_id, email],
             |r| r.get(0),
@@ -175,13 +187,7 @@ pub fn identify(
     let target = match existing {
         Some(id) => id,
         None if visitor.external_id.is_none() && visitor.email.is_none() => visitor.id,
-        None => {
-            conn.execute(
-                concat!("INSERT INTO customers (id, created_at) VALUES (", next_id!("customers"), ", ?1)"),
-                [now],
-            )?;
-            conn.last_insert_rowid()
-        }
+        None => insert_bare(conn, now)?,
     };
     conn.execute(
         "UPDATE customers SET external_id = ?1, email = COALESCE(?2, email), name = COALESCE(?3, name) WHERE id = ?4",

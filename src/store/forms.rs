@@ -2,11 +2,12 @@
 //! fields it asks for beyond the built-in name, email, subject and message. A submission
 //! becomes an item whose requester is an unverified contact, and runs the rules of a new item.
 
+use super::db::{Connection, Row};
 use super::items::{self, NewItem};
 use super::{is_constraint, Millis, Result, StoreError, Viewer};
 use crate::domain::{Channel, Invalid, ItemKind, Priority};
 use crate::store::Tx;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -189,7 +190,7 @@ pub fn save(conn: &Connection, id: Option<i64>, key: &str, input: &FormInput, no
         .query_row(
             "INSERT INTO forms (id, key, name, project_id, item_kind, intro, thank_you, fields, enabled, created_at,
                                 updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
+             VALUES (coalesce(?1, (SELECT coalesce(max(id), 0) + 1 FROM forms)), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, project_id = excluded.project_id,
                  item_kind = excluded.item_kind, intro = excluded.intro, thank_you = excluded.thank_you,
                  fields = excluded.fields, enabled = excluded.enabled, updated_at = excluded.updated_at

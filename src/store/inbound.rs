@@ -1,8 +1,9 @@
 //! The record of every email that came in: what became of it, and, for mail held for review,
 //! its raw text until an admin releases or discards it.
 
+use super::db::Connection;
 use super::{Millis, Result, StoreError};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -85,7 +86,7 @@ pub fn seen_before(conn: &Connection, message_id: &str) -> Result<bool> {
 /// lower-case `addresses`. Returns how many went.
 pub(super) fn forget(conn: &Connection, conversations: &[i64], addresses: &[String]) -> Result<usize> {
     Ok(conn.execute(
-        "DELETE FROM inbound_mail WHERE conversation_id IN (SELECT value FROM json_each(?1))
+        "DELETE FROM inbound_mail WHERE conversation_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?1))
          OR lower(from_address) IN (SELECT value FROM json_each(?2))",
         params![super::json_list(conversations), super::json_list(addresses)],
     )?)
@@ -103,12 +104,12 @@ pub fn record(conn: &Connection, r: &Record, now: Millis) -> Result<i64> {
         }
         return Ok(id);
     }
-    conn.prepare_cached(
+    Ok(conn.prepare_cached(
         "INSERT INTO inbound_mail (message_id, from_address, subject, outcome, reason, conversation_id, raw, received_at,
                                    refs)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id",
     )?
-    .execute(params![
+    .query_row(params![
         r.message_id,
         r.from,
         r.subject,
@@ -118,8 +119,9 @@ pub fn record(conn: &Connection, r: &Record, now: Millis) -> Result<i64> {
         r.raw,
         now,
         r.references.join(" ")
-    ])?;
-    Ok(conn.last_insert_rowid())
+    ],
+    |row| row.get(0),
+    )?)
 }
 
 /// The conversation an earlier email among `message_ids` opened or was posted to, when that
@@ -164,7 +166,7 @@ pub fn customer_thread(conn: &Connection, conversation_id: i64, address: &str) -
 pub fn list(conn: &Connection, outcome: Option<&str>, limit: usize) -> Result<Vec<InboundEntry>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, from_address, subject, outcome, reason, conversation_id, received_at FROM inbound_mail
-         WHERE ?1 IS NULL OR outcome = ?1 ORDER BY id DESC LIMIT ?2",
+         WHERE CAST(?1 AS TEXT) IS NULL OR outcome = ?1 ORDER BY id DESC LIMIT ?2",
     )?;
     let rows = stmt
         .query_map(params![outcome, limit as i64], |r| {

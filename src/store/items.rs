@@ -1,10 +1,11 @@
 //! Items (tickets and tasks) in projects, with their requester and followers.
 
 use super::conversations::{self, Conversation, NewConversation};
+use super::db::{Connection, Row};
 use super::{access, Event, Millis, Page, Result, RightsChange, StoreError, Viewer};
 use crate::domain::{Channel, ConversationKind, ItemKind, Party, Priority, Status};
 use crate::store::Tx;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -96,7 +97,7 @@ fn cols() -> String {
     format!(
         "i.id, i.project_id, i.kind, i.title, i.description, i.status, i.requester_id,
          i.channel, i.created_by, i.created_at, i.updated_at, i.assignee_id, i.priority, {},
-         (SELECT group_concat(f.user_id) FROM (SELECT user_id FROM item_followers WHERE item_id = i.id
+         (SELECT string_agg(CAST(f.user_id AS TEXT), ',') FROM (SELECT user_id FROM item_followers WHERE item_id = i.id
                                               ORDER BY user_id) f),
          {}",
         super::contacts::unverified_email("i.requester_id"),
@@ -139,13 +140,13 @@ pub fn insert(conn: &Tx, viewer: Viewer, new: NewItem, now: Millis) -> Result<It
     if let Some(user) = new.assignee_id {
         super::users::get(conn, user)?;
     }
-    conn.execute(
+    let id: i64 = conn.query_row(
         concat!(
             "INSERT INTO items (id, project_id, kind, title, description, priority, requester_id, assignee_id,
                                 channel, created_by, created_at, updated_at)
              VALUES (",
             super::next_id!("items"),
-            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)"
+            ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) RETURNING id"
         ),
         params![
             new.project_id,
@@ -159,8 +160,8 @@ pub fn insert(conn: &Tx, viewer: Viewer, new: NewItem, now: Millis) -> Result<It
             new.created_by,
             now
         ],
+        |r| r.get(0),
     )?;
-    let id = conn.last_insert_rowid();
     for user in new.created_by.into_iter().chain(new.assignee_id) {
         follow(conn, id, user)?;
     }
@@ -243,7 +244,7 @@ fn move_conversations(conn: &Tx, id: i64, old: Option<i64>, new: Option<i64>, no
 }
 
 /// Announces that who may see the conversations `sql` selects (by `args`) changed.
-fn rights_changed(conn: &Tx, sql: &str, args: impl rusqlite::Params) -> Result<()> {
+fn rights_changed(conn: &Tx, sql: &str, args: impl super::db::Params) -> Result<()> {
     let ids: Vec<i64> = conn.prepare_cached(sql)?.query_map(args, |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     if !ids.is_empty() {
         conn.raise(Event::Rights(RightsChange::Conversations(ids)));
@@ -335,7 +336,7 @@ pub(super) fn move_requester(conn: &Connection, from: i64, to: i64) -> Result<()
 
 /// Deletes items (their followers go with them).
 pub(super) fn erase(conn: &Connection, ids: &[i64]) -> Result<()> {
-    conn.prepare_cached("DELETE FROM items WHERE id IN (SELECT value FROM json_each(?1))")?
+    conn.prepare_cached("DELETE FROM items WHERE id IN (SELECT CAST(value AS BIGINT) FROM json_each(?1))")?
         .execute([super::json_list(ids)])?;
     Ok(())
 }
@@ -353,7 +354,7 @@ pub fn set_status(conn: &Tx, viewer: Viewer, id: i64, status: Status, now: Milli
 /// Makes `user_id` follow the item; whether they did not already.
 pub fn follow(conn: &Connection, item_id: i64, user_id: i64) -> Result<bool> {
     let added = conn
-        .prepare_cached("INSERT OR IGNORE INTO item_followers (item_id, user_id) VALUES (?1, ?2)")?
+        .prepare_cached("INSERT INTO item_followers (item_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?
         .execute(params![item_id, user_id])?;
     Ok(added > 0)
 }

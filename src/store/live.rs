@@ -3,12 +3,13 @@
 
 use super::attachments::{self, NewAttachment};
 use super::conversations::{get, insert, mark_seen, post, Conversation, Message, NewConversation, NewMessage, Posted};
+use super::db::Connection;
 use super::inbound::{self, Record};
 use super::rules::triggers;
 use super::{items, Acting, Event, Millis, Result, Store, Viewer};
 use crate::domain::{Channel, ConversationKind, ItemKind, Party, Status};
 use crate::store::Tx;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::OptionalExtension;
 
 /// A new conversation, its first message and the bot's auto-reply, if any.
 pub struct Started {

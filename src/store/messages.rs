@@ -1,9 +1,10 @@
 //! Messages as they are read: who wrote them (a user with their photo, a customer by their
 //! display name, the bot by its one name) and their files. Posting is `conversations::post`.
 
+use super::db::{Connection, Row};
 use super::{attachments, Millis, Result, Viewer};
 use crate::domain::{display_name, PartyKind, BOT_NAME};
-use rusqlite::{params, Connection, Row};
+use rusqlite::params;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -97,7 +98,7 @@ pub fn messages(
         }
         MessagePage::Before(_) => format!(
             "SELECT * FROM (SELECT {MESSAGE_COLS} WHERE m.conversation_id = ?1 AND m.seq < ?2
-             ORDER BY m.seq DESC LIMIT ?3) ORDER BY 3"
+             ORDER BY m.seq DESC LIMIT ?3) page ORDER BY 3"
         ),
     };
     let (MessagePage::After(n) | MessagePage::Before(n)) = page;

@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod counts;
 pub mod customer_view;
 pub mod customers;
+pub mod db;
 mod events;
 pub mod forms;
 pub mod inbound;
@@ -43,13 +44,14 @@ pub use events::{Event, RightsChange};
 pub use live::{EmailReply, EmailTicket, Started};
 pub use migrate::SCHEMA_VERSION;
 
-use rusqlite::Connection;
+use db::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub type Pool = r2d2::Pool<r2d2_sqlite::SqliteConnectionManager>;
+pub type Pool = r2d2::Pool<db::Manager>;
+pub use db::Location;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -66,6 +68,9 @@ pub enum StoreError {
     TooNew { found: i64, known: i64 },
     #[error("the store is shut down")]
     Closed,
+    /// The database server could not be reached or refused the connection; where and why.
+    #[error("cannot connect to the PostgreSQL server of database_url ({0})")]
+    Unreachable(String),
     /// A long-lived connection's principal may no longer act: signed out, revoked, deactivated,
     /// erased, or merged into another customer.
     #[error("access revoked")]
@@ -131,8 +136,8 @@ pub fn lock_data_dir(data_dir: &Path) -> std::io::Result<Option<std::fs::File>> 
     }
 }
 
-/// Every connection gets these, the writer's and the readers'.
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+/// Every SQLite connection gets these, the writer's and the readers'.
+pub(crate) fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
     // Visibility predicates make per-viewer SQL: keep many prepared statements.
     conn.set_prepared_statement_cache_capacity(256);
@@ -157,7 +162,7 @@ pub struct Store {
     writer: writer::Writer,
     cheap: Pool,
     heavy: Pool,
-    path: Arc<PathBuf>,
+    location: Arc<Location>,
 }
 
 /// A read in flight on a connection of its own. Dropped before the read is over (its request
@@ -178,7 +183,7 @@ const PROGRESS_STEPS: std::ffi::c_int = 1000;
 
 /// Held by the blocking side while it uses the connection: the flag's handler is removed before
 /// the connection returns to its pool, so it never stops another request's read.
-struct Lent<'a>(&'a Connection);
+struct Lent<'a>(&'a rusqlite::Connection);
 
 impl Drop for Lent<'_> {
     fn drop(&mut self) {
@@ -187,37 +192,46 @@ impl Drop for Lent<'_> {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database in `data_dir`, applies migrations and starts
-    /// the writer thread.
+    /// Opens (creating if needed) the SQLite database in `data_dir`, applies migrations and
+    /// starts the writer thread.
     pub fn open(data_dir: &Path) -> Result<Store> {
-        Store::open_with_events(data_dir, None, None)
+        Store::open_at(&Location::Sqlite(db_path(data_dir)), None, None)
     }
 
-    /// Like `open`; committed changes are announced on `events`, and `mail` is rung when a
-    /// commit queued email to send at once.
-    pub fn open_with_events(
-        data_dir: &Path,
+    /// Opens the database at `location` (creating a SQLite file if needed), applies migrations
+    /// and starts the writer thread. Committed changes are announced on `events`, and `mail` is
+    /// rung when a commit queued email to send at once.
+    pub fn open_at(
+        location: &Location,
         events: Option<tokio::sync::mpsc::Sender<Event>>,
         mail: Option<MailBell>,
     ) -> Result<Store> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", data_dir.display())))?;
-        let path = db_path(data_dir);
-        let mut conn = Connection::open(&path)?;
-        configure(&conn)?;
-        migrate::run(&mut conn)?;
-        // Statistics for the planner, for the tables that need them, with a bounded effort.
-        conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
+        let conn = match location {
+            Location::Sqlite(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+                }
+                let mut conn = Connection::Lite(rusqlite::Connection::open(path)?);
+                configure(conn.lite().expect("SQLite"))?;
+                migrate::run(&mut conn)?;
+                // Statistics for the planner, for the tables that need them, with a bounded effort.
+                conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
+                conn
+            }
+            Location::Postgres(config) => {
+                let mut conn =
+                    db::connect_pg(config, false).map_err(|e| StoreError::Unreachable(format!("{location}: {e}")))?;
+                migrate::run(&mut conn)?;
+                conn
+            }
+        };
         let readers = |size, wait| {
-            let manager = r2d2_sqlite::SqliteConnectionManager::file(&path).with_init(|c| {
-                configure(c)?;
-                c.execute_batch("PRAGMA query_only = ON;")
-            });
             r2d2::Pool::builder()
                 .max_size(size)
                 .min_idle(Some(1))
                 .connection_timeout(wait)
-                .build(manager)
+                .build(db::Manager { location: location.clone(), read_only: true })
                 .map_err(|e| StoreError::Internal(format!("cannot open read connections: {e}")))
         };
         let cheap = readers(CHEAP_READERS, CHEAP_WAIT)?;
@@ -226,12 +240,13 @@ impl Store {
             writer: writer::Writer::start(conn, events, mail, search::merge_step),
             cheap,
             heavy,
-            path: Arc::new(path),
+            location: Arc::new(location.clone()),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the data lives.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     pub fn write_stats(&self) -> &WriteStats {
@@ -247,7 +262,7 @@ impl Store {
     /// the file (the benchmark's seeder, tests about SQLite), never for the program's own paths:
     /// those use the aggregates (`store.users()`, ...). `tests/api/layers.rs` holds this.
     #[doc(hidden)]
-    pub async fn sqlite_write<T, F>(&self, f: F) -> Result<T>
+    pub async fn raw_write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Tx) -> Result<T> + Send + 'static,
@@ -255,9 +270,9 @@ impl Store {
         self.write(f).await
     }
 
-    /// Like `sqlite_write`, on a read connection.
+    /// Like `raw_write`, on a read connection.
     #[doc(hidden)]
-    pub async fn sqlite_read<T, F>(&self, f: F) -> Result<T>
+    pub async fn raw_read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -293,7 +308,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        Store::read_on(self.cheap.clone(), f).await
+        Store::read_on(self.cheap.clone(), None, f).await
     }
 
     /// Runs an expensive read (search, an export) on the heavy budget's connections, for at
@@ -305,13 +320,15 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        match tokio::time::timeout(budget, Store::read_on(self.heavy.clone(), f)).await {
+        match tokio::time::timeout(budget, Store::read_on(self.heavy.clone(), Some(budget), f)).await {
             Ok(result) => result,
             Err(_) => Err(StoreError::TooSlow),
         }
     }
 
-    async fn read_on<T, F>(pool: Pool, f: F) -> Result<T>
+    /// Runs `f` on a connection of `pool`; on PostgreSQL, the server stops a statement that
+    /// outlives `budget`.
+    async fn read_on<T, F>(pool: Pool, budget: Option<Duration>, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -320,13 +337,34 @@ impl Store {
         let running = Running(gone.clone());
         let task = tokio::task::spawn_blocking(move || {
             let conn = pool.get().map_err(|_| StoreError::Busy)?;
-            conn.progress_handler(PROGRESS_STEPS, Some(move || gone.load(Ordering::Relaxed)))?;
-            let _lent = Lent(&conn);
-            f(&conn)
+            match conn.lite() {
+                Some(lite) => {
+                    lite.progress_handler(PROGRESS_STEPS, Some(move || gone.load(Ordering::Relaxed)))?;
+                    let _lent = Lent(lite);
+                    f(&conn)
+                }
+                None if gone.load(Ordering::Relaxed) => Err(StoreError::TooSlow),
+                None => match budget {
+                    Some(budget) => {
+                        conn.execute_batch(&format!("SET statement_timeout = {}", budget.as_millis().max(1)))?;
+                        let result = f(&conn);
+                        conn.execute_batch("SET statement_timeout = 0")?;
+                        result
+                    }
+                    None => f(&conn),
+                },
+            }
         });
         let result = task.await.map_err(|e| StoreError::Internal(format!("read task failed: {e}")))?;
         drop(running);
         result
+    }
+
+    /// The size of a PostgreSQL database, as the server counts it.
+    pub async fn database_bytes(&self) -> Result<u64> {
+        let bytes: i64 =
+            self.read(|c| Ok(c.query_row("SELECT pg_database_size(current_database())", [], |r| r.get(0))?)).await?;
+        Ok(bytes.max(0) as u64)
     }
 
     /// Answers once a read connection does: the database is there and readable.
@@ -336,7 +374,7 @@ impl Store {
 
     /// Refreshes the query planner's statistics where the data changed enough to need it.
     pub async fn optimize(&self) -> Result<()> {
-        self.write(|c| Ok(c.execute_batch("PRAGMA optimize;")?)).await
+        self.write(|c| Ok(c.execute_batch(if c.is_postgres() { "ANALYZE" } else { "PRAGMA optimize;" })?)).await
     }
 
     /// The number one query gives (a count, an id), read as any read is: for the tests that
@@ -346,8 +384,9 @@ impl Store {
         self.read(move |c| Ok(c.query_row(&sql, [], |r| r.get(0))?)).await
     }
 
-    /// Stops the writer after the work already queued, checkpoints the WAL into the main file
-    /// and truncates it, so that after a clean stop the `.db` file alone is the whole state.
+    /// Stops the writer after the work already queued; on SQLite, checkpoints the WAL into the
+    /// main file and truncates it, so that after a clean stop the `.db` file alone is the whole
+    /// state.
     pub async fn close(&self) -> Result<()> {
         self.writer.close().await
     }

@@ -8,11 +8,12 @@
 
 use super::contacts::{NOTICE_ID_PREFIX, NOTICE_WINDOW_MS};
 use super::conversations::{self, Conversation, Message, MessagePage};
+use super::db::Connection;
 use super::inbound::MailThread;
 use super::outbox::{self, NewEmail};
 use super::{found, json_list, users, Millis, Result, Viewer};
 use crate::domain::{Party, PartyKind};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 
 /// Who a notification email goes to.
 #[derive(Debug, Clone)]
@@ -80,7 +81,7 @@ pub(super) fn queue_notice(
 pub fn earliest_pending(conn: &Connection) -> Result<Option<Millis>> {
     Ok(conn.query_row(
         "SELECT min(s) FROM (SELECT min(since) AS s FROM pending_notifications
-                             UNION ALL SELECT min(owed_since) FROM notices)",
+                             UNION ALL SELECT min(owed_since) FROM notices) earliest",
         [],
         |r| r.get(0),
     )?)
@@ -159,26 +160,27 @@ pub fn due(
     quote: usize,
     now: Millis,
 ) -> Result<(Vec<DueNotice>, Vec<Owed>)> {
-    let snapshot = conn.unchecked_transaction()?;
-    let notices = due_notices(&snapshot, cutoff, limit, now)?;
-    let keys: Vec<OwedKey> = snapshot
-        .prepare_cached(
-            "SELECT conversation_id, party_kind, party_id, first_seq, last_seq, since FROM pending_notifications
-             WHERE since <= ?1 ORDER BY since LIMIT ?2",
-        )?
-        .query_map(params![cutoff, limit as i64], |r| {
-            Ok(OwedKey {
-                conversation_id: r.get(0)?,
-                party_kind: r.get(1)?,
-                party_id: r.get(2)?,
-                first_seq: r.get(3)?,
-                last_seq: r.get(4)?,
-                since: r.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    let owed = keys.into_iter().map(|key| unseen(&snapshot, key, quote, now)).collect::<Result<_>>()?;
-    Ok((notices, owed))
+    conn.snapshot(|| {
+        let notices = due_notices(conn, cutoff, limit, now)?;
+        let keys: Vec<OwedKey> = conn
+            .prepare_cached(
+                "SELECT conversation_id, party_kind, party_id, first_seq, last_seq, since FROM pending_notifications
+                 WHERE since <= ?1 ORDER BY since LIMIT ?2",
+            )?
+            .query_map(params![cutoff, limit as i64], |r| {
+                Ok(OwedKey {
+                    conversation_id: r.get(0)?,
+                    party_kind: r.get(1)?,
+                    party_id: r.get(2)?,
+                    first_seq: r.get(3)?,
+                    last_seq: r.get(4)?,
+                    since: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let owed = keys.into_iter().map(|key| unseen(conn, key, quote, now)).collect::<Result<_>>()?;
+        Ok((notices, owed))
+    })
 }
 
 /// The notices rules left that are due, each with its recipient and conversation.
@@ -359,8 +361,8 @@ pub(super) fn forget_customer(
     let emails = outbox::forget(conn, conversations, addresses)?;
     let (conversations, items) = (json_list(conversations), json_list(items));
     conn.execute(
-        "DELETE FROM notices WHERE conversation_id IN (SELECT value FROM json_each(?1))
-         OR item_id IN (SELECT value FROM json_each(?2))",
+        "DELETE FROM notices WHERE conversation_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?1))
+         OR item_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?2))",
         params![conversations, items],
     )?;
     conn.execute("DELETE FROM notices WHERE party_kind = 'customer' AND party_id = ?1", [customer_id])?;
@@ -372,7 +374,10 @@ pub(super) fn forget_customer(
 /// owed the same already), and so do their notices.
 pub(super) fn merge_customer(conn: &Connection, from: i64, to: i64) -> Result<()> {
     conn.execute(
-        "UPDATE OR IGNORE pending_notifications SET party_id = ?2 WHERE party_kind = 'customer' AND party_id = ?1",
+        "UPDATE pending_notifications SET party_id = ?2
+         WHERE party_kind = 'customer' AND party_id = ?1 AND NOT EXISTS (
+             SELECT 1 FROM pending_notifications o WHERE o.conversation_id = pending_notifications.conversation_id
+                 AND o.party_kind = 'customer' AND o.party_id = ?2)",
         params![from, to],
     )?;
     conn.execute("DELETE FROM pending_notifications WHERE party_kind = 'customer' AND party_id = ?1", [from])?;

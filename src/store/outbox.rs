@@ -2,8 +2,9 @@
 //! this module writes the table). The scheduler (`notify`), portal sign-in links and the
 //! admins' test email queue into it; the sender drains it, retrying with backoff.
 
+use super::db::Connection;
 use super::{json_list, Millis, Result};
-use rusqlite::{params, Connection};
+use rusqlite::params;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -26,30 +27,33 @@ pub struct NewEmail {
 /// is being erased. Returns how many emails went.
 pub(super) fn forget(conn: &Connection, conversations: &[i64], addresses: &[String]) -> Result<usize> {
     Ok(conn.execute(
-        "DELETE FROM outbox WHERE conversation_id IN (SELECT value FROM json_each(?1))
+        "DELETE FROM outbox WHERE conversation_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?1))
          OR lower(to_address) IN (SELECT value FROM json_each(?2))",
         params![json_list(conversations), json_list(addresses)],
     )?)
 }
 
 pub fn enqueue(conn: &Connection, email: &NewEmail, now: Millis) -> Result<i64> {
-    conn.prepare_cached(
-        "INSERT INTO outbox (message_id, to_address, reply_to, in_reply_to, subject, text_body, html_body,
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO outbox (message_id, to_address, reply_to, in_reply_to, subject, text_body, html_body,
                              conversation_id, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-    )?
-    .execute(params![
-        email.message_id,
-        email.to,
-        email.reply_to,
-        email.in_reply_to,
-        email.subject,
-        email.text,
-        email.html,
-        email.conversation_id,
-        now
-    ])?;
-    Ok(conn.last_insert_rowid())
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) RETURNING id",
+        )?
+        .query_row(
+            params![
+                email.message_id,
+                email.to,
+                email.reply_to,
+                email.in_reply_to,
+                email.subject,
+                email.text,
+                email.html,
+                email.conversation_id,
+                now
+            ],
+            |r| r.get(0),
+        )?)
 }
 
 /// An outbox row on its way to the SMTP server.
@@ -155,7 +159,7 @@ pub fn list(conn: &Connection, status: Option<&str>, limit: usize) -> Result<Vec
     let mut stmt = conn.prepare_cached(
         "SELECT id, to_address, subject, status, attempts, last_error, conversation_id, created_at, sent_at,
                 next_attempt_at
-         FROM outbox WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2",
+         FROM outbox WHERE CAST(?1 AS TEXT) IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2",
     )?;
     let rows = stmt
         .query_map(params![status, limit as i64], |r| {

@@ -1,16 +1,17 @@
 //! Who takes part in a conversation (users who wrote or were added, its customer) and how far
 //! each party has seen it: the `participants` and `seen_marks` tables, written only here.
 
+use super::db::Connection;
 use super::{Millis, Result};
 use crate::domain::Party;
-use rusqlite::{params, Connection};
+use rusqlite::params;
 
 /// A party takes part in a conversation (once).
 pub(super) fn join(conn: &Connection, conversation_id: i64, party: Party, now: Millis) -> Result<()> {
     if let Some(id) = party.id() {
         conn.prepare_cached(
-            "INSERT OR IGNORE INTO participants (conversation_id, party_kind, party_id, joined_at)
-             VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO participants (conversation_id, party_kind, party_id, joined_at)
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
         )?
         .execute(params![conversation_id, party.kind(), id, now])?;
     }
@@ -23,7 +24,10 @@ pub(super) fn move_party(conn: &Connection, from: Party, to: Party) -> Result<()
     for table in ["participants", "seen_marks"] {
         conn.execute(
             &format!(
-                "UPDATE OR IGNORE {table} SET party_kind = ?3, party_id = ?4 WHERE party_kind = ?1 AND party_id = ?2"
+                "UPDATE {table} SET party_kind = ?3, party_id = ?4
+                 WHERE party_kind = ?1 AND party_id = ?2 AND NOT EXISTS (
+                     SELECT 1 FROM {table} o
+                     WHERE o.conversation_id = {table}.conversation_id AND o.party_kind = ?3 AND o.party_id = ?4)"
             ),
             params![from.kind(), from.id(), to.kind(), to.id()],
         )?;
@@ -56,7 +60,7 @@ pub fn mark_seen(conn: &Connection, conversation_id: i64, party: Party, seq: i64
         "INSERT INTO seen_marks (conversation_id, party_kind, party_id, seq, updated_at)
          SELECT ?1, ?2, ?3, MIN(?4, c.last_seq), ?5 FROM conversations c WHERE c.id = ?1
          ON CONFLICT (conversation_id, party_kind, party_id) DO UPDATE
-             SET seq = MAX(seq, excluded.seq), updated_at = excluded.updated_at",
+             SET seq = MAX(seen_marks.seq, excluded.seq), updated_at = excluded.updated_at",
     )?
     .execute(params![conversation_id, party.kind(), id, seq, now])?;
     let seen = conn.query_row(

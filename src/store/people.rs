@@ -2,8 +2,8 @@
 //! `domain::display_name`), so that a list needs no read per row.
 
 use super::customers::Customer;
+use super::db::Row;
 use crate::domain::display_name;
-use rusqlite::Row;
 use serde::Serialize;
 use utoipa::ToSchema;
 

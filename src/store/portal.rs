@@ -4,11 +4,12 @@
 //! across the widget, the portal and email.
 
 use super::customers::{self, Customer};
+use super::db::Connection;
 use super::items::{self, NewItem};
 use super::{customer_view, Millis, Result, StoreError, Viewer};
 use crate::domain::{Channel, ItemKind, Priority};
 use crate::store::Tx;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 
 /// How long a sign-in link works.
 pub const LINK_MS: Millis = 30 * 60 * 1000;

@@ -11,11 +11,12 @@
 use super::conversations::{self, MessagePage};
 use super::customer_view::{self, CustomerConversation, Ticket};
 use super::customers::{self, Customer};
+use super::db::Connection;
 use super::{attachments, inbound, items, json_list, notify, portal, rules, Millis, Result, Viewer};
 use crate::domain::{Channel, Party, PartyKind};
 use crate::store::Tx;
 use base64::Engine;
-use rusqlite::{params, Connection};
+use rusqlite::params;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -227,12 +228,12 @@ pub fn erase(conn: &Tx, id: i64) -> Result<Erased> {
         .prepare(
             "SELECT id FROM conversations
              WHERE customer_id = ?1
-                OR (item_id IN (SELECT value FROM json_each(?2)) AND customer_id IS NULL)",
+                OR (item_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?2)) AND customer_id IS NULL)",
         )?
         .query_map(params![id, items_json], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let messages: i64 = conn.query_row(
-        "SELECT count(*) FROM messages WHERE conversation_id IN (SELECT value FROM json_each(?1))",
+        "SELECT count(*) FROM messages WHERE conversation_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?1))",
         [json_list(&conversations)],
         |r| r.get(0),
     )?;

@@ -1,8 +1,9 @@
 //! Projects and who is a member of them.
 
+use super::db::{Connection, Row};
 use super::{access, is_constraint, Millis, Result, StoreError, Viewer};
 use crate::store::Tx;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -18,12 +19,18 @@ fn row(r: &Row) -> rusqlite::Result<Project> {
 }
 
 pub fn insert(conn: &Connection, name: &str, now: Millis) -> Result<Project> {
-    conn.execute(
-        concat!("INSERT INTO projects (id, name, created_at) VALUES (", super::next_id!("projects"), ", ?1, ?2)"),
-        params![name, now],
-    )
-    .map_err(|e| if is_constraint(&e) { StoreError::Conflict("project_name_taken") } else { e.into() })?;
-    Ok(Project { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now })
+    let id = conn
+        .query_row(
+            concat!(
+                "INSERT INTO projects (id, name, created_at) VALUES (",
+                super::next_id!("projects"),
+                ", ?1, ?2) RETURNING id"
+            ),
+            params![name, now],
+            |r| r.get(0),
+        )
+        .map_err(|e| if is_constraint(&e) { StoreError::Conflict("project_name_taken") } else { e.into() })?;
+    Ok(Project { id, name: name.to_owned(), created_at: now })
 }
 
 /// The project a fresh install starts with, so tickets and forms work from the first sign-in.
@@ -75,7 +82,7 @@ pub fn set_member(conn: &Tx, viewer: Viewer, project_id: i64, user_id: i64, memb
     let changed = if member {
         super::users::get(conn, user_id)?;
         conn.execute(
-            "INSERT OR IGNORE INTO project_members (project_id, user_id) VALUES (?1, ?2)",
+            "INSERT INTO project_members (project_id, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             params![project_id, user_id],
         )?
     } else {

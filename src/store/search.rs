@@ -1,9 +1,10 @@
-//! Full-text search (SQLite FTS5) that only ever returns what the viewer may see.
+//! Full-text search (SQLite FTS5, or PostgreSQL's tsvector) that only ever returns what the
+//! viewer may see.
 
 use super::conversations::{self, Message};
+use super::db::Connection;
 use super::items::{self, Item};
 use super::{access, Result, Viewer};
-use rusqlite::Connection;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -35,6 +36,7 @@ const MERGE_PAGES: i64 = 100;
 /// an index has enough segments to merge, and then says so: FTS5 counts a merge that wrote
 /// pages as two changes or more, one that found nothing to merge as fewer.
 pub(super) fn merge_step(conn: &Connection) -> rusqlite::Result<bool> {
+    let Some(conn) = conn.lite() else { return Ok(false) };
     let mut worked = false;
     for sql in [
         "INSERT INTO messages_fts (messages_fts, rank) VALUES ('merge', ?1)",
@@ -51,6 +53,9 @@ pub(super) fn merge_step(conn: &Connection) -> rusqlite::Result<bool> {
 /// transaction, just before COMMIT, so that a batch makes one segment of the index, not one a
 /// message. Whatever commits is searchable.
 pub(super) fn index_pending(conn: &Connection) -> rusqlite::Result<()> {
+    if conn.is_postgres() {
+        return Ok(()); // PostgreSQL's index is kept by its trigger, row by row.
+    }
     let noted = conn
         .prepare_cached(
             "INSERT INTO messages_fts (rowid, body)
@@ -84,25 +89,66 @@ fn ranked(conn: &Connection, sql: &str, query: &str, limit: usize) -> Result<Vec
     let mut found: Vec<(f64, i64, i64)> = stmt
         .query_map(rusqlite::params![query, CANDIDATES], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    // bm25 is lower for better matches; among equals, the newer first.
+    // The rank is lower for better matches (bm25, or the negated ts_rank); among equals, the newer first.
     found.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
     Ok(found.into_iter().take(limit).map(|(_, id, parent)| (id, parent)).collect())
 }
 
-pub fn search(conn: &Connection, viewer: Viewer, text: &str, limit: usize) -> Result<SearchResults> {
-    let Some(query) = fts_query(text) else { return Ok(SearchResults { messages: Vec::new(), items: Vec::new() }) };
-    let vis = access::conversation(viewer);
-    let found = ranked(
-        conn,
-        &format!(
+/// Turns what a person typed into a PostgreSQL `tsquery` of the same meaning as `fts_query`:
+/// every word must appear, words of three letters or more as a prefix. Each word is quoted
+/// (a lexeme, never an operator) and its diacritics go as they do in the index.
+pub fn ts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(12)
+        .map(|w| if w.chars().count() >= MIN_PREFIX { format!("'{w}':*") } else { format!("'{w}'") })
+        .collect();
+    (!words.is_empty()).then(|| words.join(" & "))
+}
+
+/// The SQL of the newest `CANDIDATES` visible matches of a query, each with its rank (lower is
+/// better), id and parent: on SQLite from the FTS5 tables, on PostgreSQL from the tsvector
+/// columns and their GIN indexes.
+fn message_matches(conn: &Connection, vis: &str) -> String {
+    if conn.is_postgres() {
+        format!(
+            "SELECT -ts_rank(m.search, q), m.id, m.conversation_id
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id,
+                  to_tsquery('simple', rapport_unaccent(?1)) q
+             WHERE m.search @@ q AND {vis}
+             ORDER BY m.id DESC LIMIT ?2"
+        )
+    } else {
+        format!(
             "SELECT bm25(messages_fts), f.rowid, m.conversation_id FROM messages_fts f
              JOIN messages m ON m.id = f.rowid JOIN conversations c ON c.id = m.conversation_id
              WHERE messages_fts MATCH ?1 AND {vis}
              ORDER BY f.rowid DESC LIMIT ?2"
-        ),
-        &query,
-        limit,
-    )?;
+        )
+    }
+}
+
+fn item_matches(conn: &Connection, vis: &str) -> String {
+    if conn.is_postgres() {
+        // Title words weigh four times what description words do, as with bm25's weights.
+        format!(
+            "SELECT -ts_rank('{{0.25, 0, 0, 1}}', i.search, q), i.id, 0
+             FROM items i, to_tsquery('simple', rapport_unaccent(?1)) q
+             WHERE i.search @@ q AND {vis} ORDER BY i.id DESC LIMIT ?2"
+        )
+    } else {
+        format!(
+            "SELECT bm25(items_fts, 4.0, 1.0), f.rowid, 0 FROM items_fts f JOIN items i ON i.id = f.rowid
+             WHERE items_fts MATCH ?1 AND {vis} ORDER BY f.rowid DESC LIMIT ?2"
+        )
+    }
+}
+
+pub fn search(conn: &Connection, viewer: Viewer, text: &str, limit: usize) -> Result<SearchResults> {
+    let query = if conn.is_postgres() { ts_query(text) } else { fts_query(text) };
+    let Some(query) = query else { return Ok(SearchResults { messages: Vec::new(), items: Vec::new() }) };
+    let found = ranked(conn, &message_matches(conn, &access::conversation(viewer)), &query, limit)?;
     let mut messages = Vec::with_capacity(found.len());
     for (message, conversation) in found {
         messages.push(MessageHit {
@@ -110,16 +156,7 @@ pub fn search(conn: &Connection, viewer: Viewer, text: &str, limit: usize) -> Re
             message: conversations::message(conn, message)?,
         });
     }
-    let vis = access::item(viewer);
-    let found = ranked(
-        conn,
-        &format!(
-            "SELECT bm25(items_fts, 4.0, 1.0), f.rowid, 0 FROM items_fts f JOIN items i ON i.id = f.rowid
-             WHERE items_fts MATCH ?1 AND {vis} ORDER BY f.rowid DESC LIMIT ?2"
-        ),
-        &query,
-        limit,
-    )?;
+    let found = ranked(conn, &item_matches(conn, &access::item(viewer)), &query, limit)?;
     let items = found.into_iter().map(|(id, _)| items::get(conn, viewer, id)).collect::<Result<_>>()?;
     Ok(SearchResults { messages, items })
 }
@@ -131,5 +168,7 @@ mod tests {
         assert_eq!(super::fts_query("printer on FIRE!").unwrap(), "\"printer\"* \"on\" \"FIRE\"*");
         assert_eq!(super::fts_query("\" OR NEAR(a b) *").unwrap(), "\"OR\" \"NEAR\"* \"a\" \"b\"");
         assert!(super::fts_query(" -- ").is_none());
+        assert_eq!(super::ts_query("printer on FIRE!").unwrap(), "'printer':* & 'on' & 'FIRE':*");
+        assert_eq!(super::ts_query("it's a & b | !c").unwrap(), "'it' & 's' & 'a' & 'b' & 'c'");
     }
 }

@@ -1,8 +1,9 @@
 //! Run-time settings kept as one JSON document per key.
 
+use super::db::Connection;
 use super::Result;
 use crate::automation::hours::BusinessHours;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, OptionalExtension};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use utoipa::ToSchema;
 

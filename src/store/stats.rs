@@ -1,7 +1,7 @@
 //! Counts for the health page and `/metrics`: what is waiting and what became of email.
 
+use super::db::Connection;
 use super::Result;
-use rusqlite::Connection;
 use serde::Serialize;
 use utoipa::ToSchema;
 

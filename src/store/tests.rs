@@ -133,7 +133,7 @@ async fn a_batch_of_messages_is_indexed_once_and_as_it_committed() {
 fn a_database_from_a_newer_rapport_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let conn = Connection::open(db_path(dir.path())).unwrap();
-    conn.pragma_update(None, "user_version", 9_999).unwrap();
+    conn.lite().unwrap().pragma_update(None, "user_version", 9_999).unwrap();
     drop(conn);
     let err = Store::open(dir.path()).err().expect("refused");
     assert!(err.to_string().contains("newer than this binary"), "{err}");

@@ -4,9 +4,10 @@
 //! activity, preferences), raises `Event::Rights(RightsChange::User(id))`: once committed, their
 //! open sockets re-check who they are.
 
+use super::db::{Connection, Row};
 use super::{is_constraint, Event, Millis, Result, RightsChange, StoreError, Tx};
 use crate::domain::{NotifyReplies, Role};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -30,7 +31,7 @@ macro_rules! photo_version {
         concat!(
             "CASE WHEN ",
             $u,
-            ".active THEN (SELECT ph.updated_at FROM user_photos ph WHERE ph.user_id = ",
+            ".active = 1 THEN (SELECT ph.updated_at FROM user_photos ph WHERE ph.user_id = ",
             $u,
             ".id) END"
         )
@@ -125,16 +126,18 @@ pub fn insert(
     password_hash: Option<&str>,
     now: Millis,
 ) -> Result<User> {
-    conn.execute(
-        concat!(
-            "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (",
-            super::next_id!("users"),
-            ", ?1, ?2, ?3, ?4, ?5)"
-        ),
-        params![email, name, role, password_hash, now],
-    )
-    .map_err(|e| if is_constraint(&e) { StoreError::Conflict("email_taken") } else { e.into() })?;
-    get(conn, conn.last_insert_rowid())
+    let id = conn
+        .query_row(
+            concat!(
+                "INSERT INTO users (id, email, name, role, password_hash, created_at) VALUES (",
+                super::next_id!("users"),
+                ", ?1, ?2, ?3, ?4, ?5) RETURNING id"
+            ),
+            params![email, name, role, password_hash, now],
+            |r| r.get(0),
+        )
+        .map_err(|e| if is_constraint(&e) { StoreError::Conflict("email_taken") } else { e.into() })?;
+    get(conn, id)
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<User> {
@@ -237,7 +240,7 @@ pub fn preferences(conn: &Connection, user_id: i64) -> Result<Preferences> {
 pub fn everyone_who_sees(conn: &Connection, project_id: Option<i64>) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT u.id FROM users u LEFT JOIN user_preferences p ON p.user_id = u.id
-         WHERE u.active = 1 AND (u.role = 'admin' OR COALESCE(p.see_all_projects, 0) = 1 OR ?1 IS NULL
+         WHERE u.active = 1 AND (u.role = 'admin' OR COALESCE(p.see_all_projects, 0) = 1 OR CAST(?1 AS BIGINT) IS NULL
                OR u.id IN (SELECT user_id FROM project_members WHERE project_id = ?1))",
     )?;
     let rows = stmt.query_map([project_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
@@ -322,11 +325,12 @@ pub fn delete_expired_sessions(conn: &Connection, now: Millis) -> Result<usize> 
 }
 
 pub fn insert_token(conn: &Connection, user_id: i64, name: &str, hash: &[u8], now: Millis) -> Result<ApiToken> {
-    conn.execute(
-        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+    let id = conn.query_row(
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
         params![user_id, name, hash, now],
+        |r| r.get(0),
     )?;
-    Ok(ApiToken { id: conn.last_insert_rowid(), name: name.to_owned(), created_at: now, last_used_at: None })
+    Ok(ApiToken { id, name: name.to_owned(), created_at: now, last_used_at: None })
 }
 
 /// How long a token's `last_used_at` may lag: it is written at most this often.
@@ -402,7 +406,7 @@ pub fn set_photo(conn: &Connection, user_id: i64, content_type: &str, data: &[u8
     conn.execute(
         "INSERT INTO user_photos (user_id, content_type, data, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (user_id) DO UPDATE SET content_type = excluded.content_type, data = excluded.data,
-             updated_at = max(excluded.updated_at, updated_at + 1)",
+             updated_at = max(excluded.updated_at, user_photos.updated_at + 1)",
         params![user_id, content_type, data, now],
     )?;
     get(conn, user_id)
@@ -435,10 +439,11 @@ pub struct TeamFace {
 /// signed in most recently.
 pub fn team(conn: &Connection, limit: usize) -> Result<Vec<TeamFace>> {
     let mut stmt = conn.prepare_cached(concat!(
-        "SELECT u.id, u.name, ",
+        "SELECT * FROM (SELECT u.id, u.name, ",
         photo_version!("u"),
-        " AS photo FROM users u WHERE u.active = 1
-         ORDER BY photo IS NULL, (SELECT max(s.created_at) FROM sessions s WHERE s.user_id = u.id) DESC NULLS LAST, u.id
+        " AS photo, (SELECT max(s.created_at) FROM sessions s WHERE s.user_id = u.id) AS signed_in
+                       FROM users u WHERE u.active = 1) team
+         ORDER BY photo IS NULL, signed_in DESC NULLS LAST, id
          LIMIT ?1"
     ))?;
     let rows = stmt

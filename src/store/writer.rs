@@ -5,9 +5,9 @@
 //! made it due: checkpoints (copying the write-ahead log back into the database file), and
 //! the store's idle work (merging search's index) once no write has come for a moment.
 
+use super::db::Connection;
 use super::{Event, Result, StoreError};
 use crate::metrics::Histogram;
-use rusqlite::Connection;
 use std::cell::{Cell, RefCell};
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -83,14 +83,14 @@ pub(super) type IdleStep = fn(&Connection) -> rusqlite::Result<bool>;
 /// One idle step in its own transaction; whether it did work. A failure counts as nothing done:
 /// the work is tried again after the next commit.
 fn idle_step(conn: &Connection, step: IdleStep) -> bool {
-    let done = conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| step(conn)).and_then(|worked| {
-        conn.execute_batch("COMMIT")?;
+    let done = conn.begin().and_then(|()| step(conn)).and_then(|worked| {
+        conn.commit()?;
         Ok(worked)
     });
     done.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "the writer's idle work failed; it is tried again later");
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
+        if conn.in_transaction() {
+            let _ = conn.rollback();
         }
         false
     })
@@ -107,6 +107,7 @@ fn settle(conn: &Connection, idle: IdleStep, reply: oneshot::Sender<()>) {
 /// are never waited for; what they still need is copied on a later pass. A failure (a full
 /// disk) leaves the log as it is, committed data in it, and is tried again after the next commit.
 fn checkpoint_if_due(conn: &Connection) {
+    let Some(conn) = conn.lite() else { return };
     if WAL_PAGES.get() < CHECKPOINT_PAGES {
         return;
     }
@@ -275,7 +276,7 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Tx) -> Result<T>) -> (Resu
         Err(e) => Err(e.into()),
     };
     let raised = tx.into_raised();
-    let ended = if conn.is_autocommit() {
+    let ended = if !conn.in_transaction() {
         Err(outcome.err().unwrap_or_else(|| StoreError::Internal("the transaction was rolled back".into())))
     } else {
         let closed = match &outcome {
@@ -299,11 +300,13 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Tx) -> Result<T>) -> (Resu
 const IDLE_AFTER: Duration = Duration::from_millis(25);
 
 fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats: &WriteStats, idle: IdleStep) {
-    conn.wal_hook(Some(count_wal_pages));
-    // Merging search's segments reads and frees every page of the segments merged; with
-    // SQLite's default 2 MB cache each merge of a large level read them all again from the OS.
-    if let Err(e) = conn.execute_batch("PRAGMA cache_size = -16384") {
-        tracing::warn!(error = %e, "could not size the writer's page cache");
+    if let Some(lite) = conn.lite() {
+        lite.wal_hook(Some(count_wal_pages));
+        // Merging search's segments reads and frees every page of the segments merged; with
+        // SQLite's default 2 MB cache each merge of a large level read them all again from the OS.
+        if let Err(e) = lite.execute_batch("PRAGMA cache_size = -16384") {
+            tracing::warn!(error = %e, "could not size the writer's page cache");
+        }
     }
     // Only a clock, for waiting on the queue with a timeout while idle work may be due.
     let timer = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("the writer's timer");
@@ -368,12 +371,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats:
             while let Ok(Command::Job(job)) = rx.try_recv() {
                 let _ = commit_batch(&conn, vec![job], &events);
             }
-            if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
-                tracing::warn!(error = %e, "could not refresh the query planner's statistics");
-            }
-            let checkpoint = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(StoreError::from);
-            let closed = conn.close().map_err(|(_, e)| StoreError::from(e));
-            let _ = reply.send(checkpoint.and(closed));
+            let _ = reply.send(close_connection(conn));
             return;
         }
     }
@@ -381,7 +379,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats:
 
 /// Whether the batch committed.
 fn commit_batch(conn: &Connection, jobs: Vec<Job>, events: &Events) -> bool {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = conn.begin() {
         tracing::error!(error = %e, "could not begin a write transaction");
         let failed = Failed::of(&e.into());
         for job in jobs {
@@ -404,14 +402,12 @@ fn commit_batch(conn: &Connection, jobs: Vec<Job>, events: &Events) -> bool {
     done.extend(jobs.map(|job| job(None).0));
     let committed = match lost {
         Some(failed) => Err(failed),
-        None => super::search::index_pending(conn)
-            .and_then(|()| conn.execute_batch("COMMIT"))
-            .map_err(|e| Failed::of(&e.into())),
+        None => super::search::index_pending(conn).and_then(|()| conn.commit()).map_err(|e| Failed::of(&e.into())),
     };
     if let Err(e) = &committed {
         tracing::error!(error = ?e, "the batch did not commit and is rolled back");
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
+        if conn.in_transaction() {
+            let _ = conn.rollback();
         }
     }
     let ok = committed.is_ok();
@@ -419,4 +415,20 @@ fn commit_batch(conn: &Connection, jobs: Vec<Job>, events: &Events) -> bool {
         d(committed.clone(), events);
     }
     ok
+}
+
+/// Ends the writer's connection; on SQLite, after refreshing the planner's statistics and
+/// folding the write-ahead log into the database file.
+fn close_connection(conn: Connection) -> Result<()> {
+    match conn {
+        Connection::Lite(conn) => {
+            if let Err(e) = conn.execute_batch("PRAGMA optimize;") {
+                tracing::warn!(error = %e, "could not refresh the query planner's statistics");
+            }
+            let checkpoint = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(StoreError::from);
+            let closed = conn.close().map_err(|(_, e)| StoreError::from(e));
+            checkpoint.and(closed)
+        }
+        Connection::Pg(_) => Ok(()),
+    }
 }

@@ -57,7 +57,7 @@ async fn html_and_svg_are_served_as_downloads_that_cannot_run() {
 #[tokio::test]
 async fn oversized_and_empty_uploads_are_refused_and_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    let mut config = crate::helpers::config_for(dir.path());
     config.max_upload_bytes = 1000;
     let app = spawn_with(config).await;
     let admin = app.admin().await;

@@ -4,7 +4,6 @@
 use crate::helpers::*;
 use rapport::app::Application;
 use rapport::clock::ManualClock;
-use rapport::config::Config;
 use reqwest::header::{CONTENT_TYPE, COOKIE, RETRY_AFTER, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -47,7 +46,7 @@ fn assert_too_many(res: &reqwest::Response) {
 
 async fn admin_without_logging_in(app: &TestApp) {
     let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
-    rapport::cli::admin::create(&app.data_dir, ADMIN_EMAIL, "Ada Admin", password).await.expect("admin created");
+    rapport::cli::admin::create(&app.database(), ADMIN_EMAIL, "Ada Admin", password).await.expect("admin created");
 }
 
 async fn my_id(client: &Client) -> i64 {
@@ -425,13 +424,13 @@ async fn the_last_admin_cannot_deactivate_or_demote_themselves() {
 struct FirstRun {
     base: String,
     token: String,
-    data_dir: std::path::PathBuf,
+    store: rapport::store::Store,
     handle: actix_web::dev::ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 async fn first_run(dir: &std::path::Path) -> (FirstRun, Option<String>) {
-    let app = Application::build(Config::for_tests(dir.to_path_buf()), Arc::new(ManualClock::new(1_800_000_000_000)))
+    let app = Application::build(crate::helpers::config_for(dir), Arc::new(ManualClock::new(1_800_000_000_000)))
         .await
         .expect("app starts");
     let setup_url = app.setup_url().map(str::to_owned);
@@ -439,16 +438,18 @@ async fn first_run(dir: &std::path::Path) -> (FirstRun, Option<String>) {
         setup_url.as_deref().and_then(|u| u.split_once("/setup?token=")).map(|(_, t)| t.to_owned()).unwrap_or_default();
     let base = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let store = app.store();
     let task = tokio::spawn(app.run_until_stopped());
-    (FirstRun { base, token, data_dir: dir.to_path_buf(), handle, task }, setup_url)
+    (FirstRun { base, token, store, handle, task }, setup_url)
 }
 
 impl FirstRun {
-    fn users(&self) -> i64 {
-        rusqlite::Connection::open(rapport::store::db_path(&self.data_dir))
-            .unwrap()
-            .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
-            .unwrap()
+    async fn users(&self) -> i64 {
+        self.store.probe("SELECT count(*) FROM users".into()).await.unwrap().unwrap()
+    }
+
+    fn database(&self) -> rapport::store::Location {
+        self.store.location().clone()
     }
 
     async fn stop(self) {
@@ -499,7 +500,7 @@ async fn the_first_run_setup_link_creates_the_first_admin_once() {
     )
     .await;
     assert_eq!(status, StatusCode::GONE);
-    assert_eq!(app.users(), 0);
+    assert_eq!(app.users().await, 0);
 
     // A weak password re-shows the form, keeps what was typed (escaped), and creates nothing.
     let (status, ctype, html) = text(
@@ -521,7 +522,7 @@ async fn the_first_run_setup_link_creates_the_first_admin_once() {
     assert!(html.contains("<form") && html.contains("8 characters"), "{html}");
     assert!(html.contains("ada@example.com") && html.contains("Ada &lt;b&gt;Admin&lt;/b&gt;"), "{html}");
     assert!(!html.contains("<b>Admin"), "user text is never markup: {html}");
-    assert_eq!(app.users(), 0);
+    assert_eq!(app.users().await, 0);
 
     // The real thing: an admin, and a logged-in browser.
     let res = browser
@@ -540,7 +541,7 @@ async fn the_first_run_setup_link_creates_the_first_admin_once() {
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(ctype.starts_with("text/html"), "{ctype}");
     assert!(html.contains("Ada Admin"), "{html}");
-    assert_eq!(app.users(), 1);
+    assert_eq!(app.users().await, 1);
     let me = answer(browser.get(format!("{}/api/v1/me", app.base)).send().await.unwrap()).await.ok();
     assert_eq!(me["user"]["email"], "ada@example.com");
     assert_eq!(me["user"]["role"], "admin");
@@ -556,7 +557,7 @@ async fn the_first_run_setup_link_creates_the_first_admin_once() {
         .unwrap();
     assert_eq!(again.status(), StatusCode::GONE);
     assert!(session_cookie(&again).is_none());
-    assert_eq!(app.users(), 1);
+    assert_eq!(app.users().await, 1);
 
     // After a restart there is an admin, so no link at all.
     app.stop().await;
@@ -582,7 +583,7 @@ async fn setup_page_after_the_first_admin_offers_sign_in_not_the_form() {
 
     // The admin is made on the command line while the link is out.
     let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
-    rapport::cli::admin::create(&app.data_dir, "cli@example.com", "Cli Admin", password).await.unwrap();
+    rapport::cli::admin::create(&app.database(), "cli@example.com", "Cli Admin", password).await.unwrap();
     for url in [format!("{setup}?token={}", app.token), setup.clone(), format!("{setup}?token=wrong")] {
         let (status, ctype, html) = text(reqwest::get(&url).await.unwrap()).await;
         assert_eq!(status, StatusCode::GONE, "{url}");
@@ -601,7 +602,7 @@ async fn setup_page_after_the_first_admin_offers_sign_in_not_the_form() {
     let (status, _, html) = text(posted).await;
     assert_eq!(status, StatusCode::GONE);
     assert!(html.contains("Setup is done") && html.contains("<a href=/app/>Sign in</a>"), "{html}");
-    assert_eq!(app.users(), 1);
+    assert_eq!(app.users().await, 1);
     app.stop().await;
 }
 

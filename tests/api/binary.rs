@@ -327,6 +327,9 @@ async fn served(admin: &Client, conversation: i64, attachment: i64) -> (Vec<Stri
 /// `rapport restore` puts a backup back, refusing while the server runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_file_after_sigterm_is_everything_and_restore_puts_a_backup_back() {
+    if crate::helpers::sqlite_only("the SQLite file and its backup") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let server = Server::start(&data);

@@ -15,10 +15,10 @@ use rapport::store::conversations::{
     self, Conversation, ConversationFilter, ConversationView, NewConversation, NewMessage,
 };
 use rapport::store::counts::{self, ViewCount};
+use rapport::store::db::Connection;
 use rapport::store::items::{self, ItemChange, ItemFilter, ItemView, NewItem};
 use rapport::store::Tx;
 use rapport::store::{customers, privacy, projects, users, Store, Viewer};
-use rusqlite::Connection;
 
 /// Every page of a view, in order.
 fn listed(c: &Connection, viewer: Viewer, view: ConversationView) -> rapport::store::Result<Vec<Conversation>> {
@@ -267,7 +267,7 @@ async fn every_view_count_equals_what_its_list_shows_after_any_sequence_of_chang
     let store = Store::open(dir.path()).unwrap();
     let (steps, seed) = steps_and_seed();
     let mut world = store
-        .sqlite_write(move |c| {
+        .raw_write(move |c| {
             let now = 1_800_000_000_000;
             let admin = users::insert(c, "admin@example.com", "Admin", Role::Admin, None, now)?.id;
             let agents = (0..3)
@@ -304,7 +304,7 @@ async fn every_view_count_equals_what_its_list_shows_after_any_sequence_of_chang
         .collect();
     for step in 0..steps {
         let (back, what) = store
-            .sqlite_write(move |c| {
+            .raw_write(move |c| {
                 let what = match world.step(c) {
                     Ok(what) => what,
                     Err(e) => format!("refused: {e}"),
@@ -316,7 +316,7 @@ async fn every_view_count_equals_what_its_list_shows_after_any_sequence_of_chang
         world = back;
         let viewers = viewers.clone();
         let mismatch = store
-            .sqlite_read(move |c| {
+            .raw_read(move |c| {
                 let threads: i64 = c.query_row(
                     "SELECT count(*) FROM items i WHERE public_threads <>
                      (SELECT count(*) FROM conversations c WHERE c.item_id = i.id AND c.kind = 'public')",

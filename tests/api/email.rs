@@ -6,7 +6,7 @@ use serde_json::json;
 
 fn with_smtp(url: &str) -> (tempfile::TempDir, rapport::config::Config) {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    let mut config = crate::helpers::config_for(dir.path());
     config.smtp_url = Some(rapport::domain::Secret::new(url));
     config.smtp_from = Some("Support <support@example.com>".into());
     (dir, config)

@@ -21,7 +21,7 @@ async fn the_first_admin_of_a_fresh_install_brings_a_support_project() {
 
     // Later admins do not add projects.
     let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
-    rapport::cli::admin::create(&app.data_dir, "second@example.com", "Sam Second", password).await.unwrap();
+    rapport::cli::admin::create(&app.database(), "second@example.com", "Sam Second", password).await.unwrap();
     assert_eq!(names(&admin.get("/api/v1/projects").await.ok()), ["Support"]);
 }
 
@@ -88,7 +88,7 @@ async fn the_first_run_checklist_follows_what_has_happened() {
 #[tokio::test]
 async fn the_checklist_counts_email_as_connected_once_smtp_is_configured() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    let mut config = crate::helpers::config_for(dir.path());
     config.smtp_url = Some(rapport::domain::Secret::new("smtp://127.0.0.1:9"));
     config.smtp_from = Some("Support <support@example.com>".into());
     let app = spawn_with(config).await;

@@ -138,7 +138,10 @@ async fn seed(app: &TestApp) -> Seeded {
     // the token it authenticates with is kept out of its reach.
     let admin_token = admin.post("/api/v1/tokens", json!({"name": "fuzz"})).await.ok();
     let id = admin_token["id"].as_i64().unwrap();
-    app.db().execute("UPDATE api_tokens SET id = 7340031457 WHERE id = ?1", [id]).unwrap();
+    app.store
+        .raw_write(move |c| Ok(c.execute("UPDATE api_tokens SET id = 7340031457 WHERE id = ?1", [id])?))
+        .await
+        .unwrap();
     Seeded {
         admin_token: admin_token["secret"].as_str().unwrap().to_owned(),
         visitor_token,
@@ -320,7 +323,7 @@ async fn fuzz_the_http_api_from_its_openapi_document() {
     // fuzzed admin may well have been demoted or deactivated by the fuzzer itself.)
     app.client().get("/healthz").await.ok();
     let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
-    rapport::cli::admin::create(&app.data_dir, "after@example.com", "After", password).await.unwrap();
+    rapport::cli::admin::create(&app.database(), "after@example.com", "After", password).await.unwrap();
     app.clock.advance_ms(60 * 60 * 1000); // past the login rate limit the fuzzer ran into
     let after = app.logged_in("after@example.com").await;
     after.get("/api/v1/me").await.ok();

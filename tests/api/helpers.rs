@@ -78,6 +78,13 @@ pub fn python() -> std::process::Command {
     std::process::Command::new(std::env::var_os("RAPPORT_TEST_PYTHON").unwrap_or_else(|| "python3".into()))
 }
 
+impl TestApp {
+    /// Where this app keeps its data.
+    pub fn database(&self) -> rapport::store::Location {
+        self.store.location().clone()
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut app = spawn_app_at(dir.path()).await;
@@ -87,10 +94,62 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts an app on an existing data dir (for restarts); the caller keeps the dir alive.
 pub async fn spawn_app_at(data_dir: &Path) -> TestApp {
-    spawn_with(Config::for_tests(data_dir.to_path_buf())).await
+    spawn_with(config_for(data_dir)).await
+}
+
+/// The test defaults for an app on `data_dir`: its data in the SQLite file there, or, when the
+/// suite runs on PostgreSQL, in the database that belongs to the data dir.
+pub fn config_for(data_dir: &Path) -> Config {
+    let mut config = Config::for_tests(data_dir.to_path_buf());
+    config.database_url = postgres_database(data_dir).map(rapport::domain::Secret::new);
+    config
+}
+
+/// The PostgreSQL server the suite runs on, when `RAPPORT_TEST_POSTGRES` names one
+/// (`postgres://user@host:port`, without a database; tests/run.sh starts a throwaway cluster
+/// and names it).
+pub fn test_postgres() -> Option<String> {
+    std::env::var("RAPPORT_TEST_POSTGRES").ok().filter(|v| !v.is_empty())
+}
+
+/// Whether the suite runs on PostgreSQL while `what` is about SQLite alone (its file, its
+/// backup): then the test that asks has nothing to check, and says so.
+pub fn sqlite_only(what: &str) -> bool {
+    let on_postgres = test_postgres().is_some();
+    if on_postgres {
+        eprintln!("on PostgreSQL, nothing to check: {what}");
+    }
+    on_postgres
+}
+
+/// The database of `data_dir` on the suite's PostgreSQL server, made empty on first use and
+/// remembered in the data dir (so that a restarted app finds its data): its URL.
+pub fn postgres_database(data_dir: &Path) -> Option<String> {
+    let server = test_postgres()?;
+    let marker = data_dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return Some(url);
+    }
+    let name = format!("rapport_test_{}", rand::random::<u64>());
+    let admin = format!("{server}/postgres");
+    let create = format!("CREATE DATABASE {name}");
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("the test PostgreSQL server");
+        client.batch_execute(&create).expect("a database for the test");
+    })
+    .join()
+    .expect("creating the test database");
+    let url = format!("{server}/{name}");
+    std::fs::create_dir_all(data_dir).expect("the data dir");
+    std::fs::write(&marker, &url).expect("remembering the test database");
+    Some(url)
 }
 
 pub async fn spawn_with(config: Config) -> TestApp {
+    // RAPPORT_TEST_LOG=warn (any filter) shows what the apps log, to find out why a test failed.
+    if let Ok(filter) = std::env::var("RAPPORT_TEST_LOG") {
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
     let clock = ManualClock::new(1_800_000_000_000);
     let data_dir = config.data_dir.clone();
     let app = Application::build(config, std::sync::Arc::new(clock.clone())).await.expect("app starts");
@@ -130,7 +189,7 @@ impl TestApp {
             return self.logged_in(ADMIN_EMAIL).await;
         }
         let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
-        rapport::cli::admin::create(&self.data_dir, ADMIN_EMAIL, "Ada Admin", password).await.expect("admin created");
+        rapport::cli::admin::create(&self.database(), ADMIN_EMAIL, "Ada Admin", password).await.expect("admin created");
         self.logged_in(ADMIN_EMAIL).await
     }
 
@@ -169,6 +228,15 @@ impl TestApp {
     /// How many rows a table holds (`"outbox WHERE status = 'sent'"`), asked through the store.
     pub async fn count(&self, table: impl AsRef<str>) -> i64 {
         self.probe(format!("SELECT count(*) FROM {}", table.as_ref())).await.unwrap_or(0)
+    }
+
+    /// How many rows of `table`'s search index (messages, items) hold `word`.
+    pub async fn indexed(&self, table: &str, word: &str) -> i64 {
+        if self.store.location().is_postgres() {
+            self.count(format!("{table} WHERE search @@ to_tsquery('simple', '{word}')")).await
+        } else {
+            self.count(format!("{table}_fts WHERE {table}_fts MATCH '{word}'")).await
+        }
     }
 
     /// The number a query gives (`None` for NULL), asked through the store.

@@ -155,12 +155,12 @@ fn only_the_store_runs_sql() {
 }
 
 /// The store is an interface (`store.users()`, `store.conversations()`, ...): the rest of the
-/// program names no SQLite type and never reaches the connection underneath.
+/// program names no SQLite or PostgreSQL type and never reaches the connection underneath.
 #[test]
 fn nothing_outside_the_store_touches_sqlite() {
     let mut found = Vec::new();
     for (inside, text) in outside_the_store() {
-        for name in ["rusqlite", "sqlite_read", "sqlite_write"] {
+        for name in ["rusqlite", "postgres::", "raw_read", "raw_write", "db::"] {
             if text.contains(name) {
                 found.push(format!("{inside}: {name}"));
             }

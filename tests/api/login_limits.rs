@@ -43,7 +43,7 @@ async fn login_from(app: &TestApp, from: &str, email: &str, password: &str) -> A
 
 async fn create_admin(app: &TestApp) {
     let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
-    rapport::cli::admin::create(&app.data_dir, ADMIN_EMAIL, "Ada Admin", password).await.expect("admin created");
+    rapport::cli::admin::create(&app.database(), ADMIN_EMAIL, "Ada Admin", password).await.expect("admin created");
 }
 
 /// Passwords checked so far, as `/metrics` tells an admin (read with a token: no check itself).
@@ -128,7 +128,7 @@ async fn the_owner_with_a_known_device_signs_in_while_their_account_is_under_att
 #[tokio::test]
 async fn password_checks_beyond_the_queue_answer_503_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    let mut config = crate::helpers::config_for(dir.path());
     // One check at a time, one waiting, each slow enough to be still running when the rest come.
     (config.password_workers, config.password_queue, config.password_memory_kib) = (1, 1, 64 * 1024);
     let app = spawn_with(config).await;
@@ -161,7 +161,7 @@ async fn password_checks_beyond_the_queue_answer_503_at_once() {
 #[tokio::test]
 async fn ipv6_visitors_from_one_64_share_a_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    let mut config = crate::helpers::config_for(dir.path());
     config.visitor_limit = 3;
     let app = spawn_with(config).await;
     let new_visitor = |from: String| {
@@ -199,7 +199,7 @@ async fn ipv6_sign_in_attempts_from_one_64_share_a_limit_and_the_prefix_is_a_set
 
     // With ipv6_limit_prefix = 128 each address counts alone.
     let dir = tempfile::tempdir().unwrap();
-    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    let mut config = crate::helpers::config_for(dir.path());
     (config.visitor_limit, config.ipv6_limit_prefix) = (1, 128);
     let app = spawn_with(config).await;
     for from in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2::3"] {

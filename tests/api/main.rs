@@ -33,6 +33,7 @@ mod notifications;
 mod observability;
 mod openapi;
 mod portal_and_forms;
+mod postgres;
 mod privacy;
 mod realtime;
 mod release;

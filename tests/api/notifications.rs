@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 pub const SUPPORT: &str = "support@acme.test";
 
 pub fn mail_config(dir: &std::path::Path, smtp: &SmtpServer) -> rapport::config::Config {
-    let mut config = rapport::config::Config::for_tests(dir.to_path_buf());
+    let mut config = crate::helpers::config_for(dir);
     config.smtp_url = Some(rapport::domain::Secret::new(smtp.url()));
     config.smtp_from = Some(format!("Acme Support <{SUPPORT}>"));
     config.inbound_smtp_listen = Some("127.0.0.1:0".parse().unwrap());

@@ -152,7 +152,7 @@ async fn every_answer_carries_a_request_id() {
 #[tokio::test]
 async fn per_ip_limits_count_the_client_a_trusted_proxy_names() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    let mut config = crate::helpers::config_for(dir.path());
     config.visitor_limit = 2;
     let app = spawn_with(config).await;
     let start = |forwarded: &'static str| {

@@ -319,7 +319,14 @@ async fn new_visitor(base: &str) -> String {
 /// visitor and half sharing one busy internal conversation.
 async fn cast(server: &Binary, data_dir: &Path, per_side: usize) -> Cast {
     let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
-    rapport::cli::admin::create(data_dir, ADMIN_EMAIL, "Ada Admin", password).await.expect("admin created");
+    rapport::cli::admin::create(
+        &rapport::store::Location::Sqlite(rapport::store::db_path(data_dir)),
+        ADMIN_EMAIL,
+        "Ada Admin",
+        password,
+    )
+    .await
+    .expect("admin created");
     let admin = Client::logged_in(&server.base, ADMIN_EMAIL).await;
     let mut team = vec![ADMIN_EMAIL.to_owned()];
     let mut tokens = vec![admin.api_token().await];
@@ -983,6 +990,9 @@ async fn check_full_disk_outcome(app: &TestApp, agent: &Client, tally: &Tally, k
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_full_disk_refuses_writes_with_507_loses_nothing_and_recovers_without_a_restart() {
+    if crate::helpers::sqlite_only("the disk that fills is the one of the SQLite file") {
+        return;
+    }
     let long = long_form();
     let Some(disk) = SmallDisk::mount(if long { 64 } else { 24 }) else { return };
     let data = disk.mount.join("data");

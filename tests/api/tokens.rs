@@ -39,7 +39,7 @@ async fn reset_password_ends_sessions_and_api_tokens() {
 
     let password = Password::parse(Secret::new(NEW_PASSWORD)).unwrap();
     let hasher = rapport::password::Hasher::default();
-    let ended = rapport::cli::admin::reset_password(&hasher, &app.data_dir, "b@example.com", password).await.unwrap();
+    let ended = rapport::cli::admin::reset_password(&hasher, &app.database(), "b@example.com", password).await.unwrap();
     assert_eq!((ended.sessions, ended.tokens), (1, 2));
 
     for client in [&agent, &bot, &other_bot] {

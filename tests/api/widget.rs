@@ -254,7 +254,7 @@ async fn every_module_a_page_loads_is_cached_for_a_year_with_all_it_imports() {
 #[tokio::test]
 async fn anonymous_endpoints_are_rate_limited_per_ip() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    let mut config = crate::helpers::config_for(dir.path());
     config.visitor_limit = 3;
     let app = spawn_with(config).await;
     for _ in 0..3 {

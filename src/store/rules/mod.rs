@@ -10,7 +10,8 @@ mod world;
 use super::{Millis, Result, StoreError};
 use crate::automation::model::{Named, Rule, RuleInput};
 use crate::automation::{actions, check, with_hours, Facts, Outcome};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use crate::store::db::{Connection, Row};
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -115,7 +116,7 @@ fn save(conn: &Connection, id: Option<i64>, input: &RuleInput, now: Millis) -> R
     validate(conn, input)?;
     let id: i64 = conn.query_row(
         "INSERT INTO rules (id, name, enabled, trigger, conditions, actions, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+         VALUES (coalesce(?1, (SELECT coalesce(max(id), 0) + 1 FROM rules)), ?2, ?3, ?4, ?5, ?6, ?7, ?7)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, enabled = excluded.enabled, trigger = excluded.trigger,
              conditions = excluded.conditions, actions = excluded.actions, updated_at = excluded.updated_at
          RETURNING id",
@@ -142,11 +143,14 @@ pub fn delete(conn: &Connection, id: i64) -> Result<()> {
 
 /// Keeps an event's facts for dry runs; returns its id (the key of the runs it causes).
 fn remember(conn: &Connection, facts: &Facts) -> Result<i64> {
-    conn.prepare_cached(
-        "INSERT INTO automation_events (kind, conversation_id, item_id, facts, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![facts.event, facts.conversation_id, facts.item_id, to_json(facts)?, facts.at])?;
-    let id = conn.last_insert_rowid();
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO automation_events (kind, conversation_id, item_id, facts, at) VALUES (?1, ?2, ?3, ?4, ?5)
+             RETURNING id",
+        )?
+        .query_row(params![facts.event, facts.conversation_id, facts.item_id, to_json(facts)?, facts.at], |r| {
+            r.get(0)
+        })?;
     if id % 100 == 0 {
         conn.prepare_cached("DELETE FROM automation_events WHERE id <= ?1")?.execute([id - EVENTS_KEPT])?;
     }
@@ -162,23 +166,26 @@ fn record_run(
     detail: &[String],
     now: Millis,
 ) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO rule_runs (rule_id, event_key, event, conversation_id, item_id, outcome, detail, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![
-        rule.id,
-        key,
-        facts.event,
-        facts.conversation_id,
-        facts.item_id,
-        outcome.as_str(),
-        to_json(&detail)?,
-        now
-    ])?;
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO rule_runs (rule_id, event_key, event, conversation_id, item_id, outcome, detail, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+        )?
+        .query_row(
+            params![
+                rule.id,
+                key,
+                facts.event,
+                facts.conversation_id,
+                facts.item_id,
+                outcome.as_str(),
+                to_json(&detail)?,
+                now
+            ],
+            |r| r.get(0),
+        )?;
     // The log of runs on events is bounded; a timed rule's runs are kept, as its memory of what
     // it decided.
-    let id = conn.last_insert_rowid();
     if id % 100 == 0 {
         conn.prepare_cached("DELETE FROM rule_runs WHERE id <= ?1 AND event_key LIKE 'event:%'")?
             .execute([id - EVENT_RUNS_KEPT])?;
@@ -209,8 +216,8 @@ pub(crate) fn forget(conn: &Connection, conversations: &[i64], items: &[i64]) ->
     for table in ["automation_events", "rule_runs"] {
         conn.execute(
             &format!(
-                "DELETE FROM {table} WHERE conversation_id IN (SELECT value FROM json_each(?1))
-                 OR item_id IN (SELECT value FROM json_each(?2))"
+                "DELETE FROM {table} WHERE conversation_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?1))
+                 OR item_id IN (SELECT CAST(value AS BIGINT) FROM json_each(?2))"
             ),
             params![super::json_list(conversations), super::json_list(items)],
         )?;
@@ -222,7 +229,7 @@ pub fn runs(conn: &Connection, rule_id: Option<i64>, skipped: bool, limit: usize
     let mut stmt = conn.prepare_cached(
         "SELECT r.id, r.rule_id, u.name, r.event, r.conversation_id, r.item_id, r.outcome, r.detail, r.at
          FROM rule_runs r JOIN rules u ON u.id = r.rule_id
-         WHERE (?1 IS NULL OR r.rule_id = ?1) AND (?2 OR r.outcome = 'acted')
+         WHERE (CAST(?1 AS BIGINT) IS NULL OR r.rule_id = ?1) AND (?2 = 1 OR r.outcome = 'acted')
          ORDER BY r.id DESC LIMIT ?3",
     )?;
     let rows = stmt
@@ -389,7 +396,7 @@ mod tests {
         let conn = Connection::open(crate::store::db_path(dir.path())).unwrap();
         for (version, sql) in crate::store::migrate::migrations().into_iter().filter(|(v, _)| *v <= 5) {
             conn.execute_batch(&sql).unwrap();
-            conn.pragma_update(None, "user_version", version).unwrap();
+            conn.lite().unwrap().pragma_update(None, "user_version", version).unwrap();
         }
         conn.execute_batch(
             r#"INSERT INTO settings (key, value) VALUES

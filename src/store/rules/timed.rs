@@ -6,8 +6,9 @@ use super::world::StoreWorld;
 use super::{record_run, timed_rules};
 use crate::automation::model::{parse_time, Trigger};
 use crate::automation::{act, check, hours, with_hours, Facts, Outcome};
+use crate::store::db::Connection;
 use crate::store::{conversations, settings, Millis, Result, Tx};
-use rusqlite::{params, Connection};
+use rusqlite::params;
 
 /// A timed rule's subject: (event key, conversation, item, the message waiting for a reply).
 pub type Subject = (String, Option<i64>, Option<i64>, Option<i64>);
@@ -32,7 +33,7 @@ pub fn due_subjects(
                     FROM conversations c JOIN messages m ON m.conversation_id = c.id
                     WHERE c.kind = 'public' AND c.status = 'open' AND m.author_kind = 'customer'
                       AND m.created_at <= ?1
-                      AND m.seq = (SELECT max(seq) FROM messages x WHERE x.conversation_id = c.id AND x.author_kind <> 'bot'))
+                      AND m.seq = (SELECT max(seq) FROM messages x WHERE x.conversation_id = c.id AND x.author_kind <> 'bot')) due
                  WHERE {undecided} LIMIT ?3"
             ),
             now - after_minutes * 60_000,
@@ -40,7 +41,7 @@ pub fn due_subjects(
         Trigger::ItemOpen { after_minutes } => (
             format!(
                 "SELECT * FROM (SELECT 'item_open:' || i.id AS key, NULL, i.id, NULL FROM items i
-                    WHERE i.status = 'open' AND i.created_at <= ?1)
+                    WHERE i.status = 'open' AND i.created_at <= ?1) due
                  WHERE {undecided} LIMIT ?3"
             ),
             now - after_minutes * 60_000,
@@ -53,7 +54,7 @@ pub fn due_subjects(
                 Some(slot) if slot >= since => (
                     format!(
                         "SELECT * FROM (SELECT 'schedule:' || ?1 || ':' || i.id AS key, NULL, i.id, NULL FROM items i
-                            WHERE i.status = 'open')
+                            WHERE i.status = 'open') due
                          WHERE {undecided} LIMIT ?3"
                     ),
                     slot,

@@ -7,8 +7,8 @@ use crate::automation::facts::age;
 use crate::automation::{dispatch, Facts};
 use crate::domain::{Channel, Party, Status};
 use crate::store::conversations::{self, Conversation, Message};
+use crate::store::db::Connection;
 use crate::store::{customers, items, Millis, Result, Tx, Viewer};
-use rusqlite::Connection;
 
 /// Reads what rules may test about a conversation and/or item (and a message) at `at`.
 pub(super) fn facts(

@@ -8,10 +8,10 @@ use crate::automation::model::Rule;
 use crate::automation::{Alert, Choices, Facts, Notice, Outcome, Reads, Subject, World};
 use crate::domain::{Channel, ConversationKind, Party, Status};
 use crate::store::conversations::{self, NewConversation, NewMessage};
+use crate::store::db::Connection;
 use crate::store::{
     customer_view, found, items, notify, settings, users, Event, Millis, Result, StoreError, Tx, Viewer,
 };
-use rusqlite::Connection;
 use std::ops::Deref;
 
 /// The world rules see and act on, through a connection (reading) or a transaction (acting).

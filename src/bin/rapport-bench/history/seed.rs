@@ -362,7 +362,7 @@ async fn team(store: &Store, at: Millis) -> Result<Ids, String> {
     let password = Password::parse(Secret::new(PASSWORD)).map_err(|e| e.message)?;
     let hash = hasher.hash(&password).await.map_err(|e| e.to_string())?;
     store
-        .sqlite_write(move |c| {
+        .raw_write(move |c| {
             let mut ids = Ids::default();
             ids.users.push(users::insert(c, ADMIN_EMAIL, "Bench Admin", Role::Admin, Some(&hash), at)?.id);
             let mut rng = Rng::new(7);
@@ -402,7 +402,7 @@ pub async fn seed(dir: &Path, plan: Plan, end: Millis) -> Result<Seeded, String>
 async fn fill(store: &Store, plan: Plan, end: Millis, started: Instant) -> Result<Seeded, String> {
     // The writer's page cache (SQLite's default is 2 MB) holds the indexes the inserts touch,
     // instead of reading them back from the OS on every insert. It lasts as long as this store.
-    let cache = store.sqlite_write(|c| Ok(c.execute_batch(&format!("PRAGMA cache_size = -{SEED_CACHE_KIB}"))?));
+    let cache = store.raw_write(|c| Ok(c.execute_batch(&format!("PRAGMA cache_size = -{SEED_CACHE_KIB}"))?));
     cache.await.map_err(|e| e.to_string())?;
     let mut ids = team(store, end - SPAN_MS - 24 * 3600 * 1000).await?;
     let (convs, steps) = schedule(&plan, end);
@@ -421,7 +421,7 @@ async fn fill(store: &Store, plan: Plan, end: Millis, started: Instant) -> Resul
         let store = store.clone();
         tokio::spawn(async move {
             while let Some(ops) = queued.recv().await {
-                let write = store.sqlite_write(move |c| {
+                let write = store.raw_write(move |c| {
                     ops.into_iter().try_for_each(|op| apply(c, &mut ids, op))?;
                     Ok(ids)
                 });
@@ -484,7 +484,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let all = Viewer::SYSTEM;
         let (open, closed) = store
-            .sqlite_read(move |c| {
+            .raw_read(move |c| {
                 let counts = rapport::store::counts::of(c, all)?;
                 Ok((counts.open.total, counts.closed.total))
             })
