@@ -5,6 +5,7 @@ use rapport::app::Application;
 use rapport::cli;
 use rapport::clock::SystemClock;
 use rapport::config::{Config, Flags, LogFormat};
+use rapport::store::Location;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -42,6 +43,9 @@ enum Command {
         place: Place,
         file: PathBuf,
     },
+    /// Move an installation between SQLite and PostgreSQL.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Exit 0 when the server answers on /healthz.
     Healthcheck {
         /// Defaults to the configured listen address.
@@ -75,6 +79,21 @@ struct Place {
     /// A TOML config file (also RAPPORT_CONFIG).
     #[arg(long)]
     config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy everything from one store into a new, empty one and verify every table: a data dir
+    /// onto PostgreSQL, or PostgreSQL into a new data dir. Rapport must not be running on
+    /// either; the source is left as it was.
+    Copy {
+        /// A data dir (its rapport.db) or a PostgreSQL URL.
+        #[arg(long)]
+        from: String,
+        /// A new data dir, or an empty PostgreSQL database's URL.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -122,6 +141,9 @@ fn main() -> ExitCode {
         Some(Command::Admin(cmd)) => admin(cmd),
         Some(Command::Backup { place, file }) => backup(&place, &file),
         Some(Command::Restore { place, file }) => restore(&place, &file),
+        Some(Command::Store(StoreCommand::Copy { from, to })) => {
+            cli::copy::run(&from, &to).map(|report| println!("{report}"))
+        }
         Some(Command::Healthcheck { url, config }) => {
             let flags = Flags { config, ..Flags::default() };
             let url = match url {
@@ -199,14 +221,22 @@ fn admin(cmd: AdminCommand) -> Result<(), String> {
 
 fn backup(place: &Place, file: &std::path::Path) -> Result<(), String> {
     let config = load(&place.flags())?;
-    let report = cli::backup::run(&config.data_dir, file, &mut |step| eprintln!("backup: {step}"))?;
+    let progress = &mut |step: &str| eprintln!("backup: {step}");
+    let report = match config.database() {
+        Location::Sqlite(_) => cli::backup::run(&config.data_dir, file, progress)?,
+        Location::Postgres(server) => cli::backup::run_postgres(&server, file, progress)?,
+    };
     println!("backup written to {} ({} bytes)", report.path.display(), report.bytes);
     Ok(())
 }
 
 fn restore(place: &Place, file: &std::path::Path) -> Result<(), String> {
     let config = load(&place.flags())?;
-    let report = cli::backup::restore(&config.data_dir, file, &mut |step| eprintln!("restore: {step}"))?;
+    let progress = &mut |step: &str| eprintln!("restore: {step}");
+    let report = match config.database() {
+        Location::Sqlite(_) => cli::backup::restore(&config.data_dir, file, progress)?,
+        Location::Postgres(server) => cli::backup::restore_postgres(&server, file, progress)?,
+    };
     println!("restored {} ({} bytes); start Rapport to serve it", report.path.display(), report.bytes);
     Ok(())
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test Rapport has: formatting, lints, unit and integration tests (with a real SMTP
-# server, aiosmtpd, and a real IMAP server, dovecot), and the browser tests in real Chromium.
-# Installs what the tests need first, when it is missing.
+# server, aiosmtpd, and a real IMAP server, dovecot), the integration tests again on a real
+# PostgreSQL (a throwaway cluster in a temporary directory), and the browser tests in real
+# Chromium. Installs what the tests need first, when it is missing.
 #
 # The fuzzers (schemathesis, the socket frames, the proptests) run derandomized: a fixed seed,
 # so that a run passes or fails the same way every time. RAPPORT_LONG=1 makes them explore:
@@ -41,10 +42,33 @@ export RAPPORT_TEST_PYTHON="$PWD/$venv/bin/python"
 # dovecot is the real IMAP server of the inbound-mail tests (Debian installs it in /usr/sbin).
 [ -x /usr/sbin/dovecot ] || need dovecot || apt_install dovecot-imapd
 need node || apt_install nodejs npm
+# PostgreSQL, for the second run of the integration tests: Debian's server binaries.
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+[ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ] || apt_install postgresql
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked --all-targets
+
+# The integration tests once more, on PostgreSQL: a cluster of its own in a temporary directory,
+# run by an unprivileged user (initdb refuses root), reached by its unix socket only. Each test
+# makes a database of its own in it (tests/api/helpers.rs).
+pg_dir=$(mktemp -d)
+pg_user=$(id -un)
+as_pg() { "$@"; }
+if [ "$(id -u)" = 0 ]; then
+    pg_user=postgres
+    id -u "$pg_user" >/dev/null 2>&1 || useradd --system --no-create-home "$pg_user"
+    chown "$pg_user" "$pg_dir"
+    as_pg() { runuser -u "$pg_user" -- "$@"; }
+fi
+pg_port=54329
+stop_pg() { as_pg "$(pg_bin)/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$pg_dir"; }
+trap stop_pg EXIT
+as_pg "$(pg_bin)/initdb" -D "$pg_dir/data" -U rapport --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+as_pg "$(pg_bin)/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
+    -o "-k $pg_dir -p $pg_port -c listen_addresses='' -c max_connections=300" start >/dev/null
+RAPPORT_TEST_POSTGRES="postgres://rapport@${pg_dir//\//%2F}:$pg_port" cargo test --locked --test api
 # The browser tests drive the real binary that the tests above built.
 (cd tests/browser && node --test --test-concurrency=1)

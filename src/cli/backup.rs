@@ -139,3 +139,123 @@ fn schema_version(path: &Path) -> Result<i64, String> {
     }
     conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| e.to_string())
 }
+
+/// On PostgreSQL, `rapport backup` is `pg_dump --format=custom` of the database (one consistent
+/// snapshot while the server keeps writing), written beside the destination, checked with
+/// `pg_restore --list`, then renamed into place.
+pub fn run_postgres(config: &postgres::Config, dest: &Path, progress: &mut dyn FnMut(&str)) -> Result<Report, String> {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if dest.is_dir() {
+        return Err(format!("{} is a directory; name the backup file", dest.display()));
+    }
+    if !dir.is_dir() {
+        return Err(format!("directory {} does not exist", dir.display()));
+    }
+    let name = dest.file_name().ok_or("the destination has no file name")?.to_string_lossy();
+    let partial = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+    progress("dumping the database with pg_dump ...");
+    let dumped = pg_tool(config, "pg_dump", &["--format=custom", "--no-owner", "--file"], &partial)
+        .and_then(|()| list(&partial));
+    if let Err(e) = dumped {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
+    progress("verified: pg_restore reads the whole archive");
+    std::fs::rename(&partial, dest).map_err(|e| format!("cannot move the backup into place: {e}"))?;
+    let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    Ok(Report { bytes, path: dest.to_path_buf() })
+}
+
+/// On PostgreSQL, `rapport restore` loads a `rapport backup` archive into the database of
+/// `database_url`, which must be new and empty (so that nothing is lost if the archive is not
+/// what was meant): make one with `CREATE DATABASE`, restore into it, then start Rapport on it.
+pub fn restore_postgres(
+    config: &postgres::Config,
+    backup: &Path,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Report, String> {
+    if !backup.is_file() {
+        return Err(format!("no backup at {}", backup.display()));
+    }
+    list(backup)?;
+    let location = crate::store::Location::Postgres(Box::new(config.clone()));
+    let tables = crate::store::copy::tables_in(&location).map_err(|e| e.to_string())?;
+    if tables > 0 {
+        return Err(format!(
+            "{location} is not empty ({tables} tables): restore into a new, empty database (CREATE DATABASE ...), \
+             then point database_url at it"
+        ));
+    }
+    progress(&format!("restoring {} into {location} with pg_restore ...", backup.display()));
+    pg_tool(config, "pg_restore", &["--no-owner", "--exit-on-error", "--single-transaction", "--dbname"], backup)?;
+    let bytes = std::fs::metadata(backup).map(|m| m.len()).unwrap_or(0);
+    Ok(Report { bytes, path: backup.to_path_buf() })
+}
+
+/// Runs `pg_dump` (the database, then `--file FILE`) or `pg_restore` (`--dbname` the database,
+/// then FILE) against the configured server. The password goes in the environment, never on
+/// the command line.
+fn pg_tool(config: &postgres::Config, tool: &str, args: &[&str], file: &Path) -> Result<(), String> {
+    let mut conninfo = Vec::new();
+    for host in config.get_hosts().iter().take(1) {
+        conninfo.push(match host {
+            postgres::config::Host::Tcp(name) => format!("host={name}"),
+            postgres::config::Host::Unix(path) => format!("host={}", path.display()),
+        });
+    }
+    if let Some(port) = config.get_ports().first() {
+        conninfo.push(format!("port={port}"));
+    }
+    if let Some(user) = config.get_user() {
+        conninfo.push(format!("user={user}"));
+    }
+    conninfo.push(format!("dbname={}", config.get_dbname().unwrap_or_default()));
+    conninfo.push(
+        match config.get_ssl_mode() {
+            postgres::config::SslMode::Disable => "sslmode=disable",
+            postgres::config::SslMode::Require => "sslmode=require",
+            _ => "sslmode=prefer",
+        }
+        .to_owned(),
+    );
+    let conninfo = conninfo.join(" ");
+    let mut cmd = std::process::Command::new(tool);
+    if let Some(password) = config.get_password() {
+        cmd.env("PGPASSWORD", String::from_utf8_lossy(password).into_owned());
+    }
+    match tool {
+        "pg_dump" => cmd.args(args).arg(file).arg(&conninfo),
+        _ => cmd.args(args).arg(&conninfo).arg(file),
+    };
+    let out = cmd.output().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "{tool} is not installed: install PostgreSQL's client tools (Debian: apt install postgresql-client) \
+             of the server's version or newer, or back up with your own {tool}"
+        ),
+        _ => format!("cannot run {tool}: {e}"),
+    })?;
+    if !out.status.success() {
+        return Err(format!("{tool} failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(())
+}
+
+/// Whether `pg_restore` reads the whole archive.
+fn list(archive: &Path) -> Result<(), String> {
+    let out = std::process::Command::new("pg_restore")
+        .arg("--list")
+        .arg(archive)
+        .output()
+        .map_err(|e| format!("cannot run pg_restore: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} is not a readable backup: {}",
+            archive.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}

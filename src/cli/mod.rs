@@ -2,4 +2,5 @@
 
 pub mod admin;
 pub mod backup;
+pub mod copy;
 pub mod healthcheck;

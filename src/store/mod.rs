@@ -8,6 +8,7 @@ mod api;
 pub mod attachments;
 pub mod contacts;
 pub mod conversations;
+pub mod copy;
 pub mod counts;
 pub mod customer_view;
 pub mod customers;
@@ -118,6 +119,10 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Key of the PostgreSQL advisory lock that a serving Rapport holds shared (on its writer's
+/// connection) and that `rapport store copy` asks for exclusively: no copy of a database in use.
+pub(crate) const RUNNING: i64 = 0x0072_6170_7275_6e73;
+
 /// The database file inside a data dir.
 pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("rapport.db")
@@ -223,6 +228,7 @@ impl Store {
                 let mut conn =
                     db::connect_pg(config, false).map_err(|e| StoreError::Unreachable(format!("{location}: {e}")))?;
                 migrate::run(&mut conn)?;
+                conn.execute_batch(&format!("SELECT pg_advisory_lock_shared({RUNNING})"))?;
                 conn
             }
         };

@@ -41,6 +41,7 @@ mod reliability;
 mod reply_by_email;
 mod search_and_counts;
 mod smtp;
+mod store_copy;
 mod tokens;
 mod upgrade;
 mod widget;

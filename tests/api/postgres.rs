@@ -71,3 +71,43 @@ async fn a_postgres_database_of_a_newer_rapport_is_refused_untouched() {
     .unwrap();
     assert_eq!(after, (version, users), "the refused database was changed");
 }
+
+/// `rapport backup` / `restore` as an operator runs them, with the database in the environment.
+fn rapport(url: &str, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    crate::helpers::clean_command(env!("CARGO_BIN_EXE_rapport"))
+        .env("RAPPORT_DATABASE_URL", url)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_backup_taken_while_serving_restores_into_a_new_database_and_never_over_data() {
+    if !on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_at(dir.path()).await;
+    let admin = app.admin().await;
+    let kept =
+        admin.conversation(serde_json::json!({"kind": "internal", "message": {"body": "kept in the backup"}})).await;
+    let url = postgres_database(dir.path()).unwrap();
+    let file = dir.path().join("rapport.backup");
+    let backup = rapport(&url, &["backup".as_ref(), file.as_os_str()]);
+    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+    assert!(!String::from_utf8_lossy(&backup.stderr).contains("secret"));
+    app.stop().await;
+
+    let over = rapport(&url, &["restore".as_ref(), file.as_os_str()]);
+    let said = String::from_utf8_lossy(&over.stderr);
+    assert!(!over.status.success() && said.contains("is not empty"), "{said}");
+
+    let fresh = tempfile::tempdir().unwrap();
+    let new_url = postgres_database(fresh.path()).unwrap();
+    let restore = rapport(&new_url, &["restore".as_ref(), file.as_os_str()]);
+    assert!(restore.status.success(), "{}", String::from_utf8_lossy(&restore.stderr));
+    let app = spawn_app_at(fresh.path()).await;
+    let admin = app.admin().await;
+    let messages = admin.get(&format!("/api/v1/conversations/{kept}/messages")).await.ok();
+    assert_eq!(messages[0]["body"], "kept in the backup");
+}

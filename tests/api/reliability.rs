@@ -22,8 +22,9 @@ use futures_util::{SinkExt, StreamExt};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore, SeedableRng};
+use rapport::store::db::Connection;
+use rapport::store::Location;
 use reqwest::Method;
-use rusqlite::{Connection, OpenFlags};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -74,8 +75,24 @@ impl Stored {
     }
 }
 
-fn open_read_only(path: &Path) -> Connection {
-    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("the database opens")
+/// Runs `f`, which reads the database, where blocking is allowed (PostgreSQL's client runs a
+/// runtime of its own, which may not start on the test's async threads).
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+/// The data of `data_dir`, read-only: its SQLite file, or its database on the suite's
+/// PostgreSQL server.
+fn open_read_only(data_dir: &Path) -> Connection {
+    match crate::helpers::config_for(data_dir).database() {
+        Location::Sqlite(path) => Connection::Lite(
+            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .expect("the database opens"),
+        ),
+        Location::Postgres(config) => {
+            rapport::store::db::connect_pg(&config, true).expect("the PostgreSQL database opens")
+        }
+    }
 }
 
 /// Every message sent with a client id, by client id (the tests make them unique).
@@ -125,8 +142,10 @@ fn assert_acked_once<'a>(
 /// 1..=last_seq, each seq once.
 #[track_caller]
 fn assert_sound(db: &Connection, when: &str) {
-    let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(integrity, "ok", "{when}: integrity_check");
+    if !db.is_postgres() {
+        let integrity: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(integrity, "ok", "{when}: integrity_check");
+    }
     let conversations: Vec<[i64; 6]> = db
         .prepare(
             "SELECT c.id, c.last_seq, count(m.id), count(DISTINCT m.seq), coalesce(min(m.seq), 1), coalesce(max(m.seq), 0)
@@ -218,6 +237,7 @@ impl Binary {
         // The port bound is read from the text log.
         cmd.env("RAPPORT_LOG_FORMAT", "text")
             .envs(settings.iter().map(|(k, v)| (k, v)))
+            .envs(crate::helpers::postgres_database(data_dir).map(|url| ("RAPPORT_DATABASE_URL", url)))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .stdout(Stdio::null())
@@ -319,14 +339,9 @@ async fn new_visitor(base: &str) -> String {
 /// visitor and half sharing one busy internal conversation.
 async fn cast(server: &Binary, data_dir: &Path, per_side: usize) -> Cast {
     let password = rapport::domain::Password::parse(rapport::domain::Secret::new(PASSWORD)).unwrap();
-    rapport::cli::admin::create(
-        &rapport::store::Location::Sqlite(rapport::store::db_path(data_dir)),
-        ADMIN_EMAIL,
-        "Ada Admin",
-        password,
-    )
-    .await
-    .expect("admin created");
+    rapport::cli::admin::create(&crate::helpers::config_for(data_dir).database(), ADMIN_EMAIL, "Ada Admin", password)
+        .await
+        .expect("admin created");
     let admin = Client::logged_in(&server.base, ADMIN_EMAIL).await;
     let mut team = vec![ADMIN_EMAIL.to_owned()];
     let mut tokens = vec![admin.api_token().await];
@@ -428,13 +443,15 @@ impl KillTest {
     /// the checks on what the crash left, a restart, resends and the pending emails. Returns
     /// the restarted server.
     async fn round(&mut self, round: usize, server: Binary) -> Binary {
-        let last_seqs: BTreeMap<i64, i64> = open_read_only(&rapport::store::db_path(&self.data))
-            .prepare("SELECT id, last_seq FROM conversations")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let last_seqs: BTreeMap<i64, i64> = blocking(|| {
+            open_read_only(&self.data)
+                .prepare("SELECT id, last_seq FROM conversations")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        });
         let acks = Arc::new(AtomicUsize::new(0));
         let mut load = Vec::new();
         for (i, writer) in self.cast.writers.iter().enumerate() {
@@ -474,7 +491,7 @@ impl KillTest {
         }
         assert!(self.ledger.errors.is_empty(), "round {round}: error frames: {:?}", &self.ledger.errors);
 
-        let (stored, queued_mail) = self.check_crash(round, canary_conversation);
+        let (stored, queued_mail) = blocking(|| self.check_crash(round, canary_conversation));
         let server = Binary::start(&self.data, &self.settings).await;
         self.resend_some(round, &server, &stored).await;
         self.wait_for_mail(round, canary_conversation, &queued_mail).await;
@@ -487,15 +504,21 @@ impl KillTest {
     /// the restart will): sound, every ack kept, the canary's emails still owed. Returns the
     /// stored messages and the emails that were queued but not sent.
     fn check_crash(&self, round: usize, canary_conversation: i64) -> (BTreeMap<String, Vec<Stored>>, Vec<String>) {
+        // On SQLite, a copy of the files (opening it recovers its WAL as the restart will); on
+        // PostgreSQL, the database itself (the kill stopped Rapport, not the server).
         let copy = tempfile::tempdir().unwrap();
-        let live = rapport::store::db_path(&self.data);
-        let file = copy.path().join("rapport.db");
-        std::fs::copy(&live, &file).unwrap();
-        let wal = PathBuf::from(format!("{}-wal", live.display()));
-        if wal.exists() {
-            std::fs::copy(&wal, copy.path().join("rapport.db-wal")).unwrap();
-        }
-        let db = Connection::open(&file).unwrap();
+        let db = if crate::helpers::test_postgres().is_some() {
+            open_read_only(&self.data)
+        } else {
+            let live = rapport::store::db_path(&self.data);
+            let file = copy.path().join("rapport.db");
+            std::fs::copy(&live, &file).unwrap();
+            let wal = PathBuf::from(format!("{}-wal", live.display()));
+            if wal.exists() {
+                std::fs::copy(&wal, copy.path().join("rapport.db-wal")).unwrap();
+            }
+            Connection::open(&file).unwrap()
+        };
         let when = format!("round {round}, as the kill left it");
         assert_sound(&db, &when);
         let stored = stored_messages(&db);
@@ -553,17 +576,22 @@ impl KillTest {
     async fn wait_for_mail(&self, round: usize, canary_conversation: i64, queued: &[String]) {
         let start = Instant::now();
         loop {
-            let db = open_read_only(&rapport::store::db_path(&self.data));
-            let canary_sent: i64 = db
-                .query_row(
-                    "SELECT count(*) FROM outbox WHERE conversation_id = ?1 AND status = 'sent'",
-                    [canary_conversation],
-                    |r| r.get(0),
-                )
-                .unwrap();
-            let mut status = db.prepare("SELECT status FROM outbox WHERE message_id = ?1").unwrap();
-            let unsent =
-                queued.iter().filter(|id| status.query_row([id], |r| r.get::<_, String>(0)).unwrap() != "sent").count();
+            let (canary_sent, unsent) = blocking(|| {
+                let db = open_read_only(&self.data);
+                let canary_sent: i64 = db
+                    .query_row(
+                        "SELECT count(*) FROM outbox WHERE conversation_id = ?1 AND status = 'sent'",
+                        [canary_conversation],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                let mut status = db.prepare("SELECT status FROM outbox WHERE message_id = ?1").unwrap();
+                let unsent = queued
+                    .iter()
+                    .filter(|id| status.query_row([id], |r| r.get::<_, String>(0)).unwrap() != "sent")
+                    .count();
+                (canary_sent, unsent)
+            });
             if canary_sent == self.cast.team.len() as i64 && unsent == 0 {
                 break;
             }
@@ -602,9 +630,11 @@ async fn kill_9_under_a_socket_write_load_loses_and_repeats_nothing() {
     }
     server.terminate().await;
 
-    let db = open_read_only(&rapport::store::db_path(&test.data));
-    assert_sound(&db, "after the last round");
-    let stored = stored_messages(&db);
+    let stored = blocking(|| {
+        let db = open_read_only(&test.data);
+        assert_sound(&db, "after the last round");
+        stored_messages(&db)
+    });
     assert_acked_once(&stored, &test.ledger.acked, test.ledger.unacked.keys(), "after the last round");
     let mail: Vec<_> = test.smtp.messages().iter().map(|m| read_mail(m)).collect();
     for canary in &test.ledger.canaries {
@@ -957,7 +987,7 @@ async fn load_until(t: &Targets, phase: &'static str, min_time: Duration, enough
 /// attachments are exactly the acknowledged uploads, each whole and downloading as uploaded;
 /// the database is sound.
 async fn check_full_disk_outcome(app: &TestApp, agent: &Client, tally: &Tally, kept_file: i64, when: &str) {
-    let db = open_read_only(&rapport::store::db_path(&app.data_dir));
+    let db = open_read_only(&app.data_dir);
     assert_sound(&db, when);
     let stored = stored_messages(&db);
     assert_acked_once(&stored, &tally.acked, [], when);
