@@ -64,11 +64,30 @@ if [ "$(id -u)" = 0 ]; then
     as_pg() { runuser -u "$pg_user" -- "$@"; }
 fi
 pg_port=54329
-stop_pg() { as_pg "$(pg_bin)/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$pg_dir"; }
+# A second one for the TLS test (tests/api/postgres.rs): a self-signed certificate, reached
+# over TCP on 127.0.0.1 only, and there only with TLS (hostssl).
+need openssl || apt_install openssl
+pgtls_dir=$(mktemp -d)
+if [ "$(id -u)" = 0 ]; then chown "$pg_user" "$pgtls_dir"; fi
+pgtls_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+stop_pg() {
+    for dir in "$pg_dir" "$pgtls_dir"; do
+        as_pg "$(pg_bin)/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+        rm -rf "$dir"
+    done
+}
 trap stop_pg EXIT
 as_pg "$(pg_bin)/initdb" -D "$pg_dir/data" -U rapport --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
 as_pg "$(pg_bin)/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
     -o "-k $pg_dir -p $pg_port -c listen_addresses='' -c max_connections=300" start >/dev/null
-RAPPORT_TEST_POSTGRES="postgres://rapport@${pg_dir//\//%2F}:$pg_port" cargo test --locked --test api
+as_pg "$(pg_bin)/initdb" -D "$pgtls_dir/data" -U rapport --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+as_pg openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -keyout "$pgtls_dir/data/server.key" -out "$pgtls_dir/data/server.crt" 2>/dev/null
+as_pg chmod 0600 "$pgtls_dir/data/server.key"
+printf 'local all all trust\nhostssl all all 127.0.0.1/32 trust\n' | as_pg tee "$pgtls_dir/data/pg_hba.conf" >/dev/null
+as_pg "$(pg_bin)/pg_ctl" -D "$pgtls_dir/data" -l "$pgtls_dir/log" -w \
+    -o "-k $pgtls_dir -p $pgtls_port -c listen_addresses=127.0.0.1 -c ssl=on" start >/dev/null
+RAPPORT_TEST_POSTGRES="postgres://rapport@${pg_dir//\//%2F}:$pg_port" \
+    RAPPORT_TEST_POSTGRES_TLS="postgres://rapport@127.0.0.1:$pgtls_port" cargo test --locked --test api
 # The browser tests drive the real binary that the tests above built.
 (cd tests/browser && node --test --test-concurrency=1)

@@ -43,7 +43,7 @@ pub use access::{standing, Acting, AgentScope, Credential, Principal, Standing, 
 pub use api::{Conversations, Customers, Due, Items, Live, Mail, Rules, Settings, Signing, Told, Users, Vouched};
 pub use events::{Event, RightsChange};
 pub use live::{EmailReply, EmailTicket, Started};
-pub use migrate::SCHEMA_VERSION;
+pub use migrate::{POSTGRES_SCHEMA_VERSION, SCHEMA_VERSION};
 
 use db::Connection;
 use std::path::{Path, PathBuf};
@@ -264,9 +264,10 @@ impl Store {
         self.writer.queued()
     }
 
-    /// Runs `f` in the writer's transaction on SQLite itself, for tools that load or inspect
-    /// the file (the benchmark's seeder, tests about SQLite), never for the program's own paths:
-    /// those use the aggregates (`store.users()`, ...). `tests/api/layers.rs` holds this.
+    /// Runs `f` in the writer's transaction on the database itself, for tools that load or
+    /// inspect it (the benchmark's seeder, tests that arrange what no API makes), never for the
+    /// program's own paths: those use the aggregates (`store.users()`, ...).
+    /// `tests/api/layers.rs` holds this.
     #[doc(hidden)]
     pub async fn raw_write<T, F>(&self, f: F) -> Result<T>
     where

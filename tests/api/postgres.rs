@@ -111,3 +111,133 @@ async fn a_postgres_backup_taken_while_serving_restores_into_a_new_database_and_
     let messages = admin.get(&format!("/api/v1/conversations/{kept}/messages")).await.ok();
     assert_eq!(messages[0]["body"], "kept in the backup");
 }
+
+/// A server that answers PostgreSQL's request for TLS as a server without TLS does ('N'), on
+/// every connection: its port.
+fn a_server_without_tls() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut request = [0; 8];
+            if stream.read_exact(&mut request).is_ok() && request == [0, 0, 0, 8, 4, 210, 22, 47] {
+                let _ = stream.write_all(b"N");
+            }
+            let _ = stream.read_to_end(&mut Vec::new());
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_server_reached_over_tls_with_sslmode_require_serves_the_app() {
+    // sslmode=require against a server without TLS stops start-up, as libpq refuses it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    let plain = a_server_without_tls();
+    config.database_url =
+        Some(rapport::domain::Secret::new(format!("postgres://rapport@127.0.0.1:{plain}/rapport?sslmode=require")));
+    let refused = rapport::app::Application::build(config, Arc::new(rapport::clock::SystemClock)).await;
+    let message = refused.err().expect("start-up stops without TLS").to_string();
+    assert!(message.contains("database_url"), "{message}");
+    assert!(message.contains("TLS"), "{message}");
+
+    let Some(base) = std::env::var("RAPPORT_TEST_POSTGRES_TLS").ok().filter(|v| !v.is_empty()) else {
+        eprintln!("RAPPORT_TEST_POSTGRES_TLS names no server: nothing to check");
+        return;
+    };
+    let db = format!("rapport_test_{}", rand::random::<u64>());
+    let admin: postgres::Config = format!("{base}/postgres?sslmode=require").parse().unwrap();
+    // With no sslmode (libpq's and tokio-postgres's default, prefer), TLS too: the server takes
+    // no other connection over TCP.
+    let preferred: postgres::Config = format!("{base}/postgres").parse().unwrap();
+    let create = format!("CREATE DATABASE {db}");
+    std::thread::spawn(move || {
+        let conn = rapport::store::db::connect_pg(&admin, false).expect("the TLS test PostgreSQL server");
+        conn.execute_batch(&create).expect("a database for the test");
+        let conn = rapport::store::db::connect_pg(&preferred, false).expect("sslmode=prefer takes TLS");
+        let sql = "SELECT count(*) FROM pg_stat_ssl WHERE ssl AND pid = pg_backend_pid()";
+        assert_eq!(conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap(), 1, "sslmode=prefer took TLS");
+    })
+    .join()
+    .expect("connecting over TLS");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = rapport::config::Config::for_tests(dir.path().to_path_buf());
+    config.database_url = Some(rapport::domain::Secret::new(format!("{base}/{db}?sslmode=require")));
+    let app = crate::helpers::spawn_with(config).await;
+    let admin = app.admin().await;
+    let kept = admin.conversation(serde_json::json!({"kind": "internal", "message": {"body": "sent encrypted"}})).await;
+    let messages = admin.get(&format!("/api/v1/conversations/{kept}/messages")).await.ok();
+    assert_eq!(messages[0]["body"], "sent encrypted");
+    // On one of the app's own connections: the server sees it encrypted.
+    let encrypted = app.store.probe("SELECT count(*) FROM pg_stat_ssl WHERE ssl AND pid = pg_backend_pid()".into());
+    assert_eq!(encrypted.await.unwrap(), Some(1));
+    app.stop().await;
+}
+
+/// The PostgreSQL upgrade fixture's visitor token and ids (printed by make.py when it was made).
+const FIXTURE_VISITOR: &str = "rpv_YYT9tZSN5vGQYxAlYHxu1i91teK1oetuRTSzDJczEo8";
+const FIXTURE_PROJECT: i64 = 2;
+const FIXTURE_ITEM: i64 = 1;
+const FIXTURE_CONVERSATION: i64 = 1;
+const FIXTURE_ATTACHMENT: i64 = 1;
+const FIXTURE_CHAT: i64 = 3;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_schema_1_database_migrates_forward_with_everything_in_it() {
+    if !on_postgres() {
+        return;
+    }
+    // fixtures/upgrade/postgres-1.sql: a database the first PostgreSQL schema's binary wrote
+    // through its API (make.py), dumped with pg_dump --inserts; loaded as a restore would.
+    let dir = tempfile::tempdir().unwrap();
+    let url = postgres_database(dir.path()).unwrap();
+    let dump =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/fixtures/upgrade/postgres-1.sql"))
+            .unwrap();
+    // Without psql's own commands (`\restrict`), which only psql reads.
+    let dump: String = dump.lines().filter(|l| !l.starts_with('\\')).map(|l| format!("{l}\n")).collect();
+    std::thread::spawn(move || {
+        let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        db.batch_execute(&dump).unwrap();
+    })
+    .join()
+    .unwrap();
+    let app = spawn_app_at(dir.path()).await;
+    let version = app.probe("SELECT version FROM rapport_schema").await;
+    assert_eq!(version, Some(*rapport::store::POSTGRES_SCHEMA_VERSION));
+
+    let admin = app.logged_in("owner@example.com").await;
+    assert_eq!(admin.get(&format!("/api/v1/projects/{FIXTURE_PROJECT}")).await.ok()["name"], "Fixture");
+    assert_eq!(admin.get(&format!("/api/v1/items/{FIXTURE_ITEM}")).await.ok()["title"], "Broken kettle");
+    let messages = admin.get(&format!("/api/v1/conversations/{FIXTURE_CONVERSATION}/messages")).await.ok();
+    let bodies: Vec<&str> = messages.as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["We are sorry about the kettle.", "A photo of the new one"]);
+    let file =
+        admin.request(reqwest::Method::GET, &format!("/api/v1/attachments/{FIXTURE_ATTACHMENT}")).send().await.unwrap();
+    let expected: Vec<u8> =
+        b"\x89PNG\r\n\x1a\n".iter().copied().chain((0..70000u32).map(|i| (i * 7 % 251) as u8)).collect();
+    assert_eq!(file.bytes().await.unwrap().as_ref(), expected.as_slice());
+    let found = admin.get("/api/v1/search?q=kettle").await.ok();
+    assert!(!found["messages"].as_array().unwrap().is_empty(), "{found}");
+    let theirs =
+        crate::helpers::as_visitor(&app, FIXTURE_VISITOR, reqwest::Method::GET, "/api/v1/widget/conversations", None)
+            .await
+            .ok();
+    assert_eq!(theirs[0]["id"], FIXTURE_CHAT, "{theirs}");
+    let next = admin.say(FIXTURE_CHAT, "after the upgrade").await.ok();
+    assert!(next["seq"].as_i64().unwrap() > 2, "{next}");
+    let (token, _) = crate::helpers::visitor(&app).await;
+    let newer = crate::helpers::as_visitor(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/api/v1/widget/conversations",
+        Some(serde_json::json!({"message": {"body": "hello"}})),
+    )
+    .await
+    .ok();
+    assert!(newer["conversation"]["id"].as_i64().unwrap() > FIXTURE_CHAT, "{newer}");
+}

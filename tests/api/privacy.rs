@@ -174,7 +174,10 @@ async fn an_admin_erases_a_customer_with_all_their_data() {
         assert_eq!(s.app.indexed(index, word).await, 0, "{word} is still in the search index of {index}");
     }
     assert_eq!(s.app.count("visitor_tokens").await, 1, "only the other customer's session");
-    assert_eq!(s.app.count("pragma_foreign_key_check").await, 0);
+    if !s.app.store.location().is_postgres() {
+        // PostgreSQL checks every foreign key as it writes; SQLite is asked.
+        assert_eq!(s.app.count("pragma_foreign_key_check").await, 0);
+    }
     assert_eq!(
         s.app.count("pragma_integrity_check WHERE integrity_check != 'ok'").await,
         0,

@@ -444,7 +444,9 @@ async fn a_consumer_that_stops_reading_is_cut_off_while_the_others_get_everythin
         }
         watcher.await.expect("watcher")
     };
-    let seqs = timeout(Duration::from_secs(20), run).await.expect("the burst is delivered within 20 s");
+    // A guard against a hang, not a speed target: 2,000 posts of 12 KiB through the HTTP API,
+    // on either store, on a machine also running the rest of the suite.
+    let seqs = timeout(Duration::from_secs(90), run).await.expect("the burst is delivered");
     assert_eq!(seqs, (1..=N).collect::<Vec<_>>(), "the reading subscriber got every message, in order");
 
     // Now drain the stalled socket: some frames, then it was cut off.

@@ -180,7 +180,7 @@ pub async fn run(opts: Options, scratch: &Path, open_files: u64) -> Result<(), S
     }
     let dir = opts.data_dir.clone().unwrap_or_else(|| scratch.join("history"));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let limits = crate::measure(&dir, open_files)?;
+    let limits = crate::measure(&dir, open_files, None)?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?;
     let end = now.as_millis() as i64 / 60_000 * 60_000;
     let plan = match seed::seeded(&dir)? {

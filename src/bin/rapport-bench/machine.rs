@@ -11,12 +11,60 @@ pub struct Limits {
     pub fsync_per_s: f64,
     /// Rows per second into SQLite (WAL, synchronous=FULL), committed in batches of 1,000.
     pub raw_insert_per_s: f64,
+    /// When the server under test runs on PostgreSQL: that cluster's own rate.
+    pub pgbench: Option<Pgbench>,
+}
+
+/// `pgbench -N` (the simple-update script without the contended branch and teller updates:
+/// three writes and a read per transaction, each transaction committed) on the cluster of the
+/// database under test, transactions per second with 1 client and with 16.
+#[derive(Debug, Clone, Copy)]
+pub struct Pgbench {
+    pub one: f64,
+    pub sixteen: f64,
 }
 
 impl Limits {
-    pub fn measure(dir: &Path, each: Duration) -> Result<Limits, String> {
-        Ok(Limits { fsync_per_s: fsync_rate(dir, each)?, raw_insert_per_s: insert_rate(dir, each)? })
+    pub fn measure(dir: &Path, each: Duration, database_url: Option<&str>) -> Result<Limits, String> {
+        let pgbench = database_url.map(|url| pgbench(url, each)).transpose()?;
+        Ok(Limits { fsync_per_s: fsync_rate(dir, each)?, raw_insert_per_s: insert_rate(dir, each)?, pgbench })
     }
+
+    /// The store's fields of a line: which store, and PostgreSQL's own rates when it is that.
+    pub fn store_fields(&self) -> serde_json::Value {
+        match self.pgbench {
+            Some(p) => {
+                serde_json::json!({"store": "postgres", "pgbench_tps_1": p.one.round(), "pgbench_tps_16": p.sixteen.round()})
+            }
+            None => serde_json::json!({"store": "sqlite"}),
+        }
+    }
+}
+
+/// Measures `pgbench -N` in the database at `url` (its tables made for the run and dropped after).
+fn pgbench(url: &str, each: Duration) -> Result<Pgbench, String> {
+    let run = |args: &[&str]| -> Result<String, String> {
+        let out = std::process::Command::new("pgbench")
+            .args(args)
+            .arg(url)
+            .output()
+            .map_err(|e| format!("cannot run pgbench (Debian: apt install postgresql-contrib): {e}"))?;
+        if !out.status.success() {
+            return Err(format!("pgbench {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let seconds = each.as_secs().max(1).to_string();
+    run(&["--initialize", "--scale=1", "--quiet"])?;
+    let tps = |clients: &str| -> Result<f64, String> {
+        let out = run(&["--skip-some-updates", "--client", clients, "--jobs", "2", "--time", &seconds])?;
+        out.lines()
+            .find_map(|l| l.strip_prefix("tps = ")?.split_whitespace().next()?.parse().ok())
+            .ok_or_else(|| format!("no tps in pgbench's output: {out}"))
+    };
+    let measured = tps("1").and_then(|one| Ok(Pgbench { one, sixteen: tps("16")? }));
+    run(&["--initialize", "--init-steps=d"])?;
+    measured
 }
 
 fn fsync_rate(dir: &Path, each: Duration) -> Result<f64, String> {

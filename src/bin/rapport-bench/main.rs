@@ -68,6 +68,10 @@ struct Args {
     /// For `delivery`: messages per second to send.
     #[arg(long, default_value_t = 2_000)]
     rate: u64,
+    /// The store of the server started here: an empty PostgreSQL database's URL (its cluster's
+    /// own `pgbench -N` rate is measured beside it); SQLite in a temporary data dir without.
+    #[arg(long)]
+    database_url: Option<String>,
     /// For `notify`: notifications falling due at once.
     #[arg(long, default_value_t = 10_000)]
     notifications: usize,
@@ -110,10 +114,12 @@ async fn run(args: Args, open_files: u64) -> Result<(), String> {
         let opts = history::Options { data_dir: args.data_dir, plan, duration, only: args.only };
         return history::run(opts, scratch.path(), open_files).await;
     }
+    let store: Vec<(&str, String)> =
+        args.database_url.iter().map(|url| ("RAPPORT_DATABASE_URL", url.clone())).collect();
     if let (Some(url), Some(token)) = (&args.compare, &args.compare_token) {
         let other = server::Server::remote(url, token, args.compare_pid);
-        let ours = server::Server::start(scratch.path(), &[]).await?;
-        let limits = measure(scratch.path(), open_files)?;
+        let ours = server::Server::start(scratch.path(), &store).await?;
+        let limits = measure(scratch.path(), open_files, args.database_url.as_deref())?;
         let scenario = args.scenario;
         let once = |server| measure_once(server, &limits, &args, scenario, duration, false);
         return compare::run(&ours, &other, args.rounds, once).await;
@@ -126,16 +132,17 @@ async fn run(args: Args, open_files: u64) -> Result<(), String> {
                 Scenario::Notify => Some(notify::SmtpSink::start().await?),
                 _ => None,
             };
-            let env = sink.as_ref().map(|s| s.env()).unwrap_or_default();
+            let mut env = sink.as_ref().map(|s| s.env()).unwrap_or_default();
+            env.extend(store.iter().cloned());
             let server = server::Server::start(scratch.path(), &env).await?;
             if let Some(sink) = sink {
-                let limits = measure(scratch.path(), open_files)?;
+                let limits = measure(scratch.path(), open_files, args.database_url.as_deref())?;
                 return notify::notify(server, sink, &limits, args.notifications).await;
             }
             server
         }
     };
-    let limits = measure(scratch.path(), open_files)?;
+    let limits = measure(scratch.path(), open_files, args.database_url.as_deref())?;
     for line in measure_once(&server, &limits, &args, args.scenario, duration, true).await? {
         scenarios::print(line);
     }
@@ -166,12 +173,17 @@ async fn measure_once(
     }
 }
 
-fn measure(dir: &std::path::Path, open_files: u64) -> Result<machine::Limits, String> {
+fn measure(dir: &std::path::Path, open_files: u64, database_url: Option<&str>) -> Result<machine::Limits, String> {
     eprintln!("measuring this machine's limits in {} ...", dir.display());
-    let limits = machine::Limits::measure(dir, Duration::from_secs(2))?;
+    let limits = machine::Limits::measure(dir, Duration::from_secs(2), database_url)?;
     eprintln!(
-        "fsync/s {:.0}, raw sqlite inserts/s {:.0}, open files {open_files}",
-        limits.fsync_per_s, limits.raw_insert_per_s
+        "fsync/s {:.0}, raw sqlite inserts/s {:.0}, open files {open_files}{}",
+        limits.fsync_per_s,
+        limits.raw_insert_per_s,
+        limits
+            .pgbench
+            .map(|p| format!(", pgbench -N tps {:.0} (1 client), {:.0} (16)", p.one, p.sixteen))
+            .unwrap_or_default()
     );
     Ok(limits)
 }

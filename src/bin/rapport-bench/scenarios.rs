@@ -66,15 +66,28 @@ pub async fn durable(server: &Server, limits: &Limits, duration: Duration) -> Re
         } else {
             json!(null)
         };
-        lines.push(json!({
+        let mut line = json!({
             "scenario": "durable", "senders": senders, "msgs_per_s": rate.round(), "p50_ms": round(p50), "p99_ms": round(p99),
             "server_cpu_ms_per_1k_msgs": cpu_per_1k,
             "fsync_per_s": limits.fsync_per_s.round(), "raw_insert_per_s": limits.raw_insert_per_s.round(),
             "msgs_per_s_vs_fsync": round(rate / limits.fsync_per_s), "msgs_per_s_vs_raw_insert": round(rate / limits.raw_insert_per_s),
             "target": target,
-        }));
+        });
+        with_store(&mut line, limits, |p| round(rate / if senders == 1 { p.one } else { p.sixteen }));
+        lines.push(line);
     }
     Ok(lines)
+}
+
+/// Adds the store's fields to a line: which store, PostgreSQL's own rates and `ratio` of the
+/// line's rate to them.
+fn with_store(line: &mut Value, limits: &Limits, ratio: impl Fn(crate::machine::Pgbench) -> f64) {
+    if let (Some(fields), Some(map)) = (limits.store_fields().as_object(), line.as_object_mut()) {
+        map.extend(fields.clone());
+        if let Some(p) = limits.pgbench {
+            map.insert("msgs_per_s_vs_pgbench".into(), json!(ratio(p)));
+        }
+    }
 }
 
 /// One JSON line of figures on stdout.
@@ -201,13 +214,15 @@ pub async fn delivery(
         let all = std::mem::take(&mut *samples.lock().unwrap_or_else(|p| p.into_inner()));
         let delivered = all.len() as u64;
         let (p50, p99) = percentiles(all);
-        lines.push(json!({
+        let mut line = json!({
             "scenario": "delivery", "conversations": conversations, "sockets": socket_no, "rate": step,
             "msgs_sent": sent, "deliveries": delivered, "deliveries_expected": expected,
             "lost": expected.saturating_sub(delivered), "p50_ms": round(p50), "p99_ms": round(p99),
             "fsync_per_s": limits.fsync_per_s.round(), "raw_insert_per_s": limits.raw_insert_per_s.round(),
             "target": {"p99_ms": "<= 10 at 2000 msgs/s", "lost": 0},
-        }));
+        });
+        with_store(&mut line, limits, |p| round(step as f64 / p.sixteen));
+        lines.push(line);
         if !ladder {
             return Ok(lines); // the caller judges the line, lost frames included
         }

@@ -85,6 +85,7 @@ impl Server {
         let mut admin = Command::new(&exe)
             .args(["admin", "create", "--email", ADMIN_EMAIL, "--name", "Bench", "--password-stdin", "--data-dir"])
             .arg(&data)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
