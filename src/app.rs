@@ -62,6 +62,7 @@ impl Application {
         let store = tokio::task::spawn_blocking(move || Store::open_at(&database, Some(events), Some(ring)))
             .await
             .map_err(|e| StoreError::Internal(e.to_string()))??;
+        store.limit_write_batch(config.write_batch);
         let listener =
             TcpListener::bind(config.listen).map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let port = listener.local_addr().map_err(|source| StartError::Listen { addr: config.listen, source })?.port();

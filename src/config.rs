@@ -48,6 +48,8 @@ pub struct Config {
     pub password_workers: usize,
     /// Password checks that may wait for a worker; more are answered 503 `busy` at once.
     pub password_queue: usize,
+    /// The most writes one transaction commits together (group commit); 1 commits each alone.
+    pub write_batch: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +101,7 @@ const SETTINGS: &[(&str, &str)] = &[
     ("password_memory_kib", "19456"),
     ("password_workers", ""),
     ("password_queue", "64"),
+    ("write_batch", "512"),
 ];
 
 /// The environment variable of a setting: `data_dir` → `RAPPORT_DATA_DIR`.
@@ -273,6 +276,7 @@ impl Config {
                 in_range(v, 1, 1024)
             })?,
             password_queue: l.parse("password_queue", |v| in_range(v, 0, 1 << 20))?,
+            write_batch: l.parse("write_batch", |v| in_range(v, 1, crate::store::MAX_WRITE_BATCH))?,
         })
     }
 

@@ -64,18 +64,24 @@ impl Pg {
         Ok(stmt)
     }
 
-    fn query(&self, stmt: &postgres::Statement, params: &[&dyn ToSql]) -> Result<Vec<postgres::Row>> {
+    /// Runs `f` on the client with `params` as PostgreSQL takes them.
+    fn with_params<T>(
+        &self,
+        params: &[&dyn ToSql],
+        f: impl FnOnce(&mut postgres::Client, &[&(dyn PgToSql + Sync)]) -> Result<T, postgres::Error>,
+    ) -> Result<T> {
         let outputs = params.iter().map(|p| p.to_sql()).collect::<Result<Vec<_>>>()?;
         let values = outputs.iter().map(PgValue::of).collect::<Result<Vec<_>>>()?;
         let refs: Vec<&(dyn PgToSql + Sync)> = values.iter().map(|v| v as &(dyn PgToSql + Sync)).collect();
-        self.with(|c| c.query(stmt, &refs))
+        self.with(|c| f(c, &refs))
+    }
+
+    fn query(&self, stmt: &postgres::Statement, params: &[&dyn ToSql]) -> Result<Vec<postgres::Row>> {
+        self.with_params(params, |c, p| c.query(stmt, p))
     }
 
     fn execute(&self, stmt: &postgres::Statement, params: &[&dyn ToSql]) -> Result<usize> {
-        let outputs = params.iter().map(|p| p.to_sql()).collect::<Result<Vec<_>>>()?;
-        let values = outputs.iter().map(PgValue::of).collect::<Result<Vec<_>>>()?;
-        let refs: Vec<&(dyn PgToSql + Sync)> = values.iter().map(|v| v as &(dyn PgToSql + Sync)).collect();
-        self.with(|c| c.execute(stmt, &refs)).map(|n| n as usize)
+        self.with_params(params, |c, p| c.execute(stmt, p)).map(|n| n as usize)
     }
 }
 

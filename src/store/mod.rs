@@ -35,6 +35,7 @@ pub mod users;
 mod words;
 mod writer;
 pub use writer::WriteStats;
+pub use writer::MAX_BATCH as MAX_WRITE_BATCH;
 pub use writer::{MailBell, Tx};
 
 /// Times are the domain's milliseconds since the epoch, stored in every `*_at` column.
@@ -237,6 +238,9 @@ impl Store {
                 .max_size(size)
                 .min_idle(Some(1))
                 .connection_timeout(wait)
+                // A check on every checkout costs PostgreSQL a round trip; a broken connection
+                // is noticed by `has_broken` instead (and SQLite's never break).
+                .test_on_check_out(false)
                 .build(db::Manager { location: location.clone(), read_only: true })
                 .map_err(|e| StoreError::Internal(format!("cannot open read connections: {e}")))
         };
@@ -253,6 +257,11 @@ impl Store {
     /// Where the data lives.
     pub fn location(&self) -> &Location {
         &self.location
+    }
+
+    /// Commits at most `n` writes together (group commit); 1 commits each on its own.
+    pub fn limit_write_batch(&self, n: usize) {
+        self.writer.limit_batch(n);
     }
 
     pub fn write_stats(&self) -> &WriteStats {

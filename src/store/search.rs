@@ -68,17 +68,30 @@ pub(super) fn index_pending(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The words of what a person typed (letters and digits; at most 12), each with whether it is
+/// long enough to match as a prefix.
+fn typed_words(text: &str) -> impl Iterator<Item = (&str, bool)> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(12)
+        .map(|w| (w, w.chars().count() >= MIN_PREFIX))
+}
+
 /// Turns what a person typed into an FTS5 query: every word must appear; words of three letters
 /// or more as a prefix ("print" finds "printer"), shorter ones as whole words. Quoting each word
 /// keeps FTS5's operators and punctuation from meaning anything.
 pub fn fts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(12)
-        .map(|w| if w.chars().count() >= MIN_PREFIX { format!("\"{w}\"*") } else { format!("\"{w}\"") })
-        .collect();
+    let words: Vec<String> =
+        typed_words(text).map(|(w, prefix)| if prefix { format!("\"{w}\"*") } else { format!("\"{w}\"") }).collect();
     (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// The same as a PostgreSQL `tsquery`: each word a quoted lexeme (never an operator), joined
+/// by `&`; its diacritics go as they do in the index (`rapport_unaccent`, in the SQL).
+pub fn ts_query(text: &str) -> Option<String> {
+    let words: Vec<String> =
+        typed_words(text).map(|(w, prefix)| if prefix { format!("'{w}':*") } else { format!("'{w}'") }).collect();
+    (!words.is_empty()).then(|| words.join(" & "))
 }
 
 /// The ids of the best `limit` matches among the newest `CANDIDATES` visible ones, best first.
@@ -92,19 +105,6 @@ fn ranked(conn: &Connection, sql: &str, query: &str, limit: usize) -> Result<Vec
     // The rank is lower for better matches (bm25, or the negated ts_rank); among equals, the newer first.
     found.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
     Ok(found.into_iter().take(limit).map(|(_, id, parent)| (id, parent)).collect())
-}
-
-/// Turns what a person typed into a PostgreSQL `tsquery` of the same meaning as `fts_query`:
-/// every word must appear, words of three letters or more as a prefix. Each word is quoted
-/// (a lexeme, never an operator) and its diacritics go as they do in the index.
-pub fn ts_query(text: &str) -> Option<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(12)
-        .map(|w| if w.chars().count() >= MIN_PREFIX { format!("'{w}':*") } else { format!("'{w}'") })
-        .collect();
-    (!words.is_empty()).then(|| words.join(" & "))
 }
 
 /// The SQL of the newest `CANDIDATES` visible matches of a query, each with its rank (lower is

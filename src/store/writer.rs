@@ -11,14 +11,14 @@ use crate::metrics::Histogram;
 use std::cell::{Cell, RefCell};
 use std::ffi::c_int;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Bounds both the queue and one transaction: enough to amortise an fsync over many writes,
 /// small enough that one batch never holds the lock for long.
-const MAX_BATCH: usize = 512;
+pub const MAX_BATCH: usize = 512;
 
 /// Runs after the commit (or its failure): answers the caller and publishes what happened.
 type Done = Box<dyn FnOnce(Result<(), Failed>, &Events) + Send>;
@@ -153,6 +153,8 @@ impl std::ops::Deref for Tx<'_> {
 pub(super) struct Writer {
     tx: mpsc::Sender<Command>,
     stats: Arc<WriteStats>,
+    /// The most jobs one transaction takes (`MAX_BATCH` unless set lower).
+    batch: Arc<AtomicUsize>,
 }
 
 /// What `/metrics` reports of the writer.
@@ -198,14 +200,21 @@ impl Writer {
         idle: IdleStep,
     ) -> Writer {
         let (tx, rx) = mpsc::channel(MAX_BATCH);
+        let batch = Arc::new(AtomicUsize::new(MAX_BATCH));
+        let most = batch.clone();
         let events = Events { feed, mail };
         let stats = Arc::new(WriteStats::default());
         let counted = stats.clone();
         std::thread::Builder::new()
             .name("rapport-writer".into())
-            .spawn(move || run(conn, rx, events, &counted, idle))
+            .spawn(move || run(conn, rx, events, &counted, &most, idle))
             .expect("spawning the writer thread");
-        Writer { tx, stats }
+        Writer { tx, stats, batch }
+    }
+
+    /// Commits at most `n` jobs together from now on (1: each on its own).
+    pub(super) fn limit_batch(&self, n: usize) {
+        self.batch.store(n.clamp(1, MAX_BATCH), Ordering::Relaxed);
     }
 
     pub(super) fn stats(&self) -> &WriteStats {
@@ -299,7 +308,14 @@ fn in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Tx) -> Result<T>) -> (Resu
 /// steady stream of writes, however thin, never waits behind idle work (or pays its commits).
 const IDLE_AFTER: Duration = Duration::from_millis(25);
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats: &WriteStats, idle: IdleStep) {
+fn run(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Command>,
+    events: Events,
+    stats: &WriteStats,
+    batch: &AtomicUsize,
+    idle: IdleStep,
+) {
     if let Some(lite) = conn.lite() {
         lite.wal_hook(Some(count_wal_pages));
         // Merging search's segments reads and frees every page of the segments merged; with
@@ -345,7 +361,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Command>, events: Events, stats:
                 continue;
             }
         }
-        while close.is_none() && jobs.len() < MAX_BATCH {
+        while close.is_none() && jobs.len() < batch.load(Ordering::Relaxed) {
             match rx.try_recv() {
                 Ok(Command::Job(job)) => jobs.push(job),
                 Ok(Command::Close(reply)) => close = Some(reply),

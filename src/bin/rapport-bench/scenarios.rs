@@ -226,17 +226,16 @@ pub async fn delivery(
         if !ladder {
             return Ok(lines); // the caller judges the line, lost frames included
         }
-        if delivered < expected {
-            return Err(format!("{} of {expected} frames never arrived at {step} msgs/s", expected - delivered));
-        }
-        if p99 > 50.0 || step >= 64_000 {
+        // A step that lost frames (still missing after 10 s: the server fell behind) or went
+        // over 50 ms at p99 ends the ladder; its line says which.
+        if delivered < expected || p99 > 50.0 || step >= 64_000 {
             break;
         }
         max_rate = step;
         step *= 2;
     }
     lines.push(
-        json!({"scenario": "delivery", "max_rate": max_rate, "max_rate_rule": "highest rate tried whose p99 stayed under 50 ms"}),
+        json!({"scenario": "delivery", "max_rate": max_rate, "max_rate_rule": "highest rate tried that lost no frame and whose p99 stayed under 50 ms"}),
     );
     Ok(lines)
 }
