@@ -7,16 +7,42 @@
 CREATE EXTENSION IF NOT EXISTS citext;
 CREATE EXTENSION IF NOT EXISTS unaccent;
 
--- SQLite's two-argument min and max, which the store's SQL uses.
-CREATE FUNCTION max(a BIGINT, b BIGINT) RETURNS BIGINT LANGUAGE sql IMMUTABLE AS 'SELECT GREATEST(a, b)';
-CREATE FUNCTION min(a BIGINT, b BIGINT) RETURNS BIGINT LANGUAGE sql IMMUTABLE AS 'SELECT LEAST(a, b)';
+-- The functions are SQL-standard bodies (BEGIN ATOMIC): what they name is resolved once, here,
+-- so that they work whatever the search_path of whoever calls them (pg_restore empties it).
 
--- The words search sees in a text: lower case, without diacritics (SQLite's unicode61 tokenizer
--- with remove_diacritics). Immutable for the index: the unaccent rules are fixed.
-CREATE FUNCTION rapport_words(body TEXT) RETURNS tsvector LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT to_tsvector('simple'::regconfig, public.unaccent('public.unaccent'::regdictionary, body)) $$;
+-- SQLite's two-argument min and max, which the store's SQL uses.
+CREATE FUNCTION max(a BIGINT, b BIGINT) RETURNS BIGINT LANGUAGE sql IMMUTABLE BEGIN ATOMIC SELECT GREATEST(a, b); END;
+CREATE FUNCTION min(a BIGINT, b BIGINT) RETURNS BIGINT LANGUAGE sql IMMUTABLE BEGIN ATOMIC SELECT LEAST(a, b); END;
+
+-- Text as search sees it: lower case and without diacritics (SQLite's unicode61 tokenizer with
+-- remove_diacritics), whatever the database's locale (ICU's rules, not the locale's).
 CREATE FUNCTION rapport_unaccent(body TEXT) RETURNS TEXT LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, body)) $$;
+BEGIN ATOMIC
+    SELECT lower(unaccent('unaccent'::regdictionary, body) COLLATE "und-x-icu");
+END;
+
+-- The words of a text: its runs of letters and digits (as FTS5's tokenizer and the query's
+-- splitting in src/store/search.rs read them), each with its position and `weight`. Made as a
+-- tsvector literal rather than with to_tsvector, whose parser reads "5e99f" as a number and a
+-- word; words too long for an index entry are left out.
+CREATE FUNCTION rapport_words(body TEXT, weight "char" DEFAULT 'D') RETURNS tsvector LANGUAGE sql IMMUTABLE
+    PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT coalesce(string_agg(quote_literal(w) || ':' || least(i, 16383)::text || weight::text, ' '), '')::tsvector
+    FROM unnest(regexp_split_to_array(rapport_unaccent(body) COLLATE "und-x-icu", '[^[:alnum:]]+'))
+         WITH ORDINALITY AS t(w, i)
+    WHERE w <> '' AND octet_length(w) < 2048;
+END;
+
+-- What a person typed as a query of the same words: all of them must appear, each of three
+-- letters or more as a prefix; at most 12. NULL when no word is left.
+CREATE FUNCTION rapport_query(typed TEXT) RETURNS tsquery LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT string_agg(quote_literal(w) || CASE WHEN char_length(w) >= 3 THEN ':*' ELSE '' END, ' & ')::tsquery
+    FROM (SELECT w FROM unnest(regexp_split_to_array(rapport_unaccent(typed) COLLATE "und-x-icu", '[^[:alnum:]]+'))
+                        WITH ORDINALITY AS t(w, i)
+          WHERE w <> '' AND octet_length(w) < 2048 ORDER BY i LIMIT 12) words;
+END;
 
 CREATE TABLE users (
     id            BIGINT PRIMARY KEY,
@@ -98,7 +124,7 @@ CREATE TABLE items (
     priority       TEXT NOT NULL DEFAULT 'normal' CHECK (priority IN ('low', 'normal', 'high', 'urgent')),
     public_threads BIGINT NOT NULL DEFAULT 0,
     search         tsvector GENERATED ALWAYS AS
-        (setweight(rapport_words(title), 'A') || setweight(rapport_words(description), 'D')) STORED
+        (rapport_words(title, 'A') || rapport_words(description)) STORED
 );
 CREATE INDEX items_status_created ON items(status, created_at DESC, id DESC);
 CREATE INDEX items_project ON items(project_id);
@@ -393,10 +419,12 @@ END $$;
 CREATE TRIGGER participants_project AFTER INSERT ON participants FOR EACH ROW EXECUTE FUNCTION participants_project();
 
 -- Whether `user_id` has read conversation `c` to its end.
-CREATE FUNCTION caught_up(c BIGINT, last_seq BIGINT, user_id BIGINT) RETURNS BIGINT LANGUAGE sql STABLE AS $$
-    SELECT (EXISTS (SELECT 1 FROM seen_marks m WHERE m.conversation_id = c AND m.party_kind = 'user'
-                    AND m.party_id = user_id AND last_seq > 0 AND m.seq >= last_seq))::int
-$$;
+CREATE FUNCTION caught_up(c BIGINT, last_seq BIGINT, user_id BIGINT) RETURNS BIGINT LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT (EXISTS (SELECT 1 FROM seen_marks m WHERE m.conversation_id = caught_up.c AND m.party_kind = 'user'
+                    AND m.party_id = caught_up.user_id AND caught_up.last_seq > 0
+                    AND m.seq >= caught_up.last_seq))::int;
+END;
 
 CREATE FUNCTION conversations_tally_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -233,7 +233,7 @@ impl TestApp {
     /// How many rows of `table`'s search index (messages, items) hold `word`.
     pub async fn indexed(&self, table: &str, word: &str) -> i64 {
         if self.store.location().is_postgres() {
-            self.count(format!("{table} WHERE search @@ to_tsquery('simple', '{word}')")).await
+            self.count(format!("{table} WHERE search @@ rapport_query('{word}')")).await
         } else {
             self.count(format!("{table}_fts WHERE {table}_fts MATCH '{word}'")).await
         }

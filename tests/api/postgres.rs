@@ -178,7 +178,7 @@ async fn a_postgres_server_reached_over_tls_with_sslmode_require_serves_the_app(
 }
 
 /// The PostgreSQL upgrade fixture's visitor token and ids (printed by make.py when it was made).
-const FIXTURE_VISITOR: &str = "rpv_YYT9tZSN5vGQYxAlYHxu1i91teK1oetuRTSzDJczEo8";
+const FIXTURE_VISITOR: &str = "rpv_07MwZ88DVXVVeArPlNPwFbcIf0ePRLyi-e_EA9EKDSQ";
 const FIXTURE_PROJECT: i64 = 2;
 const FIXTURE_ITEM: i64 = 1;
 const FIXTURE_CONVERSATION: i64 = 1;
